@@ -1,0 +1,55 @@
+package emv
+
+import "fmt"
+
+// IAD is issuer application data (tag 9F10) split into the fields the host
+// uses. Slices alias the input.
+type IAD struct {
+	Format   int    // Visa IAD format: 0 for formats 0/1/3 (first byte 06), 2 for formats 2/4 (first byte 1F); 0 for Mastercard
+	DKI      byte   // derivation key index
+	CVN      byte   // cryptogram version number byte (see LookupCVNCode)
+	CVR      []byte // card verification results: Visa 3 bytes (format 0/1/3) or 5 (format 2/4), Mastercard 6
+	Counters []byte // Mastercard bytes 11-18 (offline counters) when present, else nil
+}
+
+// ParseIAD splits 9F10 by the scheme's layout:
+//
+//   - Visa formats 0, 1, 3 (VIS 1.5 Appendix D, first byte 06): length of
+//     the Visa discretionary data (06), DKI, CVN, CVR length (03), CVR.
+//   - Visa formats 2, 4 (VIS 1.6, first byte 1F, 32 bytes): length (1F),
+//     CVN, DKI, CVR (5 bytes), then issuer discretionary data.
+//   - Mastercard M/Chip: DKI, CVN, CVR (6 bytes), DAC/IDN (2), and
+//     optionally counters (8) and further proprietary data.
+//
+// Anything shorter or inconsistent gives ErrIAD. The error never contains
+// the data.
+func ParseIAD(scheme string, iad []byte) (IAD, error) {
+	s, err := ParseScheme(scheme)
+	if err != nil {
+		return IAD{}, fmt.Errorf("parsing issuer application data: %w", err)
+	}
+	switch s {
+	case SchemeVisa:
+		switch {
+		case len(iad) >= 7 && iad[0] == 0x06:
+			n := int(iad[3])
+			if n == 0 || 4+n > 7 {
+				return IAD{}, fmt.Errorf("parsing issuer application data: %w: Visa CVR length %d", ErrIAD, n)
+			}
+			return IAD{Format: 0, DKI: iad[1], CVN: iad[2], CVR: iad[4 : 4+n]}, nil
+		case len(iad) == 32 && iad[0] == 0x1F:
+			return IAD{Format: 2, CVN: iad[1], DKI: iad[2], CVR: iad[3:8]}, nil
+		default:
+			return IAD{}, fmt.Errorf("parsing issuer application data: %w: Visa 9F10 of %d bytes is neither format 0/1/3 nor 2/4", ErrIAD, len(iad))
+		}
+	default: // Mastercard
+		if len(iad) < 8 {
+			return IAD{}, fmt.Errorf("parsing issuer application data: %w: Mastercard 9F10 is %d bytes, want at least 8", ErrIAD, len(iad))
+		}
+		out := IAD{DKI: iad[0], CVN: iad[1], CVR: iad[2:8]}
+		if len(iad) >= 18 {
+			out.Counters = iad[10:18]
+		}
+		return out, nil
+	}
+}

@@ -1,0 +1,104 @@
+package softhsm
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+
+	"github.com/cardhost/cardhost/emv"
+)
+
+// sealedVersion is the first byte of sealed PAN data.
+const sealedVersion = 0x01
+
+// sealAAD binds a sealed PAN to its key, tenant and card: moving the
+// ciphertext to another card or tenant makes it fail to open.
+func sealAAD(ref string, keyVersion uint32, tenant, cardID string) []byte {
+	var b []byte
+	for _, s := range []string{"cardhost:pan:v1", ref, tenant, cardID} {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
+		b = append(b, s...)
+	}
+	return binary.BigEndian.AppendUint32(b, keyVersion)
+}
+
+// SealPAN encrypts a PAN for storage with the active PAN-DEK version:
+// AES-256-GCM with additional data binding the key reference and version,
+// tenant and card id. The result is 0x01 || key version (4 bytes,
+// big-endian) || nonce (12) || ciphertext || tag (16).
+func (h *HSM) SealPAN(ctx context.Context, dekRef, tenant, cardID string, pan emv.PAN) ([]byte, error) {
+	var out []byte
+	err := h.withActive(ctx, dekRef, opSeal, func(k *key) error {
+		v := uint32(k.rec.Version)
+		out = append([]byte{sealedVersion}, binary.BigEndian.AppendUint32(nil, v)...)
+		nonce := make([]byte, k.aead.NonceSize())
+		if _, err := io.ReadFull(h.rand, nonce); err != nil {
+			return fmt.Errorf("sealing PAN: %w", err)
+		}
+		out = append(out, nonce...)
+		out = k.aead.Seal(out, nonce, []byte(pan.Reveal()), sealAAD(k.rec.Ref, v, tenant, cardID))
+		return nil
+	})
+	return out, err
+}
+
+// OpenPAN decrypts data made by SealPAN for the same tenant and card, with
+// the PAN-DEK version recorded in it (retired versions open until their
+// UsableUntil). Tampered data, another tenant or card give ErrSealed.
+func (h *HSM) OpenPAN(ctx context.Context, dekRef, tenant, cardID string, sealed []byte) (emv.PAN, error) {
+	if len(sealed) < 5+12+16 || sealed[0] != sealedVersion {
+		return "", fmt.Errorf("opening PAN: %w", ErrSealed)
+	}
+	v := binary.BigEndian.Uint32(sealed[1:5])
+	if v == 0 || v > 1<<30 {
+		return "", fmt.Errorf("opening PAN: %w", ErrSealed)
+	}
+	var pan emv.PAN
+	err := h.withVersion(ctx, dekRef, int(v), opSeal, func(k *key) error {
+		ns := k.aead.NonceSize()
+		body := sealed[5:]
+		clear, err := k.aead.Open(nil, body[:ns], body[ns:], sealAAD(k.rec.Ref, v, tenant, cardID))
+		if err != nil {
+			return fmt.Errorf("opening PAN: %w", ErrSealed)
+		}
+		pan = emv.PAN(clear)
+		emv.SecretBytes(clear).Wipe()
+		return nil
+	})
+	return pan, err
+}
+
+// IndexPAN returns the PAN's look-up index under the active PAN-IDX
+// version: HMAC-SHA-256(key, "cardhost:pan-index:v1" || PAN), 32 bytes. It
+// is deterministic, so equal PANs have equal indexes, and reveals nothing
+// about the PAN without the key.
+func (h *HSM) IndexPAN(ctx context.Context, idxRef string, pan emv.PAN) ([]byte, error) {
+	var out []byte
+	err := h.withActive(ctx, idxRef, opIndex, func(k *key) error {
+		out = panIndex(k.raw, pan)
+		return nil
+	})
+	return out, err
+}
+
+// IndexPANAll returns the PAN's index under every PAN-IDX version usable
+// for look-ups, active first: during a rotation the caller searches for any
+// of them.
+func (h *HSM) IndexPANAll(ctx context.Context, idxRef string, pan emv.PAN) ([][]byte, error) {
+	var out [][]byte
+	_, err := h.eachVerifiable(ctx, idxRef, opIndex, func(k *key) (bool, error) {
+		out = append(out, panIndex(k.raw, pan))
+		return false, nil
+	})
+	return out, err
+}
+
+func panIndex(key []byte, pan emv.PAN) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("cardhost:pan-index:v1"))
+	m.Write([]byte(pan.Reveal()))
+	return m.Sum(nil)
+}
