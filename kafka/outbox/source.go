@@ -1,0 +1,47 @@
+package outbox
+
+import (
+	"context"
+	"time"
+
+	"github.com/cardhost/cardhost/kafka"
+)
+
+// Record is one outbox row: an event waiting to be published, with its
+// sequence number. It is an alias of kafka.OutboxRecord, so a Source can be
+// implemented without importing this package.
+type Record = kafka.OutboxRecord
+
+// Source is the outbox table as the relay sees it. issuance/postgres
+// implements it (returning []kafka.OutboxRecord, which is []Record); the rows
+// are written by the same transactions that make the changes they describe.
+//
+// Contract:
+//
+//   - Pending returns up to limit unsent rows in ascending Seq order (the
+//     lowest first), or none. It must return a row again until MarkSent has
+//     recorded it, and must not skip an unsent row that is visible (a
+//     "sent up to Seq N" watermark would lose rows whose transactions
+//     commit out of Seq order; use a per-row sent flag or a delete).
+//   - Only one relay in a cluster may publish at a time, or two relays
+//     could interleave one card's events. The Source enforces that: e.g.
+//     Pending takes or renews a PostgreSQL advisory-lock lease, and
+//     returns no rows (and no error) while another instance holds it.
+//   - MarkSent records that the rows with these Seqs were acknowledged by
+//     Kafka (a sent_at timestamp or a delete). It is called only after the
+//     acknowledgement, with Seqs in ascending order; marking a row already
+//     marked is not an error.
+//   - Lag reports how many rows are unsent and the commit time of the
+//     oldest (zero time when none), for the lag metrics.
+//   - Per-key order: Kafka order per key is Seq order, so the writer must
+//     allocate a row's Seq after it has locked the subject's row (insert
+//     the outbox row after the UPDATE of the card), so that for one card
+//     Seq order equals commit order.
+//
+// Errors are retried by the relay with backoff; they must not contain card
+// data. A Source must be safe for concurrent use (Lag runs beside Pending).
+type Source interface {
+	Pending(ctx context.Context, limit int) ([]Record, error)
+	MarkSent(ctx context.Context, seqs []int64) error
+	Lag(ctx context.Context) (count int64, oldest time.Time, err error)
+}

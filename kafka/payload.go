@@ -1,0 +1,172 @@
+package kafka
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event payloads. Each catalogue entry (catalogue.go) names one of these
+// structs; it is the event's data, encoded as JSON with snake_case names.
+// Money is int64 minor units of Currency (ISO 4217 alphabetic code), times are
+// UTC. Payloads carry no PAN, track data, CVV, PIN, PIN block or key
+// material: there is no field to put them in, and a test keeps it so.
+//
+// Consumers must ignore fields they do not know: new fields may be added to a
+// payload without a new event type; removing or retyping a field needs a new
+// type name.
+
+// payload is what every catalogue payload implements: the subject and tenant
+// the event must carry, and its own required fields.
+type payload interface {
+	eventSubject() string
+	eventTenant() string
+	missing() []string
+}
+
+// required lists the names of the empty values among name/value pairs.
+func required(pairs ...string) []string {
+	var out []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			out = append(out, pairs[i])
+		}
+	}
+	return out
+}
+
+// TenantData is the payload of tenant events. The subject is the tenant id.
+type TenantData struct {
+	ID   string `json:"id"`   // tenant (issuer) id
+	Name string `json:"name"` // display name
+}
+
+func (d TenantData) eventSubject() string { return d.ID }
+func (d TenantData) eventTenant() string  { return d.ID }
+func (d TenantData) missing() []string    { return required("id", d.ID) }
+
+// CardData is the payload of every card.* event: the card as it is after the
+// change. The subject is the card id.
+type CardData struct {
+	ID           string `json:"id"`
+	TenantID     string `json:"tenant_id"`
+	ProductID    string `json:"product_id"`
+	CardholderID string `json:"cardholder_id,omitempty"`
+	ReferenceID  string `json:"reference_id,omitempty"` // the issuer's own reference, unique per tenant
+	Type         string `json:"type"`                   // VIRTUAL, PLASTIC or TEMPORARY
+	Status       string `json:"status"`                 // PROVISIONED, ACTIVE, FROZEN, BLOCKED, CANCELED or EXPIRED
+	// PreviousStatus is the status before a status change; empty on
+	// card.created and on changes that keep the status.
+	PreviousStatus string `json:"previous_status,omitempty"`
+	// Reason says why the status changed: for BLOCKED lost, stolen, fraud or
+	// other; for CANCELED e.g. issuer, one_time_used, expiry_at.
+	Reason    string     `json:"reason,omitempty"`
+	Last4     string     `json:"last4"`               // last four digits of the PAN
+	Expiry    string     `json:"expiry"`              // printed expiry, YYMM
+	UsageType string     `json:"usage_type"`          // NORMAL or ONE_TIME
+	Currency  string     `json:"currency"`            // ISO 4217 alphabetic code
+	CardLimit int64      `json:"card_limit"`          // minor units; 0 means no card-level limit
+	ExpiryAt  *time.Time `json:"expiry_at,omitempty"` // logical end of validity, if set
+	// Controls holds the card's spending_controls and risk_controls as the
+	// REST API renders them: set on card.created and card.controls_updated.
+	Controls  json.RawMessage `json:"controls,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+func (d CardData) eventSubject() string { return d.ID }
+func (d CardData) eventTenant() string  { return d.TenantID }
+func (d CardData) missing() []string {
+	return required("id", d.ID, "tenant_id", d.TenantID, "status", d.Status)
+}
+
+// AuthorizationData is the payload of authorization.* events: the record of
+// one acquirer message and its decision. For authorization.approved and
+// authorization.declined it is the 0100/0200 (or 0120 advice) itself. For
+// authorization.captured and authorization.reversed it is the 0220 capture or
+// the 0400/0420 reversal: its own id, MTI, kind, STAN and amount (the amount
+// captured or reversed by this message), with OriginalAuthorizationID naming
+// the authorization it applies to and CapturedAmount/ReversedAmount giving
+// that authorization's totals after it.
+//
+// The subject is the card id, so a card's authorizations are ordered with its
+// lifecycle events. Declines for which no card was found are not published:
+// there is no card or tenant to address them to.
+type AuthorizationData struct {
+	ID             string `json:"id"`
+	CardID         string `json:"card_id"`
+	TenantID       string `json:"tenant_id"`
+	MTI            string `json:"mti"`             // request MTI, e.g. 0100
+	Kind           string `json:"kind"`            // authorization, financial, advice, capture, reversal, reversal_advice
+	ProcessingCode string `json:"processing_code"` // ISO field 3, six digits
+	Amount         int64  `json:"amount"`          // requested, minor units (field 4)
+	ApprovedAmount int64  `json:"approved_amount"` // 0 on a decline; less than amount on a partial approval
+	Currency       string `json:"currency"`        // ISO 4217 alphabetic code
+	ResponseCode   string `json:"response_code"`   // ISO field 39
+	Reason         string `json:"reason"`          // decision reason slug (DESIGN.md)
+	ApprovalCode   string `json:"approval_code,omitempty"`
+	MCC            string `json:"mcc"`
+	MerchantID     string `json:"merchant_id"`             // field 42
+	MerchantName   string `json:"merchant_name,omitempty"` // field 43, name part
+	MerchantCity   string `json:"merchant_city,omitempty"` // field 43, city part
+	TerminalID     string `json:"terminal_id"`             // field 41
+	AcquirerID     string `json:"acquirer_id"`             // field 32
+	Country        string `json:"country"`                 // ISO 3166-1 alpha-2, the country the country controls were checked against
+	EntryMode      string `json:"entry_mode"`              // field 22
+	STAN           string `json:"stan"`                    // field 11
+	RRN            string `json:"rrn"`                     // field 37
+	// OriginalAuthorizationID links a capture or reversal to the
+	// authorization it completes or reverses.
+	OriginalAuthorizationID string    `json:"original_authorization_id,omitempty"`
+	CapturedAmount          int64     `json:"captured_amount"` // total captured on the original authorization so far
+	ReversedAmount          int64     `json:"reversed_amount"` // total reversed on the original authorization so far
+	CreatedAt               time.Time `json:"created_at"`
+}
+
+func (d AuthorizationData) eventSubject() string { return d.CardID }
+func (d AuthorizationData) eventTenant() string  { return d.TenantID }
+func (d AuthorizationData) missing() []string {
+	return required("id", d.ID, "card_id", d.CardID, "tenant_id", d.TenantID, "response_code", d.ResponseCode)
+}
+
+// OrderData is the payload of order.* events: an asynchronous card order
+// reaching a final status. The subject is the card id when the order has a
+// card, the order id otherwise.
+type OrderData struct {
+	ID            string `json:"id"`
+	TenantID      string `json:"tenant_id"`
+	CardID        string `json:"card_id,omitempty"`
+	BatchID       string `json:"batch_id,omitempty"`
+	Status        string `json:"status"`                 // completed or failed
+	IssueStatus   string `json:"issue_status,omitempty"` // sub-status of the issuing step
+	LastError     string `json:"last_error,omitempty"`   // human-readable, no card data
+	LastErrorSlug string `json:"last_error_slug,omitempty"`
+}
+
+func (d OrderData) eventSubject() string {
+	if d.CardID != "" {
+		return d.CardID
+	}
+	return d.ID
+}
+func (d OrderData) eventTenant() string { return d.TenantID }
+func (d OrderData) missing() []string {
+	return required("id", d.ID, "tenant_id", d.TenantID, "status", d.Status)
+}
+
+// CertificateData is the payload of certificate.* events. The subject is the
+// tenant id: certificates belong to the tenant, not to a card.
+type CertificateData struct {
+	ID       string    `json:"id"`
+	TenantID string    `json:"tenant_id"`
+	NotAfter time.Time `json:"not_after"` // end of validity, UTC
+}
+
+func (d CertificateData) eventSubject() string { return d.TenantID }
+func (d CertificateData) eventTenant() string  { return d.TenantID }
+func (d CertificateData) missing() []string {
+	out := required("id", d.ID, "tenant_id", d.TenantID)
+	if d.NotAfter.IsZero() {
+		out = append(out, "not_after")
+	}
+	return out
+}
