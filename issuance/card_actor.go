@@ -1,0 +1,27 @@
+package issuance
+
+// Actor is who asks for an operation that is audited or restricted: the
+// API key (and its scopes), the request id, and whether sandbox rules
+// apply (the tenant or the whole server is in sandbox mode).
+type Actor struct {
+	APIKeyID  string
+	RequestID string
+	Scopes    []string
+	Sandbox   bool
+}
+
+// has reports whether the actor's key carries scope.
+func (a Actor) has(scope string) bool {
+	for _, s := range a.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// audit returns an audit entry for action on a card.
+func (a Actor) audit(action string, c *Card, s *Service) *AuditEntry {
+	now := s.now()
+	return &AuditEntry{ID: NewID("aud", now), TenantID: c.TenantID, CardID: c.ID, Action: action, APIKeyID: a.APIKeyID, RequestID: a.RequestID, At: now}
+}

@@ -1,0 +1,83 @@
+package issuance
+
+import (
+	"context"
+
+	"github.com/cardhost/cardhost/emv"
+)
+
+// CatalogStore persists the catalog (templates, embossers, layouts,
+// products, cardholders) and issuer certificates. Every method is scoped to
+// a tenant: another tenant's id answers ErrNotFound, exactly as a missing
+// one does. Lists are newest first and paged by PageRequest (see
+// catalog_page.go). Implementations must be safe for concurrent use.
+type CatalogStore interface {
+	CatalogReader
+	CertificateStore
+
+	// CreateTemplate stores a new data prep template.
+	CreateTemplate(ctx context.Context, t Template) error
+	// Templates lists a tenant's templates.
+	Templates(ctx context.Context, tenantID string, p PageRequest) ([]Template, bool, error)
+
+	// CreateEmbosser stores a new embosser.
+	CreateEmbosser(ctx context.Context, e Embosser) error
+	// Embossers lists a tenant's embossers.
+	Embossers(ctx context.Context, tenantID string, p PageRequest) ([]Embosser, bool, error)
+
+	// CreateLayout stores a new card layout.
+	CreateLayout(ctx context.Context, l Layout) error
+	// Layouts lists a tenant's card layouts.
+	Layouts(ctx context.Context, tenantID string, p PageRequest) ([]Layout, bool, error)
+
+	// CreateProduct stores a new product. The layout, template and embosser
+	// it names must belong to the same tenant: ErrNotFound otherwise (the
+	// service checks first, so this only guards against races).
+	CreateProduct(ctx context.Context, p Product) error
+	// Products lists a tenant's products, optionally by status.
+	Products(ctx context.Context, tenantID string, f ProductFilter) ([]Product, bool, error)
+	// UpdateProduct reads the product under a row lock, lets fn change it
+	// and stores the result with UpdatedAt set, in one transaction. An
+	// error from fn is returned as is and nothing is stored. ErrNotFound
+	// when the tenant has no such product.
+	UpdateProduct(ctx context.Context, tenantID, id string, fn func(*Product) error) (Product, error)
+
+	// CreateCardholder stores a new cardholder.
+	CreateCardholder(ctx context.Context, c Cardholder) error
+	// Cardholders lists a tenant's cardholders, optionally by KYC status.
+	Cardholders(ctx context.Context, tenantID string, f CardholderFilter) ([]Cardholder, bool, error)
+	// UpdateCardholder is UpdateProduct for cardholders.
+	UpdateCardholder(ctx context.Context, tenantID, id string, fn func(*Cardholder) error) (Cardholder, error)
+
+	// HSMKey describes the active version of an HSM key (never its
+	// material), so that a template or embosser can be checked to name a
+	// key of the right type that the tenant may use. ErrNotFound when no
+	// active version exists.
+	HSMKey(ctx context.Context, ref string) (KeyMeta, error)
+}
+
+// KeyMeta is what the catalog needs to know about an HSM key: its type and
+// owner. It carries no key material.
+type KeyMeta struct {
+	Ref    string
+	Type   emv.KeyType
+	Tenant string // "" for a key shared by every tenant
+	KCV    string
+}
+
+// UsableBy reports whether a tenant may name the key: its own or a shared one.
+func (k KeyMeta) UsableBy(tenantID string) bool { return k.Tenant == "" || k.Tenant == tenantID }
+
+// ProductFilter selects products in a list.
+type ProductFilter struct {
+	PageRequest
+	// Status, when set, keeps only products with that status.
+	Status ProductStatus
+}
+
+// CardholderFilter selects cardholders in a list.
+type CardholderFilter struct {
+	PageRequest
+	// KYCStatus, when set, keeps only cardholders with that KYC status.
+	KYCStatus KYCStatus
+}

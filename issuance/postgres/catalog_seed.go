@@ -1,0 +1,66 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cardhost/cardhost/issuance"
+)
+
+// CatalogSeed is the catalog sandbox mode gives a tenant.
+type CatalogSeed struct {
+	TenantID  string
+	Templates []issuance.Template
+	Embossers []issuance.Embosser
+	Layouts   []issuance.Layout
+	Products  []issuance.Product
+	At        time.Time
+}
+
+// SeedCatalog stores a sandbox tenant's catalog and marks the tenant
+// seeded, in one transaction: either everything is there or nothing.
+// issuance.ErrConflict when the tenant was seeded already.
+func (db *DB) SeedCatalog(ctx context.Context, s CatalogSeed) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO sandbox_seeds (tenant_id, seeded_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, s.TenantID, s.At)
+		if err != nil {
+			return fmt.Errorf("marking sandbox seed: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return issuance.ErrConflict
+		}
+		for _, t := range s.Templates {
+			if err := insertTemplate(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		for _, e := range s.Embossers {
+			if err := insertEmbosser(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		for _, l := range s.Layouts {
+			if err := insertLayout(ctx, tx, l); err != nil {
+				return err
+			}
+		}
+		for _, p := range s.Products {
+			if err := insertProduct(ctx, tx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SandboxSeeded reports whether a tenant's sandbox catalog was seeded.
+func (db *DB) SandboxSeeded(ctx context.Context, tenantID string) (bool, error) {
+	var ok bool
+	if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sandbox_seeds WHERE tenant_id = $1)`, tenantID).Scan(&ok); err != nil {
+		return false, fmt.Errorf("reading sandbox seed: %w", err)
+	}
+	return ok, nil
+}

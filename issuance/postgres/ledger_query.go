@@ -1,0 +1,70 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cardhost/cardhost/host"
+	"github.com/cardhost/cardhost/issuance"
+)
+
+// Tenant-scoped reads of the host's records for the REST API. Another
+// tenant's id answers issuance.ErrNotFound, like a missing one.
+
+// CardAuthorizations lists a card's records, newest first, one page.
+func (l *Ledger) CardAuthorizations(ctx context.Context, tenantID, cardID string, p issuance.PageRequest) ([]*host.Authorization, bool, error) {
+	if _, err := l.TenantCard(ctx, tenantID, cardID); err != nil {
+		return nil, false, err
+	}
+	n := p.Size()
+	rows, err := l.db.pool.Query(ctx, `SELECT `+authColumns+` FROM authorizations
+		WHERE tenant_id = $1 AND card_id = $2 AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4`,
+		tenantID, cardID, p.StartingAfter, n+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("listing authorizations: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*host.Authorization, error) { return scanAuthorization(r) })
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(out) > n
+	if more {
+		out = out[:n]
+	}
+	return out, more, nil
+}
+
+// TenantAuthorization returns one record of the tenant.
+func (l *Ledger) TenantAuthorization(ctx context.Context, tenantID, id string) (*host.Authorization, error) {
+	a, err := scanAuthorization(l.db.pool.QueryRow(ctx, `SELECT `+authColumns+` FROM authorizations WHERE id = $1 AND tenant_id = $2`, id, tenantID))
+	if errors.Is(err, host.ErrNotFound) {
+		return nil, issuance.ErrNotFound
+	}
+	return a, err
+}
+
+// TenantCard returns the host's snapshot of a tenant's card (its spend).
+func (l *Ledger) TenantCard(ctx context.Context, tenantID, cardID string) (*host.Card, error) {
+	c, err := scanHostCard(l.db.pool.QueryRow(ctx, `SELECT `+hostCardColumns+` FROM cards WHERE id = $1 AND tenant_id = $2`, cardID, tenantID))
+	if errors.Is(err, host.ErrNotFound) {
+		return nil, issuance.ErrNotFound
+	}
+	return c, err
+}
+
+// SealedPAN returns a tenant's card's sealed PAN (for the sandbox
+// simulator, which opens it through the HSM to build ISO messages).
+func (l *Ledger) SealedPAN(ctx context.Context, tenantID, cardID string) ([]byte, error) {
+	var b []byte
+	err := l.db.pool.QueryRow(ctx, `SELECT pan_cipher FROM cards WHERE id = $1 AND tenant_id = $2`, cardID, tenantID).Scan(&b)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, issuance.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading card: %w", err)
+	}
+	return b, nil
+}

@@ -1,0 +1,318 @@
+package rest
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/cardhost/cardhost/host"
+	"github.com/cardhost/cardhost/issuance"
+)
+
+// AuthorizationReader reads the authorization host's records for a tenant
+// (implemented by the PostgreSQL ledger). Another tenant's ids answer
+// issuance.ErrNotFound.
+type AuthorizationReader interface {
+	CardAuthorizations(ctx context.Context, tenantID, cardID string, p issuance.PageRequest) ([]*host.Authorization, bool, error)
+	TenantAuthorization(ctx context.Context, tenantID, id string) (*host.Authorization, error)
+	TenantCard(ctx context.Context, tenantID, cardID string) (*host.Card, error)
+}
+
+// Simulator drives the authorization host through real ISO 8583 messages
+// on its own TCP port (sandbox only) and returns the stored record.
+type Simulator interface {
+	Authorize(ctx context.Context, tenantID string, r SimAuthorization) (*host.Authorization, error)
+	Capture(ctx context.Context, tenantID, authorizationID string, amount int64) (*host.Authorization, error)
+	Reverse(ctx context.Context, tenantID, authorizationID string, remaining *int64) (*host.Authorization, error)
+}
+
+// SimAuthorization is a simulated authorization request.
+type SimAuthorization struct {
+	CardID           string `json:"card_id" required:"true"`
+	Amount           int64  `json:"amount" required:"true" doc:"minor units"`
+	Currency         string `json:"currency,omitempty" doc:"ISO 4217 alpha; default the card's"`
+	MCC              string `json:"mcc,omitempty" doc:"default 5999"`
+	Country          string `json:"country,omitempty" doc:"acquirer country, ISO 3166-1 alpha-2; default US"`
+	EntryMode        string `json:"entry_mode,omitempty" enum:"ecommerce,manual" doc:"default ecommerce"`
+	ProcessingCode   string `json:"processing_code,omitempty" doc:"field 3; default 000000 (purchase)"`
+	MerchantName     string `json:"merchant_name,omitempty"`
+	PartialSupported bool   `json:"partial_supported,omitempty"`
+	Financial        bool   `json:"financial,omitempty" doc:"send an 0200 (authorize and capture) instead of an 0100"`
+}
+
+type simCaptureRequest struct {
+	Amount int64 `json:"amount" required:"true" doc:"final amount, minor units; may be less than authorized"`
+}
+
+type simReversalRequest struct {
+	Remaining *int64 `json:"remaining_amount,omitempty" doc:"amount that stays authorized (partial reversal); omit to reverse everything"`
+}
+
+// authorizationView is a stored authorization as the API shows it: never a
+// PAN, track data, PIN block or CVV.
+type authorizationView struct {
+	ID                      string    `json:"authorization_id"`
+	CardID                  string    `json:"card_id"`
+	Kind                    string    `json:"kind" enum:"authorization,financial,advice,capture,reversal,reversal_advice"`
+	MTI                     string    `json:"mti"`
+	ProcessingCode          string    `json:"processing_code"`
+	Amount                  int64     `json:"amount"`
+	Currency                string    `json:"currency"`
+	ApprovedAmount          int64     `json:"approved_amount"`
+	CardAmount              int64     `json:"card_amount" doc:"what the decision applied to the card, in the card's currency"`
+	ResponseCode            string    `json:"response_code"`
+	Reason                  string    `json:"reason"`
+	ApprovalCode            string    `json:"approval_code,omitempty"`
+	Status                  string    `json:"status" enum:"OPEN,CAPTURED,REVERSED,DECLINED,APPLIED,UNMATCHED"`
+	HeldAmount              int64     `json:"held_amount"`
+	CapturedAmount          int64     `json:"captured_amount"`
+	ReversedAmount          int64     `json:"reversed_amount"`
+	OriginalAuthorizationID string    `json:"original_authorization_id,omitempty"`
+	MCC                     string    `json:"mcc"`
+	MerchantID              string    `json:"merchant_id"`
+	MerchantName            string    `json:"merchant_name,omitempty"`
+	MerchantCity            string    `json:"merchant_city,omitempty"`
+	Country                 string    `json:"country,omitempty"`
+	TerminalID              string    `json:"terminal_id"`
+	AcquirerID              string    `json:"acquirer_id"`
+	STAN                    string    `json:"stan"`
+	RRN                     string    `json:"rrn"`
+	EntryMode               string    `json:"entry_mode"`
+	ECI                     string    `json:"eci,omitempty"`
+	ReceivedAt              time.Time `json:"received_at"`
+	DecidedAt               time.Time `json:"decided_at"`
+	DecisionMicros          int64     `json:"decision_us" doc:"time from the last byte received to the decision"`
+}
+
+type authorizationList struct {
+	Data    []authorizationView `json:"data"`
+	HasMore bool                `json:"has_more"`
+}
+
+func viewAuthorization(a *host.Authorization) authorizationView {
+	v := authorizationView{
+		ID: a.ID, CardID: a.CardID, Kind: a.Kind.String(), MTI: a.MTI, ProcessingCode: a.ProcessingCode,
+		Amount: a.Amount, Currency: a.Currency, ApprovedAmount: a.ApprovedAmount, CardAmount: a.CardAmount,
+		ResponseCode: string(a.Code), Reason: string(a.Reason), ApprovalCode: a.ApprovalCode, Status: string(a.Status),
+		HeldAmount: a.Held, CapturedAmount: a.CapturedAmount, ReversedAmount: a.ReversedAmount, OriginalAuthorizationID: a.OriginalID,
+		MCC: a.MCC, MerchantID: a.Merchant, TerminalID: a.Terminal, AcquirerID: a.AcquirerID, STAN: a.STAN, RRN: a.RRN,
+		EntryMode: a.EntryMode, ECI: a.ECI, ReceivedAt: a.ReceivedAt, DecidedAt: a.DecidedAt,
+		DecisionMicros: a.DecidedAt.Sub(a.ReceivedAt).Microseconds(),
+	}
+	if c, ok := issuance.CurrencyAlpha(a.Currency); ok {
+		v.Currency = c
+	}
+	if c, ok := issuance.CountryAlpha(a.Country); ok {
+		v.Country = c
+	}
+	if len(a.Acceptor) >= 25 {
+		v.MerchantName = strings.TrimSpace(a.Acceptor[:25])
+		if len(a.Acceptor) >= 38 {
+			v.MerchantCity = strings.TrimSpace(a.Acceptor[25:38])
+		}
+	}
+	return v
+}
+
+// spendView is a card's spend against each control.
+type spendView struct {
+	CardID           string         `json:"card_id"`
+	Currency         string         `json:"currency"`
+	CardLimit        *limitSpend    `json:"card_limit,omitempty"`
+	SpendingControls []controlSpend `json:"spending_controls"`
+}
+
+type limitSpend struct {
+	Limit     int64 `json:"limit"`
+	Spent     int64 `json:"spent"`
+	Available int64 `json:"available"`
+}
+
+type controlSpend struct {
+	Interval        string     `json:"interval"`
+	MCC             []string   `json:"mcc,omitempty"`
+	AmountLimit     *int64     `json:"amount_limit,omitempty"`
+	CountLimit      *int       `json:"count_limit,omitempty"`
+	Spent           int64      `json:"spent"`
+	Count           int        `json:"count"`
+	AvailableAmount *int64     `json:"available_amount,omitempty"`
+	AvailableCount  *int       `json:"available_count,omitempty"`
+	WindowStart     *time.Time `json:"window_start,omitempty"`
+	WindowEnd       *time.Time `json:"window_end,omitempty"`
+}
+
+// windowEnd is the start of the window after the one starting at start.
+func windowEnd(i issuance.Interval, start time.Time) *time.Time {
+	var t time.Time
+	switch i {
+	case issuance.Daily:
+		t = start.AddDate(0, 0, 1)
+	case issuance.Weekly:
+		t = start.AddDate(0, 0, 7)
+	case issuance.Monthly:
+		t = start.AddDate(0, 1, 0)
+	case issuance.Yearly:
+		t = start.AddDate(1, 0, 0)
+	default:
+		return nil
+	}
+	return &t
+}
+
+func viewSpend(c *host.Card, now time.Time) spendView {
+	v := spendView{CardID: c.ID, Currency: c.Currency, SpendingControls: []controlSpend{}}
+	if c.CardLimit != nil {
+		v.CardLimit = &limitSpend{Limit: *c.CardLimit, Spent: c.TotalSpent, Available: *c.CardLimit - c.TotalSpent}
+	}
+	for _, sc := range c.SpendingControls {
+		cs := controlSpend{Interval: string(sc.Interval), MCC: sc.MCC, AmountLimit: sc.Amount, CountLimit: sc.Count}
+		if sc.Interval != issuance.PerTransaction {
+			start := sc.Interval.WindowStart(now)
+			if cur := c.Spend[sc.Key()]; cur.Window.Equal(start) {
+				cs.Spent, cs.Count = cur.Amount, cur.Count
+			}
+			if sc.Interval != issuance.AllTime {
+				cs.WindowStart, cs.WindowEnd = &start, windowEnd(sc.Interval, start)
+			}
+		}
+		if sc.Amount != nil {
+			a := *sc.Amount - cs.Spent
+			cs.AvailableAmount = &a
+		}
+		if sc.Count != nil && sc.Interval != issuance.PerTransaction {
+			n := *sc.Count - cs.Count
+			cs.AvailableCount = &n
+		}
+		v.SpendingControls = append(v.SpendingControls, cs)
+	}
+	return v
+}
+
+func init() { extraRoutes = append(extraRoutes, (*Server).registerAuthorizationRoutes) }
+
+func (s *Server) registerAuthorizationRoutes() {
+	if s.deps.Authorizations == nil {
+		return
+	}
+	s.handle(fiber.MethodGet, "/v1/cards/:id/authorizations", operation{ID: "listCardAuthorizations", Tag: "authorizations",
+		Summary: "A card's authorizations, captures and reversals, newest first", Response: authorizationList{}, Query: pageQueryParams},
+		func(c *fiber.Ctx) error {
+			p, err := pageOf(c)
+			if err != nil {
+				return err
+			}
+			var v issuance.Validator
+			issuance.ValidatePage(&v, p, issuance.AuthorizationIDPrefix)
+			if err := v.Err(); err != nil {
+				return err
+			}
+			if !issuance.ValidID(issuance.CardIDPrefix, c.Params("id")) {
+				return issuance.ErrNotFound
+			}
+			list, more, err := s.deps.Authorizations.CardAuthorizations(c.UserContext(), tenantOf(c).ID, c.Params("id"), p)
+			if err != nil {
+				return err
+			}
+			out := authorizationList{Data: make([]authorizationView, len(list)), HasMore: more}
+			for i, a := range list {
+				out.Data[i] = viewAuthorization(a)
+			}
+			return c.JSON(out)
+		})
+	s.handle(fiber.MethodGet, "/v1/authorizations/:id", operation{ID: "getAuthorization", Tag: "authorizations",
+		Summary: "One authorization, capture or reversal", Response: authorizationView{}},
+		func(c *fiber.Ctx) error {
+			if !issuance.ValidID(issuance.AuthorizationIDPrefix, c.Params("id")) {
+				return issuance.ErrNotFound
+			}
+			a, err := s.deps.Authorizations.TenantAuthorization(c.UserContext(), tenantOf(c).ID, c.Params("id"))
+			if err != nil {
+				return err
+			}
+			return c.JSON(viewAuthorization(a))
+		})
+	s.handle(fiber.MethodGet, "/v1/cards/:id/spend", operation{ID: "getCardSpend", Tag: "authorizations",
+		Summary: "What a card spent and has available against its card limit and each spending control", Response: spendView{}},
+		func(c *fiber.Ctx) error {
+			if !issuance.ValidID(issuance.CardIDPrefix, c.Params("id")) {
+				return issuance.ErrNotFound
+			}
+			card, err := s.deps.Authorizations.TenantCard(c.UserContext(), tenantOf(c).ID, c.Params("id"))
+			if err != nil {
+				return err
+			}
+			return c.JSON(viewSpend(card, s.deps.Now().UTC()))
+		})
+	if s.deps.Simulator == nil {
+		return
+	}
+	s.handle(fiber.MethodPost, "/v1/simulator/authorizations", operation{ID: "simulateAuthorization", Tag: "simulator", SandboxOnly: true, Idempotent: true,
+		Summary: "Send an ISO 8583 authorization for a card through the host's own TCP port", Request: SimAuthorization{}, Response: authorizationView{}},
+		func(c *fiber.Ctx) error {
+			var req SimAuthorization
+			if err := decodeJSON(c, &req); err != nil {
+				return err
+			}
+			var v issuance.Validator
+			v.Check(issuance.ValidID(issuance.CardIDPrefix, req.CardID), "card_id", "invalid", "a card id")
+			v.Check(req.Amount >= 0 && req.Amount <= issuance.MaxAmount, "amount", "out_of_range", "0 to 999999999999 minor units")
+			v.Check(req.Currency == "" || issuance.ValidCurrency(req.Currency), "currency", "invalid", "an ISO 4217 alpha code")
+			v.Check(req.MCC == "" || issuance.ValidMCC(req.MCC), "mcc", "invalid", "a four-digit MCC")
+			v.Check(req.Country == "" || issuance.ValidCountry(req.Country), "country", "invalid", "an ISO 3166-1 alpha-2 code")
+			v.Check(req.EntryMode == "" || req.EntryMode == "ecommerce" || req.EntryMode == "manual", "entry_mode", "invalid", "ecommerce or manual")
+			v.Check(req.ProcessingCode == "" || len(req.ProcessingCode) == 6, "processing_code", "invalid", "six digits")
+			v.Check(len(req.MerchantName) <= 25, "merchant_name", "too_long", "at most 25 characters")
+			if err := v.Err(); err != nil {
+				return err
+			}
+			a, err := s.deps.Simulator.Authorize(c.UserContext(), tenantOf(c).ID, req)
+			if err != nil {
+				return err
+			}
+			return c.Status(fiber.StatusCreated).JSON(viewAuthorization(a))
+		})
+	s.handle(fiber.MethodPost, "/v1/simulator/authorizations/:id/capture", operation{ID: "simulateCapture", Tag: "simulator", SandboxOnly: true, Idempotent: true,
+		Summary: "Send an 0220 capture of an authorization", Request: simCaptureRequest{}, Response: authorizationView{}},
+		func(c *fiber.Ctx) error {
+			var req simCaptureRequest
+			if err := decodeJSON(c, &req); err != nil {
+				return err
+			}
+			var v issuance.Validator
+			v.Check(req.Amount > 0 && req.Amount <= issuance.MaxAmount, "amount", "out_of_range", "1 to 999999999999 minor units")
+			if err := v.Err(); err != nil {
+				return err
+			}
+			if !issuance.ValidID(issuance.AuthorizationIDPrefix, c.Params("id")) {
+				return issuance.ErrNotFound
+			}
+			a, err := s.deps.Simulator.Capture(c.UserContext(), tenantOf(c).ID, c.Params("id"), req.Amount)
+			if err != nil {
+				return err
+			}
+			return c.Status(fiber.StatusCreated).JSON(viewAuthorization(a))
+		})
+	s.handle(fiber.MethodPost, "/v1/simulator/authorizations/:id/reversal", operation{ID: "simulateReversal", Tag: "simulator", SandboxOnly: true, Idempotent: true,
+		Summary: "Send an 0400 reversal (full, or partial with remaining_amount) of an authorization", Request: simReversalRequest{}, Response: authorizationView{}},
+		func(c *fiber.Ctx) error {
+			var req simReversalRequest
+			if err := decodeJSON(c, &req); err != nil {
+				return err
+			}
+			var v issuance.Validator
+			v.Check(req.Remaining == nil || *req.Remaining >= 0 && *req.Remaining <= issuance.MaxAmount, "remaining_amount", "out_of_range", "0 to 999999999999 minor units")
+			if err := v.Err(); err != nil {
+				return err
+			}
+			if !issuance.ValidID(issuance.AuthorizationIDPrefix, c.Params("id")) {
+				return issuance.ErrNotFound
+			}
+			a, err := s.deps.Simulator.Reverse(c.UserContext(), tenantOf(c).ID, c.Params("id"), req.Remaining)
+			if err != nil {
+				return err
+			}
+			return c.Status(fiber.StatusCreated).JSON(viewAuthorization(a))
+		})
+}

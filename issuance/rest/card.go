@@ -1,0 +1,307 @@
+package rest
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/dataprep"
+)
+
+// Cards (QPay's card creation and status flow, UQPay's controls, Pismo's
+// card types and printed names): create, import, read, list, change
+// controls, move status, set the PIN, and the audited reveal. Every card
+// belongs to the calling tenant; another tenant's id answers 404.
+
+func init() { extraRoutes = append(extraRoutes, (*Server).registerCardRoutes) }
+
+// cardView is a card as the API shows it: never the PAN (masked_pan and
+// last4 only), never a CVV or PIN verification data.
+type cardView struct {
+	CardID            string                     `json:"card_id"`
+	ReferenceNumber   string                     `json:"reference_number" doc:"cardhost's reference, CRD-YYYYMMDD-xxxxxxxx"`
+	ReferenceID       string                     `json:"reference_id,omitempty" doc:"your own id, unique per tenant"`
+	Status            issuance.Status            `json:"status" enum:"PROVISIONED,ACTIVE,FROZEN,BLOCKED,CANCELED,EXPIRED"`
+	StatusReason      string                     `json:"status_reason,omitempty"`
+	EmbossingStatus   string                     `json:"embossing_status" enum:"NOT_REQUIRED,PENDING,SENT,ISSUED,FAILED"`
+	Type              issuance.CardType          `json:"type" enum:"VIRTUAL,PLASTIC,TEMPORARY"`
+	ProductID         string                     `json:"product_id"`
+	CardholderID      string                     `json:"cardholder_id,omitempty"`
+	PrintedName       string                     `json:"printed_name,omitempty"`
+	MaskedPAN         string                     `json:"masked_pan" doc:"first six and last four digits"`
+	Last4             string                     `json:"last4"`
+	Expiry            string                     `json:"expiry" doc:"printed expiry, YYMM"`
+	ExpiryMMYY        string                     `json:"expiry_mm_yy" doc:"printed expiry as on the card, MM/YY"`
+	Network           issuance.Network           `json:"network" enum:"VISA,MASTERCARD"`
+	Currency          string                     `json:"currency"`
+	CardLimit         *int64                     `json:"card_limit" doc:"most the card may spend in total, minor units; null: none"`
+	SpendingControls  []issuance.SpendingControl `json:"spending_controls"`
+	RiskControls      issuance.RiskControls      `json:"risk_controls"`
+	UsageType         issuance.UsageType         `json:"usage_type" enum:"NORMAL,ONE_TIME"`
+	AutoCancelTrigger issuance.AutoCancelTrigger `json:"auto_cancel_trigger,omitempty" enum:"ON_AUTH,ON_CAPTURE"`
+	ExpiryAt          *time.Time                 `json:"expiry_at,omitempty"`
+	PINLength         int                        `json:"pin_length"`
+	PINSet            bool                       `json:"pin_set" doc:"whether the card has a PIN"`
+	Metadata          json.RawMessage            `json:"metadata"`
+	BillingAddress    *issuance.Address          `json:"billing_address,omitempty"`
+	ShippingAddress   *issuance.Address          `json:"shipping_address,omitempty"`
+	EmbosserID        string                     `json:"embosser_id,omitempty"`
+	LayoutID          string                     `json:"layout_id,omitempty"`
+	Imported          bool                       `json:"imported"`
+	CreatedAt         time.Time                  `json:"created_at"`
+	UpdatedAt         time.Time                  `json:"updated_at"`
+}
+
+func viewCard(c *issuance.Card) cardView {
+	md := c.Metadata
+	if len(md) == 0 {
+		md = json.RawMessage("{}")
+	}
+	ctl := c.Controls()
+	return cardView{
+		CardID: c.ID, ReferenceNumber: c.ReferenceNumber, ReferenceID: c.ReferenceID, Status: c.Status, StatusReason: c.StatusReason,
+		EmbossingStatus: c.EmbossingStatus, Type: c.Type, ProductID: c.ProductID, CardholderID: c.CardholderID, PrintedName: c.PrintedName,
+		MaskedPAN: c.MaskedPAN(), Last4: c.Last4, Expiry: c.Expiry, ExpiryMMYY: dataprep.ExpiryDisplay(c.Expiry), Network: c.Network,
+		Currency: c.Currency, CardLimit: ctl.CardLimit, SpendingControls: ctl.SpendingControls, RiskControls: ctl.RiskControls,
+		UsageType: c.UsageType, AutoCancelTrigger: c.AutoCancelTrigger, ExpiryAt: c.ExpiryAt, PINLength: c.PINLength,
+		PINSet: c.PINMethod != "", Metadata: md, BillingAddress: c.BillingAddress, ShippingAddress: c.ShippingAddress,
+		EmbosserID: c.EmbosserID, LayoutID: c.LayoutID, Imported: c.Imported, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}
+}
+
+// cardCreated is the answer to a card creation or import: the card, its
+// order and QPay's errors list (empty: problems answer as problem details).
+type cardCreated struct {
+	cardView
+	OrderID string                `json:"order_id"`
+	Errors  []issuance.FieldError `json:"errors"`
+}
+
+type cardList struct {
+	Data    []cardView `json:"data"`
+	HasMore bool       `json:"has_more"`
+}
+
+// cardPatch is the body of PATCH /v1/cards/{id}; absent fields stay.
+type cardPatch struct {
+	CardLimit        *int64                      `json:"card_limit,omitempty" doc:"null removes the limit"`
+	SpendingControls *[]issuance.SpendingControl `json:"spending_controls,omitempty" doc:"replaces the list ([] or null clears it)"`
+	RiskControls     *issuance.RiskControls      `json:"risk_controls,omitempty" doc:"replaces the risk controls"`
+	Metadata         json.RawMessage             `json:"metadata,omitempty" doc:"replaces the metadata (a JSON object, at most 3200 bytes)"`
+	ExpiryAt         *time.Time                  `json:"expiry_at,omitempty" doc:"null removes it"`
+	PrintedName      *string                     `json:"printed_name,omitempty" doc:"only before the card went to the embosser"`
+}
+
+// statusRequest is the optional body of the status moves.
+type statusRequest struct {
+	Reason string `json:"reason,omitempty" doc:"block: lost, stolen, fraud or other (required); others: free text up to 64 characters"`
+}
+
+// revealView is the audited reveal's answer.
+type revealView struct {
+	PAN    string `json:"pan"`
+	CVV2   string `json:"cvv2"`
+	Expiry string `json:"expiry" doc:"YYMM"`
+}
+
+// cardFilterQuery documents the card list's filters.
+var cardFilterQuery = []queryParam{
+	{Name: "status", Type: "string", Doc: "PROVISIONED, ACTIVE, FROZEN, BLOCKED, CANCELED or EXPIRED"},
+	{Name: "product_id", Type: "string", Doc: "cards of this product"},
+	{Name: "cardholder_id", Type: "string", Doc: "cards of this cardholder"},
+	{Name: "reference_id", Type: "string", Doc: "the card with this reference_id"},
+	{Name: "last4", Type: "string", Doc: "cards whose PAN ends with these four digits"},
+	{Name: "created_after", Type: "string", Doc: "RFC 3339 time"},
+	{Name: "created_before", Type: "string", Doc: "RFC 3339 time"},
+}
+
+// actorOf is who calls: API key, request id, scopes, sandbox.
+func (s *Server) actorOf(c *fiber.Ctx) issuance.Actor {
+	k := apiKeyOf(c)
+	return issuance.Actor{APIKeyID: k.ID, RequestID: requestID(c), Scopes: k.Scopes, Sandbox: s.cfg.Sandbox || tenantOf(c).Sandbox}
+}
+
+// cardIDParam returns the :id parameter when it looks like a card id; any
+// other id answers 404 without a query.
+func cardIDParam(c *fiber.Ctx) (string, error) {
+	id := c.Params("id")
+	if !issuance.ValidID(issuance.CardIDPrefix, id) {
+		return "", issuance.ErrNotFound
+	}
+	return id, nil
+}
+
+// timeQuery parses an optional RFC 3339 query parameter.
+func timeQuery(c *fiber.Ctx, name string, v *issuance.Validator) *time.Time {
+	s := c.Query(name)
+	if s == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		v.Add(name, "invalid", "an RFC 3339 time")
+		return nil
+	}
+	return &t
+}
+
+func (s *Server) registerCardRoutes() {
+	svc := func() *issuance.Service { return s.deps.Service }
+
+	s.handle(fiber.MethodPost, "/v1/cards", operation{ID: "createCard", Summary: "Create a card (data prep; plastics go to the embosser, virtual cards are active at once)", Tag: "cards",
+		Idempotent: true, Request: issuance.CardRequest{}, Response: cardCreated{}},
+		func(c *fiber.Ctx) error {
+			var req issuance.CardRequest
+			if err := decodeJSON(c, &req); err != nil {
+				return err
+			}
+			card, order, err := svc().CreateCard(c.UserContext(), tenantOf(c).ID, req)
+			if err != nil {
+				return err
+			}
+			return c.Status(fiber.StatusCreated).JSON(cardCreated{cardView: viewCard(&card), OrderID: order.ID, Errors: []issuance.FieldError{}})
+		})
+	s.handle(fiber.MethodPost, "/v1/cards/import", operation{ID: "importCard", Summary: "Import a card from another processor (portfolio migration; no embossing)", Tag: "cards",
+		Idempotent: true, Request: issuance.ImportRequest{}, Response: cardCreated{}},
+		func(c *fiber.Ctx) error {
+			var req issuance.ImportRequest
+			if err := decodeJSON(c, &req); err != nil {
+				return err
+			}
+			card, order, err := svc().ImportCard(c.UserContext(), tenantOf(c).ID, req)
+			if err != nil {
+				return err
+			}
+			return c.Status(fiber.StatusCreated).JSON(cardCreated{cardView: viewCard(&card), OrderID: order.ID, Errors: []issuance.FieldError{}})
+		})
+	s.handle(fiber.MethodGet, "/v1/cards", operation{ID: "listCards", Summary: "List cards, newest first", Tag: "cards",
+		Response: cardList{}, Query: append(append([]queryParam{}, pageQueryParams...), cardFilterQuery...)},
+		func(c *fiber.Ctx) error {
+			p, err := pageOf(c)
+			if err != nil {
+				return err
+			}
+			var v issuance.Validator
+			f := issuance.CardFilter{PageRequest: p, Status: issuance.Status(c.Query("status")), ProductID: c.Query("product_id"),
+				CardholderID: c.Query("cardholder_id"), ReferenceID: c.Query("reference_id"), Last4: c.Query("last4"),
+				CreatedAfter: timeQuery(c, "created_after", &v), CreatedBefore: timeQuery(c, "created_before", &v)}
+			if err := v.Err(); err != nil {
+				return err
+			}
+			cards, more, err := svc().Cards(c.UserContext(), tenantOf(c).ID, f)
+			if err != nil {
+				return err
+			}
+			out := cardList{Data: make([]cardView, len(cards)), HasMore: more}
+			for i := range cards {
+				out.Data[i] = viewCard(&cards[i])
+			}
+			return c.JSON(out)
+		})
+	s.handle(fiber.MethodGet, "/v1/cards/:id", operation{ID: "getCard", Summary: "Get a card", Tag: "cards", Response: cardView{}},
+		func(c *fiber.Ctx) error {
+			card, err := svc().Card(c.UserContext(), tenantOf(c).ID, c.Params("id"))
+			if err != nil {
+				return err
+			}
+			return c.JSON(viewCard(&card))
+		})
+	s.handle(fiber.MethodPatch, "/v1/cards/:id", operation{ID: "updateCard", Summary: "Change a card's controls, metadata, expiry_at or (before embossing) printed name", Tag: "cards",
+		Request: cardPatch{}, Response: cardView{}},
+		func(c *fiber.Ctx) error {
+			id, err := cardIDParam(c)
+			if err != nil {
+				return err
+			}
+			var r cardPatch
+			if err := decodeJSON(c, &r); err != nil {
+				return err
+			}
+			body := c.Body()
+			u := issuance.CardUpdate{CardLimit: r.CardLimit, RemoveCardLimit: explicitNull(body, "card_limit"),
+				SpendingControls: r.SpendingControls, RiskControls: r.RiskControls, Metadata: r.Metadata,
+				ExpiryAt: r.ExpiryAt, RemoveExpiryAt: explicitNull(body, "expiry_at"), PrintedName: r.PrintedName}
+			if explicitNull(body, "spending_controls") {
+				u.SpendingControls = &[]issuance.SpendingControl{}
+			}
+			if explicitNull(body, "risk_controls") {
+				u.RiskControls = &issuance.RiskControls{}
+			}
+			if explicitNull(body, "metadata") {
+				u.Metadata = json.RawMessage("{}")
+			}
+			if explicitNull(body, "printed_name") {
+				return &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "the request has invalid fields",
+					Fields: []issuance.FieldError{{Field: "printed_name", Code: "invalid", Message: "a card always has a printed name"}}}
+			}
+			card, err := svc().UpdateCard(c.UserContext(), tenantOf(c).ID, id, u)
+			if err != nil {
+				return err
+			}
+			return c.JSON(viewCard(&card))
+		})
+	for _, m := range []struct {
+		action  issuance.StatusAction
+		id, sum string
+	}{
+		{issuance.ActionFreeze, "freezeCard", "Freeze an ACTIVE card (reversible; card.frozen)"},
+		{issuance.ActionUnfreeze, "unfreezeCard", "Unfreeze a FROZEN card (card.unfrozen)"},
+		{issuance.ActionBlock, "blockCard", "Block a card for good: lost, stolen, fraud or other (card.blocked)"},
+		{issuance.ActionCancel, "cancelCard", "Cancel a card (card.canceled); a card not yet issued leaves embossing"},
+	} {
+		s.handle(fiber.MethodPost, "/v1/cards/:id/"+string(m.action), operation{ID: m.id, Summary: m.sum, Tag: "cards",
+			Idempotent: true, Status: fiber.StatusOK, Request: statusRequest{}, Response: cardView{}},
+			func(c *fiber.Ctx) error {
+				id, err := cardIDParam(c)
+				if err != nil {
+					return err
+				}
+				var r statusRequest
+				if len(c.Body()) > 0 {
+					if err := decodeJSON(c, &r); err != nil {
+						return err
+					}
+				}
+				card, err := svc().ChangeStatus(c.UserContext(), tenantOf(c).ID, id, m.action, r.Reason)
+				if err != nil {
+					return err
+				}
+				return c.JSON(viewCard(&card))
+			})
+	}
+	s.handle(fiber.MethodPost, "/v1/cards/:id/pin", operation{ID: "setCardPIN", Summary: "Set the card's PIN from a format 4 PIN block under the ECDH-agreed key (card.pin_changed)", Tag: "cards",
+		Idempotent: true, Status: fiber.StatusOK, Request: issuance.PINSetRequest{}, Response: cardView{}},
+		func(c *fiber.Ctx) error {
+			id, err := cardIDParam(c)
+			if err != nil {
+				return err
+			}
+			var r issuance.PINSetRequest
+			if err := decodeJSON(c, &r); err != nil {
+				return err
+			}
+			card, err := svc().SetPIN(c.UserContext(), tenantOf(c).ID, id, r)
+			if err != nil {
+				return err
+			}
+			return c.JSON(viewCard(&card))
+		})
+	// Not idempotent on purpose: a stored replay would keep the PAN and
+	// CVV2 in the idempotency table. Each call is audited.
+	s.handle(fiber.MethodPost, "/v1/cards/:id/reveal", operation{ID: "revealCard", Summary: "Reveal PAN, CVV2 and expiry (sandbox, or an API key with the reveal scope; audited)", Tag: "cards",
+		Status: fiber.StatusOK, Response: revealView{}},
+		func(c *fiber.Ctx) error {
+			id, err := cardIDParam(c)
+			if err != nil {
+				return err
+			}
+			r, err := svc().RevealCard(c.UserContext(), s.actorOf(c), tenantOf(c).ID, id)
+			if err != nil {
+				return err
+			}
+			c.Set(fiber.HeaderCacheControl, "no-store")
+			return c.JSON(revealView{PAN: r.PAN.Reveal(), CVV2: r.CVV2.Reveal(), Expiry: r.Expiry})
+		})
+}

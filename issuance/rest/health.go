@@ -1,0 +1,74 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+type healthResponse struct {
+	Status  string `json:"status" enum:"ok"`
+	Version string `json:"version,omitempty"`
+}
+
+type readyResponse struct {
+	Status string            `json:"status" enum:"ready,not_ready"`
+	Checks map[string]string `json:"checks" doc:"each dependency: ok or its error"`
+}
+
+func (s *Server) registerHealthRoutes() {
+	s.handle(fiber.MethodGet, "/healthz", operation{ID: "healthz", Summary: "Liveness: the process is up", Tag: "operations", Public: true, Response: healthResponse{}},
+		func(c *fiber.Ctx) error { return c.JSON(healthResponse{Status: "ok", Version: s.cfg.Version}) })
+	s.handle(fiber.MethodGet, "/readyz", operation{ID: "readyz", Summary: "Readiness: PostgreSQL and Kafka reachable", Tag: "operations", Public: true, Response: readyResponse{}},
+		s.readyz)
+	metrics := adaptor.HTTPHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	s.handle(fiber.MethodGet, "/metrics", operation{ID: "metrics", Summary: "Prometheus metrics", Tag: "operations", Public: true, ContentType: "text/plain"},
+		metrics)
+	s.handle(fiber.MethodGet, "/openapi.json", operation{ID: "openapi", Summary: "This OpenAPI 3.1 document", Tag: "operations", Public: true, ContentType: "application/json"},
+		s.serveOpenAPI)
+}
+
+func (s *Server) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	res := readyResponse{Status: "ready", Checks: map[string]string{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, chk := range s.deps.Ready {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v := "ok"
+			if err := chk.Check(ctx); err != nil {
+				v = err.Error()
+			}
+			mu.Lock()
+			res.Checks[chk.Name] = v
+			if v != "ok" {
+				res.Status = "not_ready"
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	status := http.StatusOK
+	if res.Status != "ready" {
+		status = http.StatusServiceUnavailable
+	}
+	return c.Status(status).JSON(res)
+}
+
+func (s *Server) serveOpenAPI(c *fiber.Ctx) error {
+	b, err := json.MarshalIndent(s.openAPI(), "", "  ")
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(b)
+}

@@ -1,0 +1,149 @@
+package rest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cardhost/cardhost/emv/softhsm"
+	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/postgres"
+	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
+	"github.com/cardhost/cardhost/issuance/rest"
+)
+
+// env is a REST server on a real TCP port over a fresh PostgreSQL schema
+// and a software HSM with a temporary master key.
+type env struct {
+	t      *testing.T
+	db     *postgres.DB
+	hsm    *softhsm.HSM
+	svc    *issuance.Service
+	srv    *rest.Server
+	base   string
+	tenant issuance.Tenant
+	key    string // the tenant's API key
+}
+
+type envOption func(*rest.Config, *issuance.Deps)
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	db := pgtest.New(t, postgres.Config{})
+	mk := filepath.Join(t.TempDir(), "master.key")
+	if _, err := softhsm.GenerateMasterKeyFile(mk, nil); err != nil {
+		t.Fatal(err)
+	}
+	hsm, err := softhsm.New(softhsm.Config{MasterKeyFile: mk}, db.KeyStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := issuance.Deps{Tenants: db, Vault: hsm, Sandbox: true}
+	cfg := rest.Config{Sandbox: true, Version: "test", RateLimit: -1}
+	for _, o := range opts {
+		o(&cfg, &deps)
+	}
+	svc := issuance.NewService(deps)
+	reg := prometheus.NewRegistry()
+	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, IsUnavailable: postgres.IsUnavailable,
+		Ready: []rest.ReadyCheck{{Name: "postgres", Check: db.Ping}}}, slog.New(slog.DiscardHandler), reg, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	e := &env{t: t, db: db, hsm: hsm, svc: svc, srv: srv, base: "http://" + ln.Addr().String()}
+	e.tenant, e.key, err = svc.CreateTenant(context.Background(), "Test Issuer", true, []string{issuance.ScopeReveal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// response is a decoded HTTP response.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v (failing the test on error).
+func (r response) JSON(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decoding %s: %v", r.Body, err)
+	}
+}
+
+// problem decodes a problem+json body and checks its content type.
+func (r response) problem(t *testing.T) rest.Problem {
+	t.Helper()
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("content type %q, want application/problem+json (body %s)", ct, r.Body)
+	}
+	var p rest.Problem
+	r.JSON(t, &p)
+	return p
+}
+
+// do sends a request with the env's API key; body may be nil, a []byte or
+// a value to encode as JSON. headers are name, value pairs.
+func (e *env) do(method, path string, body any, headers ...string) response {
+	return e.doKey(e.key, method, path, body, headers...)
+}
+
+func (e *env) doKey(key, method, path string, body any, headers ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		js, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(js)
+	}
+	req, err := http.NewRequest(method, e.base+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}

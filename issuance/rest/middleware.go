@@ -1,0 +1,245 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/cardhost/cardhost/issuance"
+)
+
+const (
+	headerRequestID          = "X-Request-Id"
+	headerIdempotencyKey     = "Idempotency-Key"
+	headerIdempotentReplayed = "Idempotent-Replayed"
+
+	localRequestID = "request_id"
+	localTenant    = "tenant"
+	localAPIKey    = "api_key"
+)
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(localRequestID).(string)
+	return id
+}
+
+// routeOf returns the matched route template ("/v1/cards/:id"), or
+// "unmatched", so that metrics and logs never carry ids or card data.
+func routeOf(c *fiber.Ctx) string {
+	if r := c.Route(); r != nil && r.Path != "" && r.Path != "/" {
+		return r.Path
+	}
+	return "unmatched"
+}
+
+// validRequestID accepts a client-supplied request id of safe characters.
+func validRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) requestIDMiddleware(c *fiber.Ctx) error {
+	id := c.Get(headerRequestID)
+	if !validRequestID(id) {
+		id = issuance.NewID("req", s.deps.Now())
+	}
+	c.Locals(localRequestID, id)
+	c.Set(headerRequestID, id)
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+	defer cancel()
+	c.SetUserContext(ctx)
+	return c.Next()
+}
+
+// queryMiddleware refuses a query parameter holding U+0000 (%00) or
+// bytes that are not UTF-8: PostgreSQL cannot compare them with text (the
+// statement fails, a 500), and no parameter of this API can mean them.
+func (s *Server) queryMiddleware(c *fiber.Ctx) error {
+	var bad string
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		if bad != "" || (utf8.Valid(k) && utf8.Valid(v) && bytes.IndexByte(k, 0) < 0 && bytes.IndexByte(v, 0) < 0) {
+			return
+		}
+		if bad = strings.ReplaceAll(strings.ToValidUTF8(string(k), ""), "\x00", ""); bad == "" {
+			bad = "(query)"
+		}
+	})
+	if bad != "" {
+		return &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "the request has invalid parameters",
+			Fields: []issuance.FieldError{{Field: bad, Code: "invalid", Message: "must be UTF-8 without U+0000 (%00)"}}}
+	}
+	return c.Next()
+}
+
+func (s *Server) recoverMiddleware(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			// Never print the panic value: it may hold request data.
+			s.log.Error("handler panicked", "request_id", requestID(c), "route", routeOf(c), "panic_type", fmt.Sprintf("%T", r))
+			err = fmt.Errorf("handler panicked")
+		}
+	}()
+	return c.Next()
+}
+
+func (s *Server) metricsMiddleware(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	status := c.Response().StatusCode()
+	if err != nil {
+		// The error handler runs after us; compute the status it will use.
+		p, _ := s.problemOf(err)
+		status = p.Status
+	}
+	route := routeOf(c)
+	s.metrics.requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
+	s.metrics.latency.WithLabelValues(c.Method(), route).Observe(time.Since(start).Seconds())
+	return err
+}
+
+func (s *Server) logMiddleware(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	status := c.Response().StatusCode()
+	if err != nil {
+		p, _ := s.problemOf(err)
+		status = p.Status
+	}
+	attrs := []any{"request_id", requestID(c), "method", c.Method(), "route", routeOf(c), "status", status,
+		"duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+	if t, ok := c.Locals(localTenant).(issuance.Tenant); ok {
+		attrs = append(attrs, "tenant_id", t.ID)
+	}
+	s.log.Debug("request", attrs...)
+	return err
+}
+
+// authMiddleware authenticates "Authorization: Bearer <key>" and stores the
+// tenant and key in the context.
+func (s *Server) authMiddleware(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	scheme, secret, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || !issuance.LooksLikeAPIKey(strings.TrimSpace(secret)) {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="cardhost"`)
+		return &issuance.Error{Slug: issuance.SlugUnauthorized, Message: "missing or malformed bearer API key"}
+	}
+	t, k, err := s.deps.Tenants.Authenticate(c.UserContext(), issuance.HashAPIKey(secret))
+	if err != nil {
+		if err == issuance.ErrNotFound {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="cardhost", error="invalid_token"`)
+			return &issuance.Error{Slug: issuance.SlugUnauthorized, Message: "unknown or revoked API key"}
+		}
+		return err
+	}
+	c.Locals(localTenant, t)
+	c.Locals(localAPIKey, k)
+	if s.limiter != nil {
+		if wait, ok := s.limiter.allow(t.ID, t.RateLimit); !ok {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(wait.Seconds()+0.999)))
+			return &issuance.Error{Slug: slugRateLimited, Message: "too many requests for this tenant; retry after the Retry-After delay"}
+		}
+	}
+	if t.SigningKeyPEM != "" {
+		if err := verifySignature(c, t, s.deps.Now()); err != nil {
+			return err
+		}
+	}
+	return c.Next()
+}
+
+func tenantOf(c *fiber.Ctx) issuance.Tenant {
+	t, _ := c.Locals(localTenant).(issuance.Tenant)
+	return t
+}
+
+func apiKeyOf(c *fiber.Ctx) issuance.APIKey {
+	k, _ := c.Locals(localAPIKey).(issuance.APIKey)
+	return k
+}
+
+// validIdempotencyKey: 1-255 visible ASCII characters.
+func validIdempotencyKey(k string) bool {
+	if len(k) == 0 || len(k) > 255 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// idempotencyMiddleware implements DESIGN.md's Idempotency-Key semantics
+// for the POST it wraps: claim, run, store the response; replay, 422 on a
+// different body, 409 while in flight. Responses with status >= 500 are not
+// stored: the key is released so the client can retry.
+func (s *Server) idempotencyMiddleware(c *fiber.Ctx) error {
+	key := c.Get(headerIdempotencyKey)
+	if key == "" {
+		return c.Next()
+	}
+	if !validIdempotencyKey(key) {
+		return &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "invalid Idempotency-Key header",
+			Fields: []issuance.FieldError{{Field: "Idempotency-Key", Code: "invalid", Message: "must be 1-255 visible ASCII characters"}}}
+	}
+	t := tenantOf(c)
+	mac := hmac.New(sha256.New, s.cfg.RequestHashKey)
+	mac.Write(c.Body())
+	ctx := c.UserContext()
+	outcome, stored, err := s.deps.Idempotency.Claim(ctx, issuance.IdempotencyClaim{
+		TenantID: t.ID, Key: key, Method: c.Method(), Path: c.Path(), RequestHash: mac.Sum(nil),
+		Now: s.deps.Now(), LockFor: s.cfg.IdempotencyLock,
+	})
+	if err != nil {
+		return err
+	}
+	switch outcome {
+	case issuance.IdempotencyReplay:
+		c.Set(headerIdempotentReplayed, "true")
+		c.Set(fiber.HeaderContentType, stored.ContentType)
+		return c.Status(stored.Status).Send(stored.Body)
+	case issuance.IdempotencyMismatch:
+		return &issuance.Error{Slug: issuance.SlugIdempotencyKeyReused, Message: "this Idempotency-Key was used with a different request"}
+	case issuance.IdempotencyInProgress:
+		return &issuance.Error{Slug: issuance.SlugIdempotencyInProgress, Message: "a request with this Idempotency-Key is still being processed"}
+	}
+	err = c.Next()
+	status := c.Response().StatusCode()
+	body := c.Response().Body()
+	ctype := string(c.Response().Header.ContentType())
+	if err != nil {
+		// Render the problem now so that the stored response is the one sent.
+		if herr := s.errorHandler(c, err); herr != nil {
+			return herr
+		}
+		status, body, ctype = c.Response().StatusCode(), c.Response().Body(), string(c.Response().Header.ContentType())
+	}
+	bg := context.WithoutCancel(ctx)
+	if status >= http.StatusInternalServerError {
+		if rerr := s.deps.Idempotency.Release(bg, t.ID, key); rerr != nil {
+			s.log.Error("releasing idempotency key", "request_id", requestID(c), "err", rerr)
+		}
+		return nil
+	}
+	if cerr := s.deps.Idempotency.Complete(bg, t.ID, key, issuance.StoredResponse{Status: status, ContentType: ctype, Body: append([]byte(nil), body...)}); cerr != nil {
+		s.log.Error("completing idempotency key", "request_id", requestID(c), "err", cerr)
+	}
+	return nil
+}

@@ -1,0 +1,263 @@
+package rest
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The OpenAPI 3.1 document is built from the same route table that fiber
+// serves, and request and response schemas are derived from the Go types
+// the handlers decode and encode, so the document cannot drift from the
+// code. Struct tags refine the schemas:
+//
+//	json:"name,omitempty"   property name (omitempty: optional in responses)
+//	required:"true"         the property is required in requests
+//	doc:"text"              description
+//	enum:"A,B,C"            allowed values
+//	format:"date"           string format
+//	example:"..."           example value (string)
+
+// operation documents one route.
+type operation struct {
+	// ID is the operationId (camelCase, unique).
+	ID string
+	// Summary is the one-line description.
+	Summary string
+	// Tag groups operations ("cards", "products"...).
+	Tag string
+	// Public routes need no API key.
+	Public bool
+	// Idempotent POSTs accept an Idempotency-Key header.
+	Idempotent bool
+	// Request is a value of the request body type (nil: no body).
+	Request any
+	// Response is a value of the success response body type (nil: none).
+	Response any
+	// Status is the success status. Default 200 (201 for idempotent POSTs
+	// that create).
+	Status int
+	// Query documents query parameters.
+	Query []queryParam
+	// ContentType of a non-JSON success response (e.g. text/plain).
+	ContentType string
+	// SandboxOnly marks simulator routes.
+	SandboxOnly bool
+}
+
+// queryParam is one documented query parameter.
+type queryParam struct {
+	Name, Type, Doc string
+}
+
+// openAPI renders the document for the registered routes.
+func (s *Server) openAPI() map[string]any {
+	g := &schemaGen{defs: map[string]any{}}
+	paths := map[string]map[string]any{}
+	for _, r := range s.routes {
+		p := openAPIPath(r.path)
+		if paths[p] == nil {
+			paths[p] = map[string]any{}
+		}
+		op := r.op
+		o := map[string]any{"operationId": op.ID, "summary": op.Summary, "tags": []string{op.Tag}}
+		if op.SandboxOnly {
+			o["description"] = "Sandbox mode only."
+		}
+		var params []any
+		for _, name := range pathParams(r.path) {
+			params = append(params, map[string]any{"name": name, "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
+		for _, q := range op.Query {
+			params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Doc, "schema": map[string]any{"type": q.Type}})
+		}
+		if op.Idempotent {
+			params = append(params, map[string]any{"name": headerIdempotencyKey, "in": "header", "required": false,
+				"description": "Replays the first response for 24 h; a different body answers 422 idempotency_key_reused, a request in flight 409.",
+				"schema":      map[string]any{"type": "string", "maxLength": 255}})
+		}
+		if len(params) > 0 {
+			o["parameters"] = params
+		}
+		if op.Request != nil {
+			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(op.Request), true)}}}
+		}
+		status := op.Status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		resp := map[string]any{"description": http.StatusText(status)}
+		switch {
+		case op.ContentType != "":
+			resp["content"] = map[string]any{op.ContentType: map[string]any{"schema": map[string]any{"type": "string"}}}
+		case op.Response != nil:
+			resp["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(op.Response), false)}}
+		}
+		responses := map[string]any{itoa(status): resp, "default": map[string]any{"$ref": "#/components/responses/Problem"}}
+		o["responses"] = responses
+		if op.Public {
+			o["security"] = []any{}
+		}
+		paths[p][strings.ToLower(r.method)] = o
+	}
+	g.schema(reflect.TypeOf(Problem{}), false)
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{
+			"title":       "cardhost issuance API",
+			"version":     s.cfg.Version,
+			"description": "REST API of cardhost, an open-source issuer processor. All errors are RFC 9457 problem details with a machine slug.",
+			"license":     map[string]any{"name": "Apache-2.0", "identifier": "Apache-2.0"},
+		},
+		"servers":  []any{map[string]any{"url": "http://127.0.0.1:8080"}},
+		"security": []any{map[string]any{"bearerAuth": []any{}}},
+		"paths":    paths,
+		"components": map[string]any{
+			"securitySchemes": map[string]any{"bearerAuth": map[string]any{"type": "http", "scheme": "bearer", "description": "A tenant API key (chk_...)."}},
+			"schemas":         g.defs,
+			"responses": map[string]any{"Problem": map[string]any{
+				"description": "RFC 9457 problem details",
+				"content":     map[string]any{"application/problem+json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}},
+			}},
+		},
+	}
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// openAPIPath turns fiber's "/v1/cards/:id" into "/v1/cards/{id}".
+func openAPIPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		if strings.HasPrefix(s, ":") {
+			parts[i] = "{" + strings.TrimSuffix(s[1:], "?") + "}"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func pathParams(p string) []string {
+	var out []string
+	for _, s := range strings.Split(p, "/") {
+		if strings.HasPrefix(s, ":") {
+			out = append(out, strings.TrimSuffix(s[1:], "?"))
+		}
+	}
+	return out
+}
+
+// schemaGen derives JSON Schemas (2020-12, as OpenAPI 3.1 uses) from Go types.
+type schemaGen struct{ defs map[string]any }
+
+var (
+	timeType = reflect.TypeOf(time.Time{})
+	rawType  = reflect.TypeOf(json.RawMessage(nil))
+)
+
+func (g *schemaGen) schema(t reflect.Type, request bool) map[string]any {
+	if t.Kind() == reflect.Pointer {
+		return g.schema(t.Elem(), request)
+	}
+	switch {
+	case t == timeType:
+		return map[string]any{"type": "string", "format": "date-time"}
+	case t == rawType:
+		return map[string]any{}
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return map[string]any{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return map[string]any{"type": "number"}
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return map[string]any{"type": "string", "contentEncoding": "base64"}
+		}
+		return map[string]any{"type": "array", "items": g.schema(t.Elem(), request)}
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": g.schema(t.Elem(), request)}
+	case reflect.Interface:
+		return map[string]any{}
+	case reflect.Struct:
+		name := t.Name()
+		if name == "" {
+			return g.structSchema(t, request)
+		}
+		if request {
+			name += "Request"
+		}
+		if _, ok := g.defs[name]; !ok {
+			g.defs[name] = map[string]any{} // placeholder against recursion
+			g.defs[name] = g.structSchema(t, request)
+		}
+		return map[string]any{"$ref": "#/components/schemas/" + name}
+	}
+	return map[string]any{}
+}
+
+func (g *schemaGen) structSchema(t reflect.Type, request bool) map[string]any {
+	props := map[string]any{}
+	var required []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			inner := g.structSchema(f.Type, request)
+			for k, v := range inner["properties"].(map[string]any) {
+				props[k] = v
+			}
+			if r, ok := inner["required"].([]string); ok {
+				required = append(required, r...)
+			}
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		s := g.schema(f.Type, request)
+		if _, isRef := s["$ref"]; isRef && (f.Tag.Get("doc") != "") {
+			s = map[string]any{"allOf": []any{s}}
+		}
+		if d := f.Tag.Get("doc"); d != "" {
+			s["description"] = d
+		}
+		if e := f.Tag.Get("enum"); e != "" {
+			s["enum"] = strings.Split(e, ",")
+		}
+		if fm := f.Tag.Get("format"); fm != "" {
+			s["format"] = fm
+		}
+		if ex := f.Tag.Get("example"); ex != "" {
+			s["examples"] = []string{ex}
+		}
+		props[name] = s
+		if request && f.Tag.Get("required") == "true" || !request && !strings.Contains(opts, "omitempty") {
+			required = append(required, name)
+		}
+	}
+	sort.Strings(required)
+	out := map[string]any{"type": "object", "properties": props}
+	if request {
+		out["additionalProperties"] = false
+	}
+	if len(required) > 0 {
+		out["required"] = required
+	}
+	return out
+}

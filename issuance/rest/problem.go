@@ -1,0 +1,175 @@
+package rest
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/cardhost/cardhost/issuance"
+)
+
+// Problem is an RFC 9457 problem details object, extended with a machine
+// slug, the request id and per-field validation errors.
+type Problem struct {
+	Type      string                `json:"type"`
+	Title     string                `json:"title"`
+	Status    int                   `json:"status"`
+	Detail    string                `json:"detail,omitempty"`
+	Instance  string                `json:"instance,omitempty"`
+	Slug      string                `json:"slug"`
+	RequestID string                `json:"request_id,omitempty"`
+	Errors    []issuance.FieldError `json:"errors,omitempty"`
+}
+
+// problemTypeBase prefixes each slug to form the problem "type" URI; the
+// page it names is docs/api.md#errors.
+const problemTypeBase = "https://cardhost.dev/problems/"
+
+// slugStatus is the one table from business slugs to HTTP statuses. A slug
+// missing here answers 422 when it ends in a validation-like rejection and
+// is flagged by TestEverySlugHasStatus.
+var slugStatus = map[string]int{
+	issuance.SlugValidationFailed:        http.StatusUnprocessableEntity,
+	issuance.SlugNotFound:                http.StatusNotFound,
+	issuance.SlugUnauthorized:            http.StatusUnauthorized,
+	issuance.SlugForbidden:               http.StatusForbidden,
+	issuance.SlugInvalidStatusTransition: http.StatusConflict,
+	issuance.SlugReferenceIDTaken:        http.StatusConflict,
+	issuance.SlugIdempotencyKeyReused:    http.StatusUnprocessableEntity,
+	issuance.SlugIdempotencyInProgress:   http.StatusConflict,
+	issuance.SlugProductNotFound:         http.StatusNotFound,
+	issuance.SlugProductNotActive:        http.StatusConflict,
+	issuance.SlugCardholderNotFound:      http.StatusNotFound,
+	issuance.SlugCardholderNotReady:      http.StatusConflict,
+	issuance.SlugCardNotFound:            http.StatusNotFound,
+	issuance.SlugInsufficientFunds:       http.StatusConflict,
+	issuance.SlugConflict:                http.StatusConflict,
+	issuance.SlugSandboxOnly:             http.StatusForbidden,
+	// Catalog, certificates and request signing.
+	issuance.SlugTemplateNotFound:   http.StatusNotFound,
+	issuance.SlugLayoutNotFound:     http.StatusNotFound,
+	issuance.SlugEmbosserNotFound:   http.StatusNotFound,
+	issuance.SlugKeyNotConfigured:   http.StatusServiceUnavailable,
+	issuance.SlugSigningKeyNotFound: http.StatusNotFound,
+	// Cards, PIN set, batches and the card simulator.
+	issuance.SlugPrintedNameLocked:      http.StatusConflict,
+	issuance.SlugIncomingPEKNotFound:    http.StatusUnprocessableEntity,
+	issuance.SlugPINBlockInvalid:        http.StatusUnprocessableEntity,
+	issuance.SlugPINNotSupported:        http.StatusConflict,
+	issuance.SlugCardClosed:             http.StatusConflict,
+	issuance.SlugInvalidEmbossingStatus: http.StatusConflict,
+	issuance.SlugNoTransportKey:         http.StatusConflict,
+	issuance.SlugPANTaken:               http.StatusConflict,
+	issuance.SlugNothingToUpdate:        http.StatusUnprocessableEntity,
+	issuance.SlugRequestIDReused:        http.StatusUnprocessableEntity,
+	// Transport-level slugs produced by this package.
+	slugMalformedJSON:        http.StatusBadRequest,
+	slugUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	slugBodyTooLarge:         http.StatusRequestEntityTooLarge,
+	slugRouteNotFound:        http.StatusNotFound,
+	slugMethodNotAllowed:     http.StatusMethodNotAllowed,
+	slugInternal:             http.StatusInternalServerError,
+	slugUnavailable:          http.StatusServiceUnavailable,
+	slugRateLimited:          http.StatusTooManyRequests,
+	slugBadRequest:           http.StatusBadRequest,
+	slugRequestTimeout:       http.StatusRequestTimeout,
+	slugSignatureInvalid:     http.StatusUnauthorized,
+}
+
+// Slugs that only the transport produces.
+const (
+	slugMalformedJSON        = "malformed_json"
+	slugUnsupportedMediaType = "unsupported_media_type"
+	slugBodyTooLarge         = "body_too_large"
+	slugRouteNotFound        = "route_not_found"
+	slugMethodNotAllowed     = "method_not_allowed"
+	slugInternal             = "internal_error"
+	slugUnavailable          = "service_unavailable"
+	slugRateLimited          = "rate_limited"
+	slugBadRequest           = "bad_request"
+	slugRequestTimeout       = "request_timeout"
+	slugSignatureInvalid     = "signature_invalid"
+)
+
+// statusOf returns the HTTP status for a slug (422 when unknown: a business
+// rejection the table does not yet name).
+func statusOf(slug string) int {
+	if s, ok := slugStatus[slug]; ok {
+		return s
+	}
+	return http.StatusUnprocessableEntity
+}
+
+// problemOf maps any error returned by a handler or middleware to a
+// Problem. Only *issuance.Error and fiber's own errors carry text to the
+// client; everything else is a 500 (or 503 when the database is
+// unavailable) whose detail goes only to the log.
+func (s *Server) problemOf(err error) (Problem, bool) {
+	var ie *issuance.Error
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &ie):
+		return Problem{Slug: ie.Slug, Status: statusOf(ie.Slug), Detail: ie.Message, Errors: ie.Fields}, false
+	case errors.Is(err, issuance.ErrNotFound):
+		return Problem{Slug: issuance.SlugNotFound, Status: http.StatusNotFound, Detail: "no such object"}, false
+	case errors.As(err, &fe):
+		slug := slugBadRequest
+		detail := fe.Message
+		switch fe.Code {
+		case http.StatusNotFound:
+			slug, detail = slugRouteNotFound, "no route matches this path"
+		case http.StatusMethodNotAllowed:
+			slug, detail = slugMethodNotAllowed, "this path does not accept this method"
+		case http.StatusRequestEntityTooLarge:
+			slug, detail = slugBodyTooLarge, "the request body is larger than the limit"
+		case http.StatusRequestTimeout:
+			slug, detail = slugRequestTimeout, "the request was not received in time"
+		case http.StatusUnsupportedMediaType:
+			slug = slugUnsupportedMediaType
+		case http.StatusTooManyRequests:
+			slug = slugRateLimited
+		case http.StatusServiceUnavailable:
+			slug = slugUnavailable
+		case http.StatusUnauthorized:
+			slug = issuance.SlugUnauthorized
+		}
+		if fe.Code >= 500 {
+			detail = http.StatusText(fe.Code)
+		}
+		return Problem{Slug: slug, Status: fe.Code, Detail: detail}, fe.Code >= 500
+	case s.isUnavailable(err):
+		return Problem{Slug: slugUnavailable, Status: http.StatusServiceUnavailable, Detail: "a backing service is unavailable; retry later"}, true
+	default:
+		return Problem{Slug: slugInternal, Status: http.StatusInternalServerError, Detail: "an internal error occurred; it has been logged with the request id"}, true
+	}
+}
+
+func (s *Server) isUnavailable(err error) bool {
+	return s.deps.IsUnavailable != nil && s.deps.IsUnavailable(err)
+}
+
+// errorHandler is fiber's ErrorHandler: every error becomes problem+json.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	p, internal := s.problemOf(err)
+	p.Type = problemTypeBase + p.Slug
+	p.Title = http.StatusText(p.Status)
+	p.Instance = c.Path()
+	p.RequestID = requestID(c)
+	if p.RequestID == "" { // rejected by the HTTP layer before any middleware ran
+		p.RequestID = issuance.NewID("req", s.deps.Now())
+		c.Set(headerRequestID, p.RequestID)
+	}
+	if internal {
+		s.log.Error("request failed", "request_id", p.RequestID, "method", c.Method(), "route", routeOf(c), "status", p.Status, "err", err)
+	}
+	if p.Status == http.StatusServiceUnavailable || p.Status == http.StatusTooManyRequests {
+		if c.GetRespHeader(fiber.HeaderRetryAfter) == "" {
+			c.Set(fiber.HeaderRetryAfter, "1")
+		}
+	}
+	body, _ := json.Marshal(p)
+	c.Set(fiber.HeaderContentType, "application/problem+json")
+	return c.Status(p.Status).Send(body)
+}

@@ -1,0 +1,111 @@
+package issuance
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Service is the card domain's application service: it validates requests,
+// applies business rules and asks the stores to persist changes together
+// with their events. It holds no state of its own and is safe for
+// concurrent use.
+type Service struct {
+	d Deps
+}
+
+// Deps are the Service's collaborators. Stores are small interfaces
+// implemented by the PostgreSQL adapter; Vault by the software HSM.
+type Deps struct {
+	Tenants TenantStore
+	// Catalog stores templates, embossers, layouts, products, cardholders
+	// and certificates.
+	Catalog CatalogStore
+	// Cards stores cards, orders and batches.
+	Cards CardStore
+	// Vault is the HSM.
+	Vault Vault
+	// Keys are the platform's own key references.
+	Keys SystemKeys
+	// Sandbox enables the simulator and sandbox-only behaviour.
+	Sandbox bool
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives domain logs (never card data). Default: discard.
+	Logger *slog.Logger
+}
+
+// NewService returns a Service over deps.
+func NewService(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{d: d}
+}
+
+func (s *Service) now() time.Time { return s.d.Now().UTC() }
+
+// Keys returns the platform's key references.
+func (s *Service) Keys() SystemKeys { return s.d.Keys }
+
+// CreateTenant creates a tenant with a first API key (with the given
+// scopes) and publishes tenant.created. It returns the key's secret, which
+// is shown once and stored only hashed.
+func (s *Service) CreateTenant(ctx context.Context, name string, sandbox bool, scopes []string) (Tenant, string, error) {
+	name = strings.TrimSpace(name)
+	var v Validator
+	v.Check(name != "", "name", "required", "a tenant needs a name")
+	v.Check(len(name) <= 200, "name", "too_long", "at most 200 characters")
+	for i, sc := range scopes {
+		v.Check(sc == ScopeReveal, "scopes["+strconv.Itoa(i)+"]", "invalid", "unknown scope")
+	}
+	if err := v.Err(); err != nil {
+		return Tenant{}, "", err
+	}
+	now := s.now()
+	t := Tenant{ID: NewID("ten", now), Name: name, Sandbox: sandbox, CreatedAt: now}
+	secret, key := NewAPIKey(t.ID, scopes, now)
+	ev, err := tenantCreatedEvent(t, now)
+	if err != nil {
+		return Tenant{}, "", err
+	}
+	if err := s.d.Tenants.CreateTenant(ctx, t, key, ev); err != nil {
+		return Tenant{}, "", err
+	}
+	s.d.Logger.Info("tenant created", "tenant_id", t.ID, "sandbox", sandbox)
+	return t, secret, nil
+}
+
+// CreateAPIKey adds an API key to a tenant and returns its secret.
+func (s *Service) CreateAPIKey(ctx context.Context, tenantID string, scopes []string) (APIKey, string, error) {
+	var v Validator
+	for i, sc := range scopes {
+		v.Check(sc == ScopeReveal, "scopes["+strconv.Itoa(i)+"]", "invalid", "unknown scope")
+	}
+	if err := v.Err(); err != nil {
+		return APIKey{}, "", err
+	}
+	secret, key := NewAPIKey(tenantID, scopes, s.now())
+	if err := s.d.Tenants.CreateAPIKey(ctx, key); err != nil {
+		return APIKey{}, "", err
+	}
+	return key, secret, nil
+}
+
+// RevokeAPIKey revokes a tenant's key; it fails at once on every instance.
+func (s *Service) RevokeAPIKey(ctx context.Context, tenantID, keyID string) error {
+	return s.d.Tenants.RevokeAPIKey(ctx, tenantID, keyID, s.now())
+}
+
+// APIKeys lists a tenant's API keys.
+func (s *Service) APIKeys(ctx context.Context, tenantID string) ([]APIKey, error) {
+	return s.d.Tenants.APIKeys(ctx, tenantID)
+}
+
+// Tenants lists every tenant (operator command).
+func (s *Service) Tenants(ctx context.Context) ([]Tenant, error) { return s.d.Tenants.Tenants(ctx) }
