@@ -1,0 +1,147 @@
+package host
+
+import (
+	"context"
+	"time"
+
+	"github.com/cardhost/cardhost/iso"
+
+	"github.com/cardhost/cardhost/issuance"
+)
+
+// authorize decides a 0100 or 0200 through the pipeline and builds its
+// commit: the card's new state, the record, the events and, for chip
+// cards, the ARPC.
+func (e *Engine) authorize(ctx context.Context, req *Request, card *Card, now time.Time) (*Commit, *Response, error) {
+	t := newTxn(req, card, now, e.v, e.ledger.AcquirerZPK)
+	d, err := runPipeline(ctx, t, authorizationPipeline, e.hook)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !d.Decided() {
+		d = Approve
+	}
+	rec := e.newRecord(req, card, d, now)
+	resp := &Response{Decision: d, Amount: req.Amount, AuthorizationID: rec.ID}
+	c := &Commit{CardID: card.ID, CardVersion: card.Version, Record: rec}
+	if d.Approved() {
+		rec.ApprovalCode = approvalCode()
+		resp.ApprovalCode = rec.ApprovalCode
+		rec.CardAmount = t.approved
+		rec.ApprovedAmount = req.Amount
+		if t.approved < t.amount { // partial approval: field 4 carries what was approved
+			rec.ApprovedAmount = t.approved
+		}
+		resp.Amount = rec.ApprovedAmount
+		rec.Applied = t.applied
+		switch {
+		case req.TxnType() == TxnBalanceInquiry:
+			rec.Status, rec.CardAmount = StatusApplied, 0
+		case req.TxnType() == TxnRefund:
+			rec.Status, rec.CardAmount = StatusCaptured, -t.approved
+		case req.Kind == KindFinancial:
+			rec.Status, rec.Held, rec.CapturedAmount = StatusCaptured, t.approved, t.approved
+		default:
+			rec.Status, rec.Held = StatusOpen, t.approved
+		}
+		if card.UsageType == issuance.UsageOneTime && req.TxnType() != TxnBalanceInquiry && req.TxnType() != TxnRefund &&
+			(card.AutoCancelTrigger == issuance.CancelOnAuth || req.Kind == KindFinancial) {
+			t.cancel = true
+			used := now
+			t.next.UsedAt = &used
+			t.dirty = true
+		}
+	} else {
+		rec.Status = StatusDeclined
+	}
+	if req.TxnType() == TxnBalanceInquiry || d.Approved() {
+		resp.Balances = balances(req, card, t.next, now)
+		rec.Balances = resp.Balances
+	}
+	if resp.ICC, err = e.arpc(ctx, t, d); err != nil {
+		return nil, nil, err
+	}
+	rec.ResponseICC = resp.ICC
+	if t.dirty {
+		c.State = &t.next
+	}
+	if t.cancel {
+		c.Status, c.StatusReason = issuance.StatusCanceled, CancelReasonOneTimeUsed
+	}
+	if c.Events, err = decisionEvents(card, rec, c, now); err != nil {
+		return nil, nil, err
+	}
+	return c, resp, nil
+}
+
+// advice records a 0120: the network already decided (stand-in), so the
+// advice is never declined; an approved advice applies its spend whatever
+// the limits say, a declined one is only recorded.
+func (e *Engine) advice(ctx context.Context, req *Request, card *Card, now time.Time) (*Commit, *Response, error) {
+	approved := req.AdviceResponseCode == "" || req.AdviceResponseCode == "00" || req.AdviceResponseCode == "10"
+	d := Decision{Code: ReasonApproved.Code(), Reason: ReasonApproved}
+	rec := e.newRecord(req, card, d, now)
+	c := &Commit{CardID: card.ID, CardVersion: card.Version, Record: rec}
+	resp := &Response{Decision: d, Amount: req.Amount, AuthorizationID: rec.ID}
+	if !approved {
+		rec.Status = StatusDeclined
+		rec.Code = iso.ResponseCode(req.AdviceResponseCode)
+		rec.Reason = ReasonStandInDecline
+	} else {
+		amount := cardAmount(req, &card.Card)
+		next := card.State.Clone()
+		applied := spendTargets(&card.Card, req.MCC, now, amount)
+		applySpend(&next, applied, amount)
+		rec.CardAmount, rec.ApprovedAmount, rec.Held, rec.Applied = amount, req.Amount, amount, applied
+		rec.Status = StatusOpen
+		rec.ApprovalCode = approvalCode()
+		c.State = &next
+	}
+	var err error
+	if c.Events, err = decisionEvents(card, rec, c, now); err != nil {
+		return nil, nil, err
+	}
+	return c, resp, nil
+}
+
+// dedupApplied keeps one entry per counter key.
+func dedupApplied(in []Applied) []Applied {
+	seen := map[string]bool{}
+	out := in[:0]
+	for _, a := range in {
+		if !seen[a.Key] {
+			seen[a.Key] = true
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// balances answers field 54: the available amount against the card limit
+// (or, without one, the smallest remaining amount control), in the card's
+// currency.
+func balances(req *Request, card *Card, s State, now time.Time) []Balance {
+	cur, _ := issuance.CurrencyNumeric(card.Currency)
+	acct := "00"
+	if len(req.ProcessingCode) >= 4 {
+		acct = req.ProcessingCode[2:4]
+	}
+	var avail *int64
+	if card.CardLimit != nil {
+		v := *card.CardLimit - s.TotalSpent
+		avail = &v
+	}
+	for _, sc := range card.SpendingControls {
+		if sc.Amount == nil || sc.Interval == issuance.PerTransaction || !sc.Applies(req.MCC) {
+			continue
+		}
+		v := *sc.Amount - s.current(sc, now).Amount
+		if avail == nil || v < *avail {
+			avail = &v
+		}
+	}
+	if avail == nil {
+		return nil
+	}
+	return []Balance{{AccountType: acct, AmountType: "02", Currency: cur, Amount: *avail}}
+}

@@ -1,0 +1,64 @@
+package host
+
+import (
+	"time"
+
+	"github.com/cardhost/cardhost/issuance"
+)
+
+// Card is the snapshot of a card the pipeline decides on: the issuer's card
+// (status, controls, data references) and the authorization state the host
+// keeps for it. Version identifies the snapshot: a commit succeeds only if
+// the card is still at this version.
+type Card struct {
+	issuance.Card
+	State
+}
+
+// State is the authorization state of a card, updated only by commits.
+type State struct {
+	// Spend holds one counter per spending-control key (SpendingControl.Key).
+	Spend map[string]Counter
+	// TotalSpent is what counts against card_limit: approvals and captures
+	// minus reversals, releases and refunds.
+	TotalSpent int64
+	// LastATC is the highest application transaction counter seen in a
+	// verified ARQC (-1: none yet).
+	LastATC int
+	// PINTries counts consecutive wrong PINs.
+	PINTries int
+	// UsedAt is when a one-time card was first used.
+	UsedAt *time.Time
+}
+
+// Counter is the spend of one control's current window.
+type Counter struct {
+	Window time.Time `json:"w"` // start of the window it counts (zero for ALL_TIME)
+	Amount int64     `json:"a"` // minor units of the card currency
+	Count  int       `json:"c"` // approvals
+}
+
+// Clone returns a deep copy of s, for computing a new state.
+func (s State) Clone() State {
+	c := s
+	c.Spend = make(map[string]Counter, len(s.Spend))
+	for k, v := range s.Spend {
+		c.Spend[k] = v
+	}
+	if s.UsedAt != nil {
+		t := *s.UsedAt
+		c.UsedAt = &t
+	}
+	return c
+}
+
+// current returns the counter for control c at now, reset when its window
+// has passed.
+func (s State) current(c issuance.SpendingControl, now time.Time) Counter {
+	w := c.Interval.WindowStart(now)
+	cur := s.Spend[c.Key()]
+	if !cur.Window.Equal(w) {
+		return Counter{Window: w}
+	}
+	return cur
+}

@@ -1,0 +1,101 @@
+package host_test
+
+import (
+	"context"
+	"encoding/hex"
+	"testing"
+	"time"
+
+	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/iso"
+	"github.com/cardhost/cardhost/issuance"
+)
+
+// chipCard creates a card of the given network and CVN and the termsim card
+// that plays it (chip keys derived from the test IMK, as data prep does).
+func (e *hostEnv) chipCard(t *testing.T, network issuance.Network, cvn int, o cardOpts) *termsim.Card {
+	t.Helper()
+	o.network, o.cvn = network, cvn
+	tc := e.newCard(o)
+	mk, err := emv.DeriveICCMasterKey(clearIMK, tc.PAN, "00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	icvv, err := emv.GenerateICVV(clearCVK, tc.PAN, tc.Expiry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := termsim.NewCard(termsim.CardSpec{ID: tc.ID, PAN: tc.PAN, Expiry: tc.Expiry, PSN: "00", ICVV: icvv.Reveal(),
+		Network: string(network), CVN: cvn, ICCMasterKeyAC: hex.EncodeToString(mk)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return card
+}
+
+// TestChipEveryCVN authorizes a chip card of every supported cryptogram
+// version: the ARQC verifies and the response carries a valid ARPC; a
+// tampered cryptogram declines 82 without ARPC; a 9F10 of another CVN
+// declines 82; a replayed ATC declines 82 (the cryptogram itself verified,
+// so the decline carries an ARPC with its ARC); a decline for the card
+// limit carries a valid ARPC too.
+func TestChipEveryCVN(t *testing.T) {
+	e := newHostEnv(t)
+	term, err := termsim.NewTerminal(termsim.TerminalConfig{AcquirerID: acquirerID, ZPK: clearZPK})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cv := range []struct {
+		network issuance.Network
+		cvn     int
+	}{
+		{issuance.NetworkVisa, 10}, {issuance.NetworkVisa, 18}, {issuance.NetworkVisa, 22},
+		{issuance.NetworkMastercard, 16}, {issuance.NetworkMastercard, 17}, {issuance.NetworkMastercard, 20}, {issuance.NetworkMastercard, 21},
+	} {
+		t.Run(string(cv.network)+"/"+itoa(cv.cvn), func(t *testing.T) {
+			card := e.chipCard(t, cv.network, cv.cvn, cardOpts{limit: p64(5000)})
+			do := func(entry termsim.EntryMode, amount int64, o termsim.TxnOptions) *termsim.Result {
+				t.Helper()
+				o.Entry = entry
+				tx, err := term.Purchase(card, amount, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				res, err := e.client.Do(ctx, tx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res
+			}
+			for _, entry := range []termsim.EntryMode{termsim.EntryMode("chip"), termsim.EntryMode("contactless")} {
+				res := do(termsim.EntryMode(entry), 1000, termsim.TxnOptions{})
+				if res.Code != iso.Approved || res.ARPC.Status != termsim.ARPCValid || len(res.Problems) > 0 {
+					t.Fatalf("%s approval: code %s, ARPC %s %s, problems %v", entry, res.Code, res.ARPC.Status, res.ARPC.Detail, res.Problems)
+				}
+			}
+			if res := do("chip", 100, termsim.TxnOptions{Chip: termsim.ChipTamper{ARQC: true}}); res.Code != "82" || res.ARPC.Status != termsim.ARPCAbsent {
+				t.Fatalf("tampered ARQC: code %s, ARPC %s", res.Code, res.ARPC.Status)
+			}
+			if res := do("chip", 100, termsim.TxnOptions{Chip: termsim.ChipTamper{CVN: -1}}); res.Code != "82" {
+				t.Fatalf("CVN mismatch: code %s", res.Code)
+			}
+			if res := do("chip", 100, termsim.TxnOptions{Chip: termsim.ChipTamper{ATC: 1}}); res.Code != "82" || res.ARPC.Status != termsim.ARPCValid {
+				t.Fatalf("ATC replay: code %s, ARPC %s %s", res.Code, res.ARPC.Status, res.ARPC.Detail)
+			}
+			if res := do("chip", 4000, termsim.TxnOptions{}); res.Code != "51" || res.ARPC.Status != termsim.ARPCValid {
+				t.Fatalf("decline over the card limit: code %s, ARPC %s %s", res.Code, res.ARPC.Status, res.ARPC.Detail)
+			}
+			if res := do("chip", 100, termsim.TxnOptions{WrongTrackCVV: true}); res.Code != "82" {
+				t.Fatalf("wrong iCVV: code %s", res.Code)
+			}
+			if res := do("chip", 100, termsim.TxnOptions{Chip: termsim.ChipTamper{Field55: []byte{0x9F, 0x26, 0x08, 0x01}}}); res.Code != "30" {
+				t.Fatalf("field 55 not BER-TLV: code %s", res.Code)
+			}
+		})
+	}
+}
+
+func itoa(n int) string { return string(rune('0'+n/10)) + string(rune('0'+n%10)) }

@@ -1,0 +1,118 @@
+package host
+
+import "github.com/cardhost/cardhost/iso"
+
+// Reason is the internal slug stored and published with every decision.
+type Reason string
+
+// Decline reasons (DESIGN.md, "Reason -> response code").
+const (
+	ReasonApproved           Reason = "approved"
+	ReasonPartialApproval    Reason = "partial_approval"
+	ReasonFormatError        Reason = "format_error"
+	ReasonInvalidTransaction Reason = "invalid_transaction"
+	ReasonInvalidAmount      Reason = "invalid_amount"
+	ReasonCardNotFound       Reason = "card_not_found"
+	ReasonCardNotActive      Reason = "card_not_active"
+	ReasonCardFrozen         Reason = "card_frozen"
+	ReasonCardCanceled       Reason = "card_canceled"
+	ReasonOneTimeCardUsed    Reason = "one_time_card_used"
+	ReasonCardLost           Reason = "card_lost"
+	ReasonCardStolen         Reason = "card_stolen"
+	ReasonCardBlocked        Reason = "card_blocked"
+	ReasonCardExpired        Reason = "card_expired"
+	ReasonCVVInvalid         Reason = "cvv_invalid"
+	ReasonICVVInvalid        Reason = "icvv_invalid"
+	ReasonCVV2Invalid        Reason = "cvv2_invalid"
+	ReasonARQCInvalid        Reason = "arqc_invalid"
+	ReasonCVNMismatch        Reason = "cvn_mismatch"
+	ReasonATCReplay          Reason = "atc_replay"
+	ReasonPINInvalid         Reason = "pin_invalid"
+	ReasonPINTriesExceeded   Reason = "pin_tries_exceeded"
+	ReasonMCCBlocked         Reason = "mcc_blocked"
+	ReasonChannelNotAllowed  Reason = "channel_not_allowed"
+	ReasonCountryNotAllowed  Reason = "country_not_allowed"
+	Reason3DSNotAllowed      Reason = "3ds_not_allowed"
+	ReasonSpendingAmount     Reason = "spending_control_amount"
+	ReasonSpendingCount      Reason = "spending_control_count"
+	ReasonCardLimitExceeded  Reason = "card_limit_exceeded"
+	ReasonStandInDecline     Reason = "stand_in_declined"  // an advice of a decline made by the network
+	ReasonSecurityViolation  Reason = "security_violation" // PIN block from an acquirer without a zone PIN key
+	ReasonDuplicate          Reason = "duplicate_transmission"
+	ReasonSystemError        Reason = "system_error"
+)
+
+// reasonCodes maps every reason to its ISO response code, row by row as in
+// DESIGN.md.
+var reasonCodes = map[Reason]iso.ResponseCode{
+	ReasonApproved:           iso.Approved,
+	ReasonPartialApproval:    iso.PartialApproval,
+	ReasonFormatError:        iso.FormatError,
+	ReasonInvalidTransaction: iso.InvalidTransaction,
+	ReasonInvalidAmount:      iso.InvalidAmount,
+	ReasonCardNotFound:       iso.InvalidCardNumber,
+	ReasonCardNotActive:      iso.RestrictedCard,
+	ReasonCardFrozen:         iso.RestrictedCard,
+	ReasonCardCanceled:       iso.RestrictedCard,
+	ReasonOneTimeCardUsed:    iso.RestrictedCard,
+	ReasonCardLost:           iso.LostCard,
+	ReasonCardStolen:         iso.StolenCard,
+	ReasonCardBlocked:        iso.RestrictedCard,
+	ReasonCardExpired:        iso.ExpiredCard,
+	ReasonCVVInvalid:         iso.CryptographicFailure,
+	ReasonICVVInvalid:        iso.CryptographicFailure,
+	ReasonCVV2Invalid:        iso.CryptographicFailure,
+	ReasonARQCInvalid:        iso.CryptographicFailure,
+	ReasonCVNMismatch:        iso.CryptographicFailure,
+	ReasonATCReplay:          iso.CryptographicFailure,
+	ReasonPINInvalid:         iso.IncorrectPIN,
+	ReasonPINTriesExceeded:   iso.PINTriesExceeded,
+	ReasonMCCBlocked:         iso.NotPermittedToCardholder,
+	ReasonChannelNotAllowed:  iso.NotPermittedToCardholder,
+	ReasonCountryNotAllowed:  iso.NotPermittedToCardholder,
+	Reason3DSNotAllowed:      iso.NotPermittedToCardholder,
+	ReasonSpendingAmount:     iso.ExceedsAmountLimit,
+	ReasonSpendingCount:      iso.ExceedsFrequencyLimit,
+	ReasonCardLimitExceeded:  iso.InsufficientFunds,
+	ReasonSecurityViolation:  iso.SecurityViolation,
+	ReasonStandInDecline:     iso.DoNotHonor,
+	ReasonDuplicate:          iso.DuplicateTransmission,
+	ReasonSystemError:        iso.SystemMalfunction,
+}
+
+// Code returns the reason's ISO response code (96 for an unknown reason).
+func (r Reason) Code() iso.ResponseCode {
+	if c, ok := reasonCodes[r]; ok {
+		return c
+	}
+	return iso.SystemMalfunction
+}
+
+// Reasons returns every reason in the table, for docs and tests.
+func Reasons() []Reason {
+	out := make([]Reason, 0, len(reasonCodes))
+	for r := range reasonCodes {
+		out = append(out, r)
+	}
+	return out
+}
+
+// Decision is the outcome of the pipeline: a response code and the reason
+// behind it. Declines are values: a step that declines returns a Decision,
+// never an error. The zero Decision means "no decision yet" (continue).
+type Decision struct {
+	Code   iso.ResponseCode
+	Reason Reason
+}
+
+// Decline returns the Decision for reason r.
+func Decline(r Reason) Decision { return Decision{Code: r.Code(), Reason: r} }
+
+// Approve is the approval Decision.
+var Approve = Decision{Code: iso.Approved, Reason: ReasonApproved}
+
+// Decided reports whether d holds a decision (the zero value does not).
+func (d Decision) Decided() bool { return d.Code != "" }
+
+// Approved reports whether d approves (fully or partially).
+func (d Decision) Approved() bool { return d.Code.Approved() }

@@ -1,0 +1,76 @@
+package isoserver
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/moov-io/iso8583"
+
+	"github.com/cardhost/cardhost/host"
+	"github.com/cardhost/cardhost/iso"
+)
+
+// echoed are the request fields every response repeats when the request
+// has them (docs/iso8583.md, "Responses"). Field 4 is then replaced by the
+// approved amount on a partial approval.
+var echoed = [...]int{
+	iso.FieldPAN, iso.FieldProcessingCode, iso.FieldAmount, iso.FieldTransmissionTime,
+	iso.FieldSTAN, iso.FieldLocalTime, iso.FieldLocalDate, iso.FieldAcquirerID,
+	iso.FieldRRN, iso.FieldTerminal, iso.FieldMerchant, iso.FieldCurrency,
+	iso.FieldNetworkCode, iso.FieldOriginalData,
+}
+
+// errEngineResponse: the engine answered something that cannot be sent.
+var errEngineResponse = errors.New("engine response cannot be sent")
+
+// newResponse returns a response with MTI mti, the echoed fields of req
+// (nil for none) and response code code.
+func newResponse(req fields, mti string, code iso.ResponseCode) *iso8583.Message {
+	m := iso.NewMessage(mti)
+	for _, id := range echoed {
+		if v := req.str(id); v != "" {
+			_ = m.Field(id, v) // cannot fail: fields are only checked when packing
+		}
+	}
+	_ = m.Field(iso.FieldResponseCode, string(code))
+	return m
+}
+
+// decisionResponse builds the response carrying the engine's answer: the
+// echoed fields, 39, and 4 (approved amount), 38 (approval code, approvals
+// only), 54 (balances) and 55 (ICC response data) as the answer has them.
+func decisionResponse(req fields, mti string, in *host.Request, r *host.Response) (*iso8583.Message, error) {
+	code := r.Code
+	if !code.Known() {
+		return nil, fmt.Errorf("%w: response code %q is not in the table", errEngineResponse, string(code))
+	}
+	m := newResponse(req, mti, code)
+	if code == iso.PartialApproval && (r.Amount <= 0 || r.Amount >= in.Amount) {
+		return nil, fmt.Errorf("%w: partial approval amount out of range", errEngineResponse)
+	}
+	if req.has(iso.FieldAmount) && (r.Amount > 0 || code == iso.PartialApproval) {
+		amount, ok := iso.FormatAmount(r.Amount)
+		if !ok {
+			return nil, fmt.Errorf("%w: amount out of range", errEngineResponse)
+		}
+		_ = m.Field(iso.FieldAmount, amount)
+	}
+	if code.Approved() && r.ApprovalCode != "" {
+		_ = m.Field(iso.FieldApprovalCode, r.ApprovalCode)
+	}
+	if len(r.Balances) > 0 {
+		entries := make([]iso.AdditionalAmount, len(r.Balances))
+		for i, b := range r.Balances {
+			entries[i] = iso.AdditionalAmount{AccountType: b.AccountType, AmountType: b.AmountType, Currency: b.Currency, Amount: b.Amount}
+		}
+		v, err := iso.EncodeAdditionalAmounts(entries)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errEngineResponse, err)
+		}
+		_ = m.Field(iso.FieldAdditionalAmounts, v)
+	}
+	if len(r.ICC) > 0 {
+		_ = m.BinaryField(iso.FieldICC, r.ICC)
+	}
+	return m, nil
+}

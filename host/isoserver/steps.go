@@ -1,0 +1,42 @@
+package isoserver
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cardhost/cardhost/host"
+)
+
+// StepMetrics records how long each step of the host's decision pipeline
+// takes, as the histogram cardhost_host_step_duration_seconds{step}. It is
+// the host.StepHook that cmd/cardhost gives host.New: the domain reports
+// through the hook, the adapter owns Prometheus. Safe for concurrent use.
+type StepMetrics struct {
+	h *prometheus.HistogramVec
+}
+
+var _ host.StepHook = (*StepMetrics)(nil)
+
+// NewStepMetrics returns a StepMetrics registered on reg (nil registers
+// nothing). It fails when the histogram is already registered on reg.
+func NewStepMetrics(reg prometheus.Registerer) (*StepMetrics, error) {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "cardhost_host_step_duration_seconds",
+		Help:    "Time spent in each step of the authorization decision pipeline.",
+		Buckets: []float64{.000005, .00001, .000025, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+	}, []string{"step"})
+	if reg != nil {
+		if err := reg.Register(h); err != nil {
+			return nil, fmt.Errorf("registering step metrics: %w", err)
+		}
+	}
+	return &StepMetrics{h: h}, nil
+}
+
+// StepDone records one run of step. Step names come from the host's fixed
+// pipeline, so the label's values are bounded.
+func (m *StepMetrics) StepDone(step string, d time.Duration) {
+	m.h.WithLabelValues(step).Observe(d.Seconds())
+}

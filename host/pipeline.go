@@ -1,0 +1,109 @@
+package host
+
+import (
+	"context"
+	"time"
+
+	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/issuance"
+)
+
+// step is one stage of the decision pipeline. It returns a Decision to stop
+// the pipeline (a decline, or an approval at the end), the zero Decision to
+// go on, or an error when it could not decide (answered 96).
+type step struct {
+	name string
+	run  func(ctx context.Context, t *txn) (Decision, error)
+}
+
+// authorizationPipeline is DESIGN.md's decision order for requests that
+// can spend (0100, 0200, 0120 is recorded without it): the first decline
+// wins. TestPipelineOrder pins it.
+var authorizationPipeline = []step{
+	{"status", stepStatus},
+	{"expiry", stepExpiry},
+	{"card_verification", stepCardVerification},
+	{"pin", stepPIN},
+	{"risk_controls", stepRiskControls},
+	{"one_time", stepOneTime},
+	{"spending", stepSpending},
+}
+
+// Format and card look-up come before the list above: format needs no
+// card (stepFormat) and look-up is I/O done by the engine.
+
+// txn is one decision in progress: the request, the card snapshot, the
+// clock and what the steps found out along the way.
+type txn struct {
+	req  *Request
+	card *Card
+	now  time.Time
+	v    Verifier
+	// zpk returns an acquirer's zone PIN key reference (ErrNotFound).
+	zpk func(ctx context.Context, acquirerID string) (string, error)
+
+	// amount is the request amount in the card's currency.
+	amount int64
+	// channels the transaction uses (from entry mode, ECI and MCC).
+	channels     []issuance.Channel
+	ecommerce3DS bool
+
+	// Chip: set once the ARQC verified.
+	arqc        *emv.ARQCCheck
+	arqcVersion int
+
+	// next is the card's state after this decision; dirty when it differs.
+	next  State
+	dirty bool
+
+	// approved is the amount approved (less than amount on a partial
+	// approval); applied lists the counters it was added to.
+	approved int64
+	applied  []Applied
+	// cancel: a one-time card is cancelled by this approval.
+	cancel bool
+}
+
+func newTxn(req *Request, card *Card, now time.Time, v Verifier, zpk func(context.Context, string) (string, error)) *txn {
+	t := &txn{req: req, card: card, now: now, v: v, zpk: zpk}
+	if card != nil {
+		t.next = card.State.Clone()
+		t.amount = cardAmount(req, &card.Card)
+	}
+	t.channels, t.ecommerce3DS = channelsOf(req, card)
+	return t
+}
+
+// runPipeline runs steps until one decides.
+func runPipeline(ctx context.Context, t *txn, steps []step, hook StepHook) (Decision, error) {
+	for _, s := range steps {
+		start := time.Now()
+		d, err := s.run(ctx, t)
+		if hook != nil {
+			hook.StepDone(s.name, time.Since(start))
+		}
+		if err != nil || d.Decided() {
+			return d, err
+		}
+	}
+	return Decision{}, nil
+}
+
+// StepHook observes pipeline steps (latency metrics per step). Adapters
+// implement it; StepDone must be cheap and safe for concurrent use.
+type StepHook interface {
+	StepDone(step string, d time.Duration)
+}
+
+// cardAmount converts the request amount to the card's currency: field 4
+// when field 49 is the card's currency, else field 6 (the billing amount,
+// which the network converted), else 0 (declined as invalid).
+func cardAmount(req *Request, c *issuance.Card) int64 {
+	if n, ok := issuance.CurrencyNumeric(c.Currency); ok && n == req.Currency {
+		return req.Amount
+	}
+	if req.BillingAmount > 0 {
+		return req.BillingAmount
+	}
+	return 0
+}

@@ -1,0 +1,126 @@
+package host
+
+import (
+	"context"
+	"time"
+
+	"github.com/cardhost/cardhost/issuance"
+)
+
+// stepSpending checks the spending controls that apply to the request's
+// MCC and the card limit, and computes what an approval adds to the card's
+// counters. With partial approval supported (field 48 element 04 = Y) and
+// an amount limit smaller than the request, it approves the remaining
+// amount instead of declining (response code 10); count limits always
+// decline.
+//
+// Refunds credit the card (they lower what counts against card_limit) and
+// pass no spending control; balance inquiries spend nothing.
+func stepSpending(_ context.Context, t *txn) (Decision, error) {
+	switch t.req.TxnType() {
+	case TxnBalanceInquiry:
+		return Approve, nil
+	case TxnRefund:
+		t.approved = t.amount
+		t.next.TotalSpent -= t.amount
+		t.dirty = true
+		return Approve, nil
+	}
+	if t.amount <= 0 {
+		return Decline(ReasonInvalidTransaction), nil
+	}
+	d, approved, applied := spendDecision(&t.card.Card, t.card.State, t.req.MCC, t.amount, t.req.PartialSupported, t.now)
+	if !d.Approved() {
+		return d, nil
+	}
+	t.approved, t.applied = approved, applied
+	applySpend(&t.next, applied, approved)
+	t.dirty = true
+	return d, nil
+}
+
+// spendDecision is the spending rule as a pure function: the decision, the
+// amount approved and the counters it adds to.
+func spendDecision(c *issuance.Card, s State, mcc string, amount int64, partialOK bool, now time.Time) (Decision, int64, []Applied) {
+	allowed := amount // the most that every amount limit lets through
+	limitReason := Reason("")
+	for _, sc := range c.SpendingControls {
+		if !sc.Applies(mcc) {
+			continue
+		}
+		if sc.Count != nil {
+			cur := s.current(sc, now)
+			if sc.Interval != issuance.PerTransaction && cur.Count+1 > *sc.Count {
+				return Decline(ReasonSpendingCount), 0, nil
+			}
+		}
+		if sc.Amount == nil {
+			continue
+		}
+		remaining := *sc.Amount
+		if sc.Interval != issuance.PerTransaction {
+			remaining -= s.current(sc, now).Amount
+		}
+		if remaining < allowed {
+			allowed, limitReason = remaining, ReasonSpendingAmount
+		}
+	}
+	if c.CardLimit != nil {
+		if remaining := *c.CardLimit - s.TotalSpent; remaining < allowed {
+			allowed, limitReason = remaining, ReasonCardLimitExceeded
+		}
+	}
+	decision := Approve
+	if allowed < amount {
+		if !partialOK || allowed <= 0 {
+			return Decline(limitReason), 0, nil
+		}
+		decision = Decision{Code: ReasonPartialApproval.Code(), Reason: ReasonPartialApproval}
+	}
+	var applied []Applied
+	seen := map[string]bool{}
+	for _, sc := range c.SpendingControls {
+		if sc.Interval == issuance.PerTransaction || !sc.Applies(mcc) || seen[sc.Key()] {
+			continue
+		}
+		seen[sc.Key()] = true
+		applied = append(applied, Applied{Key: sc.Key(), Window: sc.Interval.WindowStart(now), Amount: allowed, Count: 1})
+	}
+	return decision, allowed, applied
+}
+
+// applySpend adds an approval to a state: each counter (reset when its
+// window moved on) and the card total.
+func applySpend(s *State, applied []Applied, amount int64) {
+	for _, a := range applied {
+		cur := s.Spend[a.Key]
+		if !cur.Window.Equal(a.Window) {
+			cur = Counter{Window: a.Window}
+		}
+		cur.Amount += a.Amount
+		cur.Count += a.Count
+		s.Spend[a.Key] = cur
+	}
+	s.TotalSpent += amount
+}
+
+// releaseSpend takes amount (and, when count, one approval) back out of
+// the counters an authorization added to — only where the counter still
+// counts the same window — and out of the card total.
+func releaseSpend(s *State, applied []Applied, amount int64, count bool) {
+	for _, a := range applied {
+		cur, ok := s.Spend[a.Key]
+		if !ok || !cur.Window.Equal(a.Window) {
+			continue // that window is over: nothing to give back
+		}
+		cur.Amount -= amount
+		if cur.Amount < 0 {
+			cur.Amount = 0
+		}
+		if count && cur.Count > 0 {
+			cur.Count--
+		}
+		s.Spend[a.Key] = cur
+	}
+	s.TotalSpent -= amount
+}

@@ -1,0 +1,215 @@
+package host
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/emv/pinblock"
+	"github.com/cardhost/cardhost/emv/tlv"
+)
+
+// stepCardVerification checks the card verification data the entry mode
+// brings: for chip and contactless the ARQC in field 55 (and the iCVV when
+// track 2 is present), for magnetic stripe the CVV in track 2, and the CVV2
+// of field 48 whenever present (required for nothing: card-not-present
+// merchants that do not send it are not declined for it).
+func stepCardVerification(ctx context.Context, t *txn) (Decision, error) {
+	r, c := t.req, t.card
+	mode := ""
+	if len(r.EntryMode) >= 2 {
+		mode = r.EntryMode[:2]
+	}
+	chip := mode == entryChip || mode == entryContactless
+	if chip {
+		if len(r.ICC) == 0 {
+			return Decline(ReasonFormatError), nil
+		}
+		if d, err := verifyARQC(ctx, t); d.Decided() || err != nil {
+			return d, err
+		}
+	}
+	if r.Track2 != "" {
+		tr, err := parseTrack2(r.Track2.Reveal())
+		if err != nil || tr.pan != r.PAN.Reveal() {
+			return Decline(ReasonFormatError), nil
+		}
+		if chip {
+			ok, err := t.v.VerifyICVV(ctx, c.CVKRef, r.PAN, tr.expiry, emv.CVV(tr.cvv))
+			if err != nil {
+				return Decision{}, fmt.Errorf("verifying iCVV: %w", err)
+			}
+			if !ok {
+				return Decline(ReasonICVVInvalid), nil
+			}
+		} else {
+			ok, err := t.v.VerifyCVV(ctx, c.CVKRef, r.PAN, tr.expiry, tr.serviceCode, emv.CVV(tr.cvv))
+			if err != nil {
+				return Decision{}, fmt.Errorf("verifying CVV: %w", err)
+			}
+			if !ok {
+				return Decline(ReasonCVVInvalid), nil
+			}
+		}
+	} else if mode == entryMagstripe || mode == entryFallback || mode == entryContactMag {
+		return Decline(ReasonFormatError), nil
+	}
+	if r.CVV2 != "" {
+		if !digits(r.CVV2.Reveal(), 3) {
+			return Decline(ReasonFormatError), nil
+		}
+		ok, err := t.v.VerifyCVV2(ctx, c.CVKRef, r.PAN, c.Expiry, r.CVV2)
+		if err != nil {
+			return Decision{}, fmt.Errorf("verifying CVV2: %w", err)
+		}
+		if !ok {
+			return Decline(ReasonCVV2Invalid), nil
+		}
+	}
+	return Decision{}, nil
+}
+
+// Chip data tags the host reads itself.
+const (
+	tagIAD = tlv.Tag(0x9F10)
+	tagATC = tlv.Tag(0x9F36)
+	tagPSN = tlv.Tag(0x5F34)
+)
+
+// verifyARQC parses field 55, checks the card's CVN against 9F10, verifies
+// the ARQC and the ATC. Once the ARQC verified, t.arqc is set so that the
+// response carries an ARPC whatever the final decision.
+func verifyARQC(ctx context.Context, t *txn) (Decision, error) {
+	r, c := t.req, t.card
+	list, err := tlv.Decode(r.ICC)
+	if err != nil {
+		return Decline(ReasonFormatError), nil
+	}
+	icc, err := list.Map()
+	if err != nil {
+		return Decline(ReasonFormatError), nil
+	}
+	cvn, err := emv.LookupCVN(string(c.Network), c.CVN)
+	if err != nil {
+		return Decision{}, fmt.Errorf("card %s has no usable CVN: %w", c.ID, err)
+	}
+	iad, ok := icc[tagIAD]
+	if !ok {
+		return Decline(ReasonFormatError), nil
+	}
+	match, err := cvn.MatchesIAD(iad)
+	if err != nil {
+		return Decline(ReasonFormatError), nil
+	}
+	if !match {
+		return Decline(ReasonCVNMismatch), nil
+	}
+	atcBytes, ok := icc[tagATC]
+	if !ok || len(atcBytes) != 2 {
+		return Decline(ReasonFormatError), nil
+	}
+	psn := r.PSN
+	if psn == "" {
+		if b, ok := icc[tagPSN]; ok && len(b) == 1 {
+			psn = fmt.Sprintf("%02X", b[0])
+		}
+	}
+	check := emv.ARQCCheck{IMKRef: c.IMKACRef, CVN: cvn, PAN: r.PAN, PSN: psn, ICC: icc}
+	res, err := t.v.VerifyARQC(ctx, check)
+	if err != nil {
+		if isChipDataError(err) {
+			return Decline(ReasonFormatError), nil
+		}
+		return Decision{}, fmt.Errorf("verifying ARQC: %w", err)
+	}
+	if !res.Valid {
+		return Decline(ReasonARQCInvalid), nil
+	}
+	check.Session = res.Session // the ARPC reuses the keys the verification derived
+	t.arqc, t.arqcVersion = &check, res.KeyVersion
+	atc := int(binary.BigEndian.Uint16(atcBytes))
+	if atc <= t.card.LastATC {
+		return Decline(ReasonATCReplay), nil
+	}
+	t.next.LastATC = atc
+	t.dirty = true
+	return Decision{}, nil
+}
+
+// isChipDataError reports errors caused by the request's chip data rather
+// than by the host: answered 30, not 96.
+func isChipDataError(err error) bool {
+	for _, e := range []error{emv.ErrMissingTag, emv.ErrLength, emv.ErrIAD, emv.ErrPadding, emv.ErrDigits, emv.ErrPAN} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// stepPIN verifies field 52 when present: under the acquirer's zone PIN key
+// (looked up by field 32), formats 0, 1 and 3, against the card's PVV or
+// IBM 3624 offset. Wrong PINs count; at the card's limit the card answers
+// 75 until a PIN set resets the counter.
+func stepPIN(ctx context.Context, t *txn) (Decision, error) {
+	r, c := t.req, t.card
+	if r.PINBlock == "" {
+		return Decision{}, nil
+	}
+	if len(r.PINBlock) != 16 {
+		return Decline(ReasonFormatError), nil
+	}
+	max := c.PINTryMax
+	if max <= 0 {
+		max = 3
+	}
+	if t.next.PINTries >= max {
+		return Decline(ReasonPINTriesExceeded), nil
+	}
+	if c.PINMethod == "" {
+		return t.wrongPIN(max), nil
+	}
+	zpk, err := t.zpk(ctx, r.AcquirerID)
+	if errors.Is(err, ErrNotFound) {
+		return Decline(ReasonSecurityViolation), nil
+	}
+	if err != nil {
+		return Decision{}, fmt.Errorf("looking up acquirer ZPK: %w", err)
+	}
+	check := emv.PINCheck{PVKRef: c.PVKRef}
+	switch c.PINMethod {
+	case "PVV":
+		check.Method, check.PVKI, check.PVV = emv.PINMethodPVV, c.PVKI, c.PINVerify
+	case "IBM3624":
+		check.Method, check.Offset = emv.PINMethodIBM3624, c.PINVerify
+	default:
+		return Decision{}, fmt.Errorf("card %s: unknown PIN method", c.ID)
+	}
+	ok, err := t.v.VerifyPIN(ctx, emv.EncryptedPIN{ZPKRef: zpk, Format: pinblock.FormatAny, Block: r.PINBlock}, r.PAN, check)
+	if err != nil {
+		if errors.Is(err, pinblock.ErrMalformed) {
+			return t.wrongPIN(max), nil // wrong key or garbage: a wrong PIN
+		}
+		return Decision{}, fmt.Errorf("verifying PIN: %w", err)
+	}
+	if !ok {
+		return t.wrongPIN(max), nil
+	}
+	if t.next.PINTries != 0 {
+		t.next.PINTries = 0
+		t.dirty = true
+	}
+	return Decision{}, nil
+}
+
+// wrongPIN counts a wrong PIN and declines 55, or 75 at the limit.
+func (t *txn) wrongPIN(max int) Decision {
+	t.next.PINTries++
+	t.dirty = true
+	if t.next.PINTries >= max {
+		return Decline(ReasonPINTriesExceeded)
+	}
+	return Decline(ReasonPINInvalid)
+}

@@ -1,0 +1,315 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/emv/pinblock"
+	"github.com/cardhost/cardhost/issuance"
+)
+
+func TestStepFormat(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Request)
+		want Reason
+	}{
+		{"valid", func(*Request) {}, ""},
+		{"unknown MTI", func(r *Request) { r.Kind = KindUnknown }, ReasonInvalidTransaction},
+		{"no STAN", func(r *Request) { r.STAN = "" }, ReasonFormatError},
+		{"short transmission time", func(r *Request) { r.TransmissionTime = "1122" }, ReasonFormatError},
+		{"PAN with letters", func(r *Request) { r.PAN = "40000012345678AB" }, ReasonFormatError},
+		{"PAN failing Luhn", func(r *Request) { r.PAN = "4000001234567890" }, ReasonCardNotFound},
+		{"unsupported processing code", func(r *Request) { r.ProcessingCode = "400000" }, ReasonInvalidTransaction},
+		{"zero amount", func(r *Request) { r.Amount = 0 }, ReasonInvalidAmount},
+		{"amount over 12 digits", func(r *Request) { r.Amount = 1_000_000_000_000 }, ReasonInvalidAmount},
+		{"no terminal", func(r *Request) { r.Terminal = "" }, ReasonFormatError},
+		{"bad MCC", func(r *Request) { r.MCC = "54" }, ReasonFormatError},
+		{"balance inquiry with amount", func(r *Request) { r.ProcessingCode = "300000" }, ReasonInvalidAmount},
+		{"balance inquiry", func(r *Request) { r.ProcessingCode = "300000"; r.Amount = 0 }, ""},
+		{"reversal without 90 or RRN", func(r *Request) { r.Kind = KindReversal; r.RRN = "" }, ReasonFormatError},
+		{"reversal with RRN", func(r *Request) { r.Kind = KindReversal }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := testRequest()
+			tc.edit(r)
+			if got := stepFormat(r).Reason; got != tc.want {
+				t.Errorf("reason %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestStatusDecision(t *testing.T) {
+	for _, tc := range []struct {
+		status issuance.Status
+		reason string
+		want   Reason
+	}{
+		{issuance.StatusActive, "", ""},
+		{issuance.StatusProvisioned, "", ReasonCardNotActive},
+		{issuance.StatusFrozen, "", ReasonCardFrozen},
+		{issuance.StatusBlocked, "lost", ReasonCardLost},
+		{issuance.StatusBlocked, "stolen", ReasonCardStolen},
+		{issuance.StatusBlocked, "fraud", ReasonCardBlocked},
+		{issuance.StatusCanceled, "", ReasonCardCanceled},
+		{issuance.StatusCanceled, CancelReasonOneTimeUsed, ReasonOneTimeCardUsed},
+		{issuance.StatusExpired, "", ReasonCardExpired},
+	} {
+		t.Run(string(tc.status)+"/"+tc.reason, func(t *testing.T) {
+			c := testCard().Card
+			c.Status, c.StatusReason = tc.status, tc.reason
+			d := statusDecision(&c)
+			if d.Reason != tc.want {
+				t.Fatalf("reason %q, want %q", d.Reason, tc.want)
+			}
+			if tc.want != "" && d.Code != tc.want.Code() {
+				t.Fatalf("code %s, want %s", d.Code, tc.want.Code())
+			}
+		})
+	}
+}
+
+func TestExpiryDecision(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	past, future := now.Add(-time.Second), now.Add(time.Hour)
+	for _, tc := range []struct {
+		name     string
+		expiry   string
+		field14  string
+		expiryAt *time.Time
+		want     Reason
+	}{
+		{"valid", "2912", "", nil, ""},
+		{"valid through the last day of the month", "2611", "", nil, ""},
+		{"printed expiry passed", "2610", "", nil, ReasonCardExpired},
+		{"field 14 matches", "2912", "2912", nil, ""},
+		{"field 14 mismatch", "2912", "2812", nil, ReasonCardExpired},
+		{"expiry_at passed", "2912", "", &past, ReasonCardExpired},
+		{"expiry_at ahead", "2912", "", &future, ""},
+		{"garbage expiry", "29AB", "", nil, ReasonCardExpired},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := testCard().Card
+			c.Expiry, c.ExpiryAt = tc.expiry, tc.expiryAt
+			if got := expiryDecision(&c, tc.field14, now).Reason; got != tc.want {
+				t.Errorf("reason %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRiskDecision(t *testing.T) {
+	no := ptr(false)
+	for _, tc := range []struct {
+		name    string
+		rc      issuance.RiskControls
+		edit    func(*Request)
+		network issuance.Network
+		want    Reason
+	}{
+		{"no controls", issuance.RiskControls{}, nil, issuance.NetworkVisa, ""},
+		{"blocked mcc", issuance.RiskControls{BlockedMCC: []string{"5411"}}, nil, issuance.NetworkVisa, ReasonMCCBlocked},
+		{"mcc not allowed", issuance.RiskControls{AllowedMCC: []string{"5812"}}, nil, issuance.NetworkVisa, ReasonMCCBlocked},
+		{"ecommerce off", issuance.RiskControls{Channels: issuance.Channels{Ecommerce: no}}, nil, issuance.NetworkVisa, ReasonChannelNotAllowed},
+		{"keyed with ECI is ecommerce", issuance.RiskControls{Channels: issuance.Channels{Ecommerce: no}},
+			func(r *Request) { r.EntryMode, r.ECI = "012", "07" }, issuance.NetworkVisa, ReasonChannelNotAllowed},
+		{"keyed without ECI is manual", issuance.RiskControls{Channels: issuance.Channels{Ecommerce: no}},
+			func(r *Request) { r.EntryMode = "012" }, issuance.NetworkVisa, ""},
+		{"atm off", issuance.RiskControls{Channels: issuance.Channels{ATM: no}},
+			func(r *Request) { r.MCC, r.EntryMode = "6011", "051" }, issuance.NetworkVisa, ReasonChannelNotAllowed},
+		{"contactless off", issuance.RiskControls{Channels: issuance.Channels{Contactless: no}},
+			func(r *Request) { r.EntryMode = "071" }, issuance.NetworkVisa, ReasonChannelNotAllowed},
+		{"magstripe off", issuance.RiskControls{Channels: issuance.Channels{Magstripe: no}},
+			func(r *Request) { r.EntryMode = "901" }, issuance.NetworkVisa, ReasonChannelNotAllowed},
+		{"country not allowed", issuance.RiskControls{AllowedCountries: []string{"GB"}}, nil, issuance.NetworkVisa, ReasonCountryNotAllowed},
+		{"country allowed", issuance.RiskControls{AllowedCountries: []string{"US"}}, nil, issuance.NetworkVisa, ""},
+		{"3DS off, Visa ECI 05", issuance.RiskControls{Allow3DSTransactions: no},
+			func(r *Request) { r.ECI = "05" }, issuance.NetworkVisa, Reason3DSNotAllowed},
+		{"3DS off, Visa ECI 07 (not authenticated)", issuance.RiskControls{Allow3DSTransactions: no},
+			func(r *Request) { r.ECI = "07" }, issuance.NetworkVisa, ""},
+		{"3DS off, Mastercard ECI 02", issuance.RiskControls{Allow3DSTransactions: no},
+			func(r *Request) { r.ECI = "02" }, issuance.NetworkMastercard, Reason3DSNotAllowed},
+		{"3DS off, Mastercard ECI 05 means nothing", issuance.RiskControls{Allow3DSTransactions: no},
+			func(r *Request) { r.ECI = "05" }, issuance.NetworkMastercard, ""},
+		{"3DS off, CAVV present", issuance.RiskControls{Allow3DSTransactions: no},
+			func(r *Request) { r.CAVV = "AAABBBCCC" }, issuance.NetworkVisa, Reason3DSNotAllowed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := testRequest()
+			if tc.edit != nil {
+				tc.edit(r)
+			}
+			card := testCard()
+			card.Network = tc.network
+			chs, auth3DS := channelsOf(r, card)
+			if got := riskDecision(tc.rc, r, chs, auth3DS).Reason; got != tc.want {
+				t.Errorf("reason %q, want %q (channels %v, 3DS %v)", got, tc.want, chs, auth3DS)
+			}
+		})
+	}
+}
+
+func TestSpendDecision(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) // Sunday
+	daily := issuance.SpendingControl{Amount: ptr(int64(5000)), Interval: issuance.Daily}
+	weeklyCount := issuance.SpendingControl{Count: ptr(2), Interval: issuance.Weekly}
+	perTxn := issuance.SpendingControl{Amount: ptr(int64(3000)), Interval: issuance.PerTransaction}
+	groceries := issuance.SpendingControl{Amount: ptr(int64(100)), Interval: issuance.Monthly, MCC: []string{"5411"}}
+	for _, tc := range []struct {
+		name     string
+		controls []issuance.SpendingControl
+		limit    *int64
+		state    State
+		mcc      string
+		amount   int64
+		partial  bool
+		want     Reason
+		approved int64
+	}{
+		{"no controls", nil, nil, State{}, "5812", 1000, false, ReasonApproved, 1000},
+		{"daily fits", []issuance.SpendingControl{daily}, nil, State{Spend: map[string]Counter{"DAILY": {Window: issuance.Daily.WindowStart(now), Amount: 4000}}}, "5812", 1000, false, ReasonApproved, 1000},
+		{"daily exceeded", []issuance.SpendingControl{daily}, nil, State{Spend: map[string]Counter{"DAILY": {Window: issuance.Daily.WindowStart(now), Amount: 4001}}}, "5812", 1000, false, ReasonSpendingAmount, 0},
+		{"yesterday's spend does not count", []issuance.SpendingControl{daily}, nil, State{Spend: map[string]Counter{"DAILY": {Window: issuance.Daily.WindowStart(now.Add(-24 * time.Hour)), Amount: 5000}}}, "5812", 1000, false, ReasonApproved, 1000},
+		{"daily partial", []issuance.SpendingControl{daily}, nil, State{Spend: map[string]Counter{"DAILY": {Window: issuance.Daily.WindowStart(now), Amount: 4500}}}, "5812", 1000, true, ReasonPartialApproval, 500},
+		{"per transaction", []issuance.SpendingControl{perTxn}, nil, State{}, "5812", 3001, false, ReasonSpendingAmount, 0},
+		{"weekly count", []issuance.SpendingControl{weeklyCount}, nil, State{Spend: map[string]Counter{"WEEKLY": {Window: issuance.Weekly.WindowStart(now), Count: 2}}}, "5812", 1, true, ReasonSpendingCount, 0},
+		{"mcc-scoped control ignores other mccs", []issuance.SpendingControl{groceries}, nil, State{}, "5812", 1000, false, ReasonApproved, 1000},
+		{"mcc-scoped control applies", []issuance.SpendingControl{groceries}, nil, State{}, "5411", 1000, false, ReasonSpendingAmount, 0},
+		{"card limit", nil, ptr(int64(1500)), State{TotalSpent: 1000}, "5812", 1000, false, ReasonCardLimitExceeded, 0},
+		{"card limit partial", nil, ptr(int64(1500)), State{TotalSpent: 1000}, "5812", 1000, true, ReasonPartialApproval, 500},
+		{"card limit exhausted: no partial of zero", nil, ptr(int64(1000)), State{TotalSpent: 1000}, "5812", 1000, true, ReasonCardLimitExceeded, 0},
+		{"smallest limit wins", []issuance.SpendingControl{daily}, ptr(int64(700)), State{}, "5812", 1000, true, ReasonPartialApproval, 700},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := testCard().Card
+			c.SpendingControls, c.CardLimit = tc.controls, tc.limit
+			if tc.state.Spend == nil {
+				tc.state.Spend = map[string]Counter{}
+			}
+			d, approved, applied := spendDecision(&c, tc.state, tc.mcc, tc.amount, tc.partial, now)
+			if d.Reason != tc.want || approved != tc.approved {
+				t.Fatalf("got %s/%d, want %s/%d", d.Reason, approved, tc.want, tc.approved)
+			}
+			if d.Approved() {
+				next := tc.state.Clone()
+				applySpend(&next, applied, approved)
+				for _, a := range applied {
+					if next.Spend[a.Key].Window != a.Window {
+						t.Errorf("counter %s not in the current window", a.Key)
+					}
+				}
+				if next.TotalSpent != tc.state.TotalSpent+approved {
+					t.Errorf("total %d, want %d", next.TotalSpent, tc.state.TotalSpent+approved)
+				}
+				releaseSpend(&next, applied, approved, true)
+				if next.TotalSpent != tc.state.TotalSpent {
+					t.Errorf("release did not restore the total")
+				}
+			}
+		})
+	}
+}
+
+func TestStepPIN(t *testing.T) {
+	zpk := func(_ context.Context, acq string) (string, error) {
+		if acq == "unknown" {
+			return "", ErrNotFound
+		}
+		return "zpk", nil
+	}
+	for _, tc := range []struct {
+		name      string
+		tries     int
+		method    string
+		ok        bool
+		err       error
+		acquirer  string
+		want      Reason
+		wantTries int
+	}{
+		{"right PIN resets the counter", 2, "PVV", true, nil, "123456", "", 0},
+		{"wrong PIN", 0, "PVV", false, nil, "123456", ReasonPINInvalid, 1},
+		{"third wrong PIN", 2, "PVV", false, nil, "123456", ReasonPINTriesExceeded, 3},
+		{"tries exhausted: not even checked", 3, "PVV", true, nil, "123456", ReasonPINTriesExceeded, 3},
+		{"malformed block counts as wrong", 0, "PVV", false, fmt.Errorf("x: %w", pinblock.ErrMalformed), "123456", ReasonPINInvalid, 1},
+		{"no PIN set", 0, "", true, nil, "123456", ReasonPINInvalid, 1},
+		{"acquirer without ZPK", 0, "PVV", true, nil, "unknown", ReasonSecurityViolation, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			card := testCard()
+			card.PINTries, card.PINMethod = tc.tries, tc.method
+			req := testRequest()
+			req.PINBlock, req.AcquirerID = "0123456789ABCDEF", tc.acquirer
+			tx := newTxn(req, card, time.Now(), &fakeVerifier{pinOK: tc.ok, pinErr: tc.err}, zpk)
+			d, err := stepPIN(context.Background(), tx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Reason != tc.want || tx.next.PINTries != tc.wantTries {
+				t.Fatalf("got %s with %d tries, want %s with %d", d.Reason, tx.next.PINTries, tc.want, tc.wantTries)
+			}
+		})
+	}
+	// An HSM failure is an error (96), not a decline.
+	tx := newTxn(func() *Request { r := testRequest(); r.PINBlock = "0123456789ABCDEF"; return r }(), testCard(), time.Now(),
+		&fakeVerifier{pinErr: errors.New("hsm down")}, zpk)
+	if _, err := stepPIN(context.Background(), tx); err == nil {
+		t.Fatal("HSM failure did not return an error")
+	}
+}
+
+func TestCardVerificationByEntryMode(t *testing.T) {
+	track := "4000001234567899=29122011123412300000"
+	for _, tc := range []struct {
+		name string
+		edit func(*Request)
+		v    fakeVerifier
+		want Reason
+	}{
+		{"ecommerce without CVV2", func(r *Request) {}, fakeVerifier{}, ""},
+		{"ecommerce with good CVV2", func(r *Request) { r.CVV2 = "123" }, fakeVerifier{cvv2OK: true}, ""},
+		{"ecommerce with bad CVV2", func(r *Request) { r.CVV2 = "123" }, fakeVerifier{}, ReasonCVV2Invalid},
+		{"CVV2 not 3 digits", func(r *Request) { r.CVV2 = "12a" }, fakeVerifier{cvv2OK: true}, ReasonFormatError},
+		{"magstripe good CVV", func(r *Request) { r.EntryMode, r.Track2 = "901", emvTrack(track) }, fakeVerifier{cvvOK: true}, ""},
+		{"magstripe bad CVV", func(r *Request) { r.EntryMode, r.Track2 = "901", emvTrack(track) }, fakeVerifier{}, ReasonCVVInvalid},
+		{"magstripe without track", func(r *Request) { r.EntryMode = "901" }, fakeVerifier{cvvOK: true}, ReasonFormatError},
+		{"track of another PAN", func(r *Request) {
+			r.EntryMode, r.Track2 = "901", emvTrack("4000001234567881=29122011123412300000")
+		}, fakeVerifier{cvvOK: true}, ReasonFormatError},
+		{"chip without field 55", func(r *Request) { r.EntryMode = "051" }, fakeVerifier{arqcOK: true}, ReasonFormatError},
+		{"chip with garbage field 55", func(r *Request) { r.EntryMode, r.ICC = "051", []byte{0x9F, 0x26} }, fakeVerifier{arqcOK: true}, ReasonFormatError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := testRequest()
+			tc.edit(r)
+			v := tc.v
+			tx := newTxn(r, testCard(), time.Now(), &v, nil)
+			d, err := stepCardVerification(context.Background(), tx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Reason != tc.want {
+				t.Fatalf("reason %q, want %q", d.Reason, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseTrack2(t *testing.T) {
+	tr, err := parseTrack2("4000001234567899D29122011123412300000")
+	if err != nil || tr.pan != "4000001234567899" || tr.expiry != "2912" || tr.serviceCode != "201" || tr.pvki != "1" || tr.pvv != "1234" || tr.cvv != "123" {
+		t.Fatalf("parseTrack2 = %+v, %v", tr, err)
+	}
+	for _, bad := range []string{"", "4000001234567899", "4000001234567899=2912", "40000012345=29122011123412300000", "4000001234567899=2912201112341AB"} {
+		if _, err := parseTrack2(bad); err == nil {
+			t.Errorf("parseTrack2 accepted a malformed track")
+		}
+	}
+}
+
+func emvTrack(s string) emv.Track2 { return emv.Track2(s) }
