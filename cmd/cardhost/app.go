@@ -1,0 +1,403 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/emv/softhsm"
+	"github.com/cardhost/cardhost/host"
+	"github.com/cardhost/cardhost/host/isoserver"
+	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/postgres"
+	"github.com/cardhost/cardhost/issuance/rest"
+	"github.com/cardhost/cardhost/kafka/embedded"
+	"github.com/cardhost/cardhost/kafka/outbox"
+)
+
+// App is one running cardhost: wiring only, no business rules.
+type App struct {
+	cfg Config
+	log *slog.Logger
+	// out receives one-time reports for the operator (the sandbox key set
+	// and API key): stdout, never the logs.
+	out io.Writer
+	reg *prometheus.Registry
+
+	db      *postgres.DB
+	hsm     *softhsm.HSM
+	broker  *embedded.Broker // nil when KAFKA_BROKERS is set
+	brokers []string
+	relay   *outbox.Relay
+	svc     *issuance.Service
+	api     *rest.Server
+	engine  *host.Engine
+	iso     *isoserver.Server
+	sim     *simulator
+
+	httpLn net.Listener
+	isoLn  net.Listener
+	// simCert is the sandbox simulator's client certificate when the ISO
+	// port requires one (mutual TLS); nil otherwise.
+	simCert *tls.Certificate
+
+	// SandboxKey is the API key of the sandbox tenant created on this start
+	// ("" when it already existed); printed once.
+	SandboxKey string
+}
+
+// openDB opens (creating and migrating) the database.
+func openDB(ctx context.Context, cfg Config, log *slog.Logger) (*postgres.DB, error) {
+	return postgres.Open(ctx, postgres.Config{
+		URL:              cfg.DatabaseURL,
+		CreateDatabase:   true,
+		MaxConns:         int32(cfg.DBMaxConns),
+		CommitWorkers:    cfg.DBCommitWorkers,
+		CommitBatch:      cfg.DBCommitBatch,
+		StatementTimeout: cfg.DBTimeout,
+	}, log)
+}
+
+// openHSM opens the software HSM over the database key store. In sandbox
+// mode a missing master key file is generated (0600) first.
+func openHSM(cfg Config, db *postgres.DB, log *slog.Logger) (*softhsm.HSM, error) {
+	hc := softhsm.Config{CacheTTL: cfg.KeyCacheTTL}
+	switch {
+	case cfg.MasterKeyHex != "":
+		hc.MasterKeyHex = emv.Sensitive(cfg.MasterKeyHex)
+	default:
+		hc.MasterKeyFile = cfg.MasterKeyFile
+		if cfg.Mode == "sandbox" {
+			if _, err := os.Stat(cfg.MasterKeyFile); errors.Is(err, fs.ErrNotExist) {
+				if err := os.MkdirAll(filepath.Dir(cfg.MasterKeyFile), 0o700); err != nil {
+					return nil, fmt.Errorf("creating data dir: %w", err)
+				}
+				kcv, err := softhsm.GenerateMasterKeyFile(cfg.MasterKeyFile, nil)
+				if err != nil {
+					return nil, err
+				}
+				log.Warn("sandbox: generated a new HSM master key file", "path", cfg.MasterKeyFile, "kcv", kcv)
+			}
+		}
+	}
+	return softhsm.New(hc, db.KeyStore())
+}
+
+// openApp builds every component and binds the listeners; run serves.
+func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (a *App, err error) {
+	a = &App{cfg: cfg, log: log, out: out, reg: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if a.db, err = openDB(ctx, cfg, log); err != nil {
+		return a, err
+	}
+	if a.hsm, err = openHSM(cfg, a.db, log); err != nil {
+		return a, err
+	}
+	if a.svc, err = newService(ctx, a); err != nil {
+		return a, err
+	}
+	if cfg.Mode == "sandbox" {
+		if a.SandboxKey, err = bootstrapSandbox(ctx, a); err != nil {
+			return a, err
+		}
+	}
+
+	// Kafka: the configured cluster, or the embedded broker.
+	a.brokers = cfg.KafkaBrokers
+	if len(a.brokers) == 0 {
+		a.broker, err = embedded.Start(embedded.Config{Addr: cfg.EmbeddedKafkaAddr, Topic: cfg.KafkaTopic,
+			Partitions: int32(cfg.KafkaPartitions), Logger: log.With("component", "kafka")})
+		if err != nil {
+			return a, fmt.Errorf("starting embedded Kafka: %w", err)
+		}
+		a.brokers = a.broker.Addrs()
+	}
+	a.relay, err = outbox.New(outbox.Config{Brokers: a.brokers, Topic: cfg.KafkaTopic, Partitions: int32(cfg.KafkaPartitions),
+		PollInterval: 250 * time.Millisecond, LagInterval: 5 * time.Second}, a.db.Outbox(), log, a.reg)
+	if err != nil {
+		return a, err
+	}
+	a.db.SetAfterCommit(a.relay.Wake)
+
+	if err := a.openHost(log); err != nil {
+		return a, err
+	}
+
+	// Idempotent requests are compared by an HMAC under a key every
+	// instance derives from the master key (a card import's body holds a PAN).
+	rhk, err := a.hsm.DeriveSecret("rest-idempotency-request-hash")
+	if err != nil {
+		return a, err
+	}
+	a.api, err = rest.New(rest.Config{BodyLimit: cfg.HTTPBodyLimit, RateLimit: cfg.HTTPRateLimit, ReadTimeout: cfg.HTTPReadTimeout,
+		RequestTimeout: cfg.HTTPRequestTimeout, Sandbox: cfg.Mode == "sandbox", Version: version, RequestHashKey: rhk},
+		rest.Deps{
+			Tenants: a.db, Idempotency: a.db, Service: a.svc,
+			Authorizations: a.db.Ledger(), Simulator: a.newSimulator(),
+			IsUnavailable: postgres.IsUnavailable,
+			Ready: []rest.ReadyCheck{
+				{Name: "postgres", Check: a.db.Ping},
+				{Name: "outbox", Check: a.outboxReady},
+			},
+		}, log, a.reg, a.reg)
+	if err != nil {
+		return a, err
+	}
+	if a.httpLn, err = listen(cfg.HTTPAddr, cfg.HTTPTLSCert, cfg.HTTPTLSKey, ""); err != nil {
+		return a, fmt.Errorf("listening for HTTP: %w", err)
+	}
+	return a, nil
+}
+
+// openHost builds the authorization engine and the ISO 8583 server and
+// binds the ISO port.
+func (a *App) openHost(log *slog.Logger) error {
+	keys := a.svc.Keys()
+	if keys.PANIndex == "" {
+		return errors.New("no PAN index key assigned: run `cardhost keys generate --type PAN-IDX` and `cardhost keys assign --role pan-idx --ref REF` (sandbox mode does this by itself)")
+	}
+	steps, err := isoserver.NewStepMetrics(a.reg)
+	if err != nil {
+		return err
+	}
+	if a.engine, err = host.New(host.Config{PANIndexRef: keys.PANIndex}, a.db.Ledger(), a.hsm, log, steps); err != nil {
+		return err
+	}
+	fp, err := a.hsm.DeriveSecret("iso-retransmission-fingerprint")
+	if err != nil {
+		return err
+	}
+	ic := isoserver.Config{
+		MaxConnections: a.cfg.ISOMaxConns, MaxInFlight: a.cfg.ISOMaxInFlight, IdleTimeout: a.cfg.ISOIdleTimeout,
+		ReadTimeout: a.cfg.ISOReadTimeout, DecisionTimeout: a.cfg.ISODecisionTimeout,
+		FingerprintKey: fp, ShutdownTimeout: a.cfg.ShutdownTimeout,
+	}
+	if a.cfg.ISOTLSCert != "" {
+		if ic.TLS, err = tlsConfig(a.cfg.ISOTLSCert, a.cfg.ISOTLSKey, a.cfg.ISOTLSClientCA); err != nil {
+			return err
+		}
+		if ic.TLS.ClientCAs != nil && a.cfg.Mode == "sandbox" {
+			// The sandbox simulator is an acquirer on our own port: give it
+			// a client certificate from a CA that lives only in memory.
+			if a.simCert, err = simulatorClientCert(ic.TLS.ClientCAs); err != nil {
+				return err
+			}
+		}
+	}
+	if a.iso, err = isoserver.New(ic, a.engine, log, a.reg); err != nil {
+		return err
+	}
+	if a.isoLn, err = net.Listen("tcp", a.cfg.ISOAddr); err != nil {
+		return fmt.Errorf("listening for ISO 8583: %w", err)
+	}
+	return nil
+}
+
+// newSimulator returns the sandbox simulator (nil outside sandbox mode).
+func (a *App) newSimulator() rest.Simulator {
+	if a.cfg.Mode != "sandbox" {
+		return nil
+	}
+	_, port, _ := net.SplitHostPort(a.ISOAddr())
+	a.sim = &simulator{addr: net.JoinHostPort("127.0.0.1", port), tls: a.cfg.ISOTLSCert != "", clientCert: a.simCert, ledger: a.db.Ledger(),
+		vault: a.hsm, dekRef: a.svc.Keys().PANDEK, now: time.Now}
+	return a.sim
+}
+
+// ISOAddr is the ISO 8583 listener's address.
+func (a *App) ISOAddr() string { return a.isoLn.Addr().String() }
+
+// outboxReady fails when events are stuck: the oldest unsent event is
+// older than CARDHOST_OUTBOX_MAX_LAG (Kafka unreachable or the relay down).
+func (a *App) outboxReady(ctx context.Context) error {
+	n, oldest, err := a.db.Outbox().Lag(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 && time.Since(oldest) > a.cfg.OutboxMaxLag {
+		return fmt.Errorf("%d events unpublished, oldest %s ago", n, time.Since(oldest).Round(time.Second))
+	}
+	return nil
+}
+
+// listen opens a TCP listener, wrapped in TLS when a certificate is given
+// (and requiring client certificates signed by clientCA when set).
+func listen(addr, certFile, keyFile, clientCA string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil || certFile == "" {
+		return ln, err
+	}
+	tc, err := tlsConfig(certFile, keyFile, clientCA)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return tls.NewListener(ln, tc), nil
+}
+
+func tlsConfig(certFile, keyFile, clientCA string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading TLS certificate: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if clientCA != "" {
+		pem, err := os.ReadFile(clientCA)
+		if err != nil {
+			return nil, fmt.Errorf("reading client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("client CA file holds no PEM certificate")
+		}
+		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}
+
+// HTTPAddr is the REST listener's address.
+func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
+
+// Brokers are the Kafka seed brokers in use.
+func (a *App) Brokers() []string { return a.brokers }
+
+// run serves until ctx ends, then shuts down gracefully: stop accepting,
+// answer what is in flight, flush the relay. It returns the first error of
+// a component that failed on its own.
+func (a *App) run(ctx context.Context) error {
+	errc := make(chan error, 4)
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRelay()
+	relayDone := make(chan struct{})
+	go func() {
+		defer close(relayDone)
+		if err := a.relay.Run(relayCtx); err != nil && !errors.Is(err, context.Canceled) {
+			errc <- fmt.Errorf("outbox relay: %w", err)
+		}
+	}()
+	go func() {
+		if err := a.api.Serve(a.httpLn); err != nil {
+			errc <- fmt.Errorf("REST server: %w", err)
+		}
+	}()
+	go func() {
+		if err := a.iso.Serve(a.isoLn); err != nil && !errors.Is(err, isoserver.ErrServerClosed) {
+			errc <- fmt.Errorf("ISO 8583 server: %w", err)
+		}
+	}()
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	jobsDone := make(chan struct{})
+	jobs := backgroundJobs(a)
+	go func() {
+		defer close(jobsDone)
+		runJobs(jobsCtx, jobs, a.log)
+	}()
+	a.log.Info("cardhost serving", "mode", a.cfg.Mode, "http", a.HTTPAddr(), "iso8583", a.ISOAddr(), "kafka", a.brokers)
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	isoDone := make(chan struct{})
+	go func() { // both ports stop accepting at once and answer what is in flight
+		defer close(isoDone)
+		if err := a.iso.Shutdown(sctx); err != nil {
+			a.log.Error("ISO 8583 shutdown", "err", err)
+		}
+	}()
+	if err := a.api.Shutdown(sctx); err != nil {
+		a.log.Error("REST shutdown", "err", err)
+	}
+	<-isoDone
+	stopJobs()
+	<-jobsDone
+	if a.sim != nil {
+		a.sim.close()
+	}
+	stopRelay()
+	<-relayDone
+	if err := a.relay.Flush(sctx); err != nil {
+		a.log.Error("flushing outbox relay", "err", err)
+	}
+	return runErr
+}
+
+// close releases everything opened.
+func (a *App) close() {
+	if a.relay != nil {
+		a.relay.Close()
+	}
+	if a.broker != nil {
+		a.broker.Close()
+	}
+	if a.httpLn != nil {
+		a.httpLn.Close()
+	}
+	if a.isoLn != nil {
+		a.isoLn.Close()
+	}
+	if a.db != nil {
+		a.db.Close()
+	}
+}
+
+// runServe is `cardhost serve`.
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, code := parseConfig("serve", args, getenv, stderr)
+	if code >= 0 {
+		return code
+	}
+	log := newLogger(cfg, stderr)
+	a, err := openApp(ctx, cfg, log, stdout)
+	if err != nil {
+		log.Error("starting cardhost", "err", err)
+		return 1
+	}
+	defer a.close()
+	if a.SandboxKey != "" {
+		fmt.Fprintf(stdout, "sandbox tenant created; its API key (shown only now):\n\n  %s\n\n", a.SandboxKey)
+	}
+	if err := a.run(ctx); err != nil {
+		log.Error("cardhost stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// runMigrate is `cardhost migrate`.
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, code := parseConfig("migrate", args, getenv, stderr)
+	if code >= 0 {
+		return code
+	}
+	db, err := openDB(ctx, cfg, newLogger(cfg, stderr))
+	if err != nil {
+		fmt.Fprintln(stderr, "cardhost migrate:", err)
+		return 1
+	}
+	db.Close()
+	fmt.Fprintln(stdout, "database is up to date")
+	return 0
+}

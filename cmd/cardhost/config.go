@@ -1,0 +1,310 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Config is everything `cardhost serve` (and the other subcommands) can be
+// told, read once from flags and CARDHOST_* environment variables. This file
+// is the only place that reads the environment.
+type Config struct {
+	Mode        string // sandbox | production
+	DatabaseURL string
+
+	KafkaBrokers      []string // empty: embedded broker
+	KafkaTopic        string
+	KafkaPartitions   int
+	EmbeddedKafkaAddr string
+
+	HTTPAddr string
+	ISOAddr  string
+
+	DataDir       string
+	MasterKeyHex  string
+	MasterKeyFile string
+
+	LogLevel  slog.Level
+	LogFormat string // json | text
+
+	HTTPBodyLimit      int
+	HTTPRateLimit      int
+	HTTPReadTimeout    time.Duration
+	HTTPRequestTimeout time.Duration
+	HTTPTLSCert        string
+	HTTPTLSKey         string
+	ISOTLSCert         string
+	ISOTLSKey          string
+	ISOTLSClientCA     string
+	ISOMaxConns        int
+	ISOMaxInFlight     int
+	ISOIdleTimeout     time.Duration
+	ISOReadTimeout     time.Duration
+	ISODecisionTimeout time.Duration
+	DBTimeout          time.Duration
+	DBMaxConns         int
+	DBCommitWorkers    int
+	DBCommitBatch      int
+	ShutdownTimeout    time.Duration
+	KeyCacheTTL        time.Duration
+	PprofAddr          string
+	OutboxMaxLag       time.Duration
+}
+
+// setting is one configuration variable: its environment name, its flag,
+// its default and how it is applied. The README's configuration table lists
+// exactly these rows (TestREADMEListsEveryVariable).
+type setting struct {
+	env, flag, def, doc string
+	set                 func(c *Config, v string) error
+}
+
+var settings = []setting{
+	{"CARDHOST_MODE", "mode", "sandbox", "sandbox (creates a tenant, keys and a master key file on first start) or production (needs an explicit master key, creates nothing)",
+		func(c *Config, v string) error {
+			if v != "sandbox" && v != "production" {
+				return errors.New("must be sandbox or production")
+			}
+			c.Mode = v
+			return nil
+		}},
+	{"DATABASE_URL", "database-url", "postgres://postgres@127.0.0.1:5432/cardhost?sslmode=disable", "PostgreSQL connection string; the database is created if missing and migrated at start",
+		func(c *Config, v string) error { c.DatabaseURL = v; return nonEmpty(v) }},
+	{"KAFKA_BROKERS", "kafka-brokers", "", "comma-separated Kafka seed brokers; empty starts the embedded broker",
+		func(c *Config, v string) error { c.KafkaBrokers = splitList(v); return nil }},
+	{"CARDHOST_KAFKA_TOPIC", "kafka-topic", "cardhost.events", "topic every event is published to (key = card id)",
+		func(c *Config, v string) error { c.KafkaTopic = v; return nonEmpty(v) }},
+	{"CARDHOST_KAFKA_PARTITIONS", "kafka-partitions", "12", "partitions of the events topic when cardhost creates it",
+		intSetter(func(c *Config, n int) { c.KafkaPartitions = n }, 1, 10000)},
+	{"CARDHOST_EMBEDDED_KAFKA_ADDR", "embedded-kafka-addr", "127.0.0.1:9092", "listen address of the embedded Kafka broker (only without KAFKA_BROKERS)",
+		addrSetter(func(c *Config, v string) { c.EmbeddedKafkaAddr = v })},
+	{"CARDHOST_HTTP_ADDR", "http-addr", ":8080", "REST API listen address",
+		addrSetter(func(c *Config, v string) { c.HTTPAddr = v })},
+	{"CARDHOST_ISO_ADDR", "iso-addr", ":8583", "ISO 8583 host listen address",
+		addrSetter(func(c *Config, v string) { c.ISOAddr = v })},
+	{"CARDHOST_DATA_DIR", "data-dir", ".cardhost", "folder for the sandbox master key file and embossing files",
+		func(c *Config, v string) error { c.DataDir = v; return nonEmpty(v) }},
+	{"CARDHOST_MASTER_KEY", "master-key", "", "HSM master key, 64 hex characters (AES-256); overrides the key file",
+		func(c *Config, v string) error { c.MasterKeyHex = strings.TrimSpace(v); return nil }},
+	{"CARDHOST_MASTER_KEY_FILE", "master-key-file", "", "HSM master key file (0600); default <data-dir>/master.key in sandbox mode",
+		func(c *Config, v string) error { c.MasterKeyFile = v; return nil }},
+	{"CARDHOST_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",
+		func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+	{"CARDHOST_LOG_FORMAT", "log-format", "text", "text or json",
+		func(c *Config, v string) error {
+			if v != "text" && v != "json" {
+				return errors.New("must be text or json")
+			}
+			c.LogFormat = v
+			return nil
+		}},
+	{"CARDHOST_HTTP_BODY_LIMIT", "http-body-limit", "1048576", "largest accepted REST request body, bytes",
+		intSetter(func(c *Config, n int) { c.HTTPBodyLimit = n }, 1024, 64<<20)},
+	{"CARDHOST_HTTP_RATE_LIMIT", "http-rate-limit", "100", "requests per second per tenant (burst twice that); -1 disables",
+		intSetter(func(c *Config, n int) { c.HTTPRateLimit = n }, -1, 1_000_000)},
+	{"CARDHOST_HTTP_READ_TIMEOUT", "http-read-timeout", "10s", "longest a REST request (headers and body) may take to arrive; slower clients are disconnected",
+		durSetter(func(c *Config, d time.Duration) { c.HTTPReadTimeout = d })},
+	{"CARDHOST_HTTP_REQUEST_TIMEOUT", "http-request-timeout", "15s", "longest a REST request may take to handle; one still waiting on the database then answers 503",
+		durSetter(func(c *Config, d time.Duration) { c.HTTPRequestTimeout = d })},
+	{"CARDHOST_HTTP_TLS_CERT", "http-tls-cert", "", "PEM certificate for the REST port (TLS when set with the key)",
+		func(c *Config, v string) error { c.HTTPTLSCert = v; return nil }},
+	{"CARDHOST_HTTP_TLS_KEY", "http-tls-key", "", "PEM private key for the REST port",
+		func(c *Config, v string) error { c.HTTPTLSKey = v; return nil }},
+	{"CARDHOST_ISO_TLS_CERT", "iso-tls-cert", "", "PEM certificate for the ISO 8583 port (TLS when set with the key)",
+		func(c *Config, v string) error { c.ISOTLSCert = v; return nil }},
+	{"CARDHOST_ISO_TLS_KEY", "iso-tls-key", "", "PEM private key for the ISO 8583 port",
+		func(c *Config, v string) error { c.ISOTLSKey = v; return nil }},
+	{"CARDHOST_ISO_TLS_CLIENT_CA", "iso-tls-client-ca", "", "PEM CA bundle: when set, acquirers must present a client certificate it signed (mutual TLS)",
+		func(c *Config, v string) error { c.ISOTLSClientCA = v; return nil }},
+	{"CARDHOST_ISO_MAX_CONNECTIONS", "iso-max-connections", "1000", "most concurrent ISO 8583 connections",
+		intSetter(func(c *Config, n int) { c.ISOMaxConns = n }, 1, 1_000_000)},
+	{"CARDHOST_ISO_MAX_INFLIGHT", "iso-max-inflight", "128", "most requests in flight on one ISO 8583 connection",
+		intSetter(func(c *Config, n int) { c.ISOMaxInFlight = n }, 1, 100_000)},
+	{"CARDHOST_ISO_IDLE_TIMEOUT", "iso-idle-timeout", "5m", "an ISO 8583 connection silent this long is closed",
+		durSetter(func(c *Config, d time.Duration) { c.ISOIdleTimeout = d })},
+	{"CARDHOST_ISO_READ_TIMEOUT", "iso-read-timeout", "10s", "longest an ISO 8583 message may take to arrive once its length header has (and a TLS handshake); slower peers are disconnected",
+		durSetter(func(c *Config, d time.Duration) { c.ISOReadTimeout = d })},
+	{"CARDHOST_ISO_DECISION_TIMEOUT", "iso-decision-timeout", "4s", "longest an authorization may take to decide; then it is answered 91 (keep it well under the acquirers' 5-10 s timeout)",
+		durSetter(func(c *Config, d time.Duration) { c.ISODecisionTimeout = d })},
+	{"CARDHOST_DB_TIMEOUT", "db-timeout", "2s", "longest a database statement may take (authorizations answer 91 past it)",
+		durSetter(func(c *Config, d time.Duration) { c.DBTimeout = d })},
+	{"CARDHOST_DB_MAX_CONNS", "db-max-conns", "0", "PostgreSQL pool size; 0 = 4 per CPU",
+		intSetter(func(c *Config, n int) { c.DBMaxConns = n }, 0, 10000)},
+	{"CARDHOST_DB_COMMIT_WORKERS", "db-commit-workers", "2", "authorization commit groups written at once (group commit; each uses a connection)",
+		intSetter(func(c *Config, n int) { c.DBCommitWorkers = n }, 1, 64)},
+	{"CARDHOST_DB_COMMIT_BATCH", "db-commit-batch", "64", "most authorization decisions committed in one group (1 disables grouping)",
+		intSetter(func(c *Config, n int) { c.DBCommitBatch = n }, 1, 1000)},
+	{"CARDHOST_SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "how long a graceful shutdown waits for in-flight work",
+		durSetter(func(c *Config, d time.Duration) { c.ShutdownTimeout = d })},
+	{"CARDHOST_KEY_CACHE_TTL", "key-cache-ttl", "5m", "how long the HSM keeps an unwrapped key in memory",
+		durSetter(func(c *Config, d time.Duration) { c.KeyCacheTTL = d })},
+	{"CARDHOST_PPROF_ADDR", "pprof-addr", "", "serve Go's /debug/pprof profiles on this address (loopback only; unset: off)",
+		func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			host, _, err := net.SplitHostPort(v)
+			if err != nil || (host != "127.0.0.1" && host != "localhost" && host != "::1") {
+				return errors.New("must be a loopback host:port such as 127.0.0.1:6060")
+			}
+			c.PprofAddr = v
+			return nil
+		}},
+	{"CARDHOST_OUTBOX_MAX_LAG", "outbox-max-lag", "1m", "/readyz reports not ready when the oldest unpublished event is older than this (Kafka unreachable)",
+		durSetter(func(c *Config, d time.Duration) { c.OutboxMaxLag = d })},
+}
+
+func nonEmpty(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func intSetter(f func(*Config, int), lo, hi int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return errors.New("must be an integer")
+		}
+		if n < lo || n > hi {
+			return fmt.Errorf("must be between %d and %d", lo, hi)
+		}
+		f(c, n)
+		return nil
+	}
+}
+
+func durSetter(f func(*Config, time.Duration)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 {
+			return errors.New("must be a positive duration such as 500ms, 2s or 5m")
+		}
+		f(c, d)
+		return nil
+	}
+}
+
+func addrSetter(f func(*Config, string)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return errors.New("must be host:port (host may be empty)")
+		}
+		f(c, v)
+		return nil
+	}
+}
+
+// loadConfig reads defaults, then the environment, then flags (flags win),
+// validates every value once and returns the Config. Errors name the flag or
+// variable, never its value (which may be a secret).
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+	vals := make([]string, len(settings))
+	for i, s := range settings {
+		vals[i] = s.def
+		if v, ok := lookup(getenv, s.env); ok {
+			vals[i] = v
+		}
+		fs.StringVar(&vals[i], s.flag, vals[i], s.doc+" (env "+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var c Config
+	for i, s := range settings {
+		if err := s.set(&c, vals[i]); err != nil {
+			return Config{}, fmt.Errorf("invalid %s (--%s): %w", s.env, s.flag, err)
+		}
+	}
+	if c.MasterKeyFile == "" && c.Mode == "sandbox" {
+		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
+	}
+	if c.Mode == "production" && c.MasterKeyHex == "" && c.MasterKeyFile == "" {
+		return Config{}, errors.New("production mode needs an explicit master key: set CARDHOST_MASTER_KEY or CARDHOST_MASTER_KEY_FILE")
+	}
+	if (c.HTTPTLSCert == "") != (c.HTTPTLSKey == "") {
+		return Config{}, errors.New("CARDHOST_HTTP_TLS_CERT and CARDHOST_HTTP_TLS_KEY must be set together")
+	}
+	if (c.ISOTLSCert == "") != (c.ISOTLSKey == "") {
+		return Config{}, errors.New("CARDHOST_ISO_TLS_CERT and CARDHOST_ISO_TLS_KEY must be set together")
+	}
+	if c.ISOTLSClientCA != "" && c.ISOTLSCert == "" {
+		return Config{}, errors.New("CARDHOST_ISO_TLS_CLIENT_CA needs CARDHOST_ISO_TLS_CERT and CARDHOST_ISO_TLS_KEY")
+	}
+	return c, nil
+}
+
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+// writeConfigTable prints the variables as a Markdown table (for README).
+func writeConfigTable(w io.Writer) {
+	fmt.Fprintln(w, "| variable | flag | default | meaning |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, s := range settings {
+		def := s.def
+		if def == "" {
+			def = "(unset)"
+		}
+		fmt.Fprintf(w, "| `%s` | `--%s` | `%s` | %s |\n", s.env, s.flag, def, s.doc)
+	}
+}
+
+// writeConfigHelp prints the variables for `cardhost help config`.
+func writeConfigHelp(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, s := range settings {
+		fmt.Fprintf(tw, "%s\t--%s\t%s\n", s.env, s.flag, s.def)
+	}
+	tw.Flush()
+}
+
+// newLogger builds the process logger from the config.
+func newLogger(c Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// parseConfig parses a subcommand's flags and the environment. It returns
+// code -1 to go on, 0 after -h, 2 on bad input (message already printed).
+func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (Config, int) {
+	fs := flag.NewFlagSet("cardhost "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := loadConfig(fs, args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return cfg, 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "cardhost %s: %v\n", name, err)
+		return cfg, 2
+	}
+	return cfg, -1
+}

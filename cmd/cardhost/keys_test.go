@@ -1,0 +1,289 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/emv/softhsm"
+	"github.com/cardhost/cardhost/issuance/postgres"
+	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
+)
+
+// cliEnv returns the environment of a CLI test: a fresh PostgreSQL schema
+// and a temporary master key file, in production mode unless mode is set.
+func cliEnv(t *testing.T, mode string) (getenv func(string) string, url, masterKey string) {
+	t.Helper()
+	url = pgtest.URL(t)
+	masterKey = filepath.Join(t.TempDir(), "master.key")
+	if _, err := softhsm.GenerateMasterKeyFile(masterKey, nil); err != nil {
+		t.Fatal(err)
+	}
+	if mode == "" {
+		mode = "production"
+	}
+	env := map[string]string{
+		"DATABASE_URL": url, "CARDHOST_MASTER_KEY_FILE": masterKey, "CARDHOST_MODE": mode,
+		"CARDHOST_LOG_LEVEL": "error", "CARDHOST_DATA_DIR": t.TempDir(),
+	}
+	return func(k string) string { return env[k] }, url, masterKey
+}
+
+// cli runs the program with args.
+func cli(t *testing.T, getenv func(string) string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, getenv, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// cliOK runs args and fails the test unless it exits 0.
+func cliOK(t *testing.T, getenv func(string) string, args ...string) string {
+	t.Helper()
+	code, out, errs := cli(t, getenv, args...)
+	if code != 0 {
+		t.Fatalf("%v: exit %d\n%s%s", args, code, out, errs)
+	}
+	return out
+}
+
+var refRE = regexp.MustCompile(`key_[a-z2-7]{26}`)
+
+// firstRef returns the first key reference in s.
+func firstRef(t *testing.T, s string) string {
+	t.Helper()
+	r := refRE.FindString(s)
+	if r == "" {
+		t.Fatalf("no key reference in %q", s)
+	}
+	return r
+}
+
+// openCLIStore opens the database and HSM the CLI used, for checks.
+func openCLIStore(t *testing.T, url, masterKey string) (*postgres.DB, *softhsm.HSM) {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), postgres.Config{URL: url}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	hsm, err := softhsm.New(softhsm.Config{MasterKeyFile: masterKey}, db.KeyStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, hsm
+}
+
+func TestKeysImportRefusesBadInputAndNeverEchoesComponents(t *testing.T) {
+	getenv, url, mk := cliEnv(t, "")
+	c1, c2 := sandboxKEKComponents[0], sandboxKEKComponents[1]
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"no type", []string{"--component", c1, "--component", c2, "--kcv", sandboxKEKKCV}, "--type is required"},
+		{"no kcv", []string{"--type", "KEK", "--component", c1, "--component", c2}, "--kcv"},
+		{"no components", []string{"--type", "KEK", "--kcv", sandboxKEKKCV}, "at least one --component"},
+		{"one component", []string{"--type", "KEK", "--component", c1, "--kcv", "233155"}, "invalid input"},
+		{"not hex", []string{"--type", "KEK", "--component", "XY" + c1[2:], "--component", c2, "--kcv", sandboxKEKKCV}, "component 1 is not hex"},
+		{"wrong combined KCV", []string{"--type", "KEK", "--component", c1, "--component", c2, "--kcv", "000000"}, "check value mismatch"},
+		{"wrong component KCV", []string{"--type", "KEK", "--component", c1, "--component", c2, "--kcv", sandboxKEKKCV, "--component-kcv", "233155", "--component-kcv", "111111"}, "component 2"},
+		{"KCV count", []string{"--type", "KEK", "--component", c1, "--component", c2, "--kcv", sandboxKEKKCV, "--component-kcv", "233155"}, "1 --component-kcv for 2 --component"},
+		{"wrong length for the type", []string{"--type", "ZPK", "--component", c1, "--component", c2, "--kcv", sandboxKEKKCV}, "component 1 has 32 bytes"},
+		{"unknown type", []string{"--type", "IMK-XYZ", "--component", c1, "--component", c2, "--kcv", sandboxKEKKCV}, "spec not allowed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := cli(t, getenv, append([]string{"keys", "import"}, tc.args...)...)
+			if code != 2 || !strings.Contains(errs, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, errs, tc.want)
+			}
+			for _, c := range []string{c1, c2, c1[2:], strings.ToLower(c1)} {
+				if strings.Contains(out+errs, c) {
+					t.Fatal("a component was echoed")
+				}
+			}
+		})
+	}
+	// Nothing was stored by the refused ceremonies.
+	_, hsm := openCLIStore(t, url, mk)
+	if keys, err := hsm.ListKeys(context.Background(), emv.KeyFilter{}); err != nil || len(keys) != 0 {
+		t.Fatalf("%d keys after refused imports (%v)", len(keys), err)
+	}
+}
+
+func TestKeysCeremonies(t *testing.T) {
+	getenv, url, mk := cliEnv(t, "")
+	ctx := context.Background()
+
+	// Import the KEK and the ZPK from published components (spaces between
+	// groups are allowed, as printed on component forms).
+	out := cliOK(t, getenv, "keys", "import", "--type", "KEK", "--component", sandboxKEKComponents[0], "--component", sandboxKEKComponents[1],
+		"--component-kcv", sandboxKEKComponentKCVs[0], "--component-kcv", sandboxKEKComponentKCVs[1], "--kcv", sandboxKEKKCV, "--label", "transport")
+	kek := firstRef(t, out)
+	if !strings.Contains(out, "KCV "+sandboxKEKKCV) || strings.Contains(out, sandboxKEKComponents[0]) {
+		t.Fatalf("import output %q", out)
+	}
+	spaced := strings.Join([]string{sandboxZPKComponents[0][:16], sandboxZPKComponents[0][16:]}, " ")
+	out = cliOK(t, getenv, "keys", "import", "--type", "ZPK", "--component", spaced, "--component", sandboxZPKComponents[1], "--component", sandboxZPKComponents[2],
+		"--component-kcv", "CAEB AA", "--component-kcv", "DF9B9A", "--component-kcv", "83EBC1", "--kcv", "DDA8")
+	zpk := firstRef(t, out)
+	if !strings.Contains(out, "KCV "+sandboxZPKKCV) {
+		t.Fatalf("ZPK import output %q", out)
+	}
+
+	// Generate, list, filter by tenant.
+	cvk := firstRef(t, cliOK(t, getenv, "keys", "generate", "--type", "CVK", "--tenant", "ten_a", "--label", "issuer A CVK"))
+	if code, _, errs := cli(t, getenv, "keys", "generate", "--type", "NOPE"); code != 2 || !strings.Contains(errs, "spec not allowed") {
+		t.Fatalf("unknown type: %d %s", code, errs)
+	}
+	if code, _, _ := cli(t, getenv, "keys", "generate"); code != 2 {
+		t.Fatalf("generate without --type: %d", code)
+	}
+	list := cliOK(t, getenv, "keys", "list")
+	for _, want := range []string{kek, zpk, cvk, sandboxKEKKCV, sandboxZPKKCV, "(shared)", "ten_a", "issuer A CVK", "KCV"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("list lacks %q:\n%s", want, list)
+		}
+	}
+	tenantList := cliOK(t, getenv, "keys", "list", "--tenant", "ten_a")
+	if !strings.Contains(tenantList, cvk) || strings.Contains(tenantList, kek) {
+		t.Fatalf("tenant filter:\n%s", tenantList)
+	}
+
+	// Export the CVK under the KEK: the block opens with the KEK's clear
+	// value and holds a key with the CVK's check value.
+	out = cliOK(t, getenv, "keys", "export", "--ref", cvk, "--under", kek)
+	block := regexp.MustCompile(`D\d{4}[0-9A-Z]+`).FindString(out)
+	kekClear, _ := hex.DecodeString(sandboxKEKClear)
+	hdr, clear, err := softhsm.UnwrapTR31(kekClear, block)
+	if err != nil {
+		t.Fatalf("opening the exported block %q: %v", block, err)
+	}
+	kcv, _ := emv.KCV(emv.AlgorithmTDES, clear)
+	_, hsm := openCLIStore(t, url, mk)
+	info, _ := hsm.KeyInfo(ctx, cvk, 0)
+	if hdr.Usage != "C0" || emv.EncodeHex(kcv) != info.KCV || !strings.Contains(out, "KCV "+info.KCV) {
+		t.Fatalf("exported %s with KCV %X, want C0 and %s (%q)", hdr.Usage, kcv, info.KCV, out)
+	}
+	for _, tc := range []struct{ name, ref, under string }{
+		{"the KEK itself", kek, kek},
+		{"under a non-KEK", cvk, zpk},
+		{"unknown key", "key_aaaaaaaaaaaaaaaaaaaaaaaaaa", kek},
+	} {
+		if code, _, errs := cli(t, getenv, "keys", "export", "--ref", tc.ref, "--under", tc.under); code != 2 {
+			t.Errorf("export %s: exit %d (%s)", tc.name, code, errs)
+		}
+	}
+
+	// Rotate: a new active version, the old one usable for 30 days.
+	out = cliOK(t, getenv, "keys", "rotate", "--ref", cvk, "--retire-after", "30d")
+	if !strings.Contains(out, "version 2 active") || !strings.Contains(out, "version 1 retired") {
+		t.Fatalf("rotate output %q", out)
+	}
+	v1, err := hsm.KeyInfo(ctx, cvk, 1)
+	if err != nil || v1.Status != emv.KeyRetired || v1.UsableUntil.Sub(time.Now()) < 29*24*time.Hour || v1.UsableUntil.Sub(time.Now()) > 31*24*time.Hour {
+		t.Fatalf("retired version: %+v %v", v1, err)
+	}
+	if code, _, _ := cli(t, getenv, "keys", "rotate", "--ref", cvk, "--retire-after", "soon"); code != 2 {
+		t.Fatal("bad --retire-after accepted")
+	}
+	if code, _, _ := cli(t, getenv, "keys", "rotate", "--ref", "key_aaaaaaaaaaaaaaaaaaaaaaaaaa"); code != 2 {
+		t.Fatal("rotating an unknown key")
+	}
+}
+
+func TestKeysAssignAndRoles(t *testing.T) {
+	getenv, url, mk := cliEnv(t, "")
+	ca := firstRef(t, cliOK(t, getenv, "keys", "generate", "--type", "CA"))
+	ca2 := firstRef(t, cliOK(t, getenv, "keys", "generate", "--type", "CA"))
+	dek := firstRef(t, cliOK(t, getenv, "keys", "generate", "--type", "PAN-DEK"))
+	dek2 := firstRef(t, cliOK(t, getenv, "keys", "generate", "--type", "PAN-DEK"))
+	tenantCA := firstRef(t, cliOK(t, getenv, "keys", "generate", "--type", "CA", "--tenant", "ten_a"))
+
+	roles := cliOK(t, getenv, "keys", "roles")
+	if strings.Count(roles, "(unassigned)") != 4 {
+		t.Fatalf("fresh roles:\n%s", roles)
+	}
+	cliOK(t, getenv, "keys", "assign", "--role", "ca", "--ref", ca)
+	cliOK(t, getenv, "keys", "assign", "--role", "pan-dek", "--ref", dek)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown role", []string{"--role", "root", "--ref", ca}, "unknown role"},
+		{"wrong type", []string{"--role", "ecdh", "--ref", ca}, "needs a ECDH key"},
+		{"tenant key", []string{"--role", "ca", "--ref", tenantCA}, "shared key"},
+		{"unknown key", []string{"--role", "ca", "--ref", "key_aaaaaaaaaaaaaaaaaaaaaaaaaa"}, "not found"},
+		{"moving pan-dek", []string{"--role", "pan-dek", "--ref", dek2}, "cannot move"},
+		{"missing ref", []string{"--role", "ca"}, "--role and --ref are required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := cli(t, getenv, append([]string{"keys", "assign"}, tc.args...)...)
+			if code != 2 || !strings.Contains(errs, tc.want) {
+				t.Fatalf("exit %d %q, want 2 and %q", code, errs, tc.want)
+			}
+		})
+	}
+	// The CA may move (certificates already issued stay valid).
+	cliOK(t, getenv, "keys", "assign", "--role", "ca", "--ref", ca2)
+	cliOK(t, getenv, "keys", "assign", "--role", "pan-dek", "--ref", dek) // same key: no change
+	roles = cliOK(t, getenv, "keys", "roles")
+	if !strings.Contains(roles, ca2) || strings.Contains(roles, " "+ca+" ") || !strings.Contains(roles, dek) || strings.Count(roles, "(unassigned)") != 2 {
+		t.Fatalf("roles:\n%s", roles)
+	}
+	db, _ := openCLIStore(t, url, mk)
+	keys, err := db.SystemKeys(context.Background())
+	if err != nil || keys.CA != ca2 || keys.PANDEK != dek || keys.ECDH != "" {
+		t.Fatalf("SystemKeys = %+v, %v", keys, err)
+	}
+}
+
+func TestAcquirersCommand(t *testing.T) {
+	getenv, url, mk := cliEnv(t, "")
+	zpk := firstRef(t, cliOK(t, getenv, "keys", "generate", "--type", "ZPK"))
+	cvk := firstRef(t, cliOK(t, getenv, "keys", "generate", "--type", "CVK"))
+	tenantZPK := firstRef(t, cliOK(t, getenv, "keys", "generate", "--type", "ZPK", "--tenant", "ten_a"))
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"id too long", []string{"--id", "123456789012", "--name", "A", "--zpk-ref", zpk}, "1 to 11 digits"},
+		{"id not digits", []string{"--id", "12A", "--name", "A", "--zpk-ref", zpk}, "1 to 11 digits"},
+		{"no name", []string{"--id", "1", "--zpk-ref", zpk}, "--name"},
+		{"no zpk", []string{"--id", "1", "--name", "A"}, "--zpk-ref"},
+		{"not a ZPK", []string{"--id", "1", "--name", "A", "--zpk-ref", cvk}, "not a ZPK key"},
+		{"tenant key", []string{"--id", "1", "--name", "A", "--zpk-ref", tenantZPK}, "shared"},
+		{"unknown key", []string{"--id", "1", "--name", "A", "--zpk-ref", "key_aaaaaaaaaaaaaaaaaaaaaaaaaa"}, "no active key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := cli(t, getenv, append([]string{"acquirers", "add"}, tc.args...)...)
+			if code != 2 || !strings.Contains(errs, tc.want) {
+				t.Fatalf("exit %d %q, want 2 and %q", code, errs, tc.want)
+			}
+		})
+	}
+	cliOK(t, getenv, "acquirers", "add", "--id", "12345678901", "--name", "Acme Acquiring", "--zpk-ref", zpk)
+	if code, _, errs := cli(t, getenv, "acquirers", "add", "--id", "12345678901", "--name", "Again", "--zpk-ref", zpk); code != 2 || !strings.Contains(errs, "exists") {
+		t.Fatalf("duplicate: %d %s", code, errs)
+	}
+	list := cliOK(t, getenv, "acquirers", "list")
+	if !strings.Contains(list, "12345678901") || !strings.Contains(list, "Acme Acquiring") || !strings.Contains(list, zpk) {
+		t.Fatalf("list:\n%s", list)
+	}
+	db, _ := openCLIStore(t, url, mk)
+	if ref, err := db.AcquirerZPK(context.Background(), "12345678901"); err != nil || ref != zpk {
+		t.Fatalf("AcquirerZPK = %s, %v", ref, err)
+	}
+	if code, _, _ := cli(t, getenv, "acquirers", "remove"); code != 2 {
+		t.Fatal("unknown subcommand accepted")
+	}
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os/exec"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/cardhost/cardhost"
+
+// rule says what one package may import: cardhost packages (by path below
+// the module) and third-party module prefixes. The standard library is
+// always allowed. This is CONVENTIONS.md's dependency table as data.
+type rule struct {
+	internal []string
+	external []string
+}
+
+var (
+	moovISO  = "github.com/moov-io/iso8583"
+	moovConn = "github.com/moov-io/iso8583-connection"
+	pgx      = "github.com/jackc/pgx/v5"
+	fiber    = "github.com/gofiber/fiber/v2"
+	franz    = "github.com/twmb/franz-go"
+	prom     = "github.com/prometheus/client_golang"
+	yaml     = "gopkg.in/yaml.v3"
+	emvLeafs = []string{"emv", "emv/tlv", "emv/pinblock"}
+)
+
+func join(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+var dependencyRules = map[string]rule{
+	// leaves
+	"iso":          {nil, []string{moovISO}},
+	"emv":          {[]string{"emv/tlv", "emv/pinblock"}, nil},
+	"emv/tlv":      {nil, nil},
+	"emv/pinblock": {nil, nil},
+	"kafka":        {nil, nil},
+	// domain
+	// issuance/dataprep is pure card-data generation (PAN, expiry, track 2,
+	// personalisation records) over emv: a leaf the domain uses, not an
+	// adapter (a deliberate change from CONVENTIONS.md; docs/architecture.md).
+	"issuance/dataprep": {emvLeafs, nil},
+	"issuance":          {join(emvLeafs, []string{"kafka", "issuance/dataprep"}), nil},
+	"host":              {join(emvLeafs, []string{"issuance", "iso", "kafka"}), nil},
+	// adapters
+	"emv/softhsm":              {emvLeafs, nil},
+	"issuance/postgres":        {join(emvLeafs, []string{"issuance", "host", "iso", "kafka"}), []string{pgx}},
+	"issuance/postgres/pgtest": {[]string{"issuance/postgres"}, []string{pgx}},
+	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/dataprep", "host", "iso", "kafka"}), []string{fiber, prom}},
+	"issuance/emboss":          {join(emvLeafs, []string{"issuance", "issuance/dataprep"}), nil},
+	"host/isoserver":           {join(emvLeafs, []string{"host", "iso"}), []string{moovISO, moovConn, prom}},
+	"host/termsim":             {join(emvLeafs, []string{"iso"}), []string{moovISO, moovConn, yaml, franz}},
+	"kafka/outbox":             {[]string{"kafka", "kafka/internal/kgolog", "kafka/internal/wire"}, []string{franz, prom}},
+	"kafka/embedded":           {[]string{"kafka", "kafka/internal/kgolog"}, []string{franz}},
+	"kafka/consume":            {[]string{"kafka", "kafka/internal/wire"}, []string{franz}},
+	"kafka/internal/kgolog":    {nil, []string{franz}},
+	"kafka/internal/wire":      {[]string{"kafka"}, []string{franz}},
+}
+
+// domainForbidden are what domain and leaf packages must never import.
+var domainForbidden = []string{fiber, pgx, franz, prom, moovConn}
+
+// TestDependencyDirection fails when a package imports what CONVENTIONS.md's
+// table does not allow (a domain package importing fiber, pgx, franz-go or
+// an adapter; adapters importing each other), or when a package is missing
+// from the table.
+func TestDependencyDirection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	cmd := exec.Command("go", "list", "-json", module+"/...")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	seen := 0
+	for {
+		var p struct {
+			ImportPath string
+			Imports    []string
+		}
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		if strings.HasPrefix(rel, "cmd/") {
+			continue // mains wire everything
+		}
+		r, ok := dependencyRules[rel]
+		if !ok {
+			t.Errorf("package %s is not in the dependency table (cmd/cardhost/layout_test.go): add it with what it may import", rel)
+			continue
+		}
+		seen++
+		domain := !strings.Contains(rel, "/") || rel == "emv/tlv" || rel == "emv/pinblock" || rel == "issuance/dataprep"
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, module+"/") {
+				target := strings.TrimPrefix(imp, module+"/")
+				if !contains(r.internal, target) {
+					t.Errorf("%s imports %s, which the dependency table does not allow", rel, target)
+				}
+				continue
+			}
+			if !strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") {
+				continue // standard library
+			}
+			if domain {
+				for _, f := range domainForbidden {
+					if strings.HasPrefix(imp, f) {
+						t.Errorf("domain package %s imports %s", rel, imp)
+					}
+				}
+			}
+			if !hasPrefix(r.external, imp) {
+				t.Errorf("%s imports third-party %s, which the dependency table does not allow", rel, imp)
+			}
+		}
+	}
+	if seen < 10 {
+		t.Fatalf("only %d packages checked: go list output not understood", seen)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func hasPrefix(prefixes []string, s string) bool {
+	for _, p := range prefixes {
+		if s == p || strings.HasPrefix(s, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTopLevelLayout keeps the repository's top level exactly as fixed:
+// host issuance iso emv kafka cmd testdata go.mod README.md, plus go.sum,
+// .ci, docs, LICENSE, Makefile and dotfiles. It looks at what git tracks.
+func TestTopLevelLayout(t *testing.T) {
+	out, err := exec.Command("git", "-C", "../..", "ls-files").Output()
+	if err != nil {
+		t.Skipf("not a git checkout: %v", err)
+	}
+	allowed := map[string]bool{"host": true, "issuance": true, "iso": true, "emv": true, "kafka": true, "cmd": true,
+		"testdata": true, "go.mod": true, "README.md": true, "go.sum": true, "docs": true, "LICENSE": true, "Makefile": true}
+	bad := map[string]bool{}
+	for _, f := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		top := strings.SplitN(f, "/", 2)[0]
+		if top != "" && !strings.HasPrefix(top, ".") && !allowed[top] {
+			bad[top] = true
+		}
+	}
+	var got []string
+	for k := range bad {
+		got = append(got, k)
+	}
+	sort.Strings(got)
+	if len(got) > 0 {
+		t.Fatalf("unexpected top-level entries: %v", got)
+	}
+}

@@ -1,0 +1,87 @@
+// Command cardhost is the issuer processor: one binary with the REST
+// issuance API, the ISO 8583 authorization host, the outbox relay (and,
+// without KAFKA_BROKERS, an embedded Kafka broker), plus subcommands for
+// tenants, key ceremonies, the crypto calculator and event tailing.
+//
+//	cardhost [serve] [flags]     run everything (default)
+//	cardhost migrate             create the database and run migrations
+//	cardhost tenants create --name NAME | list | revoke-key ...
+//	cardhost keys ...            key ceremonies
+//	cardhost acquirers add|list  acquirers and their zone keys
+//	cardhost crypto ...          cryptographic calculator
+//	cardhost events tail         print events as JSON lines
+//	cardhost config              print the configuration variables
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: cardhost [command] [flags]
+
+commands:
+  serve       run the REST API, the ISO 8583 host and the outbox relay (default)
+  migrate     create the database if missing and apply migrations
+  tenants     create | list | create-key | revoke-key
+  keys        generate | import | list | export | rotate | assign | roles (key ceremonies)
+  acquirers   add | list (acquirers by field 32 and their zone PIN keys)
+  crypto      cryptographic calculator (kcv, arqc, cvv, pinblock ...)
+  events      tail: print events from Kafka as JSON lines
+  config      print every configuration variable with its default
+  version     print the version
+
+Run 'cardhost COMMAND -h' for a command's flags.
+`
+
+// run is the whole program; main only adds the signal context and the
+// exit code. Exit codes: 0 ok, 1 failure, 2 bad usage.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args, getenv, stdout, stderr)
+	case "tenants":
+		return runTenants(ctx, args, getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, args, getenv, stdout, stderr)
+	case "acquirers":
+		return runAcquirers(ctx, args, getenv, stdout, stderr)
+	case "crypto":
+		return runCrypto(args, stdout, stderr)
+	case "events":
+		return runEvents(ctx, args, getenv, stdout, stderr)
+	case "config":
+		writeConfigTable(stdout)
+		return 0
+	case "version":
+		fmt.Fprintln(stdout, "cardhost", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "cardhost: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}

@@ -1,0 +1,402 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
+	"github.com/cardhost/cardhost/kafka"
+	"github.com/cardhost/cardhost/kafka/consume"
+)
+
+// testApp is a cardhost started by the test as `cardhost serve` would,
+// on free loopback ports, against a fresh database schema.
+type testApp struct {
+	*App
+	env    map[string]string
+	stdout *syncBuffer
+	done   chan error
+	cancel context.CancelFunc
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// testEnv returns the environment of a test instance: a fresh database,
+// a temporary data dir and free ports.
+func testEnv(t *testing.T) map[string]string {
+	return map[string]string{
+		"DATABASE_URL":                 pgtest.URL(t),
+		"CARDHOST_DATA_DIR":            t.TempDir(),
+		"CARDHOST_HTTP_ADDR":           "127.0.0.1:0",
+		"CARDHOST_ISO_ADDR":            "127.0.0.1:0",
+		"CARDHOST_EMBEDDED_KAFKA_ADDR": "127.0.0.1:0",
+		"CARDHOST_LOG_LEVEL":           "warn",
+		"CARDHOST_SHUTDOWN_TIMEOUT":    "10s",
+	}
+}
+
+func getenvOf(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
+
+// startApp opens and runs cardhost; it is stopped (gracefully) at the end
+// of the test, and the test fails if it did not stop cleanly.
+func startApp(t *testing.T, env map[string]string) *testApp {
+	t.Helper()
+	cfg, code := parseConfig("serve", nil, getenvOf(env), os.Stderr)
+	if code >= 0 {
+		t.Fatalf("config: exit %d", code)
+	}
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := openApp(ctx, cfg, newLogger(cfg, os.Stderr), out)
+	if err != nil {
+		cancel()
+		t.Fatalf("starting cardhost: %v", err)
+	}
+
+	ta := &testApp{App: a, env: env, stdout: out, done: make(chan error, 1), cancel: cancel}
+	go func() { ta.done <- a.run(ctx) }()
+	t.Cleanup(func() { ta.stop(t) })
+	return ta
+}
+
+func (a *testApp) stop(t *testing.T) {
+	a.cancel()
+	select {
+	case err := <-a.done:
+		if err != nil {
+			t.Errorf("cardhost stopped with %v", err)
+		}
+		a.done <- nil
+	case <-time.After(30 * time.Second):
+		t.Errorf("cardhost did not stop within 30s")
+	}
+	a.close()
+}
+
+func (a *testApp) base() string { return "http://" + a.HTTPAddr() }
+
+func (a *testApp) get(t *testing.T, key, path string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", a.base()+path, nil)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+var apiKeyRE = regexp.MustCompile(`chk_[A-Za-z0-9_-]{43}`)
+
+// TestEndToEnd runs the real app on free ports against a fresh database:
+// the sandbox tenant, a tenant created with the CLI, the REST API, an ISO
+// 8583 echo over TCP and tenant.created read back from the embedded Kafka
+// broker with a franz-go consumer.
+func TestEndToEnd(t *testing.T) {
+	env := testEnv(t)
+	app := startApp(t, env)
+	if app.SandboxKey == "" || !strings.Contains(app.stdout.String(), "sandbox: tenant") {
+		t.Fatalf("first start did not seed and report the sandbox: %q", app.stdout.String())
+	}
+
+	// cardhost tenants create, through the same run() as the binary.
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"tenants", "create", "--name", "Acme Issuing"}, getenvOf(env), &out, &errOut); code != 0 {
+		t.Fatalf("tenants create: exit %d: %s", code, errOut.String())
+	}
+	key := apiKeyRE.FindString(out.String())
+	if key == "" {
+		t.Fatalf("tenants create printed no key: %s", out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"tenants", "list"}, getenvOf(env), &out, &errOut); code != 0 || !strings.Contains(out.String(), "Acme Issuing") {
+		t.Fatalf("tenants list: exit %d: %s", code, out.String())
+	}
+	if strings.Contains(out.String(), key) {
+		t.Fatal("tenants list shows an API key")
+	}
+
+	status, body := app.get(t, key, "/v1/tenant")
+	var ten struct{ ID, Name string }
+	json.Unmarshal(body, &ten)
+	if status != 200 || ten.Name != "Acme Issuing" {
+		t.Fatalf("GET /v1/tenant: %d %s", status, body)
+	}
+	if status, _ := app.get(t, "", "/v1/tenant"); status != 401 {
+		t.Fatalf("no key: %d", status)
+	}
+	for _, p := range []string{"/healthz", "/readyz", "/openapi.json"} {
+		if status, body := app.get(t, "", p); status != 200 {
+			t.Fatalf("%s: %d %s", p, status, body)
+		}
+	}
+	_, metrics := app.get(t, "", "/metrics")
+	for _, m := range []string{"go_goroutines", "cardhost_http_requests_total", "cardhost_iso_connections_open", "cardhost_outbox_published_total"} {
+		if !bytes.Contains(metrics, []byte(m)) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+
+	// ISO 8583 echo over TCP.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := termsim.Dial(ctx, app.ISOAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Echo(ctx); err != nil {
+		t.Fatalf("ISO echo: %v", err)
+	}
+
+	// tenant.created for both tenants, from the embedded broker.
+	events, err := consume.Collect(ctx, app.Brokers(), kafka.Topic, 2, consume.Types(kafka.TypeTenantCreated))
+	if err != nil {
+		t.Fatalf("reading events: %v (got %d)", err, len(events))
+	}
+	names := map[string]bool{}
+	for _, ev := range events {
+		var d kafka.TenantData
+		if err := ev.DecodeData(&d); err != nil {
+			t.Fatal(err)
+		}
+		names[d.Name] = true
+		if ev.Subject != d.ID || ev.TenantID != d.ID {
+			t.Errorf("tenant.created subject %s tenant %s, data id %s", ev.Subject, ev.TenantID, d.ID)
+		}
+	}
+	if !names["Sandbox"] || !names["Acme Issuing"] {
+		t.Fatalf("tenant.created events for %v", names)
+	}
+}
+
+// TestProductionModeRefusesWithoutMasterKey: production never invents keys.
+func TestProductionModeRefusesWithoutMasterKey(t *testing.T) {
+	env := testEnv(t)
+	env["CARDHOST_MODE"] = "production"
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), nil, getenvOf(env), &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "master key") {
+		t.Fatalf("production without a master key: exit %d, %q", code, errOut.String())
+	}
+}
+
+// TestBadFlags: unknown flags and bad values are usage errors (exit 2)
+// that name the variable, not its value.
+func TestBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--no-such-flag"}, nil, "flag provided but not defined"},
+		{nil, map[string]string{"CARDHOST_MODE": "staging"}, "CARDHOST_MODE"},
+		{nil, map[string]string{"CARDHOST_HTTP_ADDR": "8080"}, "CARDHOST_HTTP_ADDR"},
+		{nil, map[string]string{"CARDHOST_DB_TIMEOUT": "soon"}, "CARDHOST_DB_TIMEOUT"},
+		{nil, map[string]string{"CARDHOST_MASTER_KEY": "", "CARDHOST_ISO_TLS_CERT": "x.pem"}, "CARDHOST_ISO_TLS_KEY"},
+		{[]string{"frobnicate"}, nil, "unknown command"},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), tc.args, getenvOf(tc.env), &out, &errOut)
+		if code != 2 || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("%v %v: exit %d, stderr %q; want 2 and %q", tc.args, tc.env, code, errOut.String(), tc.want)
+		}
+	}
+}
+
+// TestREADMETour runs the tour block of README.md, as written, against a
+// running cardhost (ports substituted), so the README stays true.
+func TestREADMETour(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs commands")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl not installed")
+	}
+	env := testEnv(t)
+	app := startApp(t, env)
+	key := app.SandboxKey
+	block, _, _, _ := readmeBlock(t, "tour")
+	var script []string
+	for _, line := range shellCommands(block) {
+		if strings.HasPrefix(line, "export KEY=") {
+			continue // the test's own key
+		}
+		line = strings.ReplaceAll(line, "127.0.0.1:8080", app.HTTPAddr())
+		line = strings.ReplaceAll(line, "127.0.0.1:8583", app.ISOAddr())
+		script = append(script, line)
+	}
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", strings.Join(script, "\n"))
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "KEY="+key, "CARDHOST_EMBEDDED_KAFKA_ADDR="+app.Brokers()[0])
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("README tour failed: %v\n%s", err, out)
+	}
+	for _, want := range []string{`"name":"Sandbox"`, `"status":"ok"`, "3 sent, 3 answered", `"type":"tenant.created"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("README tour output lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+// TestREADMEWalk runs README's issuing walk (certificate -> key -> template
+// -> embosser -> layout -> product -> card -> ACTIVE -> authorization) with
+// curl, jq and openssl, as written, against a running cardhost.
+func TestREADMEWalk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs commands")
+	}
+	for _, tool := range []string{"curl", "jq", "openssl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	app := startApp(t, testEnv(t))
+	block, _, _, _ := readmeBlock(t, "walk")
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", strings.Join(shellCommands(block), "\n"))
+	cmd.Env = append(os.Environ(), "KEY="+app.SandboxKey, "CARDHOST="+app.base())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("README walk failed: %v\n%s", err, out)
+	}
+	for _, want := range []string{`"hsm_key_reference": "ipk_`, `"algorithm": "ECDH-P256"`, `"status": "ACTIVE"`,
+		`"embossing_status": "ISSUED"`, `"response_code": "00"`, `"reason": "approved"`, `"spent": 1250`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("README walk output lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+// TestREADMETermsim runs README's termsim block (build, a card exported for
+// the simulator, one authorization, every scenario, a short load with the
+// baseline) against a running cardhost, ports substituted.
+func TestREADMETermsim(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs commands")
+	}
+	for _, tool := range []string{"curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	app := startApp(t, testEnv(t))
+	block, _, _, _ := readmeBlock(t, "termsim")
+	var script []string
+	for _, line := range shellCommands(block) {
+		line = strings.ReplaceAll(line, "127.0.0.1:8583", app.ISOAddr())
+		line = strings.ReplaceAll(line, "127.0.0.1:9092", app.Brokers()[0])
+		line = strings.ReplaceAll(line, "./termsim", "$BIN/termsim")
+		line = strings.ReplaceAll(line, "-o termsim ", "-o $BIN/termsim ")
+		line = strings.ReplaceAll(line, "> ada.json", "> $BIN/ada.json")
+		line = strings.ReplaceAll(line, "--perso ada.json", "--perso $BIN/ada.json")
+		script = append(script, line)
+	}
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", strings.Join(script, "\n"))
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "KEY="+app.SandboxKey, "CARDHOST="+app.base(), "BIN="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("README termsim block failed: %v\n%s", err, out)
+	}
+	for _, want := range []string{"approved", "host/bare throughput"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("README termsim output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestSimulatorAuthorizationCaptureReversal drives the sandbox simulator
+// endpoints (real ISO messages through the host's own port) and reads the
+// records and the spend back through the API.
+func TestSimulatorAuthorizationCaptureReversal(t *testing.T) {
+	app := startApp(t, testEnv(t))
+	api := newAPIClient(t, app.base(), app.SandboxKey)
+	var products struct {
+		Data []struct {
+			ID       string `json:"product_id"`
+			CardType string `json:"card_type"`
+		} `json:"data"`
+	}
+	api.do("GET", "/v1/card-products?status=ACTIVE", nil).must(t, 200).decode(t, &products)
+	product := ""
+	for _, p := range products.Data {
+		if p.CardType == "VIRTUAL" {
+			product = p.ID
+		}
+	}
+	var card struct {
+		ID string `json:"card_id"`
+	}
+	api.do("POST", "/v1/cards", map[string]any{"product_id": product, "card_holder_name": "ADA LOVELACE", "card_limit": 10000}).must(t, 201).decode(t, &card)
+	type authz struct {
+		ID       string `json:"authorization_id"`
+		Code     string `json:"response_code"`
+		Reason   string `json:"reason"`
+		Status   string `json:"status"`
+		Held     int64  `json:"held_amount"`
+		Original string `json:"original_authorization_id"`
+		Kind     string `json:"kind"`
+	}
+	var a1, a2, capture, reversal authz
+	api.do("POST", "/v1/simulator/authorizations", map[string]any{"card_id": card.ID, "amount": 3000}).must(t, 201).decode(t, &a1)
+	api.do("POST", "/v1/simulator/authorizations", map[string]any{"card_id": card.ID, "amount": 2000}).must(t, 201).decode(t, &a2)
+	if a1.Code != "00" || a2.Code != "00" || a1.Status != "OPEN" {
+		t.Fatalf("authorizations %+v %+v", a1, a2)
+	}
+	api.do("POST", "/v1/simulator/authorizations/"+a1.ID+"/capture", map[string]any{"amount": 2500}).must(t, 201).decode(t, &capture)
+	api.do("POST", "/v1/simulator/authorizations/"+a2.ID+"/reversal", map[string]any{"remaining_amount": 500}).must(t, 201).decode(t, &reversal)
+	if capture.Kind != "capture" || capture.Original != a1.ID || reversal.Kind != "reversal" || reversal.Original != a2.ID {
+		t.Fatalf("capture %+v, reversal %+v", capture, reversal)
+	}
+	var got authz
+	api.do("GET", "/v1/authorizations/"+a1.ID, nil).must(t, 200).decode(t, &got)
+	if got.Status != "CAPTURED" || got.Held != 2500 {
+		t.Fatalf("captured authorization %+v", got)
+	}
+	api.do("GET", "/v1/authorizations/"+a2.ID, nil).must(t, 200).decode(t, &got)
+	if got.Held != 500 {
+		t.Fatalf("partially reversed authorization %+v", got)
+	}
+	var spend struct {
+		CardLimit struct{ Limit, Spent, Available int64 } `json:"card_limit"`
+	}
+	api.do("GET", "/v1/cards/"+card.ID+"/spend", nil).must(t, 200).decode(t, &spend)
+	if spend.CardLimit.Spent != 3000 || spend.CardLimit.Available != 7000 {
+		t.Fatalf("spend %+v, want 2500 captured + 500 still held", spend)
+	}
+	var list struct {
+		Data []authz `json:"data"`
+	}
+	api.do("GET", "/v1/cards/"+card.ID+"/authorizations?limit=10", nil).must(t, 200).decode(t, &list)
+	if len(list.Data) != 4 || list.Data[0].ID != reversal.ID {
+		t.Fatalf("card authorizations %+v, want 4, newest first", list.Data)
+	}
+}

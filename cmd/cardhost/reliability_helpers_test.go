@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	pgxv5 "github.com/jackc/pgx/v5"
+
+	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/iso"
+	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
+)
+
+// This file holds what the reliability, abuse and TLS tests share: an app
+// whose database sits behind a fault proxy, sandbox cards the test can act
+// as, and the stored-state consistency check.
+
+// proxiedEnv is testEnv with DATABASE_URL going through a fault proxy.
+// direct is the same database without the proxy (for checks the outage
+// must not disturb).
+func proxiedEnv(t *testing.T) (env map[string]string, proxy *pgtest.Proxy, direct string) {
+	t.Helper()
+	env = testEnv(t)
+	direct = env["DATABASE_URL"]
+	proxy, env["DATABASE_URL"] = pgtest.NewPostgresProxy(t, direct)
+	return env, proxy, direct
+}
+
+// sandboxKey is the API key of the sandbox tenant created at start.
+func (a *testApp) sandboxKey(t *testing.T) string {
+	t.Helper()
+	if !apiKeyRE.MatchString(a.SandboxKey) {
+		t.Fatal("no sandbox API key")
+	}
+	return a.SandboxKey
+}
+
+// issuer returns a termsim issuer over the app's REST API with the
+// sandbox tenant's key.
+func (a *testApp) issuer(t *testing.T, scheme string) *termsim.Issuer {
+	t.Helper()
+	api, err := termsim.NewAPI(scheme+"://"+a.HTTPAddr(), a.sandboxKey(t), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kek, _ := hex.DecodeString(termsim.DefaultTransportKeyHex)
+	return &termsim.Issuer{API: api, TransportKey: kek}
+}
+
+// newCard creates a virtual card on the sandbox tenant's default product
+// and returns the termsim card acting as it.
+func newCard(t *testing.T, is *termsim.Issuer, r termsim.CardRequest) (*termsim.Card, termsim.CardInfo) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if r.ProductID == "" {
+		products, err := is.API.Products(ctx)
+		if err != nil || len(products) == 0 {
+			t.Fatalf("sandbox products: %v (%d)", err, len(products))
+		}
+		r.ProductID = products[0].ID
+	}
+	if r.CardHolderName == "" {
+		r.CardHolderName = "Ada Lovelace"
+	}
+	c, info, err := is.NewCard(ctx, r, "")
+	if err != nil {
+		t.Fatalf("creating a sandbox card: %v", err)
+	}
+	if info.Status != "ACTIVE" {
+		t.Fatalf("new card is %s, want ACTIVE", info.Status)
+	}
+	return c, info
+}
+
+// dialISO connects a termsim client to the app's ISO port.
+func dialISO(t *testing.T, addr string, opts ...termsim.Option) *termsim.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := termsim.Dial(ctx, addr, opts...)
+	if err != nil {
+		t.Fatalf("dialing the ISO port: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// newTerminal is a terminal of the sandbox acquirer.
+func newTerminal(t *testing.T, id string) *termsim.Terminal {
+	t.Helper()
+	term, err := termsim.NewTerminal(termsim.TerminalConfig{TerminalID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return term
+}
+
+// purchase sends one chip purchase and returns the answer; a transport
+// failure (no answer within wait) fails the test.
+func purchase(t *testing.T, c *termsim.Client, term *termsim.Terminal, card *termsim.Card, amount int64, wait time.Duration) *termsim.Result {
+	t.Helper()
+	tx, err := term.Purchase(card, amount, termsim.TxnOptions{})
+	if err != nil {
+		t.Fatalf("building a purchase: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	r, err := c.Do(ctx, tx)
+	if err != nil {
+		t.Fatalf("purchase STAN %s: no answer within %v: %v", tx.STAN, wait, err)
+	}
+	return r
+}
+
+// httpGet sends a GET with the key ("" for none) and returns the status,
+// headers and body.
+func httpGet(t *testing.T, hc *http.Client, url, key string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
+}
+
+// problem is the part of a problem+json answer the tests read.
+type problem struct {
+	Status int    `json:"status"`
+	Slug   string `json:"slug"`
+}
+
+func decodeProblem(t *testing.T, h http.Header, body []byte) problem {
+	t.Helper()
+	if ct := h.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("content type %q, want application/problem+json (%s)", ct, body)
+	}
+	var p problem
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatalf("decoding problem %s: %v", body, err)
+	}
+	return p
+}
+
+// consistency is what the database holds about authorizations, read
+// straight from PostgreSQL (not through the proxy).
+type consistency struct {
+	Authorizations int // records of messages with a card
+	Approved       int // approved purchase records
+	ApprovedSum    int64
+	SpentByCards   int64 // sum of cards.total_spent
+	Events         int   // authorization events in the outbox
+	Unsent         int   // outbox rows not yet published
+}
+
+// checkConsistency fails the test unless the stored state is whole:
+// every record of a card has exactly one authorization event in the
+// outbox, and every card's total spend is the sum of its stored approvals
+// (the test sends purchases only, no reversals). It returns the counts.
+func checkConsistency(t *testing.T, directURL string) consistency {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgxv5.Connect(ctx, directURL)
+	if err != nil {
+		t.Fatalf("connecting to the database directly: %v", err)
+	}
+	defer conn.Close(ctx)
+	var c consistency
+	err = conn.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM authorizations WHERE card_id IS NOT NULL),
+		(SELECT count(*) FROM authorizations WHERE card_id IS NOT NULL AND response_code IN ('00', '10')),
+		(SELECT coalesce(sum(approved_amount), 0) FROM authorizations WHERE card_id IS NOT NULL AND response_code IN ('00', '10')),
+		(SELECT coalesce(sum(total_spent), 0) FROM cards),
+		(SELECT count(*) FROM outbox WHERE type LIKE 'authorization.%'),
+		(SELECT count(*) FROM outbox WHERE sent_at IS NULL)`).
+		Scan(&c.Authorizations, &c.Approved, &c.ApprovedSum, &c.SpentByCards, &c.Events, &c.Unsent)
+	if err != nil {
+		t.Fatalf("reading counts: %v", err)
+	}
+	// Record <-> event, one to one, by authorization id.
+	var orphans, eventless, doubled int
+	err = conn.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM outbox o WHERE o.type LIKE 'authorization.%'
+		    AND NOT EXISTS (SELECT 1 FROM authorizations a WHERE a.id = o.data->>'id')),
+		(SELECT count(*) FROM authorizations a WHERE a.card_id IS NOT NULL
+		    AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.type LIKE 'authorization.%' AND o.data->>'id' = a.id)),
+		(SELECT count(*) FROM (SELECT data->>'id' FROM outbox WHERE type LIKE 'authorization.%'
+		    GROUP BY 1 HAVING count(*) > 1) d)`).Scan(&orphans, &eventless, &doubled)
+	if err != nil {
+		t.Fatalf("matching records and events: %v", err)
+	}
+	if orphans+eventless+doubled > 0 {
+		t.Errorf("inconsistent outbox: %d events without record, %d records without event, %d records with several events", orphans, eventless, doubled)
+	}
+	// Per card: total_spent = the sum of its approvals.
+	rows, err := conn.Query(ctx, `SELECT c.id, c.total_spent, coalesce(sum(a.approved_amount), 0)
+		FROM cards c LEFT JOIN authorizations a ON a.card_id = c.id AND a.response_code IN ('00', '10')
+		GROUP BY c.id, c.total_spent HAVING c.total_spent <> coalesce(sum(a.approved_amount), 0)`)
+	if err != nil {
+		t.Fatalf("comparing spend: %v", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var spent, approved int64
+		if err := rows.Scan(&id, &spent, &approved); err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("card %s: total_spent %d, stored approvals %d", id, spent, approved)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// storedApprovals returns the terminal/STAN of every stored approval
+// (straight from PostgreSQL).
+func storedApprovals(t *testing.T, directURL string) map[string]bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgxv5.Connect(ctx, directURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT terminal_id || '/' || stan FROM authorizations WHERE card_id IS NOT NULL AND response_code IN ('00', '10')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := pgxv5.CollectRows(rows, pgxv5.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		out[k] = true
+	}
+	return out
+}
+
+// codeIn reports whether code is one of codes.
+func codeIn(code iso.ResponseCode, codes ...iso.ResponseCode) bool {
+	for _, c := range codes {
+		if c == code {
+			return true
+		}
+	}
+	return false
+}
+
+// waitFor polls cond every 50ms until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// metricValue returns the value of an unlabelled gauge or counter from a
+// Prometheus text exposition, or -1 when absent.
+func metricValue(exposition, name string) float64 {
+	for _, line := range strings.Split(exposition, "\n") {
+		if rest, ok := strings.CutPrefix(line, name+" "); ok {
+			var v float64
+			if err := json.Unmarshal([]byte(strings.TrimSpace(rest)), &v); err == nil {
+				return v
+			}
+		}
+	}
+	return -1
+}
+
+// termsimCardRequest is a card request with a limit high enough that the
+// tests' purchases never hit it.
+func termsimCardRequest() termsim.CardRequest {
+	limit := int64(100_000_000)
+	return termsim.CardRequest{CardLimit: &limit}
+}

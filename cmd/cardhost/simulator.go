@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"math/big"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moov-io/iso8583"
+
+	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/host"
+	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/iso"
+	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/postgres"
+	"github.com/cardhost/cardhost/issuance/rest"
+)
+
+// simulator implements rest.Simulator: it acts as an acquirer connected to
+// the host's own ISO 8583 port, so a simulated authorization goes through
+// exactly the code path of a real one (framing, unpack, pipeline, commit).
+// Sandbox only. Safe for concurrent use.
+type simulator struct {
+	addr string
+	tls  bool
+	// clientCert is presented when the ISO port requires mutual TLS.
+	clientCert *tls.Certificate
+	ledger     *postgres.Ledger
+	vault      interface {
+		OpenPAN(ctx context.Context, dekRef, tenant, cardID string, sealed []byte) (emv.PAN, error)
+	}
+	dekRef string
+	now    func() time.Time
+
+	mu     sync.Mutex
+	client *termsim.Client
+}
+
+// simAcquirer is field 32 of simulated messages; simTerminal field 41.
+const (
+	simAcquirer = "99999999999"
+	simTerminal = "SIMULATR"
+)
+
+var _ rest.Simulator = (*simulator)(nil)
+
+func (s *simulator) conn(ctx context.Context) (*termsim.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client != nil {
+		select {
+		case <-s.client.Done():
+			s.client = nil
+		default:
+			return s.client, nil
+		}
+	}
+	var opts []termsim.Option
+	if s.tls {
+		tc := &tls.Config{InsecureSkipVerify: true} // sandbox: our own port
+		if s.clientCert != nil {
+			tc.Certificates = []tls.Certificate{*s.clientCert}
+		}
+		opts = append(opts, termsim.WithTLS(tc))
+	}
+	c, err := termsim.Dial(ctx, s.addr, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting the simulator to the ISO port: %w", err)
+	}
+	s.client = c
+	return c, nil
+}
+
+func (s *simulator) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client != nil {
+		s.client.Close()
+		s.client = nil
+	}
+}
+
+// header are the identifying fields of one simulated message.
+type header struct {
+	mti, stan, transmission, rrn string
+}
+
+func (s *simulator) newHeader(mti string) header {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	stan := fmt.Sprintf("%06d", (int(b[0])<<16|int(b[1])<<8|int(b[2]))%1_000_000)
+	now := s.now().UTC()
+	return header{mti: mti, stan: stan, transmission: iso.FormatTransmissionTime(now), rrn: now.Format("0102150405") + stan[4:]}
+}
+
+// send sends m (from terminal) and returns the record the host stored for
+// it, found by the message's retransmission key.
+func (s *simulator) send(ctx context.Context, h header, terminal string, m *iso8583.Message) (*host.Authorization, error) {
+	c, err := s.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Send(ctx, m); err != nil {
+		return nil, fmt.Errorf("simulated %s: %w", h.mti, err)
+	}
+	key := host.MatchKey(&host.Request{MTI: h.mti, AcquirerID: simAcquirer, Terminal: terminal, STAN: h.stan, TransmissionTime: h.transmission, RRN: h.rrn})
+	return s.ledger.AuthorizationByKey(ctx, key)
+}
+
+func (s *simulator) message(h header, pan emv.PAN, processing string, amount int64, currency string) (*iso8583.Message, error) {
+	m := iso.NewMessage(h.mti)
+	amt, ok := iso.FormatAmount(amount)
+	if !ok {
+		return nil, &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "amount out of range"}
+	}
+	for id, v := range map[int]string{
+		iso.FieldPAN: pan.Reveal(), iso.FieldProcessingCode: processing, iso.FieldAmount: amt,
+		iso.FieldTransmissionTime: h.transmission, iso.FieldSTAN: h.stan, iso.FieldAcquirerID: simAcquirer,
+		iso.FieldRRN: h.rrn, iso.FieldTerminal: simTerminal, iso.FieldMerchant: "SIMULATOR000001", iso.FieldCurrency: currency,
+	} {
+		if err := m.Field(id, v); err != nil {
+			return nil, fmt.Errorf("building simulated message: field %d: %w", id, err)
+		}
+	}
+	return m, nil
+}
+
+// Authorize implements rest.Simulator.
+func (s *simulator) Authorize(ctx context.Context, tenantID string, r rest.SimAuthorization) (*host.Authorization, error) {
+	card, err := s.ledger.TenantCard(ctx, tenantID, r.CardID)
+	if err != nil {
+		return nil, err
+	}
+	pan, err := s.pan(ctx, tenantID, card.ID)
+	if err != nil {
+		return nil, err
+	}
+	currency := card.Currency
+	if r.Currency != "" {
+		currency = r.Currency
+	}
+	cur, _ := issuance.CurrencyNumeric(currency)
+	country := "840"
+	if r.Country != "" {
+		country, _ = issuance.CountryNumeric(r.Country)
+	}
+	mti, processing, mcc, entry := "0100", "000000", "5999", "812"
+	if r.Financial {
+		mti = "0200"
+	}
+	if r.ProcessingCode != "" {
+		processing = r.ProcessingCode
+	}
+	if r.MCC != "" {
+		mcc = r.MCC
+	}
+	if r.EntryMode == "manual" {
+		entry = "012"
+	}
+	h := s.newHeader(mti)
+	m, err := s.message(h, pan, processing, r.Amount, cur)
+	if err != nil {
+		return nil, err
+	}
+	name := r.MerchantName
+	if name == "" {
+		name = "CARDHOST SIMULATOR"
+	}
+	acceptor := fmt.Sprintf("%-25.25s%-13.13s%-2.2s", strings.ToUpper(name), "SANDBOX", "US")
+	fields := map[int]string{iso.FieldMCC: mcc, iso.FieldAcquirerCountry: country, iso.FieldEntryMode: entry, iso.FieldAcceptor: acceptor}
+	if r.PartialSupported {
+		pd, _ := iso.PrivateData{{Tag: iso.ElementPartialApproval, Value: "Y"}}.Encode()
+		fields[iso.FieldPrivateData] = pd
+	}
+	for id, v := range fields {
+		if err := m.Field(id, v); err != nil {
+			return nil, fmt.Errorf("building simulated message: field %d: %w", id, err)
+		}
+	}
+	return s.send(ctx, h, simTerminal, m)
+}
+
+// follow-up sends a capture or reversal of a stored authorization.
+func (s *simulator) followUp(ctx context.Context, tenantID, authID, mti string, amount int64, remaining *int64) (*host.Authorization, error) {
+	orig, err := s.ledger.TenantAuthorization(ctx, tenantID, authID)
+	if err != nil {
+		return nil, err
+	}
+	if orig.Kind != host.KindAuthorization && orig.Kind != host.KindFinancial && orig.Kind != host.KindAdvice {
+		return nil, &issuance.Error{Slug: issuance.SlugConflict, Message: "only an authorization can be captured or reversed"}
+	}
+	pan, err := s.pan(ctx, tenantID, orig.CardID)
+	if err != nil {
+		return nil, err
+	}
+	h := s.newHeader(mti)
+	if amount == 0 {
+		amount = orig.Amount
+	}
+	m, err := s.message(h, pan, orig.ProcessingCode, amount, orig.Currency)
+	if err != nil {
+		return nil, err
+	}
+	f90, err := iso.OriginalData{MTI: orig.MTI, STAN: orig.STAN, TransmissionTime: orig.TransmissionTime,
+		AcquirerID: iso.PadInstitutionID(orig.AcquirerID), ForwardingID: "00000000000"}.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("building field 90: %w", err)
+	}
+	if err := m.Field(iso.FieldOriginalData, f90); err != nil {
+		return nil, err
+	}
+	if err := m.Field(iso.FieldTerminal, orig.Terminal); err != nil {
+		return nil, err
+	}
+	if remaining != nil {
+		f95, err := iso.ReplacementAmounts{Actual: *remaining, Settlement: *remaining}.Encode()
+		if err != nil {
+			return nil, &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "remaining_amount out of range"}
+		}
+		if err := m.Field(iso.FieldReplacementAmounts, f95); err != nil {
+			return nil, err
+		}
+	}
+	// The host matches field 90 together with the original's terminal.
+	return s.send(ctx, h, orig.Terminal, m)
+}
+
+// Capture implements rest.Simulator.
+func (s *simulator) Capture(ctx context.Context, tenantID, authID string, amount int64) (*host.Authorization, error) {
+	return s.followUp(ctx, tenantID, authID, "0220", amount, nil)
+}
+
+// Reverse implements rest.Simulator.
+func (s *simulator) Reverse(ctx context.Context, tenantID, authID string, remaining *int64) (*host.Authorization, error) {
+	return s.followUp(ctx, tenantID, authID, "0400", 0, remaining)
+}
+
+func (s *simulator) pan(ctx context.Context, tenantID, cardID string) (emv.PAN, error) {
+	sealed, err := s.ledger.SealedPAN(ctx, tenantID, cardID)
+	if err != nil {
+		return "", err
+	}
+	pan, err := s.vault.OpenPAN(ctx, s.dekRef, tenantID, cardID, sealed)
+	if err != nil {
+		return "", fmt.Errorf("opening the card's PAN: %w", err)
+	}
+	return pan, nil
+}
+
+// simulatorClientCert makes a CA that lives only in this process's memory,
+// adds it to the ISO port's acquirer CAs and returns a client certificate
+// it signed, valid for a year: with mutual TLS on the ISO port, the
+// sandbox simulator presents it to connect to its own host. Its key never
+// leaves memory, so nothing else can connect with it.
+func simulatorClientCert(acquirerCAs *x509.CertPool) (*tls.Certificate, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("making the simulator's CA: %w", err)
+	}
+	now := time.Now()
+	serial := func() *big.Int {
+		n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+		return n
+	}
+	caTmpl := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: "cardhost sandbox simulator CA (in memory)"},
+		NotBefore: now.Add(-time.Minute), NotAfter: now.AddDate(1, 0, 0), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, fmt.Errorf("making the simulator's CA: %w", err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return nil, fmt.Errorf("making the simulator's CA: %w", err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("making the simulator's certificate: %w", err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: "cardhost sandbox simulator"},
+		NotBefore: now.Add(-time.Minute), NotAfter: now.AddDate(1, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return nil, fmt.Errorf("making the simulator's certificate: %w", err)
+	}
+	acquirerCAs.AddCert(ca)
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/cardhost/cardhost/issuance"
+)
+
+const tenantsUsage = `usage:
+  cardhost tenants create --name NAME [--sandbox] [--scopes reveal]   print a new tenant's API key
+  cardhost tenants list
+  cardhost tenants create-key --tenant ID [--scopes reveal]          print another API key
+  cardhost tenants revoke-key --tenant ID --key KEY_ID
+(database flags as for serve: --database-url or DATABASE_URL)
+`
+
+// runTenants is `cardhost tenants ...`: operator commands run against the
+// database directly (no server needed).
+func runTenants(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stderr, tenantsUsage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("cardhost tenants "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "tenant name")
+	sandbox := fs.Bool("sandbox", false, "mark the tenant as a sandbox tenant (simulator endpoints, reveal)")
+	scopes := fs.String("scopes", "", "comma-separated API key scopes (reveal)")
+	tenant := fs.String("tenant", "", "tenant id")
+	key := fs.String("key", "", "API key id (key_...)")
+	cfg, err := loadConfig(fs, args, getenv)
+	if err == flag.ErrHelp {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "cardhost tenants %s: %v\n", sub, err)
+		return 2
+	}
+	var sc []string
+	if *scopes != "" {
+		sc = strings.Split(*scopes, ",")
+	}
+	switch sub {
+	case "create", "list", "create-key", "revoke-key":
+	default:
+		fmt.Fprintf(stderr, "cardhost tenants: unknown subcommand %q\n%s", sub, tenantsUsage)
+		return 2
+	}
+	if (sub == "create" && *name == "") || (sub == "create-key" && *tenant == "") || (sub == "revoke-key" && (*tenant == "" || *key == "")) {
+		fmt.Fprintf(stderr, "cardhost tenants %s: missing required flag\n%s", sub, tenantsUsage)
+		return 2
+	}
+	log := newLogger(cfg, stderr)
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "cardhost tenants:", err)
+		return 1
+	}
+	defer db.Close()
+	svc := issuance.NewService(issuance.Deps{Tenants: db, Logger: log})
+	fail := func(err error) int {
+		if slug := issuance.SlugOf(err); slug != "" {
+			fmt.Fprintf(stderr, "cardhost tenants %s: %v\n", sub, err)
+			return 2
+		}
+		fmt.Fprintf(stderr, "cardhost tenants %s: %v\n", sub, err)
+		return 1
+	}
+	switch sub {
+	case "create":
+		t, secret, err := svc.CreateTenant(ctx, *name, *sandbox, sc)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "tenant %s (%s) created; its API key (shown only now):\n\n  %s\n\n", t.ID, t.Name, secret)
+		if *sandbox {
+			if err := seedSandboxTenantCmd(ctx, cfg, db, log, t.ID, stdout); err != nil {
+				return fail(fmt.Errorf("seeding the sandbox tenant: %w", err))
+			}
+		}
+	case "list":
+		ts, err := svc.Tenants(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tSANDBOX\tCREATED")
+		for _, t := range ts {
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", t.ID, t.Name, t.Sandbox, t.CreatedAt.Format("2006-01-02T15:04:05Z"))
+		}
+		tw.Flush()
+	case "create-key":
+		k, secret, err := svc.CreateAPIKey(ctx, *tenant, sc)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "API key %s for tenant %s (shown only now):\n\n  %s\n\n", k.ID, k.TenantID, secret)
+	case "revoke-key":
+		if err := svc.RevokeAPIKey(ctx, *tenant, *key); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "API key %s revoked\n", *key)
+	}
+	return 0
+}

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/cardhost/cardhost/host/termsim"
+)
+
+func init() {
+	register(command{
+		name:    "load",
+		summary: "load test: connections x in-flight requests from a mix, with latency percentiles and a bare-server baseline",
+		run:     runLoad,
+	})
+}
+
+// runLoad implements `termsim load`. Exit 0: every answer was expected
+// (codes of the mix, valid ARPCs) and nothing failed; 1: unexpected
+// answers, errors or timeouts, or no connection; 2: bad flags.
+func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("termsim load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var tf terminalFlags
+	tf.register(fs)
+	nCards := fs.Int("cards", 0, "number of cards: the first N of --card-dir, or N new cards created through --api (default: all of --card-dir, or 10 with --api)")
+	cardDir := fs.String("card-dir", "", "`folder` of card files (*.json, *.yaml); their ATCs are kept in FILE.state")
+	apiURL := fs.String("api", "", "REST API `URL` (e.g. http://127.0.0.1:8080): create the cards there (sandbox) before the run")
+	apiKey := fs.String("key", "", "API key for --api (default $CARDHOST_API_KEY)")
+	product := fs.String("product", "", "product id of the cards created with --api (default: the tenant's first ACTIVE VIRTUAL product)")
+	cardPIN := fs.String("card-pin", "1234", "sandbox PIN set on the cards created with --api")
+	tkey := fs.String("transport-key", "", "transport key in clear `hex` that opens the cards' personalisation exports (default: the sandbox key)")
+	conns := fs.Int("connections", 2, "TCP connections")
+	inflight := fs.Int("inflight", 8, "requests in flight per connection")
+	rate := fs.Float64("rate", 0, "requests per second over all connections (default: --max)")
+	maxRate := fs.Bool("max", false, "send as fast as answers come back (the default without --rate)")
+	duration := fs.Duration("duration", 10*time.Second, "how long to start requests")
+	mixFile := fs.String("mix", "", "mix `file` (YAML or JSON, docs/termsim.md); default 40% chip, 30% contactless, 15% magstripe, 15% e-commerce, all expected 00")
+	jsonFile := fs.String("json", "", "also write the report as JSON to `file`")
+	baseline := fs.Bool("baseline", false, "first run the same load against an in-process bare server (answers 00, decides nothing) and report the host's throughput and p99 against it")
+	quiet := fs.Bool("quiet", false, "no progress line every second")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: termsim load --card-dir DIR | --api URL --key KEY [--cards N] [--connections 2] [--inflight 8] [--rate R | --max] [--duration 10s] [--mix FILE] [--json FILE] [--baseline]")
+		fs.PrintDefaults()
+	}
+	if code, stop := parseFlags(fs, args); stop {
+		return code
+	}
+	fail := func(err error) int { return reportErr(stderr, "load", err) }
+	if fs.NArg() > 0 {
+		return fail(usagef("unexpected argument %q", fs.Arg(0)))
+	}
+	tcfg, err := tf.terminalConfig()
+	if err != nil {
+		return fail(err)
+	}
+	switch {
+	case *rate > 0 && *maxRate:
+		return fail(usagef("give --rate or --max, not both"))
+	case *rate < 0:
+		return fail(usagef("--rate must be positive"))
+	case *conns < 1 || *inflight < 1 || *conns > 1000 || *inflight > 1000:
+		return fail(usagef("--connections and --inflight must be 1 to 1000"))
+	case *duration <= 0:
+		return fail(usagef("--duration must be positive"))
+	case *nCards < 0:
+		return fail(usagef("--cards must not be negative"))
+	case (*cardDir == "") == (*apiURL == ""):
+		return fail(usagef("give --card-dir DIR or --api URL (with --key), one of them"))
+	}
+	mix := termsim.DefaultMix()
+	if *mixFile != "" {
+		if mix, err = termsim.LoadMix(*mixFile); err != nil {
+			if errors.Is(err, termsim.ErrMix) {
+				return fail(usagef("%v", err))
+			}
+			return fail(err)
+		}
+	}
+
+	var cards []*termsim.Card
+	if *cardDir != "" {
+		if cards, err = termsim.LoadCardDir(*cardDir, *nCards); err != nil {
+			if errors.Is(err, termsim.ErrCard) {
+				return fail(usagef("%v", err))
+			}
+			return fail(err)
+		}
+		if len(cards) == 0 {
+			return fail(usagef("--card-dir %s holds no card files", *cardDir))
+		}
+	} else {
+		if *apiKey == "" {
+			*apiKey = os.Getenv("CARDHOST_API_KEY")
+		}
+		n := *nCards
+		if n == 0 {
+			n = 10
+		}
+		if cards, err = createCards(ctx, stderr, *apiURL, *apiKey, *tkey, *product, *cardPIN, n); err != nil {
+			return fail(err)
+		}
+	}
+	defer func() {
+		for _, c := range cards {
+			if err := c.SaveState(); err != nil {
+				fmt.Fprintf(stderr, "termsim load: %v\n", err)
+			}
+		}
+	}()
+	if n := *conns * *inflight; len(cards) < n {
+		fmt.Fprintf(stderr, "termsim load: %d cards for %d requests in flight: a card serves one request at a time (its ATC must arrive in order), so some requests will wait for a card\n", len(cards), n)
+	}
+	cfg := termsim.LoadConfig{
+		Label: "host", Addr: tf.host, Cards: cards, Terminal: tcfg, Connections: *conns, InFlight: *inflight,
+		Rate: *rate, Duration: *duration, Mix: mix, Timeout: tf.timeout, Validate: true,
+	}
+	if !*quiet {
+		cfg.Progress = stderr
+	}
+
+	var bare *termsim.LoadReport
+	if *baseline {
+		if bare, err = runBare(ctx, cfg, stderr); err != nil {
+			return fail(err)
+		}
+		bare.WriteText(stdout)
+		fmt.Fprintln(stdout)
+	}
+	if !*quiet {
+		fmt.Fprintf(stderr, "host %s: %d connections x %d in flight for %v\n", tf.host, *conns, *inflight, *duration)
+	}
+	rep, err := termsim.RunLoad(ctx, cfg)
+	if err != nil {
+		if errors.Is(err, termsim.ErrLoadConfig) {
+			return fail(usagef("%v", err))
+		}
+		return fail(err)
+	}
+	rep.WriteText(stdout)
+	var out any = rep
+	if bare != nil {
+		b := termsim.NewBaseline(rep, bare)
+		fmt.Fprintf(stdout, "\n%s\n", b)
+		out = b
+	}
+	if *jsonFile != "" {
+		data, err := json.MarshalIndent(out, "", "  ")
+		if err == nil {
+			err = os.WriteFile(*jsonFile, append(data, '\n'), 0o644)
+		}
+		if err != nil {
+			return fail(fmt.Errorf("writing JSON report: %w", err))
+		}
+	}
+	if !rep.OK() {
+		return exitFail
+	}
+	return exitOK
+}
+
+// runBare runs cfg against an in-process BareServer: the same client,
+// codec, framing, cards, mix and duration, without answers to check.
+func runBare(ctx context.Context, cfg termsim.LoadConfig, stderr io.Writer) (*termsim.LoadReport, error) {
+	s := termsim.NewBareServer()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("starting the bare server: %w", err)
+	}
+	go s.Serve(ln)
+	defer s.Close()
+	cfg.Label, cfg.Addr, cfg.Validate = "bare", ln.Addr().String(), false
+	if cfg.Progress != nil {
+		fmt.Fprintf(stderr, "bare server %s: %d connections x %d in flight for %v\n", cfg.Addr, cfg.Connections, cfg.InFlight, cfg.Duration)
+	}
+	// The bare run moves the cards' ATCs on; the host run then continues
+	// above them, so the host still sees each card's counter rise.
+	return termsim.RunLoad(ctx, cfg)
+}
+
+// createCards creates n cards through the REST API (sandbox) and becomes
+// them.
+func createCards(ctx context.Context, stderr io.Writer, apiURL, key, tkeyHex, productID, pin string, n int) ([]*termsim.Card, error) {
+	api, err := termsim.NewAPI(apiURL, key, 0)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	tk, err := transportKey(tkeyHex)
+	if err != nil {
+		return nil, err
+	}
+	is := &termsim.Issuer{API: api, TransportKey: tk}
+	if productID == "" {
+		p, err := is.DefaultProduct(ctx)
+		if err != nil {
+			return nil, err
+		}
+		productID = p.ID
+	}
+	start := time.Now()
+	cards, err := is.NewCards(ctx, n, 8, termsim.CardRequest{ProductID: productID, CardHolderName: "TERMSIM LOAD"}, pin)
+	if err != nil {
+		return nil, fmt.Errorf("creating cards: %w", err)
+	}
+	fmt.Fprintf(stderr, "created %d cards of product %s through %s in %v\n", n, productID, apiURL, time.Since(start).Round(time.Millisecond))
+	return cards, nil
+}
