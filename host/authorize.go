@@ -75,33 +75,101 @@ func (e *Engine) authorize(ctx context.Context, req *Request, card *Card, now ti
 }
 
 // advice records a 0120: the network already decided (stand-in), so the
-// advice is never declined; an approved advice applies its spend whatever
-// the limits say, a declined one is only recorded.
+// advice is never declined.
+//
+// An advice reports the same transaction as an 0100 the host may already
+// have decided and stored while the acquirer never got the answer (a
+// timeout, or a 91 after a commit whose outcome was in doubt). It is matched
+// to it like a capture (field 90, else RRN and terminal) so the amount is
+// not held twice:
+//   - approved advice, original approved and open or captured: linked to it;
+//     an open original's hold becomes the advice's amount; nothing new is
+//     held.
+//   - declined advice, original approved and open: the network declined the
+//     transaction, so the original's hold is released.
+//   - otherwise (no original, declined or reversed original): an approved
+//     advice spends its amount whatever the limits say, a declined one is
+//     only recorded.
+//
+// An approved advice carries the network's approval code (field 38) when it
+// sent a valid one.
 func (e *Engine) advice(ctx context.Context, req *Request, card *Card, now time.Time) (*Commit, *Response, error) {
 	approved := req.AdviceResponseCode == "" || req.AdviceResponseCode == "00" || req.AdviceResponseCode == "10"
+	orig, err := e.findOriginal(ctx, req, card)
+	if err != nil {
+		return nil, nil, err
+	}
+	if orig != nil && !(orig.Status == StatusOpen || (approved && orig.Status == StatusCaptured)) {
+		orig = nil // nothing of it to confirm or release: the advice stands alone
+	}
 	d := Decision{Code: ReasonApproved.Code(), Reason: ReasonApproved}
 	rec := e.newRecord(req, card, d, now)
 	c := &Commit{CardID: card.ID, CardVersion: card.Version, Record: rec}
 	resp := &Response{Decision: d, Amount: req.Amount, AuthorizationID: rec.ID}
-	if !approved {
+	amount := cardAmount(req, &card.Card)
+	next := card.State.Clone()
+	switch {
+	case !approved:
 		rec.Status = StatusDeclined
 		rec.Code = iso.ResponseCode(req.AdviceResponseCode)
 		rec.Reason = ReasonStandInDecline
-	} else {
-		amount := cardAmount(req, &card.Card)
-		next := card.State.Clone()
+		if orig != nil {
+			o := *orig
+			rec.OriginalID, rec.CardAmount = o.ID, o.Held
+			releaseSpend(&next, o.Applied, o.Held, true)
+			o.ReversedAmount += o.Held
+			o.Held, o.Status = 0, StatusReversed
+			c.Original, c.State = &o, &next
+		}
+	case orig != nil:
+		o := *orig
+		rec.OriginalID, rec.Status = o.ID, StatusApplied
+		rec.CardAmount, rec.ApprovedAmount = amount, req.Amount
+		rec.ApprovalCode = adviceApprovalCode(req, o.ApprovalCode)
+		if o.Status == StatusOpen && amount != o.Held {
+			if delta := amount - o.Held; delta < 0 {
+				releaseSpend(&next, o.Applied, -delta, false)
+			} else {
+				applySpend(&next, withoutCount(o.Applied, delta), delta)
+			}
+			o.Held = amount
+			c.State = &next
+		}
+		c.Original = &o
+	default:
 		applied := spendTargets(&card.Card, req.MCC, now, amount)
 		applySpend(&next, applied, amount)
 		rec.CardAmount, rec.ApprovedAmount, rec.Held, rec.Applied = amount, req.Amount, amount, applied
 		rec.Status = StatusOpen
-		rec.ApprovalCode = approvalCode()
+		rec.ApprovalCode = adviceApprovalCode(req, "")
 		c.State = &next
 	}
-	var err error
 	if c.Events, err = decisionEvents(card, rec, c, now); err != nil {
 		return nil, nil, err
 	}
 	return c, resp, nil
+}
+
+// adviceApprovalCode is the approval code an approved advice is recorded
+// with: the network's (field 38) when it is six letters or digits, else
+// the original's, else a new one.
+func adviceApprovalCode(req *Request, original string) string {
+	if c := req.AdviceApprovalCode; len(c) == 6 && isAlnum(c) {
+		return c
+	}
+	if original != "" {
+		return original
+	}
+	return approvalCode()
+}
+
+func isAlnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // dedupApplied keeps one entry per counter key.

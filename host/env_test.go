@@ -250,7 +250,7 @@ type msg struct {
 	partial, zeroAmount                                                                                      bool
 	original                                                                                                 *iso.OriginalData
 	replacement                                                                                              *int64
-	adviceCode                                                                                               string
+	adviceCode, approval                                                                                     string
 	transmission                                                                                             string
 }
 
@@ -300,6 +300,7 @@ func (e *hostEnv) build(card testCard, m msg) *iso8583.Message {
 	set(iso.FieldAcquirerID, acquirerID)
 	set(iso.FieldTrack2, m.track2)
 	set(iso.FieldRRN, m.rrn)
+	set(iso.FieldApprovalCode, m.approval)
 	set(iso.FieldResponseCode, m.adviceCode)
 	set(iso.FieldTerminal, m.terminal)
 	set(iso.FieldMerchant, "MERCHANT0000001")

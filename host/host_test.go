@@ -9,6 +9,7 @@ import (
 
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/kafka"
 	"github.com/prometheus/client_golang/prometheus"
@@ -460,4 +461,75 @@ func stepCount(t *testing.T, reg *prometheus.Registry, step string) uint64 {
 		}
 	}
 	return 0
+}
+
+// TestAdviceMatchesTheAuthorizationItReports: the host approved and stored
+// an 0100 whose answer the acquirer never got, so the network stood in and
+// sends its 0120 advice of the same transaction (same RRN and terminal, its
+// own STAN and approval code). The amount is held once, not twice; a
+// reversal naming the advice releases it; a stand-in decline of such an
+// approval releases its hold; an advice with nothing to match still spends.
+func TestAdviceMatchesTheAuthorizationItReports(t *testing.T) {
+	e := newHostEnv(t)
+	card := e.newCard(cardOpts{limit: p64(10000)})
+	ctx := context.Background()
+	total := func(want int64, when string) {
+		t.Helper()
+		if _, got, _ := e.cardState(card.ID); got != want {
+			t.Fatalf("%s: total spent %d, want %d", when, got, want)
+		}
+	}
+	if a := e.auth(card, msg{amount: 4000, rrn: "ADV000000001"}); a.code != "00" {
+		t.Fatalf("authorization: %s", a.code)
+	}
+	adv := e.build(card, msg{mti: "0120", amount: 4000, rrn: "ADV000000001", approval: "NET123"})
+	advSTAN, _ := adv.GetString(iso.FieldSTAN)
+	advTT, _ := adv.GetString(iso.FieldTransmissionTime)
+	if a := e.send(e.client, adv); a.code != "00" {
+		t.Fatalf("advice: %s", a.code)
+	}
+	total(4000, "after the advice of a stored approval")
+	var origID, status, approval string
+	var held int64
+	err := e.db.Pool().QueryRow(ctx, `SELECT coalesce(a.original_id, ''), a.status, a.approval_code, a.held
+		FROM authorizations a WHERE a.card_id = $1 AND a.mti = '0120'`, card.ID).Scan(&origID, &status, &approval, &held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want string
+	e.db.Pool().QueryRow(ctx, `SELECT id FROM authorizations WHERE card_id = $1 AND mti = '0100'`, card.ID).Scan(&want)
+	if origID != want || status != "APPLIED" || approval != "NET123" || held != 0 {
+		t.Fatalf("advice stored as original %q status %s approval %q held %d; want original %q, APPLIED, NET123, 0", origID, status, approval, held, want)
+	}
+	// A reversal naming the advice (field 90) reverses the transaction.
+	if a := e.auth(card, msg{mti: "0400", amount: 4000, original: original("0120", advSTAN, advTT)}); a.code != "00" {
+		t.Fatalf("reversal: %s", a.code)
+	}
+	total(0, "after reversing the advice")
+
+	// The network declined in stand-in what the host had approved: the
+	// hold is released.
+	if a := e.auth(card, msg{amount: 2500, rrn: "ADV000000002"}); a.code != "00" {
+		t.Fatalf("second authorization: %s", a.code)
+	}
+	if a := e.auth(card, msg{mti: "0120", amount: 2500, rrn: "ADV000000002", adviceCode: "05"}); a.code != "00" {
+		t.Fatalf("declined advice: %s", a.code)
+	}
+	total(0, "after a stand-in decline of a stored approval")
+
+	// Nothing to match: the stand-in approval spends, with the network's code.
+	if a := e.auth(card, msg{mti: "0120", amount: 700, approval: "NET777"}); a.code != "00" {
+		t.Fatalf("standalone advice: %s", a.code)
+	}
+	total(700, "after a standalone advice")
+	e.db.Pool().QueryRow(ctx, `SELECT approval_code FROM authorizations WHERE card_id = $1 AND mti = '0120' ORDER BY decided_at DESC LIMIT 1`, card.ID).Scan(&approval)
+	if approval != "NET777" {
+		t.Fatalf("standalone advice stored approval code %q, want the network's NET777", approval)
+	}
+	types := e.events(card.ID)
+	wantTypes := []string{kafka.TypeAuthorizationApproved, kafka.TypeAuthorizationApproved, kafka.TypeAuthorizationReversed,
+		kafka.TypeAuthorizationApproved, kafka.TypeAuthorizationDeclined, kafka.TypeAuthorizationApproved}
+	if strings.Join(types, ",") != strings.Join(wantTypes, ",") {
+		t.Fatalf("events %v, want %v", types, wantTypes)
+	}
 }

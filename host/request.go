@@ -87,6 +87,9 @@ type Request struct {
 	// AdviceResponseCode is field 39 of an advice (0120): the decision the
 	// network made in the issuer's stead ("" when absent).
 	AdviceResponseCode string
+	// AdviceApprovalCode is field 38 of an advice: the approval code the
+	// network gave in stand-in ("" when absent).
+	AdviceApprovalCode string
 
 	Original    *OriginalData // 90
 	Replacement *int64        // 95, first 12 digits: the amount that stays authorized

@@ -66,6 +66,7 @@ func decodeRequest(f fields, mti string, received time.Time) (*host.Request, err
 	}
 	if r.Kind == host.KindAdvice {
 		r.AdviceResponseCode = f.str(iso.FieldResponseCode)
+		r.AdviceApprovalCode = f.str(iso.FieldApprovalCode)
 	}
 	var ok bool
 	if v := f.str(iso.FieldAmount); v != "" {

@@ -140,7 +140,8 @@ func (l *Ledger) AuthorizationByKey(ctx context.Context, key string) (*host.Auth
 }
 
 // FindOriginal implements host.Ledger: the newest authorization (0100,
-// 0200 or 0120) of the card that field 90 (or the RRN) names.
+// 0200 or 0120) of the card that field 90 (or the RRN) names. An 0120
+// advice matched to an 0100 (original_id set) stands for that 0100.
 func (l *Ledger) FindOriginal(ctx context.Context, q host.OriginalQuery) (*host.Authorization, error) {
 	a, err := l.findOriginal(ctx, q)
 	return a, ledgerErr(err)
@@ -148,16 +149,17 @@ func (l *Ledger) FindOriginal(ctx context.Context, q host.OriginalQuery) (*host.
 
 func (l *Ledger) findOriginal(ctx context.Context, q host.OriginalQuery) (*host.Authorization, error) {
 	const kinds = `kind IN ('authorization', 'financial', 'advice')`
+	const outer = `SELECT ` + authColumns + ` FROM authorizations WHERE id = (SELECT coalesce(original_id, id) FROM authorizations `
 	if q.STAN != "" {
-		return scanAuthorization(l.db.pool.QueryRow(ctx, `SELECT `+authColumns+` FROM authorizations
-			WHERE card_id = $1 AND original_id IS NULL AND stan = $2 AND transmission_time = $3
+		return scanAuthorization(l.db.pool.QueryRow(ctx, outer+`
+			WHERE card_id = $1 AND stan = $2 AND transmission_time = $3
 			  AND ltrim(acquirer_id, '0') = ltrim($4, '0') AND ($5 = '' OR terminal_id = $5)
 			  AND ($6 = '' OR left(mti, 3) = left($6, 3)) AND `+kinds+`
-			ORDER BY decided_at DESC LIMIT 1`, q.CardID, q.STAN, q.TransmissionTime, q.AcquirerID, q.Terminal, q.MTI))
+			ORDER BY decided_at DESC LIMIT 1)`, q.CardID, q.STAN, q.TransmissionTime, q.AcquirerID, q.Terminal, q.MTI))
 	}
-	return scanAuthorization(l.db.pool.QueryRow(ctx, `SELECT `+authColumns+` FROM authorizations
-		WHERE card_id = $1 AND original_id IS NULL AND rrn = $2 AND ($3 = '' OR terminal_id = $3) AND `+kinds+`
-		ORDER BY decided_at DESC LIMIT 1`, q.CardID, q.RRN, q.Terminal))
+	return scanAuthorization(l.db.pool.QueryRow(ctx, outer+`
+		WHERE card_id = $1 AND rrn = $2 AND ($3 = '' OR terminal_id = $3) AND `+kinds+`
+		ORDER BY decided_at DESC LIMIT 1)`, q.CardID, q.RRN, q.Terminal))
 }
 
 // recordRow is an authorizations row as ch_commit and ch_commit_batch
