@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/moov-io/iso8583"
@@ -73,8 +74,14 @@ func (s *Server) process(msg []byte, received time.Time, remote string) ([]byte,
 		err = fmt.Errorf("%w: nil response", errEngineResponse)
 	}
 	if err != nil {
-		s.log.Error("deciding request", "remote", remote, "mti", mti, "stan", req.STAN, "terminal", req.Terminal, "error", err)
-		return s.reply(f, mti, failureCode(err), remote)
+		code := failureCode(err)
+		if code != iso.IssuerOrSwitchInoperative {
+			s.log.Error("deciding request", "remote", remote, "mti", mti, "stan", req.STAN, "terminal", req.Terminal, "error", err)
+		} else if ok, suppressed := s.unavailable.allow(time.Now()); ok {
+			s.log.Warn("answering 91: the ledger is unavailable", "remote", remote, "mti", mti, "stan", req.STAN, "terminal", req.Terminal,
+				"error", err, "suppressed", suppressed)
+		}
+		return s.reply(f, mti, code, remote)
 	}
 	respMTI, _ := iso.ResponseMTI(mti)
 	resp, err := decisionResponse(f, respMTI, req, r)
@@ -121,6 +128,28 @@ func (s *Server) pack(m *iso8583.Message) ([]byte, error) {
 // (issuer or switch inoperative) when its store is unreachable or the
 // decision ran out of time, so that the network stands in; 96 (system
 // malfunction) for any other failure.
+// logLimiter lets one log line through per second and counts the ones it
+// held back. Safe for concurrent use; the zero value is ready.
+type logLimiter struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int64
+}
+
+// allow reports whether a line may be logged at now, and how many were
+// held back since the last one that was.
+func (l *logLimiter) allow(now time.Time) (bool, int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.last) < time.Second {
+		l.suppressed++
+		return false, 0
+	}
+	n := l.suppressed
+	l.last, l.suppressed = now, 0
+	return true, n
+}
+
 func failureCode(err error) iso.ResponseCode {
 	if errors.Is(err, host.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		return iso.IssuerOrSwitchInoperative

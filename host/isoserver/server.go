@@ -23,6 +23,9 @@ type Server struct {
 	log    *slog.Logger
 	m      *metrics
 	macs   sync.Pool // hash.Hash: HMAC-SHA-256 under the fingerprint key
+	// unavailable limits the log of 91 answers to one line a second: an
+	// outage would otherwise log every request.
+	unavailable logLimiter
 
 	// baseCtx parents every Decide context; cancel ends them when a
 	// Shutdown gives up waiting.

@@ -315,6 +315,7 @@ func TestDecisionFields(t *testing.T) {
 			fields: map[int]string{4: "000000005000", 54: "0001840C0000001500000002840D000000000025"},
 		},
 		{name: "engine error", err: errors.New("ledger unavailable"), code: "96", fields: map[int]string{38: ""}, logText: "ledger unavailable"},
+		{name: "ledger unavailable", err: fmt.Errorf("committing: %w", host.ErrUnavailable), code: "91", fields: map[int]string{38: ""}, logText: `"level":"WARN","msg":"answering 91: the ledger is unavailable"`},
 		{name: "nil response", code: "96", logText: "nil response"},
 		{name: "unknown code", resp: &host.Response{Decision: host.Decision{Code: "Z9"}}, code: "96", logText: "not in the table"},
 		{name: "undecided", resp: &host.Response{}, code: "96", logText: "not in the table"},
