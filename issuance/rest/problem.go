@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -160,6 +161,9 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if p.RequestID == "" { // rejected by the HTTP layer before any middleware ran
 		p.RequestID = issuance.NewID("req", s.deps.Now())
 		c.Set(headerRequestID, p.RequestID)
+		// The metrics middleware never saw it (413 body too large): count
+		// it here, under route "unmatched".
+		s.metrics.requests.WithLabelValues(c.Method(), "unmatched", strconv.Itoa(p.Status)).Inc()
 	}
 	if internal {
 		s.log.Error("request failed", "request_id", p.RequestID, "method", c.Method(), "route", routeOf(c), "status", p.Status, "err", err)

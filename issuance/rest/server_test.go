@@ -195,4 +195,9 @@ func TestBodyTooLarge(t *testing.T) {
 	if r.Status != 413 || r.problem(t).Slug != "body_too_large" {
 		t.Fatalf("oversized body: %d %s", r.Status, body)
 	}
+	// The HTTP layer refused it before routing; it is still counted.
+	m := e.doKey("", "GET", "/metrics", nil)
+	if want := `cardhost_http_requests_total{method="POST",route="unmatched",status="413"} 1`; !strings.Contains(string(m.Body), want) {
+		t.Fatalf("/metrics lacks %s", want)
+	}
 }
