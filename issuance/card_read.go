@@ -54,3 +54,13 @@ func (s *Service) Orders(ctx context.Context, tenantID string, f OrderFilter) ([
 	}
 	return s.d.Cards.Orders(ctx, tenantID, f)
 }
+
+// CardAuditTrail lists who accessed a card's data (reveals, sandbox
+// exports and PINs), oldest first. Rejections: not found (another tenant's
+// card included).
+func (s *Service) CardAuditTrail(ctx context.Context, tenantID, cardID string) ([]AuditEntry, error) {
+	if _, err := s.Card(ctx, tenantID, cardID); err != nil {
+		return nil, err
+	}
+	return s.d.Cards.AuditTrail(ctx, tenantID, cardID)
+}

@@ -99,6 +99,19 @@ type statusRequest struct {
 	Reason string `json:"reason,omitempty" doc:"block: lost, stolen, fraud or other (required); others: free text up to 64 characters"`
 }
 
+// auditTrailView is a card's audit trail: who, when, what; never values.
+type auditTrailView struct {
+	Data []auditEntryView `json:"data"`
+}
+
+type auditEntryView struct {
+	ID        string    `json:"id"`
+	Action    string    `json:"action"`     // card.reveal, card.perso_export, card.sandbox_pin_set
+	APIKeyID  string    `json:"api_key_id"` // the key that asked
+	RequestID string    `json:"request_id"` // X-Request-Id of the call
+	At        time.Time `json:"at"`
+}
+
 // revealView is the audited reveal's answer.
 type revealView struct {
 	PAN    string `json:"pan"`
@@ -287,6 +300,23 @@ func (s *Server) registerCardRoutes() {
 				return err
 			}
 			return c.JSON(viewCard(&card))
+		})
+	s.handle(fiber.MethodGet, "/v1/cards/:id/audit-trail", operation{ID: "getCardAuditTrail", Summary: "Who accessed the card's data: reveals, sandbox exports and PINs, oldest first", Tag: "cards",
+		Response: auditTrailView{}},
+		func(c *fiber.Ctx) error {
+			id, err := cardIDParam(c)
+			if err != nil {
+				return err
+			}
+			trail, err := svc().CardAuditTrail(c.UserContext(), tenantOf(c).ID, id)
+			if err != nil {
+				return err
+			}
+			out := auditTrailView{Data: make([]auditEntryView, len(trail))}
+			for i, e := range trail {
+				out.Data[i] = auditEntryView{ID: e.ID, Action: e.Action, APIKeyID: e.APIKeyID, RequestID: e.RequestID, At: e.At}
+			}
+			return c.JSON(out)
 		})
 	// Not idempotent on purpose: a stored replay would keep the PAN and
 	// CVV2 in the idempotency table. Each call is audited.

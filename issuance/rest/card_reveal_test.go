@@ -61,6 +61,33 @@ func TestRevealNeedsScopeOutsideSandboxAndIsAudited(t *testing.T) {
 	if trail, _ := e.db.AuditTrail(ctx, prod.ID, c.CardID); len(trail) != 2 {
 		t.Fatalf("%d audit entries after two reveals", len(trail))
 	}
+	// The trail over the API: oldest first, who and when, never the values.
+	r = ce.do("GET", "/v1/cards/"+c.CardID+"/audit-trail", nil)
+	var got struct {
+		Data []struct {
+			ID        string    `json:"id"`
+			Action    string    `json:"action"`
+			APIKeyID  string    `json:"api_key_id"`
+			RequestID string    `json:"request_id"`
+			At        time.Time `json:"at"`
+		} `json:"data"`
+	}
+	if r.Status != 200 {
+		t.Fatalf("audit trail: %d %s", r.Status, r.Body)
+	}
+	r.JSON(t, &got)
+	if len(got.Data) != 2 || got.Data[0].ID != trail[0].ID || got.Data[0].Action != issuance.AuditReveal ||
+		got.Data[0].APIKeyID != k.ID || got.Data[0].RequestID != "req-reveal-1" || got.Data[1].At.Before(got.Data[0].At) {
+		t.Fatalf("audit trail over the API: %s", r.Body)
+	}
+	if strings.Contains(string(r.Body), v.PAN) {
+		t.Fatal("the audit trail answer holds the PAN")
+	}
+	// Another tenant's card is not found.
+	if r := e.do("GET", "/v1/cards/"+c.CardID+"/audit-trail", nil); r.Status != 404 || r.problem(t).Slug != "not_found" {
+		t.Fatalf("another tenant's audit trail: %d %s", r.Status, r.Body)
+
+	}
 	// Sandbox tenants may reveal without the scope.
 	sb, sbKey := newTenantKeySandbox(t, e, "Sandbox issuer", true)
 	se := setUpCards(t, e, sbKey, sb.ID)
