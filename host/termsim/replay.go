@@ -564,6 +564,13 @@ func (run *scenarioRun) buildAuth(kind string, a *AuthStep, card *Card) (*Txn, e
 	}
 	if kind == "advice" {
 		o.AdviceCode = a.Code
+		if a.Of != "" {
+			orig := run.steps[a.Of]
+			if orig == nil {
+				return nil, fmt.Errorf("of %q: that step sent no request", a.Of)
+			}
+			o.RRN = orig.tx.RRN
+		}
 		return run.term.Advice(card, amount, o)
 	}
 	return run.term.Request(card, amount, o)

@@ -188,6 +188,11 @@ type AuthStep struct {
 	BadField55 bool `yaml:"bad_field55"`
 	// Code is the stand-in decision of an advice (field 39, default 00).
 	Code string `yaml:"code"`
+	// Of (advice only) names an earlier auth step of the same card whose
+	// transaction the advice reports: it carries that request's RRN (field
+	// 37), as a network's stand-in advice of a request whose answer never
+	// reached it does.
+	Of string `yaml:"of"`
 }
 
 // CaptureStep is an 0220 completing an earlier authorization.
@@ -555,6 +560,13 @@ func (sc *Scenario) checkStep(d *strictDecoder, s *Step, earlier map[string]*Ste
 		}
 		card = cardRef(a.Card, a.Line, a.Column)
 		sc.checkAuth(d, kind, a, card)
+		if a.Of != "" {
+			if kind != "advice" {
+				d.errorf(at(a.Line, a.Column), "auth: of is for an advice (the request whose transaction it reports)")
+			} else if e := stepRef(a.Of, a.Line, a.Column, "auth"); e != nil && card != nil && sc.stepCard(e) != card {
+				d.errorf(at(a.Line, a.Column), "advice: of %q is a request of another card", a.Of)
+			}
+		}
 	case "capture":
 		c := s.Capture
 		switch {

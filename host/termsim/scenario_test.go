@@ -116,6 +116,22 @@ steps:
     auth: {card: a}
     expect: {code: "00"}
 `, []string{`3:15: reversal: of "later" names no earlier step`}},
+		{"advice of another card's request", `setup: {cards: {a: {}, b: {}}}
+steps:
+  - id: first
+    auth: {card: a}
+    expect: {code: "00"}
+  - advice: {card: b, of: first}
+    expect: {code: "00"}
+`, []string{`6:13: advice: of "first" is a request of another card`}},
+		{"of on an auth", `setup: {cards: {a: {}}}
+steps:
+  - id: first
+    auth: {card: a}
+    expect: {code: "00"}
+  - auth: {card: a, of: first}
+    expect: {code: "00"}
+`, []string{`6:11: auth: of is for an advice`}},
 		{"code missing", `setup: {cards: {a: {}}}
 steps:
   - auth: {card: a}

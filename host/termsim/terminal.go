@@ -296,6 +296,10 @@ type TxnOptions struct {
 	Chip ChipTamper
 	// TVR is the chip's terminal verification results (nil: zeros).
 	TVR []byte
+	// RRN is field 37 instead of the terminal's RRN source (an advice of
+	// an earlier request carries that request's RRN): 1 to 12 letters or
+	// digits.
+	RRN string
 	// AdviceCode and AdviceApproval are fields 39 and 38 of an 0120
 	// advice: the network's stand-in decision (default 00 and a generated
 	// approval code when approved).
@@ -398,11 +402,14 @@ func (t *Terminal) Request(c *Card, amount int64, o TxnOptions) (*Txn, error) {
 	if len(acq) > 11 || !isDigits(acq, len(acq)) {
 		return nil, fmt.Errorf("%w: acquirer id must be 1 to 11 digits", ErrTransaction)
 	}
+	if o.RRN != "" && (len(o.RRN) > 12 || !isAlnumString(o.RRN)) {
+		return nil, fmt.Errorf("%w: rrn must be 1 to 12 letters or digits", ErrTransaction)
+	}
 	now := t.cfg.Now()
 	stan := t.cfg.STAN()
 	tx := &Txn{
 		Card: c, Entry: o.Entry, MTI: o.MTI, STAN: stan, TransmissionTime: iso.FormatTransmissionTime(now),
-		RRN: t.cfg.RRN(now, stan), AcquirerID: acq, TerminalID: t.cfg.TerminalID, MerchantID: t.cfg.MerchantID,
+		RRN: or(o.RRN, t.cfg.RRN(now, stan)), AcquirerID: acq, TerminalID: t.cfg.TerminalID, MerchantID: t.cfg.MerchantID,
 		ProcessingCode: string(o.Type) + accounts, Currency: currency, Amount: amount,
 	}
 	m := iso.NewMessage(o.MTI)
@@ -629,4 +636,14 @@ func or(v, def string) string {
 		return v
 	}
 	return def
+}
+
+// isAlnumString reports whether s is letters and digits only.
+func isAlnumString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
+			return false
+		}
+	}
+	return true
 }
