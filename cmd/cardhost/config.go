@@ -58,6 +58,7 @@ type Config struct {
 	KeyCacheTTL        time.Duration
 	PprofAddr          string
 	OutboxMaxLag       time.Duration
+	OutboxRetention    time.Duration // 0: keep published events forever
 }
 
 // setting is one configuration variable: its environment name, its flag,
@@ -161,6 +162,15 @@ var settings = []setting{
 		}},
 	{"CARDHOST_OUTBOX_MAX_LAG", "outbox-max-lag", "1m", "/readyz reports not ready when the oldest unpublished event is older than this (Kafka unreachable)",
 		durSetter(func(c *Config, d time.Duration) { c.OutboxMaxLag = d })},
+	{"CARDHOST_OUTBOX_RETENTION", "outbox-retention", "168h", "published events are deleted from the outbox table this long after Kafka acknowledged them (0: kept forever); unpublished ones never",
+		func(c *Config, v string) error {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil || d < 0 {
+				return errors.New("must be a duration such as 168h, or 0 to keep published events forever")
+			}
+			c.OutboxRetention = d
+			return nil
+		}},
 }
 
 func nonEmpty(v string) error {

@@ -220,6 +220,8 @@ func TestBadFlags(t *testing.T) {
 		{nil, map[string]string{"CARDHOST_MODE": "staging"}, "CARDHOST_MODE"},
 		{nil, map[string]string{"CARDHOST_HTTP_ADDR": "8080"}, "CARDHOST_HTTP_ADDR"},
 		{nil, map[string]string{"CARDHOST_DB_TIMEOUT": "soon"}, "CARDHOST_DB_TIMEOUT"},
+		{nil, map[string]string{"CARDHOST_OUTBOX_RETENTION": "-1h"}, "CARDHOST_OUTBOX_RETENTION"},
+		{nil, map[string]string{"CARDHOST_OUTBOX_RETENTION": "forever"}, "CARDHOST_OUTBOX_RETENTION"},
 		{nil, map[string]string{"CARDHOST_MASTER_KEY": "", "CARDHOST_ISO_TLS_CERT": "x.pem"}, "CARDHOST_ISO_TLS_KEY"},
 		{[]string{"frobnicate"}, nil, "unknown command"},
 	} {

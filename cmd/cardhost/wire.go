@@ -46,6 +46,23 @@ func backgroundJobs(a *App) []job {
 				return err
 			})
 		}},
+		{"outbox-prune", func(ctx context.Context) error {
+			if a.cfg.OutboxRetention == 0 {
+				return nil
+			}
+			return every(ctx, time.Minute, func(ctx context.Context) error {
+				var total int64
+				err := cardJobDrain(ctx, cardJobTimeout(a), func(ctx context.Context) (bool, error) {
+					n, err := a.db.PruneOutbox(ctx, time.Now().Add(-a.cfg.OutboxRetention), 5000)
+					total += n
+					return n > 0, err
+				})
+				if total > 0 {
+					a.log.Info("pruned published events from the outbox", "deleted", total, "retention", a.cfg.OutboxRetention.String())
+				}
+				return err
+			})
+		}},
 		{"certificate-expiry", func(ctx context.Context) error {
 			return every(ctx, time.Hour, func(ctx context.Context) error {
 				_, err := a.svc.NotifyExpiringCertificates(ctx)

@@ -158,3 +158,17 @@ func (o *Outbox) Close() {
 		o.lease = nil
 	}
 }
+
+// PruneOutbox deletes events Kafka acknowledged before sentBefore among the
+// limit oldest rows of the outbox, and returns how many it deleted. Unsent
+// events are never deleted. It looks only at the head of the table (rows
+// are sent in seq order), so a pass over a table with nothing to prune
+// costs one short index scan; call it again while it deletes something.
+func (db *DB) PruneOutbox(ctx context.Context, sentBefore time.Time, limit int) (int64, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM outbox WHERE seq IN (
+		SELECT seq FROM (SELECT seq, sent_at FROM outbox ORDER BY seq LIMIT $2) head WHERE sent_at < $1)`, sentBefore, limit)
+	if err != nil {
+		return 0, fmt.Errorf("pruning outbox: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -182,3 +182,50 @@ func TestOutboxLeaseIsExclusiveAndOrdered(t *testing.T) {
 	}
 	ob.Close()
 }
+
+// TestPruneOutboxKeepsUnsentAndRecent: pruning deletes only events Kafka
+// acknowledged before the cut-off, never an unsent one, oldest first.
+func TestPruneOutboxKeepsUnsentAndRecent(t *testing.T) {
+	db := pgtest.New(t, postgres.Config{})
+	ctx := context.Background()
+	for i := 0; i < 6; i++ {
+		newTenant(t, db, "T")
+	}
+	o := db.Outbox()
+	defer o.Close()
+	recs, err := o.Pending(ctx, 100)
+	if err != nil || len(recs) != 6 {
+		t.Fatalf("Pending = %d, %v", len(recs), err)
+	}
+	// Rows 0, 2, 3 sent long ago; row 1 never sent; row 4 sent just now;
+	// row 5 unsent.
+	long := time.Now().Add(-30 * 24 * time.Hour)
+	for _, i := range []int{0, 2, 3} {
+		if _, err := db.Pool().Exec(ctx, `UPDATE outbox SET sent_at = $2 WHERE seq = $1`, recs[i].Seq, long); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := o.MarkSent(ctx, []int64{recs[4].Seq}); err != nil {
+		t.Fatal(err)
+	}
+	cut := time.Now().Add(-7 * 24 * time.Hour)
+	if n, err := db.PruneOutbox(ctx, cut, 3); err != nil || n != 2 { // the 3 oldest rows hold 2 to prune
+		t.Fatalf("first pass pruned %d, %v; want 2", n, err)
+	}
+	if n, err := db.PruneOutbox(ctx, cut, 3); err != nil || n != 1 {
+		t.Fatalf("second pass pruned %d, %v; want 1", n, err)
+	}
+	if n, err := db.PruneOutbox(ctx, cut, 3); err != nil || n != 0 {
+		t.Fatalf("third pass pruned %d, %v; want 0", n, err)
+	}
+	var left []int64
+	rows, _ := db.Pool().Query(ctx, `SELECT seq FROM outbox ORDER BY seq`)
+	for rows.Next() {
+		var s int64
+		rows.Scan(&s)
+		left = append(left, s)
+	}
+	if len(left) != 3 || left[0] != recs[1].Seq || left[1] != recs[4].Seq || left[2] != recs[5].Seq {
+		t.Fatalf("left %v, want the unsent, the recent and the unsent (%d %d %d)", left, recs[1].Seq, recs[4].Seq, recs[5].Seq)
+	}
+}
