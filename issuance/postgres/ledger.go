@@ -22,13 +22,17 @@ import (
 type Ledger struct {
 	db      *DB
 	batcher *commitBatcher
+	// locked bounds the locked commits in flight to half the pool: each
+	// holds a connection for its transaction while its decision may read
+	// through another (an original, an acquirer key).
+	locked chan struct{}
 }
 
 // Ledger returns the host ledger over this database (one per DB; DB.Close
 // stops its commit workers).
 func (db *DB) Ledger() *Ledger {
 	db.ledgerOnce.Do(func() {
-		l := &Ledger{db: db}
+		l := &Ledger{db: db, locked: make(chan struct{}, max(1, int(db.pool.Config().MaxConns)/2))}
 		l.batcher = newCommitBatcher(l, db.config.CommitBatch, db.config.CommitWorkers)
 		db.ledger = l
 	})
@@ -306,6 +310,12 @@ var errNotDone = errors.New("commit not applied")
 // by ch_commit in the same transaction. It is not grouped: it is the rare
 // path of a card contended across instances.
 func (l *Ledger) CommitLocked(ctx context.Context, cardID string, decide func(*host.Card) (*host.Commit, error)) (host.CommitOutcome, *host.Authorization, error) {
+	select {
+	case l.locked <- struct{}{}:
+		defer func() { <-l.locked }()
+	case <-ctx.Done():
+		return 0, nil, ledgerErr(fmt.Errorf("waiting for a locked commit slot: %w", ctx.Err()))
+	}
 	var (
 		c       *host.Commit
 		outcome string
