@@ -147,7 +147,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	if err != nil {
 		return a, err
 	}
-	a.api, err = rest.New(rest.Config{BodyLimit: cfg.HTTPBodyLimit, RateLimit: cfg.HTTPRateLimit, ReadTimeout: cfg.HTTPReadTimeout,
+	a.api, err = rest.New(rest.Config{BodyLimit: cfg.HTTPBodyLimit, RateLimit: cfg.HTTPRateLimit, AuthFailureLimit: cfg.HTTPAuthFailures, TrustedProxies: cfg.HTTPTrustedProxies, ReadTimeout: cfg.HTTPReadTimeout,
 		RequestTimeout: cfg.HTTPRequestTimeout, Sandbox: cfg.Mode == "sandbox", Version: version, RequestHashKey: rhk},
 		rest.Deps{
 			Tenants: a.db, Idempotency: a.db, Service: a.svc,

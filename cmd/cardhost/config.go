@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -38,6 +39,8 @@ type Config struct {
 
 	HTTPBodyLimit      int
 	HTTPRateLimit      int
+	HTTPAuthFailures   int
+	HTTPTrustedProxies []netip.Prefix
 	HTTPReadTimeout    time.Duration
 	HTTPRequestTimeout time.Duration
 	HTTPTLSCert        string
@@ -112,6 +115,24 @@ var settings = []setting{
 		intSetter(func(c *Config, n int) { c.HTTPBodyLimit = n }, 1024, 64<<20)},
 	{"CARDHOST_HTTP_RATE_LIMIT", "http-rate-limit", "100", "requests per second per tenant (burst twice that); -1 disables",
 		intSetter(func(c *Config, n int) { c.HTTPRateLimit = n }, -1, 1_000_000)},
+	{"CARDHOST_HTTP_AUTH_FAILURE_LIMIT", "http-auth-failure-limit", "10", "failed authentications per second per client address (burst twice that) before it is answered 429; off when the rate limit is -1",
+		intSetter(func(c *Config, n int) { c.HTTPAuthFailures = n }, 1, 1_000_000)},
+	{"CARDHOST_HTTP_TRUSTED_PROXIES", "http-trusted-proxies", "", "load balancers (addresses or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client address",
+		func(c *Config, v string) error {
+			c.HTTPTrustedProxies = nil
+			for _, item := range splitList(v) {
+				p, err := netip.ParsePrefix(item)
+				if err != nil {
+					a, aerr := netip.ParseAddr(item)
+					if aerr != nil {
+						return fmt.Errorf("%q is not an address or a CIDR prefix", item)
+					}
+					p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+				}
+				c.HTTPTrustedProxies = append(c.HTTPTrustedProxies, p.Masked())
+			}
+			return nil
+		}},
 	{"CARDHOST_HTTP_READ_TIMEOUT", "http-read-timeout", "10s", "longest a REST request (headers and body) may take to arrive; slower clients are disconnected",
 		durSetter(func(c *Config, d time.Duration) { c.HTTPReadTimeout = d })},
 	{"CARDHOST_HTTP_REQUEST_TIMEOUT", "http-request-timeout", "15s", "longest a REST request may take to handle; one still waiting on the database then answers 503",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -221,6 +222,8 @@ func TestBadFlags(t *testing.T) {
 		{nil, map[string]string{"CARDHOST_HTTP_ADDR": "8080"}, "CARDHOST_HTTP_ADDR"},
 		{nil, map[string]string{"CARDHOST_DB_TIMEOUT": "soon"}, "CARDHOST_DB_TIMEOUT"},
 		{nil, map[string]string{"CARDHOST_OUTBOX_RETENTION": "-1h"}, "CARDHOST_OUTBOX_RETENTION"},
+		{nil, map[string]string{"CARDHOST_HTTP_TRUSTED_PROXIES": "10.0.0.0/8, lb.internal"}, "CARDHOST_HTTP_TRUSTED_PROXIES"},
+		{nil, map[string]string{"CARDHOST_HTTP_AUTH_FAILURE_LIMIT": "0"}, "CARDHOST_HTTP_AUTH_FAILURE_LIMIT"},
 		{nil, map[string]string{"CARDHOST_OUTBOX_RETENTION": "forever"}, "CARDHOST_OUTBOX_RETENTION"},
 		{nil, map[string]string{"CARDHOST_MASTER_KEY": "", "CARDHOST_ISO_TLS_CERT": "x.pem"}, "CARDHOST_ISO_TLS_KEY"},
 		{[]string{"frobnicate"}, nil, "unknown command"},
@@ -400,5 +403,20 @@ func TestSimulatorAuthorizationCaptureReversal(t *testing.T) {
 	api.do("GET", "/v1/cards/"+card.ID+"/authorizations?limit=10", nil).must(t, 200).decode(t, &list)
 	if len(list.Data) != 4 || list.Data[0].ID != reversal.ID {
 		t.Fatalf("card authorizations %+v, want 4, newest first", list.Data)
+	}
+}
+
+func TestTrustedProxiesParse(t *testing.T) {
+	cfg, err := loadConfig(flag.NewFlagSet("serve", flag.ContinueOnError), nil,
+		getenvOf(map[string]string{"CARDHOST_HTTP_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1,::1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range cfg.HTTPTrustedProxies {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 192.0.2.1/32 ::1/128" {
+		t.Fatalf("trusted proxies %v", got)
 	}
 }

@@ -203,10 +203,17 @@ func TestTLSBothPorts(t *testing.T) {
 			}
 		})
 	}
-	// Each was refused by the server's handshake, not by the client.
-	_, _, metrics := httpGet(t, hc, "https://"+app.HTTPAddr()+"/metrics", "")
-	if got := metricValue(string(metrics), `cardhost_iso_connections_rejected_total{reason="tls_handshake"}`); got != 4 {
-		t.Errorf("%v ISO handshakes refused, want the 4 above", got)
+	// Each was refused by the server's handshake, not by the client. (The
+	// server counts a refusal after sending its alert, which the client may
+	// have read first: wait for the count.)
+	var refused float64
+	pollUntil(t, 5*time.Second, "the 4 refused ISO handshakes to be counted", func() bool {
+		_, _, metrics := httpGet(t, hc, "https://"+app.HTTPAddr()+"/metrics", "")
+		refused = metricValue(string(metrics), `cardhost_iso_connections_rejected_total{reason="tls_handshake"}`)
+		return refused >= 4
+	})
+	if refused != 4 {
+		t.Errorf("%v ISO handshakes refused, want the 4 above", refused)
 	}
 	// Still serving the acquirer.
 	if _, err := c.Echo(context.Background()); err != nil {

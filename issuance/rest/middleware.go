@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -133,17 +134,30 @@ func (s *Server) logMiddleware(c *fiber.Ctx) error {
 // authMiddleware authenticates "Authorization: Bearer <key>" and stores the
 // tenant and key in the context.
 func (s *Server) authMiddleware(c *fiber.Ctx) error {
+	client := ""
+	if s.authFailures != nil {
+		client = s.clientAddr(c)
+		if wait, blocked := s.authFailures.blocked(client); blocked {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(wait.Seconds()+0.999)))
+			return &issuance.Error{Slug: slugRateLimited, Message: "too many failed authentications from this address; retry after the Retry-After delay"}
+		}
+	}
+	failed := func(challenge, message string) error {
+		if s.authFailures != nil {
+			s.authFailures.allow(client, 0)
+		}
+		c.Set(fiber.HeaderWWWAuthenticate, challenge)
+		return &issuance.Error{Slug: issuance.SlugUnauthorized, Message: message}
+	}
 	h := c.Get(fiber.HeaderAuthorization)
 	scheme, secret, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || !issuance.LooksLikeAPIKey(strings.TrimSpace(secret)) {
-		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="cardhost"`)
-		return &issuance.Error{Slug: issuance.SlugUnauthorized, Message: "missing or malformed bearer API key"}
+		return failed(`Bearer realm="cardhost"`, "missing or malformed bearer API key")
 	}
 	t, k, err := s.deps.Tenants.Authenticate(c.UserContext(), issuance.HashAPIKey(secret))
 	if err != nil {
 		if err == issuance.ErrNotFound {
-			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="cardhost", error="invalid_token"`)
-			return &issuance.Error{Slug: issuance.SlugUnauthorized, Message: "unknown or revoked API key"}
+			return failed(`Bearer realm="cardhost", error="invalid_token"`, "unknown or revoked API key")
 		}
 		return err
 	}
@@ -161,6 +175,41 @@ func (s *Server) authMiddleware(c *fiber.Ctx) error {
 		}
 	}
 	return c.Next()
+}
+
+// clientAddr is the address a request comes from: the peer's, or, when
+// the peer is a trusted proxy, the nearest address of X-Forwarded-For (read
+// from the right, where each proxy appends) that is not a trusted proxy.
+// Addresses a client wrote into the header itself are left of the one its
+// first proxy appended, so they are never reached.
+func (s *Server) clientAddr(c *fiber.Ctx) string {
+	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	peer = peer.Unmap()
+	if !s.trustedProxy(peer) {
+		return peer.String()
+	}
+	hops := strings.Split(string(c.Request().Header.Peek(fiber.HeaderXForwardedFor)), ",")
+	addr := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // not an address: the client is the last proxy's peer
+		}
+		addr = a.Unmap()
+		if !s.trustedProxy(addr) {
+			break
+		}
+	}
+	return addr.String()
+}
+
+func (s *Server) trustedProxy(a netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 func tenantOf(c *fiber.Ctx) issuance.Tenant {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -36,6 +37,17 @@ type Config struct {
 	// burst twice that); a tenant's own limit overrides it. Default 100;
 	// negative disables rate limiting.
 	RateLimit int
+	// AuthFailureLimit is how many failed authentications (a missing,
+	// malformed, unknown or revoked API key) one client address may make
+	// per second, burst twice that; over it the address is answered 429
+	// before its key is even looked up, valid or not. Default 10; it is off
+	// when RateLimit is negative.
+	AuthFailureLimit int
+	// TrustedProxies are the load balancers (addresses or CIDR prefixes)
+	// whose X-Forwarded-For header names the client address for the
+	// failed-authentication limit: the nearest address in it that is not a
+	// trusted proxy. Without them the peer's address is the client's.
+	TrustedProxies []netip.Prefix
 	// Sandbox enables the sandbox-only endpoints (simulator, reveal without
 	// the reveal scope).
 	Sandbox bool
@@ -70,6 +82,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RateLimit == 0 {
 		c.RateLimit = 100
+	}
+	if c.AuthFailureLimit <= 0 {
+		c.AuthFailureLimit = 10
 	}
 	if len(c.RequestHashKey) == 0 {
 		c.RequestHashKey = make([]byte, 32)
@@ -111,7 +126,9 @@ type Server struct {
 	routes  []route
 	metrics *httpMetrics
 	limiter *rateLimiter
-	reg     prometheus.Gatherer
+	// authFailures limits failed authentications per client address.
+	authFailures *rateLimiter
+	reg          prometheus.Gatherer
 }
 
 // New builds the REST server and registers every route. reg receives the
@@ -132,6 +149,7 @@ func New(cfg Config, deps Deps, logger *slog.Logger, reg prometheus.Registerer, 
 	s.metrics = m
 	if cfg.RateLimit > 0 {
 		s.limiter = newRateLimiter(cfg.RateLimit, deps.Now)
+		s.authFailures = newRateLimiter(cfg.AuthFailureLimit, deps.Now)
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "cardhost",

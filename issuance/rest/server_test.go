@@ -7,9 +7,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/rest"
 )
 
 func TestAuthAndProblems(t *testing.T) {
@@ -199,5 +203,58 @@ func TestBodyTooLarge(t *testing.T) {
 	m := e.doKey("", "GET", "/metrics", nil)
 	if want := `cardhost_http_requests_total{method="POST",route="unmatched",status="413"} 1`; !strings.Contains(string(m.Body), want) {
 		t.Fatalf("/metrics lacks %s", want)
+	}
+}
+
+// TestFailedAuthenticationsAreLimitedPerClientAddress: a client address
+// that keeps presenting bad API keys is answered 429 before any key look-up
+// (valid or not); other addresses are served. Behind a trusted proxy the
+// client address comes from X-Forwarded-For, read from the right, so an
+// address the client writes into the header itself changes nothing.
+func TestFailedAuthenticationsAreLimitedPerClientAddress(t *testing.T) {
+	e := newEnv(t, func(c *rest.Config, _ *issuance.Deps) {
+		c.RateLimit, c.AuthFailureLimit = 100, 1 // 1 failure a second, burst 2
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	const bad = "chk_test_0000000000000000000000000000000000000000"
+	from := func(key, xff string) response { return e.doKey(key, "GET", "/v1/tenant", nil, "X-Forwarded-For", xff) }
+	for i := 0; i < 2; i++ {
+		if r := from(bad, "198.51.100.7"); r.Status != 401 {
+			t.Fatalf("failure %d: %d %s", i+1, r.Status, r.Body)
+		}
+	}
+	r := from(bad, "198.51.100.7")
+	if r.Status != 429 || r.problem(t).Slug != "rate_limited" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("third failure within the second: %d %s (Retry-After %q)", r.Status, r.Body, r.Header.Get("Retry-After"))
+	}
+	// The address is refused before its key is looked up, even a valid one.
+	if r := from(e.key, "198.51.100.7"); r.Status != 429 {
+		t.Fatalf("valid key from the limited address: %d", r.Status)
+	}
+	// A client that writes another address into the header is still itself.
+	if r := from(e.key, "203.0.113.99, 198.51.100.7"); r.Status != 429 {
+		t.Fatalf("spoofed X-Forwarded-For: %d", r.Status)
+	}
+	// Another client, and one behind a second trusted hop, are served.
+	if r := from(e.key, "198.51.100.8"); r.Status != 200 {
+		t.Fatalf("another address: %d %s", r.Status, r.Body)
+	}
+	if r := from(e.key, "198.51.100.9, 127.0.0.1"); r.Status != 200 {
+		t.Fatalf("another address behind two proxies: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestUntrustedPeersCannotChooseTheirAddress: without trusted proxies the
+// peer's address is the client's, whatever X-Forwarded-For says.
+func TestUntrustedPeersCannotChooseTheirAddress(t *testing.T) {
+	e := newEnv(t, func(c *rest.Config, _ *issuance.Deps) { c.RateLimit, c.AuthFailureLimit = 100, 1 })
+	const bad = "chk_test_0000000000000000000000000000000000000000"
+	for i, xff := range []string{"198.51.100.1", "198.51.100.2"} {
+		if r := e.doKey(bad, "GET", "/v1/tenant", nil, "X-Forwarded-For", xff); r.Status != 401 {
+			t.Fatalf("failure %d: %d", i+1, r.Status)
+		}
+	}
+	if r := e.doKey(bad, "GET", "/v1/tenant", nil, "X-Forwarded-For", "198.51.100.3"); r.Status != 429 {
+		t.Fatalf("a new X-Forwarded-For from an untrusted peer escaped the limit: %d", r.Status)
 	}
 }
