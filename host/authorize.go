@@ -154,22 +154,13 @@ func (e *Engine) advice(ctx context.Context, req *Request, card *Card, now time.
 // with: the network's (field 38) when it is six letters or digits, else
 // the original's, else a new one.
 func adviceApprovalCode(req *Request, original string) string {
-	if c := req.AdviceApprovalCode; len(c) == 6 && isAlnum(c) {
+	if c := req.AdviceApprovalCode; len(c) == 6 && iso.Alphanumeric(c) {
 		return c
 	}
 	if original != "" {
 		return original
 	}
 	return approvalCode()
-}
-
-func isAlnum(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
-			return false
-		}
-	}
-	return true
 }
 
 // dedupApplied keeps one entry per counter key.

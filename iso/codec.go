@@ -127,3 +127,14 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// Alphanumeric reports whether s is ASCII letters and digits only (an
+// approval code, an RRN).
+func Alphanumeric(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) && !isLetter(s[i]) {
+			return false
+		}
+	}
+	return true
+}

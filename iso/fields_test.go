@@ -282,3 +282,11 @@ func TestTransmissionTime(t *testing.T) {
 		})
 	}
 }
+
+func TestAlphanumeric(t *testing.T) {
+	for s, want := range map[string]bool{"": true, "A1B2C3": true, "abc123": true, "AB 123": false, "AB-123": false, "ÄB1234": false} {
+		if got := iso.Alphanumeric(s); got != want {
+			t.Errorf("Alphanumeric(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

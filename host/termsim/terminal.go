@@ -402,7 +402,7 @@ func (t *Terminal) Request(c *Card, amount int64, o TxnOptions) (*Txn, error) {
 	if len(acq) > 11 || !isDigits(acq, len(acq)) {
 		return nil, fmt.Errorf("%w: acquirer id must be 1 to 11 digits", ErrTransaction)
 	}
-	if o.RRN != "" && (len(o.RRN) > 12 || !isAlnumString(o.RRN)) {
+	if o.RRN != "" && (len(o.RRN) > 12 || !iso.Alphanumeric(o.RRN)) {
 		return nil, fmt.Errorf("%w: rrn must be 1 to 12 letters or digits", ErrTransaction)
 	}
 	now := t.cfg.Now()
@@ -636,14 +636,4 @@ func or(v, def string) string {
 		return v
 	}
 	return def
-}
-
-// isAlnumString reports whether s is letters and digits only.
-func isAlnumString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
-			return false
-		}
-	}
-	return true
 }
