@@ -56,6 +56,32 @@ func catalogGet[T any](ctx context.Context, db *DB, what, query string, scan fun
 	return v, nil
 }
 
+// catalogUpdate reads one row of a tenant (query selects it by tenant_id
+// $1 and id $2) FOR UPDATE, lets fn change it and stores it with write, in
+// one transaction; no row is issuance.ErrNotFound.
+func catalogUpdate[T any](ctx context.Context, db *DB, what, query string, scan func(pgx.Row) (T, error),
+	tenantID, id string, fn func(*T) error, write func(pgx.Tx, T) error) (T, error) {
+	var out T
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		v, err := scan(tx.QueryRow(ctx, query+` FOR UPDATE`, tenantID, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return issuance.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", what, err)
+		}
+		if err := fn(&v); err != nil {
+			return err
+		}
+		if err := write(tx, v); err != nil {
+			return err
+		}
+		out = v
+		return nil
+	})
+	return out, err
+}
+
 // --- templates
 
 const templateColumns = `id, tenant_id, name, description, network, iin, pan_length, cvn, aid, service_code,
@@ -177,6 +203,9 @@ func (db *DB) Layouts(ctx context.Context, tenantID string, p issuance.PageReque
 const productColumns = `id, tenant_id, name, description, layout_id, template_id, default_embosser_id, currency, card_type,
 	status, validity_months, card_limit, spending_controls, risk_controls, required_cardholder_fields, require_kyc, created_at, updated_at`
 
+// productByID selects one product of a tenant ($1) by id ($2).
+const productByID = `SELECT ` + productColumns + ` FROM card_products WHERE tenant_id = $1 AND id = $2`
+
 func scanProduct(row pgx.Row) (issuance.Product, error) {
 	var p issuance.Product
 	var cardType, status string
@@ -250,8 +279,7 @@ func (db *DB) CreateProduct(ctx context.Context, p issuance.Product) error {
 
 // Product implements issuance.CatalogReader.
 func (db *DB) Product(ctx context.Context, tenantID, id string) (issuance.Product, error) {
-	return catalogGet(ctx, db, "card product", `SELECT `+productColumns+` FROM card_products WHERE tenant_id = $1 AND id = $2`,
-		scanProduct, tenantID, id)
+	return catalogGet(ctx, db, "card product", productByID, scanProduct, tenantID, id)
 }
 
 // Products implements issuance.CatalogStore.
@@ -263,18 +291,7 @@ func (db *DB) Products(ctx context.Context, tenantID string, f issuance.ProductF
 
 // UpdateProduct implements issuance.CatalogStore.
 func (db *DB) UpdateProduct(ctx context.Context, tenantID, id string, fn func(*issuance.Product) error) (issuance.Product, error) {
-	var out issuance.Product
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		p, err := scanProduct(tx.QueryRow(ctx, `SELECT `+productColumns+` FROM card_products WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenantID, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return issuance.ErrNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("reading card product: %w", err)
-		}
-		if err := fn(&p); err != nil {
-			return err
-		}
+	return catalogUpdate(ctx, db, "card product", productByID, scanProduct, tenantID, id, fn, func(tx pgx.Tx, p issuance.Product) error {
 		spending, risk, fields, err := productArgs(p)
 		if err != nil {
 			return err
@@ -291,15 +308,16 @@ func (db *DB) UpdateProduct(ctx context.Context, tenantID, id string, fn func(*i
 		if err != nil {
 			return fmt.Errorf("updating card product: %w", err)
 		}
-		out = p
 		return nil
 	})
-	return out, err
 }
 
 // --- cardholders
 
 const cardholderColumns = `id, tenant_id, first_name, last_name, email, phone, birth_date, nationality, address, kyc_status, created_at, updated_at`
+
+// cardholderByID selects one cardholder of a tenant ($1) by id ($2).
+const cardholderByID = `SELECT ` + cardholderColumns + ` FROM cardholders WHERE tenant_id = $1 AND id = $2`
 
 func scanCardholder(row pgx.Row) (issuance.Cardholder, error) {
 	var c issuance.Cardholder
@@ -362,8 +380,7 @@ func (db *DB) CreateCardholder(ctx context.Context, c issuance.Cardholder) error
 
 // Cardholder implements issuance.CatalogReader.
 func (db *DB) Cardholder(ctx context.Context, tenantID, id string) (issuance.Cardholder, error) {
-	return catalogGet(ctx, db, "cardholder", `SELECT `+cardholderColumns+` FROM cardholders WHERE tenant_id = $1 AND id = $2`,
-		scanCardholder, tenantID, id)
+	return catalogGet(ctx, db, "cardholder", cardholderByID, scanCardholder, tenantID, id)
 }
 
 // Cardholders implements issuance.CatalogStore.
@@ -375,18 +392,7 @@ func (db *DB) Cardholders(ctx context.Context, tenantID string, f issuance.Cardh
 
 // UpdateCardholder implements issuance.CatalogStore.
 func (db *DB) UpdateCardholder(ctx context.Context, tenantID, id string, fn func(*issuance.Cardholder) error) (issuance.Cardholder, error) {
-	var out issuance.Cardholder
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		c, err := scanCardholder(tx.QueryRow(ctx, `SELECT `+cardholderColumns+` FROM cardholders WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenantID, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return issuance.ErrNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("reading cardholder: %w", err)
-		}
-		if err := fn(&c); err != nil {
-			return err
-		}
+	return catalogUpdate(ctx, db, "cardholder", cardholderByID, scanCardholder, tenantID, id, fn, func(tx pgx.Tx, c issuance.Cardholder) error {
 		birth, addr, err := cardholderArgs(c)
 		if err != nil {
 			return err
@@ -396,10 +402,8 @@ func (db *DB) UpdateCardholder(ctx context.Context, tenantID, id string, fn func
 			tenantID, id, c.FirstName, c.LastName, c.Email, c.Phone, birth, c.Nationality, addr, string(c.KYCStatus), c.UpdatedAt); err != nil {
 			return fmt.Errorf("updating cardholder: %w", err)
 		}
-		out = c
 		return nil
 	})
-	return out, err
 }
 
 // --- HSM key directory
