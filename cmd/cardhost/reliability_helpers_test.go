@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -297,4 +298,49 @@ func metricValue(exposition, name string) float64 {
 func termsimCardRequest() termsim.CardRequest {
 	limit := int64(100_000_000)
 	return termsim.CardRequest{CardLimit: &limit}
+}
+
+// purchaseLane is a card at a terminal on its own ISO connection.
+type purchaseLane struct {
+	card *termsim.Card
+	term *termsim.Terminal
+	c    *termsim.Client
+}
+
+// purchaseUntil has every lane buy 1.00 again and again until stop is
+// closed, each answer awaited within bound, and hands each answer to
+// answered (lane index, request, result, round trip), concurrently across
+// lanes. A request not answered in time fails the test and ends its lane.
+// The returned function waits for every lane to end.
+func purchaseUntil(t *testing.T, lanes []purchaseLane, bound time.Duration, stop <-chan struct{},
+	answered func(i int, tx *termsim.Txn, r *termsim.Result, took time.Duration)) (wait func()) {
+	var wg sync.WaitGroup
+	for i, l := range lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				tx, err := l.term.Purchase(l.card, 100, termsim.TxnOptions{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				start := time.Now()
+				ctx, cancel := context.WithTimeout(context.Background(), bound)
+				r, err := l.c.Do(ctx, tx)
+				cancel()
+				if err != nil {
+					t.Errorf("%s STAN %s: no answer within %v: %v", l.term.ID(), tx.STAN, bound, err)
+					return
+				}
+				answered(i, tx, r, time.Since(start))
+			}
+		}()
+	}
+	return wg.Wait
 }

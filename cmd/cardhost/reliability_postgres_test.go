@@ -136,63 +136,34 @@ func TestReliabilityDatabaseDown(t *testing.T) {
 	// bounded time; nothing else.
 	t.Run("cut under load", func(t *testing.T) {
 		const workers = 4
-		type lane struct {
-			card *termsim.Card
-			term *termsim.Terminal
-			c    *termsim.Client
-		}
-		lanes := make([]lane, workers)
+		lanes := make([]purchaseLane, workers)
 		is := app.issuer(t, "http")
 		for i := range lanes {
 			card, _ := newCard(t, is, termsimCardRequest())
-			lanes[i] = lane{card, newTerminal(t, fmt.Sprintf("RELLD%03d", i)), dialISO(t, app.ISOAddr())}
+			lanes[i] = purchaseLane{card, newTerminal(t, fmt.Sprintf("RELLD%03d", i)), dialISO(t, app.ISOAddr())}
 		}
 		var mu sync.Mutex
 		counts := map[iso.ResponseCode]int{}
 		unanswered := make([][]*termsim.Txn, workers) // per lane, the requests answered 91
-		var wg sync.WaitGroup
 		stop := make(chan struct{})
-		for i, l := range lanes {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					tx, err := l.term.Purchase(l.card, 100, termsim.TxnOptions{})
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					ctx, cancel := context.WithTimeout(context.Background(), answerBound)
-					r, err := l.c.Do(ctx, tx)
-					cancel()
-					if err != nil {
-						t.Errorf("STAN %s: no answer within %v: %v", tx.STAN, answerBound, err)
-						return
-					}
-					mu.Lock()
-					counts[r.Code]++
-					if r.Code.Approved() {
-						answered[l.term.ID()+"/"+tx.STAN] = true
-					}
-					if r.Code == iso.IssuerOrSwitchInoperative {
-						unanswered[i] = append(unanswered[i], tx)
-					}
-					mu.Unlock()
-				}
-			}()
-		}
+		wait := purchaseUntil(t, lanes, answerBound, stop, func(i int, tx *termsim.Txn, r *termsim.Result, _ time.Duration) {
+			mu.Lock()
+			defer mu.Unlock()
+			counts[r.Code]++
+			if r.Code.Approved() {
+				answered[lanes[i].term.ID()+"/"+tx.STAN] = true
+			}
+			if r.Code == iso.IssuerOrSwitchInoperative {
+				unanswered[i] = append(unanswered[i], tx)
+			}
+		})
 		time.Sleep(700 * time.Millisecond)
 		proxy.Cut()
 		time.Sleep(700 * time.Millisecond)
 		proxy.Restore()
 		time.Sleep(1500 * time.Millisecond)
 		close(stop)
-		wg.Wait()
+		wait()
 		for code, n := range counts {
 			if code != iso.Approved && code != iso.IssuerOrSwitchInoperative {
 				t.Errorf("%d answers %s, want only 00 and 91", n, code)

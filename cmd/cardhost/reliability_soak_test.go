@@ -56,63 +56,32 @@ func TestReliabilitySoak(t *testing.T) {
 	app := startApp(t, env)
 	is := app.issuer(t, "http")
 
-	type lane struct {
-		card *termsim.Card
-		term *termsim.Terminal
-		c    *termsim.Client
-		txs  []*termsim.Txn // answered 91, in order
-	}
-	ls := make([]*lane, lanes)
+	ls := make([]purchaseLane, lanes)
 	for i := range ls {
 		card, _ := newCard(t, is, termsimCardRequest())
-		ls[i] = &lane{card: card, term: newTerminal(t, fmt.Sprintf("SOAK%04d", i)), c: dialISO(t, app.ISOAddr())}
+		ls[i] = purchaseLane{card: card, term: newTerminal(t, fmt.Sprintf("SOAK%04d", i)), c: dialISO(t, app.ISOAddr())}
 	}
+	unanswered := make([][]*termsim.Txn, lanes) // per lane, the requests answered 91, in order
 
 	var mu sync.Mutex
 	answered := map[string]bool{}
 	counts := map[iso.ResponseCode]int{}
 	var latencies []time.Duration
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, l := range ls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				tx, err := l.term.Purchase(l.card, 100, termsim.TxnOptions{})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				start := time.Now()
-				ctx, cancel := context.WithTimeout(context.Background(), answerBound)
-				r, err := l.c.Do(ctx, tx)
-				cancel()
-				took := time.Since(start)
-				if err != nil {
-					t.Errorf("%s STAN %s: no answer within %v: %v", l.term.ID(), tx.STAN, answerBound, err)
-					return
-				}
-				mu.Lock()
-				counts[r.Code]++
-				latencies = append(latencies, took)
-				switch r.Code {
-				case iso.Approved:
-					answered[l.term.ID()+"/"+tx.STAN] = true
-				case iso.IssuerOrSwitchInoperative:
-					l.txs = append(l.txs, tx)
-				default:
-					t.Errorf("%s STAN %s answered %s, want 00 or 91", l.term.ID(), tx.STAN, r.Code)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
+	wait := purchaseUntil(t, ls, answerBound, stop, func(i int, tx *termsim.Txn, r *termsim.Result, took time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		counts[r.Code]++
+		latencies = append(latencies, took)
+		switch r.Code {
+		case iso.Approved:
+			answered[ls[i].term.ID()+"/"+tx.STAN] = true
+		case iso.IssuerOrSwitchInoperative:
+			unanswered[i] = append(unanswered[i], tx)
+		default:
+			t.Errorf("%s STAN %s answered %s, want 00 or 91", ls[i].term.ID(), tx.STAN, r.Code)
+		}
+	})
 
 	// Chaos: one outage at a time, then a quiet spell.
 	outages := map[string]int{}
@@ -156,12 +125,12 @@ func TestReliabilitySoak(t *testing.T) {
 	}
 	time.Sleep(2 * time.Second) // last approvals after the last outage
 	close(stop)
-	wg.Wait()
+	wait()
 
 	// Repeat every 91: recorded ones come back 00, others are decided now.
 	repeats := map[iso.ResponseCode]int{}
-	for _, l := range ls {
-		for _, tx := range l.txs {
+	for i, l := range ls {
+		for _, tx := range unanswered[i] {
 			rtx, err := tx.Retransmit(true, nil)
 			if err != nil {
 				t.Fatal(err)
