@@ -8,7 +8,7 @@
 // emv, emv/tlv and kafka, plus the issuance domain for the card model and
 // its pure control predicates. It never imports an adapter (pgx, fiber,
 // franz-go, moov): the ISO 8583 transport is host/isoserver, the ledger is
-// implemented by issuance/postgres, the Verifier by emv/softhsm.
+// implemented by host/postgres, the Verifier by emv/softhsm.
 //
 // # Decisions
 //

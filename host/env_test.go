@@ -22,6 +22,7 @@ import (
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/host/isoserver"
+	hostpg "github.com/cardhost/cardhost/host/postgres"
 	"github.com/cardhost/cardhost/host/termsim"
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance"
@@ -113,7 +114,7 @@ func newHostEnv(t testing.TB) *hostEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.engine, err = host.New(host.Config{PANIndexRef: e.keys[emv.KeyPANIDX]}, db.Ledger(), h, slog.New(slog.DiscardHandler), steps)
+	e.engine, err = host.New(host.Config{PANIndexRef: e.keys[emv.KeyPANIDX]}, hostpg.New(db), h, slog.New(slog.DiscardHandler), steps)
 	if err != nil {
 		t.Fatal(err)
 	}

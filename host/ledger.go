@@ -21,7 +21,7 @@ var ErrNotFound = errors.New("host: not found")
 // instead of 96.
 var ErrUnavailable = errors.New("host: ledger unavailable")
 
-// Ledger is the host's persistence, implemented by issuance/postgres.
+// Ledger is the host's persistence, implemented by host/postgres.
 // Every method is safe for concurrent use, returns by ctx's deadline, and
 // wraps ErrUnavailable in errors that mean the store is unreachable.
 type Ledger interface {

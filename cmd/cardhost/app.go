@@ -21,6 +21,7 @@ import (
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/host/isoserver"
+	hostpg "github.com/cardhost/cardhost/host/postgres"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/rest"
@@ -38,6 +39,7 @@ type App struct {
 	reg *prometheus.Registry
 
 	db      *postgres.DB
+	ledger  *hostpg.Ledger
 	hsm     *softhsm.HSM
 	broker  *embedded.Broker // nil when KAFKA_BROKERS is set
 	brokers []string
@@ -108,6 +110,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	if a.db, err = openDB(ctx, cfg, log); err != nil {
 		return a, err
 	}
+	a.ledger = hostpg.New(a.db)
 	if a.hsm, err = openHSM(cfg, a.db, log); err != nil {
 		return a, err
 	}
@@ -151,7 +154,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		RequestTimeout: cfg.HTTPRequestTimeout, Sandbox: cfg.Mode == "sandbox", Version: version, RequestHashKey: rhk},
 		rest.Deps{
 			Tenants: a.db, Idempotency: a.db, Service: a.svc,
-			Authorizations: a.db.Ledger(), Simulator: a.newSimulator(),
+			Authorizations: a.ledger, Simulator: a.newSimulator(),
 			IsUnavailable: postgres.IsUnavailable,
 			Ready: []rest.ReadyCheck{
 				{Name: "postgres", Check: a.db.Ping},
@@ -178,7 +181,7 @@ func (a *App) openHost(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if a.engine, err = host.New(host.Config{PANIndexRef: keys.PANIndex}, a.db.Ledger(), a.hsm, log, steps); err != nil {
+	if a.engine, err = host.New(host.Config{PANIndexRef: keys.PANIndex}, a.ledger, a.hsm, log, steps); err != nil {
 		return err
 	}
 	fp, err := a.hsm.DeriveSecret("iso-retransmission-fingerprint")
@@ -217,7 +220,7 @@ func (a *App) newSimulator() rest.Simulator {
 		return nil
 	}
 	_, port, _ := net.SplitHostPort(a.ISOAddr())
-	a.sim = &simulator{addr: net.JoinHostPort("127.0.0.1", port), tls: a.cfg.ISOTLSCert != "", clientCert: a.simCert, ledger: a.db.Ledger(),
+	a.sim = &simulator{addr: net.JoinHostPort("127.0.0.1", port), tls: a.cfg.ISOTLSCert != "", clientCert: a.simCert, ledger: a.ledger,
 		vault: a.hsm, dekRef: a.svc.Keys().PANDEK, now: time.Now}
 	return a.sim
 }

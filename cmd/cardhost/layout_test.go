@@ -60,6 +60,7 @@ var dependencyRules = map[string]rule{
 	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/dataprep", "host", "iso", "kafka"}), []string{fiber, prom}},
 	"issuance/emboss":          {join(emvLeafs, []string{"issuance", "issuance/dataprep"}), nil},
 	"host/isoserver":           {join(emvLeafs, []string{"host", "iso"}), []string{moovISO, moovConn, prom}},
+	"host/postgres":            {[]string{"host", "iso", "issuance", "issuance/postgres", "kafka"}, []string{pgx}},
 	"host/termsim":             {join(emvLeafs, []string{"iso"}), []string{moovISO, moovConn, yaml, franz}},
 	"kafka/outbox":             {[]string{"kafka", "kafka/internal/kgolog", "kafka/internal/wire"}, []string{franz, prom}},
 	"kafka/embedded":           {[]string{"kafka", "kafka/internal/kgolog"}, []string{franz}},

@@ -18,10 +18,10 @@ import (
 
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/host"
+	hostpg "github.com/cardhost/cardhost/host/postgres"
 	"github.com/cardhost/cardhost/host/termsim"
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance"
-	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/rest"
 )
 
@@ -34,7 +34,7 @@ type simulator struct {
 	tls  bool
 	// clientCert is presented when the ISO port requires mutual TLS.
 	clientCert *tls.Certificate
-	ledger     *postgres.Ledger
+	ledger     *hostpg.Ledger
 	vault      interface {
 		OpenPAN(ctx context.Context, dekRef, tenant, cardID string, sealed []byte) (emv.PAN, error)
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cardhost/cardhost/host"
 )
 
 // Config configures the PostgreSQL adapter. The zero value of every field
@@ -33,11 +35,13 @@ type Config struct {
 	// Now returns the current time. Default time.Now (always used as UTC).
 	Now func() time.Time
 	// CommitBatch is the most authorization commits grouped into one
-	// PostgreSQL round trip and transaction (group commit). Default 64; 1
-	// disables grouping.
+	// PostgreSQL round trip and transaction (group commit by host/postgres's
+	// Ledger). Default 64; 1 disables grouping.
 	CommitBatch int
-	// CommitWorkers is how many groups are committed at once, each on its
-	// own connection. Default 2 (on two cores one or two large groups beat many small ones; docs/PERFORMANCE.md).
+	// CommitWorkers is how many groups host/postgres's Ledger commits at
+	// once, each on its own connection (the pool is sized for them). Default
+	// 2 (on two cores one or two large groups beat many small ones;
+	// docs/PERFORMANCE.md).
 	CommitWorkers int
 }
 
@@ -51,18 +55,19 @@ type DB struct {
 
 	outboxOnce sync.Once
 	outbox     *Outbox
-	ledgerOnce sync.Once
-	ledger     *Ledger
 
 	afterCommit func()
+	// onClose run at Close before the pool closes (OnClose).
+	onClose []func()
 }
 
 // SetAfterCommit registers a function called after every transaction that
 // wrote outbox events commits (the relay's Wake). Call before serving.
 func (db *DB) SetAfterCommit(f func()) { db.afterCommit = f }
 
-// committed notifies the after-commit hook.
-func (db *DB) committed() {
+// Committed notifies the after-commit hook; adapters built on the DB
+// (host/postgres) call it after a transaction that wrote outbox events.
+func (db *DB) Committed() {
 	if db.afterCommit != nil {
 		db.afterCommit()
 	}
@@ -123,10 +128,14 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 	return db, nil
 }
 
+// OnClose registers f to run at Close, before the pool closes: the
+// host/postgres Ledger stops its commit workers there. Call before serving.
+func (db *DB) OnClose(f func()) { db.onClose = append(db.onClose, f) }
+
 // Close closes the pool, waiting for connections in use to be returned.
 func (db *DB) Close() {
-	if db.ledger != nil {
-		db.ledger.batcher.close()
+	for _, f := range db.onClose {
+		f()
 	}
 	if db.outbox != nil {
 		db.outbox.Close()
@@ -134,10 +143,9 @@ func (db *DB) Close() {
 	db.pool.Close()
 }
 
-// commitTimeout bounds a commit whose caller set no deadline: twice the
-// statement timeout, so that a database that stops answering (no reset)
-// cannot hold it forever.
-func (db *DB) commitTimeout() time.Duration { return 2 * db.config.StatementTimeout }
+// Config returns the configuration the DB was opened with, defaults
+// applied.
+func (db *DB) Config() Config { return db.config }
 
 // Ping checks that the database answers (used by /readyz).
 func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
@@ -200,7 +208,7 @@ func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	if err := pgx.BeginFunc(ctx, db.pool, fn); err != nil {
 		return err
 	}
-	db.committed()
+	db.Committed()
 	return nil
 }
 
@@ -212,6 +220,17 @@ func isUniqueViolation(err error, constraint string) bool {
 		return false
 	}
 	return constraint == "" || pgErr.ConstraintName == constraint
+}
+
+// WrapUnavailable wraps host.ErrUnavailable around an error that means the
+// database is unreachable or too slow (IsUnavailable), so that the host
+// answers 91 rather than 96 for it. Other errors (and nil) are returned as
+// they are.
+func WrapUnavailable(err error) error {
+	if err == nil || errors.Is(err, host.ErrUnavailable) || !IsUnavailable(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", host.ErrUnavailable, err)
 }
 
 // IsUnavailable reports whether err means the database could not be reached

@@ -74,7 +74,7 @@ func (k *KeyStore) GetKey(ctx context.Context, ref string, version int) (emv.Key
 		return r, emv.ErrKeyNotFound
 	}
 	if err != nil {
-		return r, ledgerErr(fmt.Errorf("reading key: %w", err))
+		return r, WrapUnavailable(fmt.Errorf("reading key: %w", err))
 	}
 	return r, nil
 }
@@ -99,11 +99,11 @@ func (k *KeyStore) ListKeys(ctx context.Context, f emv.KeyFilter) ([]emv.KeyReco
 	}
 	rows, err := k.db.pool.Query(ctx, q+` ORDER BY ref, version`, args...)
 	if err != nil {
-		return nil, ledgerErr(fmt.Errorf("listing keys: %w", err))
+		return nil, WrapUnavailable(fmt.Errorf("listing keys: %w", err))
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (emv.KeyRecord, error) { return scanKey(r) })
 	if err != nil {
-		return nil, ledgerErr(fmt.Errorf("listing keys: %w", err))
+		return nil, WrapUnavailable(fmt.Errorf("listing keys: %w", err))
 	}
 	return out, nil
 }

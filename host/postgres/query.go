@@ -20,7 +20,7 @@ func (l *Ledger) CardAuthorizations(ctx context.Context, tenantID, cardID string
 		return nil, false, err
 	}
 	n := p.Size()
-	rows, err := l.db.pool.Query(ctx, `SELECT `+authColumns+` FROM authorizations
+	rows, err := l.pool.Query(ctx, `SELECT `+authColumns+` FROM authorizations
 		WHERE tenant_id = $1 AND card_id = $2 AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4`,
 		tenantID, cardID, p.StartingAfter, n+1)
 	if err != nil {
@@ -39,7 +39,7 @@ func (l *Ledger) CardAuthorizations(ctx context.Context, tenantID, cardID string
 
 // TenantAuthorization returns one record of the tenant.
 func (l *Ledger) TenantAuthorization(ctx context.Context, tenantID, id string) (*host.Authorization, error) {
-	a, err := scanAuthorization(l.db.pool.QueryRow(ctx, `SELECT `+authColumns+` FROM authorizations WHERE id = $1 AND tenant_id = $2`, id, tenantID))
+	a, err := scanAuthorization(l.pool.QueryRow(ctx, `SELECT `+authColumns+` FROM authorizations WHERE id = $1 AND tenant_id = $2`, id, tenantID))
 	if errors.Is(err, host.ErrNotFound) {
 		return nil, issuance.ErrNotFound
 	}
@@ -48,7 +48,7 @@ func (l *Ledger) TenantAuthorization(ctx context.Context, tenantID, id string) (
 
 // TenantCard returns the host's snapshot of a tenant's card (its spend).
 func (l *Ledger) TenantCard(ctx context.Context, tenantID, cardID string) (*host.Card, error) {
-	c, err := scanHostCard(l.db.pool.QueryRow(ctx, `SELECT `+hostCardColumns+` FROM cards WHERE id = $1 AND tenant_id = $2`, cardID, tenantID))
+	c, err := l.card(ctx, l.pool, `id = $1 AND tenant_id = $2`, cardID, tenantID)
 	if errors.Is(err, host.ErrNotFound) {
 		return nil, issuance.ErrNotFound
 	}
@@ -59,7 +59,7 @@ func (l *Ledger) TenantCard(ctx context.Context, tenantID, cardID string) (*host
 // simulator, which opens it through the HSM to build ISO messages).
 func (l *Ledger) SealedPAN(ctx context.Context, tenantID, cardID string) ([]byte, error) {
 	var b []byte
-	err := l.db.pool.QueryRow(ctx, `SELECT pan_cipher FROM cards WHERE id = $1 AND tenant_id = $2`, cardID, tenantID).Scan(&b)
+	err := l.pool.QueryRow(ctx, `SELECT pan_cipher FROM cards WHERE id = $1 AND tenant_id = $2`, cardID, tenantID).Scan(&b)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, issuance.ErrNotFound
 	}

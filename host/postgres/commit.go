@@ -1,0 +1,332 @@
+package postgres
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cardhost/cardhost/host"
+	issuancepg "github.com/cardhost/cardhost/issuance/postgres"
+	"github.com/cardhost/cardhost/kafka"
+)
+
+// The one commit path: every host.Commit, grouped or alone, optimistic or
+// locked, is encoded by encodeCommits, applied by the PL/pgSQL function
+// ch_commit_group (migration 0033) and its answer mapped to a
+// host.CommitOutcome by commitGroup.
+
+// commitSQL is the one SQL entry point of every commit.
+const commitSQL = `SELECT item, outcome FROM ch_commit_group($1, $2, $3, $4)`
+
+// Commit implements host.Ledger. Commits from concurrent requests are
+// grouped (see commitBatcher): many share one PostgreSQL round trip and one
+// WAL flush, and none is answered before its transaction is durable.
+func (l *Ledger) Commit(ctx context.Context, c *host.Commit) (host.CommitOutcome, *host.Authorization, error) {
+	o, err := l.batcher.commit(ctx, c)
+	if err != nil {
+		return 0, nil, issuancepg.WrapUnavailable(fmt.Errorf("committing authorization: %w", err))
+	}
+	o, a, err := l.settle(ctx, c, o)
+	return o, a, issuancepg.WrapUnavailable(err)
+}
+
+// errNotDone rolls back a locked commit that did not apply.
+var errNotDone = errors.New("commit not applied")
+
+// CommitLocked implements host.Ledger: the card row is read FOR UPDATE, so
+// every other commit of the card (grouped or locked, from any instance)
+// waits for this transaction, decide runs on it, and its commit is applied
+// through the same entry point as every other, as a group of one in the
+// same transaction. It is not grouped: it is the rare path of a card
+// contended across instances.
+func (l *Ledger) CommitLocked(ctx context.Context, cardID string, decide func(*host.Card) (*host.Commit, error)) (host.CommitOutcome, *host.Authorization, error) {
+	select {
+	case l.locked <- struct{}{}:
+		defer func() { <-l.locked }()
+	case <-ctx.Done():
+		return 0, nil, issuancepg.WrapUnavailable(fmt.Errorf("waiting for a locked commit slot: %w", ctx.Err()))
+	}
+	var (
+		c *host.Commit
+		o host.CommitOutcome
+	)
+	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		card, err := l.card(ctx, tx, `id = $1 FOR UPDATE`, cardID)
+		if err != nil {
+			return err
+		}
+		if c, err = decide(card); err != nil {
+			return err
+		}
+		if o, err = l.commitOne(ctx, tx, c); err != nil {
+			return fmt.Errorf("committing authorization: %w", err)
+		}
+		if o != host.CommitDone {
+			return errNotDone
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNotDone) {
+		return 0, nil, issuancepg.WrapUnavailable(err)
+	}
+	o, a, err := l.settle(ctx, c, o)
+	return o, a, issuancepg.WrapUnavailable(err)
+}
+
+// settle completes a commit's answer: a done commit that wrote events wakes
+// the outbox relay; a duplicate comes with the stored record.
+func (l *Ledger) settle(ctx context.Context, c *host.Commit, o host.CommitOutcome) (host.CommitOutcome, *host.Authorization, error) {
+	switch o {
+	case host.CommitDone:
+		if len(c.Events) > 0 {
+			l.db.Committed()
+		}
+	case host.CommitDuplicate:
+		existing, err := l.AuthorizationByKey(ctx, c.Record.MatchKey)
+		if err != nil {
+			return 0, nil, fmt.Errorf("reading the stored original of a retransmission: %w", err)
+		}
+		return o, existing, nil
+	}
+	return o, nil, nil
+}
+
+// querier is where a read or a commit runs: the pool (its own
+// transaction) or a locked commit's transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// outcomes maps ch_commit_group's answer for one decision to its outcome.
+var outcomes = map[string]host.CommitOutcome{
+	"done":      host.CommitDone,
+	"stale":     host.CommitStale,
+	"duplicate": host.CommitDuplicate,
+}
+
+// races maps what ch_commit_group raises for a race that slipped past its
+// checks (rolling the whole call back) to the outcome it means for a group
+// of one: CH001 an original changed, CH002 a concurrent duplicate.
+var races = map[string]host.CommitOutcome{
+	"CH001": host.CommitStale,
+	"CH002": host.CommitDuplicate,
+}
+
+// commitGroup applies decisions with one ch_commit_group call, one round
+// trip and one transaction (q's), and returns their outcomes in order. A
+// group of one reads a race as its outcome; for a larger group a race is
+// an error like any other: the call rolled back whole and its decisions are
+// to be committed each on its own.
+func (l *Ledger) commitGroup(ctx context.Context, q querier, cs []*host.Commit) ([]host.CommitOutcome, error) {
+	args, err := encodeCommits(cs, l.db.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]host.CommitOutcome, len(cs))
+	rows, err := q.Query(ctx, commitSQL, args...)
+	if err == nil {
+		for rows.Next() {
+			var idx int
+			var name string
+			if err = rows.Scan(&idx, &name); err != nil {
+				break
+			}
+			if idx >= 1 && idx <= len(out) {
+				out[idx-1] = outcomes[name]
+			}
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+	}
+	var pgErr *pgconn.PgError
+	if len(cs) == 1 && errors.As(err, &pgErr) {
+		if o, ok := races[pgErr.Code]; ok {
+			return []host.CommitOutcome{o}, nil
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range out {
+		if o == 0 {
+			return nil, errors.New("committing group: an outcome is missing")
+		}
+	}
+	return out, nil
+}
+
+// commitOne applies one decision as a group of one.
+func (l *Ledger) commitOne(ctx context.Context, q querier, c *host.Commit) (host.CommitOutcome, error) {
+	out, err := l.commitGroup(ctx, q, []*host.Commit{c})
+	if err != nil {
+		return 0, err
+	}
+	return out[0], nil
+}
+
+// commitItem is one decision of ch_commit_group's p_items: the card's
+// guard and new state, and the original's update when there is one.
+type commitItem struct {
+	Idx          int                     `json:"idx"`
+	CardID       *string                 `json:"card_id"`
+	CardVersion  int64                   `json:"card_version"`
+	Upd          bool                    `json:"upd"`
+	Spend        map[string]host.Counter `json:"spend"`
+	TotalSpent   int64                   `json:"total_spent"`
+	LastATC      int                     `json:"last_atc"`
+	PINTries     int                     `json:"pin_tries"`
+	UsedAt       *time.Time              `json:"used_at"`
+	Status       *string                 `json:"status"`
+	StatusReason string                  `json:"status_reason"`
+	MatchKey     string                  `json:"match_key"`
+	*commitOriginal
+}
+
+// commitOriginal is the update of a capture's, reversal's or matched
+// advice's original, guarded by its version (absent from the JSON when
+// nil).
+type commitOriginal struct {
+	ID       string `json:"orig_id"`
+	Version  int64  `json:"orig_version"`
+	Status   string `json:"orig_status"`
+	Held     int64  `json:"orig_held"`
+	Captured int64  `json:"orig_captured"`
+	Reversed int64  `json:"orig_reversed"`
+}
+
+// commitEvent is one event of ch_commit_group's p_events, tagged with its
+// decision's idx.
+type commitEvent struct {
+	Idx int `json:"idx"`
+	kafka.Event
+}
+
+// encodeCommits renders decisions as ch_commit_group's arguments: the one
+// encoder of host.Commit. Item idx is the decision's 1-based position, and
+// records are in the same order.
+func encodeCommits(cs []*host.Commit, now time.Time) ([]any, error) {
+	items := make([]commitItem, len(cs))
+	records := make([]recordRow, len(cs))
+	var events []commitEvent
+	for i, c := range cs {
+		it := commitItem{Idx: i + 1, CardID: nullString(c.CardID), CardVersion: c.CardVersion, Upd: c.State != nil, MatchKey: c.Record.MatchKey}
+		if s := c.State; s != nil {
+			it.Spend, it.TotalSpent, it.LastATC, it.PINTries, it.UsedAt = s.Spend, s.TotalSpent, s.LastATC, s.PINTries, s.UsedAt
+			if it.Spend == nil {
+				it.Spend = map[string]host.Counter{}
+			}
+		}
+		if c.Status != "" {
+			st := string(c.Status)
+			it.Status, it.StatusReason = &st, c.StatusReason
+		}
+		if o := c.Original; o != nil {
+			it.commitOriginal = &commitOriginal{ID: o.ID, Version: o.Version, Status: string(o.Status), Held: o.Held,
+				Captured: o.CapturedAmount, Reversed: o.ReversedAmount}
+		}
+		items[i], records[i] = it, newRecordRow(c.Record)
+		for _, e := range c.Events {
+			events = append(events, commitEvent{Idx: i + 1, Event: e})
+		}
+	}
+	pItems, err := json.Marshal(items)
+	if err != nil {
+		return nil, fmt.Errorf("encoding commit: %w", err)
+	}
+	pRecords, err := json.Marshal(records)
+	if err != nil {
+		return nil, fmt.Errorf("encoding commit: %w", err)
+	}
+	pEvents := []byte("[]")
+	if len(events) > 0 {
+		if pEvents, err = json.Marshal(events); err != nil {
+			return nil, fmt.Errorf("encoding commit: %w", err)
+		}
+	}
+	return []any{pItems, pRecords, string(pEvents), now}, nil
+}
+
+// recordRow is an authorizations row as ch_commit_group inserts it with
+// jsonb_populate_record: every column (absent keys would be NULL, not the
+// column default), bytea as \x hex. A struct, not a map, so encoding is
+// cheap and needs no key sorting.
+type recordRow struct {
+	ID               string         `json:"id"`
+	TenantID         *string        `json:"tenant_id"`
+	CardID           *string        `json:"card_id"`
+	Kind             string         `json:"kind"`
+	MTI              string         `json:"mti"`
+	ProcessingCode   string         `json:"processing_code"`
+	Amount           int64          `json:"amount"`
+	Currency         string         `json:"currency"`
+	CardAmount       int64          `json:"card_amount"`
+	ApprovedAmount   int64          `json:"approved_amount"`
+	ResponseCode     string         `json:"response_code"`
+	Reason           string         `json:"reason"`
+	ApprovalCode     string         `json:"approval_code"`
+	AcquirerID       string         `json:"acquirer_id"`
+	TerminalID       string         `json:"terminal_id"`
+	MerchantID       string         `json:"merchant_id"`
+	Acceptor         string         `json:"acceptor"`
+	STAN             string         `json:"stan"`
+	RRN              string         `json:"rrn"`
+	TransmissionTime string         `json:"transmission_time"`
+	MCC              string         `json:"mcc"`
+	Country          string         `json:"country"`
+	EntryMode        string         `json:"entry_mode"`
+	ECI              string         `json:"eci"`
+	OriginalID       *string        `json:"original_id"`
+	Status           string         `json:"status"`
+	Held             int64          `json:"held"`
+	CapturedAmount   int64          `json:"captured_amount"`
+	ReversedAmount   int64          `json:"reversed_amount"`
+	Applied          []host.Applied `json:"applied"`
+	MatchKey         string         `json:"match_key"`
+	Fingerprint      *string        `json:"fingerprint"`
+	ResponseICC      *string        `json:"response_icc"`
+	Balances         []host.Balance `json:"balances"`
+	ReceivedAt       time.Time      `json:"received_at"`
+	DecidedAt        time.Time      `json:"decided_at"`
+	Version          int64          `json:"version"`
+}
+
+func newRecordRow(a *host.Authorization) recordRow {
+	applied := a.Applied
+	if applied == nil {
+		applied = []host.Applied{}
+	}
+	return recordRow{
+		ID: a.ID, TenantID: nullString(a.TenantID), CardID: nullString(a.CardID), Kind: a.Kind.String(), MTI: a.MTI,
+		ProcessingCode: a.ProcessingCode, Amount: a.Amount, Currency: a.Currency, CardAmount: a.CardAmount,
+		ApprovedAmount: a.ApprovedAmount, ResponseCode: string(a.Code), Reason: string(a.Reason), ApprovalCode: a.ApprovalCode,
+		AcquirerID: a.AcquirerID, TerminalID: a.Terminal, MerchantID: a.Merchant, Acceptor: a.Acceptor, STAN: a.STAN, RRN: a.RRN,
+		TransmissionTime: a.TransmissionTime, MCC: a.MCC, Country: a.Country, EntryMode: a.EntryMode, ECI: a.ECI,
+		OriginalID: nullString(a.OriginalID), Status: string(a.Status), Held: a.Held, CapturedAmount: a.CapturedAmount,
+		ReversedAmount: a.ReversedAmount, Applied: applied, MatchKey: a.MatchKey, Fingerprint: byteaHex(a.Fingerprint),
+		ResponseICC: byteaHex(a.ResponseICC), Balances: a.Balances, ReceivedAt: a.ReceivedAt, DecidedAt: a.DecidedAt, Version: 1,
+	}
+}
+
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func byteaHex(b []byte) *string {
+	if b == nil {
+		return nil
+	}
+	s := `\x` + hex.EncodeToString(b)
+	return &s
+}

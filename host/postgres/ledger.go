@@ -1,0 +1,180 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cardhost/cardhost/host"
+	"github.com/cardhost/cardhost/iso"
+	"github.com/cardhost/cardhost/issuance"
+	issuancepg "github.com/cardhost/cardhost/issuance/postgres"
+)
+
+// Ledger is the authorization host's persistence (host.Ledger): card
+// snapshots by PAN index, the records of captures and reversals, and the
+// one commit path (commit.go), grouped by a commitBatcher. Safe for
+// concurrent use.
+type Ledger struct {
+	db      *issuancepg.DB
+	pool    *pgxpool.Pool
+	batcher *commitBatcher
+	// commitTimeout bounds a group whose members set no deadline: twice
+	// the statement timeout, so that a database that stops answering (no
+	// reset) cannot hold it forever.
+	commitTimeout time.Duration
+	// locked bounds the locked commits in flight to half the pool: each
+	// holds a connection for its transaction while its decision may read
+	// through another (an original, an acquirer key).
+	locked chan struct{}
+}
+
+var _ host.Ledger = (*Ledger)(nil)
+
+// New returns the host ledger over db and starts its commit workers
+// (db.Config().CommitBatch, CommitWorkers); db.Close stops them, after
+// which Commit fails. Build one per DB: each has its own workers.
+func New(db *issuancepg.DB) *Ledger {
+	pool := db.Pool()
+	cfg := db.Config()
+	l := &Ledger{db: db, pool: pool, commitTimeout: 2 * cfg.StatementTimeout,
+		locked: make(chan struct{}, max(1, int(pool.Config().MaxConns)/2))}
+	l.batcher = newCommitBatcher(l, cfg.CommitBatch, cfg.CommitWorkers)
+	db.OnClose(l.batcher.close)
+	return l
+}
+
+// hostCardColumns are the cards columns a host.Card is read from.
+const hostCardColumns = `id, tenant_id, coalesce(product_id, ''), coalesce(cardholder_id, ''), coalesce(reference_id, ''), reference_number,
+	type, status, status_reason, printed_name, currency, card_limit, spending_controls, risk_controls, usage_type,
+	auto_cancel_trigger, expiry_at, pin_length, pan_index, bin, last4, pan_length, expiry, psn, service_code, network, cvn,
+	imk_ac_ref, cvk_ref, pvk_ref, pin_method, pvki, pin_verify, pin_try_max, template_id,
+	spend, total_spent, last_atc, pin_tries, used_at, created_at, updated_at, version`
+
+func scanHostCard(row pgx.Row) (*host.Card, error) {
+	var c host.Card
+	var typ, status, usage, trigger, network string
+	var spending, risk, spend []byte
+	err := row.Scan(&c.ID, &c.TenantID, &c.ProductID, &c.CardholderID, &c.ReferenceID, &c.ReferenceNumber,
+		&typ, &status, &c.StatusReason, &c.PrintedName, &c.Currency, &c.CardLimit, &spending, &risk, &usage,
+		&trigger, &c.ExpiryAt, &c.PINLength, &c.PANIndex, &c.BIN, &c.Last4, &c.PANLength, &c.Expiry, &c.PSN, &c.ServiceCode, &network, &c.CVN,
+		&c.IMKACRef, &c.CVKRef, &c.PVKRef, &c.PINMethod, &c.PVKI, &c.PINVerify, &c.PINTryMax, &c.TemplateID,
+		&spend, &c.TotalSpent, &c.LastATC, &c.PINTries, &c.UsedAt, &c.CreatedAt, &c.UpdatedAt, &c.Version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, host.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading card: %w", err)
+	}
+	c.Type, c.Status, c.UsageType = issuance.CardType(typ), issuance.Status(status), issuance.UsageType(usage)
+	c.AutoCancelTrigger, c.Network = issuance.AutoCancelTrigger(trigger), issuance.Network(network)
+	if err := json.Unmarshal(spending, &c.SpendingControls); err != nil {
+		return nil, fmt.Errorf("reading card spending controls: %w", err)
+	}
+	if err := json.Unmarshal(risk, &c.RiskControls); err != nil {
+		return nil, fmt.Errorf("reading card risk controls: %w", err)
+	}
+	if err := json.Unmarshal(spend, &c.Spend); err != nil {
+		return nil, fmt.Errorf("reading card spend: %w", err)
+	}
+	if c.Spend == nil {
+		c.Spend = map[string]host.Counter{}
+	}
+	return &c, nil
+}
+
+// card reads one card through q, selected by a WHERE clause.
+func (l *Ledger) card(ctx context.Context, q querier, where string, args ...any) (*host.Card, error) {
+	return scanHostCard(q.QueryRow(ctx, `SELECT `+hostCardColumns+` FROM cards WHERE `+where, args...))
+}
+
+// CardByPANIndex implements host.Ledger.
+func (l *Ledger) CardByPANIndex(ctx context.Context, index []byte) (*host.Card, error) {
+	c, err := l.card(ctx, l.pool, `pan_index = $1`, index)
+	return c, issuancepg.WrapUnavailable(err)
+}
+
+// CardByID implements host.Ledger.
+func (l *Ledger) CardByID(ctx context.Context, id string) (*host.Card, error) {
+	c, err := l.card(ctx, l.pool, `id = $1`, id)
+	return c, issuancepg.WrapUnavailable(err)
+}
+
+// AcquirerZPK implements host.Ledger.
+func (l *Ledger) AcquirerZPK(ctx context.Context, acquirerID string) (string, error) {
+	var ref string
+	err := l.pool.QueryRow(ctx, `SELECT zpk_ref FROM acquirers WHERE id = $1`, acquirerID).Scan(&ref)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && ref == "") {
+		return "", host.ErrNotFound
+	}
+	if err != nil {
+		return "", issuancepg.WrapUnavailable(fmt.Errorf("reading acquirer: %w", err))
+	}
+	return ref, nil
+}
+
+const authColumns = `id, coalesce(tenant_id, ''), coalesce(card_id, ''), kind, mti, processing_code, amount, currency, card_amount,
+	approved_amount, response_code, reason, approval_code, acquirer_id, terminal_id, merchant_id, acceptor, stan, rrn,
+	transmission_time, mcc, country, entry_mode, eci, coalesce(original_id, ''), status, held, captured_amount,
+	reversed_amount, applied, match_key, fingerprint, response_icc, balances, received_at, decided_at, version`
+
+func scanAuthorization(row pgx.Row) (*host.Authorization, error) {
+	var a host.Authorization
+	var kind, code, reason, status string
+	var applied, balances []byte
+	err := row.Scan(&a.ID, &a.TenantID, &a.CardID, &kind, &a.MTI, &a.ProcessingCode, &a.Amount, &a.Currency, &a.CardAmount,
+		&a.ApprovedAmount, &code, &reason, &a.ApprovalCode, &a.AcquirerID, &a.Terminal, &a.Merchant, &a.Acceptor, &a.STAN, &a.RRN,
+		&a.TransmissionTime, &a.MCC, &a.Country, &a.EntryMode, &a.ECI, &a.OriginalID, &status, &a.Held, &a.CapturedAmount,
+		&a.ReversedAmount, &applied, &a.MatchKey, &a.Fingerprint, &a.ResponseICC, &balances, &a.ReceivedAt, &a.DecidedAt, &a.Version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, host.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading authorization: %w", err)
+	}
+	a.Kind, a.Code, a.Reason, a.Status = host.ParseKind(kind), iso.ResponseCode(code), host.Reason(reason), host.AuthStatus(status)
+	if err := json.Unmarshal(applied, &a.Applied); err != nil {
+		return nil, fmt.Errorf("reading authorization: %w", err)
+	}
+	if len(balances) > 0 {
+		if err := json.Unmarshal(balances, &a.Balances); err != nil {
+			return nil, fmt.Errorf("reading authorization: %w", err)
+		}
+	}
+	a.ReceivedAt, a.DecidedAt = a.ReceivedAt.UTC(), a.DecidedAt.UTC()
+	return &a, nil
+}
+
+// AuthorizationByKey implements host.Ledger.
+func (l *Ledger) AuthorizationByKey(ctx context.Context, key string) (*host.Authorization, error) {
+	a, err := scanAuthorization(l.pool.QueryRow(ctx, `SELECT `+authColumns+` FROM authorizations WHERE match_key = $1`, key))
+	return a, issuancepg.WrapUnavailable(err)
+}
+
+// FindOriginal implements host.Ledger: the newest authorization (0100,
+// 0200 or 0120) of the card that field 90 (or the RRN) names. An 0120
+// advice matched to an 0100 (original_id set) stands for that 0100.
+func (l *Ledger) FindOriginal(ctx context.Context, q host.OriginalQuery) (*host.Authorization, error) {
+	a, err := l.findOriginal(ctx, q)
+	return a, issuancepg.WrapUnavailable(err)
+}
+
+func (l *Ledger) findOriginal(ctx context.Context, q host.OriginalQuery) (*host.Authorization, error) {
+	const kinds = `kind IN ('authorization', 'financial', 'advice')`
+	const outer = `SELECT ` + authColumns + ` FROM authorizations WHERE id = (SELECT coalesce(original_id, id) FROM authorizations `
+	if q.STAN != "" {
+		return scanAuthorization(l.pool.QueryRow(ctx, outer+`
+			WHERE card_id = $1 AND stan = $2 AND transmission_time = $3
+			  AND ltrim(acquirer_id, '0') = ltrim($4, '0') AND ($5 = '' OR terminal_id = $5)
+			  AND ($6 = '' OR left(mti, 3) = left($6, 3)) AND `+kinds+`
+			ORDER BY decided_at DESC LIMIT 1)`, q.CardID, q.STAN, q.TransmissionTime, q.AcquirerID, q.Terminal, q.MTI))
+	}
+	return scanAuthorization(l.pool.QueryRow(ctx, outer+`
+		WHERE card_id = $1 AND rrn = $2 AND ($3 = '' OR terminal_id = $3) AND `+kinds+`
+		ORDER BY decided_at DESC LIMIT 1)`, q.CardID, q.RRN, q.Terminal))
+}
