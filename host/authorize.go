@@ -11,9 +11,10 @@ import (
 
 // authorize decides a 0100 or 0200 through the pipeline and builds its
 // commit: the card's new state, the record, the events and, for chip
-// cards, the ARPC.
-func (e *Engine) authorize(ctx context.Context, req *Request, card *Card, now time.Time) (*Commit, *Response, error) {
-	t := newTxn(req, card, now, e.v, e.ledger.AcquirerZPK)
+// cards, the ARPC. v is the request's Verifier across its attempts, so a
+// decision taken again after a stale commit reuses the HSM's answers.
+func (e *Engine) authorize(ctx context.Context, req *Request, card *Card, now time.Time, v *verified) (*Commit, *Response, error) {
+	t := newTxn(req, card, now, v, v.acquirerZPK)
 	d, err := runPipeline(ctx, t, authorizationPipeline, e.hook)
 	if err != nil {
 		return nil, nil, err
@@ -58,7 +59,7 @@ func (e *Engine) authorize(ctx context.Context, req *Request, card *Card, now ti
 		resp.Balances = balances(req, card, t.next, now)
 		rec.Balances = resp.Balances
 	}
-	if resp.ICC, err = e.arpc(ctx, t, d); err != nil {
+	if resp.ICC, err = arpc(ctx, t, d); err != nil {
 		return nil, nil, err
 	}
 	rec.ResponseICC = resp.ICC

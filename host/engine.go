@@ -139,7 +139,11 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (*Response, error) {
 			return e.earlyDecline(req, card, early, now)
 		}
 	case req.Kind == KindAuthorization || req.Kind == KindFinancial:
-		decide = e.authorize
+		// The HSM's answers are the request's: every attempt reuses them.
+		v := newVerified(e.v, e.ledger.AcquirerZPK)
+		decide = func(ctx context.Context, req *Request, card *Card, now time.Time) (*Commit, *Response, error) {
+			return e.authorize(ctx, req, card, now, v)
+		}
 	case req.Kind == KindAdvice:
 		decide = e.advice
 	case req.Kind == KindCapture:
@@ -352,11 +356,11 @@ func approvalCode() string {
 
 // arpc builds the response field 55 for a chip request whose ARQC
 // verified, with the ARC of the final response code.
-func (e *Engine) arpc(ctx context.Context, t *txn, d Decision) ([]byte, error) {
+func arpc(ctx context.Context, t *txn, d Decision) ([]byte, error) {
 	if t.arqc == nil {
 		return nil, nil
 	}
-	iad, err := e.v.GenerateARPC(ctx, *t.arqc, t.arqcVersion, string(d.Code))
+	iad, err := t.v.GenerateARPC(ctx, *t.arqc, t.arqcVersion, string(d.Code))
 	if err != nil {
 		return nil, fmt.Errorf("generating ARPC: %w", err)
 	}

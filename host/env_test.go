@@ -70,6 +70,13 @@ type hostEnv struct {
 
 func newHostEnv(t testing.TB) *hostEnv {
 	t.Helper()
+	return newHostEnvWith(t, nil)
+}
+
+// newHostEnvWith is newHostEnv with the engine's ledger and HSM passed
+// through wrap first (test doubles that count or interfere).
+func newHostEnvWith(t testing.TB, wrap func(host.Ledger, host.Verifier) (host.Ledger, host.Verifier)) *hostEnv {
+	t.Helper()
 	ctx := context.Background()
 	db := pgtest.New(t, postgres.Config{})
 	mk := filepath.Join(t.TempDir(), "master.key")
@@ -114,7 +121,12 @@ func newHostEnv(t testing.TB) *hostEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.engine, err = host.New(host.Config{PANIndexRef: e.keys[emv.KeyPANIDX]}, hostpg.New(db), h, slog.New(slog.DiscardHandler), steps)
+	var ledger host.Ledger = hostpg.New(db)
+	var hsm host.Verifier = h
+	if wrap != nil {
+		ledger, hsm = wrap(ledger, hsm)
+	}
+	e.engine, err = host.New(host.Config{PANIndexRef: e.keys[emv.KeyPANIDX]}, ledger, hsm, slog.New(slog.DiscardHandler), steps)
 	if err != nil {
 		t.Fatal(err)
 	}
