@@ -38,7 +38,7 @@ func (l *latencies) report(b *testing.B, elapsed time.Duration) {
 }
 
 // memLedger is an in-memory host.Ledger for the pipeline benchmark: it
-// applies commits like ch_commit (version check, record insert) without I/O.
+// applies commits like ch_commit_group (version check, record insert) without I/O.
 type memLedger struct {
 	mu    sync.Mutex
 	cards map[string]*host.Card
