@@ -105,17 +105,14 @@ func (l *Ledger) CardByID(ctx context.Context, id string) (*host.Card, error) {
 	return c, issuancepg.WrapUnavailable(err)
 }
 
-// AcquirerZPK implements host.Ledger.
+// AcquirerZPK implements host.Ledger: an unknown acquirer, or one without
+// a zone PIN key, is host.ErrNotFound.
 func (l *Ledger) AcquirerZPK(ctx context.Context, acquirerID string) (string, error) {
-	var ref string
-	err := l.pool.QueryRow(ctx, `SELECT zpk_ref FROM acquirers WHERE id = $1`, acquirerID).Scan(&ref)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && ref == "") {
+	ref, err := l.db.AcquirerZPK(ctx, acquirerID)
+	if errors.Is(err, issuance.ErrNotFound) || (err == nil && ref == "") {
 		return "", host.ErrNotFound
 	}
-	if err != nil {
-		return "", issuancepg.WrapUnavailable(fmt.Errorf("reading acquirer: %w", err))
-	}
-	return ref, nil
+	return ref, issuancepg.WrapUnavailable(err)
 }
 
 const authColumns = `id, coalesce(tenant_id, ''), coalesce(card_id, ''), kind, mti, processing_code, amount, currency, card_amount,

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -38,33 +37,21 @@ func (db *DB) CreateAcquirer(ctx context.Context, a Acquirer) error {
 
 // Acquirers lists the acquirers by id.
 func (db *DB) Acquirers(ctx context.Context) ([]Acquirer, error) {
-	rows, err := db.pool.Query(ctx, `SELECT id, name, zpk_ref, zak_ref, created_at FROM acquirers ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("listing acquirers: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Acquirer, error) {
-		var a Acquirer
-		err := r.Scan(&a.ID, &a.Name, &a.ZPKRef, &a.ZAKRef, &a.CreatedAt)
-		a.CreatedAt = a.CreatedAt.UTC()
-		return a, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("listing acquirers: %w", err)
-	}
-	return out, nil
+	return listAll(ctx, db.pool, "acquirers", `SELECT id, name, zpk_ref, zak_ref, created_at FROM acquirers ORDER BY id`,
+		func(r pgx.Row) (Acquirer, error) {
+			var a Acquirer
+			err := r.Scan(&a.ID, &a.Name, &a.ZPKRef, &a.ZAKRef, &a.CreatedAt)
+			a.CreatedAt = a.CreatedAt.UTC()
+			return a, err
+		})
 }
 
 // AcquirerZPK returns the zone PIN key reference of the acquirer whose
 // field 32 is acquirerID; issuance.ErrNotFound when it is unknown. The
-// authorization host calls it to read field 52.
+// authorization host reads field 52 with it (host/postgres).
 func (db *DB) AcquirerZPK(ctx context.Context, acquirerID string) (string, error) {
-	var ref string
-	err := db.pool.QueryRow(ctx, `SELECT zpk_ref FROM acquirers WHERE id = $1`, acquirerID).Scan(&ref)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", issuance.ErrNotFound
-	}
-	if err != nil {
-		return "", fmt.Errorf("reading acquirer ZPK: %w", err)
-	}
-	return ref, nil
+	return getRow(ctx, db, "acquirer ZPK", `SELECT zpk_ref FROM acquirers WHERE id = $1`, func(r pgx.Row) (ref string, err error) {
+		err = r.Scan(&ref)
+		return ref, err
+	}, acquirerID)
 }

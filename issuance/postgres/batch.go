@@ -114,21 +114,8 @@ func (db *DB) Batch(ctx context.Context, tenantID, id string) (issuance.Batch, e
 
 // Batches implements issuance.CardStore.
 func (db *DB) Batches(ctx context.Context, tenantID string, p issuance.PageRequest) ([]issuance.Batch, bool, error) {
-	size := p.Size()
-	rows, err := db.pool.Query(ctx, `SELECT `+batchColumns+` FROM card_batches WHERE tenant_id = $1 AND ($2 = '' OR id < $2)
-		ORDER BY id DESC LIMIT $3`, tenantID, p.StartingAfter, size+1)
-	if err != nil {
-		return nil, false, fmt.Errorf("listing batches: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (issuance.Batch, error) { return scanBatch(r) })
-	if err != nil {
-		return nil, false, fmt.Errorf("listing batches: %w", err)
-	}
-	more := len(out) > size
-	if more {
-		out = out[:size]
-	}
-	return out, more, nil
+	return listPage(ctx, db, "batches", `SELECT `+batchColumns+` FROM card_batches WHERE tenant_id = $1`+pageSQL(2, 3),
+		p.Size(), scanBatch, tenantID, p.StartingAfter, p.Size()+1)
 }
 
 // ClaimBatchItems implements issuance.CardStore.

@@ -218,19 +218,7 @@ func (db *DB) Cards(ctx context.Context, tenantID string, f issuance.CardFilter)
 		w.add("id < ?", f.StartingAfter)
 	}
 	size := f.Size()
-	rows, err := db.pool.Query(ctx, `SELECT `+cardColumns+` FROM cards WHERE `+w.sql()+` ORDER BY id DESC LIMIT `+strconv.Itoa(size+1), w.args...)
-	if err != nil {
-		return nil, false, fmt.Errorf("listing cards: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (issuance.Card, error) { return scanCard(r) })
-	if err != nil {
-		return nil, false, fmt.Errorf("listing cards: %w", err)
-	}
-	more := len(out) > size
-	if more {
-		out = out[:size]
-	}
-	return out, more, nil
+	return listPage(ctx, db, "cards", `SELECT `+cardColumns+` FROM cards WHERE `+w.sql()+` ORDER BY id DESC LIMIT `+strconv.Itoa(size+1), size, scanCard, w.args...)
 }
 
 // UpdateCard implements issuance.CardStore.
@@ -241,14 +229,8 @@ func (db *DB) UpdateCard(ctx context.Context, tenantID, id string, fn func(*issu
 		if err != nil {
 			return err
 		}
-		ch, err := lockedChange(ctx, tx, c)
+		ch, err := changeLocked(ctx, tx, c, fn)
 		if err != nil {
-			return err
-		}
-		if err := fn(ch); err != nil {
-			return err
-		}
-		if err := applyChange(ctx, tx, ch); err != nil {
 			return err
 		}
 		out = ch.Card
@@ -257,9 +239,10 @@ func (db *DB) UpdateCard(ctx context.Context, tenantID, id string, fn func(*issu
 	return out, err
 }
 
-// lockedChange prepares a change of a card locked by the caller: its
-// latest order, locked too.
-func lockedChange(ctx context.Context, tx pgx.Tx, c issuance.Card) (*issuance.CardChange, error) {
+// changeLocked changes a card locked by the caller: it prepares the change
+// (with the card's latest order, locked too), lets fn decide it and writes
+// what fn decided.
+func changeLocked(ctx context.Context, tx pgx.Tx, c issuance.Card, fn func(*issuance.CardChange) error) (*issuance.CardChange, error) {
 	ch := &issuance.CardChange{Card: c}
 	o, err := scanOrder(tx.QueryRow(ctx, `SELECT `+orderColumns+` FROM card_orders WHERE tenant_id = $1 AND card_id = $2
 		ORDER BY id DESC LIMIT 1 FOR UPDATE`, c.TenantID, c.ID))
@@ -269,7 +252,10 @@ func lockedChange(ctx context.Context, tx pgx.Tx, c issuance.Card) (*issuance.Ca
 	case !errors.Is(err, issuance.ErrNotFound):
 		return nil, err
 	}
-	return ch, nil
+	if err := fn(ch); err != nil {
+		return nil, err
+	}
+	return ch, applyChange(ctx, tx, ch)
 }
 
 // applyChange writes what a callback decided, card row first so that the
@@ -371,14 +357,8 @@ func (db *DB) NextEmbossing(ctx context.Context, now time.Time, fn func(issuance
 			return err
 		}
 		found = true
-		ch, err := lockedChange(ctx, tx, c)
-		if err != nil {
-			return err
-		}
-		if err := fn(j, ch); err != nil {
-			return err
-		}
-		return applyChange(ctx, tx, ch)
+		_, err = changeLocked(ctx, tx, c, func(ch *issuance.CardChange) error { return fn(j, ch) })
+		return err
 	})
 	return found, err
 }
@@ -388,26 +368,16 @@ func (db *DB) SweepExpiry(ctx context.Context, now time.Time, limit int, fn func
 	changed := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		changed = 0
-		rows, err := tx.Query(ctx, `SELECT `+cardColumns+` FROM cards
+		cards, err := listAll(ctx, tx, "expired cards", `SELECT `+cardColumns+` FROM cards
 			WHERE status IN ('PROVISIONED', 'ACTIVE', 'FROZEN')
 			  AND ((expiry_at IS NOT NULL AND expiry_at <= $1) OR printed_expiry_end <= ($1 AT TIME ZONE 'UTC')::date)
-			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
+			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, scanCard, now, limit)
 		if err != nil {
-			return fmt.Errorf("selecting expired cards: %w", err)
-		}
-		cards, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (issuance.Card, error) { return scanCard(r) })
-		if err != nil {
-			return fmt.Errorf("selecting expired cards: %w", err)
+			return err
 		}
 		for _, c := range cards {
-			ch, err := lockedChange(ctx, tx, c)
+			ch, err := changeLocked(ctx, tx, c, fn)
 			if err != nil {
-				return err
-			}
-			if err := fn(ch); err != nil {
-				return err
-			}
-			if err := applyChange(ctx, tx, ch); err != nil {
 				return err
 			}
 			if !ch.Skip {

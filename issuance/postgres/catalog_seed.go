@@ -32,23 +32,13 @@ func (db *DB) SeedCatalog(ctx context.Context, s CatalogSeed) error {
 		if tag.RowsAffected() == 0 {
 			return issuance.ErrConflict
 		}
-		for _, t := range s.Templates {
-			if err := insertTemplate(ctx, tx, t); err != nil {
-				return err
-			}
-		}
-		for _, e := range s.Embossers {
-			if err := insertEmbosser(ctx, tx, e); err != nil {
-				return err
-			}
-		}
-		for _, l := range s.Layouts {
-			if err := insertLayout(ctx, tx, l); err != nil {
-				return err
-			}
-		}
-		for _, p := range s.Products {
-			if err := insertProduct(ctx, tx, p); err != nil {
+		for _, insert := range []func() error{
+			func() error { return templates.insertAll(ctx, tx, s.Templates) },
+			func() error { return embossers.insertAll(ctx, tx, s.Embossers) },
+			func() error { return layouts.insertAll(ctx, tx, s.Layouts) },
+			func() error { return products.insertAll(ctx, tx, s.Products) },
+		} {
+			if err := insert(); err != nil {
 				return err
 			}
 		}

@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -167,16 +166,8 @@ func TestUpdateProductRollsBackOnError(t *testing.T) {
 }
 
 func TestHSMKeyDirectory(t *testing.T) {
-	db := pgtest.New(t, postgres.Config{})
+	db, hsm, _ := newHSM(t, softhsm.Config{})
 	ctx := context.Background()
-	mk := filepath.Join(t.TempDir(), "master.key")
-	if _, err := softhsm.GenerateMasterKeyFile(mk, nil); err != nil {
-		t.Fatal(err)
-	}
-	hsm, err := softhsm.New(softhsm.Config{MasterKeyFile: mk}, db.KeyStore())
-	if err != nil {
-		t.Fatal(err)
-	}
 	cvk, err := hsm.GenerateKey(ctx, softhsm.KeyRequest{Type: emv.KeyCVK, Tenant: "ten_a"})
 	if err != nil {
 		t.Fatal(err)

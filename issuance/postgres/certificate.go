@@ -14,17 +14,23 @@ import (
 
 // Issuer certificates (issuance.CertificateStore).
 
-const certificateColumns = `id, tenant_id, hsm_key_reference, serial, subject, fingerprint, public_key_fingerprint,
-	public_key_pem, certificate_pem, not_before, not_after, status, created_at`
-
-func scanCertificate(row pgx.Row) (issuance.Certificate, error) {
-	var c issuance.Certificate
-	var status string
-	err := row.Scan(&c.ID, &c.TenantID, &c.HSMKeyReference, &c.Serial, &c.Subject, &c.Fingerprint, &c.PublicKeyFingerprint,
-		&c.PublicKeyPEM, &c.CertificatePEM, &c.NotBefore, &c.NotAfter, &status, &c.CreatedAt)
-	c.Status = issuance.CertificateStatus(status)
-	c.NotBefore, c.NotAfter, c.CreatedAt = c.NotBefore.UTC(), c.NotAfter.UTC(), c.CreatedAt.UTC()
-	return c, err
+var certificates = &tenantTable[issuance.Certificate]{
+	what: "certificate", plural: "certificates", table: "certificates",
+	columns: `id, tenant_id, hsm_key_reference, serial, subject, fingerprint, public_key_fingerprint,
+	public_key_pem, certificate_pem, not_before, not_after, status, created_at`,
+	scan: func(row pgx.Row) (issuance.Certificate, error) {
+		var c issuance.Certificate
+		var status string
+		err := row.Scan(&c.ID, &c.TenantID, &c.HSMKeyReference, &c.Serial, &c.Subject, &c.Fingerprint, &c.PublicKeyFingerprint,
+			&c.PublicKeyPEM, &c.CertificatePEM, &c.NotBefore, &c.NotAfter, &status, &c.CreatedAt)
+		c.Status = issuance.CertificateStatus(status)
+		c.NotBefore, c.NotAfter, c.CreatedAt = c.NotBefore.UTC(), c.NotAfter.UTC(), c.CreatedAt.UTC()
+		return c, err
+	},
+	values: func(c issuance.Certificate) ([]any, error) {
+		return []any{c.ID, c.TenantID, c.HSMKeyReference, c.Serial, c.Subject, c.Fingerprint, c.PublicKeyFingerprint,
+			c.PublicKeyPEM, c.CertificatePEM, c.NotBefore, c.NotAfter, string(c.Status), c.CreatedAt}, nil
+	},
 }
 
 // CreateCertificate implements issuance.CertificateStore. A transaction
@@ -45,11 +51,8 @@ func (db *DB) CreateCertificate(ctx context.Context, c issuance.Certificate, eve
 		case !errors.Is(err, pgx.ErrNoRows):
 			return fmt.Errorf("reading certificate key: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO certificates (`+certificateColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-			c.ID, c.TenantID, c.HSMKeyReference, c.Serial, c.Subject, c.Fingerprint, c.PublicKeyFingerprint,
-			c.PublicKeyPEM, c.CertificatePEM, c.NotBefore, c.NotAfter, string(c.Status), c.CreatedAt); err != nil {
-			return fmt.Errorf("inserting certificate: %w", err)
+		if err := certificates.insert(ctx, tx, c); err != nil {
+			return err
 		}
 		return insertEvents(ctx, tx, events)
 	})
@@ -58,14 +61,12 @@ func (db *DB) CreateCertificate(ctx context.Context, c issuance.Certificate, eve
 
 // Certificate implements issuance.CertificateStore.
 func (db *DB) Certificate(ctx context.Context, tenantID, id string) (issuance.Certificate, error) {
-	return catalogGet(ctx, db, "certificate", `SELECT `+certificateColumns+` FROM certificates WHERE tenant_id = $1 AND id = $2`,
-		scanCertificate, tenantID, id)
+	return certificates.get(ctx, db, tenantID, id)
 }
 
 // Certificates implements issuance.CertificateStore.
 func (db *DB) Certificates(ctx context.Context, tenantID string, p issuance.PageRequest) ([]issuance.Certificate, bool, error) {
-	return catalogList(ctx, db, "certificates", `SELECT `+certificateColumns+` FROM certificates WHERE tenant_id = $1`+catalogPageSQL(2, 3),
-		p.Size(), scanCertificate, tenantID, p.StartingAfter, p.Size()+1)
+	return certificates.list(ctx, db, tenantID, "", p)
 }
 
 // IssuerPublicKey implements issuance.CertificateStore: the public key (PEM)
@@ -74,18 +75,20 @@ func (db *DB) Certificates(ctx context.Context, tenantID string, p issuance.Page
 // issuance.ErrNotFound for an unknown reference, another tenant's, or one
 // whose certificates have all expired.
 func (db *DB) IssuerPublicKey(ctx context.Context, tenantID, ref string) ([]byte, time.Time, error) {
-	var pemText string
-	var notAfter time.Time
-	err := db.pool.QueryRow(ctx, `SELECT public_key_pem, not_after FROM certificates
+	type key struct {
+		pem      string
+		notAfter time.Time
+	}
+	k, err := getRow(ctx, db, "issuer public key", `SELECT public_key_pem, not_after FROM certificates
 		WHERE tenant_id = $1 AND hsm_key_reference = $2 AND status = 'ACTIVE' AND not_after > $3
-		ORDER BY not_after DESC LIMIT 1`, tenantID, ref, db.Now()).Scan(&pemText, &notAfter)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, time.Time{}, issuance.ErrNotFound
-	}
+		ORDER BY not_after DESC LIMIT 1`, func(r pgx.Row) (k key, err error) {
+		err = r.Scan(&k.pem, &k.notAfter)
+		return k, err
+	}, tenantID, ref, db.Now())
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("reading issuer public key: %w", err)
+		return nil, time.Time{}, err
 	}
-	return []byte(pemText), notAfter.UTC(), nil
+	return []byte(k.pem), k.notAfter.UTC(), nil
 }
 
 // MarkExpiringCertificates implements issuance.CertificateStore.
@@ -93,15 +96,11 @@ func (db *DB) MarkExpiringCertificates(ctx context.Context, before time.Time, li
 	n := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
-		rows, err := tx.Query(ctx, `SELECT `+certificateColumns+` FROM certificates
+		certs, err := listAll(ctx, tx, "expiring certificates", `SELECT `+certificates.columns+` FROM certificates
 			WHERE expiring_notified_at IS NULL AND status = 'ACTIVE' AND not_after > $1 AND not_after <= $2
-			ORDER BY not_after LIMIT $3 FOR UPDATE SKIP LOCKED`, now, before, limit)
+			ORDER BY not_after LIMIT $3 FOR UPDATE SKIP LOCKED`, certificates.scan, now, before, limit)
 		if err != nil {
-			return fmt.Errorf("finding expiring certificates: %w", err)
-		}
-		certs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (issuance.Certificate, error) { return scanCertificate(r) })
-		if err != nil {
-			return fmt.Errorf("finding expiring certificates: %w", err)
+			return err
 		}
 		if len(certs) == 0 {
 			return nil

@@ -22,20 +22,12 @@ type KeyRole struct {
 
 // KeyRoles lists the platform role assignments by role.
 func (db *DB) KeyRoles(ctx context.Context) ([]KeyRole, error) {
-	rows, err := db.pool.Query(ctx, `SELECT role, ref, assigned_at FROM key_roles ORDER BY role`)
-	if err != nil {
-		return nil, fmt.Errorf("listing key roles: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (KeyRole, error) {
+	return listAll(ctx, db.pool, "key roles", `SELECT role, ref, assigned_at FROM key_roles ORDER BY role`, func(r pgx.Row) (KeyRole, error) {
 		var k KeyRole
 		err := r.Scan(&k.Role, &k.Ref, &k.AssignedAt)
 		k.AssignedAt = k.AssignedAt.UTC()
 		return k, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("listing key roles: %w", err)
-	}
-	return out, nil
 }
 
 // SystemKeys returns the platform key references from key_roles (roles
@@ -63,7 +55,7 @@ func (db *DB) AssignKeyRole(ctx context.Context, role, ref string, replace bool)
 			ON CONFLICT (role) DO UPDATE SET ref = excluded.ref, assigned_at = excluded.assigned_at`
 	}
 	tag, err := db.pool.Exec(ctx, q, role, ref, db.Now())
-	if catalogPGCode(err) == "23514" { // check_violation: unknown role
+	if pgCode(err) == "23514" { // check_violation: unknown role
 		return false, fmt.Errorf("assigning key role %q: unknown role: %w", role, issuance.ErrNotFound)
 	}
 	if err != nil {
@@ -98,7 +90,7 @@ func (db *DB) TenantKeyRoles(ctx context.Context, tenantID string) (map[string]s
 func (db *DB) AssignTenantKeyRole(ctx context.Context, tenantID, role, ref string) (bool, error) {
 	tag, err := db.pool.Exec(ctx, `INSERT INTO tenant_key_roles (tenant_id, role, ref, assigned_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (tenant_id, role) DO NOTHING`, tenantID, role, ref, db.Now())
-	if catalogFKViolation(err) {
+	if fkViolation(err) {
 		return false, issuance.ErrNotFound
 	}
 	if err != nil {

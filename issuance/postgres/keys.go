@@ -97,15 +97,8 @@ func (k *KeyStore) ListKeys(ctx context.Context, f emv.KeyFilter) ([]emv.KeyReco
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	rows, err := k.db.pool.Query(ctx, q+` ORDER BY ref, version`, args...)
-	if err != nil {
-		return nil, WrapUnavailable(fmt.Errorf("listing keys: %w", err))
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (emv.KeyRecord, error) { return scanKey(r) })
-	if err != nil {
-		return nil, WrapUnavailable(fmt.Errorf("listing keys: %w", err))
-	}
-	return out, nil
+	out, err := listAll(ctx, k.db.pool, "keys", q+` ORDER BY ref, version`, scanKey, args...)
+	return out, WrapUnavailable(err)
 }
 
 // UpdateKeyStatus sets a version's status and usable-until time.

@@ -14,19 +14,28 @@ import (
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 )
 
-// The HSM over the PostgreSQL key store: keys survive a new HSM instance,
-// and what the table holds is not the key.
-func TestKeyStoreWithHSM(t *testing.T) {
+// newHSM opens a fresh database and a software HSM (cfg with a new master
+// key file) over its key store. It returns the master key file too, for a
+// second HSM over the same keys.
+func newHSM(t *testing.T, cfg softhsm.Config) (*postgres.DB, *softhsm.HSM, string) {
+	t.Helper()
 	db := pgtest.New(t, postgres.Config{})
-	ctx := context.Background()
-	mk := filepath.Join(t.TempDir(), "master.key")
-	if _, err := softhsm.GenerateMasterKeyFile(mk, nil); err != nil {
+	cfg.MasterKeyFile = filepath.Join(t.TempDir(), "master.key")
+	if _, err := softhsm.GenerateMasterKeyFile(cfg.MasterKeyFile, nil); err != nil {
 		t.Fatal(err)
 	}
-	h, err := softhsm.New(softhsm.Config{MasterKeyFile: mk}, db.KeyStore())
+	h, err := softhsm.New(cfg, db.KeyStore())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db, h, cfg.MasterKeyFile
+}
+
+// The HSM over the PostgreSQL key store: keys survive a new HSM instance,
+// and what the table holds is not the key.
+func TestKeyStoreWithHSM(t *testing.T) {
+	db, h, mk := newHSM(t, softhsm.Config{})
+	ctx := context.Background()
 	clear, _ := emv.DecodeHex("0123456789ABCDEFFEDCBA9876543210")
 	zero := make([]byte, 16)
 	info, err := h.ImportComponents(ctx, softhsm.ImportRequest{KeyRequest: softhsm.KeyRequest{Type: emv.KeyZPK, Spec: emv.KeySpecTDES2},
@@ -60,16 +69,8 @@ func TestKeyStoreWithHSM(t *testing.T) {
 // Keys read back from PostgreSQL unwrap: the record's authenticated header
 // (with its dates) survives the round trip.
 func TestKeysUnwrapAfterPostgresRoundTrip(t *testing.T) {
-	db := pgtest.New(t, postgres.Config{})
+	_, h, _ := newHSM(t, softhsm.Config{CacheTTL: -1})
 	ctx := context.Background()
-	mk := filepath.Join(t.TempDir(), "master.key")
-	if _, err := softhsm.GenerateMasterKeyFile(mk, nil); err != nil {
-		t.Fatal(err)
-	}
-	h, err := softhsm.New(softhsm.Config{MasterKeyFile: mk, CacheTTL: -1}, db.KeyStore())
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, typ := range []emv.KeyType{emv.KeyPANDEK, emv.KeyPANIDX} {
 		if _, err := h.GenerateKey(ctx, softhsm.KeyRequest{Type: typ, Expires: time.Now().Add(time.Hour)}); err != nil {
 			t.Fatal(err)

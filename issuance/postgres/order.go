@@ -109,19 +109,7 @@ func (db *DB) Orders(ctx context.Context, tenantID string, f issuance.OrderFilte
 		w.add("id < ?", f.StartingAfter)
 	}
 	size := f.Size()
-	rows, err := db.pool.Query(ctx, `SELECT `+orderColumns+` FROM card_orders WHERE `+w.sql()+` ORDER BY id DESC LIMIT `+strconv.Itoa(size+1), w.args...)
-	if err != nil {
-		return nil, false, fmt.Errorf("listing orders: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (issuance.Order, error) { return scanOrder(r) })
-	if err != nil {
-		return nil, false, fmt.Errorf("listing orders: %w", err)
-	}
-	more := len(out) > size
-	if more {
-		out = out[:size]
-	}
-	return out, more, nil
+	return listPage(ctx, db, "orders", `SELECT `+orderColumns+` FROM card_orders WHERE `+w.sql()+` ORDER BY id DESC LIMIT `+strconv.Itoa(size+1), size, scanOrder, w.args...)
 }
 
 // FailOrder implements issuance.CardStore.

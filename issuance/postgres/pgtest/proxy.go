@@ -121,34 +121,28 @@ func (p *Proxy) Conns() int {
 // Cut takes the database down: open connections are reset and new ones
 // refused.
 func (p *Proxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return
-	}
-	p.setMode(Cut)
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.kill()
-	}
+	p.alter(func() {
+		p.setMode(Cut)
+		if p.ln != nil {
+			p.ln.Close()
+			p.ln = nil
+		}
+		for c := range p.conns {
+			c.kill()
+		}
+	})
 }
 
 // Blackhole makes the database unreachable without closing anything:
 // connections (open and new) stay up and nothing passes.
 func (p *Proxy) Blackhole() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return
-	}
-	p.relisten()
-	p.setMode(Blackhole)
-	for c := range p.conns {
-		c.tainted = true
-	}
+	p.alter(func() {
+		p.relisten()
+		p.setMode(Blackhole)
+		for c := range p.conns {
+			c.tainted = true
+		}
+	})
 }
 
 // Slow delays every chunk of bytes by d in each direction (0: no delay).
@@ -164,18 +158,24 @@ func (p *Proxy) Slow(d time.Duration) {
 // dropped, so they cannot be used again), as after a real partition; the
 // client's pool reconnects.
 func (p *Proxy) Restore() {
+	p.alter(func() {
+		p.relisten()
+		for c := range p.conns {
+			if c.tainted {
+				c.kill()
+			}
+		}
+		p.setMode(Forward)
+	})
+}
+
+// alter runs fn under mu, unless the proxy is closed.
+func (p *Proxy) alter(fn func()) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
-		return
+	if !p.closed {
+		fn()
 	}
-	p.relisten()
-	for c := range p.conns {
-		if c.tainted {
-			c.kill()
-		}
-	}
-	p.setMode(Forward)
 }
 
 // Close stops the proxy and closes every connection. It is idempotent.
