@@ -112,10 +112,12 @@ func (db *DB) Batch(ctx context.Context, tenantID, id string) (issuance.Batch, e
 	return b, nil
 }
 
+// batches lists card batches (created and read with their items below).
+var batches = &tenantTable[issuance.Batch]{what: "batch", plural: "batches", table: "card_batches", columns: batchColumns, scan: scanBatch}
+
 // Batches implements issuance.CardStore.
 func (db *DB) Batches(ctx context.Context, tenantID string, p issuance.PageRequest) ([]issuance.Batch, bool, error) {
-	return listPage(ctx, db, "batches", `SELECT `+batchColumns+` FROM card_batches WHERE tenant_id = $1`+pageSQL(2, 3),
-		p.Size(), scanBatch, tenantID, p.StartingAfter, p.Size()+1)
+	return batches.list(ctx, db, tenantID, p)
 }
 
 // ClaimBatchItems implements issuance.CardStore.

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,6 +18,9 @@ import (
 // version and sets updated_at.
 
 var _ issuance.CardStore = (*DB)(nil)
+
+// cards lists cards (they are created and changed by the functions below).
+var cards = &tenantTable[issuance.Card]{what: "card", plural: "cards", table: "cards", columns: cardColumns, scan: scanCard}
 
 // cardColumns are the columns an issuance.Card is read from.
 const cardColumns = `id, tenant_id, coalesce(product_id, ''), coalesce(cardholder_id, ''), coalesce(reference_id, ''), reference_number,
@@ -184,41 +185,17 @@ func (db *DB) CreateCard(ctx context.Context, n issuance.NewCard) error {
 	})
 }
 
-// Card implements issuance.CardStore.
-func (db *DB) Card(ctx context.Context, tenantID, id string) (issuance.Card, error) {
-	return scanCard(db.pool.QueryRow(ctx, `SELECT `+cardColumns+` FROM cards WHERE tenant_id = $1 AND id = $2`, tenantID, id))
-}
-
 // Cards implements issuance.CardStore.
 func (db *DB) Cards(ctx context.Context, tenantID string, f issuance.CardFilter) ([]issuance.Card, bool, error) {
-	var w where
-	w.add("tenant_id = ?", tenantID)
-	if f.Status != "" {
-		w.add("status = ?", string(f.Status))
-	}
-	if f.ProductID != "" {
-		w.add("product_id = ?", f.ProductID)
-	}
-	if f.CardholderID != "" {
-		w.add("cardholder_id = ?", f.CardholderID)
-	}
-	if f.ReferenceID != "" {
-		w.add("reference_id = ?", f.ReferenceID)
-	}
-	if f.Last4 != "" {
-		w.add("last4 = ?", f.Last4)
-	}
-	if f.CreatedAfter != nil {
-		w.add("created_at > ?", *f.CreatedAfter)
-	}
-	if f.CreatedBefore != nil {
-		w.add("created_at < ?", *f.CreatedBefore)
-	}
-	if f.StartingAfter != "" {
-		w.add("id < ?", f.StartingAfter)
-	}
-	size := f.Size()
-	return listPage(ctx, db, "cards", `SELECT `+cardColumns+` FROM cards WHERE `+w.sql()+` ORDER BY id DESC LIMIT `+strconv.Itoa(size+1), size, scanCard, w.args...)
+	return cards.list(ctx, db, tenantID, f.PageRequest,
+		eq("status", string(f.Status)), eq("product_id", f.ProductID), eq("cardholder_id", f.CardholderID),
+		eq("reference_id", f.ReferenceID), eq("last4", f.Last4),
+		timeCond("created_at > ?", f.CreatedAfter), timeCond("created_at < ?", f.CreatedBefore))
+}
+
+// Card implements issuance.CardStore.
+func (db *DB) Card(ctx context.Context, tenantID, id string) (issuance.Card, error) {
+	return scanCard(db.pool.QueryRow(ctx, cards.byID(), tenantID, id))
 }
 
 // UpdateCard implements issuance.CardStore.
@@ -417,19 +394,6 @@ func (db *DB) AuditTrail(ctx context.Context, tenantID, cardID string) ([]issuan
 		return e, err
 	})
 }
-
-// where builds a WHERE clause from conditions with "?" placeholders.
-type where struct {
-	conds []string
-	args  []any
-}
-
-func (w *where) add(cond string, arg any) {
-	w.args = append(w.args, arg)
-	w.conds = append(w.conds, strings.Replace(cond, "?", "$"+strconv.Itoa(len(w.args)), 1))
-}
-
-func (w *where) sql() string { return strings.Join(w.conds, " AND ") }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -78,7 +78,7 @@ func (db *DB) Template(ctx context.Context, tenantID, id string) (issuance.Templ
 
 // Templates implements issuance.CatalogStore.
 func (db *DB) Templates(ctx context.Context, tenantID string, p issuance.PageRequest) ([]issuance.Template, bool, error) {
-	return templates.list(ctx, db, tenantID, "", p)
+	return templates.list(ctx, db, tenantID, p)
 }
 
 // CreateEmbosser implements issuance.CatalogStore.
@@ -93,7 +93,7 @@ func (db *DB) Embosser(ctx context.Context, tenantID, id string) (issuance.Embos
 
 // Embossers implements issuance.CatalogStore.
 func (db *DB) Embossers(ctx context.Context, tenantID string, p issuance.PageRequest) ([]issuance.Embosser, bool, error) {
-	return embossers.list(ctx, db, tenantID, "", p)
+	return embossers.list(ctx, db, tenantID, p)
 }
 
 // CreateLayout implements issuance.CatalogStore.
@@ -108,13 +108,13 @@ func (db *DB) Layout(ctx context.Context, tenantID, id string) (issuance.Layout,
 
 // Layouts implements issuance.CatalogStore.
 func (db *DB) Layouts(ctx context.Context, tenantID string, p issuance.PageRequest) ([]issuance.Layout, bool, error) {
-	return layouts.list(ctx, db, tenantID, "", p)
+	return layouts.list(ctx, db, tenantID, p)
 }
 
 // --- products and cardholders: also filtered and updated
 
 var products = &tenantTable[issuance.Product]{
-	what: "card product", plural: "card products", table: "card_products", filter: "status", fkNotFound: true,
+	what: "card product", plural: "card products", table: "card_products", fkNotFound: true,
 	columns: `id, tenant_id, name, description, layout_id, template_id, default_embosser_id, currency, card_type,
 	status, validity_months, card_limit, spending_controls, risk_controls, required_cardholder_fields, require_kyc, created_at, updated_at`,
 	scan: scanProduct,
@@ -182,7 +182,7 @@ func (db *DB) Product(ctx context.Context, tenantID, id string) (issuance.Produc
 
 // Products implements issuance.CatalogStore.
 func (db *DB) Products(ctx context.Context, tenantID string, f issuance.ProductFilter) ([]issuance.Product, bool, error) {
-	return products.list(ctx, db, tenantID, string(f.Status), f.PageRequest)
+	return products.list(ctx, db, tenantID, f.PageRequest, eq("status", string(f.Status)))
 }
 
 // UpdateProduct implements issuance.CatalogStore.
@@ -209,7 +209,7 @@ func (db *DB) UpdateProduct(ctx context.Context, tenantID, id string, fn func(*i
 }
 
 var cardholders = &tenantTable[issuance.Cardholder]{
-	what: "cardholder", plural: "cardholders", table: "cardholders", filter: "kyc_status",
+	what: "cardholder", plural: "cardholders", table: "cardholders",
 	columns: `id, tenant_id, first_name, last_name, email, phone, birth_date, nationality, address, kyc_status, created_at, updated_at`,
 	scan:    scanCardholder,
 	values: func(c issuance.Cardholder) ([]any, error) {
@@ -274,7 +274,7 @@ func (db *DB) Cardholder(ctx context.Context, tenantID, id string) (issuance.Car
 
 // Cardholders implements issuance.CatalogStore.
 func (db *DB) Cardholders(ctx context.Context, tenantID string, f issuance.CardholderFilter) ([]issuance.Cardholder, bool, error) {
-	return cardholders.list(ctx, db, tenantID, string(f.KYCStatus), f.PageRequest)
+	return cardholders.list(ctx, db, tenantID, f.PageRequest, eq("kyc_status", string(f.KYCStatus)))
 }
 
 // UpdateCardholder implements issuance.CatalogStore.

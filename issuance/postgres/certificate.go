@@ -66,7 +66,7 @@ func (db *DB) Certificate(ctx context.Context, tenantID, id string) (issuance.Ce
 
 // Certificates implements issuance.CertificateStore.
 func (db *DB) Certificates(ctx context.Context, tenantID string, p issuance.PageRequest) ([]issuance.Certificate, bool, error) {
-	return certificates.list(ctx, db, tenantID, "", p)
+	return certificates.list(ctx, db, tenantID, p)
 }
 
 // IssuerPublicKey implements issuance.CertificateStore: the public key (PEM)

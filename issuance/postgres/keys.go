@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -81,23 +80,13 @@ func (k *KeyStore) GetKey(ctx context.Context, ref string, version int) (emv.Key
 
 // ListKeys returns the records matching f, by ref then version.
 func (k *KeyStore) ListKeys(ctx context.Context, f emv.KeyFilter) ([]emv.KeyRecord, error) {
-	var where []string
-	var args []any
-	add := func(col, v string) {
-		if v != "" {
-			args = append(args, v)
-			where = append(where, fmt.Sprintf("%s = $%d", col, len(args)))
-		}
-	}
-	add("ref", f.Ref)
-	add("type", string(f.Type))
-	add("tenant_id", f.Tenant)
-	add("status", string(f.Status))
+	var w where
+	w.and(eq("ref", f.Ref), eq("type", string(f.Type)), eq("tenant_id", f.Tenant), eq("status", string(f.Status)))
 	q := `SELECT ` + keyColumns + ` FROM hsm_keys`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
+	if len(w.conds) > 0 {
+		q += ` WHERE ` + w.sql()
 	}
-	out, err := listAll(ctx, k.db.pool, "keys", q+` ORDER BY ref, version`, scanKey, args...)
+	out, err := listAll(ctx, k.db.pool, "keys", q+` ORDER BY ref, version`, scanKey, w.args...)
 	return out, WrapUnavailable(err)
 }
 

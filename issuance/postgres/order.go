@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -87,6 +86,9 @@ func lockOpenOrder(ctx context.Context, tx pgx.Tx, tenantID, id string) error {
 	return nil
 }
 
+// orders lists card orders (created and settled with their cards).
+var orders = &tenantTable[issuance.Order]{what: "order", plural: "orders", table: "card_orders", columns: orderColumns, scan: scanOrder}
+
 // Order implements issuance.CardStore.
 func (db *DB) Order(ctx context.Context, tenantID, id string) (issuance.Order, error) {
 	return scanOrder(db.pool.QueryRow(ctx, `SELECT `+orderColumns+` FROM card_orders WHERE tenant_id = $1 AND id = $2`, tenantID, id))
@@ -94,22 +96,7 @@ func (db *DB) Order(ctx context.Context, tenantID, id string) (issuance.Order, e
 
 // Orders implements issuance.CardStore.
 func (db *DB) Orders(ctx context.Context, tenantID string, f issuance.OrderFilter) ([]issuance.Order, bool, error) {
-	var w where
-	w.add("tenant_id = ?", tenantID)
-	if f.Status != "" {
-		w.add("status = ?", string(f.Status))
-	}
-	if f.CardID != "" {
-		w.add("card_id = ?", f.CardID)
-	}
-	if f.BatchID != "" {
-		w.add("batch_id = ?", f.BatchID)
-	}
-	if f.StartingAfter != "" {
-		w.add("id < ?", f.StartingAfter)
-	}
-	size := f.Size()
-	return listPage(ctx, db, "orders", `SELECT `+orderColumns+` FROM card_orders WHERE `+w.sql()+` ORDER BY id DESC LIMIT `+strconv.Itoa(size+1), size, scanOrder, w.args...)
+	return orders.list(ctx, db, tenantID, f.PageRequest, eq("status", string(f.Status)), eq("card_id", f.CardID), eq("batch_id", f.BatchID))
 }
 
 // FailOrder implements issuance.CardStore.

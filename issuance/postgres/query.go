@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -47,13 +48,6 @@ func listPage[T any](ctx context.Context, db *DB, what, query string, size int, 
 		out = out[:size]
 	}
 	return out, more, nil
-}
-
-// pageSQL is appended to a list query whose WHERE clause ends with the
-// tenant filter: the cursor bound and the order (newest first), with one
-// row more than the page to learn whether more follow.
-func pageSQL(argCursor, argLimit int) string {
-	return fmt.Sprintf(` AND ($%d = '' OR id < $%d) ORDER BY id DESC LIMIT $%d`, argCursor, argCursor, argLimit)
 }
 
 // getRow runs a single-row query; no row is issuance.ErrNotFound.
@@ -113,8 +107,6 @@ type tenantTable[T any] struct {
 	what, plural, table, columns string
 	scan                         func(pgx.Row) (T, error)
 	values                       func(T) ([]any, error)
-	// filter, when set, is the column a list may be filtered on.
-	filter string
 	// fkNotFound answers issuance.ErrNotFound for a row that names a
 	// missing (or another tenant's) row.
 	fkNotFound bool
@@ -165,13 +157,51 @@ func (t *tenantTable[T]) get(ctx context.Context, db *DB, tenantID, id string) (
 	return getRow(ctx, db, t.what, t.byID(), t.scan, tenantID, id)
 }
 
-// list returns one page of a tenant's rows, newest first; filterValue ""
-// (or a table without filter) lists them all.
-func (t *tenantTable[T]) list(ctx context.Context, db *DB, tenantID, filterValue string, p issuance.PageRequest) ([]T, bool, error) {
-	query := `SELECT ` + t.columns + ` FROM ` + t.table + ` WHERE tenant_id = $1`
-	if t.filter == "" {
-		return listPage(ctx, db, t.plural, query+pageSQL(2, 3), p.Size(), t.scan, tenantID, p.StartingAfter, p.Size()+1)
-	}
-	return listPage(ctx, db, t.plural, query+` AND ($2 = '' OR `+t.filter+` = $2)`+pageSQL(3, 4),
-		p.Size(), t.scan, tenantID, filterValue, p.StartingAfter, p.Size()+1)
+// list returns one page of a tenant's rows, newest first, that meet the
+// set conditions.
+func (t *tenantTable[T]) list(ctx context.Context, db *DB, tenantID string, p issuance.PageRequest, conds ...cond) ([]T, bool, error) {
+	var w where
+	w.and(cond{"tenant_id = ?", tenantID, true})
+	w.and(conds...)
+	w.and(cond{"id < ?", p.StartingAfter, p.StartingAfter != ""})
+	size := p.Size()
+	return listPage(ctx, db, t.plural, `SELECT `+t.columns+` FROM `+t.table+` WHERE `+w.sql()+` ORDER BY id DESC LIMIT `+strconv.Itoa(size+1),
+		size, t.scan, w.args...)
 }
+
+// cond is one condition of a WHERE clause, with one "?" for its argument;
+// a cond that is not set is left out.
+type cond struct {
+	sql string
+	arg any
+	set bool
+}
+
+// eq is "col = value", set when value is not empty.
+func eq(col, value string) cond { return cond{col + " = ?", value, value != ""} }
+
+// timeCond is sql with *t, set when t is not nil.
+func timeCond(sql string, t *time.Time) cond {
+	if t == nil {
+		return cond{}
+	}
+	return cond{sql, *t, true}
+}
+
+// where builds a WHERE clause from conditions, numbering their arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+// and adds the set conditions.
+func (w *where) and(cs ...cond) {
+	for _, c := range cs {
+		if c.set {
+			w.args = append(w.args, c.arg)
+			w.conds = append(w.conds, strings.Replace(c.sql, "?", "$"+strconv.Itoa(len(w.args)), 1))
+		}
+	}
+}
+
+func (w *where) sql() string { return strings.Join(w.conds, " AND ") }
