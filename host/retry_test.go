@@ -7,13 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/host/termsim"
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/postgres"
 )
 
 // countingHSM counts the HSM's verifications by operation.
@@ -67,7 +66,7 @@ func (c *countingHSM) VerifyPIN(ctx context.Context, in emv.EncryptedPIN, pan em
 // counts the optimistic and locked commits.
 type rivalLedger struct {
 	host.Ledger
-	pool            *pgxpool.Pool
+	db              *postgres.DB
 	mu              sync.Mutex
 	spoil           map[string]int
 	commits, locked int
@@ -82,7 +81,7 @@ func (r *rivalLedger) Commit(ctx context.Context, c *host.Commit) (host.CommitOu
 	r.commits++
 	r.mu.Unlock()
 	if spoil {
-		if _, err := r.pool.Exec(ctx, `UPDATE cards SET version = version + 1 WHERE id = $1`, c.CardID); err != nil {
+		if _, err := r.db.Pool().Exec(ctx, `UPDATE cards SET version = version + 1 WHERE id = $1`, c.CardID); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -108,7 +107,7 @@ func TestStaleCommitReusesCryptography(t *testing.T) {
 		rival.Ledger, hsm.Verifier = l, v
 		return rival, hsm
 	})
-	rival.pool = e.db.Pool()
+	rival.db = e.db
 	term, err := termsim.NewTerminal(termsim.TerminalConfig{AcquirerID: acquirerID, ZPK: clearZPK})
 	if err != nil {
 		t.Fatal(err)
