@@ -33,7 +33,9 @@
 // instance), the commit reports it stale and the engine decides again on a
 // fresh snapshot. Concurrent authorizations on one card therefore can never
 // spend past a control, and no state that decides an authorization lives
-// only in one process's memory.
+// only in one process's memory. Deciding again re-runs only what reads card
+// state: the HSM's answers for the request (ARQC, ARPC, CVV, iCVV, CVV2,
+// PIN) from the first attempt are reused (verified.go).
 //
 // # Retransmissions
 //
