@@ -34,6 +34,22 @@ func (e *hostEnv) chipCard(t *testing.T, network issuance.Network, cvn int, o ca
 	return card
 }
 
+// purchase sends a purchase of card from term through the test client.
+func (e *hostEnv) purchase(t *testing.T, term *termsim.Terminal, card *termsim.Card, amount int64, o termsim.TxnOptions) *termsim.Result {
+	t.Helper()
+	tx, err := term.Purchase(card, amount, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := e.client.Do(ctx, tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 // TestChipEveryCVN authorizes a chip card of every supported cryptogram
 // version: the ARQC verifies and the response carries a valid ARPC; a
 // tampered cryptogram declines 82 without ARPC; a 9F10 of another CVN
@@ -58,17 +74,7 @@ func TestChipEveryCVN(t *testing.T) {
 			do := func(entry termsim.EntryMode, amount int64, o termsim.TxnOptions) *termsim.Result {
 				t.Helper()
 				o.Entry = entry
-				tx, err := term.Purchase(card, amount, o)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				res, err := e.client.Do(ctx, tx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return res
+				return e.purchase(t, term, card, amount, o)
 			}
 			for _, entry := range []termsim.EntryMode{termsim.EntryMode("chip"), termsim.EntryMode("contactless")} {
 				res := do(termsim.EntryMode(entry), 1000, termsim.TxnOptions{})

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/host"
@@ -122,16 +121,7 @@ func TestStaleCommitReusesCryptography(t *testing.T) {
 		{"chip and PIN", func(t *testing.T) (string, func() string) {
 			card := e.chipCard(t, issuance.NetworkVisa, 10, cardOpts{pin: "1234"})
 			return card.ID, func() string {
-				tx, err := term.Purchase(card, 1000, termsim.TxnOptions{Entry: termsim.EntryChip, PIN: "1234"})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				res, err := e.client.Do(ctx, tx)
-				if err != nil {
-					t.Fatal(err)
-				}
+				res := e.purchase(t, term, card, 1000, termsim.TxnOptions{Entry: termsim.EntryChip, PIN: "1234"})
 				if res.ARPC.Status != termsim.ARPCValid {
 					t.Errorf("ARPC %s %s", res.ARPC.Status, res.ARPC.Detail)
 				}

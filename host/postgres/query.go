@@ -9,6 +9,7 @@ import (
 
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/issuance"
+	issuancepg "github.com/cardhost/cardhost/issuance/postgres"
 )
 
 // Tenant-scoped reads of the host's records for the REST API. Another
@@ -19,22 +20,9 @@ func (l *Ledger) CardAuthorizations(ctx context.Context, tenantID, cardID string
 	if _, err := l.TenantCard(ctx, tenantID, cardID); err != nil {
 		return nil, false, err
 	}
-	n := p.Size()
-	rows, err := l.pool.Query(ctx, `SELECT `+authColumns+` FROM authorizations
+	return issuancepg.ListPage(ctx, l.db, "authorizations", `SELECT `+authColumns+` FROM authorizations
 		WHERE tenant_id = $1 AND card_id = $2 AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4`,
-		tenantID, cardID, p.StartingAfter, n+1)
-	if err != nil {
-		return nil, false, fmt.Errorf("listing authorizations: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*host.Authorization, error) { return scanAuthorization(r) })
-	if err != nil {
-		return nil, false, err
-	}
-	more := len(out) > n
-	if more {
-		out = out[:n]
-	}
-	return out, more, nil
+		p.Size(), scanAuthorization, tenantID, cardID, p.StartingAfter, p.Size()+1)
 }
 
 // TenantAuthorization returns one record of the tenant.

@@ -36,9 +36,10 @@ func listAll[T any](ctx context.Context, q querier, what, query string, scan fun
 	return out, nil
 }
 
-// listPage runs a list query that asks for one row more than the page
-// (size) and cuts the extra row into has_more.
-func listPage[T any](ctx context.Context, db *DB, what, query string, size int, scan func(pgx.Row) (T, error), args ...any) ([]T, bool, error) {
+// ListPage runs a list query that asks for one row more than the page
+// (size) and cuts the extra row into has_more. Adapters built on the DB
+// (host/postgres) page with it too.
+func ListPage[T any](ctx context.Context, db *DB, what, query string, size int, scan func(pgx.Row) (T, error), args ...any) ([]T, bool, error) {
 	out, err := listAll(ctx, db.pool, what, query, scan, args...)
 	if err != nil {
 		return nil, false, err
@@ -165,7 +166,7 @@ func (t *tenantTable[T]) list(ctx context.Context, db *DB, tenantID string, p is
 	w.and(conds...)
 	w.and(cond{"id < ?", p.StartingAfter, p.StartingAfter != ""})
 	size := p.Size()
-	return listPage(ctx, db, t.plural, `SELECT `+t.columns+` FROM `+t.table+` WHERE `+w.sql()+` ORDER BY id DESC LIMIT `+strconv.Itoa(size+1),
+	return ListPage(ctx, db, t.plural, `SELECT `+t.columns+` FROM `+t.table+` WHERE `+w.sql()+` ORDER BY id DESC LIMIT `+strconv.Itoa(size+1),
 		size, t.scan, w.args...)
 }
 
