@@ -216,7 +216,7 @@ type commitEvent struct {
 func encodeCommits(cs []*host.Commit, now time.Time) ([]any, error) {
 	items := make([]commitItem, len(cs))
 	records := make([]recordRow, len(cs))
-	var events []commitEvent
+	events := []commitEvent{}
 	for i, c := range cs {
 		it := commitItem{Idx: i + 1, CardID: nullString(c.CardID), CardVersion: c.CardVersion, Upd: c.State != nil, MatchKey: c.Record.MatchKey}
 		if s := c.State; s != nil {
@@ -238,21 +238,15 @@ func encodeCommits(cs []*host.Commit, now time.Time) ([]any, error) {
 			events = append(events, commitEvent{Idx: i + 1, Event: e})
 		}
 	}
-	pItems, err := json.Marshal(items)
-	if err != nil {
-		return nil, fmt.Errorf("encoding commit: %w", err)
-	}
-	pRecords, err := json.Marshal(records)
-	if err != nil {
-		return nil, fmt.Errorf("encoding commit: %w", err)
-	}
-	pEvents := []byte("[]")
-	if len(events) > 0 {
-		if pEvents, err = json.Marshal(events); err != nil {
+	args := []any{nil, nil, nil, now}
+	for i, v := range []any{items, records, events} {
+		b, err := json.Marshal(v)
+		if err != nil {
 			return nil, fmt.Errorf("encoding commit: %w", err)
 		}
+		args[i] = b
 	}
-	return []any{pItems, pRecords, string(pEvents), now}, nil
+	return args, nil
 }
 
 // recordRow is an authorizations row as ch_commit_group inserts it with
