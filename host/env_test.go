@@ -17,12 +17,12 @@ import (
 	"github.com/moov-io/iso8583"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/pinblock"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/host/isoserver"
-	"github.com/cardhost/cardhost/host/termsim"
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/postgres"
@@ -59,7 +59,7 @@ type hostEnv struct {
 	engine *host.Engine
 	reg    *prometheus.Registry // the server's and the pipeline's metrics
 	addr   string
-	client *termsim.Client
+	client *terminal.Client
 	tenant string
 	keys   map[emv.KeyType]string
 	now    time.Time
@@ -137,9 +137,9 @@ func newHostEnv(t testing.TB) *hostEnv {
 	return e
 }
 
-func (e *hostEnv) dial() *termsim.Client {
+func (e *hostEnv) dial() *terminal.Client {
 	e.t.Helper()
-	c, err := termsim.Dial(context.Background(), e.addr, termsim.RequestTimeout(10*time.Second))
+	c, err := terminal.Dial(context.Background(), e.addr, terminal.RequestTimeout(10*time.Second))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ type answer struct {
 	packed         []byte
 }
 
-func (e *hostEnv) send(c *termsim.Client, m *iso8583.Message) answer {
+func (e *hostEnv) send(c *terminal.Client, m *iso8583.Message) answer {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

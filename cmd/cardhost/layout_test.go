@@ -60,12 +60,18 @@ var dependencyRules = map[string]rule{
 	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/dataprep", "host", "iso", "kafka"}), []string{fiber, prom}},
 	"issuance/emboss":          {join(emvLeafs, []string{"issuance", "issuance/dataprep"}), nil},
 	"host/isoserver":           {join(emvLeafs, []string{"host", "iso"}), []string{moovISO, moovConn, prom}},
-	"host/termsim":             {join(emvLeafs, []string{"iso"}), []string{moovISO, moovConn, yaml, franz}},
 	"kafka/outbox":             {[]string{"kafka", "kafka/internal/kgolog", "kafka/internal/wire"}, []string{franz, prom}},
 	"kafka/embedded":           {[]string{"kafka", "kafka/internal/kgolog"}, []string{franz}},
 	"kafka/consume":            {[]string{"kafka", "kafka/internal/wire"}, []string{franz}},
 	"kafka/internal/kgolog":    {nil, []string{franz}},
 	"kafka/internal/wire":      {[]string{"kafka"}, []string{franz}},
+
+	// termsim's packages beside their command: clients of the host that
+	// know it only over TCP and HTTP, so never host or its subpackages.
+	"cmd/termsim/terminal":              {join(emvLeafs, []string{"iso"}), []string{moovISO, moovConn, yaml}},
+	"cmd/termsim/terminal/terminaltest": {join(emvLeafs, []string{"iso", "cmd/termsim/terminal"}), []string{moovISO}},
+	"cmd/termsim/loadgen":               {join(emvLeafs, []string{"iso", "cmd/termsim/terminal"}), []string{moovISO, moovConn, yaml}},
+	"cmd/termsim/scenario":              {join(emvLeafs, []string{"iso", "kafka", "kafka/consume", "cmd/termsim/terminal"}), []string{moovISO, moovConn, yaml}},
 }
 
 // domainForbidden are what domain and leaf packages must never import.
@@ -98,8 +104,8 @@ func TestDependencyDirection(t *testing.T) {
 			t.Fatal(err)
 		}
 		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
-		if strings.HasPrefix(rel, "cmd/") {
-			continue // mains wire everything
+		if strings.HasPrefix(rel, "cmd/") && !strings.HasPrefix(rel, "cmd/termsim/") {
+			continue // mains wire everything; termsim's library packages are checked
 		}
 		r, ok := dependencyRules[rel]
 		if !ok {

@@ -11,9 +11,9 @@ import (
 
 	"github.com/moov-io/iso8583"
 
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/tlv"
-	"github.com/cardhost/cardhost/host/termsim"
 	"github.com/cardhost/cardhost/iso"
 )
 
@@ -64,25 +64,25 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return reportErr(stderr, "auth", err)
 	}
-	opts := termsim.TxnOptions{MTI: *mti, ECI: *eci, CAVV: *cavv, Expiry: *expiry, Partial: *partial}
+	opts := terminal.TxnOptions{MTI: *mti, ECI: *eci, CAVV: *cavv, Expiry: *expiry, Partial: *partial}
 	if *entry != "" {
-		if opts.Entry, err = termsim.ParseEntryMode(*entry); err != nil {
+		if opts.Entry, err = terminal.ParseEntryMode(*entry); err != nil {
 			return reportErr(stderr, "auth", usagef("--entry %q: want chip, contactless, magstripe, fallback, manual or ecommerce", *entry))
 		}
 	}
-	if opts.Type, err = termsim.ParseTxnType(*typ); err != nil {
+	if opts.Type, err = terminal.ParseTxnType(*typ); err != nil {
 		return reportErr(stderr, "auth", usagef("--type %q: want purchase, cash, refund or balance", *typ))
 	}
 	if *pc != "" {
 		if len(*pc) != 6 || strings.Trim(*pc, "0123456789") != "" {
 			return reportErr(stderr, "auth", usagef("--processing-code must be 6 digits, got %q", *pc))
 		}
-		opts.Type, opts.AccountTypes = termsim.TxnType((*pc)[:2]), (*pc)[2:]
+		opts.Type, opts.AccountTypes = terminal.TxnType((*pc)[:2]), (*pc)[2:]
 	}
 	if *mti != "" && !iso.ValidMTI(*mti) {
 		return reportErr(stderr, "auth", usagef("--mti must be 4 digits, got %q", *mti))
 	}
-	if opts.Type == termsim.TxnBalance {
+	if opts.Type == terminal.TxnBalance {
 		amountSet := false
 		fs.Visit(func(f *flag.Flag) { amountSet = amountSet || f.Name == "amount" })
 		if !amountSet {
@@ -107,7 +107,7 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return reportErr(stderr, "auth", usagef("--cvv2 card: the card has no CVV2"))
 		}
 	}
-	term, err := termsim.NewTerminal(cfg)
+	term, err := terminal.NewTerminal(cfg)
 	if err != nil {
 		return reportErr(stderr, "auth", usagef("%v", err))
 	}
@@ -148,7 +148,7 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // decisionLine summarises a result: code, meaning, approval code, amount,
 // ARPC.
-func decisionLine(r *termsim.Result) string {
+func decisionLine(r *terminal.Result) string {
 	verdict := "declined"
 	if r.Code.Approved() {
 		verdict = "approved"

@@ -18,7 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/loadgen"
+	"github.com/cardhost/cardhost/cmd/termsim/scenario"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 )
 
@@ -215,7 +216,7 @@ steps:
 	})
 
 	// A card made through the API, exported for the simulator.
-	api, err := termsim.NewAPI("http://"+p.http, p.key, 10*time.Second)
+	api, err := scenario.NewAPI("http://"+p.http, p.key, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +225,7 @@ steps:
 	if err != nil || len(products) == 0 {
 		t.Fatalf("products: %v", err)
 	}
-	info, err := api.CreateCard(ctx, termsim.CardRequest{ProductID: products[0].ID, CardHolderName: "END TO END"})
+	info, err := api.CreateCard(ctx, scenario.CardRequest{ProductID: products[0].ID, CardHolderName: "END TO END"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +272,7 @@ steps:
 		if !regexp.MustCompile(`host/bare throughput \d\.\d\d`).MatchString(out) || !strings.Contains(out, "0 unexpected, 0 errors, 0 timeouts") {
 			t.Errorf("report:\n%s", out)
 		}
-		var b termsim.Baseline
+		var b loadgen.Baseline
 		data, _ := os.ReadFile(jsonPath)
 		if err := json.Unmarshal(data, &b); err != nil || b.Host.Answered == 0 || b.Bare.Answered == 0 || b.ThroughputRatio <= 0 {
 			t.Errorf("JSON report: %v\n%s", err, data)

@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 )
 
 func init() {
@@ -51,7 +51,7 @@ func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	c, err := termsim.Dial(ctx, *host, termsim.ConnectTimeout(*timeout), termsim.RequestTimeout(*timeout))
+	c, err := terminal.Dial(ctx, *host, terminal.ConnectTimeout(*timeout), terminal.RequestTimeout(*timeout))
 	if err != nil {
 		fmt.Fprintf(stderr, "termsim echo: %v\n", err)
 		return exitFail
@@ -66,7 +66,7 @@ func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rtt, err := c.Echo(ctx)
 		if err != nil {
 			fmt.Fprintf(stderr, "echo %d: %v\n", i, err)
-			if ctx.Err() != nil || errors.Is(err, termsim.ErrClosed) {
+			if ctx.Err() != nil || errors.Is(err, terminal.ErrClosed) {
 				break
 			}
 			continue

@@ -1,6 +1,8 @@
 // Command termsim is cardhost's terminal and card simulator: it talks to an
 // ISO 8583 host over TCP as an acquirer or terminal would. The work is done
-// by package host/termsim; this command parses arguments.
+// by the packages beside it: terminal (transport, cards, terminal), loadgen
+// (load generation) and scenario (scenario files and their replay); this
+// command parses arguments.
 //
 // Usage:
 //

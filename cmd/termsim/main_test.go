@@ -9,13 +9,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/loadgen"
 )
 
-// bareHost serves a termsim.BareServer on 127.0.0.1:0 for the test.
+// bareHost serves a loadgen.BareServer on 127.0.0.1:0 for the test.
 func bareHost(t *testing.T) string {
 	t.Helper()
-	s := termsim.NewBareServer()
+	s := loadgen.NewBareServer()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -24,7 +24,7 @@ func bareHost(t *testing.T) string {
 	go func() { done <- s.Serve(ln) }()
 	t.Cleanup(func() {
 		s.Close()
-		if err := <-done; !errors.Is(err, termsim.ErrServerClosed) {
+		if err := <-done; !errors.Is(err, loadgen.ErrServerClosed) {
 			t.Errorf("Serve = %v", err)
 		}
 	})
