@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -11,30 +10,14 @@ import (
 	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 )
 
-func init() {
-	register(command{
-		name:    "echo",
-		summary: "send 0800 echo tests (70=301) and print round-trip times",
-		run:     runEcho,
-	})
-}
-
 // runEcho implements `termsim echo --host addr [-n N] [--timeout d]`.
 func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("termsim echo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("echo", "termsim echo [--host host:port] [-n N] [--timeout 2s]", stderr)
 	host := fs.String("host", "127.0.0.1:8583", "host address `host:port`")
 	n := fs.Int("n", 1, "number of echo tests to send, one after the other")
 	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for each answer (and to connect)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: termsim echo [--host host:port] [-n N] [--timeout 2s]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, stop := parseFlags(fs, args); stop {
+		return code
 	}
 	switch {
 	case fs.NArg() > 0:

@@ -23,6 +23,18 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// newFlags returns the flag set of `termsim name`: errors and the usage
+// (the usage line, then every flag's default) go to stderr.
+func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("termsim "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: "+usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
 // parseFlags parses args with fs; it returns (exit code, true) when the
 // command must stop (help, or a parse error already reported by fs).
 func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
@@ -48,6 +60,13 @@ type terminalFlags struct {
 	zpk        string
 	pinFormat  int
 	timeout    time.Duration
+}
+
+// newTerminalFlags registers the terminal flags on fs.
+func newTerminalFlags(fs *flag.FlagSet) *terminalFlags {
+	t := &terminalFlags{}
+	t.register(fs)
+	return t
 }
 
 func (t *terminalFlags) register(fs *flag.FlagSet) {

@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"time"
 
@@ -16,22 +14,12 @@ import (
 	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 )
 
-func init() {
-	register(command{
-		name:    "load",
-		summary: "load test: connections x in-flight requests from a mix, with latency percentiles and a bare-server baseline",
-		run:     runLoad,
-	})
-}
-
 // runLoad implements `termsim load`. Exit 0: every answer was expected
 // (codes of the mix, valid ARPCs) and nothing failed; 1: unexpected
 // answers, errors or timeouts, or no connection; 2: bad flags.
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("termsim load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var tf terminalFlags
-	tf.register(fs)
+	fs := newFlags("load", "termsim load --card-dir DIR | --api URL --key KEY [--cards N] [--connections 2] [--inflight 8] [--rate R | --max] [--duration 10s] [--mix FILE] [--json FILE] [--baseline]", stderr)
+	tf := newTerminalFlags(fs)
 	nCards := fs.Int("cards", 0, "number of cards: the first N of --card-dir, or N new cards created through --api (default: all of --card-dir, or 10 with --api)")
 	cardDir := fs.String("card-dir", "", "`folder` of card files (*.json, *.yaml); their ATCs are kept in FILE.state")
 	apiURL := fs.String("api", "", "REST API `URL` (e.g. http://127.0.0.1:8080): create the cards there (sandbox) before the run")
@@ -48,10 +36,6 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jsonFile := fs.String("json", "", "also write the report as JSON to `file`")
 	baseline := fs.Bool("baseline", false, "first run the same load against an in-process bare server (answers 00, decides nothing) and report the host's throughput and p99 against it")
 	quiet := fs.Bool("quiet", false, "no progress line every second")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: termsim load --card-dir DIR | --api URL --key KEY [--cards N] [--connections 2] [--inflight 8] [--rate R | --max] [--duration 10s] [--mix FILE] [--json FILE] [--baseline]")
-		fs.PrintDefaults()
-	}
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}
@@ -171,14 +155,12 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // runBare runs cfg against an in-process BareServer: the same client,
 // codec, framing, cards, mix and duration, without answers to check.
 func runBare(ctx context.Context, cfg loadgen.LoadConfig, stderr io.Writer) (*loadgen.LoadReport, error) {
-	s := loadgen.NewBareServer()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := loadgen.StartBareServer("127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("starting the bare server: %w", err)
+		return nil, err
 	}
-	go s.Serve(ln)
 	defer s.Close()
-	cfg.Label, cfg.Addr, cfg.Validate = "bare", ln.Addr().String(), false
+	cfg.Label, cfg.Addr, cfg.Validate = "bare", s.Addr().String(), false
 	if cfg.Progress != nil {
 		fmt.Fprintf(stderr, "bare server %s: %d connections x %d in flight for %v\n", cfg.Addr, cfg.Connections, cfg.InFlight, cfg.Duration)
 	}

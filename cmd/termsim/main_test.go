@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net"
 	"regexp"
 	"strings"
@@ -15,20 +14,12 @@ import (
 // bareHost serves a loadgen.BareServer on 127.0.0.1:0 for the test.
 func bareHost(t *testing.T) string {
 	t.Helper()
-	s := loadgen.NewBareServer()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := loadgen.StartBareServer("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		s.Close()
-		if err := <-done; !errors.Is(err, loadgen.ErrServerClosed) {
-			t.Errorf("Serve = %v", err)
-		}
-	})
-	return ln.Addr().String()
+	t.Cleanup(func() { s.Close() })
+	return s.Addr().String()
 }
 
 // closedPort returns an address nothing listens on.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,22 +16,12 @@ import (
 	"github.com/cardhost/cardhost/cmd/termsim/scenario"
 )
 
-func init() {
-	register(command{
-		name:    "replay",
-		summary: "replay scenario files (setup through the REST API, steps over ISO 8583, expectations checked)",
-		run:     runReplay,
-	})
-}
-
 // runReplay implements `termsim replay FILE|DIR...`. Exit 0: every
 // expectation of every scenario held; 1: a step failed (or a setup); 2: a
 // scenario file is invalid (nothing is sent) or the flags are.
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("termsim replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var tf terminalFlags
-	tf.register(fs)
+	fs := newFlags("replay", "termsim replay [--host host:port] [--api URL --key KEY] [--kafka BROKERS] [--parallel 4] FILE|DIR...", stderr)
+	tf := newTerminalFlags(fs)
 	apiURL := fs.String("api", "", "REST API `URL` (e.g. http://127.0.0.1:8080) to set the scenarios' cards up")
 	apiKey := fs.String("key", "", "API key for --api (default $CARDHOST_API_KEY)")
 	kafka := fs.String("kafka", "", "Kafka `brokers` (comma-separated, e.g. 127.0.0.1:9092) to read the events scenarios expect")
@@ -42,10 +31,6 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	jsonFile := fs.String("json", "", "also write the results as JSON to `file`")
 	check := fs.Bool("check", false, "only check the scenario files; send nothing")
 	verbose := fs.Bool("verbose", false, "list every check of every step (by default only those of failing steps)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: termsim replay [--host host:port] [--api URL --key KEY] [--kafka BROKERS] [--parallel 4] FILE|DIR...")
-		fs.PrintDefaults()
-	}
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}

@@ -37,6 +37,22 @@ func NewBareServer() *BareServer {
 	return &BareServer{conns: make(map[net.Conn]struct{})}
 }
 
+// StartBareServer listens on addr (e.g. "127.0.0.1:0") and serves a
+// BareServer there in the background; its Addr is set on return. Close
+// stops it.
+func StartBareServer(addr string) (*BareServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("starting the bare server: %w", err)
+	}
+	s := NewBareServer()
+	s.mu.Lock()
+	s.ln = ln
+	s.mu.Unlock()
+	go s.Serve(ln)
+	return s, nil
+}
+
 // Serve accepts connections on ln until Close, then returns
 // ErrServerClosed. It closes ln.
 func (s *BareServer) Serve(ln net.Listener) error {

@@ -125,16 +125,7 @@ func TestBareServerClosesOnBadFrames(t *testing.T) {
 }
 
 func TestBareServerClose(t *testing.T) {
-	s := NewBareServer()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	for s.Addr() == nil {
-		time.Sleep(time.Millisecond)
-	}
+	s := startBare(t) // checks that Serve returns ErrServerClosed
 	nc, err := net.Dial("tcp", s.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -142,14 +133,18 @@ func TestBareServerClose(t *testing.T) {
 	defer nc.Close()
 	time.Sleep(10 * time.Millisecond) // let the connection be accepted
 	s.Close()
-	if err := <-done; !errors.Is(err, ErrServerClosed) {
-		t.Fatalf("Serve = %v", err)
-	}
 	nc.SetReadDeadline(time.Now().Add(2 * time.Second))
 	if _, err := nc.Read(make([]byte, 1)); err == nil {
 		t.Fatal("connection still open after Close")
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Serve(ln); !errors.Is(err, ErrServerClosed) {
 		t.Fatalf("Serve after Close = %v", err)
+	}
+	if _, err := ln.Accept(); err == nil {
+		t.Fatal("Serve after Close left the listener open")
 	}
 }

@@ -253,16 +253,12 @@ type CardInfo struct {
 
 // CreateCard creates a card (idempotent).
 func (a *API) CreateCard(ctx context.Context, r CardRequest) (CardInfo, error) {
-	var c CardInfo
-	err := a.call(ctx, http.MethodPost, "/v1/cards", r, &c, true)
-	return c, err
+	return do[CardInfo](ctx, a, http.MethodPost, "/v1/cards", r, true)
 }
 
 // Card reads a card.
 func (a *API) Card(ctx context.Context, id string) (CardInfo, error) {
-	var c CardInfo
-	err := a.call(ctx, http.MethodGet, "/v1/cards/"+url.PathEscape(id), nil, &c, false)
-	return c, err
+	return do[CardInfo](ctx, a, http.MethodGet, "/v1/cards/"+url.PathEscape(id), nil, false)
 }
 
 // CardAction moves a card's status: action freeze, unfreeze, block (reason
@@ -277,9 +273,7 @@ func (a *API) CardAction(ctx context.Context, id, action, reason string) (CardIn
 	if reason != "" {
 		body = map[string]string{"reason": reason}
 	}
-	var c CardInfo
-	err := a.call(ctx, http.MethodPost, "/v1/cards/"+url.PathEscape(id)+"/"+action, body, &c, true)
-	return c, err
+	return do[CardInfo](ctx, a, http.MethodPost, "/v1/cards/"+url.PathEscape(id)+"/"+action, body, true)
 }
 
 // CardUpdate is the body of PATCH /v1/cards/{id}; nil members stay.
@@ -293,24 +287,18 @@ type CardUpdate struct {
 
 // UpdateCard changes a card's controls.
 func (a *API) UpdateCard(ctx context.Context, id string, u CardUpdate) (CardInfo, error) {
-	var c CardInfo
-	err := a.call(ctx, http.MethodPatch, "/v1/cards/"+url.PathEscape(id), u, &c, false)
-	return c, err
+	return do[CardInfo](ctx, a, http.MethodPatch, "/v1/cards/"+url.PathEscape(id), u, false)
 }
 
 // SetSandboxPIN sets the card's PIN from a clear test PIN (sandbox only;
 // the PIN is then part of the personalisation export).
 func (a *API) SetSandboxPIN(ctx context.Context, id, pin string) (CardInfo, error) {
-	var c CardInfo
-	err := a.call(ctx, http.MethodPost, "/v1/simulator/cards/"+url.PathEscape(id)+"/pin", map[string]string{"pin": pin}, &c, false)
-	return c, err
+	return do[CardInfo](ctx, a, http.MethodPost, "/v1/simulator/cards/"+url.PathEscape(id)+"/pin", map[string]string{"pin": pin}, false)
 }
 
 // ExportPerso exports a card's sealed personalisation record (sandbox).
 func (a *API) ExportPerso(ctx context.Context, id string) (terminal.PersoExport, error) {
-	var p terminal.PersoExport
-	err := a.call(ctx, http.MethodPost, "/v1/simulator/cards/"+url.PathEscape(id)+"/perso", nil, &p, false)
-	return p, err
+	return do[terminal.PersoExport](ctx, a, http.MethodPost, "/v1/simulator/cards/"+url.PathEscape(id)+"/perso", nil, false)
 }
 
 // Template is a data prep template (the members termsim uses).
@@ -373,10 +361,8 @@ func (a *API) Embossers(ctx context.Context) ([]Embosser, error) {
 // CreateEmbosser creates a LOOPBACK embosser (idempotent); with manual
 // issue its cards stay PROVISIONED until the simulator's issue call.
 func (a *API) CreateEmbosser(ctx context.Context, name, kekRef string, manualIssue bool) (Embosser, error) {
-	var e Embosser
 	body := map[string]any{"name": name, "type": "LOOPBACK", "transport_key_reference": kekRef, "manual_issue": manualIssue}
-	err := a.call(ctx, http.MethodPost, "/v1/embossers", body, &e, true)
-	return e, err
+	return do[Embosser](ctx, a, http.MethodPost, "/v1/embossers", body, true)
 }
 
 // Products lists the tenant's card products (every page).
@@ -386,9 +372,7 @@ func (a *API) Products(ctx context.Context) ([]Product, error) {
 
 // CreateProduct creates a card product (idempotent).
 func (a *API) CreateProduct(ctx context.Context, r ProductRequest) (Product, error) {
-	var p Product
-	err := a.call(ctx, http.MethodPost, "/v1/card-products", r, &p, true)
-	return p, err
+	return do[Product](ctx, a, http.MethodPost, "/v1/card-products", r, true)
 }
 
 // CardholderRequest is the body of POST /v1/cardholders.
@@ -414,9 +398,7 @@ type Cardholder struct {
 
 // CreateCardholder creates a cardholder (idempotent).
 func (a *API) CreateCardholder(ctx context.Context, r CardholderRequest) (Cardholder, error) {
-	var c Cardholder
-	err := a.call(ctx, http.MethodPost, "/v1/cardholders", r, &c, true)
-	return c, err
+	return do[Cardholder](ctx, a, http.MethodPost, "/v1/cardholders", r, true)
 }
 
 // Authorization is a stored authorization record as the API shows it.
@@ -445,6 +427,13 @@ func (a *API) CardAuthorizations(ctx context.Context, cardID string) ([]Authoriz
 	}
 	err := a.call(ctx, http.MethodGet, "/v1/cards/"+url.PathEscape(cardID)+"/authorizations?limit=100", nil, &page, false)
 	return page.Data, err
+}
+
+// do sends one request (see call) and returns its JSON answer.
+func do[T any](ctx context.Context, a *API, method, path string, body any, idem bool) (T, error) {
+	var out T
+	err := a.call(ctx, method, path, body, &out, idem)
+	return out, err
 }
 
 // listAll reads every page of a list endpoint.

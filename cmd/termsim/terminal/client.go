@@ -213,11 +213,9 @@ func (c *Client) send(ctx context.Context, m *iso8583.Message) (answer, error) {
 	case <-c.done:
 		return answer{}, ErrClosed
 	case <-timer.C:
-		c.forget(key, ch)
-		return answer{}, ErrTimeout
+		return c.giveUp(key, ch, nil)
 	case <-ctx.Done():
-		c.forget(key, ch)
-		return answer{}, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
+		return c.giveUp(key, ch, ctx.Err())
 	}
 	select {
 	case a, ok := <-ch:
@@ -226,12 +224,20 @@ func (c *Client) send(ctx context.Context, m *iso8583.Message) (answer, error) {
 		}
 		return a, nil
 	case <-timer.C:
-		c.forget(key, ch)
-		return answer{}, ErrTimeout
+		return c.giveUp(key, ch, nil)
 	case <-ctx.Done():
-		c.forget(key, ch)
-		return answer{}, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
+		return c.giveUp(key, ch, ctx.Err())
 	}
+}
+
+// giveUp forgets a request that got no answer in time: ErrTimeout, wrapping
+// cause (the context's error) when there is one.
+func (c *Client) giveUp(key string, ch chan answer, cause error) (answer, error) {
+	c.forget(key, ch)
+	if cause != nil {
+		return answer{}, fmt.Errorf("%w: %w", ErrTimeout, cause)
+	}
+	return answer{}, ErrTimeout
 }
 
 // forget removes a request that gave up; an answer arriving later is
