@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/cardhost/cardhost/cmd/termsim/loadgen"
 	"github.com/cardhost/cardhost/cmd/termsim/scenario"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal/terminaltest"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 )
 
@@ -45,16 +45,6 @@ func buildBinaries(t *testing.T, dir string) (cardhost, termsimBin string) {
 	return cardhost, termsimBin
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // startCardhost builds both binaries and starts cardhost in sandbox mode;
 // it is stopped (SIGINT) when the test ends.
 func startCardhost(t *testing.T) *cardhostProc {
@@ -62,7 +52,7 @@ func startCardhost(t *testing.T) *cardhostProc {
 	dbURL := pgtest.URL(t) // skips under -short; dropped after cardhost stops
 	dir := t.TempDir()
 	cardhostBin, termsimBin := buildBinaries(t, dir)
-	p := &cardhostProc{iso: freeAddr(t), http: freeAddr(t), kafka: freeAddr(t), termsim: termsimBin}
+	p := &cardhostProc{iso: terminaltest.ClosedPort(t), http: terminaltest.ClosedPort(t), kafka: terminaltest.ClosedPort(t), termsim: termsimBin}
 	cmd := exec.Command(cardhostBin, "serve")
 	cmd.Env = append(os.Environ(),
 		"DATABASE_URL="+dbURL,

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,38 +176,18 @@ func TestRunLoadRate(t *testing.T) {
 // droppingHost answers the first n requests of every connection, then
 // closes it.
 func droppingHost(t *testing.T, n int) string {
-	var count atomic.Int64
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			nc, err := ln.Accept()
+	return terminaltest.Serve(t, func(nc net.Conn) {
+		for range n {
+			b, err := iso.ReadFrame(nc, nil)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer nc.Close()
-				for i := 0; i < n; i++ {
-					b, err := iso.ReadFrame(nc, nil)
-					if err != nil {
-						return
-					}
-					out, ok := bareAnswer(b)
-					if !ok {
-						return
-					}
-					count.Add(1)
-					if iso.WriteFrame(nc, out) != nil {
-						return
-					}
-				}
-			}()
+			out, ok := bareAnswer(b)
+			if !ok || iso.WriteFrame(nc, out) != nil {
+				return
+			}
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 func TestRunLoadHostTrouble(t *testing.T) {
@@ -242,10 +221,7 @@ func TestRunLoadHostTrouble(t *testing.T) {
 		}
 	})
 	t.Run("down", func(t *testing.T) {
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		addr := ln.Addr().String()
-		ln.Close()
-		_, err := RunLoad(context.Background(), LoadConfig{Addr: addr, Cards: cards, Duration: time.Second, Timeout: 200 * time.Millisecond})
+		_, err := RunLoad(context.Background(), LoadConfig{Addr: terminaltest.ClosedPort(t), Cards: cards, Duration: time.Second, Timeout: 200 * time.Millisecond})
 		if err == nil || !strings.Contains(err.Error(), "connecting to") {
 			t.Fatalf("RunLoad against a closed port = %v", err)
 		}

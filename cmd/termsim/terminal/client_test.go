@@ -163,19 +163,8 @@ func TestSendErrors(t *testing.T) {
 		}
 	})
 	t.Run("host closes", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			nc, err := ln.Accept()
-			if err == nil {
-				iso.ReadFrame(nc, nil)
-				nc.Close()
-			}
-		}()
-		c := terminaltest.Dial(t, ln.Addr().String())
+		host := terminaltest.Serve(t, func(nc net.Conn) { iso.ReadFrame(nc, nil) })
+		c := terminaltest.Dial(t, host)
 		if _, err := c.Echo(context.Background()); !errors.Is(err, terminal.ErrClosed) {
 			t.Fatalf("Echo = %v, want ErrClosed", err)
 		}

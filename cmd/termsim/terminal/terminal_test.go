@@ -53,6 +53,17 @@ func roundTrip(t testing.TB, m *iso8583.Message) *iso8583.Message {
 	return u
 }
 
+// built builds a transaction and returns it with its message as the host
+// reads it.
+func built(t *testing.T, build func() (*terminal.Txn, error)) (*terminal.Txn, *iso8583.Message) {
+	t.Helper()
+	tx, err := build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx, roundTrip(t, tx.Msg)
+}
+
 func fieldsOf(t testing.TB, m *iso8583.Message, ids ...int) map[int]string {
 	out := map[int]string{}
 	for _, id := range ids {
@@ -167,11 +178,7 @@ func TestTerminalRequests(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tx, err := tc.build()
-			if err != nil {
-				t.Fatal(err)
-			}
-			m := roundTrip(t, tx.Msg)
+			tx, m := built(t, tc.build)
 			if mti, _ := m.GetMTI(); mti != tc.mti || tx.MTI != tc.mti {
 				t.Errorf("MTI %s (txn %s), want %s", mti, tx.MTI, tc.mti)
 			}
@@ -257,11 +264,7 @@ func TestTerminalFollowUps(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tx, err := tc.build()
-			if err != nil {
-				t.Fatal(err)
-			}
-			m := roundTrip(t, tx.Msg)
+			_, m := built(t, tc.build)
 			if mti, _ := m.GetMTI(); mti != tc.mti {
 				t.Errorf("MTI %s, want %s", mti, tc.mti)
 			}

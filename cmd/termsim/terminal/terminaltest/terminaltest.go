@@ -131,18 +131,27 @@ func arpcField55(cvn emv.CVN, mk []byte, tags map[tlv.Tag][]byte, code iso.Respo
 	return tlv.ResponseICC(iad)
 }
 
-// ScriptedHost is a raw TCP host on 127.0.0.1:0 until the test ends:
-// answer decides, per request, the answer to write (nil: none). It returns
-// the host's address.
-func ScriptedHost(t testing.TB, answer func(req *iso8583.Message) *iso8583.Message) string {
+// Serve listens on 127.0.0.1:0 until the test ends and runs handle for
+// every connection, each in its own goroutine; a connection is closed when
+// its handle returns or the test ends. It returns the address.
+func Serve(t testing.TB, handle func(nc net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns = map[net.Conn]bool{}
+	)
 	t.Cleanup(func() {
 		ln.Close()
+		mu.Lock()
+		for nc := range conns {
+			nc.Close()
+		}
+		mu.Unlock()
 		wg.Wait()
 	})
 	wg.Go(func() {
@@ -151,32 +160,57 @@ func ScriptedHost(t testing.TB, answer func(req *iso8583.Message) *iso8583.Messa
 			if err != nil {
 				return
 			}
+			mu.Lock()
+			conns[nc] = true
+			mu.Unlock()
 			wg.Go(func() {
 				defer nc.Close()
-				for {
-					b, err := iso.ReadFrame(nc, nil)
-					if err != nil {
-						return
-					}
-					m, err := iso.Unpack(b)
-					if err != nil {
-						return
-					}
-					if r := answer(m); r != nil {
-						p, err := iso.Pack(r)
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						if err := iso.WriteFrame(nc, p); err != nil {
-							return
-						}
-					}
-				}
+				handle(nc)
 			})
 		}
 	})
 	return ln.Addr().String()
+}
+
+// ClosedPort returns a loopback address nothing listens on (free for a
+// moment).
+func ClosedPort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// ScriptedHost is a raw TCP host on 127.0.0.1:0 until the test ends:
+// answer decides, per request, the answer to write (nil: none). It returns
+// the host's address.
+func ScriptedHost(t testing.TB, answer func(req *iso8583.Message) *iso8583.Message) string {
+	t.Helper()
+	return Serve(t, func(nc net.Conn) {
+		for {
+			b, err := iso.ReadFrame(nc, nil)
+			if err != nil {
+				return
+			}
+			m, err := iso.Unpack(b)
+			if err != nil {
+				return
+			}
+			if r := answer(m); r != nil {
+				p, err := iso.Pack(r)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if err := iso.WriteFrame(nc, p); err != nil {
+					return
+				}
+			}
+		}
+	})
 }
 
 // Answer is the answer to req with response code code: the response MTI
