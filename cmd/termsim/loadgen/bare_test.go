@@ -1,12 +1,14 @@
 package loadgen
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
 	"testing"
 	"time"
 
+	"github.com/cardhost/cardhost/cmd/termsim/terminal/terminaltest"
 	"github.com/cardhost/cardhost/iso"
 )
 
@@ -146,5 +148,19 @@ func TestBareServerClose(t *testing.T) {
 	}
 	if _, err := ln.Accept(); err == nil {
 		t.Fatal("Serve after Close left the listener open")
+	}
+}
+
+func TestEchoAgainstBareServer(t *testing.T) {
+	s := startBare(t)
+	c := terminaltest.Dial(t, s.Addr().String())
+	for range 3 {
+		rtt, err := c.Echo(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rtt <= 0 || rtt > 2*time.Second {
+			t.Errorf("round trip %v", rtt)
+		}
 	}
 }
