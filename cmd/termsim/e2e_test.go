@@ -215,7 +215,10 @@ steps:
 	if err != nil || len(products) == 0 {
 		t.Fatalf("products: %v", err)
 	}
-	info, err := api.CreateCard(ctx, scenario.CardRequest{ProductID: products[0].ID, CardHolderName: "END TO END"})
+	// The list is newest first: the last is the seeded sandbox product
+	// (VIRTUAL); the newest may be a PLASTIC product the scenarios made.
+	seeded := products[len(products)-1]
+	info, err := api.CreateCard(ctx, scenario.CardRequest{ProductID: seeded.ID, CardHolderName: "END TO END"})
 	if err != nil {
 		t.Fatal(err)
 	}
