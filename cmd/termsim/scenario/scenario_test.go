@@ -259,33 +259,35 @@ func TestRunnerLocalScenario(t *testing.T) {
 		return iso.Approved
 	})
 	r := &Runner{Addr: addr}
-	t.Run("pass", func(t *testing.T) {
-		res, err := r.Run(context.Background(), localScenario(t, "00"))
+	// run replays the local scenario expecting code; it returns the result
+	// and its text report.
+	run := func(t *testing.T, code string) (*ScenarioResult, string) {
+		t.Helper()
+		res, err := r.Run(context.Background(), localScenario(t, code))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer
 		res.WriteText(&out)
+		return res, out.String()
+	}
+	t.Run("pass", func(t *testing.T) {
+		res, out := run(t, "00")
 		if !res.Pass || len(res.Steps) != 4 {
-			t.Fatalf("report:\n%s", out.String())
+			t.Fatalf("report:\n%s", out)
 		}
-		if !strings.HasPrefix(out.String(), "PASS local") || strings.Count(out.String(), "  PASS ") != 4 {
-			t.Errorf("report:\n%s", out.String())
+		if !strings.HasPrefix(out, "PASS local") || strings.Count(out, "  PASS ") != 4 {
+			t.Errorf("report:\n%s", out)
 		}
 	})
 	t.Run("a wrong expectation fails with a clear report", func(t *testing.T) {
-		res, err := r.Run(context.Background(), localScenario(t, "51"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out bytes.Buffer
-		res.WriteText(&out)
+		res, out := run(t, "51")
 		if res.Pass || res.Steps[0].Pass || !res.Steps[1].Pass {
-			t.Fatalf("report:\n%s", out.String())
+			t.Fatalf("report:\n%s", out)
 		}
 		for _, want := range []string{"FAIL local", "FAIL  1 auth", "BAD code                 want 51 insufficient funds", "got 00 approved", "ok  ARPC (tag 91)"} {
-			if !strings.Contains(out.String(), want) {
-				t.Errorf("report lacks %q:\n%s", want, out.String())
+			if !strings.Contains(out, want) {
+				t.Errorf("report lacks %q:\n%s", want, out)
 			}
 		}
 	})

@@ -41,22 +41,22 @@ var errOption = errors.New("termsim: invalid option")
 
 // ConnectTimeout sets Options.ConnectTimeout (must be positive).
 func ConnectTimeout(d time.Duration) Option {
-	return func(o *Options) error {
-		if d <= 0 {
-			return fmt.Errorf("%w: connect timeout %v", errOption, d)
-		}
-		o.ConnectTimeout = d
-		return nil
-	}
+	return positive("connect timeout", d, func(o *Options) *time.Duration { return &o.ConnectTimeout })
 }
 
 // RequestTimeout sets Options.RequestTimeout (must be positive).
 func RequestTimeout(d time.Duration) Option {
+	return positive("request timeout", d, func(o *Options) *time.Duration { return &o.RequestTimeout })
+}
+
+// positive is an Option that sets the duration field returns to d, which
+// must be positive (else the error names what).
+func positive(what string, d time.Duration, field func(*Options) *time.Duration) Option {
 	return func(o *Options) error {
 		if d <= 0 {
-			return fmt.Errorf("%w: request timeout %v", errOption, d)
+			return fmt.Errorf("%w: %s %v", errOption, what, d)
 		}
-		o.RequestTimeout = d
+		*field(o) = d
 		return nil
 	}
 }
