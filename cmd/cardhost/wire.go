@@ -9,15 +9,18 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/emboss"
 )
 
-// newService wires the card domain service: stores, vault and keys.
+// newService wires the card domain service (and its certificate
+// authority, a.ca): stores, vault and keys.
 func newService(ctx context.Context, a *App) (*issuance.Service, error) {
 	keys, err := platformKeys(ctx, a)
 	if err != nil {
 		return nil, err
 	}
+	a.ca = ca.New(ca.Deps{Store: a.db, Tenants: a.db, Vault: a.hsm, Keys: keys, Logger: a.log})
 	return issuance.NewService(issuance.Deps{
 		Tenants: a.db,
 		Catalog: a.db,
@@ -65,7 +68,7 @@ func backgroundJobs(a *App) []job {
 		}},
 		{"certificate-expiry", func(ctx context.Context) error {
 			return every(ctx, time.Hour, func(ctx context.Context) error {
-				_, err := a.svc.NotifyExpiringCertificates(ctx)
+				_, err := a.ca.NotifyExpiringCertificates(ctx)
 				return err
 			})
 		}},
