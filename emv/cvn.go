@@ -183,30 +183,27 @@ func CVNs() []CVN { return append([]CVN(nil), cvns...) }
 // "mc") and a CVN by its customary number (10, 18, 22; 16, 17, 20, 21).
 // Unknown schemes and numbers give ErrUnknownCVN.
 func LookupCVN(scheme string, n int) (CVN, error) {
-	s, err := ParseScheme(scheme)
-	if err != nil {
-		return CVN{}, err
-	}
-	for _, c := range cvns {
-		if c.Scheme == s && c.Number == n {
-			return c, nil
-		}
-	}
-	return CVN{}, fmt.Errorf("%w: %s CVN %d", ErrUnknownCVN, s, n)
+	return lookupCVN(scheme, func(c CVN) bool { return c.Number == n }, fmt.Sprintf("CVN %d", n))
 }
 
 // LookupCVNCode returns the registry row for a scheme and the cryptogram
 // version byte found in 9F10 (see ParseIAD). Unknown values give
 // ErrUnknownCVN.
 func LookupCVNCode(scheme string, code byte) (CVN, error) {
+	return lookupCVN(scheme, func(c CVN) bool { return c.Code == code }, fmt.Sprintf("cryptogram version byte %02X", code))
+}
+
+// lookupCVN returns the first row of the scheme that match accepts; what
+// names the key in the error.
+func lookupCVN(scheme string, match func(CVN) bool, what string) (CVN, error) {
 	s, err := ParseScheme(scheme)
 	if err != nil {
 		return CVN{}, err
 	}
 	for _, c := range cvns {
-		if c.Scheme == s && c.Code == code {
+		if c.Scheme == s && match(c) {
 			return c, nil
 		}
 	}
-	return CVN{}, fmt.Errorf("%w: %s cryptogram version byte %02X", ErrUnknownCVN, s, code)
+	return CVN{}, fmt.Errorf("%w: %s %s", ErrUnknownCVN, s, what)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/cardhost/cardhost/emv"
@@ -73,9 +72,9 @@ func (s *Service) ImportCard(ctx context.Context, tenantID string, req ImportReq
 		req.ServiceCode = "201"
 	}
 	v.Check(len(req.ServiceCode) == 3 && allDigits(req.ServiceCode), "service_code", "invalid", "3 digits")
-	v.Check(req.Network == NetworkVisa || req.Network == NetworkMastercard, "network", "invalid", "VISA or MASTERCARD")
-	if req.Network == NetworkVisa || req.Network == NetworkMastercard {
-		_, err := emv.LookupCVN(strings.ToLower(string(req.Network)), req.CVN)
+	v.Check(req.Network.Valid(), "network", "invalid", "VISA or MASTERCARD")
+	if req.Network.Valid() {
+		_, err := req.Network.CVN(req.CVN)
 		v.Check(err == nil, "cvn", "invalid", "a CVN of the network in the registry (Visa 10, 18, 22; Mastercard 16, 17, 20, 21)")
 	}
 	switch req.PINMethod {

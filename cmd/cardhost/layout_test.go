@@ -54,12 +54,13 @@ var dependencyRules = map[string]rule{
 	"issuance":          {join(emvLeafs, []string{"kafka", "issuance/dataprep", "issuance/isocode"}), nil},
 	"issuance/isocode":  {nil, nil},
 	"issuance/ca":       {[]string{"issuance", "kafka"}, nil},
+	"issuance/catalog":  {join(emvLeafs, []string{"issuance"}), nil},
 	"host":              {join(emvLeafs, []string{"issuance", "iso", "kafka"}), nil},
 	// adapters
 	"emv/softhsm":              {emvLeafs, nil},
 	"issuance/postgres":        {join(emvLeafs, []string{"issuance", "issuance/ca", "host", "iso", "kafka"}), []string{pgx}},
 	"issuance/postgres/pgtest": {[]string{"issuance/postgres"}, []string{pgx}},
-	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/ca", "issuance/dataprep", "host", "iso", "kafka"}), []string{fiber, prom}},
+	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/ca", "issuance/catalog", "issuance/dataprep", "host", "iso", "kafka"}), []string{fiber, prom}},
 	"issuance/emboss":          {join(emvLeafs, []string{"issuance", "issuance/dataprep"}), nil},
 	"host/isoserver":           {join(emvLeafs, []string{"host", "iso"}), []string{moovISO, moovConn, prom}},
 	"host/termsim":             {join(emvLeafs, []string{"iso"}), []string{moovISO, moovConn, yaml, franz}},
@@ -109,7 +110,7 @@ func TestDependencyDirection(t *testing.T) {
 			continue
 		}
 		seen++
-		domain := !strings.Contains(rel, "/") || rel == "emv/tlv" || rel == "emv/pinblock" || rel == "issuance/dataprep" || rel == "issuance/isocode" || rel == "issuance/ca"
+		domain := !strings.Contains(rel, "/") || rel == "emv/tlv" || rel == "emv/pinblock" || rel == "issuance/dataprep" || rel == "issuance/isocode" || rel == "issuance/ca" || rel == "issuance/catalog"
 		for _, imp := range p.Imports {
 			if strings.HasPrefix(imp, module+"/") {
 				target := strings.TrimPrefix(imp, module+"/")

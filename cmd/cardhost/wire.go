@@ -10,17 +10,19 @@ import (
 
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/ca"
+	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/emboss"
 )
 
 // newService wires the card domain service (and its certificate
-// authority, a.ca): stores, vault and keys.
+// authority a.ca and catalog a.catalog): stores, vault and keys.
 func newService(ctx context.Context, a *App) (*issuance.Service, error) {
 	keys, err := platformKeys(ctx, a)
 	if err != nil {
 		return nil, err
 	}
 	a.ca = ca.New(ca.Deps{Store: a.db, Tenants: a.db, Vault: a.hsm, Keys: keys, Logger: a.log})
+	a.catalog = catalog.New(catalog.Deps{Store: a.db, Logger: a.log})
 	return issuance.NewService(issuance.Deps{
 		Tenants: a.db,
 		Catalog: a.db,

@@ -19,6 +19,7 @@ import (
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/ca"
+	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/issuance/rest"
@@ -59,7 +60,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	svc := issuance.NewService(issuance.Deps{Tenants: db, Catalog: db, Cards: db, Vault: hsm, Sandbox: true, Keys: keys})
 	reg := prometheus.NewRegistry()
 	srv, err := rest.New(rest.Config{Sandbox: true, Version: "fuzz", RateLimit: -1},
-		rest.Deps{Tenants: db, Idempotency: db, Service: svc, CA: ca.New(ca.Deps{Store: db, Tenants: db, Vault: hsm, Keys: keys}), IsUnavailable: postgres.IsUnavailable},
+		rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(catalog.Deps{Store: db}), CA: ca.New(ca.Deps{Store: db, Tenants: db, Vault: hsm, Keys: keys}), IsUnavailable: postgres.IsUnavailable},
 		slog.New(slog.DiscardHandler), reg, reg)
 	if err != nil {
 		tb.Fatal(err)

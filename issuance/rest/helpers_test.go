@@ -17,6 +17,7 @@ import (
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/ca"
+	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/issuance/rest"
@@ -57,7 +58,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	svc := issuance.NewService(deps)
 	authority := ca.New(ca.Deps{Store: db, Tenants: db, Vault: hsm, Keys: deps.Keys, Now: deps.Now})
 	reg := prometheus.NewRegistry()
-	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, CA: authority, IsUnavailable: postgres.IsUnavailable,
+	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(catalog.Deps{Store: deps.Catalog, Now: deps.Now}), CA: authority, IsUnavailable: postgres.IsUnavailable,
 		Ready: []rest.ReadyCheck{{Name: "postgres", Check: db.Ping}}}, slog.New(slog.DiscardHandler), reg, reg)
 	if err != nil {
 		t.Fatal(err)

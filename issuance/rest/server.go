@@ -13,6 +13,7 @@ import (
 
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/ca"
+	"github.com/cardhost/cardhost/issuance/catalog"
 )
 
 // Config configures the REST server. The zero value of each field means its
@@ -105,6 +106,10 @@ type Deps struct {
 	Idempotency issuance.IdempotencyStore
 	// Service is the card domain (nil while only the skeleton is wired).
 	Service *issuance.Service
+	// Catalog manages templates, embossers, layouts, products and
+	// cardholders (package issuance/catalog; nil while only the skeleton is
+	// wired).
+	Catalog *catalog.Service
 	// CA issues issuer certificates and registers signing keys (package
 	// issuance/ca; nil while only the skeleton is wired).
 	CA *ca.Service
