@@ -207,3 +207,24 @@ func lookupCVN(scheme string, match func(CVN) bool, what string) (CVN, error) {
 	}
 	return CVN{}, fmt.Errorf("%w: %s %s", ErrUnknownCVN, s, what)
 }
+
+// CVNList names the registry's cryptogram versions the way the docs and
+// error messages do: "Visa 10, 18, 22; Mastercard 16, 17, 20, 21" (schemes
+// and numbers in registry order). A test keeps every such list in the
+// repository's docs and sources equal to it.
+func CVNList() string {
+	var b strings.Builder
+	for i, c := range cvns {
+		switch {
+		case i == 0:
+		case c.Scheme != cvns[i-1].Scheme:
+			b.WriteString("; ")
+		default:
+			b.WriteString(", ")
+			fmt.Fprint(&b, c.Number)
+			continue
+		}
+		fmt.Fprintf(&b, "%s%s %d", strings.ToUpper(string(c.Scheme[:1])), c.Scheme[1:], c.Number)
+	}
+	return b.String()
+}

@@ -75,7 +75,7 @@ func (s *Service) ImportCard(ctx context.Context, tenantID string, req ImportReq
 	v.Check(req.Network.Valid(), "network", "invalid", "VISA or MASTERCARD")
 	if req.Network.Valid() {
 		_, err := req.Network.CVN(req.CVN)
-		v.Check(err == nil, "cvn", "invalid", "a CVN of the network in the registry (Visa 10, 18, 22; Mastercard 16, 17, 20, 21)")
+		v.Check(err == nil, "cvn", "invalid", "a CVN of the network in the registry ("+emv.CVNList()+")")
 	}
 	switch req.PINMethod {
 	case "":

@@ -102,7 +102,7 @@ func ValidateTemplate(v *issuance.Validator, t issuance.Template) {
 	}
 	if t.Network.Valid() {
 		if _, err := t.Network.CVN(t.CVN); err != nil {
-			v.Add("cvn", "unsupported", "not a supported CVN for this network (Visa 10, 18, 22; Mastercard 16, 17, 20, 21)")
+			v.Add("cvn", "unsupported", "not a supported CVN for this network ("+emv.CVNList()+")")
 		}
 	}
 	switch {
