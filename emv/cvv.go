@@ -3,6 +3,8 @@ package emv
 import (
 	"crypto/subtle"
 	"fmt"
+
+	"github.com/cardhost/cardhost/iso/digit"
 )
 
 // Service codes that turn the CVV algorithm into its variants.
@@ -46,7 +48,7 @@ func VerifyCVV(cvk []byte, pan, expiry, serviceCode, presented string) (bool, er
 	if err != nil {
 		return false, fmt.Errorf("verifying CVV: %w", err)
 	}
-	if len(presented) != 3 || !isDigits(presented) {
+	if len(presented) != 3 || !digit.All(presented) {
 		return false, fmt.Errorf("verifying CVV: %w", digitsError("presented CVV", len(presented), "3"))
 	}
 	return subtle.ConstantTimeCompare([]byte(want), []byte(presented)) == 1, nil
@@ -59,10 +61,10 @@ func cvvDigits(cvk []byte, pan, expiry, serviceCode string) (string, error) {
 	if err := checkPAN(pan, 8); err != nil {
 		return "", err
 	}
-	if len(expiry) != 4 || !isDigits(expiry) {
+	if len(expiry) != 4 || !digit.All(expiry) {
 		return "", digitsError("expiry", len(expiry), "4")
 	}
-	if len(serviceCode) != 3 || !isDigits(serviceCode) {
+	if len(serviceCode) != 3 || !digit.All(serviceCode) {
 		return "", digitsError("service code", len(serviceCode), "3")
 	}
 	digits := make([]byte, 32)

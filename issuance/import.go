@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/iso/digit"
 	"github.com/cardhost/cardhost/issuance/dataprep"
 	"github.com/cardhost/cardhost/kafka"
 )
@@ -67,11 +68,11 @@ func (s *Service) ImportCard(ctx context.Context, tenantID string, req ImportReq
 	if req.PSN == "" {
 		req.PSN = "00"
 	}
-	v.Check(len(req.PSN) == 2 && allDigits(req.PSN), "psn", "invalid", "2 digits")
+	v.Check(len(req.PSN) == 2 && digit.All(req.PSN), "psn", "invalid", "2 digits")
 	if req.ServiceCode == "" {
 		req.ServiceCode = "201"
 	}
-	v.Check(len(req.ServiceCode) == 3 && allDigits(req.ServiceCode), "service_code", "invalid", "3 digits")
+	v.Check(len(req.ServiceCode) == 3 && digit.All(req.ServiceCode), "service_code", "invalid", "3 digits")
 	v.Check(req.Network.Valid(), "network", "invalid", "VISA or MASTERCARD")
 	if req.Network.Valid() {
 		_, err := req.Network.CVN(req.CVN)
@@ -82,16 +83,16 @@ func (s *Service) ImportCard(ctx context.Context, tenantID string, req ImportReq
 		v.Check(req.PVV == "" && req.PINOffset == "", "pin_method", "required", "pvv and pin_offset need a pin_method")
 	case PINMethodPVV:
 		v.Check(req.PVKRef != "", "pvk_key_reference", "required", "a PVV needs the PVK")
-		v.Check(len(req.PVKI) == 1 && allDigits(req.PVKI), "pvki", "invalid", "1 digit")
-		v.Check(len(req.PVV) == 4 && allDigits(req.PVV), "pvv", "invalid", "4 digits")
+		v.Check(len(req.PVKI) == 1 && digit.All(req.PVKI), "pvki", "invalid", "1 digit")
+		v.Check(len(req.PVV) == 4 && digit.All(req.PVV), "pvv", "invalid", "4 digits")
 	case PINMethodIBM3624:
 		v.Check(req.PVKRef != "", "pvk_key_reference", "required", "an offset needs the PVK")
-		v.Check(len(req.PINOffset) >= 4 && len(req.PINOffset) <= 12 && allDigits(req.PINOffset), "pin_offset", "invalid", "4-12 digits")
+		v.Check(len(req.PINOffset) >= 4 && len(req.PINOffset) <= 12 && digit.All(req.PINOffset), "pin_offset", "invalid", "4-12 digits")
 	default:
 		v.Add("pin_method", "invalid", "PVV or IBM3624")
 	}
 	if req.PVKI != "" {
-		v.Check(len(req.PVKI) == 1 && allDigits(req.PVKI), "pvki", "invalid", "1 digit")
+		v.Check(len(req.PVKI) == 1 && digit.All(req.PVKI), "pvki", "invalid", "1 digit")
 	}
 	if req.Status == "" {
 		req.Status = StatusActive

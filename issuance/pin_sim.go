@@ -11,6 +11,7 @@ import (
 
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/pinblock"
+	"github.com/cardhost/cardhost/iso/digit"
 )
 
 // The sandbox simulator's PIN call sets a PIN from a clear test PIN. It
@@ -46,7 +47,7 @@ func (s *Service) SimulatorSetPIN(ctx context.Context, a Actor, tenantID, cardID
 	}
 	pin := req.PIN.Reveal()
 	var v Validator
-	v.Check(allDigits(pin) && len(pin) == c.PINLength, "pin", "invalid", fmt.Sprintf("%d digits (the card's pin_length)", c.PINLength))
+	v.Check(pin != "" && digit.All(pin) && len(pin) == c.PINLength, "pin", "invalid", fmt.Sprintf("%d digits (the card's pin_length)", c.PINLength))
 	if err := v.Err(); err != nil {
 		return Card{}, err
 	}
@@ -123,16 +124,4 @@ func pinSetKey(z, issuerPub, hsmPub []byte) emv.SecretBytes {
 	}
 	h.Write(binary.BigEndian.AppendUint32(nil, 256))
 	return h.Sum(nil)
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+
+	"github.com/cardhost/cardhost/iso/digit"
 )
 
 // Format is an ISO 9564-1 PIN block format.
@@ -201,15 +203,6 @@ func checkPIN(pin []byte) error {
 	return nil
 }
 
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 func randomReader(r io.Reader) io.Reader {
 	if r == nil {
 		return rand.Reader
@@ -233,7 +226,7 @@ func fillNibbles(r io.Reader, n int, mapNibble func(byte) byte) ([]byte, error) 
 // accountField0 is the format 0/3 PAN field: 0000 and the 12 rightmost PAN
 // digits excluding the check digit.
 func accountField0(pan string) ([]byte, error) {
-	if len(pan) < 13 || len(pan) > 19 || !isDigits(pan) {
+	if len(pan) < 13 || len(pan) > 19 || !digit.All(pan) {
 		return nil, ErrPAN
 	}
 	digits := pan[len(pan)-13 : len(pan)-1]
@@ -374,7 +367,7 @@ func pinField4(pin []byte, r io.Reader) ([]byte, error) {
 // panField4 is the format 4 PAN field: M (PAN length minus 12, 0 when
 // shorter), the PAN (left-padded with zeros to 12 digits), zero fill.
 func panField4(pan string) ([]byte, error) {
-	if len(pan) < 1 || len(pan) > 19 || !isDigits(pan) {
+	if len(pan) < 1 || len(pan) > 19 || !digit.All(pan) {
 		return nil, ErrPAN
 	}
 	m := 0

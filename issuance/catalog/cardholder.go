@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/cardhost/cardhost/iso/digit"
 	"github.com/cardhost/cardhost/issuance"
 )
 
@@ -37,7 +38,7 @@ func validCardholderPhone(s string) bool {
 	if len(s) < 8 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
 		return false
 	}
-	return catalogDigits(s[1:])
+	return digit.All(s[1:])
 }
 
 // validCardholderEmail accepts a bare address (no display name), at most 254

@@ -8,20 +8,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/iso/digit"
 	"github.com/cardhost/cardhost/issuance"
 )
-
-func catalogDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
 
 func catalogHex(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -89,7 +78,7 @@ func ValidateTemplate(v *issuance.Validator, t issuance.Template) {
 		v.Add("network", "invalid", "one of VISA, MASTERCARD")
 	}
 	switch {
-	case !catalogDigits(t.IIN) || len(t.IIN) < 6 || len(t.IIN) > 8:
+	case !digit.All(t.IIN) || len(t.IIN) < 6 || len(t.IIN) > 8:
 		v.Add("iin", "invalid", "6 to 8 digits")
 	case t.Network.Valid() && !iinMatchesNetwork(t.IIN, t.Network):
 		v.Add("iin", "invalid", "not in the network's range (Visa 4; Mastercard 51-55, 2221-2720)")
@@ -111,7 +100,7 @@ func ValidateTemplate(v *issuance.Validator, t issuance.Template) {
 	case t.Network.Valid() && !strings.HasPrefix(t.AID, t.Network.RID()):
 		v.Add("aid", "invalid", "must start with the network's RID "+t.Network.RID())
 	}
-	if !catalogDigits(t.ServiceCode) || len(t.ServiceCode) != 3 || !strings.ContainsRune("125679", rune(t.ServiceCode[0])) {
+	if !digit.All(t.ServiceCode) || len(t.ServiceCode) != 3 || !strings.ContainsRune("125679", rune(t.ServiceCode[0])) {
 		v.Add("service_code", "invalid", "3 digits, the first one of 1, 2, 5, 6, 7, 9 (ISO/IEC 7813)")
 	}
 	switch t.PINMethod {
