@@ -214,7 +214,7 @@ func (h *HSM) SetPINWithBinding(ctx context.Context, req PINSet, bindPAN emv.PAN
 			return false, fmt.Errorf("agreeing PIN key: %w", ErrPublicKey)
 		}
 		defer emv.SecretBytes(z).Wipe()
-		kek := emv.SecretBytes(KDFOneStepSHA256(z, PINSetFixedInfo(peer.Bytes(), priv.PublicKey().Bytes()), 32))
+		kek := emv.SecretBytes(emv.KDFOneStepSHA256(z, emv.PINSetFixedInfo(peer.Bytes(), priv.PublicKey().Bytes()), 32))
 		defer kek.Wipe()
 		blk, err := aes.NewCipher(kek)
 		if err != nil {

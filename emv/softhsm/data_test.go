@@ -192,7 +192,7 @@ func TestSetPINWithBinding(t *testing.T) {
 	}
 	issuer, _ := ecdh.P256().GenerateKey(rand.Reader)
 	z, _ := issuer.ECDH(hsmPub)
-	key := softhsm.KDFOneStepSHA256(z, softhsm.PINSetFixedInfo(issuer.PublicKey().Bytes(), hsmPub.Bytes()), 32)
+	key := emv.KDFOneStepSHA256(z, emv.PINSetFixedInfo(issuer.PublicKey().Bytes(), hsmPub.Bytes()), 32)
 	card := emv.PAN("4000001234567899")
 	check := softhsm.PINCheck{Method: softhsm.PINMethodPVV, PVKRef: pvk.Ref, PVKI: "1"}
 	placeholder := encipherPIN(t, pinblock.Format4, key, "2580", softhsm.PINSetPlaceholderPAN.Reveal())

@@ -362,7 +362,7 @@ func TestKDFVectors(t *testing.T) {
 	}
 	for _, v := range file.Vectors {
 		t.Run(v.Name, func(t *testing.T) {
-			got := softhsm.KDFOneStepSHA256(unhex(t, v.Z), unhex(t, v.OtherInfo), v.Length)
+			got := emv.KDFOneStepSHA256(unhex(t, v.Z), unhex(t, v.OtherInfo), v.Length)
 			if !bytes.Equal(got, unhex(t, v.OKM)) {
 				t.Fatalf("OKM = %X, want %s", got, v.OKM)
 			}
@@ -409,7 +409,7 @@ func TestPINSetECDH(t *testing.T) {
 			// Issuer side: Z is the published shared secret.
 			qcavs := unhex(t, jsonField(t, raw, v.Name, "q_cavs"))
 			z := unhex(t, jsonField(t, raw, v.Name, "z"))
-			key := softhsm.KDFOneStepSHA256(z, softhsm.PINSetFixedInfo(qcavs, pub.Point), 32)
+			key := emv.KDFOneStepSHA256(z, emv.PINSetFixedInfo(qcavs, pub.Point), 32)
 			block := encipherPIN(t, pinblock.Format4, key, "2580", pan.Reveal())
 			data, err := f.hsm.SetPIN(ctx, softhsm.PINSet{ECDHRef: ecdhKey.Ref, IssuerPublicKey: qcavs, Block: block, PAN: pan},
 				softhsm.PINCheck{Method: softhsm.PINMethodPVV, PVKRef: pvk.Ref, PVKI: "1"})
@@ -448,7 +448,7 @@ func TestPINSetECDH(t *testing.T) {
 		}
 		issuer, _ := ecdh.P256().GenerateKey(rand.Reader)
 		z, _ := issuer.ECDH(hsmPub)
-		key := softhsm.KDFOneStepSHA256(z, softhsm.PINSetFixedInfo(issuer.PublicKey().Bytes(), hsmPub.Bytes()), 32)
+		key := emv.KDFOneStepSHA256(z, emv.PINSetFixedInfo(issuer.PublicKey().Bytes(), hsmPub.Bytes()), 32)
 		block := encipherPIN(t, pinblock.Format4, key, "908172", pan.Reveal())
 		data, err := f.hsm.SetPIN(ctx, softhsm.PINSet{ECDHRef: ecdhKey.Ref, IssuerPublicKey: issuer.PublicKey().Bytes(), Block: block, PAN: pan},
 			softhsm.PINCheck{Method: softhsm.PINMethodIBM3624, PVKRef: pvk.Ref})
