@@ -21,9 +21,7 @@ func newService(ctx context.Context, a *App) (*issuance.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.ca = ca.New(ca.Deps{Store: a.db, Tenants: a.db, Vault: a.hsm, Keys: keys, Logger: a.log})
-	a.catalog = catalog.New(catalog.Deps{Store: a.db, Logger: a.log})
-	return issuance.NewService(issuance.Deps{
+	deps := issuance.Deps{
 		Tenants: a.db,
 		Catalog: a.db,
 		Cards:   a.db,
@@ -31,7 +29,9 @@ func newService(ctx context.Context, a *App) (*issuance.Service, error) {
 		Vault:   a.hsm,
 		Sandbox: a.cfg.Mode == "sandbox",
 		Logger:  a.log,
-	}), nil
+	}
+	a.ca, a.catalog = ca.New(deps, a.db), catalog.New(deps)
+	return issuance.NewService(deps), nil
 }
 
 // job is a background worker (embossing, schedulers): it runs until ctx

@@ -217,7 +217,7 @@ func (s *Service) CreateCertificate(ctx context.Context, tenantID, csr string) (
 	if err != nil {
 		return Certificate{}, err
 	}
-	c, err = s.d.Store.CreateCertificate(ctx, c, []kafka.Event{ev})
+	c, err = s.certs.CreateCertificate(ctx, c, []kafka.Event{ev})
 	if err != nil {
 		return Certificate{}, err
 	}
@@ -230,7 +230,7 @@ func (s *Service) Certificate(ctx context.Context, tenantID, id string) (Certifi
 	if !issuance.ValidID(issuance.CertificateIDPrefix, id) {
 		return Certificate{}, issuance.ErrNotFound
 	}
-	c, err := s.d.Store.Certificate(ctx, tenantID, id)
+	c, err := s.certs.Certificate(ctx, tenantID, id)
 	if err != nil {
 		return Certificate{}, err
 	}
@@ -244,7 +244,7 @@ func (s *Service) Certificates(ctx context.Context, tenantID string, p issuance.
 	if err := v.Err(); err != nil {
 		return nil, false, err
 	}
-	cs, more, err := s.d.Store.Certificates(ctx, tenantID, p)
+	cs, more, err := s.certs.Certificates(ctx, tenantID, p)
 	now := s.now()
 	for i := range cs {
 		cs[i] = cs[i].withStatusAt(now)
@@ -261,7 +261,7 @@ func (s *Service) NotifyExpiringCertificates(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		now := s.now()
-		n, err := s.d.Store.MarkExpiringCertificates(ctx, now.Add(ExpiryNotice), batch, func(c Certificate) ([]kafka.Event, error) {
+		n, err := s.certs.MarkExpiringCertificates(ctx, now.Add(ExpiryNotice), batch, func(c Certificate) ([]kafka.Event, error) {
 			ev, err := kafka.NewEvent(kafka.TypeCertificateExpiring, c.TenantID, c.TenantID, kafka.CertificateData{ID: c.ID, TenantID: c.TenantID, NotAfter: c.NotAfter}, now)
 			if err != nil {
 				return nil, err

@@ -125,30 +125,20 @@ func (s *Service) CreateCardholder(ctx context.Context, tenantID string, c issua
 		return issuance.Cardholder{}, err
 	}
 	c.ID, c.TenantID, c.KYCStatus, c.CreatedAt, c.UpdatedAt = issuance.NewID(issuance.CardholderIDPrefix, now), tenantID, issuance.KYCPending, now, now
-	if err := s.d.Store.CreateCardholder(ctx, c); err != nil {
-		return issuance.Cardholder{}, err
-	}
-	return c, nil
+	return stored(c, s.d.Catalog.CreateCardholder(ctx, c))
 }
 
 // Cardholder returns one of a tenant's cardholders (ErrNotFound otherwise).
 func (s *Service) Cardholder(ctx context.Context, tenantID, id string) (issuance.Cardholder, error) {
-	if !issuance.ValidID(issuance.CardholderIDPrefix, id) {
-		return issuance.Cardholder{}, issuance.ErrNotFound
-	}
-	return s.d.Store.Cardholder(ctx, tenantID, id)
+	return get(ctx, tenantID, id, issuance.CardholderIDPrefix, s.d.Catalog.Cardholder)
 }
 
 // Cardholders lists a tenant's cardholders, newest first, optionally by
 // KYC status.
 func (s *Service) Cardholders(ctx context.Context, tenantID string, f issuance.CardholderFilter) ([]issuance.Cardholder, bool, error) {
-	var v issuance.Validator
-	issuance.ValidatePage(&v, f.PageRequest, issuance.CardholderIDPrefix)
-	v.Check(f.KYCStatus == "" || f.KYCStatus.Valid(), "kyc_status", "invalid", "one of PENDING, VERIFIED, REJECTED")
-	if err := v.Err(); err != nil {
-		return nil, false, err
-	}
-	return s.d.Store.Cardholders(ctx, tenantID, f)
+	return list(ctx, tenantID, f.PageRequest, issuance.CardholderIDPrefix, f, func(v *issuance.Validator) {
+		v.Check(f.KYCStatus == "" || f.KYCStatus.Valid(), "kyc_status", "invalid", "one of PENDING, VERIFIED, REJECTED")
+	}, s.d.Catalog.Cardholders)
 }
 
 // CardholderUpdate is a partial change to a cardholder (PATCH): nil fields
@@ -178,19 +168,14 @@ func (s *Service) UpdateCardholder(ctx context.Context, tenantID, id string, u C
 			Fields: []issuance.FieldError{{Field: "address", Code: "invalid", Message: "either an address or null"}}}
 	}
 	now := s.now()
-	return s.d.Store.UpdateCardholder(ctx, tenantID, id, func(c *issuance.Cardholder) error {
+	return s.d.Catalog.UpdateCardholder(ctx, tenantID, id, func(c *issuance.Cardholder) error {
 		before := *c
-		set := func(dst *string, src *string) {
-			if src != nil {
-				*dst = *src
-			}
-		}
-		set(&c.FirstName, u.FirstName)
-		set(&c.LastName, u.LastName)
-		set(&c.Email, u.Email)
-		set(&c.Phone, u.Phone)
-		set(&c.BirthDate, u.BirthDate)
-		set(&c.Nationality, u.Nationality)
+		issuance.Patch(&c.FirstName, u.FirstName)
+		issuance.Patch(&c.LastName, u.LastName)
+		issuance.Patch(&c.Email, u.Email)
+		issuance.Patch(&c.Phone, u.Phone)
+		issuance.Patch(&c.BirthDate, u.BirthDate)
+		issuance.Patch(&c.Nationality, u.Nationality)
 		if u.Address != nil {
 			c.Address = u.Address
 		}
@@ -224,7 +209,7 @@ func (s *Service) SetCardholderKYC(ctx context.Context, tenantID, id string, sta
 		return issuance.Cardholder{}, issuance.Errorf(issuance.SlugValidationFailed, "a KYC decision is VERIFIED or REJECTED")
 	}
 	now := s.now()
-	return s.d.Store.UpdateCardholder(ctx, tenantID, id, func(c *issuance.Cardholder) error {
+	return s.d.Catalog.UpdateCardholder(ctx, tenantID, id, func(c *issuance.Cardholder) error {
 		if c.KYCStatus != status {
 			c.KYCStatus, c.UpdatedAt = status, now
 		}

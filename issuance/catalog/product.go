@@ -71,15 +71,15 @@ func (s *Service) checkProductRefs(ctx context.Context, tenantID string, p issua
 		get                    func() error
 	}{
 		{p.TemplateID, issuance.TemplateIDPrefix, issuance.SlugTemplateNotFound, "data prep template", func() error {
-			_, err := s.d.Store.Template(ctx, tenantID, p.TemplateID)
+			_, err := s.d.Catalog.Template(ctx, tenantID, p.TemplateID)
 			return err
 		}},
 		{p.LayoutID, issuance.LayoutIDPrefix, issuance.SlugLayoutNotFound, "card layout", func() error {
-			_, err := s.d.Store.Layout(ctx, tenantID, p.LayoutID)
+			_, err := s.d.Catalog.Layout(ctx, tenantID, p.LayoutID)
 			return err
 		}},
 		{p.DefaultEmbosserID, issuance.EmbosserIDPrefix, issuance.SlugEmbosserNotFound, "embosser", func() error {
-			_, err := s.d.Store.Embosser(ctx, tenantID, p.DefaultEmbosserID)
+			_, err := s.d.Catalog.Embosser(ctx, tenantID, p.DefaultEmbosserID)
 			return err
 		}},
 	}
@@ -117,29 +117,19 @@ func (s *Service) CreateProduct(ctx context.Context, tenantID string, p issuance
 	}
 	now := s.now()
 	p.ID, p.TenantID, p.CreatedAt, p.UpdatedAt = issuance.NewID(issuance.ProductIDPrefix, now), tenantID, now, now
-	if err := s.d.Store.CreateProduct(ctx, p); err != nil {
-		return issuance.Product{}, err
-	}
-	return p, nil
+	return stored(p, s.d.Catalog.CreateProduct(ctx, p))
 }
 
 // Product returns one of a tenant's products (ErrNotFound otherwise).
 func (s *Service) Product(ctx context.Context, tenantID, id string) (issuance.Product, error) {
-	if !issuance.ValidID(issuance.ProductIDPrefix, id) {
-		return issuance.Product{}, issuance.ErrNotFound
-	}
-	return s.d.Store.Product(ctx, tenantID, id)
+	return get(ctx, tenantID, id, issuance.ProductIDPrefix, s.d.Catalog.Product)
 }
 
 // Products lists a tenant's products, newest first, optionally by status.
 func (s *Service) Products(ctx context.Context, tenantID string, f issuance.ProductFilter) ([]issuance.Product, bool, error) {
-	var v issuance.Validator
-	issuance.ValidatePage(&v, f.PageRequest, issuance.ProductIDPrefix)
-	v.Check(f.Status == "" || f.Status.Valid(), "status", "invalid", "one of ACTIVE, INACTIVE")
-	if err := v.Err(); err != nil {
-		return nil, false, err
-	}
-	return s.d.Store.Products(ctx, tenantID, f)
+	return list(ctx, tenantID, f.PageRequest, issuance.ProductIDPrefix, f, func(v *issuance.Validator) {
+		v.Check(f.Status == "" || f.Status.Valid(), "status", "invalid", "one of ACTIVE, INACTIVE")
+	}, s.d.Catalog.Products)
 }
 
 // ProductUpdate is a partial change to a product (PATCH): nil fields stay
@@ -188,43 +178,25 @@ func (s *Service) UpdateProduct(ctx context.Context, tenantID, id string, u Prod
 		return issuance.Product{}, err
 	}
 	now := s.now()
-	return s.d.Store.UpdateProduct(ctx, tenantID, id, func(p *issuance.Product) error {
+	return s.d.Catalog.UpdateProduct(ctx, tenantID, id, func(p *issuance.Product) error {
 		if u.Name != nil {
 			p.Name = strings.TrimSpace(*u.Name)
 		}
-		if u.Description != nil {
-			p.Description = *u.Description
-		}
-		if u.LayoutID != nil {
-			p.LayoutID = *u.LayoutID
-		}
-		if u.DefaultEmbosserID != nil {
-			p.DefaultEmbosserID = *u.DefaultEmbosserID
-		}
+		issuance.Patch(&p.Description, u.Description)
+		issuance.Patch(&p.LayoutID, u.LayoutID)
+		issuance.Patch(&p.DefaultEmbosserID, u.DefaultEmbosserID)
 		if u.CardLimit != nil {
 			p.CardLimit = u.CardLimit
 		}
 		if u.RemoveCardLimit {
 			p.CardLimit = nil
 		}
-		if u.SpendingControls != nil {
-			p.SpendingControls = *u.SpendingControls
-		}
-		if u.RiskControls != nil {
-			p.RiskControls = *u.RiskControls
-		}
-		if u.ValidityMonths != nil {
-			p.ValidityMonths = *u.ValidityMonths
-		}
-		if u.Status != nil {
-			p.Status = *u.Status
-		}
-		if u.RequiredCardholderFields != nil {
-			p.RequiredCardholderFields = *u.RequiredCardholderFields
-		}
-		if u.RequireKYC != nil {
-			p.RequireKYC = *u.RequireKYC
-		}
+		issuance.Patch(&p.SpendingControls, u.SpendingControls)
+		issuance.Patch(&p.RiskControls, u.RiskControls)
+		issuance.Patch(&p.ValidityMonths, u.ValidityMonths)
+		issuance.Patch(&p.Status, u.Status)
+		issuance.Patch(&p.RequiredCardholderFields, u.RequiredCardholderFields)
+		issuance.Patch(&p.RequireKYC, u.RequireKYC)
 		for i := range p.RiskControls.AllowedCountries {
 			p.RiskControls.AllowedCountries[i] = strings.ToUpper(p.RiskControls.AllowedCountries[i])
 		}

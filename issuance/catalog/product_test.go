@@ -92,7 +92,7 @@ func TestCreateProductRules(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(&p)
 			}
-			got, err := New(Deps{Store: store}).CreateProduct(context.Background(), "ten_1", p)
+			got, err := New(issuance.Deps{Catalog: store}).CreateProduct(context.Background(), "ten_1", p)
 			var e *issuance.Error
 			if tc.slug == "" {
 				if err != nil || len(stored) != 1 || got.Currency != "USD" || got.Status != issuance.ProductActive ||

@@ -124,7 +124,7 @@ func (s *Service) checkKeyRef(ctx context.Context, v *issuance.Validator, tenant
 		v.Check(!required, field, "required", "a "+string(want)+" key reference is required")
 		return nil
 	}
-	k, err := s.d.Store.HSMKey(ctx, ref)
+	k, err := s.d.Catalog.HSMKey(ctx, ref)
 	switch {
 	case errors.Is(err, issuance.ErrNotFound) || (err == nil && !k.UsableBy(tenantID)):
 		v.Add(field, "not_found", "no active HSM key with this reference for this tenant")
@@ -164,28 +164,17 @@ func (s *Service) CreateTemplate(ctx context.Context, tenantID string, t issuanc
 	}
 	now := s.now()
 	t.ID, t.TenantID, t.CreatedAt = issuance.NewID(issuance.TemplateIDPrefix, now), tenantID, now
-	if err := s.d.Store.CreateTemplate(ctx, t); err != nil {
-		return issuance.Template{}, err
-	}
-	return t, nil
+	return stored(t, s.d.Catalog.CreateTemplate(ctx, t))
 }
 
 // Template returns one of a tenant's templates (ErrNotFound otherwise).
 func (s *Service) Template(ctx context.Context, tenantID, id string) (issuance.Template, error) {
-	if !issuance.ValidID(issuance.TemplateIDPrefix, id) {
-		return issuance.Template{}, issuance.ErrNotFound
-	}
-	return s.d.Store.Template(ctx, tenantID, id)
+	return get(ctx, tenantID, id, issuance.TemplateIDPrefix, s.d.Catalog.Template)
 }
 
 // Templates lists a tenant's templates, newest first.
 func (s *Service) Templates(ctx context.Context, tenantID string, p issuance.PageRequest) ([]issuance.Template, bool, error) {
-	var v issuance.Validator
-	issuance.ValidatePage(&v, p, issuance.TemplateIDPrefix)
-	if err := v.Err(); err != nil {
-		return nil, false, err
-	}
-	return s.d.Store.Templates(ctx, tenantID, p)
+	return list(ctx, tenantID, p, issuance.TemplateIDPrefix, p, nil, s.d.Catalog.Templates)
 }
 
 // CreateEmbosser validates and stores an embosser: only the built-in
@@ -208,28 +197,17 @@ func (s *Service) CreateEmbosser(ctx context.Context, tenantID string, e issuanc
 	}
 	now := s.now()
 	e.ID, e.TenantID, e.CreatedAt = issuance.NewID(issuance.EmbosserIDPrefix, now), tenantID, now
-	if err := s.d.Store.CreateEmbosser(ctx, e); err != nil {
-		return issuance.Embosser{}, err
-	}
-	return e, nil
+	return stored(e, s.d.Catalog.CreateEmbosser(ctx, e))
 }
 
 // Embosser returns one of a tenant's embossers (ErrNotFound otherwise).
 func (s *Service) Embosser(ctx context.Context, tenantID, id string) (issuance.Embosser, error) {
-	if !issuance.ValidID(issuance.EmbosserIDPrefix, id) {
-		return issuance.Embosser{}, issuance.ErrNotFound
-	}
-	return s.d.Store.Embosser(ctx, tenantID, id)
+	return get(ctx, tenantID, id, issuance.EmbosserIDPrefix, s.d.Catalog.Embosser)
 }
 
 // Embossers lists a tenant's embossers, newest first.
 func (s *Service) Embossers(ctx context.Context, tenantID string, p issuance.PageRequest) ([]issuance.Embosser, bool, error) {
-	var v issuance.Validator
-	issuance.ValidatePage(&v, p, issuance.EmbosserIDPrefix)
-	if err := v.Err(); err != nil {
-		return nil, false, err
-	}
-	return s.d.Store.Embossers(ctx, tenantID, p)
+	return list(ctx, tenantID, p, issuance.EmbosserIDPrefix, p, nil, s.d.Catalog.Embossers)
 }
 
 // validLayoutIdentifier: 1-64 characters of letters, digits, '.', '_', '-'
@@ -264,26 +242,15 @@ func (s *Service) CreateLayout(ctx context.Context, tenantID string, l issuance.
 	}
 	now := s.now()
 	l.ID, l.TenantID, l.CreatedAt = issuance.NewID(issuance.LayoutIDPrefix, now), tenantID, now
-	if err := s.d.Store.CreateLayout(ctx, l); err != nil {
-		return issuance.Layout{}, err
-	}
-	return l, nil
+	return stored(l, s.d.Catalog.CreateLayout(ctx, l))
 }
 
 // Layout returns one of a tenant's layouts (ErrNotFound otherwise).
 func (s *Service) Layout(ctx context.Context, tenantID, id string) (issuance.Layout, error) {
-	if !issuance.ValidID(issuance.LayoutIDPrefix, id) {
-		return issuance.Layout{}, issuance.ErrNotFound
-	}
-	return s.d.Store.Layout(ctx, tenantID, id)
+	return get(ctx, tenantID, id, issuance.LayoutIDPrefix, s.d.Catalog.Layout)
 }
 
 // Layouts lists a tenant's layouts, newest first.
 func (s *Service) Layouts(ctx context.Context, tenantID string, p issuance.PageRequest) ([]issuance.Layout, bool, error) {
-	var v issuance.Validator
-	issuance.ValidatePage(&v, p, issuance.LayoutIDPrefix)
-	if err := v.Err(); err != nil {
-		return nil, false, err
-	}
-	return s.d.Store.Layouts(ctx, tenantID, p)
+	return list(ctx, tenantID, p, issuance.LayoutIDPrefix, p, nil, s.d.Catalog.Layouts)
 }

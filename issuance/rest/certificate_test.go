@@ -245,7 +245,7 @@ func TestCertificateExpiringOncePerCertificate(t *testing.T) {
 	}
 	// 80 days on, all three expire within 14 days: several instances
 	// announce each exactly once.
-	later := ca.New(ca.Deps{Store: e.db, Tenants: e.db, Now: func() time.Time { return time.Now().Add(80 * 24 * time.Hour) }})
+	later := ca.New(issuance.Deps{Tenants: e.db, Now: func() time.Time { return time.Now().Add(80 * 24 * time.Hour) }}, e.db)
 	var wg sync.WaitGroup
 	counts := make([]int, 4)
 	for i := range counts {

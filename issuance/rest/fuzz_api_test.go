@@ -57,10 +57,11 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 		return info.Ref
 	}
 	keys := issuance.SystemKeys{PANDEK: gen(emv.KeyPANDEK, ""), PANIndex: gen(emv.KeyPANIDX, ""), CA: gen(emv.KeyCA, ""), ECDH: gen(emv.KeyECDH, "")}
-	svc := issuance.NewService(issuance.Deps{Tenants: db, Catalog: db, Cards: db, Vault: hsm, Sandbox: true, Keys: keys})
+	deps := issuance.Deps{Tenants: db, Catalog: db, Cards: db, Vault: hsm, Sandbox: true, Keys: keys}
+	svc := issuance.NewService(deps)
 	reg := prometheus.NewRegistry()
 	srv, err := rest.New(rest.Config{Sandbox: true, Version: "fuzz", RateLimit: -1},
-		rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(catalog.Deps{Store: db}), CA: ca.New(ca.Deps{Store: db, Tenants: db, Vault: hsm, Keys: keys}), IsUnavailable: postgres.IsUnavailable},
+		rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: ca.New(deps, db), IsUnavailable: postgres.IsUnavailable},
 		slog.New(slog.DiscardHandler), reg, reg)
 	if err != nil {
 		tb.Fatal(err)

@@ -56,9 +56,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		o(&cfg, &deps)
 	}
 	svc := issuance.NewService(deps)
-	authority := ca.New(ca.Deps{Store: db, Tenants: db, Vault: hsm, Keys: deps.Keys, Now: deps.Now})
+	authority := ca.New(deps, db)
 	reg := prometheus.NewRegistry()
-	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(catalog.Deps{Store: deps.Catalog, Now: deps.Now}), CA: authority, IsUnavailable: postgres.IsUnavailable,
+	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: authority, IsUnavailable: postgres.IsUnavailable,
 		Ready: []rest.ReadyCheck{{Name: "postgres", Check: db.Ping}}}, slog.New(slog.DiscardHandler), reg, reg)
 	if err != nil {
 		t.Fatal(err)
