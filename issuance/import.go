@@ -133,24 +133,15 @@ func (s *Service) ImportCard(ctx context.Context, tenantID string, req ImportReq
 	if err := v.Err(); err != nil {
 		return Card{}, Order{}, err
 	}
-	p, err := s.d.Catalog.Product(ctx, tenantID, cr.ProductID)
-	if errors.Is(err, ErrNotFound) {
-		return Card{}, Order{}, Errorf(SlugProductNotFound, "no card product %s", cr.ProductID)
-	}
+	p, err := s.activeProduct(ctx, tenantID, cr.ProductID)
 	if err != nil {
-		return Card{}, Order{}, fmt.Errorf("reading product: %w", err)
-	}
-	if p.Status != ProductActive {
-		return Card{}, Order{}, Errorf(SlugProductNotActive, "card product %s is not active", p.ID)
+		return Card{}, Order{}, err
 	}
 	printed := cr.PrintedName // normalised by validateStatic
 	if req.CardholderID != "" {
-		ch, err := s.d.Catalog.Cardholder(ctx, tenantID, req.CardholderID)
-		if errors.Is(err, ErrNotFound) {
-			return Card{}, Order{}, Errorf(SlugCardholderNotFound, "no cardholder %s", req.CardholderID)
-		}
+		ch, err := s.cardholder(ctx, tenantID, req.CardholderID)
 		if err != nil {
-			return Card{}, Order{}, fmt.Errorf("reading cardholder: %w", err)
+			return Card{}, Order{}, err
 		}
 		if printed == "" {
 			printed, _ = dataprep.PrintedNameFrom(ch.FirstName, ch.LastName)
