@@ -3,7 +3,6 @@ package softhsm_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -441,16 +440,9 @@ func TestPINSetECDH(t *testing.T) {
 		f := newFixture(t)
 		ecdhKey := f.generate(t, emv.KeyECDH)
 		pvk := f.importKey(t, emv.KeyPVK, emv.KeySpecTDES2, unhex(t, pvkHex))
-		pub, _ := f.hsm.ECDHPublicKey(ctx, ecdhKey.Ref)
-		hsmPub, err := softhsm.ParsePublicKey([]byte(pub.PEM))
-		if err != nil {
-			t.Fatal(err)
-		}
-		issuer, _ := ecdh.P256().GenerateKey(rand.Reader)
-		z, _ := issuer.ECDH(hsmPub)
-		key := emv.KDFOneStepSHA256(z, emv.PINSetFixedInfo(issuer.PublicKey().Bytes(), hsmPub.Bytes()), 32)
+		issuerPub, key := f.pinSetAgreement(t, ecdhKey.Ref)
 		block := encipherPIN(t, pinblock.Format4, key, "908172", pan.Reveal())
-		data, err := f.hsm.SetPIN(ctx, softhsm.PINSet{ECDHRef: ecdhKey.Ref, IssuerPublicKey: issuer.PublicKey().Bytes(), Block: block, PAN: pan},
+		data, err := f.hsm.SetPIN(ctx, softhsm.PINSet{ECDHRef: ecdhKey.Ref, IssuerPublicKey: issuerPub, Block: block, PAN: pan},
 			softhsm.PINCheck{Method: softhsm.PINMethodIBM3624, PVKRef: pvk.Ref})
 		if err != nil || len(data.Offset) != 6 {
 			t.Fatalf("SetPIN = %+v, %v", data, err)
