@@ -306,21 +306,28 @@ func decodeClear(f Format, block []byte, pan string) ([]byte, error) {
 		}
 		xorInto(clear, acct)
 	}
-	if nibble(clear, 0) != byte(f) {
+	return readPINField(clear, byte(f), func(v byte) bool {
+		return f == Format1 || (f == Format0 && v == 0xF) || (f == Format3 && v >= 0xA)
+	})
+}
+
+// readPINField reads a PIN field whose control nibble must be control: the
+// length nibble (4 to 12), the PIN digits, and fill nibbles that fillOK
+// accepts (ErrControlField, ErrPINLength, ErrFill otherwise).
+func readPINField(field []byte, control byte, fillOK func(v byte) bool) ([]byte, error) {
+	if nibble(field, 0) != control {
 		return nil, ErrControlField
 	}
-	n := int(nibble(clear, 1))
+	n := int(nibble(field, 1))
 	if n < 4 || n > 12 {
 		return nil, ErrPINLength
 	}
-	pin, err := pinDigits(clear, n)
+	pin, err := pinDigits(field, n)
 	if err != nil {
 		return nil, err
 	}
 	for i := 2 + n; i < 16; i++ {
-		v := nibble(clear, i)
-		ok := f == Format1 || (f == Format0 && v == 0xF) || (f == Format3 && v >= 0xA)
-		if !ok {
+		if !fillOK(nibble(field, i)) {
 			wipe(pin)
 			return nil, ErrFill
 		}
@@ -386,24 +393,7 @@ func panField4(pan string) ([]byte, error) {
 }
 
 func decodePINField4(field []byte) ([]byte, error) {
-	if nibble(field, 0) != 4 {
-		return nil, ErrControlField
-	}
-	n := int(nibble(field, 1))
-	if n < 4 || n > 12 {
-		return nil, ErrPINLength
-	}
-	pin, err := pinDigits(field, n)
-	if err != nil {
-		return nil, err
-	}
-	for i := 2 + n; i < 16; i++ {
-		if nibble(field, i) != 0xA {
-			wipe(pin)
-			return nil, ErrFill
-		}
-	}
-	return pin, nil
+	return readPINField(field, 4, func(v byte) bool { return v == 0xA })
 }
 
 func nibble(b []byte, i int) byte {
