@@ -3,6 +3,7 @@ package emv
 import (
 	"crypto/subtle"
 	"fmt"
+	"strconv"
 
 	"github.com/cardhost/cardhost/iso/digit"
 )
@@ -45,11 +46,18 @@ func GenerateCVV2(cvk []byte, pan, expiry string) (CVV, error) {
 // (false, nil); bad input is an error.
 func VerifyCVV(cvk []byte, pan, expiry, serviceCode, presented string) (bool, error) {
 	want, err := cvvDigits(cvk, pan, expiry, serviceCode)
+	return compareDigits("CVV", want, err, "presented CVV", presented, 3)
+}
+
+// compareDigits is the end of the verify functions: it compares presented,
+// which must be n digits, with want (computed with err) in constant time.
+// what and name say what is verified and presented, in errors.
+func compareDigits(what, want string, err error, name, presented string, n int) (bool, error) {
 	if err != nil {
-		return false, fmt.Errorf("verifying CVV: %w", err)
+		return false, fmt.Errorf("verifying %s: %w", what, err)
 	}
-	if len(presented) != 3 || !digit.All(presented) {
-		return false, fmt.Errorf("verifying CVV: %w", digitsError("presented CVV", len(presented), "3"))
+	if len(presented) != n || !digit.All(presented) {
+		return false, fmt.Errorf("verifying %s: %w", what, digitsError(name, len(presented), strconv.Itoa(n)))
 	}
 	return subtle.ConstantTimeCompare([]byte(want), []byte(presented)) == 1, nil
 }

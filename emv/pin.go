@@ -26,13 +26,7 @@ func PVV(pvk []byte, pan, pvki, pin string) (string, error) {
 // with the reference PVV (4 digits). A mismatch is (false, nil).
 func VerifyPVV(pvk []byte, pan, pvki, pin, pvv string) (bool, error) {
 	want, err := pvvDigits(pvk, pan, pvki, pin)
-	if err != nil {
-		return false, fmt.Errorf("verifying PVV: %w", err)
-	}
-	if len(pvv) != 4 || !digit.All(pvv) {
-		return false, fmt.Errorf("verifying PVV: %w", digitsError("PVV", len(pvv), "4"))
-	}
-	return subtle.ConstantTimeCompare([]byte(want), []byte(pvv)) == 1, nil
+	return compareDigits("PVV", want, err, "PVV", pvv, 4)
 }
 
 func pvvDigits(pvk []byte, pan, pvki, pin string) (string, error) {
