@@ -14,18 +14,6 @@ const (
 	SchemeMastercard Scheme = "mastercard"
 )
 
-// ParseScheme accepts "visa", "mastercard" or "mc" in any case.
-func ParseScheme(s string) (Scheme, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "visa":
-		return SchemeVisa, nil
-	case "mastercard", "mc":
-		return SchemeMastercard, nil
-	default:
-		return "", fmt.Errorf("%w: scheme %q", ErrUnknownCVN, s)
-	}
-}
-
 // ACData says which bytes of the issuer application data (9F10) follow the
 // ten standard data elements in the application cryptogram input. The
 // standard elements, in this order, are 9F02 amount (6), 9F03 other amount

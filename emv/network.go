@@ -2,6 +2,7 @@ package emv
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -19,27 +20,45 @@ const (
 )
 
 // networks is the table of supported networks: each one's scheme in the
-// CVN registry and its registered application provider identifier (the
-// first 5 bytes of its AIDs, ISO/IEC 7816-5).
+// CVN registry, its registered application provider identifier (the first
+// 5 bytes of its AIDs, ISO/IEC 7816-5) and the other names it is known by.
 var networks = []struct {
 	network Network
 	scheme  Scheme
 	rid     string
+	aliases []string
 }{
-	{NetworkVisa, SchemeVisa, "A000000003"},
-	{NetworkMastercard, SchemeMastercard, "A000000004"},
+	{NetworkVisa, SchemeVisa, "A000000003", nil},
+	{NetworkMastercard, SchemeMastercard, "A000000004", []string{"MC"}},
+}
+
+// networkRow finds the row named s (a network, a scheme or an alias, in
+// any case, surrounding spaces ignored); -1 when none.
+func networkRow(s string) int {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	for i, row := range networks {
+		if s == string(row.network) || s == strings.ToUpper(string(row.scheme)) || slices.Contains(row.aliases, s) {
+			return i
+		}
+	}
+	return -1
 }
 
 // ParseNetwork accepts VISA, MASTERCARD or MC in any case, with
 // surrounding spaces. Anything else gives ErrUnknownCVN.
 func ParseNetwork(s string) (Network, error) {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "VISA":
-		return NetworkVisa, nil
-	case "MASTERCARD", "MC":
-		return NetworkMastercard, nil
+	if i := networkRow(s); i >= 0 {
+		return networks[i].network, nil
 	}
 	return "", fmt.Errorf("%w: network %q", ErrUnknownCVN, s)
+}
+
+// ParseScheme accepts "visa", "mastercard" or "mc" in any case.
+func ParseScheme(s string) (Scheme, error) {
+	if i := networkRow(s); i >= 0 {
+		return networks[i].scheme, nil
+	}
+	return "", fmt.Errorf("%w: scheme %q", ErrUnknownCVN, s)
 }
 
 // Valid reports whether n is a supported network.
