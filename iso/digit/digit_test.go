@@ -20,14 +20,19 @@ func TestLuhn(t *testing.T) {
 		s     string
 		valid bool
 	}{
-		{"ISO 7812 example", "79927398713", true},
-		{"wrong check digit", "79927398710", false},
-		{"Visa test PAN", "4111111111111111", true},
-		{"Mastercard test PAN", "5413330089020011", true},
+		// ISO/IEC 7812-1 annex B's method; the classic worked example and
+		// scheme test numbers.
+		{"wikipedia example 79927398713", "79927398713", true},
+		{"wikipedia example, last digit changed", "79927398710", false},
+		{"visa test card", "4111111111111111", true},
+		{"mastercard test card", "5555555555554444", true},
+		{"mastercard test PAN", "5413330089020011", true},
+		{"amex test card (15)", "378282246310005", true},
+		{"visa test card, transposed digits", "4111111111111121", false},
 		{"zeros", "00", true},
-		{"one digit", "0", false},
+		{"single digit", "0", false},
 		{"empty", "", false},
-		{"not digits", "4111a11111111111", false},
+		{"letters", "41111111111111a1", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := digit.LuhnValid(tc.s); got != tc.valid {
