@@ -1,4 +1,4 @@
-package issuance
+package catalog
 
 import (
 	"context"
@@ -8,50 +8,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/iso/digit"
+	"github.com/cardhost/cardhost/issuance"
 )
-
-// Id prefixes of catalog objects (NewID, ValidID).
-const (
-	TemplateIDPrefix    = "tpl"
-	EmbosserIDPrefix    = "emb"
-	LayoutIDPrefix      = "lay"
-	ProductIDPrefix     = "prd"
-	CardholderIDPrefix  = "chd"
-	CertificateIDPrefix = "crt"
-)
-
-// Registered application provider identifiers (the first 5 bytes of an
-// AID) of the supported networks.
-var networkRID = map[Network]string{
-	NetworkVisa:       "A000000003",
-	NetworkMastercard: "A000000004",
-}
-
-// schemeOf maps a network to the emv CVN registry's scheme.
-func schemeOf(n Network) string {
-	switch n {
-	case NetworkVisa:
-		return string(emv.SchemeVisa)
-	case NetworkMastercard:
-		return string(emv.SchemeMastercard)
-	}
-	return ""
-}
-
-// validNetwork reports whether n is a supported network.
-func validNetwork(n Network) bool { return n == NetworkVisa || n == NetworkMastercard }
-
-func catalogDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
 
 func catalogHex(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -65,11 +24,11 @@ func catalogHex(s string) bool {
 
 // iinMatchesNetwork checks the IIN's leading digits against the network's
 // ranges: Visa 4; Mastercard 51-55 and 2221-2720.
-func iinMatchesNetwork(iin string, n Network) bool {
+func iinMatchesNetwork(iin string, n issuance.Network) bool {
 	switch n {
-	case NetworkVisa:
+	case issuance.NetworkVisa:
 		return iin[0] == '4'
-	case NetworkMastercard:
+	case issuance.NetworkMastercard:
 		p2, _ := strconv.Atoi(iin[:2])
 		p4, _ := strconv.Atoi(iin[:4])
 		return (p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)
@@ -82,7 +41,7 @@ func iinMatchesNetwork(iin string, n Network) bool {
 const minAccountDigits = 6
 
 // checkText validates a free-text field's length in characters.
-func catalogText(v *Validator, field, s string, required bool, max int) {
+func catalogText(v *issuance.Validator, field, s string, required bool, max int) {
 	if required && strings.TrimSpace(s) == "" {
 		v.Add(field, "required", "must not be empty")
 		return
@@ -91,9 +50,9 @@ func catalogText(v *Validator, field, s string, required bool, max int) {
 }
 
 // normalizeTemplate applies defaults and canonical case.
-func normalizeTemplate(t *Template) {
+func normalizeTemplate(t *issuance.Template) {
 	t.Name = strings.TrimSpace(t.Name)
-	t.Network = Network(strings.ToUpper(strings.TrimSpace(string(t.Network))))
+	t.Network = issuance.Network(strings.ToUpper(strings.TrimSpace(string(t.Network))))
 	t.IIN = strings.TrimSpace(t.IIN)
 	t.AID = strings.ToUpper(strings.TrimSpace(t.AID))
 	t.ServiceCode = strings.TrimSpace(t.ServiceCode)
@@ -102,9 +61,9 @@ func normalizeTemplate(t *Template) {
 		t.PANLength = 16
 	}
 	if t.PINMethod == "" && t.PVKRef != "" {
-		t.PINMethod = PINMethodPVV
+		t.PINMethod = issuance.PINMethodPVV
 	}
-	if t.PINMethod == PINMethodPVV && t.PVKI == "" {
+	if t.PINMethod == issuance.PINMethodPVV && t.PVKI == "" {
 		t.PVKI = "1"
 	}
 }
@@ -112,16 +71,16 @@ func normalizeTemplate(t *Template) {
 // ValidateTemplate checks a template's own fields (not its key
 // references, which need the HSM key directory: see Service.CreateTemplate).
 // It expects a normalized template.
-func ValidateTemplate(v *Validator, t Template) {
+func ValidateTemplate(v *issuance.Validator, t issuance.Template) {
 	catalogText(v, "name", t.Name, true, 200)
 	catalogText(v, "description", t.Description, false, 1000)
-	if !validNetwork(t.Network) {
+	if !t.Network.Valid() {
 		v.Add("network", "invalid", "one of VISA, MASTERCARD")
 	}
 	switch {
-	case !catalogDigits(t.IIN) || len(t.IIN) < 6 || len(t.IIN) > 8:
+	case !digit.All(t.IIN) || len(t.IIN) < 6 || len(t.IIN) > 8:
 		v.Add("iin", "invalid", "6 to 8 digits")
-	case validNetwork(t.Network) && !iinMatchesNetwork(t.IIN, t.Network):
+	case t.Network.Valid() && !iinMatchesNetwork(t.IIN, t.Network):
 		v.Add("iin", "invalid", "not in the network's range (Visa 4; Mastercard 51-55, 2221-2720)")
 	}
 	switch {
@@ -130,26 +89,26 @@ func ValidateTemplate(v *Validator, t Template) {
 	case t.PANLength-len(t.IIN)-1 < minAccountDigits:
 		v.Add("pan_length", "out_of_range", "must leave at least "+strconv.Itoa(minAccountDigits)+" account digits between the IIN and the check digit")
 	}
-	if validNetwork(t.Network) {
-		if _, err := emv.LookupCVN(schemeOf(t.Network), t.CVN); err != nil {
-			v.Add("cvn", "unsupported", "not a supported CVN for this network (Visa 10, 18, 22; Mastercard 16, 17, 20, 21)")
+	if t.Network.Valid() {
+		if _, err := t.Network.CVN(t.CVN); err != nil {
+			v.Add("cvn", "unsupported", "not a supported CVN for this network ("+emv.CVNList()+")")
 		}
 	}
 	switch {
 	case len(t.AID) < 10 || len(t.AID) > 32 || len(t.AID)%2 != 0 || !catalogHex(t.AID):
 		v.Add("aid", "invalid", "5 to 16 bytes as hex (10 to 32 characters)")
-	case validNetwork(t.Network) && !strings.HasPrefix(t.AID, networkRID[t.Network]):
-		v.Add("aid", "invalid", "must start with the network's RID "+networkRID[t.Network])
+	case t.Network.Valid() && !strings.HasPrefix(t.AID, t.Network.RID()):
+		v.Add("aid", "invalid", "must start with the network's RID "+t.Network.RID())
 	}
-	if !catalogDigits(t.ServiceCode) || len(t.ServiceCode) != 3 || !strings.ContainsRune("125679", rune(t.ServiceCode[0])) {
+	if !digit.All(t.ServiceCode) || len(t.ServiceCode) != 3 || !strings.ContainsRune("125679", rune(t.ServiceCode[0])) {
 		v.Add("service_code", "invalid", "3 digits, the first one of 1, 2, 5, 6, 7, 9 (ISO/IEC 7813)")
 	}
 	switch t.PINMethod {
-	case PINMethodNone:
-	case PINMethodPVV:
+	case issuance.PINMethodNone:
+	case issuance.PINMethodPVV:
 		v.Check(len(t.PVKI) == 1 && t.PVKI >= "1" && t.PVKI <= "6", "pvki", "invalid", "one digit, 1 to 6")
 		v.Check(t.PVKRef != "", "pvk_key_reference", "required", "a PIN method needs a PVK")
-	case PINMethodIBM3624:
+	case issuance.PINMethodIBM3624:
 		v.Check(t.PVKI == "", "pvki", "invalid", "only the PVV method has a PVKI")
 		v.Check(t.PVKRef != "", "pvk_key_reference", "required", "a PIN method needs a PVK")
 	default:
@@ -160,14 +119,14 @@ func ValidateTemplate(v *Validator, t Template) {
 // checkKeyRef records a field error unless ref names an active HSM key of
 // type want that the tenant may use (its own or a shared one). Keys of
 // another tenant are reported exactly as missing ones.
-func (s *Service) checkKeyRef(ctx context.Context, v *Validator, tenantID, field, ref string, want emv.KeyType, required bool) error {
+func (s *Service) checkKeyRef(ctx context.Context, v *issuance.Validator, tenantID, field, ref string, want emv.KeyType, required bool) error {
 	if ref == "" {
 		v.Check(!required, field, "required", "a "+string(want)+" key reference is required")
 		return nil
 	}
 	k, err := s.d.Catalog.HSMKey(ctx, ref)
 	switch {
-	case errors.Is(err, ErrNotFound) || (err == nil && !k.UsableBy(tenantID)):
+	case errors.Is(err, issuance.ErrNotFound) || (err == nil && !k.UsableBy(tenantID)):
 		v.Add(field, "not_found", "no active HSM key with this reference for this tenant")
 	case err != nil:
 		return err
@@ -181,9 +140,9 @@ func (s *Service) checkKeyRef(ctx context.Context, v *Validator, tenantID, field
 // IIN in the network's range, a CVN of the emv registry for that network,
 // an AID under the network's RID, and key references of the right types
 // that exist in the HSM and belong to the tenant (or are shared).
-func (s *Service) CreateTemplate(ctx context.Context, tenantID string, t Template) (Template, error) {
+func (s *Service) CreateTemplate(ctx context.Context, tenantID string, t issuance.Template) (issuance.Template, error) {
 	normalizeTemplate(&t)
-	var v Validator
+	var v issuance.Validator
 	ValidateTemplate(&v, t)
 	for _, k := range []struct {
 		field, ref string
@@ -197,80 +156,58 @@ func (s *Service) CreateTemplate(ctx context.Context, tenantID string, t Templat
 		{"pvk_key_reference", t.PVKRef, emv.KeyPVK, false},
 	} {
 		if err := s.checkKeyRef(ctx, &v, tenantID, k.field, k.ref, k.typ, k.required); err != nil {
-			return Template{}, err
+			return issuance.Template{}, err
 		}
 	}
 	if err := v.Err(); err != nil {
-		return Template{}, err
+		return issuance.Template{}, err
 	}
 	now := s.now()
-	t.ID, t.TenantID, t.CreatedAt = NewID(TemplateIDPrefix, now), tenantID, now
-	if err := s.d.Catalog.CreateTemplate(ctx, t); err != nil {
-		return Template{}, err
-	}
-	return t, nil
+	t.ID, t.TenantID, t.CreatedAt = issuance.NewID(issuance.TemplateIDPrefix, now), tenantID, now
+	return stored(t, s.d.Catalog.CreateTemplate(ctx, t))
 }
 
 // Template returns one of a tenant's templates (ErrNotFound otherwise).
-func (s *Service) Template(ctx context.Context, tenantID, id string) (Template, error) {
-	if !ValidID(TemplateIDPrefix, id) {
-		return Template{}, ErrNotFound
-	}
-	return s.d.Catalog.Template(ctx, tenantID, id)
+func (s *Service) Template(ctx context.Context, tenantID, id string) (issuance.Template, error) {
+	return get(ctx, tenantID, id, issuance.TemplateIDPrefix, s.d.Catalog.Template)
 }
 
 // Templates lists a tenant's templates, newest first.
-func (s *Service) Templates(ctx context.Context, tenantID string, p PageRequest) ([]Template, bool, error) {
-	var v Validator
-	ValidatePage(&v, p, TemplateIDPrefix)
-	if err := v.Err(); err != nil {
-		return nil, false, err
-	}
-	return s.d.Catalog.Templates(ctx, tenantID, p)
+func (s *Service) Templates(ctx context.Context, tenantID string, p issuance.PageRequest) ([]issuance.Template, bool, error) {
+	return list(ctx, tenantID, p, issuance.TemplateIDPrefix, p, nil, s.d.Catalog.Templates)
 }
 
 // CreateEmbosser validates and stores an embosser: only the built-in
 // LOOPBACK type exists, and its transport key must be a KEK the tenant may
 // use.
-func (s *Service) CreateEmbosser(ctx context.Context, tenantID string, e Embosser) (Embosser, error) {
+func (s *Service) CreateEmbosser(ctx context.Context, tenantID string, e issuance.Embosser) (issuance.Embosser, error) {
 	e.Name = strings.TrimSpace(e.Name)
 	e.Type = strings.ToUpper(strings.TrimSpace(e.Type))
 	if e.Type == "" {
-		e.Type = EmbosserLoopback
+		e.Type = issuance.EmbosserLoopback
 	}
-	var v Validator
+	var v issuance.Validator
 	catalogText(&v, "name", e.Name, true, 200)
-	v.Check(e.Type == EmbosserLoopback, "type", "invalid", "only LOOPBACK is supported")
+	v.Check(e.Type == issuance.EmbosserLoopback, "type", "invalid", "only LOOPBACK is supported")
 	if err := s.checkKeyRef(ctx, &v, tenantID, "transport_key_reference", e.KEKRef, emv.KeyKEK, true); err != nil {
-		return Embosser{}, err
+		return issuance.Embosser{}, err
 	}
 	if err := v.Err(); err != nil {
-		return Embosser{}, err
+		return issuance.Embosser{}, err
 	}
 	now := s.now()
-	e.ID, e.TenantID, e.CreatedAt = NewID(EmbosserIDPrefix, now), tenantID, now
-	if err := s.d.Catalog.CreateEmbosser(ctx, e); err != nil {
-		return Embosser{}, err
-	}
-	return e, nil
+	e.ID, e.TenantID, e.CreatedAt = issuance.NewID(issuance.EmbosserIDPrefix, now), tenantID, now
+	return stored(e, s.d.Catalog.CreateEmbosser(ctx, e))
 }
 
 // Embosser returns one of a tenant's embossers (ErrNotFound otherwise).
-func (s *Service) Embosser(ctx context.Context, tenantID, id string) (Embosser, error) {
-	if !ValidID(EmbosserIDPrefix, id) {
-		return Embosser{}, ErrNotFound
-	}
-	return s.d.Catalog.Embosser(ctx, tenantID, id)
+func (s *Service) Embosser(ctx context.Context, tenantID, id string) (issuance.Embosser, error) {
+	return get(ctx, tenantID, id, issuance.EmbosserIDPrefix, s.d.Catalog.Embosser)
 }
 
 // Embossers lists a tenant's embossers, newest first.
-func (s *Service) Embossers(ctx context.Context, tenantID string, p PageRequest) ([]Embosser, bool, error) {
-	var v Validator
-	ValidatePage(&v, p, EmbosserIDPrefix)
-	if err := v.Err(); err != nil {
-		return nil, false, err
-	}
-	return s.d.Catalog.Embossers(ctx, tenantID, p)
+func (s *Service) Embossers(ctx context.Context, tenantID string, p issuance.PageRequest) ([]issuance.Embosser, bool, error) {
+	return list(ctx, tenantID, p, issuance.EmbosserIDPrefix, p, nil, s.d.Catalog.Embossers)
 }
 
 // validLayoutIdentifier: 1-64 characters of letters, digits, '.', '_', '-'
@@ -290,41 +227,30 @@ func validLayoutIdentifier(s string) bool {
 
 // CreateLayout validates and stores a card layout. The layout identifier is
 // what the embosser knows the artwork by; the name defaults to it.
-func (s *Service) CreateLayout(ctx context.Context, tenantID string, l Layout) (Layout, error) {
+func (s *Service) CreateLayout(ctx context.Context, tenantID string, l issuance.Layout) (issuance.Layout, error) {
 	l.Layout = strings.TrimSpace(l.Layout)
 	l.Name = strings.TrimSpace(l.Name)
 	if l.Name == "" {
 		l.Name = l.Layout
 	}
-	var v Validator
+	var v issuance.Validator
 	v.Check(validLayoutIdentifier(l.Layout), "layout", "invalid", "1 to 64 letters, digits, '.', '_' or '-'")
 	catalogText(&v, "name", l.Name, false, 200)
 	catalogText(&v, "description", l.Description, false, 1000)
 	if err := v.Err(); err != nil {
-		return Layout{}, err
+		return issuance.Layout{}, err
 	}
 	now := s.now()
-	l.ID, l.TenantID, l.CreatedAt = NewID(LayoutIDPrefix, now), tenantID, now
-	if err := s.d.Catalog.CreateLayout(ctx, l); err != nil {
-		return Layout{}, err
-	}
-	return l, nil
+	l.ID, l.TenantID, l.CreatedAt = issuance.NewID(issuance.LayoutIDPrefix, now), tenantID, now
+	return stored(l, s.d.Catalog.CreateLayout(ctx, l))
 }
 
 // Layout returns one of a tenant's layouts (ErrNotFound otherwise).
-func (s *Service) Layout(ctx context.Context, tenantID, id string) (Layout, error) {
-	if !ValidID(LayoutIDPrefix, id) {
-		return Layout{}, ErrNotFound
-	}
-	return s.d.Catalog.Layout(ctx, tenantID, id)
+func (s *Service) Layout(ctx context.Context, tenantID, id string) (issuance.Layout, error) {
+	return get(ctx, tenantID, id, issuance.LayoutIDPrefix, s.d.Catalog.Layout)
 }
 
 // Layouts lists a tenant's layouts, newest first.
-func (s *Service) Layouts(ctx context.Context, tenantID string, p PageRequest) ([]Layout, bool, error) {
-	var v Validator
-	ValidatePage(&v, p, LayoutIDPrefix)
-	if err := v.Err(); err != nil {
-		return nil, false, err
-	}
-	return s.d.Catalog.Layouts(ctx, tenantID, p)
+func (s *Service) Layouts(ctx context.Context, tenantID string, p issuance.PageRequest) ([]issuance.Layout, bool, error) {
+	return list(ctx, tenantID, p, issuance.LayoutIDPrefix, p, nil, s.d.Catalog.Layouts)
 }

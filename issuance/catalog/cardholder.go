@@ -1,4 +1,4 @@
-package issuance
+package catalog
 
 import (
 	"context"
@@ -7,13 +7,13 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/cardhost/cardhost/iso/digit"
+	"github.com/cardhost/cardhost/issuance"
 )
 
 // MinCardholderAge is the youngest a cardholder may be, in years.
 const MinCardholderAge = 18
-
-// Valid reports whether s is a known KYC status.
-func (s KYCStatus) Valid() bool { return s == KYCPending || s == KYCVerified || s == KYCRejected }
 
 // validCardholderName: 1-100 characters of letters (any script), spaces,
 // hyphens, apostrophes and dots, starting with a letter.
@@ -38,7 +38,7 @@ func validCardholderPhone(s string) bool {
 	if len(s) < 8 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
 		return false
 	}
-	return catalogDigits(s[1:])
+	return digit.All(s[1:])
 }
 
 // validCardholderEmail accepts a bare address (no display name), at most 254
@@ -65,17 +65,17 @@ func cardholderAge(birth, now time.Time) int {
 }
 
 // validateAddress checks a postal address; path prefixes field names.
-func validateCardholderAddress(v *Validator, path string, a Address) {
+func validateCardholderAddress(v *issuance.Validator, path string, a issuance.Address) {
 	catalogText(v, path+".line1", a.Line1, true, 200)
 	catalogText(v, path+".line2", a.Line2, false, 200)
 	catalogText(v, path+".city", a.City, true, 100)
 	catalogText(v, path+".state", a.State, false, 100)
 	catalogText(v, path+".postal_code", a.PostalCode, false, 20)
-	v.Check(ValidCountry(a.Country), path+".country", "invalid", "an ISO 3166-1 alpha-2 country code")
+	v.Check(issuance.ValidCountry(a.Country), path+".country", "invalid", "an ISO 3166-1 alpha-2 country code")
 }
 
 // normalizeCardholder trims and upper-cases codes.
-func normalizeCardholder(c *Cardholder) {
+func normalizeCardholder(c *issuance.Cardholder) {
 	c.FirstName = strings.TrimSpace(c.FirstName)
 	c.LastName = strings.TrimSpace(c.LastName)
 	c.Email = strings.TrimSpace(c.Email)
@@ -93,7 +93,7 @@ func normalizeCardholder(c *Cardholder) {
 // ValidateCardholder checks a cardholder's fields at time now: names,
 // e-mail, E.164 phone, an adult birth date (YYYY-MM-DD, not before 1900),
 // ISO 3166-1 nationality and address.
-func ValidateCardholder(v *Validator, c Cardholder, now time.Time) {
+func ValidateCardholder(v *issuance.Validator, c issuance.Cardholder, now time.Time) {
 	v.Check(validCardholderName(c.FirstName), "first_name", "invalid", "1 to 100 letters, spaces, hyphens, apostrophes or dots")
 	v.Check(validCardholderName(c.LastName), "last_name", "invalid", "1 to 100 letters, spaces, hyphens, apostrophes or dots")
 	v.Check(c.Email == "" || validCardholderEmail(c.Email), "email", "invalid", "an e-mail address such as ana@example.com")
@@ -109,46 +109,36 @@ func ValidateCardholder(v *Validator, c Cardholder, now time.Time) {
 			v.Add("birth_date", "underage", "the cardholder must be an adult (18 or older)")
 		}
 	}
-	v.Check(c.Nationality == "" || ValidCountry(c.Nationality), "nationality", "invalid", "an ISO 3166-1 alpha-2 country code")
+	v.Check(c.Nationality == "" || issuance.ValidCountry(c.Nationality), "nationality", "invalid", "an ISO 3166-1 alpha-2 country code")
 	if c.Address != nil {
 		validateCardholderAddress(v, "address", *c.Address)
 	}
 }
 
 // CreateCardholder validates and stores a cardholder; KYC starts PENDING.
-func (s *Service) CreateCardholder(ctx context.Context, tenantID string, c Cardholder) (Cardholder, error) {
+func (s *Service) CreateCardholder(ctx context.Context, tenantID string, c issuance.Cardholder) (issuance.Cardholder, error) {
 	normalizeCardholder(&c)
 	now := s.now()
-	var v Validator
+	var v issuance.Validator
 	ValidateCardholder(&v, c, now)
 	if err := v.Err(); err != nil {
-		return Cardholder{}, err
+		return issuance.Cardholder{}, err
 	}
-	c.ID, c.TenantID, c.KYCStatus, c.CreatedAt, c.UpdatedAt = NewID(CardholderIDPrefix, now), tenantID, KYCPending, now, now
-	if err := s.d.Catalog.CreateCardholder(ctx, c); err != nil {
-		return Cardholder{}, err
-	}
-	return c, nil
+	c.ID, c.TenantID, c.KYCStatus, c.CreatedAt, c.UpdatedAt = issuance.NewID(issuance.CardholderIDPrefix, now), tenantID, issuance.KYCPending, now, now
+	return stored(c, s.d.Catalog.CreateCardholder(ctx, c))
 }
 
 // Cardholder returns one of a tenant's cardholders (ErrNotFound otherwise).
-func (s *Service) Cardholder(ctx context.Context, tenantID, id string) (Cardholder, error) {
-	if !ValidID(CardholderIDPrefix, id) {
-		return Cardholder{}, ErrNotFound
-	}
-	return s.d.Catalog.Cardholder(ctx, tenantID, id)
+func (s *Service) Cardholder(ctx context.Context, tenantID, id string) (issuance.Cardholder, error) {
+	return get(ctx, tenantID, id, issuance.CardholderIDPrefix, s.d.Catalog.Cardholder)
 }
 
 // Cardholders lists a tenant's cardholders, newest first, optionally by
 // KYC status.
-func (s *Service) Cardholders(ctx context.Context, tenantID string, f CardholderFilter) ([]Cardholder, bool, error) {
-	var v Validator
-	ValidatePage(&v, f.PageRequest, CardholderIDPrefix)
-	v.Check(f.KYCStatus == "" || f.KYCStatus.Valid(), "kyc_status", "invalid", "one of PENDING, VERIFIED, REJECTED")
-	if err := v.Err(); err != nil {
-		return nil, false, err
-	}
-	return s.d.Catalog.Cardholders(ctx, tenantID, f)
+func (s *Service) Cardholders(ctx context.Context, tenantID string, f issuance.CardholderFilter) ([]issuance.Cardholder, bool, error) {
+	return list(ctx, tenantID, f.PageRequest, issuance.CardholderIDPrefix, f, func(v *issuance.Validator) {
+		v.Check(f.KYCStatus == "" || f.KYCStatus.Valid(), "kyc_status", "invalid", "one of PENDING, VERIFIED, REJECTED")
+	}, s.d.Catalog.Cardholders)
 }
 
 // CardholderUpdate is a partial change to a cardholder (PATCH): nil fields
@@ -163,34 +153,29 @@ type CardholderUpdate struct {
 	Phone       *string
 	BirthDate   *string
 	Nationality *string
-	Address     *Address
+	Address     *issuance.Address
 	// RemoveAddress clears the address.
 	RemoveAddress bool
 }
 
 // UpdateCardholder applies a partial change to a cardholder.
-func (s *Service) UpdateCardholder(ctx context.Context, tenantID, id string, u CardholderUpdate) (Cardholder, error) {
-	if !ValidID(CardholderIDPrefix, id) {
-		return Cardholder{}, ErrNotFound
+func (s *Service) UpdateCardholder(ctx context.Context, tenantID, id string, u CardholderUpdate) (issuance.Cardholder, error) {
+	if !issuance.ValidID(issuance.CardholderIDPrefix, id) {
+		return issuance.Cardholder{}, issuance.ErrNotFound
 	}
 	if u.RemoveAddress && u.Address != nil {
-		return Cardholder{}, &Error{Slug: SlugValidationFailed, Message: "the request has invalid fields",
-			Fields: []FieldError{{Field: "address", Code: "invalid", Message: "either an address or null"}}}
+		return issuance.Cardholder{}, &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "the request has invalid fields",
+			Fields: []issuance.FieldError{{Field: "address", Code: "invalid", Message: "either an address or null"}}}
 	}
 	now := s.now()
-	return s.d.Catalog.UpdateCardholder(ctx, tenantID, id, func(c *Cardholder) error {
+	return s.d.Catalog.UpdateCardholder(ctx, tenantID, id, func(c *issuance.Cardholder) error {
 		before := *c
-		set := func(dst *string, src *string) {
-			if src != nil {
-				*dst = *src
-			}
-		}
-		set(&c.FirstName, u.FirstName)
-		set(&c.LastName, u.LastName)
-		set(&c.Email, u.Email)
-		set(&c.Phone, u.Phone)
-		set(&c.BirthDate, u.BirthDate)
-		set(&c.Nationality, u.Nationality)
+		issuance.Patch(&c.FirstName, u.FirstName)
+		issuance.Patch(&c.LastName, u.LastName)
+		issuance.Patch(&c.Email, u.Email)
+		issuance.Patch(&c.Phone, u.Phone)
+		issuance.Patch(&c.BirthDate, u.BirthDate)
+		issuance.Patch(&c.Nationality, u.Nationality)
 		if u.Address != nil {
 			c.Address = u.Address
 		}
@@ -198,15 +183,15 @@ func (s *Service) UpdateCardholder(ctx context.Context, tenantID, id string, u C
 			c.Address = nil
 		}
 		normalizeCardholder(c)
-		var v Validator
+		var v issuance.Validator
 		ValidateCardholder(&v, *c, now)
 		if err := v.Err(); err != nil {
 			return err
 		}
 		identityChanged := c.FirstName != before.FirstName || c.LastName != before.LastName ||
 			c.BirthDate != before.BirthDate || c.Nationality != before.Nationality
-		if c.KYCStatus == KYCVerified && identityChanged {
-			c.KYCStatus = KYCPending
+		if c.KYCStatus == issuance.KYCVerified && identityChanged {
+			c.KYCStatus = issuance.KYCPending
 		}
 		c.UpdatedAt = now
 		return nil
@@ -216,15 +201,15 @@ func (s *Service) UpdateCardholder(ctx context.Context, tenantID, id string, u C
 // SetCardholderKYC moves a cardholder's KYC status (the sandbox simulator's
 // verify and reject calls; a real KYC provider would call it too). Setting
 // the status it already has changes nothing.
-func (s *Service) SetCardholderKYC(ctx context.Context, tenantID, id string, status KYCStatus) (Cardholder, error) {
-	if !ValidID(CardholderIDPrefix, id) {
-		return Cardholder{}, ErrNotFound
+func (s *Service) SetCardholderKYC(ctx context.Context, tenantID, id string, status issuance.KYCStatus) (issuance.Cardholder, error) {
+	if !issuance.ValidID(issuance.CardholderIDPrefix, id) {
+		return issuance.Cardholder{}, issuance.ErrNotFound
 	}
-	if status != KYCVerified && status != KYCRejected {
-		return Cardholder{}, Errorf(SlugValidationFailed, "a KYC decision is VERIFIED or REJECTED")
+	if status != issuance.KYCVerified && status != issuance.KYCRejected {
+		return issuance.Cardholder{}, issuance.Errorf(issuance.SlugValidationFailed, "a KYC decision is VERIFIED or REJECTED")
 	}
 	now := s.now()
-	return s.d.Catalog.UpdateCardholder(ctx, tenantID, id, func(c *Cardholder) error {
+	return s.d.Catalog.UpdateCardholder(ctx, tenantID, id, func(c *issuance.Cardholder) error {
 		if c.KYCStatus != status {
 			c.KYCStatus, c.UpdatedAt = status, now
 		}

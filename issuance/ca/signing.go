@@ -1,4 +1,4 @@
-package issuance
+package ca
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"strings"
+
+	"github.com/cardhost/cardhost/issuance"
 )
 
 // Request signing (DESIGN.md "REST API"): a tenant may register a public
@@ -46,8 +48,8 @@ type SigningKey struct {
 // rejected as a validation_failed error on public_key_pem.
 func ParseSigningKey(pemText string) (crypto.PublicKey, SigningAlgorithm, error) {
 	fail := func(code, msg string) (crypto.PublicKey, SigningAlgorithm, error) {
-		return nil, "", &Error{Slug: SlugValidationFailed, Message: "the signing key was rejected",
-			Fields: []FieldError{{Field: "public_key_pem", Code: code, Message: msg}}}
+		return nil, "", &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "the signing key was rejected",
+			Fields: []issuance.FieldError{{Field: "public_key_pem", Code: code, Message: msg}}}
 	}
 	blk, rest := pem.Decode([]byte(strings.TrimSpace(pemText)))
 	switch {
@@ -111,15 +113,15 @@ func (s *Service) SetSigningKey(ctx context.Context, tenantID, pemText, keyID st
 	keyID = strings.TrimSpace(keyID)
 	pub, alg, err := ParseSigningKey(pemText)
 	if err != nil {
-		var e *Error
+		var e *issuance.Error
 		if errors.As(err, &e) && !validSigningKeyID(keyID) {
-			e.Fields = append(e.Fields, FieldError{Field: "key_id", Code: "invalid", Message: "1 to 100 visible ASCII characters, no quotes or backslashes"})
+			e.Fields = append(e.Fields, issuance.FieldError{Field: "key_id", Code: "invalid", Message: "1 to 100 visible ASCII characters, no quotes or backslashes"})
 		}
 		return SigningKey{}, err
 	}
 	if !validSigningKeyID(keyID) {
-		return SigningKey{}, &Error{Slug: SlugValidationFailed, Message: "the request has invalid fields",
-			Fields: []FieldError{{Field: "key_id", Code: "invalid", Message: "1 to 100 visible ASCII characters, no quotes or backslashes"}}}
+		return SigningKey{}, &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "the request has invalid fields",
+			Fields: []issuance.FieldError{{Field: "key_id", Code: "invalid", Message: "1 to 100 visible ASCII characters, no quotes or backslashes"}}}
 	}
 	k := signingKeyOf(keyID, pub, alg)
 	if err := s.d.Tenants.SetSigningKey(ctx, tenantID, k.PublicKeyPEM, k.KeyID, string(k.Algorithm)); err != nil {
@@ -131,9 +133,9 @@ func (s *Service) SetSigningKey(ctx context.Context, tenantID, pemText, keyID st
 
 // SigningKeyOf returns the tenant's registered signing key;
 // signing_key_not_found when it has none.
-func SigningKeyOf(t Tenant) (SigningKey, error) {
+func SigningKeyOf(t issuance.Tenant) (SigningKey, error) {
 	if t.SigningKeyPEM == "" {
-		return SigningKey{}, Errorf(SlugSigningKeyNotFound, "this tenant has no request-signing key")
+		return SigningKey{}, issuance.Errorf(issuance.SlugSigningKeyNotFound, "this tenant has no request-signing key")
 	}
 	pub, alg, err := ParseSigningKey(t.SigningKeyPEM)
 	if err != nil {
@@ -144,9 +146,9 @@ func SigningKeyOf(t Tenant) (SigningKey, error) {
 
 // DeleteSigningKey removes a tenant's signing key: requests need no
 // signature afterwards. signing_key_not_found when it has none.
-func (s *Service) DeleteSigningKey(ctx context.Context, t Tenant) error {
+func (s *Service) DeleteSigningKey(ctx context.Context, t issuance.Tenant) error {
 	if t.SigningKeyPEM == "" {
-		return Errorf(SlugSigningKeyNotFound, "this tenant has no request-signing key")
+		return issuance.Errorf(issuance.SlugSigningKeyNotFound, "this tenant has no request-signing key")
 	}
 	if err := s.d.Tenants.SetSigningKey(ctx, t.ID, "", "", ""); err != nil {
 		return err

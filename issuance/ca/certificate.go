@@ -1,4 +1,4 @@
-package issuance
+package ca
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/kafka"
 )
 
@@ -31,25 +31,25 @@ import (
 // same key) keeps that key's hsm_key_reference, so the issuer's systems need
 // no change; a new key gets a new reference.
 
-// CertificateValidity is how long issued certificates are valid (the HSM's
+// Validity is how long issued certificates are valid (the HSM's
 // default, softhsm.DefaultCertValidity).
-const CertificateValidity = 90 * 24 * time.Hour
+const Validity = 90 * 24 * time.Hour
 
-// CertificateExpiryNotice is how long before its not_after a certificate's
+// ExpiryNotice is how long before its not_after a certificate's
 // certificate.expiring event is published.
-const CertificateExpiryNotice = 14 * 24 * time.Hour
+const ExpiryNotice = 14 * 24 * time.Hour
 
 // maxCSRLength bounds the certificate_request_pem field (a P-256 CSR is
 // well under 1 KiB).
 const maxCSRLength = 16 << 10
 
-// CertificateStatus is an issuer certificate's state.
-type CertificateStatus string
+// Status is an issuer certificate's state.
+type Status string
 
 // Certificate statuses. EXPIRED is computed from not_after when read.
 const (
-	CertificateActive  CertificateStatus = "ACTIVE"
-	CertificateExpired CertificateStatus = "EXPIRED"
+	Active  Status = "ACTIVE"
+	Expired Status = "EXPIRED"
 )
 
 // Certificate is an issuer certificate issued by cardhost's CA from the
@@ -68,38 +68,34 @@ type Certificate struct {
 	PublicKeyFingerprint string `json:"public_key_fingerprint" doc:"SHA-256 of the certified key's SubjectPublicKeyInfo (DER), hex"`
 	PublicKeyPEM         string `json:"public_key_pem"`
 	// CertificatePEM is the issued certificate.
-	CertificatePEM string            `json:"-"`
-	NotBefore      time.Time         `json:"not_before"`
-	NotAfter       time.Time         `json:"not_after"`
-	Status         CertificateStatus `json:"status" enum:"ACTIVE,EXPIRED"`
-	CreatedAt      time.Time         `json:"created_at"`
+	CertificatePEM string    `json:"-"`
+	NotBefore      time.Time `json:"not_before"`
+	NotAfter       time.Time `json:"not_after"`
+	Status         Status    `json:"status" enum:"ACTIVE,EXPIRED"`
+	CreatedAt      time.Time `json:"created_at"`
 }
 
 // withStatusAt sets the computed status at time now.
 func (c Certificate) withStatusAt(now time.Time) Certificate {
-	if c.Status == CertificateActive && !now.Before(c.NotAfter) {
-		c.Status = CertificateExpired
+	if c.Status == Active && !now.Before(c.NotAfter) {
+		c.Status = Expired
 	}
 	return c
 }
 
-// CertificateStore persists issuer certificates.
-type CertificateStore interface {
+// Store persists issuer certificates. Implementations must be safe for
+// concurrent use (issuance/postgres).
+type Store interface {
 	// CreateCertificate stores c with its events, atomically. When the
 	// tenant already has a certificate for the same public key
 	// (PublicKeyFingerprint), c takes that key's HSMKeyReference; the
 	// stored certificate is returned.
 	CreateCertificate(ctx context.Context, c Certificate, events []kafka.Event) (Certificate, error)
-	// Certificate returns one of a tenant's certificates; ErrNotFound
+	// Certificate returns one of a tenant's certificates; issuance.ErrNotFound
 	// otherwise.
 	Certificate(ctx context.Context, tenantID, id string) (Certificate, error)
 	// Certificates lists a tenant's certificates, newest first.
-	Certificates(ctx context.Context, tenantID string, p PageRequest) ([]Certificate, bool, error)
-	// IssuerPublicKey returns the PEM public key known under an
-	// hsm_key_reference and the latest not_after of its unexpired
-	// certificates. ErrNotFound when the tenant has no such reference or
-	// every certificate of it has expired.
-	IssuerPublicKey(ctx context.Context, tenantID, ref string) ([]byte, time.Time, error)
+	Certificates(ctx context.Context, tenantID string, p issuance.PageRequest) ([]Certificate, bool, error)
 	// MarkExpiringCertificates finds up to limit unexpired certificates
 	// whose not_after is before `before` and whose expiry was not yet
 	// announced, marks them announced and writes events(c) for each, in one
@@ -113,7 +109,7 @@ const csrField = "certificate_request_pem"
 
 // csrError is a validation_failed rejection of the CSR field.
 func csrError(code, msg string) error {
-	return &Error{Slug: SlugValidationFailed, Message: "the certificate request was rejected", Fields: []FieldError{{Field: csrField, Code: code, Message: msg}}}
+	return &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "the certificate request was rejected", Fields: []issuance.FieldError{{Field: csrField, Code: code, Message: msg}}}
 }
 
 // decodeCSR reads a CSR given as base64 of a PEM or DER request (QPay's
@@ -191,7 +187,7 @@ func (s *Service) CreateCertificate(ctx context.Context, tenantID, csr string) (
 		return Certificate{}, err
 	}
 	if s.d.Keys.CA == "" {
-		return Certificate{}, Errorf(SlugKeyNotConfigured, "no CA key is assigned (cardhost keys assign --role ca)")
+		return Certificate{}, issuance.Errorf(issuance.SlugKeyNotConfigured, "no CA key is assigned (cardhost keys assign --role ca)")
 	}
 	spki, err := x509.MarshalPKIXPublicKey(req.PublicKey)
 	if err != nil {
@@ -204,8 +200,8 @@ func (s *Service) CreateCertificate(ctx context.Context, tenantID, csr string) (
 	now := s.now()
 	sum := sha256.Sum256(spki)
 	c := Certificate{
-		ID: NewID(CertificateIDPrefix, now), TenantID: tenantID,
-		HSMKeyReference:      NewID("ipk", now),
+		ID: issuance.NewID(issuance.CertificateIDPrefix, now), TenantID: tenantID,
+		HSMKeyReference:      issuance.NewID("ipk", now),
 		Serial:               cert.Serial,
 		Subject:              req.Subject.String(),
 		Fingerprint:          cert.Fingerprint,
@@ -214,14 +210,14 @@ func (s *Service) CreateCertificate(ctx context.Context, tenantID, csr string) (
 		CertificatePEM:       cert.PEM,
 		NotBefore:            cert.NotBefore.UTC(),
 		NotAfter:             cert.NotAfter.UTC(),
-		Status:               CertificateActive,
+		Status:               Active,
 		CreatedAt:            now,
 	}
 	ev, err := kafka.NewEvent(kafka.TypeCertificateCreated, tenantID, tenantID, kafka.CertificateData{ID: c.ID, TenantID: tenantID, NotAfter: c.NotAfter}, now)
 	if err != nil {
 		return Certificate{}, err
 	}
-	c, err = s.d.Catalog.CreateCertificate(ctx, c, []kafka.Event{ev})
+	c, err = s.certs.CreateCertificate(ctx, c, []kafka.Event{ev})
 	if err != nil {
 		return Certificate{}, err
 	}
@@ -229,12 +225,12 @@ func (s *Service) CreateCertificate(ctx context.Context, tenantID, csr string) (
 	return c.withStatusAt(now), nil
 }
 
-// Certificate returns one of a tenant's certificates (ErrNotFound otherwise).
+// Certificate returns one of a tenant's certificates (issuance.ErrNotFound otherwise).
 func (s *Service) Certificate(ctx context.Context, tenantID, id string) (Certificate, error) {
-	if !ValidID(CertificateIDPrefix, id) {
-		return Certificate{}, ErrNotFound
+	if !issuance.ValidID(issuance.CertificateIDPrefix, id) {
+		return Certificate{}, issuance.ErrNotFound
 	}
-	c, err := s.d.Catalog.Certificate(ctx, tenantID, id)
+	c, err := s.certs.Certificate(ctx, tenantID, id)
 	if err != nil {
 		return Certificate{}, err
 	}
@@ -242,13 +238,13 @@ func (s *Service) Certificate(ctx context.Context, tenantID, id string) (Certifi
 }
 
 // Certificates lists a tenant's certificates, newest first.
-func (s *Service) Certificates(ctx context.Context, tenantID string, p PageRequest) ([]Certificate, bool, error) {
-	var v Validator
-	ValidatePage(&v, p, CertificateIDPrefix)
+func (s *Service) Certificates(ctx context.Context, tenantID string, p issuance.PageRequest) ([]Certificate, bool, error) {
+	var v issuance.Validator
+	issuance.ValidatePage(&v, p, issuance.CertificateIDPrefix)
 	if err := v.Err(); err != nil {
 		return nil, false, err
 	}
-	cs, more, err := s.d.Catalog.Certificates(ctx, tenantID, p)
+	cs, more, err := s.certs.Certificates(ctx, tenantID, p)
 	now := s.now()
 	for i := range cs {
 		cs[i] = cs[i].withStatusAt(now)
@@ -257,7 +253,7 @@ func (s *Service) Certificates(ctx context.Context, tenantID string, p PageReque
 }
 
 // NotifyExpiringCertificates publishes certificate.expiring once for every
-// certificate that expires within CertificateExpiryNotice, and returns how
+// certificate that expires within ExpiryNotice, and returns how
 // many it announced. Several instances may run it at once: each
 // certificate is announced by exactly one.
 func (s *Service) NotifyExpiringCertificates(ctx context.Context) (int, error) {
@@ -265,7 +261,7 @@ func (s *Service) NotifyExpiringCertificates(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		now := s.now()
-		n, err := s.d.Catalog.MarkExpiringCertificates(ctx, now.Add(CertificateExpiryNotice), batch, func(c Certificate) ([]kafka.Event, error) {
+		n, err := s.certs.MarkExpiringCertificates(ctx, now.Add(ExpiryNotice), batch, func(c Certificate) ([]kafka.Event, error) {
 			ev, err := kafka.NewEvent(kafka.TypeCertificateExpiring, c.TenantID, c.TenantID, kafka.CertificateData{ID: c.ID, TenantID: c.TenantID, NotAfter: c.NotAfter}, now)
 			if err != nil {
 				return nil, err
@@ -280,24 +276,4 @@ func (s *Service) NotifyExpiringCertificates(ctx context.Context) (int, error) {
 			return total, nil
 		}
 	}
-}
-
-// PIN-set key agreement, as published with the HSM public key
-// (docs/hsm.md, "PIN set key agreement").
-const (
-	PINSetKeyAgreement = "ECDH-P256"
-	PINSetKDF          = "NIST SP 800-56C one-step SHA-256"
-)
-
-// HSMPublicKey returns the HSM's ECDH public key that issuers agree the
-// PIN-encryption key with. key_not_configured when no ECDH key is assigned.
-func (s *Service) HSMPublicKey(ctx context.Context) (emv.PublicKey, error) {
-	if s.d.Keys.ECDH == "" {
-		return emv.PublicKey{}, Errorf(SlugKeyNotConfigured, "no ECDH key is assigned (cardhost keys assign --role ecdh)")
-	}
-	pk, err := s.d.Vault.ECDHPublicKey(ctx, s.d.Keys.ECDH)
-	if err != nil {
-		return emv.PublicKey{}, err
-	}
-	return pk, nil
 }
