@@ -1,5 +1,8 @@
 package digit
 
+// N reports whether s is exactly n ASCII digits.
+func N(s string, n int) bool { return len(s) == n && All(s) }
+
 // All reports whether every byte of s is an ASCII digit '0'-'9'. It is
 // true for the empty string: callers that need a digit check the length.
 func All(s string) bool {

@@ -1,5 +1,5 @@
 // Package digit holds the two checks on decimal digit strings that the
-// whole module shares: [All] (ASCII digits only) and the ISO/IEC 7812-1
+// whole module shares: [All] and [N] (ASCII digits only) and the ISO/IEC 7812-1
 // Luhn check digit ([LuhnValid], [LuhnDigit]) of card numbers.
 //
 // Ring: a leaf below everything, standard library only. It lives under

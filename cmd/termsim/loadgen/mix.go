@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/cardhost/cardhost/iso/digit"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -143,10 +144,10 @@ func (m *Mix) validate() error {
 		if k.Amount != nil && (*k.Amount < 0 || *k.Amount > iso.MaxAmount) {
 			return bad("amount out of range")
 		}
-		if k.MCC != "" && !terminal.IsDigits(k.MCC, 4) {
+		if k.MCC != "" && !digit.N(k.MCC, 4) {
 			return bad("mcc must be 4 digits")
 		}
-		if k.Country != "" && !terminal.IsDigits(k.Country, 3) {
+		if k.Country != "" && !digit.N(k.Country, 3) {
 			return bad("country must be 3 digits (ISO 3166 numeric)")
 		}
 		if !slices.Contains([]string{"", "none", "right", "wrong"}, k.PIN) {

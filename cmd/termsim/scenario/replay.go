@@ -243,7 +243,7 @@ func (r *Runner) productFor(ctx context.Context, network string, cvn int, curren
 	if currency == "" {
 		currency = "USD"
 	}
-	nw, err := terminal.ParseNetwork(network)
+	nw, err := emv.ParseNetwork(network)
 	if err != nil {
 		return "", err
 	}

@@ -3,6 +3,7 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"github.com/cardhost/cardhost/iso/digit"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -456,11 +457,11 @@ func (sc *Scenario) checkCard(d *strictDecoder, c *SetupCard) {
 		if cvn == 0 {
 			cvn = 18
 		}
-		nw, err := terminal.ParseNetwork(net)
+		nw, err := emv.ParseNetwork(net)
 		if err != nil {
 			d.errorf(n, "card %q: network %q is not VISA or MASTERCARD", c.Name, c.Network)
-		} else if _, err := emv.LookupCVN(nw.Scheme(), cvn); err != nil {
-			d.errorf(n, "card %q: %s has no CVN %d (Visa 10, 18, 22; Mastercard 16, 17, 20, 21)", c.Name, nw, cvn)
+		} else if _, err := nw.CVN(cvn); err != nil {
+			d.errorf(n, "card %q: %s has no CVN %d (%s)", c.Name, nw, cvn, emv.CVNList())
 		}
 	}
 	for _, s := range c.SpendingControls {
@@ -479,7 +480,7 @@ func (sc *Scenario) checkCard(d *strictDecoder, c *SetupCard) {
 			d.errorf(n, "card %q: expiry_at %q is neither an RFC 3339 time nor a duration", c.Name, c.ExpiryAt)
 		}
 	}
-	if c.PIN != "" && (len(c.PIN) < 4 || len(c.PIN) > 12 || !terminal.IsDigits(c.PIN, len(c.PIN))) {
+	if c.PIN != "" && (len(c.PIN) < 4 || len(c.PIN) > 12 || !digit.N(c.PIN, len(c.PIN))) {
 		d.errorf(n, "card %q: pin must be 4 to 12 digits", c.Name)
 	}
 	switch c.Status {
@@ -663,10 +664,10 @@ func (sc *Scenario) checkAuth(d *strictDecoder, kind string, a *AuthStep, card *
 	if _, err := terminal.ParseTxnType(a.Type); err != nil {
 		d.errorf(n, "%s: type %q is not purchase, cash, refund or balance", kind, a.Type)
 	}
-	if a.ProcessingCode != "" && (a.Type != "" || !terminal.IsDigits(a.ProcessingCode, 6)) {
+	if a.ProcessingCode != "" && (a.Type != "" || !digit.N(a.ProcessingCode, 6)) {
 		d.errorf(n, "%s: processing_code is 6 digits, given instead of type", kind)
 	}
-	if a.Acquirer != "" && (len(a.Acquirer) > 11 || !terminal.IsDigits(a.Acquirer, len(a.Acquirer))) {
+	if a.Acquirer != "" && (len(a.Acquirer) > 11 || !digit.N(a.Acquirer, len(a.Acquirer))) {
 		d.errorf(n, "%s: acquirer must be 1 to 11 digits", kind)
 	}
 	if a.Entry != "" {
@@ -678,20 +679,20 @@ func (sc *Scenario) checkAuth(d *strictDecoder, kind string, a *AuthStep, card *
 		d.errorf(n, "%s: amount out of range", kind)
 	}
 	for _, f := range []struct{ name, v string }{{"currency", a.Currency}, {"country", a.Country}} {
-		if f.v != "" && !terminal.IsDigits(f.v, 3) {
+		if f.v != "" && !digit.N(f.v, 3) {
 			d.errorf(n, "%s: %s must be 3 digits (ISO numeric code)", kind, f.name)
 		}
 	}
-	if a.MCC != "" && !terminal.IsDigits(a.MCC, 4) {
+	if a.MCC != "" && !digit.N(a.MCC, 4) {
 		d.errorf(n, "%s: mcc must be 4 digits", kind)
 	}
-	if a.Expiry != "" && !terminal.IsDigits(a.Expiry, 4) {
+	if a.Expiry != "" && !digit.N(a.Expiry, 4) {
 		d.errorf(n, "%s: expiry must be YYMM", kind)
 	}
-	if !slices.Contains([]string{"", "right", "wrong"}, a.PIN) && (len(a.PIN) < 4 || len(a.PIN) > 12 || !terminal.IsDigits(a.PIN, len(a.PIN))) {
+	if !slices.Contains([]string{"", "right", "wrong"}, a.PIN) && (len(a.PIN) < 4 || len(a.PIN) > 12 || !digit.N(a.PIN, len(a.PIN))) {
 		d.errorf(n, "%s: pin must be right, wrong or 4 to 12 digits", kind)
 	}
-	if !slices.Contains([]string{"", "right", "wrong", "none"}, a.CVV2) && !terminal.IsDigits(a.CVV2, 3) {
+	if !slices.Contains([]string{"", "right", "wrong", "none"}, a.CVV2) && !digit.N(a.CVV2, 3) {
 		d.errorf(n, "%s: cvv2 must be right, wrong, none or 3 digits", kind)
 	}
 	if a.MTI != "" && !slices.Contains([]string{"0100", "0200", "0101", "0201"}, a.MTI) {

@@ -3,41 +3,13 @@ package terminal
 import (
 	"crypto/cipher"
 	"fmt"
+	"github.com/cardhost/cardhost/iso/digit"
 	"strings"
 	"sync"
 
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/pinblock"
 )
-
-// Network is a card's payment network (field 48 ECI values and the CVN
-// registry depend on it).
-type Network string
-
-// Networks.
-const (
-	NetworkVisa       Network = "VISA"
-	NetworkMastercard Network = "MASTERCARD"
-)
-
-// ParseNetwork accepts VISA, MASTERCARD or MC in any case.
-func ParseNetwork(s string) (Network, error) {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "VISA":
-		return NetworkVisa, nil
-	case "MASTERCARD", "MC":
-		return NetworkMastercard, nil
-	}
-	return "", fmt.Errorf("%w: network must be VISA or MASTERCARD", ErrCard)
-}
-
-// Scheme is the network's name in emv's CVN registry.
-func (n Network) Scheme() string {
-	if n == NetworkMastercard {
-		return string(emv.SchemeMastercard)
-	}
-	return string(emv.SchemeVisa)
-}
 
 // MaxATC is the largest application transaction counter a chip can reach
 // (2 bytes); a card at MaxATC can no longer make cryptograms.
@@ -66,7 +38,7 @@ type Card struct {
 	// ServiceCode is the 3-digit service code of track 2.
 	ServiceCode string
 	// Network is the card's network.
-	Network Network
+	Network emv.Network
 	// Track2 is the magnetic stripe's track 2 (with the CVV).
 	Track2 emv.Track2
 	// ChipTrack2 is the chip's track 2 equivalent data (tag 57, with the
@@ -141,35 +113,35 @@ func NewCard(spec CardSpec) (*Card, error) {
 	if !validPAN(spec.PAN) {
 		return nil, fmt.Errorf("%w: pan must be 12 to 19 digits", ErrCard)
 	}
-	if !IsDigits(spec.Expiry, 4) || spec.Expiry[2:] < "01" || spec.Expiry[2:] > "12" {
+	if !digit.N(spec.Expiry, 4) || spec.Expiry[2:] < "01" || spec.Expiry[2:] > "12" {
 		return nil, fmt.Errorf("%w: expiry must be YYMM", ErrCard)
 	}
-	if spec.PSN != "" && !IsDigits(spec.PSN, 2) {
+	if spec.PSN != "" && !digit.N(spec.PSN, 2) {
 		return nil, fmt.Errorf("%w: psn must be 2 digits", ErrCard)
 	}
 	if c.ServiceCode == "" {
 		c.ServiceCode = DefaultServiceCode
 	}
-	if !IsDigits(c.ServiceCode, 3) {
+	if !digit.N(c.ServiceCode, 3) {
 		return nil, fmt.Errorf("%w: service_code must be 3 digits", ErrCard)
 	}
-	if spec.CVV2 != "" && !IsDigits(spec.CVV2, 3) {
+	if spec.CVV2 != "" && !digit.N(spec.CVV2, 3) {
 		return nil, fmt.Errorf("%w: cvv2 must be 3 digits", ErrCard)
 	}
-	if spec.PIN != "" && (len(spec.PIN) < 4 || len(spec.PIN) > 12 || !IsDigits(spec.PIN, len(spec.PIN))) {
+	if spec.PIN != "" && (len(spec.PIN) < 4 || len(spec.PIN) > 12 || !digit.N(spec.PIN, len(spec.PIN))) {
 		return nil, fmt.Errorf("%w: pin must be 4 to 12 digits", ErrCard)
 	}
 	switch {
 	case spec.Network != "":
-		n, err := ParseNetwork(spec.Network)
+		n, err := emv.ParseNetwork(spec.Network)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: network must be VISA or MASTERCARD", ErrCard)
 		}
 		c.Network = n
 	case spec.PAN[0] == '4':
-		c.Network = NetworkVisa
+		c.Network = emv.NetworkVisa
 	case spec.PAN[0] == '5' || spec.PAN[0] == '2':
-		c.Network = NetworkMastercard
+		c.Network = emv.NetworkMastercard
 	default:
 		return nil, fmt.Errorf("%w: network is required for this PAN", ErrCard)
 	}
@@ -212,7 +184,7 @@ func (c *Card) buildTracks(spec CardSpec) error {
 		c.ChipTrack2 = emv.Track2(spec.ChipTrack2)
 	case spec.ICVV != "" && spec.Track2 != "":
 		// The chip's track 2 is the stripe's with the iCVV in the CVV place.
-		if !IsDigits(spec.ICVV, 3) {
+		if !digit.N(spec.ICVV, 3) {
 			return fmt.Errorf("%w: icvv must be 3 digits", ErrCard)
 		}
 		t := []byte(spec.Track2)
@@ -230,9 +202,9 @@ func (c *Card) buildTracks(spec CardSpec) error {
 }
 
 func (c *Card) buildChip(spec CardSpec) error {
-	cvn, err := emv.LookupCVN(c.Network.Scheme(), spec.CVN)
+	cvn, err := c.Network.CVN(spec.CVN)
 	if err != nil {
-		return fmt.Errorf("%w: %s has no CVN %d (Visa 10, 18, 22; Mastercard 16, 17, 20, 21)", ErrCard, c.Network, spec.CVN)
+		return fmt.Errorf("%w: %s has no CVN %d (%s)", ErrCard, c.Network, spec.CVN, emv.CVNList())
 	}
 	mk, err := emv.DecodeHex(spec.ICCMasterKeyAC)
 	if err != nil || len(mk) != 16 {
@@ -264,13 +236,13 @@ func Track2(pan, expiry, serviceCode, pvki, pvv, cvv string) (emv.Track2, error)
 	switch {
 	case !validPAN(pan):
 		return "", fmt.Errorf("%w: track 2: pan must be 12 to 19 digits", ErrCard)
-	case !IsDigits(expiry, 4):
+	case !digit.N(expiry, 4):
 		return "", fmt.Errorf("%w: track 2: expiry must be YYMM", ErrCard)
-	case !IsDigits(serviceCode, 3):
+	case !digit.N(serviceCode, 3):
 		return "", fmt.Errorf("%w: track 2: service code must be 3 digits", ErrCard)
-	case !IsDigits(pvki, 1) || !IsDigits(pvv, 4):
+	case !digit.N(pvki, 1) || !digit.N(pvv, 4):
 		return "", fmt.Errorf("%w: track 2: pvki must be 1 digit and pvv 4", ErrCard)
-	case !IsDigits(cvv, 3):
+	case !digit.N(cvv, 3):
 		return "", fmt.Errorf("%w: track 2: cvv must be 3 digits", ErrCard)
 	}
 	var b strings.Builder
@@ -295,7 +267,7 @@ const track2Len = 37
 // at least expiry, service code, PVKI, PVV and CVV in digits.
 func checkTrack2(t, pan string) error {
 	i := strings.IndexAny(t, "=D")
-	if i < 0 || t[:i] != pan || len(t) > track2Len || len(t)-i-1 < 4+3+1+4+3 || !IsDigits(t[i+1:], len(t)-i-1) {
+	if i < 0 || t[:i] != pan || len(t) > track2Len || len(t)-i-1 < 4+3+1+4+3 || !digit.N(t[i+1:], len(t)-i-1) {
 		return fmt.Errorf("%w: track2 must be PAN=YYMM + service code + PVKI + PVV + CVV (digits, at most 37)", ErrCard)
 	}
 	return nil
@@ -385,20 +357,7 @@ func (c *Card) pinBlockWith(pin string, f pinblock.Format, blk cipher.Block) (em
 	return emv.PINBlock(emv.EncodeHex(b)), nil
 }
 
-func validPAN(p string) bool { return len(p) >= 12 && len(p) <= 19 && IsDigits(p, len(p)) }
-
-// IsDigits reports whether s is n decimal digits.
-func IsDigits(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+func validPAN(p string) bool { return len(p) >= 12 && len(p) <= 19 && digit.N(p, len(p)) }
 
 // WrongDigits returns another value of the same length (each digit + 5).
 func WrongDigits(s string) string {

@@ -337,7 +337,7 @@ func TestCardStatePersistsATC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ATC() != 5 || c.Network != terminal.NetworkMastercard {
+	if c.ATC() != 5 || c.Network != emv.NetworkMastercard {
 		t.Fatalf("ATC %d network %s", c.ATC(), c.Network)
 	}
 	for range 3 {

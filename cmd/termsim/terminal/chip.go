@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"fmt"
+	"github.com/cardhost/cardhost/iso/digit"
 	"time"
 
 	"github.com/cardhost/cardhost/emv"
@@ -367,7 +368,7 @@ func bcd(n int64, size int) ([]byte, bool) {
 // bcdString packs a decimal string right-justified (zero-filled) into size
 // bytes of packed BCD.
 func bcdString(s string, size int) ([]byte, bool) {
-	if len(s) > size*2 || !IsDigits(s, len(s)) {
+	if len(s) > size*2 || !digit.N(s, len(s)) {
 		return nil, false
 	}
 	for len(s) < size*2 {

@@ -3,6 +3,7 @@ package terminal
 import (
 	"crypto/cipher"
 	"fmt"
+	"github.com/cardhost/cardhost/iso/digit"
 	"math/rand/v2"
 	"strings"
 	"sync/atomic"
@@ -195,13 +196,13 @@ func NewTerminal(cfg TerminalConfig) (*Terminal, error) {
 		return nil, fmt.Errorf("%w: terminal id is at most 8 characters", ErrTransaction)
 	case len(cfg.MerchantID) > 15:
 		return nil, fmt.Errorf("%w: merchant id is at most 15 characters", ErrTransaction)
-	case len(cfg.AcquirerID) > 11 || !IsDigits(cfg.AcquirerID, len(cfg.AcquirerID)):
+	case len(cfg.AcquirerID) > 11 || !digit.N(cfg.AcquirerID, len(cfg.AcquirerID)):
 		return nil, fmt.Errorf("%w: acquirer id must be 1 to 11 digits", ErrTransaction)
-	case !IsDigits(cfg.Country, 3):
+	case !digit.N(cfg.Country, 3):
 		return nil, fmt.Errorf("%w: country must be 3 digits (ISO 3166 numeric)", ErrTransaction)
-	case !IsDigits(cfg.Currency, 3):
+	case !digit.N(cfg.Currency, 3):
 		return nil, fmt.Errorf("%w: currency must be 3 digits (ISO 4217 numeric)", ErrTransaction)
-	case !IsDigits(cfg.MCC, 4):
+	case !digit.N(cfg.MCC, 4):
 		return nil, fmt.Errorf("%w: MCC must be 4 digits", ErrTransaction)
 	case len(cfg.Name) > 25 || len(cfg.City) > 13 || len(cfg.CountryAlpha) != 2:
 		return nil, fmt.Errorf("%w: acceptor name is at most 25 characters, city 13, country 2 letters", ErrTransaction)
@@ -391,7 +392,7 @@ func (t *Terminal) Request(c *Card, amount int64, o TxnOptions) (*Txn, error) {
 	}
 	currency, mcc, country := or(o.Currency, t.cfg.Currency), or(o.MCC, t.cfg.MCC), or(o.Country, t.cfg.Country)
 	accounts := or(o.AccountTypes, "0000")
-	if !IsDigits(currency, 3) || !IsDigits(mcc, 4) || !IsDigits(country, 3) || !IsDigits(accounts, 4) {
+	if !digit.N(currency, 3) || !digit.N(mcc, 4) || !digit.N(country, 3) || !digit.N(accounts, 4) {
 		return nil, fmt.Errorf("%w: currency and country must be 3 digits, MCC 4, account types 4", ErrTransaction)
 	}
 	amt, ok := iso.FormatAmount(amount)
@@ -399,7 +400,7 @@ func (t *Terminal) Request(c *Card, amount int64, o TxnOptions) (*Txn, error) {
 		return nil, fmt.Errorf("%w: amount must be 0 to %d", ErrTransaction, int64(iso.MaxAmount))
 	}
 	acq := or(o.AcquirerID, t.acq)
-	if len(acq) > 11 || !IsDigits(acq, len(acq)) {
+	if len(acq) > 11 || !digit.N(acq, len(acq)) {
 		return nil, fmt.Errorf("%w: acquirer id must be 1 to 11 digits", ErrTransaction)
 	}
 	if o.RRN != "" && (len(o.RRN) > 12 || !iso.Alphanumeric(o.RRN)) {
