@@ -6,9 +6,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/host"
-	"github.com/cardhost/cardhost/host/termsim"
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/postgres"
@@ -107,7 +107,7 @@ func TestStaleCommitReusesCryptography(t *testing.T) {
 		return rival, hsm
 	})
 	rival.db = e.db
-	term, err := termsim.NewTerminal(termsim.TerminalConfig{AcquirerID: acquirerID, ZPK: clearZPK})
+	term, err := terminal.NewTerminal(terminal.TerminalConfig{AcquirerID: acquirerID, ZPK: clearZPK})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,8 +121,8 @@ func TestStaleCommitReusesCryptography(t *testing.T) {
 		{"chip and PIN", func(t *testing.T) (string, func() string) {
 			card := e.chipCard(t, issuance.NetworkVisa, 10, cardOpts{pin: "1234"})
 			return card.ID, func() string {
-				res := e.purchase(t, term, card, 1000, termsim.TxnOptions{Entry: termsim.EntryChip, PIN: "1234"})
-				if res.ARPC.Status != termsim.ARPCValid {
+				res := e.purchase(t, term, card, 1000, terminal.TxnOptions{Entry: terminal.EntryChip, PIN: "1234"})
+				if res.ARPC.Status != terminal.ARPCValid {
 					t.Errorf("ARPC %s %s", res.ARPC.Status, res.ARPC.Detail)
 				}
 				return string(res.Code)

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/iso"
 )
 
@@ -285,7 +285,7 @@ func TestAbuseISOConnectionLimits(t *testing.T) {
 	t.Run("max connections", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		var clients []*termsim.Client
+		var clients []*terminal.Client
 		for range 3 {
 			c := dialISO(t, app.ISOAddr())
 			if _, err := c.Echo(ctx); err != nil {
@@ -303,7 +303,7 @@ func TestAbuseISOConnectionLimits(t *testing.T) {
 		}
 		clients[0].Close()
 		waitFor(t, 5*time.Second, "a freed slot to serve a new connection", func() bool {
-			c, err := termsim.Dial(ctx, app.ISOAddr())
+			c, err := terminal.Dial(ctx, app.ISOAddr())
 			if err != nil {
 				return false
 			}
@@ -321,17 +321,17 @@ func TestAbuseISOConnectionLimits(t *testing.T) {
 
 	t.Run("max in flight", func(t *testing.T) {
 		type pair struct {
-			card *termsim.Card
-			term *termsim.Terminal
+			card *terminal.Card
+			term *terminal.Terminal
 		}
 		var pairs []pair
 		for i := range 6 {
 			card, _ := newCard(t, is, termsimCardRequest())
 			pairs = append(pairs, pair{card, newTerminal(t, fmt.Sprintf("INFL%04d", i))})
 		}
-		var c *termsim.Client
+		var c *terminal.Client
 		waitFor(t, 5*time.Second, "an ISO connection slot", func() bool {
-			cl, err := termsim.Dial(context.Background(), app.ISOAddr())
+			cl, err := terminal.Dial(context.Background(), app.ISOAddr())
 			if err != nil {
 				return false
 			}
@@ -376,7 +376,7 @@ func TestAbuseISOConnectionLimits(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				tx, err := p.term.Purchase(p.card, 100, termsim.TxnOptions{})
+				tx, err := p.term.Purchase(p.card, 100, terminal.TxnOptions{})
 				if err != nil {
 					t.Error(err)
 					return

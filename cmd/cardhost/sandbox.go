@@ -13,6 +13,7 @@ import (
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/postgres"
 )
 
@@ -244,7 +245,7 @@ func sandboxCatalog(tenantID string, keys map[string]string, now time.Time) (pos
 			IMKACRef: keys["imk-ac"], IMKSMIRef: keys["imk-smi"], IMKSMCRef: keys["imk-smc"], CVKRef: keys["cvk"], PVKRef: keys["pvk"],
 			PINMethod: issuance.PINMethodPVV, PVKI: "1", CreatedAt: now,
 		}
-		issuance.ValidateTemplate(&v, t)
+		catalog.ValidateTemplate(&v, t)
 		s.Templates = append(s.Templates, t)
 		if st.cvn == sandboxDefaultCVN {
 			defaultTemplate = t.ID
@@ -257,7 +258,7 @@ func sandboxCatalog(tenantID string, keys map[string]string, now time.Time) (pos
 	prd := issuance.Product{ID: issuance.NewID(issuance.ProductIDPrefix, now), TenantID: tenantID, Name: "Sandbox virtual card",
 		Description: "seeded sandbox product (Visa CVN 18)", LayoutID: lay.ID, TemplateID: defaultTemplate, DefaultEmbosserID: emb.ID,
 		Currency: "USD", CardType: issuance.CardVirtual, Status: issuance.ProductActive, ValidityMonths: 36, CreatedAt: now, UpdatedAt: now}
-	issuance.ValidateProduct(&v, prd)
+	catalog.ValidateProduct(&v, prd)
 	if err := v.Err(); err != nil {
 		return s, fmt.Errorf("building the sandbox catalog: %w", err)
 	}

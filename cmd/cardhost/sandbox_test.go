@@ -130,7 +130,7 @@ func TestSandboxBootstrapSeedsOnce(t *testing.T) {
 			t.Fatalf("template %+v", tp)
 		}
 		// The seeded template passes the API's own validation.
-		if _, err := a.svc.CreateTemplate(ctx, tenant, issuance.Template{Name: "copy", Network: tp.Network, IIN: tp.IIN, CVN: tp.CVN, AID: tp.AID,
+		if _, err := a.catalog.CreateTemplate(ctx, tenant, issuance.Template{Name: "copy", Network: tp.Network, IIN: tp.IIN, CVN: tp.CVN, AID: tp.AID,
 			ServiceCode: tp.ServiceCode, IMKACRef: tp.IMKACRef, IMKSMIRef: tp.IMKSMIRef, IMKSMCRef: tp.IMKSMCRef, CVKRef: tp.CVKRef, PVKRef: tp.PVKRef}); err != nil {
 			t.Fatalf("template %s fails the API's validation: %v", tp.Name, err)
 		}

@@ -16,10 +16,10 @@ import (
 
 	"github.com/moov-io/iso8583"
 
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/host"
 	hostpg "github.com/cardhost/cardhost/host/postgres"
-	"github.com/cardhost/cardhost/host/termsim"
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/rest"
@@ -42,7 +42,7 @@ type simulator struct {
 	now    func() time.Time
 
 	mu     sync.Mutex
-	client *termsim.Client
+	client *terminal.Client
 }
 
 // simAcquirer is field 32 of simulated messages; simTerminal field 41.
@@ -53,7 +53,7 @@ const (
 
 var _ rest.Simulator = (*simulator)(nil)
 
-func (s *simulator) conn(ctx context.Context) (*termsim.Client, error) {
+func (s *simulator) conn(ctx context.Context) (*terminal.Client, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.client != nil {
@@ -64,15 +64,15 @@ func (s *simulator) conn(ctx context.Context) (*termsim.Client, error) {
 			return s.client, nil
 		}
 	}
-	var opts []termsim.Option
+	var opts []terminal.Option
 	if s.tls {
 		tc := &tls.Config{InsecureSkipVerify: true} // sandbox: our own port
 		if s.clientCert != nil {
 			tc.Certificates = []tls.Certificate{*s.clientCert}
 		}
-		opts = append(opts, termsim.WithTLS(tc))
+		opts = append(opts, terminal.WithTLS(tc))
 	}
-	c, err := termsim.Dial(ctx, s.addr, opts...)
+	c, err := terminal.Dial(ctx, s.addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting the simulator to the ISO port: %w", err)
 	}

@@ -1,6 +1,7 @@
 package isoserver
 
 import (
+	"cmp"
 	"crypto/tls"
 	"fmt"
 	"time"
@@ -113,18 +114,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	switch {
 	case cfg.MaxConnections < 0:
 		return cfg, fmt.Errorf("%w: MaxConnections is negative", ErrConfig)
-	case cfg.MaxConnections == 0:
-		cfg.MaxConnections = DefaultMaxConnections
-	}
-	switch {
 	case cfg.MaxInFlight < 0:
 		return cfg, fmt.Errorf("%w: MaxInFlight is negative", ErrConfig)
-	case cfg.MaxInFlight == 0:
-		cfg.MaxInFlight = DefaultMaxInFlight
 	}
-	if cfg.Addr == "" {
-		cfg.Addr = DefaultAddr
-	}
+	cfg.MaxConnections = cmp.Or(cfg.MaxConnections, DefaultMaxConnections)
+	cfg.MaxInFlight = cmp.Or(cfg.MaxInFlight, DefaultMaxInFlight)
+	cfg.Addr = cmp.Or(cfg.Addr, DefaultAddr)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

@@ -9,34 +9,35 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/kafka"
 )
 
-// Issuer certificates (issuance.CertificateStore).
+// Issuer certificates (ca.Store).
 
-var certificates = &tenantTable[issuance.Certificate]{
+var certificates = &tenantTable[ca.Certificate]{
 	what: "certificate", plural: "certificates", table: "certificates",
 	columns: `id, tenant_id, hsm_key_reference, serial, subject, fingerprint, public_key_fingerprint,
 	public_key_pem, certificate_pem, not_before, not_after, status, created_at`,
-	scan: func(row pgx.Row) (issuance.Certificate, error) {
-		var c issuance.Certificate
+	scan: func(row pgx.Row) (ca.Certificate, error) {
+		var c ca.Certificate
 		var status string
 		err := row.Scan(&c.ID, &c.TenantID, &c.HSMKeyReference, &c.Serial, &c.Subject, &c.Fingerprint, &c.PublicKeyFingerprint,
 			&c.PublicKeyPEM, &c.CertificatePEM, &c.NotBefore, &c.NotAfter, &status, &c.CreatedAt)
-		c.Status = issuance.CertificateStatus(status)
+		c.Status = ca.Status(status)
 		c.NotBefore, c.NotAfter, c.CreatedAt = c.NotBefore.UTC(), c.NotAfter.UTC(), c.CreatedAt.UTC()
 		return c, err
 	},
-	values: func(c issuance.Certificate) ([]any, error) {
+	values: func(c ca.Certificate) ([]any, error) {
 		return []any{c.ID, c.TenantID, c.HSMKeyReference, c.Serial, c.Subject, c.Fingerprint, c.PublicKeyFingerprint,
 			c.PublicKeyPEM, c.CertificatePEM, c.NotBefore, c.NotAfter, string(c.Status), c.CreatedAt}, nil
 	},
 }
 
-// CreateCertificate implements issuance.CertificateStore. A transaction
+// CreateCertificate implements ca.Store. A transaction
 // lock on (tenant, public key) makes two concurrent CSRs for one new key
 // agree on one hsm_key_reference.
-func (db *DB) CreateCertificate(ctx context.Context, c issuance.Certificate, events []kafka.Event) (issuance.Certificate, error) {
+func (db *DB) CreateCertificate(ctx context.Context, c ca.Certificate, events []kafka.Event) (ca.Certificate, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('cardhost.certificate.' || $1 || '.' || $2))`,
 			c.TenantID, c.PublicKeyFingerprint); err != nil {
@@ -59,17 +60,17 @@ func (db *DB) CreateCertificate(ctx context.Context, c issuance.Certificate, eve
 	return c, err
 }
 
-// Certificate implements issuance.CertificateStore.
-func (db *DB) Certificate(ctx context.Context, tenantID, id string) (issuance.Certificate, error) {
+// Certificate implements ca.Store.
+func (db *DB) Certificate(ctx context.Context, tenantID, id string) (ca.Certificate, error) {
 	return certificates.get(ctx, db, tenantID, id)
 }
 
-// Certificates implements issuance.CertificateStore.
-func (db *DB) Certificates(ctx context.Context, tenantID string, p issuance.PageRequest) ([]issuance.Certificate, bool, error) {
+// Certificates implements ca.Store.
+func (db *DB) Certificates(ctx context.Context, tenantID string, p issuance.PageRequest) ([]ca.Certificate, bool, error) {
 	return certificates.list(ctx, db, tenantID, p)
 }
 
-// IssuerPublicKey implements issuance.CertificateStore: the public key (PEM)
+// IssuerPublicKey implements ca.Store: the public key (PEM)
 // an issuer's certificates certify under hsm_key_reference ref, and the
 // latest not_after among the unexpired, unrevoked ones. It answers
 // issuance.ErrNotFound for an unknown reference, another tenant's, or one
@@ -91,8 +92,8 @@ func (db *DB) IssuerPublicKey(ctx context.Context, tenantID, ref string) ([]byte
 	return []byte(k.pem), k.notAfter.UTC(), nil
 }
 
-// MarkExpiringCertificates implements issuance.CertificateStore.
-func (db *DB) MarkExpiringCertificates(ctx context.Context, before time.Time, limit int, events func(issuance.Certificate) ([]kafka.Event, error)) (int, error) {
+// MarkExpiringCertificates implements ca.Store.
+func (db *DB) MarkExpiringCertificates(ctx context.Context, before time.Time, limit int, events func(ca.Certificate) ([]kafka.Event, error)) (int, error) {
 	n := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/catalog"
 )
 
 // The catalog API (QPay's issuing flow, steps 3 to 6, plus cardholders):
@@ -142,7 +143,7 @@ func catalogData[T any](s []T) []T {
 }
 
 func (s *Server) registerCatalogRoutes() {
-	svc := func() *issuance.Service { return s.deps.Service }
+	svc := func() *catalog.Service { return s.deps.Catalog }
 
 	// Data prep templates.
 	s.handle(fiber.MethodPost, "/v1/data-prep-templates", operation{ID: "createDataPrepTemplate", Summary: "Create a data prep template (IIN, network, CVN, AID, key references)", Tag: "catalog",
@@ -304,7 +305,7 @@ func (s *Server) registerCatalogRoutes() {
 			if err := decodeJSON(c, &r); err != nil {
 				return err
 			}
-			p, err := svc().UpdateProduct(c.UserContext(), tenantOf(c).ID, c.Params("id"), issuance.ProductUpdate{
+			p, err := svc().UpdateProduct(c.UserContext(), tenantOf(c).ID, c.Params("id"), catalog.ProductUpdate{
 				Name: r.Name, Description: r.Description, LayoutID: r.LayoutID, DefaultEmbosserID: r.DefaultEmbosserID,
 				CardLimit: r.CardLimit, RemoveCardLimit: explicitNull(c.Body(), "card_limit"),
 				SpendingControls: r.SpendingControls, RiskControls: r.RiskControls, ValidityMonths: r.ValidityMonths, Status: r.Status,
@@ -361,7 +362,7 @@ func (s *Server) registerCatalogRoutes() {
 			if err := decodeJSON(c, &r); err != nil {
 				return err
 			}
-			ch, err := svc().UpdateCardholder(c.UserContext(), tenantOf(c).ID, c.Params("id"), issuance.CardholderUpdate{
+			ch, err := svc().UpdateCardholder(c.UserContext(), tenantOf(c).ID, c.Params("id"), catalog.CardholderUpdate{
 				FirstName: r.FirstName, LastName: r.LastName, Email: r.Email, Phone: r.Phone, BirthDate: r.BirthDate,
 				Nationality: r.Nationality, Address: r.Address, RemoveAddress: explicitNull(c.Body(), "address"),
 			})

@@ -5,7 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ca"
 )
 
 // Issuer certificates (QPay's step 1): the issuer posts a CSR for an ECC
@@ -19,7 +19,7 @@ type certificateRequest struct {
 }
 
 type certificateResponse struct {
-	issuance.Certificate
+	ca.Certificate
 	CertificatePEMBase64 string `json:"certificate_pem_base64" doc:"the issued certificate, PEM, base64-encoded"`
 }
 
@@ -28,7 +28,7 @@ type certificateList struct {
 	HasMore bool                  `json:"has_more"`
 }
 
-func certificateOut(c issuance.Certificate) certificateResponse {
+func certificateOut(c ca.Certificate) certificateResponse {
 	return certificateResponse{Certificate: c, CertificatePEMBase64: base64.StdEncoding.EncodeToString([]byte(c.CertificatePEM))}
 }
 
@@ -40,7 +40,7 @@ func (s *Server) registerCertificateRoutes() {
 			if err := decodeJSON(c, &r); err != nil {
 				return err
 			}
-			cert, err := s.deps.Service.CreateCertificate(c.UserContext(), tenantOf(c).ID, r.CSR)
+			cert, err := s.deps.CA.CreateCertificate(c.UserContext(), tenantOf(c).ID, r.CSR)
 			if err != nil {
 				return err
 			}
@@ -53,7 +53,7 @@ func (s *Server) registerCertificateRoutes() {
 			if err != nil {
 				return err
 			}
-			cs, more, err := s.deps.Service.Certificates(c.UserContext(), tenantOf(c).ID, p)
+			cs, more, err := s.deps.CA.Certificates(c.UserContext(), tenantOf(c).ID, p)
 			if err != nil {
 				return err
 			}
@@ -65,7 +65,7 @@ func (s *Server) registerCertificateRoutes() {
 		})
 	s.handle(fiber.MethodGet, "/v1/certificates/:id", operation{ID: "getCertificate", Summary: "Get an issuer certificate", Tag: "certificates", Response: certificateResponse{}},
 		func(c *fiber.Ctx) error {
-			cert, err := s.deps.Service.Certificate(c.UserContext(), tenantOf(c).ID, c.Params("id"))
+			cert, err := s.deps.CA.Certificate(c.UserContext(), tenantOf(c).ID, c.Params("id"))
 			if err != nil {
 				return err
 			}

@@ -18,6 +18,8 @@ import (
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ca"
+	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/issuance/rest"
@@ -54,11 +56,12 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 		}
 		return info.Ref
 	}
-	svc := issuance.NewService(issuance.Deps{Tenants: db, Catalog: db, Cards: db, Vault: hsm, Sandbox: true,
-		Keys: issuance.SystemKeys{PANDEK: gen(emv.KeyPANDEK, ""), PANIndex: gen(emv.KeyPANIDX, ""), CA: gen(emv.KeyCA, ""), ECDH: gen(emv.KeyECDH, "")}})
+	keys := issuance.SystemKeys{PANDEK: gen(emv.KeyPANDEK, ""), PANIndex: gen(emv.KeyPANIDX, ""), CA: gen(emv.KeyCA, ""), ECDH: gen(emv.KeyECDH, "")}
+	deps := issuance.Deps{Tenants: db, Catalog: db, Cards: db, Vault: hsm, Sandbox: true, Keys: keys}
+	svc := issuance.NewService(deps)
 	reg := prometheus.NewRegistry()
 	srv, err := rest.New(rest.Config{Sandbox: true, Version: "fuzz", RateLimit: -1},
-		rest.Deps{Tenants: db, Idempotency: db, Service: svc, IsUnavailable: postgres.IsUnavailable},
+		rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: ca.New(deps, db), IsUnavailable: postgres.IsUnavailable},
 		slog.New(slog.DiscardHandler), reg, reg)
 	if err != nil {
 		tb.Fatal(err)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ca"
+	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/issuance/rest"
@@ -28,6 +30,7 @@ type env struct {
 	db     *postgres.DB
 	hsm    *softhsm.HSM
 	svc    *issuance.Service
+	ca     *ca.Service
 	srv    *rest.Server
 	base   string
 	tenant issuance.Tenant
@@ -53,8 +56,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		o(&cfg, &deps)
 	}
 	svc := issuance.NewService(deps)
+	authority := ca.New(deps, db)
 	reg := prometheus.NewRegistry()
-	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, IsUnavailable: postgres.IsUnavailable,
+	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: authority, IsUnavailable: postgres.IsUnavailable,
 		Ready: []rest.ReadyCheck{{Name: "postgres", Check: db.Ping}}}, slog.New(slog.DiscardHandler), reg, reg)
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +73,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		defer cancel()
 		srv.Shutdown(ctx)
 	})
-	e := &env{t: t, db: db, hsm: hsm, svc: svc, srv: srv, base: "http://" + ln.Addr().String()}
+	e := &env{t: t, db: db, hsm: hsm, svc: svc, ca: authority, srv: srv, base: "http://" + ln.Addr().String()}
 	e.tenant, e.key, err = svc.CreateTenant(context.Background(), "Test Issuer", true, []string{issuance.ScopeReveal})
 	if err != nil {
 		t.Fatal(err)

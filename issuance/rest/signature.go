@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ca"
 )
 
 // Request signing (DESIGN.md "REST API"; docs/api.md "Request signing"). A
@@ -72,14 +73,14 @@ func headerValue(m sigMessage, name string) (string, bool) {
 
 // acceptSignature is the Accept-Signature answer (RFC 9421 §5.1): what a
 // request from this tenant must cover.
-func acceptSignature(t issuance.Tenant, alg issuance.SigningAlgorithm) string {
+func acceptSignature(t issuance.Tenant, alg ca.SigningAlgorithm) string {
 	return `sig1=("@method" "@path" "content-digest" "idempotency-key");keyid="` + t.SigningKeyID + `";alg="` + string(alg) + `";created`
 }
 
 // verifySignature checks the RFC 9421 signature of a request from a tenant
 // that registered a signing key, at time now.
 func verifySignature(c *fiber.Ctx, t issuance.Tenant, now time.Time) error {
-	pub, alg, err := issuance.ParseSigningKey(t.SigningKeyPEM)
+	pub, alg, err := ca.ParseSigningKey(t.SigningKeyPEM)
 	if err != nil {
 		return fmt.Errorf("reading the tenant's signing key: %w", err)
 	}
@@ -92,7 +93,7 @@ func verifySignature(c *fiber.Ctx, t issuance.Tenant, now time.Time) error {
 }
 
 // checkSignature applies cardhost's signing policy to a message.
-func checkSignature(m sigMessage, body []byte, keyID string, pub any, alg issuance.SigningAlgorithm, now time.Time) error {
+func checkSignature(m sigMessage, body []byte, keyID string, pub any, alg ca.SigningAlgorithm, now time.Time) error {
 	inputField, ok := headerValue(m, "signature-input")
 	if !ok {
 		return sigFail("missing Signature-Input header: this tenant signs its requests (RFC 9421)")

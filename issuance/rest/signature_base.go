@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ca"
 )
 
 // RFC 9421 HTTP message signatures: the signature base (§2.5) and the
@@ -175,16 +175,16 @@ var errBadSignature = errors.New("the signature does not verify")
 // verifySignatureBytes checks a signature over base with the tenant's
 // public key and algorithm: ECDSA as r || s (fixed length, §3.3.4-3.3.5),
 // Ed25519 (§3.3.6).
-func verifySignatureBytes(pub crypto.PublicKey, alg issuance.SigningAlgorithm, base, sig []byte) error {
+func verifySignatureBytes(pub crypto.PublicKey, alg ca.SigningAlgorithm, base, sig []byte) error {
 	switch alg {
-	case issuance.SigningECDSAP256, issuance.SigningECDSAP384:
+	case ca.SigningECDSAP256, ca.SigningECDSAP384:
 		k, ok := pub.(*ecdsa.PublicKey)
 		if !ok {
 			return fmt.Errorf("verifying signature: key is not ECDSA")
 		}
 		size := 32
 		var digest []byte
-		if alg == issuance.SigningECDSAP256 {
+		if alg == ca.SigningECDSAP256 {
 			h := sha256.Sum256(base)
 			digest = h[:]
 		} else {
@@ -200,7 +200,7 @@ func verifySignatureBytes(pub crypto.PublicKey, alg issuance.SigningAlgorithm, b
 			return errBadSignature
 		}
 		return nil
-	case issuance.SigningEd25519:
+	case ca.SigningEd25519:
 		k, ok := pub.(ed25519.PublicKey)
 		if !ok {
 			return fmt.Errorf("verifying signature: key is not Ed25519")

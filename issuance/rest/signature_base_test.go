@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ca"
 )
 
 // Test vectors of RFC 9421 ("HTTP Message Signatures", February 2024),
@@ -171,17 +172,17 @@ func TestSignatureBaseRFC9421(t *testing.T) {
 func TestRFC9421PublishedSignaturesVerify(t *testing.T) {
 	for _, tc := range []struct {
 		name, label, input, sig, key string
-		alg                          issuance.SigningAlgorithm
+		alg                          ca.SigningAlgorithm
 		msg                          sigMessage
 	}{
 		{"B.2.4 ecdsa-p256-sha256", "sig-b24", `sig-b24=("@status" "content-type" "content-digest" "content-length");created=1618884473;keyid="test-key-ecc-p256"`,
-			"wNmSUAhwb5LxtOtOpNa6W5xj067m5hFrj0XQ4fvpaCLx0NKocgPquLgyahnzDnDAUy5eCdlYUEkLIj+32oiasw==", rfc9421ECCP256Public, issuance.SigningECDSAP256, rfc9421Response()},
+			"wNmSUAhwb5LxtOtOpNa6W5xj067m5hFrj0XQ4fvpaCLx0NKocgPquLgyahnzDnDAUy5eCdlYUEkLIj+32oiasw==", rfc9421ECCP256Public, ca.SigningECDSAP256, rfc9421Response()},
 		{"B.2.6 ed25519", "sig-b26", `sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"`,
-			"wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==", rfc9421Ed25519Public, issuance.SigningEd25519, rfc9421Request(nil)},
+			"wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==", rfc9421Ed25519Public, ca.SigningEd25519, rfc9421Request(nil)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pub := parsePublic(t, tc.key)
-			if _, alg, err := issuance.ParseSigningKey(tc.key); err != nil || alg != tc.alg {
+			if _, alg, err := ca.ParseSigningKey(tc.key); err != nil || alg != tc.alg {
 				t.Fatalf("ParseSigningKey: %s, %v; want %s", alg, err, tc.alg)
 			}
 			base, err := signatureBase(tc.msg, inputMember(t, tc.input, tc.label))
@@ -349,7 +350,7 @@ func TestSignaturePolicy(t *testing.T) {
 		{"method changed", func() sigMessage { m := signed(good, nil); m.method = "PUT"; return m }(), body, now, "bad signature"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := checkSignature(tc.msg, tc.body, keyID, pub, issuance.SigningEd25519, tc.now)
+			err := checkSignature(tc.msg, tc.body, keyID, pub, ca.SigningEd25519, tc.now)
 			if tc.detail == "" {
 				if err != nil {
 					t.Fatalf("rejected: %v", err)

@@ -3,7 +3,7 @@ package rest
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ca"
 )
 
 // The tenant's request-signing key. Registering one makes signatures
@@ -20,21 +20,21 @@ type signingKeyRequest struct {
 
 func (s *Server) registerSigningKeyRoutes() {
 	s.handle(fiber.MethodPut, "/v1/tenant/signing-key", operation{ID: "putSigningKey", Summary: "Register or replace the tenant's request-signing public key (RFC 9421)", Tag: "tenant",
-		Request: signingKeyRequest{}, Response: issuance.SigningKey{}},
+		Request: signingKeyRequest{}, Response: ca.SigningKey{}},
 		func(c *fiber.Ctx) error {
 			var r signingKeyRequest
 			if err := decodeJSON(c, &r); err != nil {
 				return err
 			}
-			k, err := s.deps.Service.SetSigningKey(c.UserContext(), tenantOf(c).ID, r.PublicKeyPEM, r.KeyID)
+			k, err := s.deps.CA.SetSigningKey(c.UserContext(), tenantOf(c).ID, r.PublicKeyPEM, r.KeyID)
 			if err != nil {
 				return err
 			}
 			return c.JSON(k)
 		})
-	s.handle(fiber.MethodGet, "/v1/tenant/signing-key", operation{ID: "getSigningKey", Summary: "The tenant's request-signing public key", Tag: "tenant", Response: issuance.SigningKey{}},
+	s.handle(fiber.MethodGet, "/v1/tenant/signing-key", operation{ID: "getSigningKey", Summary: "The tenant's request-signing public key", Tag: "tenant", Response: ca.SigningKey{}},
 		func(c *fiber.Ctx) error {
-			k, err := issuance.SigningKeyOf(tenantOf(c))
+			k, err := ca.SigningKeyOf(tenantOf(c))
 			if err != nil {
 				return err
 			}
@@ -42,7 +42,7 @@ func (s *Server) registerSigningKeyRoutes() {
 		})
 	s.handle(fiber.MethodDelete, "/v1/tenant/signing-key", operation{ID: "deleteSigningKey", Summary: "Remove the signing key: requests need no signature afterwards", Tag: "tenant", Status: fiber.StatusNoContent},
 		func(c *fiber.Ctx) error {
-			if err := s.deps.Service.DeleteSigningKey(c.UserContext(), tenantOf(c)); err != nil {
+			if err := s.deps.CA.DeleteSigningKey(c.UserContext(), tenantOf(c)); err != nil {
 				return err
 			}
 			c.Status(fiber.StatusNoContent)

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -90,39 +91,17 @@ func (cfg Config) withDefaults() (Config, error) {
 	if len(cfg.Brokers) == 0 {
 		return cfg, fmt.Errorf("checking config: no brokers: %w", ErrConfig)
 	}
-	if cfg.Topic == "" {
-		cfg.Topic = kafka.Topic
-	}
-	if cfg.Partitions == 0 {
-		cfg.Partitions = kafka.DefaultPartitions
-	}
-	if cfg.ReplicationFactor == 0 {
-		cfg.ReplicationFactor = -1
-	}
-	if cfg.PollInterval == 0 {
-		cfg.PollInterval = defaultPollInterval
-	}
-	if cfg.BatchSize == 0 {
-		cfg.BatchSize = defaultBatchSize
-	}
-	if cfg.RetryBackoffMin == 0 {
-		cfg.RetryBackoffMin = defaultBackoffMin
-	}
-	if cfg.RetryBackoffMax == 0 {
-		cfg.RetryBackoffMax = defaultBackoffMax
-	}
-	if cfg.PublishTimeout == 0 {
-		cfg.PublishTimeout = defaultPublishTimeout
-	}
-	if cfg.LagInterval == 0 {
-		cfg.LagInterval = defaultLagInterval
-	}
-	if cfg.SourceTimeout == 0 {
-		cfg.SourceTimeout = defaultSourceTimeout
-	}
-	if cfg.ClientID == "" {
-		cfg.ClientID = defaultClientID
-	}
+	cfg.Topic = cmp.Or(cfg.Topic, kafka.Topic)
+	cfg.Partitions = cmp.Or(cfg.Partitions, kafka.DefaultPartitions)
+	cfg.ReplicationFactor = cmp.Or(cfg.ReplicationFactor, -1)
+	cfg.PollInterval = cmp.Or(cfg.PollInterval, defaultPollInterval)
+	cfg.BatchSize = cmp.Or(cfg.BatchSize, defaultBatchSize)
+	cfg.RetryBackoffMin = cmp.Or(cfg.RetryBackoffMin, defaultBackoffMin)
+	cfg.RetryBackoffMax = cmp.Or(cfg.RetryBackoffMax, defaultBackoffMax)
+	cfg.PublishTimeout = cmp.Or(cfg.PublishTimeout, defaultPublishTimeout)
+	cfg.LagInterval = cmp.Or(cfg.LagInterval, defaultLagInterval)
+	cfg.SourceTimeout = cmp.Or(cfg.SourceTimeout, defaultSourceTimeout)
+	cfg.ClientID = cmp.Or(cfg.ClientID, defaultClientID)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
