@@ -45,6 +45,7 @@ var dependencyRules = map[string]rule{
 	"emv":          {[]string{"emv/tlv", "emv/pinblock"}, nil},
 	"emv/tlv":      {nil, nil},
 	"emv/pinblock": {nil, nil},
+	"emv/calc":     {emvLeafs, nil},
 	"kafka":        {nil, nil},
 	// domain
 	// issuance/dataprep is pure card-data generation (PAN, expiry, track 2,

@@ -21,6 +21,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/cardhost/cardhost/emv/calc"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -68,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "acquirers":
 		return runAcquirers(ctx, args, getenv, stdout, stderr)
 	case "crypto":
-		return runCrypto(args, stdout, stderr)
+		return calc.Run("cardhost crypto", args, stdout, stderr)
 	case "events":
 		return runEvents(ctx, args, getenv, stdout, stderr)
 	case "config":

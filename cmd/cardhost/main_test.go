@@ -227,12 +227,23 @@ func TestBadFlags(t *testing.T) {
 		{nil, map[string]string{"CARDHOST_OUTBOX_RETENTION": "forever"}, "CARDHOST_OUTBOX_RETENTION"},
 		{nil, map[string]string{"CARDHOST_MASTER_KEY": "", "CARDHOST_ISO_TLS_CERT": "x.pem"}, "CARDHOST_ISO_TLS_KEY"},
 		{[]string{"frobnicate"}, nil, "unknown command"},
+		{[]string{"crypto", "decrypt"}, nil, "cardhost crypto: unknown subcommand"},
 	} {
 		var out, errOut bytes.Buffer
 		code := run(context.Background(), tc.args, getenvOf(tc.env), &out, &errOut)
 		if code != 2 || !strings.Contains(errOut.String(), tc.want) {
 			t.Errorf("%v %v: exit %d, stderr %q; want 2 and %q", tc.args, tc.env, code, errOut.String(), tc.want)
 		}
+	}
+}
+
+// TestCryptoSubcommand: `cardhost crypto` reaches the calculator (emv/calc
+// tests the calculator itself).
+func TestCryptoSubcommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"crypto", "kcv", "--key", "0123456789ABCDEFFEDCBA9876543210"}, getenvOf(nil), &out, &errOut)
+	if code != 0 || out.String() != `{"algorithm":"tdes","method":"encrypt-zeros","kcv":"08D7B4"}`+"\n" {
+		t.Fatalf("cardhost crypto kcv: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
 	}
 }
 
