@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -69,23 +68,6 @@ func parseRetireAfter(s string) (time.Duration, error) {
 		return 0, errors.New("--retire-after must be a duration such as 720h or 90d")
 	}
 	return d, nil
-}
-
-// decodeComponents turns hex components (spaces allowed between groups)
-// into key material. Errors name the component's position, never its value.
-func decodeComponents(in []string) ([]emv.SecretBytes, error) {
-	out := make([]emv.SecretBytes, 0, len(in))
-	for i, c := range in {
-		b, err := hex.DecodeString(strings.ReplaceAll(strings.TrimSpace(c), " ", ""))
-		if err != nil || len(b) == 0 {
-			for _, o := range out {
-				o.Wipe()
-			}
-			return nil, fmt.Errorf("component %d is not hex", i+1)
-		}
-		out = append(out, emv.SecretBytes(b))
-	}
-	return out, nil
 }
 
 // runKeys is `cardhost keys ...`: key ceremonies against the database key
@@ -173,7 +155,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	var comps []emv.SecretBytes
 	if sub == "import" {
-		if comps, err = decodeComponents(components); err != nil {
+		if comps, err = softhsm.DecodeComponents(components); err != nil {
 			return bad("%v", err)
 		}
 	}
@@ -366,7 +348,7 @@ func listKeyRoles(ctx context.Context, db *postgres.DB, hsm *softhsm.HSM, stdout
 // operations that need them answer key_not_configured.
 func platformKeys(ctx context.Context, a *App) (issuance.SystemKeys, error) {
 	if a.cfg.Mode == "sandbox" {
-		if err := ensurePlatformKeys(ctx, seedDepsOf(a), a.out); err != nil {
+		if err := a.seeder().EnsurePlatformKeys(ctx); err != nil {
 			return issuance.SystemKeys{}, err
 		}
 	}

@@ -5,10 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/cardhost/cardhost/cmd/cardhost/sandbox"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/postgres"
 )
 
 const tenantsUsage = `usage:
@@ -83,7 +86,7 @@ func runTenants(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		fmt.Fprintf(stdout, "tenant %s (%s) created; its API key (shown only now):\n\n  %s\n\n", t.ID, t.Name, secret)
 		if *sandbox {
-			if err := seedSandboxTenantCmd(ctx, cfg, db, log, t.ID, stdout); err != nil {
+			if err := seedSandboxTenant(ctx, cfg, db, log, t.ID, stdout); err != nil {
 				return fail(fmt.Errorf("seeding the sandbox tenant: %w", err))
 			}
 		}
@@ -111,4 +114,22 @@ func runTenants(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintf(stdout, "API key %s revoked\n", *key)
 	}
 	return 0
+}
+
+// seedSandboxTenant seeds a tenant made by `cardhost tenants create
+// --sandbox`: it opens the HSM and makes sure the platform keys exist
+// first (in sandbox mode), then seeds the tenant.
+func seedSandboxTenant(ctx context.Context, cfg Config, db *postgres.DB, log *slog.Logger, tenantID string, out io.Writer) error {
+	hsm, err := openHSM(cfg, db, log)
+	if err != nil {
+		return err
+	}
+	defer hsm.Purge()
+	s := &sandbox.Seeder{DB: db, HSM: hsm, Log: log, Out: out}
+	if cfg.Mode == "sandbox" {
+		if err := s.EnsurePlatformKeys(ctx); err != nil {
+			return err
+		}
+	}
+	return s.SeedTenant(ctx, tenantID)
 }
