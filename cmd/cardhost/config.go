@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/cardhost/cardhost/cmd/cardhost/admin"
+	"github.com/cardhost/cardhost/emv/softhsm"
+	"github.com/cardhost/cardhost/issuance/postgres"
 )
 
 // Config is everything `cardhost serve` (and the other subcommands) can be
@@ -322,6 +327,28 @@ func newLogger(c Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// adminLoad reads the configuration of an operator subcommand (package
+// admin) and gives it what it needs: its logger, and how to open the
+// database and the HSM as serve does.
+func adminLoad(getenv func(string) string, stderr io.Writer) admin.Load {
+	return func(fs *flag.FlagSet, args []string) (admin.Env, error) {
+		cfg, err := loadConfig(fs, args, getenv)
+		if err != nil {
+			return admin.Env{}, err
+		}
+		log := newLogger(cfg, stderr)
+		brokers := cfg.KafkaBrokers
+		if len(brokers) == 0 {
+			brokers = []string{cfg.EmbeddedKafkaAddr}
+		}
+		return admin.Env{
+			Mode: cfg.Mode, Log: log, Brokers: brokers, Topic: cfg.KafkaTopic,
+			OpenDB:  func(ctx context.Context) (*postgres.DB, error) { return openDB(ctx, cfg, log) },
+			OpenHSM: func(db *postgres.DB) (*softhsm.HSM, error) { return openHSM(cfg, db, log) },
+		}, nil
+	}
 }
 
 // parseConfig parses a subcommand's flags and the environment. It returns

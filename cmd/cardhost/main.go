@@ -22,6 +22,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/cardhost/cardhost/cmd/cardhost/admin"
 	"github.com/cardhost/cardhost/emv/calc"
 )
 
@@ -64,15 +65,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "migrate":
 		return runMigrate(ctx, args, getenv, stdout, stderr)
 	case "tenants":
-		return runTenants(ctx, args, getenv, stdout, stderr)
+		return admin.Tenants(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
 	case "keys":
-		return runKeys(ctx, args, getenv, stdout, stderr)
+		return admin.Keys(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
 	case "acquirers":
-		return runAcquirers(ctx, args, getenv, stdout, stderr)
+		return admin.Acquirers(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
 	case "crypto":
 		return calc.Run("cardhost crypto", args, stdout, stderr)
 	case "events":
-		return runEvents(ctx, args, getenv, stdout, stderr)
+		return admin.Events(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
 	case "config":
 		writeConfigTable(stdout)
 		return 0

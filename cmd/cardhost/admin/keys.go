@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"context"
@@ -70,27 +70,22 @@ func parseRetireAfter(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// runKeys is `cardhost keys ...`: key ceremonies against the database key
+// Keys is `cardhost keys ...`: key ceremonies against the database key
 // store through the software HSM. Key values are never printed. Exit codes:
 // 0 done, 1 failure (database, HSM), 2 bad input (flags, KCV mismatch,
 // unknown key, wrong type).
-func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stderr, keysUsage)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
+func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
+	sub, args, code, ok := subcommand(args, keysUsage, stderr)
+	if !ok {
+		return code
 	}
-	sub, args := args[0], args[1:]
 	switch sub {
 	case "list", "generate", "import", "export", "rotate", "assign", "roles":
 	default:
 		fmt.Fprintf(stderr, "cardhost keys: unknown subcommand %q\n%s", sub, keysUsage)
 		return 2
 	}
-	fs := flag.NewFlagSet("cardhost keys "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("keys "+sub, stderr)
 	typ := fs.String("type", "", "key type: IMK-AC, IMK-SMI, IMK-SMC, CVK, PVK, ZPK, ZAK, KEK, CA, ECDH, PAN-DEK, PAN-IDX")
 	spec := fs.String("spec", "", "algorithm and size (TDES2, TDES3, AES128, AES256, HMAC-SHA256, EC-P256); default: the type's")
 	tenant := fs.String("tenant", "", "owning tenant (empty: shared by every tenant)")
@@ -103,7 +98,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	var components, componentKCVs multiFlag
 	fs.Var(&components, "component", "one clear key component in hex (import; repeat for each custodian)")
 	fs.Var(&componentKCVs, "component-kcv", "check value of each component, in order (import; optional)")
-	cfg, err := loadConfig(fs, args, getenv)
+	env, err := load(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -160,14 +155,13 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		}
 	}
 
-	log := newLogger(cfg, stderr)
-	db, err := openDB(ctx, cfg, log)
+	db, err := env.OpenDB(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "cardhost keys:", err)
 		return 1
 	}
 	defer db.Close()
-	hsm, err := openHSM(cfg, db, log)
+	hsm, err := env.OpenHSM(db)
 	if err != nil {
 		fmt.Fprintln(stderr, "cardhost keys:", err)
 		return 1
@@ -340,24 +334,4 @@ func listKeyRoles(ctx context.Context, db *postgres.DB, hsm *softhsm.HSM, stdout
 	}
 	tw.Flush()
 	return 0
-}
-
-// platformKeys returns the platform key references for the service. In
-// sandbox mode it first generates and assigns the missing ones (printing
-// them once); in production mode missing roles are logged, and the
-// operations that need them answer key_not_configured.
-func platformKeys(ctx context.Context, a *App) (issuance.SystemKeys, error) {
-	if a.cfg.Mode == "sandbox" {
-		if err := a.seeder().EnsurePlatformKeys(ctx); err != nil {
-			return issuance.SystemKeys{}, err
-		}
-	}
-	keys, err := a.db.SystemKeys(ctx)
-	if err != nil {
-		return keys, err
-	}
-	if m := keys.Missing(); len(m) > 0 {
-		a.log.Warn("platform key roles without a key; assign them with `cardhost keys assign`", "roles", strings.Join(m, ","))
-	}
-	return keys, nil
 }

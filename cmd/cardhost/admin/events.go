@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"context"
@@ -11,21 +11,20 @@ import (
 	"github.com/cardhost/cardhost/kafka/consume"
 )
 
-// runEvents is `cardhost events tail`: consume the events topic and print
+// Events is `cardhost events tail`: consume the events topic and print
 // one CloudEvents JSON line per event. Without KAFKA_BROKERS it reads the
 // embedded broker of a local `cardhost serve`.
-func runEvents(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func Events(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "tail" {
 		fmt.Fprintln(stderr, "usage: cardhost events tail [--type card.*,authorization.approved] [--from-beginning] [--limit N] [--tenant ID]")
 		return 2
 	}
-	fs := flag.NewFlagSet("cardhost events tail", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("events tail", stderr)
 	types := fs.String("type", "", "comma-separated event types to print; a trailing * matches a prefix (card.*)")
 	from := fs.Bool("from-beginning", false, "read the topic from its first event (default: only new events)")
 	limit := fs.Int("limit", 0, "stop after this many events (0: until interrupted)")
 	tenant := fs.String("tenant", "", "only this tenant's events")
-	cfg, err := loadConfig(fs, args[1:], getenv)
+	env, err := load(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -37,10 +36,6 @@ func runEvents(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprintln(stderr, "cardhost events tail: --limit must not be negative")
 		return 2
 	}
-	brokers := cfg.KafkaBrokers
-	if len(brokers) == 0 {
-		brokers = []string{cfg.EmbeddedKafkaAddr}
-	}
 	var filters []consume.Filter
 	if *types != "" {
 		filters = append(filters, consume.Types(strings.Split(*types, ",")...))
@@ -48,7 +43,7 @@ func runEvents(ctx context.Context, args []string, getenv func(string) string, s
 	if *tenant != "" {
 		filters = append(filters, consume.Tenant(*tenant))
 	}
-	tc := consume.TailConfig{Config: consume.Config{Brokers: brokers, Topic: cfg.KafkaTopic, FromBeginning: *from}, Limit: *limit, Dedup: true}
+	tc := consume.TailConfig{Config: consume.Config{Brokers: env.Brokers, Topic: env.Topic, FromBeginning: *from}, Limit: *limit, Dedup: true}
 	if len(filters) > 0 {
 		tc.Filter = consume.All(filters...)
 	}
