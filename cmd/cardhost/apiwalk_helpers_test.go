@@ -343,17 +343,8 @@ func dumpTables(t *testing.T, conn *pgxv5.Conn, tenantID string) []tableDump {
 	return out
 }
 
-// pollUntil polls cond every 100ms until it holds or timeout passes.
-func pollUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
+// pollUntil is waitFor under the name the tenant isolation test uses.
+var pollUntil = waitFor
 
 // kafkaRecord is one record read back from the topic.
 type kafkaRecord = kgo.Record

@@ -530,7 +530,7 @@ func TestCrashConsistency(t *testing.T) {
 
 	stage("settled")
 	conn := dbConn(t, dbURL)
-	pollUntil(t, 30*time.Second, "the outbox to be published", func() bool {
+	waitFor(t, 30*time.Second, "the outbox to be published", func() bool {
 		var n int
 		if err := conn.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`).Scan(&n); err != nil {
 			t.Fatal(err)

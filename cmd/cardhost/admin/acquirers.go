@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -54,17 +53,11 @@ func Acquirers(ctx context.Context, args []string, load Load, stdout, stderr io.
 	name := fs.String("name", "", "acquirer name")
 	zpk := fs.String("zpk-ref", "", "reference of the acquirer's zone PIN key (type ZPK, shared)")
 	zak := fs.String("zak-ref", "", "reference of the acquirer's zone MAC key (type ZAK, shared; optional)")
-	env, err := load(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
+	env, code, ok := parse(load, fs, args, stderr)
+	if !ok {
+		return code
 	}
-	bad := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "cardhost acquirers %s: %s\n", sub, fmt.Sprintf(format, a...))
-		return 2
-	}
-	if err != nil {
-		return bad("%v", err)
-	}
+	bad := badInput(fs, stderr)
 	if sub == "add" {
 		switch {
 		case !validAcquirerID(*id):

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -54,4 +55,27 @@ func flagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("cardhost "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
+}
+
+// parse reads the configuration and the command's flags from args. When
+// the command ends there, ok is false with the exit code: 0 after -h, 2 on
+// bad input (printed as badInput does).
+func parse(load Load, fs *flag.FlagSet, args []string, stderr io.Writer) (env Env, code int, ok bool) {
+	env, err := load(fs, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return env, 0, false
+	case err != nil:
+		return env, badInput(fs, stderr)("%v", err), false
+	}
+	return env, 0, true
+}
+
+// badInput returns a function that prints `cardhost NAME SUB: message` (the
+// flag set's name) to stderr and returns exit code 2.
+func badInput(fs *flag.FlagSet, stderr io.Writer) func(format string, a ...any) int {
+	return func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "%s: %s\n", fs.Name(), fmt.Sprintf(format, a...))
+		return 2
+	}
 }

@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -24,17 +23,12 @@ func Events(ctx context.Context, args []string, load Load, stdout, stderr io.Wri
 	from := fs.Bool("from-beginning", false, "read the topic from its first event (default: only new events)")
 	limit := fs.Int("limit", 0, "stop after this many events (0: until interrupted)")
 	tenant := fs.String("tenant", "", "only this tenant's events")
-	env, err := load(fs, args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "cardhost events tail:", err)
-		return 2
+	env, code, ok := parse(load, fs, args[1:], stderr)
+	if !ok {
+		return code
 	}
 	if *limit < 0 {
-		fmt.Fprintln(stderr, "cardhost events tail: --limit must not be negative")
-		return 2
+		return badInput(fs, stderr)("--limit must not be negative")
 	}
 	var filters []consume.Filter
 	if *types != "" {

@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -98,17 +97,11 @@ func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Write
 	var components, componentKCVs multiFlag
 	fs.Var(&components, "component", "one clear key component in hex (import; repeat for each custodian)")
 	fs.Var(&componentKCVs, "component-kcv", "check value of each component, in order (import; optional)")
-	env, err := load(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
+	env, code, ok := parse(load, fs, args, stderr)
+	if !ok {
+		return code
 	}
-	bad := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "cardhost keys %s: %s\n", sub, fmt.Sprintf(format, a...))
-		return 2
-	}
-	if err != nil {
-		return bad("%v", err)
-	}
+	bad := badInput(fs, stderr)
 	// Flag checks before anything is opened.
 	switch sub {
 	case "generate":
@@ -143,6 +136,7 @@ func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Write
 		}
 	}
 	var retireAfter time.Duration
+	var err error
 	if *retire != "" {
 		if retireAfter, err = parseRetireAfter(*retire); err != nil {
 			return bad("%v", err)

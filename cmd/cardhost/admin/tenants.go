@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -34,13 +33,9 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 	scopes := fs.String("scopes", "", "comma-separated API key scopes (reveal)")
 	tenant := fs.String("tenant", "", "tenant id")
 	key := fs.String("key", "", "API key id (key_...)")
-	env, err := load(fs, args)
-	if err == flag.ErrHelp {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "cardhost tenants %s: %v\n", sub, err)
-		return 2
+	env, code, ok := parse(load, fs, args, stderr)
+	if !ok {
+		return code
 	}
 	var sc []string
 	if *scopes != "" {
