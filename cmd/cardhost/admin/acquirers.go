@@ -40,21 +40,16 @@ func validAcquirerID(s string) bool {
 // Acquirers is `cardhost acquirers ...`. Exit codes: 0 done, 1 failure,
 // 2 bad input.
 func Acquirers(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
-	sub, args, code, ok := subcommand(args, acquirersUsage, stderr)
-	if !ok {
+	sub, args, fs, code := subcommand("acquirers", acquirersUsage, args, stderr, "add", "list")
+	if code >= 0 {
 		return code
 	}
-	if sub != "add" && sub != "list" {
-		fmt.Fprintf(stderr, "cardhost acquirers: unknown subcommand %q\n%s", sub, acquirersUsage)
-		return 2
-	}
-	fs := flagSet("acquirers "+sub, stderr)
 	id := fs.String("id", "", "field 32 value, 1 to 11 digits")
 	name := fs.String("name", "", "acquirer name")
 	zpk := fs.String("zpk-ref", "", "reference of the acquirer's zone PIN key (type ZPK, shared)")
 	zak := fs.String("zak-ref", "", "reference of the acquirer's zone MAC key (type ZAK, shared; optional)")
-	env, code, ok := parse(load, fs, args, stderr)
-	if !ok {
+	env, code := parse(load, fs, args, stderr)
+	if code >= 0 {
 		return code
 	}
 	bad := badInput(fs, stderr)

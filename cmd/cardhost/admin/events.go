@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -18,13 +19,14 @@ func Events(ctx context.Context, args []string, load Load, stdout, stderr io.Wri
 		fmt.Fprintln(stderr, "usage: cardhost events tail [--type card.*,authorization.approved] [--from-beginning] [--limit N] [--tenant ID]")
 		return 2
 	}
-	fs := flagSet("events tail", stderr)
+	fs := flag.NewFlagSet("cardhost events tail", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	types := fs.String("type", "", "comma-separated event types to print; a trailing * matches a prefix (card.*)")
 	from := fs.Bool("from-beginning", false, "read the topic from its first event (default: only new events)")
 	limit := fs.Int("limit", 0, "stop after this many events (0: until interrupted)")
 	tenant := fs.String("tenant", "", "only this tenant's events")
-	env, code, ok := parse(load, fs, args[1:], stderr)
-	if !ok {
+	env, code := parse(load, fs, args[1:], stderr)
+	if code >= 0 {
 		return code
 	}
 	if *limit < 0 {

@@ -74,17 +74,10 @@ func parseRetireAfter(s string) (time.Duration, error) {
 // 0 done, 1 failure (database, HSM), 2 bad input (flags, KCV mismatch,
 // unknown key, wrong type).
 func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
-	sub, args, code, ok := subcommand(args, keysUsage, stderr)
-	if !ok {
+	sub, args, fs, code := subcommand("keys", keysUsage, args, stderr, "list", "generate", "import", "export", "rotate", "assign", "roles")
+	if code >= 0 {
 		return code
 	}
-	switch sub {
-	case "list", "generate", "import", "export", "rotate", "assign", "roles":
-	default:
-		fmt.Fprintf(stderr, "cardhost keys: unknown subcommand %q\n%s", sub, keysUsage)
-		return 2
-	}
-	fs := flagSet("keys "+sub, stderr)
 	typ := fs.String("type", "", "key type: IMK-AC, IMK-SMI, IMK-SMC, CVK, PVK, ZPK, ZAK, KEK, CA, ECDH, PAN-DEK, PAN-IDX")
 	spec := fs.String("spec", "", "algorithm and size (TDES2, TDES3, AES128, AES256, HMAC-SHA256, EC-P256); default: the type's")
 	tenant := fs.String("tenant", "", "owning tenant (empty: shared by every tenant)")
@@ -97,8 +90,8 @@ func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Write
 	var components, componentKCVs multiFlag
 	fs.Var(&components, "component", "one clear key component in hex (import; repeat for each custodian)")
 	fs.Var(&componentKCVs, "component-kcv", "check value of each component, in order (import; optional)")
-	env, code, ok := parse(load, fs, args, stderr)
-	if !ok {
+	env, code := parse(load, fs, args, stderr)
+	if code >= 0 {
 		return code
 	}
 	bad := badInput(fs, stderr)

@@ -23,18 +23,18 @@ const tenantsUsage = `usage:
 // Tenants is `cardhost tenants ...`: operator commands run against the
 // database directly (no server needed).
 func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
-	sub, args, code, ok := subcommand(args, tenantsUsage, stderr)
-	if !ok {
+	// Unknown subcommands are refused after the flags are read.
+	sub, args, fs, code := subcommand("tenants", tenantsUsage, args, stderr)
+	if code >= 0 {
 		return code
 	}
-	fs := flagSet("tenants "+sub, stderr)
 	name := fs.String("name", "", "tenant name")
 	sandbox := fs.Bool("sandbox", false, "mark the tenant as a sandbox tenant (simulator endpoints, reveal)")
 	scopes := fs.String("scopes", "", "comma-separated API key scopes (reveal)")
 	tenant := fs.String("tenant", "", "tenant id")
 	key := fs.String("key", "", "API key id (key_...)")
-	env, code, ok := parse(load, fs, args, stderr)
-	if !ok {
+	env, code := parse(load, fs, args, stderr)
+	if code >= 0 {
 		return code
 	}
 	var sc []string

@@ -21,6 +21,8 @@ import (
 // their check values, the clear key (their XOR) and its check value. Never
 // use one outside the sandbox: its clear value is public (docs/sandbox.md).
 type PublishedKey struct {
+	Type                      emv.KeyType
+	Spec                      emv.KeySpec
 	Components, ComponentKCVs []string
 	Clear, KCV                string
 }
@@ -32,6 +34,8 @@ var (
 	// ASC X9 TR-31:2018 Annex A.7.4, component 2 the AES-256 key of the
 	// Thales payShield key block example in openemv/tr31's tests (test8).
 	TransportKEK = PublishedKey{
+		Type:          emv.KeyKEK,
+		Spec:          emv.KeySpecAES256,
 		Components:    []string{"88E1AB2A2E3DD38C1FA039A536500CC8A87AB9D62DC92C01058FA79F44657DE6", "BE19E6A07A760F10EF8E83A226B63AAD141F463FDDD4F47DB244B4023EC3CACC"},
 		ComponentKCVs: []string{"233155", "0A00E3"},
 		Clear:         "36F84D8A544BDC9CF02EBA0710E63665BC65FFE9F01DD87CB7CB139D7AA6B72A",
@@ -41,6 +45,8 @@ var (
 	// TDES): the three key parts of EFTlab's BP-CCALC tutorial "Key exchange
 	// session preparation", with their published check values.
 	AcquirerZPK = PublishedKey{
+		Type:          emv.KeyZPK,
+		Spec:          emv.KeySpecTDES2,
 		Components:    []string{"3B577FB3FD756DDFE62F6B52751580E0", "D9CDE338A104A789859E76150B543251", "1032D0581A31D64FADD08991945E0D3E"},
 		ComponentKCVs: []string{"CAEBAA", "DF9B9A", "83EBC1"},
 		Clear:         "F2A84CD346401C19CE6194D6EA1FBF8F",
@@ -112,13 +118,13 @@ func (d *Seeder) EnsurePlatformKeys(ctx context.Context) error {
 }
 
 // importKey imports a key from published components.
-func (d *Seeder) importKey(ctx context.Context, typ emv.KeyType, spec emv.KeySpec, tenant, label string, k PublishedKey) (softhsm.KeyInfo, error) {
+func (d *Seeder) importKey(ctx context.Context, tenant, label string, k PublishedKey) (softhsm.KeyInfo, error) {
 	secrets, err := softhsm.DecodeComponents(k.Components)
 	if err != nil {
 		return softhsm.KeyInfo{}, err
 	}
 	return d.HSM.ImportComponents(ctx, softhsm.ImportRequest{
-		KeyRequest: softhsm.KeyRequest{Type: typ, Spec: spec, Tenant: tenant, Label: label},
+		KeyRequest: softhsm.KeyRequest{Type: k.Type, Spec: k.Spec, Tenant: tenant, Label: label},
 		Components: secrets, ComponentKCVs: k.ComponentKCVs, KCV: k.KCV,
 	})
 }
@@ -134,7 +140,7 @@ func (d *Seeder) ensureAcquirer(ctx context.Context) error {
 		if !errors.Is(err, issuance.ErrNotFound) {
 			return err
 		}
-		zpk, err := d.importKey(ctx, emv.KeyZPK, emv.KeySpecTDES2, "", "sandbox acquirer ZPK", AcquirerZPK)
+		zpk, err := d.importKey(ctx, "", "sandbox acquirer ZPK", AcquirerZPK)
 		if err != nil {
 			return fmt.Errorf("importing the sandbox ZPK: %w", err)
 		}
@@ -202,7 +208,7 @@ func (d *Seeder) SeedTenant(ctx context.Context, tenantID string) error {
 			} else {
 				note := ""
 				if k.typ == emv.KeyKEK {
-					info, err = d.importKey(ctx, emv.KeyKEK, emv.KeySpecAES256, tenantID, "sandbox transport key", TransportKEK)
+					info, err = d.importKey(ctx, tenantID, "sandbox transport key", TransportKEK)
 					note = "published test components, docs/sandbox.md"
 				} else {
 					info, err = d.HSM.GenerateKey(ctx, softhsm.KeyRequest{Type: k.typ, Tenant: tenantID, Label: "sandbox " + k.role})

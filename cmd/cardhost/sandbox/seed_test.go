@@ -3,10 +3,10 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -21,33 +21,30 @@ import (
 // TestSandboxPublishedComponents checks the documented clear values and
 // check values of the sandbox keys against their published components.
 func TestSandboxPublishedComponents(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		alg  emv.KeyAlgorithm
-		key  PublishedKey
-	}{
-		{"tenant transport KEK (AES-256)", emv.AlgorithmAES, TransportKEK},
-		{"sandbox acquirer ZPK (TDES)", emv.AlgorithmTDES, AcquirerZPK},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, pk := range []PublishedKey{TransportKEK, AcquirerZPK} {
+		t.Run(string(pk.Type), func(t *testing.T) {
+			alg := emv.AlgorithmTDES
+			if pk.Spec == emv.KeySpecAES256 {
+				alg = emv.AlgorithmAES
+			}
 			var key []byte
-			for i, c := range tc.key.Components {
+			for i, c := range pk.Components {
 				b, _ := hex.DecodeString(c)
-				kcv, err := emv.KCV(tc.alg, b)
-				if err != nil || emv.EncodeHex(kcv) != tc.key.ComponentKCVs[i] {
-					t.Fatalf("component %d KCV %X, want %s", i+1, kcv, tc.key.ComponentKCVs[i])
+				kcv, err := emv.KCV(alg, b)
+				if err != nil || emv.EncodeHex(kcv) != pk.ComponentKCVs[i] {
+					t.Fatalf("component %d KCV %X, want %s", i+1, kcv, pk.ComponentKCVs[i])
 				}
 				if key == nil {
 					key = make([]byte, len(b))
 				}
 				subtle.XORBytes(key, key, b)
 			}
-			if emv.EncodeHex(key) != tc.key.Clear {
-				t.Fatalf("XOR %X, documented %s", key, tc.key.Clear)
+			if emv.EncodeHex(key) != pk.Clear {
+				t.Fatalf("XOR %X, documented %s", key, pk.Clear)
 			}
-			kcv, _ := emv.KCV(tc.alg, key)
-			if emv.EncodeHex(kcv) != tc.key.KCV {
-				t.Fatalf("KCV %X, documented %s", kcv, tc.key.KCV)
+			kcv, _ := emv.KCV(alg, key)
+			if emv.EncodeHex(kcv) != pk.KCV {
+				t.Fatalf("KCV %X, documented %s", kcv, pk.KCV)
 			}
 		})
 	}
@@ -64,11 +61,9 @@ type seedEnv struct {
 func newSeedEnv(t *testing.T) *seedEnv {
 	t.Helper()
 	db := pgtest.New(t, postgres.Config{})
-	mk := filepath.Join(t.TempDir(), "master.key")
-	if _, err := softhsm.GenerateMasterKeyFile(mk, nil); err != nil {
-		t.Fatal(err)
-	}
-	hsm, err := softhsm.New(softhsm.Config{MasterKeyFile: mk}, db.KeyStore())
+	mk := make([]byte, 32)
+	rand.Read(mk)
+	hsm, err := softhsm.New(softhsm.Config{MasterKeyHex: emv.Sensitive(hex.EncodeToString(mk))}, db.KeyStore())
 	if err != nil {
 		t.Fatal(err)
 	}
