@@ -129,100 +129,119 @@ func PINBlock(fs *flag.FlagSet, args []string) (any, error) {
 		return nil, fmt.Errorf("missing operation: pinblock encode|decode|translate")
 	}
 	op, args := args[0], args[1:]
-	format := fs.Int("format", 0, "PIN block format: 0, 1, 3 (TDES key) or 4 (AES key); for translate, the source format")
-	pan := fs.String("pan", "", "PAN the block is bound to (not used by format 1)")
-	zpk := fs.String("zpk", "", "zone PIN key, hex (TDES for formats 0-3, AES for 4); encode without --zpk prints the clear block (formats 0, 1, 3)")
+	p := pinFlags{
+		format: fs.Int("format", 0, "PIN block format: 0, 1, 3 (TDES key) or 4 (AES key); for translate, the source format"),
+		pan:    fs.String("pan", "", "PAN the block is bound to (not used by format 1)"),
+		zpk:    fs.String("zpk", "", "zone PIN key, hex (TDES for formats 0-3, AES for 4); encode without --zpk prints the clear block (formats 0, 1, 3)"),
+	}
 	switch op {
 	case "encode":
-		pin := fs.String("pin", "", "PIN, 4 to 12 digits")
-		if err := parse(fs, args); err != nil {
-			return nil, err
-		}
-		f, err := formatArg("format", *format)
-		if err != nil {
-			return nil, err
-		}
-		if err := required("pin", *pin); err != nil {
-			return nil, err
-		}
-		if *zpk == "" {
-			b, err := pinblock.EncodeClear(f, []byte(*pin), *pan, nil)
-			if err != nil {
-				return nil, err
-			}
-			return obj{{"format", int(f)}, {"clear_pin_block", upperHex(b)}}, nil
-		}
-		c, err := zpkCipher("zpk", *zpk, f)
-		if err != nil {
-			return nil, err
-		}
-		b, err := pinblock.Encipher(f, c, []byte(*pin), *pan, nil)
-		if err != nil {
-			return nil, err
-		}
-		return obj{{"format", int(f)}, {"pin_block", upperHex(b)}}, nil
+		return p.encode(fs, args)
 	case "decode":
-		block := fs.String("pin-block", "", "enciphered PIN block, hex (or clear block without --zpk)")
-		if err := parse(fs, args); err != nil {
-			return nil, err
-		}
-		f, err := formatArg("format", *format)
-		if err != nil {
-			return nil, err
-		}
-		blk, err := hexArg("pin-block", *block, 8, 16)
-		if err != nil {
-			return nil, err
-		}
-		var pin []byte
-		if *zpk == "" {
-			pin, err = pinblock.DecodeClear(f, blk, *pan)
-		} else {
-			var c cipher.Block
-			if c, err = zpkCipher("zpk", *zpk, f); err != nil {
-				return nil, err
-			}
-			pin, err = pinblock.Decipher(f, c, blk, *pan)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return obj{{"format", int(f)}, {"pin", string(pin)}}, nil
+		return p.decode(fs, args)
 	case "translate":
-		block := fs.String("pin-block", "", "enciphered PIN block under --zpk, hex")
-		toFormat := fs.Int("to-format", -1, "format of the new block (default: same as --format)")
-		toZPK := fs.String("to-zpk", "", "key of the new block, hex")
-		if err := parse(fs, args); err != nil {
-			return nil, err
-		}
-		from, err := formatArg("format", *format)
-		if err != nil {
-			return nil, err
-		}
-		to := from
-		if *toFormat >= 0 {
-			if to, err = formatArg("to-format", *toFormat); err != nil {
-				return nil, err
-			}
-		}
-		blk, err := hexArg("pin-block", *block, 8, 16)
-		if err != nil {
-			return nil, err
-		}
-		src, err := zpkCipher("zpk", *zpk, from)
-		if err != nil {
-			return nil, err
-		}
-		dst, err := zpkCipher("to-zpk", *toZPK, to)
-		if err != nil {
-			return nil, err
-		}
-		out, err := pinblock.Translate(src, from, blk, *pan, dst, to, nil)
-		if err != nil {
-			return nil, err
-		}
-		return obj{{"format", int(to)}, {"pin_block", upperHex(out)}}, nil
+		return p.translate(fs, args)
 	default:
 		return nil, fmt.Errorf("unknown operation %q: pinblock encode|decode|translate", op)
 	}
+}
+
+// pinFlags are the flags every pinblock operation takes.
+type pinFlags struct {
+	format   *int
+	pan, zpk *string
+}
+
+// parse parses an operation's flags and returns its --format.
+func (p pinFlags) parse(fs *flag.FlagSet, args []string) (pinblock.Format, error) {
+	if err := parse(fs, args); err != nil {
+		return 0, err
+	}
+	return formatArg("format", *p.format)
+}
+
+func (p pinFlags) encode(fs *flag.FlagSet, args []string) (any, error) {
+	pin := fs.String("pin", "", "PIN, 4 to 12 digits")
+	f, err := p.parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := required("pin", *pin); err != nil {
+		return nil, err
+	}
+	if *p.zpk == "" {
+		b, err := pinblock.EncodeClear(f, []byte(*pin), *p.pan, nil)
+		if err != nil {
+			return nil, err
+		}
+		return obj{{"format", int(f)}, {"clear_pin_block", upperHex(b)}}, nil
+	}
+	c, err := zpkCipher("zpk", *p.zpk, f)
+	if err != nil {
+		return nil, err
+	}
+	b, err := pinblock.Encipher(f, c, []byte(*pin), *p.pan, nil)
+	if err != nil {
+		return nil, err
+	}
+	return obj{{"format", int(f)}, {"pin_block", upperHex(b)}}, nil
+}
+
+func (p pinFlags) decode(fs *flag.FlagSet, args []string) (any, error) {
+	block := fs.String("pin-block", "", "enciphered PIN block, hex (or clear block without --zpk)")
+	f, err := p.parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	blk, err := hexArg("pin-block", *block, 8, 16)
+	if err != nil {
+		return nil, err
+	}
+	var pin []byte
+	if *p.zpk == "" {
+		pin, err = pinblock.DecodeClear(f, blk, *p.pan)
+	} else {
+		var c cipher.Block
+		if c, err = zpkCipher("zpk", *p.zpk, f); err != nil {
+			return nil, err
+		}
+		pin, err = pinblock.Decipher(f, c, blk, *p.pan)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return obj{{"format", int(f)}, {"pin", string(pin)}}, nil
+}
+
+func (p pinFlags) translate(fs *flag.FlagSet, args []string) (any, error) {
+	block := fs.String("pin-block", "", "enciphered PIN block under --zpk, hex")
+	toFormat := fs.Int("to-format", -1, "format of the new block (default: same as --format)")
+	toZPK := fs.String("to-zpk", "", "key of the new block, hex")
+	from, err := p.parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	to := from
+	if *toFormat >= 0 {
+		if to, err = formatArg("to-format", *toFormat); err != nil {
+			return nil, err
+		}
+	}
+	blk, err := hexArg("pin-block", *block, 8, 16)
+	if err != nil {
+		return nil, err
+	}
+	src, err := zpkCipher("zpk", *p.zpk, from)
+	if err != nil {
+		return nil, err
+	}
+	dst, err := zpkCipher("to-zpk", *toZPK, to)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pinblock.Translate(src, from, blk, *p.pan, dst, to, nil)
+	if err != nil {
+		return nil, err
+	}
+	return obj{{"format", int(to)}, {"pin_block", upperHex(out)}}, nil
 }
