@@ -11,6 +11,11 @@
 //	cardhost crypto ...          cryptographic calculator
 //	cardhost events tail         print events as JSON lines
 //	cardhost config              print the configuration variables
+//
+// This package holds flags, configuration, wiring and the subcommand
+// table only: the operator subcommands are package admin, sandbox mode's
+// seeding and simulator package sandbox (both below this directory), and
+// the crypto calculator is package emv/calc.
 package main
 
 import (
