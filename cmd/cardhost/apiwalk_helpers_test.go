@@ -266,8 +266,17 @@ func newCSR(t *testing.T, cn string) (*ecdsa.PrivateKey, string) {
 	return k, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
 }
 
-// dbConn connects straight to the test database.
+// dbConn connects straight to the test database until the test ends.
 func dbConn(t *testing.T, url string) *pgxv5.Conn {
+	t.Helper()
+	conn := connectDirect(t, url)
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// connectDirect connects straight to the test database (not through a
+// fault proxy); the caller closes the connection.
+func connectDirect(t *testing.T, url string) *pgxv5.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -275,7 +284,6 @@ func dbConn(t *testing.T, url string) *pgxv5.Conn {
 	if err != nil {
 		t.Fatalf("connecting to the database: %v", err)
 	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
 }
 

@@ -268,13 +268,10 @@ func collectDistinct(t *testing.T, brokers []string, want int) map[string][]stri
 // proxy), runs fn and closes the connection.
 func withDirectConn(t *testing.T, directURL string, fn func(ctx context.Context, conn *pgxv5.Conn)) {
 	t.Helper()
+	conn := connectDirect(t, directURL)
+	defer conn.Close(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := pgxv5.Connect(ctx, directURL)
-	if err != nil {
-		t.Fatalf("connecting to the database directly: %v", err)
-	}
-	defer conn.Close(ctx)
 	fn(ctx, conn)
 }
 

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -40,15 +41,13 @@ func validAcquirerID(s string) bool {
 // Acquirers is `cardhost acquirers ...`. Exit codes: 0 done, 1 failure,
 // 2 bad input.
 func Acquirers(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
-	sub, args, fs, code := subcommand("acquirers", acquirersUsage, args, stderr, "add", "list")
-	if code >= 0 {
-		return code
-	}
-	id := fs.String("id", "", "field 32 value, 1 to 11 digits")
-	name := fs.String("name", "", "acquirer name")
-	zpk := fs.String("zpk-ref", "", "reference of the acquirer's zone PIN key (type ZPK, shared)")
-	zak := fs.String("zak-ref", "", "reference of the acquirer's zone MAC key (type ZAK, shared; optional)")
-	env, code := parse(load, fs, args, stderr)
+	var id, name, zpk, zak *string
+	sub, env, fs, code := command("acquirers", acquirersUsage, []string{"add", "list"}, args, load, stderr, func(fs *flag.FlagSet) {
+		id = fs.String("id", "", "field 32 value, 1 to 11 digits")
+		name = fs.String("name", "", "acquirer name")
+		zpk = fs.String("zpk-ref", "", "reference of the acquirer's zone PIN key (type ZPK, shared)")
+		zak = fs.String("zak-ref", "", "reference of the acquirer's zone MAC key (type ZAK, shared; optional)")
+	})
 	if code >= 0 {
 		return code
 	}

@@ -30,6 +30,19 @@ func subcommand(name, usage string, args []string, stderr io.Writer, known ...st
 	return sub, args[1:], fs, -1
 }
 
+// command reads `cardhost NAME SUB [flags]`: subcommand, then SUB's flags
+// as define defines them, read with the configuration by parse. It
+// returns code -1 to go on; otherwise the command ends with that code.
+func command(name, usage string, known []string, args []string, load Load, stderr io.Writer, define func(fs *flag.FlagSet)) (sub string, env Env, fs *flag.FlagSet, code int) {
+	sub, args, fs, code = subcommand(name, usage, args, stderr, known...)
+	if code >= 0 {
+		return sub, env, fs, code
+	}
+	define(fs)
+	env, code = parse(load, fs, args, stderr)
+	return sub, env, fs, code
+}
+
 // parse reads the configuration and the command's flags from args. It
 // returns code -1 to go on; otherwise the command ends with that code: 0
 // after -h, 2 on bad input (printed as badInput does).

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -74,23 +75,22 @@ func parseRetireAfter(s string) (time.Duration, error) {
 // 0 done, 1 failure (database, HSM), 2 bad input (flags, KCV mismatch,
 // unknown key, wrong type).
 func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
-	sub, args, fs, code := subcommand("keys", keysUsage, args, stderr, "list", "generate", "import", "export", "rotate", "assign", "roles")
-	if code >= 0 {
-		return code
-	}
-	typ := fs.String("type", "", "key type: IMK-AC, IMK-SMI, IMK-SMC, CVK, PVK, ZPK, ZAK, KEK, CA, ECDH, PAN-DEK, PAN-IDX")
-	spec := fs.String("spec", "", "algorithm and size (TDES2, TDES3, AES128, AES256, HMAC-SHA256, EC-P256); default: the type's")
-	tenant := fs.String("tenant", "", "owning tenant (empty: shared by every tenant)")
-	label := fs.String("label", "", "operator label")
-	ref := fs.String("ref", "", "key reference (key_...)")
-	under := fs.String("under", "", "reference of the AES KEK (transport key) to export under")
-	retire := fs.String("retire-after", "", "how long the old version still verifies, e.g. 720h or 90d (default: its expiry, or 90 days)")
-	role := fs.String("role", "", "platform role: pan-dek, pan-idx, ca, ecdh")
-	kcv := fs.String("kcv", "", "check value of the combined key (import; required)")
+	var typ, spec, tenant, label, ref, under, retire, role, kcv *string
 	var components, componentKCVs multiFlag
-	fs.Var(&components, "component", "one clear key component in hex (import; repeat for each custodian)")
-	fs.Var(&componentKCVs, "component-kcv", "check value of each component, in order (import; optional)")
-	env, code := parse(load, fs, args, stderr)
+	subs := []string{"list", "generate", "import", "export", "rotate", "assign", "roles"}
+	sub, env, fs, code := command("keys", keysUsage, subs, args, load, stderr, func(fs *flag.FlagSet) {
+		typ = fs.String("type", "", "key type: IMK-AC, IMK-SMI, IMK-SMC, CVK, PVK, ZPK, ZAK, KEK, CA, ECDH, PAN-DEK, PAN-IDX")
+		spec = fs.String("spec", "", "algorithm and size (TDES2, TDES3, AES128, AES256, HMAC-SHA256, EC-P256); default: the type's")
+		tenant = fs.String("tenant", "", "owning tenant (empty: shared by every tenant)")
+		label = fs.String("label", "", "operator label")
+		ref = fs.String("ref", "", "key reference (key_...)")
+		under = fs.String("under", "", "reference of the AES KEK (transport key) to export under")
+		retire = fs.String("retire-after", "", "how long the old version still verifies, e.g. 720h or 90d (default: its expiry, or 90 days)")
+		role = fs.String("role", "", "platform role: pan-dek, pan-idx, ca, ecdh")
+		kcv = fs.String("kcv", "", "check value of the combined key (import; required)")
+		fs.Var(&components, "component", "one clear key component in hex (import; repeat for each custodian)")
+		fs.Var(&componentKCVs, "component-kcv", "check value of each component, in order (import; optional)")
+	})
 	if code >= 0 {
 		return code
 	}

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -23,17 +24,16 @@ const tenantsUsage = `usage:
 // Tenants is `cardhost tenants ...`: operator commands run against the
 // database directly (no server needed).
 func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
+	var name, scopes, tenant, key *string
+	var sandbox *bool
 	// Unknown subcommands are refused after the flags are read.
-	sub, args, fs, code := subcommand("tenants", tenantsUsage, args, stderr)
-	if code >= 0 {
-		return code
-	}
-	name := fs.String("name", "", "tenant name")
-	sandbox := fs.Bool("sandbox", false, "mark the tenant as a sandbox tenant (simulator endpoints, reveal)")
-	scopes := fs.String("scopes", "", "comma-separated API key scopes (reveal)")
-	tenant := fs.String("tenant", "", "tenant id")
-	key := fs.String("key", "", "API key id (key_...)")
-	env, code := parse(load, fs, args, stderr)
+	sub, env, _, code := command("tenants", tenantsUsage, nil, args, load, stderr, func(fs *flag.FlagSet) {
+		name = fs.String("name", "", "tenant name")
+		scopes = fs.String("scopes", "", "comma-separated API key scopes (reveal)")
+		tenant = fs.String("tenant", "", "tenant id")
+		key = fs.String("key", "", "API key id (key_...)")
+		sandbox = fs.Bool("sandbox", false, "mark the tenant as a sandbox tenant (simulator endpoints, reveal)")
+	})
 	if code >= 0 {
 		return code
 	}
