@@ -15,7 +15,6 @@ import (
 	pgxv5 "github.com/jackc/pgx/v5"
 
 	"github.com/cardhost/cardhost/host/termsim"
-	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/kafka"
 	"github.com/cardhost/cardhost/kafka/consume"
@@ -331,16 +330,6 @@ func checkOutboxOnKafka(t *testing.T, directURL string, brokers []string) (map[s
 		}
 	}
 	return want, total
-}
-
-// codeIn reports whether code is one of codes.
-func codeIn(code iso.ResponseCode, codes ...iso.ResponseCode) bool {
-	for _, c := range codes {
-		if c == code {
-			return true
-		}
-	}
-	return false
 }
 
 // waitFor polls cond every 50ms until it holds or timeout passes.

@@ -1,16 +1,12 @@
 package calc
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
-
-	"github.com/cardhost/cardhost/emv"
 )
 
 // Command is one calculator subcommand.
@@ -120,88 +116,6 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("unexpected argument %q (see -h)", fs.Arg(0))
 	}
 	return nil
-}
-
-// obj is a JSON object that keeps its keys in insertion order.
-type obj []kv
-
-type kv struct {
-	k string
-	v any
-}
-
-// MarshalJSON writes the pairs in order.
-func (o obj) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, p := range o {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, _ := json.Marshal(p.k)
-		v, err := json.Marshal(p.v)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(v)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
-
-// hexArg decodes a required hex flag value; want lists the accepted byte
-// lengths (none: any). Errors name the flag, never the value.
-func hexArg(name, value string, want ...int) ([]byte, error) {
-	if value == "" {
-		return nil, fmt.Errorf("missing --%s", name)
-	}
-	return optHexArg(name, value, want...)
-}
-
-// optHexArg is hexArg for an optional flag: "" gives nil.
-func optHexArg(name, value string, want ...int) ([]byte, error) {
-	if value == "" {
-		return nil, nil
-	}
-	b, err := emv.DecodeHex(strings.ReplaceAll(value, " ", ""))
-	if err != nil {
-		return nil, fmt.Errorf("--%s: %w", name, err)
-	}
-	if len(want) > 0 {
-		for _, n := range want {
-			if len(b) == n {
-				return b, nil
-			}
-		}
-		ns := make([]string, len(want))
-		for i, n := range want {
-			ns[i] = strconv.Itoa(n)
-		}
-		return nil, fmt.Errorf("--%s must be %s bytes (%d given)", name, strings.Join(ns, " or "), len(b))
-	}
-	return b, nil
-}
-
-// required rejects an empty string flag.
-func required(name, value string) error {
-	if value == "" {
-		return fmt.Errorf("missing --%s", name)
-	}
-	return nil
-}
-
-// upperHex is how results print bytes: upper-case hex.
-func upperHex(b []byte) string { return emv.EncodeHex(b) }
-
-// tdesKCV is a TDES key's check value for the output ("" if not a TDES key).
-func tdesKCV(key []byte) string {
-	k, err := emv.KCV(emv.AlgorithmTDES, key)
-	if err != nil {
-		return ""
-	}
-	return upperHex(k)
 }
 
 // hasFlag reports whether args set the flag name (as -name, --name, with or
