@@ -7,6 +7,27 @@ import (
 	"time"
 )
 
+func TestParseRetireAfter(t *testing.T) {
+	for in, want := range map[string]time.Duration{"720h": 720 * time.Hour, "90d": 90 * 24 * time.Hour, "0d": 0} {
+		if got, err := parseRetireAfter(in); err != nil || got != want {
+			t.Errorf("%s: %v %v, want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"-1d", "xd", "-5h", "soon"} {
+		if _, err := parseRetireAfter(in); err == nil {
+			t.Errorf("%s: accepted", in)
+		}
+	}
+}
+
+func TestValidAcquirerID(t *testing.T) {
+	for id, want := range map[string]bool{"1": true, "00000000001": true, "": false, "123456789012": false, "12a": false} {
+		if validAcquirerID(id) != want {
+			t.Errorf("%q: %v, want %v", id, !want, want)
+		}
+	}
+}
+
 // TestSubcommand: usage without arguments is bad input (2), after -h it is
 // help (0), and an unknown subcommand is refused before any flag is read.
 func TestSubcommand(t *testing.T) {
@@ -31,26 +52,5 @@ func TestSubcommand(t *testing.T) {
 				t.Fatalf("sub %q rest %v flag set %q", sub, rest, fs.Name())
 			}
 		})
-	}
-}
-
-func TestParseRetireAfter(t *testing.T) {
-	for in, want := range map[string]time.Duration{"720h": 720 * time.Hour, "90d": 90 * 24 * time.Hour, "0d": 0} {
-		if got, err := parseRetireAfter(in); err != nil || got != want {
-			t.Errorf("%s: %v %v, want %v", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"-1d", "xd", "-5h", "soon"} {
-		if _, err := parseRetireAfter(in); err == nil {
-			t.Errorf("%s: accepted", in)
-		}
-	}
-}
-
-func TestValidAcquirerID(t *testing.T) {
-	for id, want := range map[string]bool{"1": true, "00000000001": true, "": false, "123456789012": false, "12a": false} {
-		if validAcquirerID(id) != want {
-			t.Errorf("%q: %v, want %v", id, !want, want)
-		}
 	}
 }
