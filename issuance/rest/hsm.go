@@ -11,8 +11,6 @@ import (
 // The HSM public key (QPay's step 2): the ECDH P-256 key issuers agree the
 // PIN-encryption key with (docs/hsm.md, "PIN set key agreement").
 
-func init() { extraRoutes = append(extraRoutes, (*Server).registerHSMRoutes) }
-
 type hsmPublicKeyResponse struct {
 	HSMKeyReference string          `json:"hsm_key_reference"`
 	Version         int             `json:"version" doc:"key version; a rotation publishes a new one"`
@@ -23,17 +21,13 @@ type hsmPublicKeyResponse struct {
 	KDF             string          `json:"kdf" doc:"key derivation of the PIN-encryption key from the shared secret"`
 }
 
-func (s *Server) registerHSMRoutes() {
-	s.handle(fiber.MethodGet, "/v1/hsm/public-key", operation{ID: "getHSMPublicKey", Summary: "The HSM's ECDH P-256 public key for PIN encryption", Tag: "certificates",
-		Response: hsmPublicKeyResponse{}},
-		func(c *fiber.Ctx) error {
-			pk, err := s.deps.Service.HSMPublicKey(c.UserContext())
-			if err != nil {
-				return err
-			}
-			return c.JSON(hsmPublicKeyResponse{
-				HSMKeyReference: pk.Ref, Version: pk.Version, PublicKeyPEM: pk.PEM, JWK: pk.JWK, Fingerprint: pk.Fingerprint,
-				Algorithm: issuance.PINSetKeyAgreement, KDF: issuance.PINSetKDF,
-			})
-		})
+func (s *Server) getHSMPublicKey(c *fiber.Ctx) error {
+	pk, err := s.deps.Service.HSMPublicKey(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(hsmPublicKeyResponse{
+		HSMKeyReference: pk.Ref, Version: pk.Version, PublicKeyPEM: pk.PEM, JWK: pk.JWK, Fingerprint: pk.Fingerprint,
+		Algorithm: issuance.PINSetKeyAgreement, KDF: issuance.PINSetKDF,
+	})
 }
