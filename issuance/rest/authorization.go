@@ -214,27 +214,23 @@ func (s *Server) listCardAuthorizations(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-func (s *Server) getAuthorization(c *fiber.Ctx) error {
-	if !issuance.ValidID(issuance.AuthorizationIDPrefix, c.Params("id")) {
-		return issuance.ErrNotFound
+// getValid answers the tenant's record named by :id when it is a valid id
+// with prefix; any other id answers 404 without a query.
+func getValid[T, V any](prefix string, read func(ctx context.Context, tenantID, id string) (T, error), view func(T) V) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if !issuance.ValidID(prefix, c.Params("id")) {
+			return issuance.ErrNotFound
+		}
+		t, err := read(c.UserContext(), tenantOf(c).ID, c.Params("id"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(view(t))
 	}
-	a, err := s.deps.Authorizations.TenantAuthorization(c.UserContext(), tenantOf(c).ID, c.Params("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(viewAuthorization(a))
 }
 
-func (s *Server) getCardSpend(c *fiber.Ctx) error {
-	if !issuance.ValidID(issuance.CardIDPrefix, c.Params("id")) {
-		return issuance.ErrNotFound
-	}
-	card, err := s.deps.Authorizations.TenantCard(c.UserContext(), tenantOf(c).ID, c.Params("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(viewSpend(card, s.deps.Now().UTC()))
-}
+// spendNow is a card's spend at the server's clock.
+func (s *Server) spendNow(card *host.Card) spendView { return viewSpend(card, s.deps.Now().UTC()) }
 
 // simulated answers 201 with the record of a simulated message.
 func simulated(c *fiber.Ctx, a *host.Authorization, err error) error {
@@ -272,30 +268,34 @@ func (s *Server) simulateAuthorization(c *fiber.Ctx) error {
 	return simulated(c, a, err)
 }
 
-func (s *Server) simulateCapture(c *fiber.Ctx) error {
-	var req simCaptureRequest
-	if err := decodeValid(c, &req, func(v *issuance.Validator) {
-		v.Check(req.Amount > 0 && req.Amount <= issuance.MaxAmount, "amount", "out_of_range", "1 to 999999999999 minor units")
-	}); err != nil {
-		return err
+// simulateOnAuthorization decodes and checks a body R, then sends a
+// message about the authorization named by :id.
+func simulateOnAuthorization[R any](check func(*issuance.Validator, R), send func(c *fiber.Ctx, id string, r R) (*host.Authorization, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req R
+		if err := decodeValid(c, &req, func(v *issuance.Validator) { check(v, req) }); err != nil {
+			return err
+		}
+		if !issuance.ValidID(issuance.AuthorizationIDPrefix, c.Params("id")) {
+			return issuance.ErrNotFound
+		}
+		a, err := send(c, c.Params("id"), req)
+		return simulated(c, a, err)
 	}
-	if !issuance.ValidID(issuance.AuthorizationIDPrefix, c.Params("id")) {
-		return issuance.ErrNotFound
-	}
-	a, err := s.deps.Simulator.Capture(c.UserContext(), tenantOf(c).ID, c.Params("id"), req.Amount)
-	return simulated(c, a, err)
 }
 
-func (s *Server) simulateReversal(c *fiber.Ctx) error {
-	var req simReversalRequest
-	if err := decodeValid(c, &req, func(v *issuance.Validator) {
-		v.Check(req.Remaining == nil || *req.Remaining >= 0 && *req.Remaining <= issuance.MaxAmount, "remaining_amount", "out_of_range", "0 to 999999999999 minor units")
-	}); err != nil {
-		return err
-	}
-	if !issuance.ValidID(issuance.AuthorizationIDPrefix, c.Params("id")) {
-		return issuance.ErrNotFound
-	}
-	a, err := s.deps.Simulator.Reverse(c.UserContext(), tenantOf(c).ID, c.Params("id"), req.Remaining)
-	return simulated(c, a, err)
+func checkCapture(v *issuance.Validator, req simCaptureRequest) {
+	v.Check(req.Amount > 0 && req.Amount <= issuance.MaxAmount, "amount", "out_of_range", "1 to 999999999999 minor units")
+}
+
+func (s *Server) simulateCapture(c *fiber.Ctx, id string, req simCaptureRequest) (*host.Authorization, error) {
+	return s.deps.Simulator.Capture(c.UserContext(), tenantOf(c).ID, id, req.Amount)
+}
+
+func checkReversal(v *issuance.Validator, req simReversalRequest) {
+	v.Check(req.Remaining == nil || *req.Remaining >= 0 && *req.Remaining <= issuance.MaxAmount, "remaining_amount", "out_of_range", "0 to 999999999999 minor units")
+}
+
+func (s *Server) simulateReversal(c *fiber.Ctx, id string, req simReversalRequest) (*host.Authorization, error) {
+	return s.deps.Simulator.Reverse(c.UserContext(), tenantOf(c).ID, id, req.Remaining)
 }

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
@@ -164,12 +165,20 @@ func timeQuery(c *fiber.Ctx, name string, v *issuance.Validator) *time.Time {
 	return &t
 }
 
-// cardCreatedOf answers a card creation or import.
-func cardCreatedOf(c *fiber.Ctx, card issuance.Card, order issuance.Order, err error) error {
-	if err != nil {
-		return err
+// createCardHandler decodes a card request R, creates or imports the card
+// and answers 201 with the card, its order and an empty errors list.
+func createCardHandler[R any](s *Server, create func(*issuance.Service, context.Context, string, R) (issuance.Card, issuance.Order, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req R
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		card, order, err := create(s.deps.Service, c.UserContext(), tenantOf(c).ID, req)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(cardCreated{cardView: viewCard(card), OrderID: order.ID, Errors: []issuance.FieldError{}})
 	}
-	return c.Status(fiber.StatusCreated).JSON(cardCreated{cardView: viewCard(card), OrderID: order.ID, Errors: []issuance.FieldError{}})
 }
 
 // cardAnswer answers the card after a change.
@@ -180,33 +189,41 @@ func cardAnswer(c *fiber.Ctx, card issuance.Card, err error) error {
 	return c.JSON(viewCard(card))
 }
 
-func (s *Server) createCard(c *fiber.Ctx) error {
-	var req issuance.CardRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
+// withCard decodes a body R for the card named by :id (checked first),
+// runs change and answers the card.
+func withCard[R any](change func(c *fiber.Ctx, id string, r R) (issuance.Card, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := cardIDParam(c)
+		if err != nil {
+			return err
+		}
+		var r R
+		if err := decodeJSON(c, &r); err != nil {
+			return err
+		}
+		card, err := change(c, id, r)
+		return cardAnswer(c, card, err)
 	}
-	card, order, err := s.deps.Service.CreateCard(c.UserContext(), tenantOf(c).ID, req)
-	return cardCreatedOf(c, card, order, err)
 }
 
-func (s *Server) importCard(c *fiber.Ctx) error {
-	var req issuance.ImportRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
+// cardSecret answers an audited read of the card named by :id (its PAN or
+// its personalisation record), never cached.
+func cardSecret[T, V any](s *Server, read func(*issuance.Service, context.Context, issuance.Actor, string, string) (T, error), view func(T) V) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := cardIDParam(c)
+		if err != nil {
+			return err
+		}
+		r, err := read(s.deps.Service, c.UserContext(), s.actorOf(c), tenantOf(c).ID, id)
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.JSON(view(r))
 	}
-	card, order, err := s.deps.Service.ImportCard(c.UserContext(), tenantOf(c).ID, req)
-	return cardCreatedOf(c, card, order, err)
 }
 
-func (s *Server) updateCard(c *fiber.Ctx) error {
-	id, err := cardIDParam(c)
-	if err != nil {
-		return err
-	}
-	var r cardPatch
-	if err := decodeJSON(c, &r); err != nil {
-		return err
-	}
+func (s *Server) updateCard(c *fiber.Ctx, id string, r cardPatch) (issuance.Card, error) {
 	body := c.Body()
 	u := issuance.CardUpdate{CardLimit: r.CardLimit, RemoveCardLimit: explicitNull(body, "card_limit"),
 		SpendingControls: r.SpendingControls, RiskControls: r.RiskControls, Metadata: r.Metadata,
@@ -221,11 +238,10 @@ func (s *Server) updateCard(c *fiber.Ctx) error {
 		u.Metadata = json.RawMessage("{}")
 	}
 	if explicitNull(body, "printed_name") {
-		return &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "the request has invalid fields",
+		return issuance.Card{}, &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "the request has invalid fields",
 			Fields: []issuance.FieldError{{Field: "printed_name", Code: "invalid", Message: "a card always has a printed name"}}}
 	}
-	card, err := s.deps.Service.UpdateCard(c.UserContext(), tenantOf(c).ID, id, u)
-	return cardAnswer(c, card, err)
+	return s.deps.Service.UpdateCard(c.UserContext(), tenantOf(c).ID, id, u)
 }
 
 // changeCardStatus moves a card's status (freeze, unfreeze, block, cancel).
@@ -246,17 +262,8 @@ func (s *Server) changeCardStatus(action issuance.StatusAction) fiber.Handler {
 	}
 }
 
-func (s *Server) setCardPIN(c *fiber.Ctx) error {
-	id, err := cardIDParam(c)
-	if err != nil {
-		return err
-	}
-	var r issuance.PINSetRequest
-	if err := decodeJSON(c, &r); err != nil {
-		return err
-	}
-	card, err := s.deps.Service.SetPIN(c.UserContext(), tenantOf(c).ID, id, r)
-	return cardAnswer(c, card, err)
+func (s *Server) setCardPIN(c *fiber.Ctx, id string, r issuance.PINSetRequest) (issuance.Card, error) {
+	return s.deps.Service.SetPIN(c.UserContext(), tenantOf(c).ID, id, r)
 }
 
 func (s *Server) getCardAuditTrail(c *fiber.Ctx) error {
@@ -275,15 +282,6 @@ func (s *Server) getCardAuditTrail(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-func (s *Server) revealCard(c *fiber.Ctx) error {
-	id, err := cardIDParam(c)
-	if err != nil {
-		return err
-	}
-	r, err := s.deps.Service.RevealCard(c.UserContext(), s.actorOf(c), tenantOf(c).ID, id)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.JSON(revealView{PAN: r.PAN.Reveal(), CVV2: r.CVV2.Reveal(), Expiry: r.Expiry})
+func revealOf(r issuance.Revealed) revealView {
+	return revealView{PAN: r.PAN.Reveal(), CVV2: r.CVV2.Reveal(), Expiry: r.Expiry}
 }

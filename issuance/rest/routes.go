@@ -47,9 +47,9 @@ func (s *Server) routeTable() []route {
 		routes = append(routes,
 			route{get, "/v1/cards/:id/authorizations", s.listCardAuthorizations, operation{ID: "listCardAuthorizations", Tag: "authorizations",
 				Summary: "A card's authorizations, captures and reversals, newest first", Response: authorizationList{}, Query: pageQueryParams}},
-			route{get, "/v1/authorizations/:id", s.getAuthorization, operation{ID: "getAuthorization", Tag: "authorizations",
+			route{get, "/v1/authorizations/:id", getValid(issuance.AuthorizationIDPrefix, s.deps.Authorizations.TenantAuthorization, viewAuthorization), operation{ID: "getAuthorization", Tag: "authorizations",
 				Summary: "One authorization, capture or reversal", Response: authorizationView{}}},
-			route{get, "/v1/cards/:id/spend", s.getCardSpend, operation{ID: "getCardSpend", Tag: "authorizations",
+			route{get, "/v1/cards/:id/spend", getValid(issuance.CardIDPrefix, s.deps.Authorizations.TenantCard, s.spendNow), operation{ID: "getCardSpend", Tag: "authorizations",
 				Summary: "What a card spent and has available against its card limit and each spending control", Response: spendView{}}},
 		)
 		// The ISO 8583 simulator (authorization.go), when wired.
@@ -57,9 +57,9 @@ func (s *Server) routeTable() []route {
 			routes = append(routes,
 				route{post, "/v1/simulator/authorizations", s.simulateAuthorization, operation{ID: "simulateAuthorization", Tag: "simulator", SandboxOnly: true, Idempotent: true,
 					Summary: "Send an ISO 8583 authorization for a card through the host's own TCP port", Request: SimAuthorization{}, Response: authorizationView{}}},
-				route{post, "/v1/simulator/authorizations/:id/capture", s.simulateCapture, operation{ID: "simulateCapture", Tag: "simulator", SandboxOnly: true, Idempotent: true,
+				route{post, "/v1/simulator/authorizations/:id/capture", simulateOnAuthorization(checkCapture, s.simulateCapture), operation{ID: "simulateCapture", Tag: "simulator", SandboxOnly: true, Idempotent: true,
 					Summary: "Send an 0220 capture of an authorization", Request: simCaptureRequest{}, Response: authorizationView{}}},
-				route{post, "/v1/simulator/authorizations/:id/reversal", s.simulateReversal, operation{ID: "simulateReversal", Tag: "simulator", SandboxOnly: true, Idempotent: true,
+				route{post, "/v1/simulator/authorizations/:id/reversal", simulateOnAuthorization(checkReversal, s.simulateReversal), operation{ID: "simulateReversal", Tag: "simulator", SandboxOnly: true, Idempotent: true,
 					Summary: "Send an 0400 reversal (full, or partial with remaining_amount) of an authorization", Request: simReversalRequest{}, Response: authorizationView{}}},
 			)
 		}
@@ -74,26 +74,26 @@ func (s *Server) routeTable() []route {
 		{get, "/v1/card-batches/:id", getHandler(s, (*issuance.Service).Batch, viewBatch), operation{ID: "getCardBatch", Summary: "Get a card batch with per-item results", Tag: "card-batches", Response: batchView{}}},
 
 		// Cards (card.go).
-		{post, "/v1/cards", s.createCard, operation{ID: "createCard", Summary: "Create a card (data prep; plastics go to the embosser, virtual cards are active at once)", Tag: "cards",
+		{post, "/v1/cards", createCardHandler(s, (*issuance.Service).CreateCard), operation{ID: "createCard", Summary: "Create a card (data prep; plastics go to the embosser, virtual cards are active at once)", Tag: "cards",
 			Idempotent: true, Request: issuance.CardRequest{}, Response: cardCreated{}}},
-		{post, "/v1/cards/import", s.importCard, operation{ID: "importCard", Summary: "Import a card from another processor (portfolio migration; no embossing)", Tag: "cards",
+		{post, "/v1/cards/import", createCardHandler(s, (*issuance.Service).ImportCard), operation{ID: "importCard", Summary: "Import a card from another processor (portfolio migration; no embossing)", Tag: "cards",
 			Idempotent: true, Request: issuance.ImportRequest{}, Response: cardCreated{}}},
 		{get, "/v1/cards", listHandler(s, cardFilterOf, (*issuance.Service).Cards, viewCard), operation{ID: "listCards", Summary: "List cards, newest first", Tag: "cards",
 			Response: cardList{}, Query: append(append([]queryParam{}, pageQueryParams...), cardFilterQuery...)}},
 		{get, "/v1/cards/:id", getHandler(s, (*issuance.Service).Card, viewCard), operation{ID: "getCard", Summary: "Get a card", Tag: "cards", Response: cardView{}}},
-		{patch, "/v1/cards/:id", s.updateCard, operation{ID: "updateCard", Summary: "Change a card's controls, metadata, expiry_at or (before embossing) printed name", Tag: "cards",
+		{patch, "/v1/cards/:id", withCard(s.updateCard), operation{ID: "updateCard", Summary: "Change a card's controls, metadata, expiry_at or (before embossing) printed name", Tag: "cards",
 			Request: cardPatch{}, Response: cardView{}}},
-		{post, "/v1/cards/:id/freeze", s.changeCardStatus(issuance.ActionFreeze), statusOperation("freezeCard", "Freeze an ACTIVE card (reversible; card.frozen)")},
-		{post, "/v1/cards/:id/unfreeze", s.changeCardStatus(issuance.ActionUnfreeze), statusOperation("unfreezeCard", "Unfreeze a FROZEN card (card.unfrozen)")},
-		{post, "/v1/cards/:id/block", s.changeCardStatus(issuance.ActionBlock), statusOperation("blockCard", "Block a card for good: lost, stolen, fraud or other (card.blocked)")},
-		{post, "/v1/cards/:id/cancel", s.changeCardStatus(issuance.ActionCancel), statusOperation("cancelCard", "Cancel a card (card.canceled); a card not yet issued leaves embossing")},
-		{post, "/v1/cards/:id/pin", s.setCardPIN, operation{ID: "setCardPIN", Summary: "Set the card's PIN from a format 4 PIN block under the ECDH-agreed key (card.pin_changed)", Tag: "cards",
+		{post, "/v1/cards/:id/freeze", s.changeCardStatus(issuance.ActionFreeze), statusMove.named("freezeCard", "Freeze an ACTIVE card (reversible; card.frozen)")},
+		{post, "/v1/cards/:id/unfreeze", s.changeCardStatus(issuance.ActionUnfreeze), statusMove.named("unfreezeCard", "Unfreeze a FROZEN card (card.unfrozen)")},
+		{post, "/v1/cards/:id/block", s.changeCardStatus(issuance.ActionBlock), statusMove.named("blockCard", "Block a card for good: lost, stolen, fraud or other (card.blocked)")},
+		{post, "/v1/cards/:id/cancel", s.changeCardStatus(issuance.ActionCancel), statusMove.named("cancelCard", "Cancel a card (card.canceled); a card not yet issued leaves embossing")},
+		{post, "/v1/cards/:id/pin", withCard(s.setCardPIN), operation{ID: "setCardPIN", Summary: "Set the card's PIN from a format 4 PIN block under the ECDH-agreed key (card.pin_changed)", Tag: "cards",
 			Idempotent: true, Status: fiber.StatusOK, Request: issuance.PINSetRequest{}, Response: cardView{}}},
 		{get, "/v1/cards/:id/audit-trail", s.getCardAuditTrail, operation{ID: "getCardAuditTrail", Summary: "Who accessed the card's data: reveals, sandbox exports and PINs, oldest first", Tag: "cards",
 			Response: auditTrailView{}}},
 		// Not idempotent on purpose: a stored replay would keep the PAN and
 		// CVV2 in the idempotency table. Each call is audited.
-		{post, "/v1/cards/:id/reveal", s.revealCard, operation{ID: "revealCard", Summary: "Reveal PAN, CVV2 and expiry (sandbox, or an API key with the reveal scope; audited)", Tag: "cards",
+		{post, "/v1/cards/:id/reveal", cardSecret(s, (*issuance.Service).RevealCard, revealOf), operation{ID: "revealCard", Summary: "Reveal PAN, CVV2 and expiry (sandbox, or an API key with the reveal scope; audited)", Tag: "cards",
 			Status: fiber.StatusOK, Response: revealView{}}},
 
 		// The catalog (catalog.go): data prep templates, embossers, card
@@ -127,8 +127,8 @@ func (s *Server) routeTable() []route {
 		{get, "/v1/cardholders/:id", getHandler(s, (*issuance.Service).Cardholder, same), operation{ID: "getCardholder", Summary: "Get a cardholder", Tag: "cardholders", Response: issuance.Cardholder{}}},
 		{patch, "/v1/cardholders/:id", s.updateCardholder, operation{ID: "updateCardholder", Summary: "Change a cardholder (identity changes send a VERIFIED cardholder back to PENDING)", Tag: "cardholders",
 			Request: cardholderPatch{}, Response: issuance.Cardholder{}}},
-		{post, "/v1/simulator/cardholders/:id/verify", s.simulateKYC(issuance.KYCVerified), kycOperation("simulateCardholderVerified", "Simulate a successful KYC check (PENDING or REJECTED -> VERIFIED)")},
-		{post, "/v1/simulator/cardholders/:id/reject", s.simulateKYC(issuance.KYCRejected), kycOperation("simulateCardholderRejected", "Simulate a failed KYC check (-> REJECTED)")},
+		{post, "/v1/simulator/cardholders/:id/verify", s.simulateKYC(issuance.KYCVerified), kycResult.named("simulateCardholderVerified", "Simulate a successful KYC check (PENDING or REJECTED -> VERIFIED)")},
+		{post, "/v1/simulator/cardholders/:id/reject", s.simulateKYC(issuance.KYCRejected), kycResult.named("simulateCardholderRejected", "Simulate a failed KYC check (-> REJECTED)")},
 
 		// Issuer certificates and the HSM key (certificate.go).
 		{post, "/v1/certificates", createHandler(s, certificateRequest.csr, (*issuance.Service).CreateCertificate, certificateOut), operation{ID: "createCertificate", Summary: "Import an issuer CSR: issue an ECC P-256 certificate valid 90 days", Tag: "certificates",
@@ -154,32 +154,24 @@ func (s *Server) routeTable() []route {
 		{del, "/v1/tenant/signing-key", s.deleteSigningKey, operation{ID: "deleteSigningKey", Summary: "Remove the signing key: requests need no signature afterwards", Tag: "tenant", Status: fiber.StatusNoContent}},
 
 		// The sandbox card simulator (simulator_card.go).
-		{patch, "/v1/simulator/cards/:id/issue", s.simulateEmbossing(true), embossingOperation("simulateCardIssue", "Simulate the embosser issuing a card: PROVISIONED -> ACTIVE (card.activated, order.completed)")},
-		{patch, "/v1/simulator/cards/:id/fail", s.simulateEmbossing(false), embossingOperation("simulateCardFail", "Simulate the embosser failing a card: embossing_status FAILED, order failed (order.failed)")},
+		{patch, "/v1/simulator/cards/:id/issue", s.simulateEmbossing(true), embosserAnswer.named("simulateCardIssue", "Simulate the embosser issuing a card: PROVISIONED -> ACTIVE (card.activated, order.completed)")},
+		{patch, "/v1/simulator/cards/:id/fail", s.simulateEmbossing(false), embosserAnswer.named("simulateCardFail", "Simulate the embosser failing a card: embossing_status FAILED, order failed (order.failed)")},
 		// Not idempotent on purpose: nothing changes, and each export is audited.
-		{post, "/v1/simulator/cards/:id/perso", s.exportCardPerso, operation{ID: "exportCardPerso", Summary: "Export the card's personalisation record sealed under the tenant's sandbox transport key (audited)", Tag: "simulator",
+		{post, "/v1/simulator/cards/:id/perso", cardSecret(s, (*issuance.Service).ExportPerso, persoOf), operation{ID: "exportCardPerso", Summary: "Export the card's personalisation record sealed under the tenant's sandbox transport key (audited)", Tag: "simulator",
 			SandboxOnly: true, Status: fiber.StatusOK, Response: persoView{}}},
 		// Not idempotent on purpose: the idempotency table would keep a hash
 		// of the body, from which a 4-digit PIN is found at once.
-		{post, "/v1/simulator/cards/:id/pin", s.simulateCardPIN, operation{ID: "simulateCardPIN", Summary: "Set the card's PIN from a clear test PIN (sandbox; card.pin_changed; kept sealed for the personalisation export)", Tag: "simulator",
+		{post, "/v1/simulator/cards/:id/pin", withCard(s.simulateCardPIN), operation{ID: "simulateCardPIN", Summary: "Set the card's PIN from a clear test PIN (sandbox; card.pin_changed; kept sealed for the personalisation export)", Tag: "simulator",
 			SandboxOnly: true, Status: fiber.StatusOK, Request: issuance.SimulatorPINRequest{}, Response: cardView{}}},
 	}...)
 }
 
-// statusOperation documents a card status move.
-func statusOperation(id, summary string) operation {
-	return operation{ID: id, Summary: summary, Tag: "cards", Idempotent: true, Status: fiber.StatusOK, Request: statusRequest{}, Response: cardView{}}
-}
-
-// kycOperation documents a simulated KYC result.
-func kycOperation(id, summary string) operation {
-	return operation{ID: id, Summary: summary, Tag: "simulator", Idempotent: true, SandboxOnly: true, Status: fiber.StatusOK, Response: issuance.Cardholder{}}
-}
-
-// embossingOperation documents a simulated embosser answer.
-func embossingOperation(id, summary string) operation {
-	return operation{ID: id, Summary: summary, Tag: "simulator", SandboxOnly: true, Idempotent: true, Status: fiber.StatusAccepted, Response: cardView{}}
-}
+// Operations that several routes share but for their id and summary.
+var (
+	statusMove     = operation{Tag: "cards", Idempotent: true, Status: fiber.StatusOK, Request: statusRequest{}, Response: cardView{}}
+	kycResult      = operation{Tag: "simulator", Idempotent: true, SandboxOnly: true, Status: fiber.StatusOK, Response: issuance.Cardholder{}}
+	embosserAnswer = operation{Tag: "simulator", SandboxOnly: true, Idempotent: true, Status: fiber.StatusAccepted, Response: cardView{}}
+)
 
 // registerRoutes registers the route table with fiber: public routes run
 // the handler directly; others authenticate first, sandbox-only routes

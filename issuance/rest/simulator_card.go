@@ -37,32 +37,11 @@ func (s *Server) simulateEmbossing(issue bool) fiber.Handler {
 	}
 }
 
-func (s *Server) exportCardPerso(c *fiber.Ctx) error {
-	id, err := cardIDParam(c)
-	if err != nil {
-		return err
-	}
-	r, err := s.deps.Service.ExportPerso(c.UserContext(), s.actorOf(c), tenantOf(c).ID, id)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.JSON(persoView{CardID: r.CardID, KeyReference: r.KEKRef, KeyVersion: r.KEKVersion, KCV: r.KCV, Format: r.Format,
-		Record: base64.StdEncoding.EncodeToString(r.Data)})
+func persoOf(r issuance.SealedRecord) persoView {
+	return persoView{CardID: r.CardID, KeyReference: r.KEKRef, KeyVersion: r.KEKVersion, KCV: r.KCV, Format: r.Format,
+		Record: base64.StdEncoding.EncodeToString(r.Data)}
 }
 
-func (s *Server) simulateCardPIN(c *fiber.Ctx) error {
-	id, err := cardIDParam(c)
-	if err != nil {
-		return err
-	}
-	var r issuance.SimulatorPINRequest
-	if err := decodeJSON(c, &r); err != nil {
-		return err
-	}
-	card, err := s.deps.Service.SimulatorSetPIN(c.UserContext(), s.actorOf(c), tenantOf(c).ID, id, r)
-	if err != nil {
-		return err
-	}
-	return c.JSON(viewCard(card))
+func (s *Server) simulateCardPIN(c *fiber.Ctx, id string, r issuance.SimulatorPINRequest) (issuance.Card, error) {
+	return s.deps.Service.SimulatorSetPIN(c.UserContext(), s.actorOf(c), tenantOf(c).ID, id, r)
 }
