@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cardhost/cardhost/issuance/dataprep"
 	"github.com/cardhost/cardhost/issuance/emboss"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/rest"
@@ -434,28 +434,15 @@ func collectionOf(path string) string {
 	return parts[len(parts)-1]
 }
 
-// luhnPAN returns a random Luhn-valid 16-digit PAN with the prefix.
+// luhnPAN returns a random Luhn-valid 16-digit PAN with the prefix (an
+// IIN of 6 to 8 digits).
 func luhnPAN(t *testing.T, prefix string) string {
 	t.Helper()
-	digits := []byte(prefix)
-	for len(digits) < 15 {
-		n, err := rand.Int(rand.Reader, big.NewInt(10))
-		if err != nil {
-			t.Fatal(err)
-		}
-		digits = append(digits, byte('0'+n.Int64()))
+	pan, err := dataprep.GeneratePAN(prefix, 16, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	sum := 0
-	for i := len(digits) - 1; i >= 0; i-- {
-		d := int(digits[i] - '0')
-		if (len(digits)-1-i)%2 == 0 {
-			if d *= 2; d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return string(append(digits, byte('0'+(10-sum%10)%10)))
+	return pan.Reveal()
 }
 
 // isolationWalk drives tenant B against tenant A's objects.
@@ -702,7 +689,7 @@ func (w *isolationWalk) custom(id string) func() {
 	case "importCard":
 		return func() {
 			imp := func(extra map[string]any) map[string]any {
-				m := map[string]any{"pan": luhnPAN(t, "4111"), "expiry": time.Now().AddDate(2, 0, 0).Format("0601"), "network": "VISA", "cvn": 18,
+				m := map[string]any{"pan": luhnPAN(t, "411111"), "expiry": time.Now().AddDate(2, 0, 0).Format("0601"), "network": "VISA", "cvn": 18,
 					"imk_ac_key_reference": b.imkAC, "cvk_key_reference": b.cvk, "product_id": b.seededProduct}
 				for k, v := range extra {
 					m[k] = v
