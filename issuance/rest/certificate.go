@@ -2,6 +2,9 @@ package rest
 
 import (
 	"encoding/base64"
+	"encoding/json"
+
+	"github.com/gofiber/fiber/v2"
 
 	"github.com/cardhost/cardhost/issuance"
 )
@@ -26,3 +29,27 @@ func certificateOut(c issuance.Certificate) certificateResponse {
 }
 
 func (r certificateRequest) csr() string { return r.CSR }
+
+// The HSM public key (QPay's step 2): the ECDH P-256 key issuers agree the
+// PIN-encryption key with (docs/hsm.md, "PIN set key agreement").
+
+type hsmPublicKeyResponse struct {
+	HSMKeyReference string          `json:"hsm_key_reference"`
+	Version         int             `json:"version" doc:"key version; a rotation publishes a new one"`
+	PublicKeyPEM    string          `json:"public_key_pem" doc:"SubjectPublicKeyInfo, PEM"`
+	JWK             json.RawMessage `json:"jwk" doc:"RFC 7517 JSON Web Key (kty EC, crv P-256, use enc)"`
+	Fingerprint     string          `json:"fingerprint" doc:"RFC 7638 JWK thumbprint (SHA-256, base64url)"`
+	Algorithm       string          `json:"algorithm" enum:"ECDH-P256"`
+	KDF             string          `json:"kdf" doc:"key derivation of the PIN-encryption key from the shared secret"`
+}
+
+func (s *Server) getHSMPublicKey(c *fiber.Ctx) error {
+	pk, err := s.deps.Service.HSMPublicKey(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(hsmPublicKeyResponse{
+		HSMKeyReference: pk.Ref, Version: pk.Version, PublicKeyPEM: pk.PEM, JWK: pk.JWK, Fingerprint: pk.Fingerprint,
+		Algorithm: issuance.PINSetKeyAgreement, KDF: issuance.PINSetKDF,
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,4 +183,19 @@ func (e *env) doKey(key, method, path string, body any, headers ...string) respo
 		e.t.Fatal(err)
 	}
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// concurrently sends n requests at once and returns their answers.
+func concurrently(n int, send func() response) []response {
+	results := make([]response, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = send()
+		}()
+	}
+	wg.Wait()
+	return results
 }

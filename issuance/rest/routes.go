@@ -130,7 +130,7 @@ func (s *Server) routeTable() []route {
 		{post, "/v1/simulator/cardholders/:id/verify", s.simulateKYC(issuance.KYCVerified), kycResult.named("simulateCardholderVerified", "Simulate a successful KYC check (PENDING or REJECTED -> VERIFIED)")},
 		{post, "/v1/simulator/cardholders/:id/reject", s.simulateKYC(issuance.KYCRejected), kycResult.named("simulateCardholderRejected", "Simulate a failed KYC check (-> REJECTED)")},
 
-		// Issuer certificates and the HSM key (certificate.go).
+		// Issuer certificates and the HSM public key (certificate.go).
 		{post, "/v1/certificates", createHandler(s, certificateRequest.csr, (*issuance.Service).CreateCertificate, certificateOut), operation{ID: "createCertificate", Summary: "Import an issuer CSR: issue an ECC P-256 certificate valid 90 days", Tag: "certificates",
 			Idempotent: true, Request: certificateRequest{}, Response: certificateResponse{}}},
 		{get, "/v1/certificates", listHandler(s, noFilter, (*issuance.Service).Certificates, certificateOut), operation{ID: "listCertificates", Summary: "List the tenant's issuer certificates", Tag: "certificates",
