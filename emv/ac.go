@@ -12,14 +12,7 @@ import (
 // DES over data padded with method p, under a 16-byte key (the AC session
 // key, or the ICC master key for Visa CVN 10). Result: 8 bytes.
 func ApplicationCryptogram(key, data []byte, p Padding) ([]byte, error) {
-	if len(key) != 16 {
-		return nil, fmt.Errorf("computing application cryptogram: %w", keyLengthError("AC key", len(key), "16"))
-	}
-	padded, err := Pad(data, p, 8)
-	if err != nil {
-		return nil, fmt.Errorf("computing application cryptogram: %w", err)
-	}
-	return retailMAC(key, padded), nil
+	return paddedRetailMAC("computing application cryptogram", "AC key", "16", key, data, p)
 }
 
 // ACKey returns the key that computes c's cryptograms for one transaction:

@@ -49,70 +49,68 @@ func mkdOption(t testing.TB, s string) MKDOption {
 // derivation, session key derivation, the AC MAC and both ARPC methods, and
 // checks every intermediate value the source publishes.
 func TestCryptogramBuildingBlocksPublishedVectors(t *testing.T) {
-	for _, v := range loadVectors[acVector](t, "arqc_arpc.json") {
-		t.Run(v.label(), func(t *testing.T) {
-			imk, err := NewTDES(mustHex(t, v.IMK))
+	forVectors(t, "arqc_arpc.json", func(t *testing.T, v acVector) {
+		imk, err := NewTDES(mustHex(t, v.IMK))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mk, err := DeriveICCMasterKeyWith(imk, mkdOption(t, v.MKD), v.PAN, v.PSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !HasOddParity(mk) {
+			t.Error("ICC master key does not have odd parity")
+		}
+		if v.ICCMKKCV != "" {
+			kcv, _ := KCV(AlgorithmTDES, mk)
+			if !hexPrefix(kcv, v.ICCMKKCV) {
+				t.Errorf("ICC MK KCV = %s, want %s", EncodeHex(kcv), v.ICCMKKCV)
+			}
+		}
+		var sk SecretBytes
+		if v.SKD == "r" {
+			sk, err = DeriveCommonSessionKey(mk, mustHex(t, v.R))
+		} else {
+			sk, err = DeriveSessionKey(SessionKeyDerivation(v.SKD), mk, mustHex(t, v.ATC), mustHex(t, v.UN))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.SKKCV != "" {
+			kcv, _ := KCV(AlgorithmTDES, sk)
+			if !hexPrefix(kcv, v.SKKCV) {
+				t.Errorf("session key KCV = %s, want %s", EncodeHex(kcv), v.SKKCV)
+			}
+		}
+		ac, err := ApplicationCryptogram(sk, mustHex(t, v.Data), v.Padding)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if EncodeHex(ac) != v.AC {
+			t.Fatalf("AC = %s, want %s", EncodeHex(ac), v.AC)
+		}
+		for _, a := range v.ARPC {
+			key := []byte(mk)
+			if a.Key == ARPCKeySessionKey {
+				key = sk
+			}
+			var arpc []byte
+			switch a.Method {
+			case 1:
+				arpc, err = ARPCMethod1(key, ac, mustHex(t, a.ARC))
+			case 2:
+				arpc, err = ARPCMethod2(key, ac, mustHex(t, a.CSU), mustHex(t, a.Proprietary))
+			default:
+				t.Fatalf("ARPC method %d", a.Method)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			mk, err := DeriveICCMasterKeyWith(imk, mkdOption(t, v.MKD), v.PAN, v.PSN)
-			if err != nil {
-				t.Fatal(err)
+			if EncodeHex(arpc) != a.ARPC {
+				t.Errorf("ARPC method %d with %s = %s, want %s", a.Method, a.Key, EncodeHex(arpc), a.ARPC)
 			}
-			if !HasOddParity(mk) {
-				t.Error("ICC master key does not have odd parity")
-			}
-			if v.ICCMKKCV != "" {
-				kcv, _ := KCV(AlgorithmTDES, mk)
-				if !hexPrefix(kcv, v.ICCMKKCV) {
-					t.Errorf("ICC MK KCV = %s, want %s", EncodeHex(kcv), v.ICCMKKCV)
-				}
-			}
-			var sk SecretBytes
-			if v.SKD == "r" {
-				sk, err = DeriveCommonSessionKey(mk, mustHex(t, v.R))
-			} else {
-				sk, err = DeriveSessionKey(SessionKeyDerivation(v.SKD), mk, mustHex(t, v.ATC), mustHex(t, v.UN))
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v.SKKCV != "" {
-				kcv, _ := KCV(AlgorithmTDES, sk)
-				if !hexPrefix(kcv, v.SKKCV) {
-					t.Errorf("session key KCV = %s, want %s", EncodeHex(kcv), v.SKKCV)
-				}
-			}
-			ac, err := ApplicationCryptogram(sk, mustHex(t, v.Data), v.Padding)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if EncodeHex(ac) != v.AC {
-				t.Fatalf("AC = %s, want %s", EncodeHex(ac), v.AC)
-			}
-			for _, a := range v.ARPC {
-				key := []byte(mk)
-				if a.Key == ARPCKeySessionKey {
-					key = sk
-				}
-				var arpc []byte
-				switch a.Method {
-				case 1:
-					arpc, err = ARPCMethod1(key, ac, mustHex(t, a.ARC))
-				case 2:
-					arpc, err = ARPCMethod2(key, ac, mustHex(t, a.CSU), mustHex(t, a.Proprietary))
-				default:
-					t.Fatalf("ARPC method %d", a.Method)
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if EncodeHex(arpc) != a.ARPC {
-					t.Errorf("ARPC method %d with %s = %s, want %s", a.Method, a.Key, EncodeHex(arpc), a.ARPC)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 type arpcVector struct {
@@ -128,34 +126,32 @@ type arpcVector struct {
 }
 
 func TestARPCPublishedVectors(t *testing.T) {
-	for _, v := range loadVectors[arpcVector](t, "arpc.json") {
-		t.Run(v.label(), func(t *testing.T) {
-			key := mustHex(t, v.Key)
-			if v.Data != "" {
-				ac, err := ApplicationCryptogram(key, mustHex(t, v.Data), PaddingMethod2)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if EncodeHex(ac) != v.AC {
-					t.Errorf("AC = %s, want %s", EncodeHex(ac), v.AC)
-				}
-				return
-			}
-			var arpc []byte
-			var err error
-			if v.Method == 1 {
-				arpc, err = ARPCMethod1(key, mustHex(t, v.ARQC), mustHex(t, v.ARC))
-			} else {
-				arpc, err = ARPCMethod2(key, mustHex(t, v.ARQC), mustHex(t, v.CSU), nil)
-			}
+	forVectors(t, "arpc.json", func(t *testing.T, v arpcVector) {
+		key := mustHex(t, v.Key)
+		if v.Data != "" {
+			ac, err := ApplicationCryptogram(key, mustHex(t, v.Data), PaddingMethod2)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if EncodeHex(arpc) != v.ARPC {
-				t.Errorf("ARPC = %s, want %s", EncodeHex(arpc), v.ARPC)
+			if EncodeHex(ac) != v.AC {
+				t.Errorf("AC = %s, want %s", EncodeHex(ac), v.AC)
 			}
-		})
-	}
+			return
+		}
+		var arpc []byte
+		var err error
+		if v.Method == 1 {
+			arpc, err = ARPCMethod1(key, mustHex(t, v.ARQC), mustHex(t, v.ARC))
+		} else {
+			arpc, err = ARPCMethod2(key, mustHex(t, v.ARQC), mustHex(t, v.CSU), nil)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if EncodeHex(arpc) != v.ARPC {
+			t.Errorf("ARPC = %s, want %s", EncodeHex(arpc), v.ARPC)
+		}
+	})
 }
 
 func TestARPCRejects(t *testing.T) {

@@ -14,18 +14,6 @@ const (
 	SchemeMastercard Scheme = "mastercard"
 )
 
-// ParseScheme accepts "visa", "mastercard" or "mc" in any case.
-func ParseScheme(s string) (Scheme, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "visa":
-		return SchemeVisa, nil
-	case "mastercard", "mc":
-		return SchemeMastercard, nil
-	default:
-		return "", fmt.Errorf("%w: scheme %q", ErrUnknownCVN, s)
-	}
-}
-
 // ACData says which bytes of the issuer application data (9F10) follow the
 // ten standard data elements in the application cryptogram input. The
 // standard elements, in this order, are 9F02 amount (6), 9F03 other amount
@@ -183,30 +171,48 @@ func CVNs() []CVN { return append([]CVN(nil), cvns...) }
 // "mc") and a CVN by its customary number (10, 18, 22; 16, 17, 20, 21).
 // Unknown schemes and numbers give ErrUnknownCVN.
 func LookupCVN(scheme string, n int) (CVN, error) {
-	s, err := ParseScheme(scheme)
-	if err != nil {
-		return CVN{}, err
-	}
-	for _, c := range cvns {
-		if c.Scheme == s && c.Number == n {
-			return c, nil
-		}
-	}
-	return CVN{}, fmt.Errorf("%w: %s CVN %d", ErrUnknownCVN, s, n)
+	return lookupCVN(scheme, func(c CVN) bool { return c.Number == n }, fmt.Sprintf("CVN %d", n))
 }
 
 // LookupCVNCode returns the registry row for a scheme and the cryptogram
 // version byte found in 9F10 (see ParseIAD). Unknown values give
 // ErrUnknownCVN.
 func LookupCVNCode(scheme string, code byte) (CVN, error) {
+	return lookupCVN(scheme, func(c CVN) bool { return c.Code == code }, fmt.Sprintf("cryptogram version byte %02X", code))
+}
+
+// lookupCVN returns the first row of the scheme that match accepts; what
+// names the key in the error.
+func lookupCVN(scheme string, match func(CVN) bool, what string) (CVN, error) {
 	s, err := ParseScheme(scheme)
 	if err != nil {
 		return CVN{}, err
 	}
 	for _, c := range cvns {
-		if c.Scheme == s && c.Code == code {
+		if c.Scheme == s && match(c) {
 			return c, nil
 		}
 	}
-	return CVN{}, fmt.Errorf("%w: %s cryptogram version byte %02X", ErrUnknownCVN, s, code)
+	return CVN{}, fmt.Errorf("%w: %s %s", ErrUnknownCVN, s, what)
+}
+
+// CVNList names the registry's cryptogram versions the way the docs and
+// error messages do: "Visa 10, 18, 22; Mastercard 16, 17, 20, 21" (schemes
+// and numbers in registry order). A test keeps every such list in the
+// repository's docs and sources equal to it.
+func CVNList() string {
+	var b strings.Builder
+	for i, c := range cvns {
+		switch {
+		case i == 0:
+		case c.Scheme != cvns[i-1].Scheme:
+			b.WriteString("; ")
+		default:
+			b.WriteString(", ")
+			fmt.Fprint(&b, c.Number)
+			continue
+		}
+		fmt.Fprintf(&b, "%s%s %d", strings.ToUpper(string(c.Scheme[:1])), c.Scheme[1:], c.Number)
+	}
+	return b.String()
 }

@@ -40,68 +40,66 @@ func (v cvnVector) tagMap(t testing.TB) map[uint32][]byte {
 // card's MK-AC, build the AC input from the tags, generate and verify the
 // ARQC, then generate the ARPC and the tag 91 value.
 func TestCVNPublishedVectors(t *testing.T) {
-	for _, v := range loadVectors[cvnVector](t, "cvn.json") {
-		t.Run(v.label(), func(t *testing.T) {
-			c, err := LookupCVN(v.Scheme, v.CVN)
+	forVectors(t, "cvn.json", func(t *testing.T, v cvnVector) {
+		c, err := LookupCVN(v.Scheme, v.CVN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mk, err := deriveICCMasterKey(mustHex(t, v.IMK), c.MKD, v.PAN, v.PSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags := v.tagMap(t)
+		if ok, err := c.MatchesIAD(tags[TagIAD]); err != nil || !ok {
+			t.Fatalf("MatchesIAD = %v, %v; want true", ok, err)
+		}
+		if v.ACKeyKCV != "" {
+			key, err := ACKey(c, mk, tags)
 			if err != nil {
 				t.Fatal(err)
 			}
-			mk, err := deriveICCMasterKey(mustHex(t, v.IMK), c.MKD, v.PAN, v.PSN)
-			if err != nil {
-				t.Fatal(err)
+			kcv, _ := KCV(AlgorithmTDES, key)
+			if !hexPrefix(kcv, v.ACKeyKCV) {
+				t.Errorf("AC key KCV = %s, want %s", EncodeHex(kcv), v.ACKeyKCV)
 			}
-			tags := v.tagMap(t)
-			if ok, err := c.MatchesIAD(tags[TagIAD]); err != nil || !ok {
-				t.Fatalf("MatchesIAD = %v, %v; want true", ok, err)
-			}
-			if v.ACKeyKCV != "" {
-				key, err := ACKey(c, mk, tags)
-				if err != nil {
-					t.Fatal(err)
-				}
-				kcv, _ := KCV(AlgorithmTDES, key)
-				if !hexPrefix(kcv, v.ACKeyKCV) {
-					t.Errorf("AC key KCV = %s, want %s", EncodeHex(kcv), v.ACKeyKCV)
-				}
-			}
-			arqc, err := GenerateAC(c, mk, tags)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if EncodeHex(arqc) != v.ARQC {
-				t.Fatalf("ARQC = %s, want %s", EncodeHex(arqc), v.ARQC)
-			}
+		}
+		arqc, err := GenerateAC(c, mk, tags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if EncodeHex(arqc) != v.ARQC {
+			t.Fatalf("ARQC = %s, want %s", EncodeHex(arqc), v.ARQC)
+		}
 
-			tags[TagCryptogram] = mustHex(t, v.ARQC)
-			if ok, err := VerifyARQC(c, mk, tags); err != nil || !ok {
-				t.Fatalf("VerifyARQC = %v, %v; want true", ok, err)
-			}
-			// Any change to the signed data must fail verification.
-			amount := append([]byte(nil), tags[TagAmountAuthorised]...)
-			tags[TagAmountAuthorised][5] ^= 0x01
-			if ok, err := VerifyARQC(c, mk, tags); err != nil || ok {
-				t.Errorf("VerifyARQC with a changed amount = %v, %v; want false", ok, err)
-			}
-			tags[TagAmountAuthorised] = amount
+		tags[TagCryptogram] = mustHex(t, v.ARQC)
+		if ok, err := VerifyARQC(c, mk, tags); err != nil || !ok {
+			t.Fatalf("VerifyARQC = %v, %v; want true", ok, err)
+		}
+		// Any change to the signed data must fail verification.
+		amount := append([]byte(nil), tags[TagAmountAuthorised]...)
+		tags[TagAmountAuthorised][5] ^= 0x01
+		if ok, err := VerifyARQC(c, mk, tags); err != nil || ok {
+			t.Errorf("VerifyARQC with a changed amount = %v, %v; want false", ok, err)
+		}
+		tags[TagAmountAuthorised] = amount
 
-			in := ARPCInput{ARC: mustHex(t, v.ARC), CSU: mustHex(t, v.CSU)}
-			arpc, err := GenerateARPC(c, mk, tags, in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if EncodeHex(arpc) != v.ARPC {
-				t.Errorf("ARPC = %s, want %s", EncodeHex(arpc), v.ARPC)
-			}
-			iad91, err := IssuerAuthenticationData(c, arpc, in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := v.ARPC + v.ARC + v.CSU
-			if EncodeHex(iad91) != want {
-				t.Errorf("tag 91 = %s, want %s", EncodeHex(iad91), want)
-			}
-		})
-	}
+		in := ARPCInput{ARC: mustHex(t, v.ARC), CSU: mustHex(t, v.CSU)}
+		arpc, err := GenerateARPC(c, mk, tags, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if EncodeHex(arpc) != v.ARPC {
+			t.Errorf("ARPC = %s, want %s", EncodeHex(arpc), v.ARPC)
+		}
+		iad91, err := IssuerAuthenticationData(c, arpc, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := v.ARPC + v.ARC + v.CSU
+		if EncodeHex(iad91) != want {
+			t.Errorf("tag 91 = %s, want %s", EncodeHex(iad91), want)
+		}
+	})
 }
 
 // TestCVNRegistryMatchesDesign pins the registry to DESIGN.md's table of

@@ -3,6 +3,9 @@ package emv
 import (
 	"crypto/subtle"
 	"fmt"
+	"strconv"
+
+	"github.com/cardhost/cardhost/iso/digit"
 )
 
 // Service codes that turn the CVV algorithm into its variants.
@@ -43,11 +46,18 @@ func GenerateCVV2(cvk []byte, pan, expiry string) (CVV, error) {
 // (false, nil); bad input is an error.
 func VerifyCVV(cvk []byte, pan, expiry, serviceCode, presented string) (bool, error) {
 	want, err := cvvDigits(cvk, pan, expiry, serviceCode)
+	return compareDigits("CVV", want, err, "presented CVV", presented, 3)
+}
+
+// compareDigits is the end of the verify functions: it compares presented,
+// which must be n digits, with want (computed with err) in constant time.
+// what and name say what is verified and presented, in errors.
+func compareDigits(what, want string, err error, name, presented string, n int) (bool, error) {
 	if err != nil {
-		return false, fmt.Errorf("verifying CVV: %w", err)
+		return false, fmt.Errorf("verifying %s: %w", what, err)
 	}
-	if len(presented) != 3 || !isDigits(presented) {
-		return false, fmt.Errorf("verifying CVV: %w", digitsError("presented CVV", len(presented), "3"))
+	if len(presented) != n || !digit.All(presented) {
+		return false, fmt.Errorf("verifying %s: %w", what, digitsError(name, len(presented), strconv.Itoa(n)))
 	}
 	return subtle.ConstantTimeCompare([]byte(want), []byte(presented)) == 1, nil
 }
@@ -59,10 +69,10 @@ func cvvDigits(cvk []byte, pan, expiry, serviceCode string) (string, error) {
 	if err := checkPAN(pan, 8); err != nil {
 		return "", err
 	}
-	if len(expiry) != 4 || !isDigits(expiry) {
+	if len(expiry) != 4 || !digit.All(expiry) {
 		return "", digitsError("expiry", len(expiry), "4")
 	}
-	if len(serviceCode) != 3 || !isDigits(serviceCode) {
+	if len(serviceCode) != 3 || !digit.All(serviceCode) {
 		return "", digitsError("service code", len(serviceCode), "3")
 	}
 	digits := make([]byte, 32)

@@ -16,25 +16,23 @@ type cvvVector struct {
 }
 
 func TestCVVPublishedVectors(t *testing.T) {
-	for _, v := range loadVectors[cvvVector](t, "cvv.json") {
-		t.Run(v.label(), func(t *testing.T) {
-			cvk := mustHex(t, v.CVK)
-			got, err := GenerateCVV(cvk, v.PAN, v.Expiry, v.ServiceCode)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Reveal() != v.CVV {
-				t.Errorf("CVV = %s, want %s", got.Reveal(), v.CVV)
-			}
-			if ok, err := VerifyCVV(cvk, v.PAN, v.Expiry, v.ServiceCode, v.CVV); err != nil || !ok {
-				t.Errorf("VerifyCVV(published) = %v, %v", ok, err)
-			}
-			wrong := fmt.Sprintf("%03d", (int(v.CVV[2]-'0')+1)%10+int(v.CVV[0]-'0')*100+int(v.CVV[1]-'0')*10)
-			if ok, err := VerifyCVV(cvk, v.PAN, v.Expiry, v.ServiceCode, wrong); err != nil || ok {
-				t.Errorf("VerifyCVV(%s) = %v, %v; want false", wrong, ok, err)
-			}
-		})
-	}
+	forVectors(t, "cvv.json", func(t *testing.T, v cvvVector) {
+		cvk := mustHex(t, v.CVK)
+		got, err := GenerateCVV(cvk, v.PAN, v.Expiry, v.ServiceCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Reveal() != v.CVV {
+			t.Errorf("CVV = %s, want %s", got.Reveal(), v.CVV)
+		}
+		if ok, err := VerifyCVV(cvk, v.PAN, v.Expiry, v.ServiceCode, v.CVV); err != nil || !ok {
+			t.Errorf("VerifyCVV(published) = %v, %v", ok, err)
+		}
+		wrong := fmt.Sprintf("%03d", (int(v.CVV[2]-'0')+1)%10+int(v.CVV[0]-'0')*100+int(v.CVV[1]-'0')*10)
+		if ok, err := VerifyCVV(cvk, v.PAN, v.Expiry, v.ServiceCode, wrong); err != nil || ok {
+			t.Errorf("VerifyCVV(%s) = %v, %v; want false", wrong, ok, err)
+		}
+	})
 }
 
 func TestCVVVariantsUseTheirServiceCodes(t *testing.T) {
@@ -99,25 +97,23 @@ type pvvVector struct {
 }
 
 func TestPVVPublishedVectors(t *testing.T) {
-	for _, v := range loadVectors[pvvVector](t, "pvv.json") {
-		t.Run(v.label(), func(t *testing.T) {
-			pvk := mustHex(t, v.PVK)
-			got, err := PVV(pvk, v.PAN, v.PVKI, v.PIN)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != v.PVV {
-				t.Errorf("PVV = %s, want %s", got, v.PVV)
-			}
-			if ok, err := VerifyPVV(pvk, v.PAN, v.PVKI, v.PIN, v.PVV); err != nil || !ok {
-				t.Errorf("VerifyPVV = %v, %v", ok, err)
-			}
-			otherPIN := fmt.Sprintf("%04d", (atoi(v.PIN)+1)%10000)
-			if ok, err := VerifyPVV(pvk, v.PAN, v.PVKI, otherPIN, v.PVV); err != nil || ok {
-				t.Errorf("VerifyPVV with another PIN = %v, %v; want false", ok, err)
-			}
-		})
-	}
+	forVectors(t, "pvv.json", func(t *testing.T, v pvvVector) {
+		pvk := mustHex(t, v.PVK)
+		got, err := PVV(pvk, v.PAN, v.PVKI, v.PIN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != v.PVV {
+			t.Errorf("PVV = %s, want %s", got, v.PVV)
+		}
+		if ok, err := VerifyPVV(pvk, v.PAN, v.PVKI, v.PIN, v.PVV); err != nil || !ok {
+			t.Errorf("VerifyPVV = %v, %v", ok, err)
+		}
+		otherPIN := fmt.Sprintf("%04d", (atoi(v.PIN)+1)%10000)
+		if ok, err := VerifyPVV(pvk, v.PAN, v.PVKI, otherPIN, v.PVV); err != nil || ok {
+			t.Errorf("VerifyPVV with another PIN = %v, %v; want false", ok, err)
+		}
+	})
 }
 
 func atoi(s string) int {
@@ -166,46 +162,44 @@ type ibm3624Vector struct {
 }
 
 func TestIBM3624PublishedVectors(t *testing.T) {
-	for _, v := range loadVectors[ibm3624Vector](t, "ibm3624.json") {
-		t.Run(v.label(), func(t *testing.T) {
-			pvk := mustHex(t, v.PVK)
-			vd, err := PINValidationData(v.PAN, v.Start, v.Length, v.Pad[0])
+	forVectors(t, "ibm3624.json", func(t *testing.T, v ibm3624Vector) {
+		pvk := mustHex(t, v.PVK)
+		vd, err := PINValidationData(v.PAN, v.Start, v.Length, v.Pad[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		off, err := IBM3624Offset(pvk, v.PIN, vd, v.Table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if off != v.Offset {
+			t.Errorf("offset = %s, want %s", off, v.Offset)
+		}
+		pin, err := IBM3624PIN(pvk, v.Offset, vd, v.Table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pin != v.PIN {
+			t.Errorf("PIN = %s, want %s", pin, v.PIN)
+		}
+		if v.Natural != "" {
+			nat, err := IBM3624NaturalPIN(pvk, vd, v.Table, len(v.Natural))
 			if err != nil {
 				t.Fatal(err)
 			}
-			off, err := IBM3624Offset(pvk, v.PIN, vd, v.Table)
-			if err != nil {
-				t.Fatal(err)
+			if nat != v.Natural {
+				t.Errorf("natural PIN = %s, want %s", nat, v.Natural)
 			}
-			if off != v.Offset {
-				t.Errorf("offset = %s, want %s", off, v.Offset)
-			}
-			pin, err := IBM3624PIN(pvk, v.Offset, vd, v.Table)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if pin != v.PIN {
-				t.Errorf("PIN = %s, want %s", pin, v.PIN)
-			}
-			if v.Natural != "" {
-				nat, err := IBM3624NaturalPIN(pvk, vd, v.Table, len(v.Natural))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if nat != v.Natural {
-					t.Errorf("natural PIN = %s, want %s", nat, v.Natural)
-				}
-			}
-			if ok, err := VerifyIBM3624Offset(pvk, v.PIN, v.Offset, vd, v.Table); err != nil || !ok {
-				t.Errorf("VerifyIBM3624Offset = %v, %v", ok, err)
-			}
-			wrong := []byte(v.PIN)
-			wrong[0] = '0' + (wrong[0]-'0'+1)%10
-			if ok, err := VerifyIBM3624Offset(pvk, string(wrong), v.Offset, vd, v.Table); err != nil || ok {
-				t.Errorf("VerifyIBM3624Offset(wrong PIN) = %v, %v; want false", ok, err)
-			}
-		})
-	}
+		}
+		if ok, err := VerifyIBM3624Offset(pvk, v.PIN, v.Offset, vd, v.Table); err != nil || !ok {
+			t.Errorf("VerifyIBM3624Offset = %v, %v", ok, err)
+		}
+		wrong := []byte(v.PIN)
+		wrong[0] = '0' + (wrong[0]-'0'+1)%10
+		if ok, err := VerifyIBM3624Offset(pvk, string(wrong), v.Offset, vd, v.Table); err != nil || ok {
+			t.Errorf("VerifyIBM3624Offset(wrong PIN) = %v, %v; want false", ok, err)
+		}
+	})
 }
 
 func TestIBM3624Rejects(t *testing.T) {

@@ -37,19 +37,6 @@ func isHexDigit(c byte) bool {
 	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
 }
 
-// isDigits reports whether s is non-empty and made only of '0'-'9'.
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // hexDigitsToBytes packs an even-length string of hex digits into bytes.
 // The caller has validated the characters.
 func hexDigitsToBytes(s string) []byte {

@@ -15,39 +15,37 @@ type kcvVector struct {
 }
 
 func TestKCVPublishedVectors(t *testing.T) {
-	for _, v := range loadVectors[kcvVector](t, "kcv.json") {
-		t.Run(v.label(), func(t *testing.T) {
-			key := mustHex(t, v.Key)
-			if len(v.Components) > 0 {
-				parts := [][]byte{key}
-				for _, c := range v.Components {
-					parts = append(parts, mustHex(t, c))
-				}
-				var err error
-				if key, err = XORComponents(parts...); err != nil {
-					t.Fatal(err)
-				}
+	forVectors(t, "kcv.json", func(t *testing.T, v kcvVector) {
+		key := mustHex(t, v.Key)
+		if len(v.Components) > 0 {
+			parts := [][]byte{key}
+			for _, c := range v.Components {
+				parts = append(parts, mustHex(t, c))
 			}
-			n := len(v.KCV) / 2
-			got, err := KCVWithMethod(v.Algorithm, v.Method, key, n)
+			var err error
+			if key, err = XORComponents(parts...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n := len(v.KCV) / 2
+		got, err := KCVWithMethod(v.Algorithm, v.Method, key, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if EncodeHex(got) != v.KCV {
+			t.Errorf("KCV = %s, want %s", EncodeHex(got), v.KCV)
+		}
+		// The default method of each algorithm is the one X9.24-1 prefers.
+		if (v.Algorithm == AlgorithmTDES && v.Method == KCVEncryptZeros) || (v.Algorithm == AlgorithmAES && v.Method == KCVCMAC) {
+			def, err := KCV(v.Algorithm, key)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if EncodeHex(got) != v.KCV {
-				t.Errorf("KCV = %s, want %s", EncodeHex(got), v.KCV)
+			if !hexPrefix(def, v.KCV[:min(len(v.KCV), 6)]) || len(def) != KCVLength {
+				t.Errorf("KCV default = %s, want 3 bytes starting %s", EncodeHex(def), v.KCV)
 			}
-			// The default method of each algorithm is the one X9.24-1 prefers.
-			if (v.Algorithm == AlgorithmTDES && v.Method == KCVEncryptZeros) || (v.Algorithm == AlgorithmAES && v.Method == KCVCMAC) {
-				def, err := KCV(v.Algorithm, key)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !hexPrefix(def, v.KCV[:min(len(v.KCV), 6)]) || len(def) != KCVLength {
-					t.Errorf("KCV default = %s, want 3 bytes starting %s", EncodeHex(def), v.KCV)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 func TestKCVRejects(t *testing.T) {

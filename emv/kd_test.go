@@ -16,38 +16,36 @@ type mkdVector struct {
 }
 
 func TestICCMasterKeyPublishedVectors(t *testing.T) {
-	for _, v := range loadVectors[mkdVector](t, "icc_master_key.json") {
-		t.Run(v.label(), func(t *testing.T) {
-			imk := mustHex(t, v.IMK)
-			var mk SecretBytes
-			var err error
-			switch v.Option {
-			case "A":
-				mk, err = DeriveICCMasterKeyA(imk, v.PAN, v.PSN)
-			case "B":
-				mk, err = DeriveICCMasterKeyB(imk, v.PAN, v.PSN)
-			case "auto":
-				mk, err = DeriveICCMasterKey(imk, v.PAN, v.PSN)
-			default:
-				t.Fatalf("option %q", v.Option)
+	forVectors(t, "icc_master_key.json", func(t *testing.T, v mkdVector) {
+		imk := mustHex(t, v.IMK)
+		var mk SecretBytes
+		var err error
+		switch v.Option {
+		case "A":
+			mk, err = DeriveICCMasterKeyA(imk, v.PAN, v.PSN)
+		case "B":
+			mk, err = DeriveICCMasterKeyB(imk, v.PAN, v.PSN)
+		case "auto":
+			mk, err = DeriveICCMasterKey(imk, v.PAN, v.PSN)
+		default:
+			t.Fatalf("option %q", v.Option)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Key != "" && EncodeHex(mk) != v.Key {
+			t.Errorf("ICC MK = %s, want %s", EncodeHex(mk), v.Key)
+		}
+		if v.KCV != "" {
+			kcv, _ := KCV(AlgorithmTDES, mk)
+			if !hexPrefix(kcv, v.KCV) {
+				t.Errorf("ICC MK KCV = %s, want %s", EncodeHex(kcv), v.KCV)
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v.Key != "" && EncodeHex(mk) != v.Key {
-				t.Errorf("ICC MK = %s, want %s", EncodeHex(mk), v.Key)
-			}
-			if v.KCV != "" {
-				kcv, _ := KCV(AlgorithmTDES, mk)
-				if !hexPrefix(kcv, v.KCV) {
-					t.Errorf("ICC MK KCV = %s, want %s", EncodeHex(kcv), v.KCV)
-				}
-			}
-			if !HasOddParity(mk) {
-				t.Error("ICC MK does not have odd parity")
-			}
-		})
-	}
+		}
+		if !HasOddParity(mk) {
+			t.Error("ICC MK does not have odd parity")
+		}
+	})
 }
 
 type skVector struct {
@@ -66,48 +64,46 @@ type skVector struct {
 }
 
 func TestSessionKeyPublishedVectors(t *testing.T) {
-	for _, v := range loadVectors[skVector](t, "session_key.json") {
-		t.Run(v.label(), func(t *testing.T) {
-			var mk []byte
-			if v.ICCMK != "" {
-				mk = mustHex(t, v.ICCMK)
-			} else {
-				k, err := DeriveICCMasterKeyA(mustHex(t, v.IMK), v.PAN, v.PSN)
-				if err != nil {
-					t.Fatal(err)
-				}
-				mk = k
-			}
-			var sk SecretBytes
-			var err error
-			switch v.Method {
-			case "r":
-				sk, err = DeriveCommonSessionKey(mk, mustHex(t, v.R))
-			case "emv-csk":
-				sk, err = DeriveSessionKeyEMV(mk, mustHex(t, v.ATC))
-			case "mastercard-skd":
-				sk, err = DeriveSessionKeyMastercard(mk, mustHex(t, v.ATC), mustHex(t, v.UN))
-			case "visa-sm":
-				sk, err = DeriveSessionKeyVisaSM(mk, mustHex(t, v.ATC))
-			case "emv-csk-arqc":
-				sk, err = DeriveSessionKey(SKDCommonARQC, mk, nil, mustHex(t, v.ARQC))
-			default:
-				t.Fatalf("method %q", v.Method)
-			}
+	forVectors(t, "session_key.json", func(t *testing.T, v skVector) {
+		var mk []byte
+		if v.ICCMK != "" {
+			mk = mustHex(t, v.ICCMK)
+		} else {
+			k, err := DeriveICCMasterKeyA(mustHex(t, v.IMK), v.PAN, v.PSN)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if v.Key != "" && EncodeHex(sk) != v.Key {
-				t.Errorf("session key = %s, want %s", EncodeHex(sk), v.Key)
+			mk = k
+		}
+		var sk SecretBytes
+		var err error
+		switch v.Method {
+		case "r":
+			sk, err = DeriveCommonSessionKey(mk, mustHex(t, v.R))
+		case "emv-csk":
+			sk, err = DeriveSessionKeyEMV(mk, mustHex(t, v.ATC))
+		case "mastercard-skd":
+			sk, err = DeriveSessionKeyMastercard(mk, mustHex(t, v.ATC), mustHex(t, v.UN))
+		case "visa-sm":
+			sk, err = DeriveSessionKeyVisaSM(mk, mustHex(t, v.ATC))
+		case "emv-csk-arqc":
+			sk, err = DeriveSessionKey(SKDCommonARQC, mk, nil, mustHex(t, v.ARQC))
+		default:
+			t.Fatalf("method %q", v.Method)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Key != "" && EncodeHex(sk) != v.Key {
+			t.Errorf("session key = %s, want %s", EncodeHex(sk), v.Key)
+		}
+		if v.KCV != "" {
+			kcv, _ := KCV(AlgorithmTDES, sk)
+			if !hexPrefix(kcv, v.KCV) {
+				t.Errorf("session key KCV = %s, want %s", EncodeHex(kcv), v.KCV)
 			}
-			if v.KCV != "" {
-				kcv, _ := KCV(AlgorithmTDES, sk)
-				if !hexPrefix(kcv, v.KCV) {
-					t.Errorf("session key KCV = %s, want %s", EncodeHex(kcv), v.KCV)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 func TestKeyDerivationRejects(t *testing.T) {

@@ -83,12 +83,18 @@ func MACAlgorithm1(key, data []byte, p Padding) ([]byte, error) {
 // result is the full 8-byte block. EMV application cryptograms (Book 2
 // A1.2.1) and ARPC method 2 use this MAC with the session key.
 func MACAlgorithm3(key, data []byte, p Padding) ([]byte, error) {
+	return paddedRetailMAC("computing MAC algorithm 3", "MAC key", "16 (K || K')", key, data, p)
+}
+
+// paddedRetailMAC checks the 16-byte key, pads data with method p and
+// returns MAC algorithm 3 over it; what, keyName and keyWant word errors.
+func paddedRetailMAC(what, keyName, keyWant string, key, data []byte, p Padding) ([]byte, error) {
 	if len(key) != 16 {
-		return nil, fmt.Errorf("computing MAC algorithm 3: %w", keyLengthError("MAC key", len(key), "16 (K || K')"))
+		return nil, fmt.Errorf("%s: %w", what, keyLengthError(keyName, len(key), keyWant))
 	}
 	padded, err := Pad(data, p, 8)
 	if err != nil {
-		return nil, fmt.Errorf("computing MAC algorithm 3: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return retailMAC(key, padded), nil
 }

@@ -19,30 +19,28 @@ type macVector struct {
 }
 
 func TestISO9797MACPublishedVectors(t *testing.T) {
-	for _, v := range loadVectors[macVector](t, "iso9797_mac.json") {
-		t.Run(v.label(), func(t *testing.T) {
-			data := []byte(v.ASCII)
-			if v.Data != "" {
-				data = mustHex(t, v.Data)
-			}
-			var got []byte
-			var err error
-			switch v.Alg {
-			case 1:
-				got, err = MACAlgorithm1(mustHex(t, v.Key), data, v.Padding)
-			case 3:
-				got, err = MACAlgorithm3(mustHex(t, v.Key), data, v.Padding)
-			default:
-				t.Fatalf("vector names MAC algorithm %d", v.Alg)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !hexPrefix(got, v.MAC) {
-				t.Errorf("MAC = %s, want %s...", EncodeHex(got), v.MAC)
-			}
-		})
-	}
+	forVectors(t, "iso9797_mac.json", func(t *testing.T, v macVector) {
+		data := []byte(v.ASCII)
+		if v.Data != "" {
+			data = mustHex(t, v.Data)
+		}
+		var got []byte
+		var err error
+		switch v.Alg {
+		case 1:
+			got, err = MACAlgorithm1(mustHex(t, v.Key), data, v.Padding)
+		case 3:
+			got, err = MACAlgorithm3(mustHex(t, v.Key), data, v.Padding)
+		default:
+			t.Fatalf("vector names MAC algorithm %d", v.Alg)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !hexPrefix(got, v.MAC) {
+			t.Errorf("MAC = %s, want %s...", EncodeHex(got), v.MAC)
+		}
+	})
 }
 
 type cmacVector struct {
@@ -54,27 +52,25 @@ type cmacVector struct {
 }
 
 func TestCMACPublishedVectors(t *testing.T) {
-	for _, v := range loadVectors[cmacVector](t, "cmac.json") {
-		t.Run(v.label(), func(t *testing.T) {
-			var b cipher.Block
-			var err error
-			if v.Algorithm == AlgorithmAES {
-				b, err = aes.NewCipher(mustHex(t, v.Key))
-			} else {
-				b, err = NewTDES(mustHex(t, v.Key))
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := CMAC(b, mustHex(t, v.Msg))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if EncodeHex(got) != v.MAC {
-				t.Errorf("CMAC = %s, want %s", EncodeHex(got), v.MAC)
-			}
-		})
-	}
+	forVectors(t, "cmac.json", func(t *testing.T, v cmacVector) {
+		var b cipher.Block
+		var err error
+		if v.Algorithm == AlgorithmAES {
+			b, err = aes.NewCipher(mustHex(t, v.Key))
+		} else {
+			b, err = NewTDES(mustHex(t, v.Key))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := CMAC(b, mustHex(t, v.Msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if EncodeHex(got) != v.MAC {
+			t.Errorf("CMAC = %s, want %s", EncodeHex(got), v.MAC)
+		}
+	})
 }
 
 func TestPad(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/cardhost/cardhost/iso/digit"
 )
 
 // MKDOption is an EMV ICC master key derivation option (EMV 4.4 Book 2,
@@ -156,7 +158,7 @@ func checkPAN(pan string, minLen int) error {
 	if minLen < 8 {
 		minLen = 8
 	}
-	if len(pan) < minLen || len(pan) > 19 || !isDigits(pan) {
+	if len(pan) < minLen || len(pan) > 19 || !digit.All(pan) {
 		return fmt.Errorf("%w: must be %d to 19 decimal digits (got %d characters)", ErrPAN, minLen, len(pan))
 	}
 	return nil
@@ -168,9 +170,9 @@ func normalizePSN(psn string) (string, error) {
 	switch {
 	case psn == "":
 		return "00", nil
-	case len(psn) == 2 && isDigits(psn):
+	case len(psn) == 2 && digit.All(psn):
 		return psn, nil
-	case len(psn) == 3 && psn[0] == '0' && isDigits(psn):
+	case len(psn) == 3 && psn[0] == '0' && digit.All(psn):
 		return psn[1:], nil
 	default:
 		return "", digitsError("PAN sequence number", len(psn), "2 (or field 23's 3)")

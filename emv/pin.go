@@ -4,6 +4,8 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"strings"
+
+	"github.com/cardhost/cardhost/iso/digit"
 )
 
 // PVV computes the 4-digit Visa PIN verification value. The transformed
@@ -24,13 +26,7 @@ func PVV(pvk []byte, pan, pvki, pin string) (string, error) {
 // with the reference PVV (4 digits). A mismatch is (false, nil).
 func VerifyPVV(pvk []byte, pan, pvki, pin, pvv string) (bool, error) {
 	want, err := pvvDigits(pvk, pan, pvki, pin)
-	if err != nil {
-		return false, fmt.Errorf("verifying PVV: %w", err)
-	}
-	if len(pvv) != 4 || !isDigits(pvv) {
-		return false, fmt.Errorf("verifying PVV: %w", digitsError("PVV", len(pvv), "4"))
-	}
-	return subtle.ConstantTimeCompare([]byte(want), []byte(pvv)) == 1, nil
+	return compareDigits("PVV", want, err, "PVV", pvv, 4)
 }
 
 func pvvDigits(pvk []byte, pan, pvki, pin string) (string, error) {
@@ -41,7 +37,7 @@ func pvvDigits(pvk []byte, pan, pvki, pin string) (string, error) {
 	if err := checkPAN(pan, 12); err != nil {
 		return "", err
 	}
-	if len(pvki) != 1 || !isDigits(pvki) {
+	if len(pvki) != 1 || !digit.All(pvki) {
 		return "", digitsError("PVKI", len(pvki), "1")
 	}
 	if err := checkPIN(pin); err != nil {
@@ -54,7 +50,7 @@ func pvvDigits(pvk []byte, pan, pvki, pin string) (string, error) {
 }
 
 func checkPIN(pin string) error {
-	if len(pin) < 4 || len(pin) > 12 || !isDigits(pin) {
+	if len(pin) < 4 || len(pin) > 12 || !digit.All(pin) {
 		return digitsError("PIN", len(pin), "4 to 12")
 	}
 	return nil
@@ -114,7 +110,7 @@ func IBM3624Offset(pvk []byte, pin, validationData, decTable string) (string, er
 // IBM3624PIN applies an offset to the natural PIN: PIN digit = (natural
 // digit + offset digit) mod 10. The PIN has as many digits as the offset.
 func IBM3624PIN(pvk []byte, offset, validationData, decTable string) (string, error) {
-	if len(offset) < 4 || len(offset) > 12 || !isDigits(offset) {
+	if len(offset) < 4 || len(offset) > 12 || !digit.All(offset) {
 		return "", fmt.Errorf("computing IBM 3624 PIN: %w", digitsError("offset", len(offset), "4 to 12"))
 	}
 	nat, err := naturalPIN(pvk, validationData, decTable, len(offset))
@@ -134,7 +130,7 @@ func VerifyIBM3624Offset(pvk []byte, pin, offset, validationData, decTable strin
 	if err := checkPIN(pin); err != nil {
 		return false, fmt.Errorf("verifying IBM 3624 offset: %w", err)
 	}
-	if len(offset) != len(pin) || !isDigits(offset) {
+	if len(offset) != len(pin) || !digit.All(offset) {
 		return false, fmt.Errorf("verifying IBM 3624 offset: %w", digitsError("offset", len(offset), "as many as the PIN's"))
 	}
 	want, err := IBM3624PIN(pvk, offset, validationData, decTable)
@@ -157,7 +153,7 @@ func naturalPIN(pvk []byte, validationData, decTable string, n int) (string, err
 			return "", fmt.Errorf("%w: validation data has a non-hex character at position %d", ErrHex, i+1)
 		}
 	}
-	if len(decTable) != 16 || !isDigits(decTable) {
+	if len(decTable) != 16 || !digit.All(decTable) {
 		return "", digitsError("decimalisation table", len(decTable), "16")
 	}
 	if n < 4 || n > 12 {

@@ -25,6 +25,17 @@ type sourced struct {
 
 func (s sourced) label() string { return s.Name + " [" + s.Source + "]" }
 
+// forVectors runs check on every vector of a testdata/vectors file, each as
+// a subtest named by the vector and its source.
+func forVectors[T interface {
+	cite() sourced
+	label() string
+}](t *testing.T, name string, check func(t *testing.T, v T)) {
+	for _, v := range loadVectors[T](t, name) {
+		t.Run(v.label(), func(t *testing.T) { check(t, v) })
+	}
+}
+
 // loadVectors reads ../testdata/vectors/<name> and checks that the file
 // names its sources and that every vector cites one of them.
 func loadVectors[T interface{ cite() sourced }](t testing.TB, name string) []T {

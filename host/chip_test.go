@@ -6,15 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/emv"
-	"github.com/cardhost/cardhost/host/termsim"
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance"
 )
 
 // chipCard creates a card of the given network and CVN and the termsim card
 // that plays it (chip keys derived from the test IMK, as data prep does).
-func (e *hostEnv) chipCard(t *testing.T, network issuance.Network, cvn int, o cardOpts) *termsim.Card {
+func (e *hostEnv) chipCard(t *testing.T, network issuance.Network, cvn int, o cardOpts) *terminal.Card {
 	t.Helper()
 	o.network, o.cvn = network, cvn
 	tc := e.newCard(o)
@@ -26,7 +26,7 @@ func (e *hostEnv) chipCard(t *testing.T, network issuance.Network, cvn int, o ca
 	if err != nil {
 		t.Fatal(err)
 	}
-	card, err := termsim.NewCard(termsim.CardSpec{ID: tc.ID, PAN: tc.PAN, Expiry: tc.Expiry, PSN: "00", ICVV: icvv.Reveal(),
+	card, err := terminal.NewCard(terminal.CardSpec{ID: tc.ID, PAN: tc.PAN, Expiry: tc.Expiry, PSN: "00", ICVV: icvv.Reveal(),
 		Network: string(network), CVN: cvn, ICCMasterKeyAC: hex.EncodeToString(mk)})
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +42,7 @@ func (e *hostEnv) chipCard(t *testing.T, network issuance.Network, cvn int, o ca
 // limit carries a valid ARPC too.
 func TestChipEveryCVN(t *testing.T) {
 	e := newHostEnv(t)
-	term, err := termsim.NewTerminal(termsim.TerminalConfig{AcquirerID: acquirerID, ZPK: clearZPK})
+	term, err := terminal.NewTerminal(terminal.TerminalConfig{AcquirerID: acquirerID, ZPK: clearZPK})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestChipEveryCVN(t *testing.T) {
 	} {
 		t.Run(string(cv.network)+"/"+itoa(cv.cvn), func(t *testing.T) {
 			card := e.chipCard(t, cv.network, cv.cvn, cardOpts{limit: p64(5000)})
-			do := func(entry termsim.EntryMode, amount int64, o termsim.TxnOptions) *termsim.Result {
+			do := func(entry terminal.EntryMode, amount int64, o terminal.TxnOptions) *terminal.Result {
 				t.Helper()
 				o.Entry = entry
 				tx, err := term.Purchase(card, amount, o)
@@ -70,28 +70,28 @@ func TestChipEveryCVN(t *testing.T) {
 				}
 				return res
 			}
-			for _, entry := range []termsim.EntryMode{termsim.EntryMode("chip"), termsim.EntryMode("contactless")} {
-				res := do(termsim.EntryMode(entry), 1000, termsim.TxnOptions{})
-				if res.Code != iso.Approved || res.ARPC.Status != termsim.ARPCValid || len(res.Problems) > 0 {
+			for _, entry := range []terminal.EntryMode{terminal.EntryMode("chip"), terminal.EntryMode("contactless")} {
+				res := do(terminal.EntryMode(entry), 1000, terminal.TxnOptions{})
+				if res.Code != iso.Approved || res.ARPC.Status != terminal.ARPCValid || len(res.Problems) > 0 {
 					t.Fatalf("%s approval: code %s, ARPC %s %s, problems %v", entry, res.Code, res.ARPC.Status, res.ARPC.Detail, res.Problems)
 				}
 			}
-			if res := do("chip", 100, termsim.TxnOptions{Chip: termsim.ChipTamper{ARQC: true}}); res.Code != "82" || res.ARPC.Status != termsim.ARPCAbsent {
+			if res := do("chip", 100, terminal.TxnOptions{Chip: terminal.ChipTamper{ARQC: true}}); res.Code != "82" || res.ARPC.Status != terminal.ARPCAbsent {
 				t.Fatalf("tampered ARQC: code %s, ARPC %s", res.Code, res.ARPC.Status)
 			}
-			if res := do("chip", 100, termsim.TxnOptions{Chip: termsim.ChipTamper{CVN: -1}}); res.Code != "82" {
+			if res := do("chip", 100, terminal.TxnOptions{Chip: terminal.ChipTamper{CVN: -1}}); res.Code != "82" {
 				t.Fatalf("CVN mismatch: code %s", res.Code)
 			}
-			if res := do("chip", 100, termsim.TxnOptions{Chip: termsim.ChipTamper{ATC: 1}}); res.Code != "82" || res.ARPC.Status != termsim.ARPCValid {
+			if res := do("chip", 100, terminal.TxnOptions{Chip: terminal.ChipTamper{ATC: 1}}); res.Code != "82" || res.ARPC.Status != terminal.ARPCValid {
 				t.Fatalf("ATC replay: code %s, ARPC %s %s", res.Code, res.ARPC.Status, res.ARPC.Detail)
 			}
-			if res := do("chip", 4000, termsim.TxnOptions{}); res.Code != "51" || res.ARPC.Status != termsim.ARPCValid {
+			if res := do("chip", 4000, terminal.TxnOptions{}); res.Code != "51" || res.ARPC.Status != terminal.ARPCValid {
 				t.Fatalf("decline over the card limit: code %s, ARPC %s %s", res.Code, res.ARPC.Status, res.ARPC.Detail)
 			}
-			if res := do("chip", 100, termsim.TxnOptions{WrongTrackCVV: true}); res.Code != "82" {
+			if res := do("chip", 100, terminal.TxnOptions{WrongTrackCVV: true}); res.Code != "82" {
 				t.Fatalf("wrong iCVV: code %s", res.Code)
 			}
-			if res := do("chip", 100, termsim.TxnOptions{Chip: termsim.ChipTamper{Field55: []byte{0x9F, 0x26, 0x08, 0x01}}}); res.Code != "30" {
+			if res := do("chip", 100, terminal.TxnOptions{Chip: terminal.ChipTamper{Field55: []byte{0x9F, 0x26, 0x08, 0x01}}}); res.Code != "30" {
 				t.Fatalf("field 55 not BER-TLV: code %s", res.Code)
 			}
 		})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/emv/tlv"
+	"github.com/cardhost/cardhost/iso/digit"
 	"github.com/cardhost/cardhost/issuance"
 )
 
@@ -223,7 +224,7 @@ func retransmission(req *Request, existing *Authorization) *Response {
 // panLooksValid reports whether the request's PAN can be looked up.
 func panLooksValid(r *Request) bool {
 	p := string(r.PAN)
-	return len(p) >= 12 && len(p) <= 19 && allDigits(p) && luhn(p)
+	return len(p) >= 12 && len(p) <= 19 && digit.All(p) && digit.LuhnValid(p)
 }
 
 // earlyDecline builds the commit of a format-stage decline for a known

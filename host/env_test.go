@@ -17,13 +17,14 @@ import (
 	"github.com/moov-io/iso8583"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/pinblock"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/host/isoserver"
-	"github.com/cardhost/cardhost/host/termsim"
 	"github.com/cardhost/cardhost/iso"
+	"github.com/cardhost/cardhost/iso/digit"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
@@ -59,7 +60,7 @@ type hostEnv struct {
 	engine *host.Engine
 	reg    *prometheus.Registry // the server's and the pipeline's metrics
 	addr   string
-	client *termsim.Client
+	client *terminal.Client
 	tenant string
 	keys   map[emv.KeyType]string
 	now    time.Time
@@ -137,9 +138,9 @@ func newHostEnv(t testing.TB) *hostEnv {
 	return e
 }
 
-func (e *hostEnv) dial() *termsim.Client {
+func (e *hostEnv) dial() *terminal.Client {
 	e.t.Helper()
-	c, err := termsim.Dial(context.Background(), e.addr, termsim.RequestTimeout(10*time.Second))
+	c, err := terminal.Dial(context.Background(), e.addr, terminal.RequestTimeout(10*time.Second))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -220,26 +221,13 @@ func (e *hostEnv) newCard(o cardOpts) testCard {
 	return testCard{ID: id, PAN: pan, Expiry: o.expiry}
 }
 
+// luhnComplete appends partial's Luhn check digit.
 func luhnComplete(partial string) string {
-	for d := 0; d <= 9; d++ {
-		s := partial + strconv.Itoa(d)
-		sum, dbl := 0, false
-		for i := len(s) - 1; i >= 0; i-- {
-			n := int(s[i] - '0')
-			if dbl {
-				n *= 2
-				if n > 9 {
-					n -= 9
-				}
-			}
-			sum += n
-			dbl = !dbl
-		}
-		if sum%10 == 0 {
-			return s
-		}
+	d, ok := digit.LuhnDigit(partial)
+	if !ok {
+		panic("luhnComplete: not digits: " + partial)
 	}
-	panic("unreachable")
+	return partial + string(d)
 }
 
 // msg builds a request; fields override the defaults of an e-commerce
@@ -348,7 +336,7 @@ type answer struct {
 	packed         []byte
 }
 
-func (e *hostEnv) send(c *termsim.Client, m *iso8583.Message) answer {
+func (e *hostEnv) send(c *terminal.Client, m *iso8583.Message) answer {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

@@ -7,8 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/host"
-	"github.com/cardhost/cardhost/host/termsim"
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/kafka"
@@ -356,7 +356,7 @@ func TestConcurrentAuthorizationsNeverOverspend(t *testing.T) {
 	}
 }
 
-type hostClient struct{ c *termsim.Client }
+type hostClient struct{ c *terminal.Client }
 
 // TestFreezeIsSeenAtOnce: a change made elsewhere (REST, another instance)
 // bumps the card's version; the engine's cached snapshot must not approve.

@@ -1,6 +1,9 @@
 package host
 
-import "github.com/cardhost/cardhost/issuance"
+import (
+	"github.com/cardhost/cardhost/iso/digit"
+	"github.com/cardhost/cardhost/issuance"
+)
 
 // stepFormat checks what the transport cannot: mandatory fields per message
 // kind, supported processing codes and amounts. It runs before the card
@@ -12,10 +15,10 @@ func stepFormat(r *Request) Decision {
 	if r.STAN == "" || r.TransmissionTime == "" || !digits(r.STAN, 6) || !digits(r.TransmissionTime, 10) {
 		return Decline(ReasonFormatError)
 	}
-	if r.PAN == "" || len(r.PAN) < 12 || len(r.PAN) > 19 || !allDigits(string(r.PAN)) {
+	if r.PAN == "" || len(r.PAN) < 12 || len(r.PAN) > 19 || !digit.All(string(r.PAN)) {
 		return Decline(ReasonFormatError)
 	}
-	if !luhn(string(r.PAN)) {
+	if !digit.LuhnValid(string(r.PAN)) {
 		return Decline(ReasonCardNotFound)
 	}
 	if !digits(r.ProcessingCode, 6) || !digits(r.Currency, 3) {
@@ -54,30 +57,4 @@ func stepFormat(r *Request) Decision {
 	return Decision{}
 }
 
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func digits(s string, n int) bool { return len(s) == n && allDigits(s) }
-
-// luhn reports whether a digit string passes the Luhn (mod 10) check.
-func luhn(s string) bool {
-	sum, double := 0, false
-	for i := len(s) - 1; i >= 0; i-- {
-		d := int(s[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
-}
+func digits(s string, n int) bool { return len(s) == n && digit.All(s) }

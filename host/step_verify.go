@@ -91,7 +91,7 @@ func verifyARQC(ctx context.Context, t *txn) (Decision, error) {
 	if err != nil {
 		return Decline(ReasonFormatError), nil
 	}
-	cvn, err := emv.LookupCVN(string(c.Network), c.CVN)
+	cvn, err := c.Network.CVN(c.CVN)
 	if err != nil {
 		return Decision{}, fmt.Errorf("card %s has no usable CVN: %w", c.ID, err)
 	}

@@ -3,6 +3,8 @@ package host
 import (
 	"errors"
 	"strings"
+
+	"github.com/cardhost/cardhost/iso/digit"
 )
 
 // track2 is track 2 equivalent data as DESIGN.md lays it out:
@@ -22,7 +24,7 @@ func parseTrack2(s string) (track2, error) {
 		return track2{}, errTrack2
 	}
 	pan, rest := s[:i], s[i+1:]
-	if !allDigits(pan) || len(rest) < 4+3+1+4+3 || !allDigits(rest) {
+	if !digit.All(pan) || len(rest) < 4+3+1+4+3 || !digit.All(rest) {
 		return track2{}, errTrack2
 	}
 	return track2{pan: pan, expiry: rest[:4], serviceCode: rest[4:7], pvki: rest[7:8], pvv: rest[8:12], cvv: rest[12:15]}, nil

@@ -1,6 +1,10 @@
 package iso
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/cardhost/cardhost/iso/digit"
+)
 
 // MaxAmount is the largest amount a 12-digit amount field can carry.
 const MaxAmount = 999_999_999_999
@@ -17,7 +21,7 @@ func FormatAmount(minor int64) (string, bool) {
 
 // ParseAmount parses a 12-digit amount field (4, 5, 6) into minor units.
 func ParseAmount(s string) (int64, bool) {
-	if len(s) != 12 || !allDigits(s) {
+	if len(s) != 12 || !digit.All(s) {
 		return 0, false
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
@@ -37,7 +41,7 @@ func padDigits(v int64, width int) string {
 
 // parseSigned parses sign ('C' positive, 'D' negative) + digits.
 func parseSigned(sign byte, digits string) (int64, bool) {
-	if !allDigits(digits) {
+	if !digit.All(digits) {
 		return 0, false
 	}
 	v, err := strconv.ParseInt(digits, 10, 64)

@@ -119,15 +119,6 @@ func isDigit(b byte) bool  { return b >= '0' && b <= '9' }
 func isLetter(b byte) bool { return (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') }
 func isHex(b byte) bool    { return isDigit(b) || (b >= 'A' && b <= 'F') || (b >= 'a' && b <= 'f') }
 
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // Alphanumeric reports whether s is ASCII letters and digits only (an
 // approval code, an RRN).
 func Alphanumeric(s string) bool {

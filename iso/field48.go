@@ -3,6 +3,8 @@ package iso
 import (
 	"log/slog"
 	"strings"
+
+	"github.com/cardhost/cardhost/iso/digit"
 )
 
 // Field 48 element tags (DESIGN.md, "ISO 8583 interface").
@@ -49,10 +51,10 @@ func ParsePrivateData(s string) (PrivateData, error) {
 			return nil, &FieldError{Field: FieldPrivateData, Err: ErrShort}
 		}
 		tag, l := s[:2], s[2:4]
-		if !allDigits(tag) {
+		if !digit.All(tag) {
 			return nil, &FieldError{Field: FieldPrivateData, Err: ErrCharset}
 		}
-		if !allDigits(l) || l == "00" {
+		if !digit.All(l) || l == "00" {
 			return nil, &FieldError{Field: FieldPrivateData, Element: tag, Err: ErrLength}
 		}
 		n := int(l[0]-'0')*10 + int(l[1]-'0')
@@ -111,7 +113,7 @@ func (e Element) check() error {
 	fail := func(err error) error {
 		return &FieldError{Field: FieldPrivateData, Element: e.Tag, Err: err}
 	}
-	if len(e.Tag) != 2 || !allDigits(e.Tag) {
+	if len(e.Tag) != 2 || !digit.All(e.Tag) {
 		return &FieldError{Field: FieldPrivateData, Err: ErrCharset}
 	}
 	v := e.Value
@@ -123,11 +125,11 @@ func (e Element) check() error {
 	}
 	switch e.Tag {
 	case ElementCVV2:
-		if (len(v) != 3 && len(v) != 4) || !allDigits(v) {
+		if (len(v) != 3 && len(v) != 4) || !digit.All(v) {
 			return fail(ErrInvalidValue)
 		}
 	case ElementECI:
-		if len(v) != 2 || !allDigits(v) {
+		if len(v) != 2 || !digit.All(v) {
 			return fail(ErrInvalidValue)
 		}
 	case ElementCAVV:

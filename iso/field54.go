@@ -1,6 +1,10 @@
 package iso
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/cardhost/cardhost/iso/digit"
+)
 
 // Field 54 amount types.
 const (
@@ -38,7 +42,7 @@ func ParseAdditionalAmounts(s string) ([]AdditionalAmount, error) {
 		e := s[:additionalAmountLen]
 		a := AdditionalAmount{AccountType: e[0:2], AmountType: e[2:4], Currency: e[4:7]}
 		amount, ok := parseSigned(e[7], e[8:20])
-		if !ok || !allDigits(e[0:7]) {
+		if !ok || !digit.All(e[0:7]) {
 			return nil, &FieldError{Field: FieldAdditionalAmounts, Err: ErrInvalidValue}
 		}
 		a.Amount = amount
@@ -58,7 +62,7 @@ func EncodeAdditionalAmounts(entries []AdditionalAmount) (string, error) {
 	for _, a := range entries {
 		amount, ok := formatSigned(a.Amount, 12)
 		if !ok || len(a.AccountType) != 2 || len(a.AmountType) != 2 || len(a.Currency) != 3 ||
-			!allDigits(a.AccountType+a.AmountType+a.Currency) {
+			!digit.All(a.AccountType+a.AmountType+a.Currency) {
 			return "", &FieldError{Field: FieldAdditionalAmounts, Err: ErrInvalidValue}
 		}
 		b.WriteString(a.AccountType)

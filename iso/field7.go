@@ -1,6 +1,10 @@
 package iso
 
-import "time"
+import (
+	"time"
+
+	"github.com/cardhost/cardhost/iso/digit"
+)
 
 // transmissionLayout is field 7's layout: UTC MMDDhhmmss.
 const transmissionLayout = "0102150405"
@@ -15,7 +19,7 @@ func FormatTransmissionTime(t time.Time) string {
 // year or next year), so a request sent just before New Year and received
 // just after resolves to the right year. Errors are *FieldError values.
 func ParseTransmissionTime(s string, now time.Time) (time.Time, error) {
-	if len(s) != 10 || !allDigits(s) {
+	if len(s) != 10 || !digit.All(s) {
 		return time.Time{}, &FieldError{Field: FieldTransmissionTime, Err: ErrCharset}
 	}
 	now = now.UTC()
@@ -46,7 +50,7 @@ func validMMDDhhmmss(s string) bool {
 // dateTimeIn returns s (MMDDhhmmss) in year y, and false when it does not
 // exist there.
 func dateTimeIn(y int, s string) (time.Time, bool) {
-	if len(s) != 10 || !allDigits(s) {
+	if len(s) != 10 || !digit.All(s) {
 		return time.Time{}, false
 	}
 	d := func(i int) int { return int(s[i]-'0')*10 + int(s[i+1]-'0') }

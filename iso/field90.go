@@ -1,6 +1,10 @@
 package iso
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/cardhost/cardhost/iso/digit"
+)
 
 // institutionIDLen is the width of the acquirer and forwarding institution
 // ids inside field 90.
@@ -28,7 +32,7 @@ func ParseOriginalData(s string) (OriginalData, error) {
 	if len(s) != 42 {
 		return OriginalData{}, &FieldError{Field: FieldOriginalData, Err: ErrLength}
 	}
-	if !allDigits(s) {
+	if !digit.All(s) {
 		return OriginalData{}, &FieldError{Field: FieldOriginalData, Err: ErrCharset}
 	}
 	o := OriginalData{
@@ -53,7 +57,7 @@ func (o OriginalData) Encode() (string, error) {
 		len(acq) != institutionIDLen || len(fwd) != institutionIDLen {
 		return "", &FieldError{Field: FieldOriginalData, Err: ErrLength}
 	}
-	if !allDigits(s) {
+	if !digit.All(s) {
 		return "", &FieldError{Field: FieldOriginalData, Err: ErrCharset}
 	}
 	if !validMMDDhhmmss(o.TransmissionTime) {

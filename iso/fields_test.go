@@ -13,6 +13,39 @@ import (
 
 const cavv = "00000000000000000000123456789ABCDEF01234"
 
+// fieldCase is one value of a structured field: what it decodes to, or
+// the cause its parser fails with.
+type fieldCase[T any] struct {
+	name  string
+	in    string
+	want  T
+	cause error
+}
+
+// checkField runs parse on each case: a failure must name the field and
+// wrap the case's cause; a success must decode to want and encode back to
+// the same value.
+func checkField[T any](t *testing.T, field int, parse func(string) (T, error), encode func(T) (string, error), cases []fieldCase[T]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parse(tc.in)
+			if tc.cause != nil {
+				if !errors.Is(err, tc.cause) || iso.FieldOf(err) != field {
+					t.Fatalf("error = %v, want field %d %v", err, field, tc.cause)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("= %+v, %v; want %+v", got, err, tc.want)
+			}
+			if enc, err := encode(got); err != nil || enc != tc.in {
+				t.Fatalf("Encode = %q, %v", enc, err)
+			}
+		})
+	}
+}
+
 func TestParsePrivateData(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -97,12 +130,7 @@ func TestPrivateDataAccessAndMasking(t *testing.T) {
 }
 
 func TestAdditionalAmounts(t *testing.T) {
-	tests := []struct {
-		name  string
-		in    string
-		want  []iso.AdditionalAmount
-		cause error
-	}{
+	checkField(t, 54, iso.ParseAdditionalAmounts, iso.EncodeAdditionalAmounts, []fieldCase[[]iso.AdditionalAmount]{
 		{"ledger and available", "0001840C000000150000" + "0002840D000000000125",
 			[]iso.AdditionalAmount{{"00", "01", "840", 150000}, {"00", "02", "840", -125}}, nil},
 		{"one entry", "2002978C000000000000", []iso.AdditionalAmount{{"20", "02", "978", 0}}, nil},
@@ -111,25 +139,7 @@ func TestAdditionalAmounts(t *testing.T) {
 		{"bad sign", "0001840X000000150000", nil, iso.ErrInvalidValue},
 		{"amount not digits", "0001840C00000015000A", nil, iso.ErrInvalidValue},
 		{"currency not digits", "0001USDC000000150000", nil, iso.ErrInvalidValue},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := iso.ParseAdditionalAmounts(tc.in)
-			if tc.cause != nil {
-				if !errors.Is(err, tc.cause) || iso.FieldOf(err) != 54 {
-					t.Fatalf("error = %v, want field 54 %v", err, tc.cause)
-				}
-				return
-			}
-			if err != nil || !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("= %v, %v; want %v", got, err, tc.want)
-			}
-			enc, err := iso.EncodeAdditionalAmounts(got)
-			if err != nil || enc != tc.in {
-				t.Fatalf("Encode = %q, %v", enc, err)
-			}
-		})
-	}
+	})
 	encodeErrors := map[string][]iso.AdditionalAmount{
 		"none":         nil,
 		"seven":        make([]iso.AdditionalAmount, 7),
@@ -184,35 +194,13 @@ func TestOriginalData(t *testing.T) {
 }
 
 func TestReplacementAmounts(t *testing.T) {
-	tests := []struct {
-		name  string
-		in    string
-		want  iso.ReplacementAmounts
-		cause error
-	}{
+	checkField(t, 95, iso.ParseReplacementAmounts, iso.ReplacementAmounts.Encode, []fieldCase[iso.ReplacementAmounts]{
 		{"partial", "000000006000" + "000000006000" + "C00000000" + "C00000000", iso.ReplacementAmounts{6000, 6000, 0, 0}, nil},
 		{"fees", "000000000100" + "000000000200" + "D00000150" + "C00000025", iso.ReplacementAmounts{100, 200, -150, 25}, nil},
 		{"short", "000000006000", iso.ReplacementAmounts{}, iso.ErrLength},
 		{"bad fee sign", "000000006000" + "000000006000" + "X00000000" + "C00000000", iso.ReplacementAmounts{}, iso.ErrInvalidValue},
 		{"amount with space", "00000000600 " + "000000006000" + "C00000000" + "C00000000", iso.ReplacementAmounts{}, iso.ErrInvalidValue},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := iso.ParseReplacementAmounts(tc.in)
-			if tc.cause != nil {
-				if !errors.Is(err, tc.cause) || iso.FieldOf(err) != 95 {
-					t.Fatalf("error = %v, want field 95 %v", err, tc.cause)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Fatalf("= %+v, %v", got, err)
-			}
-			if s, err := got.Encode(); err != nil || s != tc.in {
-				t.Fatalf("Encode = %q, %v", s, err)
-			}
-		})
-	}
+	})
 	if _, err := (iso.ReplacementAmounts{Actual: -1}).Encode(); !errors.Is(err, iso.ErrInvalidValue) {
 		t.Errorf("Encode negative = %v", err)
 	}

@@ -1,5 +1,7 @@
 package iso
 
+import "github.com/cardhost/cardhost/iso/digit"
+
 // Message type indicators cardhost handles (ISO 8583:1987: version 0,
 // class, function, origin). A repeat has origin digit 1 and is answered as
 // its base message.
@@ -37,7 +39,7 @@ const (
 // ValidMTI reports whether mti is four digits: readable, whether or not
 // cardhost handles it.
 func ValidMTI(mti string) bool {
-	return len(mti) == mtiLength && allDigits(mti)
+	return len(mti) == mtiLength && digit.All(mti)
 }
 
 // IsRepeat reports whether mti is a repeat (odd origin digit: 0101, 0121,

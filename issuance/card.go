@@ -3,6 +3,8 @@ package issuance
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/cardhost/cardhost/emv"
 )
 
 // Id prefixes of the objects the card domain and the host create.
@@ -44,14 +46,16 @@ const (
 	CancelOnCapture AutoCancelTrigger = "ON_CAPTURE" // with its first capture (0220, or a 0200)
 )
 
-// Network is the card scheme; it decides the CVN family and how the ECI in
-// field 48 is read.
-type Network string
+// Network is the card's payment network; it decides the CVN family (its
+// emv scheme, [emv.Network.CVN]) and how the ECI in field 48 is read. The
+// type and its link to the scheme are emv's, so that data prep, the host
+// and the card simulator share one definition.
+type Network = emv.Network
 
 // Card networks.
 const (
-	NetworkVisa       Network = "VISA"
-	NetworkMastercard Network = "MASTERCARD"
+	NetworkVisa       = emv.NetworkVisa
+	NetworkMastercard = emv.NetworkMastercard
 )
 
 // PIN verification methods.

@@ -105,15 +105,9 @@ func (s *Service) planCard(ctx context.Context, tenantID string, req *CardReques
 	if err := s.requireKeys(); err != nil {
 		return cardPlan{}, err
 	}
-	p, err := s.d.Catalog.Product(ctx, tenantID, req.ProductID)
-	if errors.Is(err, ErrNotFound) {
-		return cardPlan{}, Errorf(SlugProductNotFound, "no card product %s", req.ProductID)
-	}
+	p, err := s.activeProduct(ctx, tenantID, req.ProductID)
 	if err != nil {
-		return cardPlan{}, fmt.Errorf("reading product: %w", err)
-	}
-	if p.Status != ProductActive {
-		return cardPlan{}, Errorf(SlugProductNotActive, "card product %s is not active", p.ID)
+		return cardPlan{}, err
 	}
 	tpl, err := s.d.Catalog.Template(ctx, tenantID, p.TemplateID)
 	if errors.Is(err, ErrNotFound) {
@@ -124,12 +118,9 @@ func (s *Service) planCard(ctx context.Context, tenantID string, req *CardReques
 	}
 	var holder *Cardholder
 	if req.CardholderID != "" {
-		ch, err := s.d.Catalog.Cardholder(ctx, tenantID, req.CardholderID)
-		if errors.Is(err, ErrNotFound) {
-			return cardPlan{}, Errorf(SlugCardholderNotFound, "no cardholder %s", req.CardholderID)
-		}
+		ch, err := s.cardholder(ctx, tenantID, req.CardholderID)
 		if err != nil {
-			return cardPlan{}, fmt.Errorf("reading cardholder: %w", err)
+			return cardPlan{}, err
 		}
 		if why := cardholderNotReady(&ch, &p); why != "" {
 			return cardPlan{}, Errorf(SlugCardholderNotReady, "cardholder %s is not ready for this product: %s", ch.ID, why)
@@ -395,4 +386,32 @@ func controlsOrProduct(p Product, spending []SpendingControl, risk *RiskControls
 		limit = p.CardLimit
 	}
 	return spending, r, limit
+}
+
+// activeProduct reads the product a card is created in: product_not_found,
+// product_not_active.
+func (s *Service) activeProduct(ctx context.Context, tenantID, id string) (Product, error) {
+	p, err := s.d.Catalog.Product(ctx, tenantID, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Product{}, Errorf(SlugProductNotFound, "no card product %s", id)
+	case err != nil:
+		return Product{}, fmt.Errorf("reading product: %w", err)
+	case p.Status != ProductActive:
+		return Product{}, Errorf(SlugProductNotActive, "card product %s is not active", p.ID)
+	}
+	return p, nil
+}
+
+// cardholder reads the cardholder a card is issued to:
+// cardholder_not_found.
+func (s *Service) cardholder(ctx context.Context, tenantID, id string) (Cardholder, error) {
+	ch, err := s.d.Catalog.Cardholder(ctx, tenantID, id)
+	if errors.Is(err, ErrNotFound) {
+		return Cardholder{}, Errorf(SlugCardholderNotFound, "no cardholder %s", id)
+	}
+	if err != nil {
+		return Cardholder{}, fmt.Errorf("reading cardholder: %w", err)
+	}
+	return ch, nil
 }

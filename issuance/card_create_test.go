@@ -5,79 +5,70 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cardhost/cardhost/emv"
 )
 
-// Function-field fakes for the card creation unit tests. Each embeds its
-// interface, so a method the test does not expect panics.
-
-type fakeCatalog struct {
-	CatalogStore
-	product  Product
-	template Template
-}
-
-func (f *fakeCatalog) Product(_ context.Context, _, id string) (Product, error) {
-	if id != f.product.ID {
-		return Product{}, ErrNotFound
-	}
-	return f.product, nil
-}
-
-func (f *fakeCatalog) Template(context.Context, string, string) (Template, error) {
-	return f.template, nil
-}
-
-func (f *fakeCatalog) Embosser(_ context.Context, _, id string) (Embosser, error) {
-	return Embosser{ID: id, KEKRef: "key_kek"}, nil
-}
-
-type fakeVault struct {
-	Vault
-	sealed map[string]string // card id -> PAN
-}
-
-func (f *fakeVault) SealPAN(_ context.Context, _, _, cardID string, pan emv.PAN) ([]byte, error) {
-	f.sealed[cardID] = pan.Reveal()
-	return []byte("sealed:" + cardID), nil
-}
-
-func (f *fakeVault) IndexPAN(_ context.Context, _ string, pan emv.PAN) ([]byte, error) {
-	return []byte("idx:" + pan.Reveal()), nil
-}
-
-func (f *fakeVault) GenerateCVVSet(context.Context, string, emv.PAN, string, string) (emv.CVVSet, error) {
-	return emv.CVVSet{CVV: "111", ICVV: "222", CVV2: "333", KeyVersion: 2}, nil
-}
-
-type fakeCards struct {
-	CardStore
-	collisions int // CreateCard answers ErrPANTaken this many times first
-	created    []NewCard
+// cardWorld is the catalog, store and HSM card creation sees in these
+// tests: one active virtual Visa product and its template; CreateCard
+// answers ErrPANTaken collisions times before it stores.
+type cardWorld struct {
+	product    Product
+	template   Template
+	holders    map[string]Cardholder
+	collisions int
 	calls      int
+	created    []NewCard
+	sealed     map[string]string // card id -> PAN
 }
 
-func (f *fakeCards) CreateCard(_ context.Context, n NewCard) error {
-	f.calls++
-	if f.calls <= f.collisions {
-		return ErrPANTaken
+func newCardWorld(collisions int) *cardWorld {
+	return &cardWorld{
+		product:    Product{ID: "prd_1", TemplateID: "tpl_1", DefaultEmbosserID: "emb_1", Currency: "USD", CardType: CardVirtual, Status: ProductActive, ValidityMonths: 24},
+		template:   Template{ID: "tpl_1", Network: NetworkVisa, IIN: "40000018", PANLength: 16, CVN: 10, ServiceCode: "201", IMKACRef: "key_imk", CVKRef: "key_cvk", PVKRef: "key_pvk", PINMethod: PINMethodPVV, PVKI: "1"},
+		holders:    map[string]Cardholder{},
+		collisions: collisions,
+		sealed:     map[string]string{},
 	}
-	f.created = append(f.created, n)
-	return nil
 }
 
-func newFakeService(collisions int) (*Service, *fakeCards, *fakeVault) {
-	cards := &fakeCards{collisions: collisions}
-	vault := &fakeVault{sealed: map[string]string{}}
+// service is a Service over the world's fakes.
+func (w *cardWorld) service() *Service {
+	cards := &fakeCards{createCard: func(n NewCard) error {
+		w.calls++
+		if w.calls <= w.collisions {
+			return ErrPANTaken
+		}
+		w.created = append(w.created, n)
+		return nil
+	}}
 	cat := &fakeCatalog{
-		product:  Product{ID: "prd_1", TemplateID: "tpl_1", DefaultEmbosserID: "emb_1", Currency: "USD", CardType: CardVirtual, Status: ProductActive, ValidityMonths: 24},
-		template: Template{ID: "tpl_1", Network: NetworkVisa, IIN: "40000018", PANLength: 16, CVN: 10, ServiceCode: "201", IMKACRef: "key_imk", CVKRef: "key_cvk", PVKRef: "key_pvk", PINMethod: PINMethodPVV, PVKI: "1"},
+		product: func(id string) (Product, error) {
+			if id != w.product.ID {
+				return Product{}, ErrNotFound
+			}
+			return w.product, nil
+		},
+		template: func(string) (Template, error) { return w.template, nil },
+		embosser: func(id string) (Embosser, error) { return Embosser{ID: id, KEKRef: "key_kek"}, nil },
+		cardholder: func(id string) (Cardholder, error) {
+			if h, ok := w.holders[id]; ok {
+				return h, nil
+			}
+			return Cardholder{}, ErrNotFound
+		},
 	}
-	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
-	svc := NewService(Deps{Catalog: cat, Cards: cards, Vault: vault, Keys: SystemKeys{PANDEK: "key_dek", PANIndex: "key_idx"}, Now: func() time.Time { return now }})
-	return svc, cards, vault
+	vault := &fakeVault{
+		sealPAN: func(cardID string, pan emv.PAN) ([]byte, error) {
+			w.sealed[cardID] = pan.Reveal()
+			return []byte("sealed:" + cardID), nil
+		},
+		indexPAN: func(pan emv.PAN) ([]byte, error) { return []byte("idx:" + pan.Reveal()), nil },
+		generateCVVSet: func(emv.PAN) (emv.CVVSet, error) {
+			return emv.CVVSet{CVV: "111", ICVV: "222", CVV2: "333", KeyVersion: 2}, nil
+		},
+	}
+	return fakeService(cards, cat, vault)
 }
 
 func TestCreateCardDrawsAgainOnPANCollision(t *testing.T) {
@@ -91,32 +82,32 @@ func TestCreateCardDrawsAgainOnPANCollision(t *testing.T) {
 		{"every draw collides", maxPANDraws, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			svc, cards, vault := newFakeService(tc.collisions)
-			c, o, err := svc.CreateCard(context.Background(), "ten_1", CardRequest{ProductID: "prd_1", CardHolderName: "ana souza"})
+			w := newCardWorld(tc.collisions)
+			c, o, err := w.service().CreateCard(context.Background(), "ten_1", CardRequest{ProductID: "prd_1", CardHolderName: "ana souza"})
 			if tc.wantErr {
-				if err == nil || !errors.Is(err, ErrPANTaken) || cards.calls != maxPANDraws {
-					t.Fatalf("err %v after %d draws, want ErrPANTaken after %d", err, cards.calls, maxPANDraws)
+				if err == nil || !errors.Is(err, ErrPANTaken) || w.calls != maxPANDraws {
+					t.Fatalf("err %v after %d draws, want ErrPANTaken after %d", err, w.calls, maxPANDraws)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cards.calls != tc.collisions+1 || len(cards.created) != 1 || len(vault.sealed) != tc.collisions+1 {
-				t.Fatalf("%d store calls, %d cards, %d seals", cards.calls, len(cards.created), len(vault.sealed))
+			if w.calls != tc.collisions+1 || len(w.created) != 1 || len(w.sealed) != tc.collisions+1 {
+				t.Fatalf("%d store calls, %d cards, %d seals", w.calls, len(w.created), len(w.sealed))
 			}
 			// Each draw is a new card id with its own PAN, sealed to it.
-			pan := vault.sealed[c.ID]
+			pan := w.sealed[c.ID]
 			if string(c.PANCipher) != "sealed:"+c.ID || string(c.PANIndex) != "idx:"+pan || c.BIN != pan[:6] || c.Last4 != pan[12:] ||
 				!strings.HasPrefix(pan, "40000018") || c.Expiry != "2806" || c.CVKVersion != 2 || c.PrintedName != "ANA SOUZA" ||
 				c.Status != StatusActive || o.Status != OrderCompleted || o.CardID != c.ID {
 				t.Fatalf("card %+v order %+v", c, o)
 			}
 			seen := map[string]bool{}
-			for _, p := range vault.sealed {
+			for _, p := range w.sealed {
 				seen[p] = true
 			}
-			if len(seen) != len(vault.sealed) {
+			if len(seen) != len(w.sealed) {
 				t.Fatal("a draw reused a PAN")
 			}
 		})

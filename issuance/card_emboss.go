@@ -86,31 +86,30 @@ func (s *Service) issueCard(ch *CardChange, now time.Time) error {
 	if err := s.moveCard(ch, StatusActive, "", kafka.TypeCardActivated, now); err != nil {
 		return err
 	}
-	if o := ch.Order; o != nil && !o.Status.Final() {
-		o.complete(IssueIssued, now)
-		ch.OrderChanged = true
-		ev, err := orderEvent(o, now)
-		if err != nil {
-			return err
-		}
-		ch.Events = append(ch.Events, ev)
-	}
-	return nil
+	return ch.settleOrder(now, func(o *Order) { o.complete(IssueIssued, now) })
 }
 
 // failEmbossing marks a locked card's embossing failed and fails its order.
 func (s *Service) failEmbossing(ch *CardChange, msg string, now time.Time) error {
 	ch.Card.EmbossingStatus, ch.Card.UpdatedAt = EmbossingFailed, now
 	ch.Dequeue, ch.Skip = true, false
-	if o := ch.Order; o != nil && !o.Status.Final() {
-		o.fail(IssueEmbossingFailed, SlugEmbossingFailed, msg, now)
-		ch.OrderChanged = true
-		ev, err := orderEvent(o, now)
-		if err != nil {
-			return err
-		}
-		ch.Events = append(ch.Events, ev)
+	return ch.settleOrder(now, func(o *Order) { o.fail(IssueEmbossingFailed, SlugEmbossingFailed, msg, now) })
+}
+
+// settleOrder settles the change's order with settle, unless it has none
+// or it is settled already, and adds the order's event.
+func (ch *CardChange) settleOrder(now time.Time, settle func(*Order)) error {
+	o := ch.Order
+	if o == nil || o.Status.Final() {
+		return nil
 	}
+	settle(o)
+	ch.OrderChanged = true
+	ev, err := orderEvent(o, now)
+	if err != nil {
+		return err
+	}
+	ch.Events = append(ch.Events, ev)
 	return nil
 }
 

@@ -3,6 +3,8 @@ package issuance
 import (
 	"context"
 	"strings"
+
+	"github.com/cardhost/cardhost/iso/digit"
 )
 
 // Card returns one of a tenant's cards; ErrNotFound for another tenant's.
@@ -19,7 +21,7 @@ func (s *Service) Cards(ctx context.Context, tenantID string, f CardFilter) ([]C
 	var v Validator
 	ValidatePage(&v, f.PageRequest, CardIDPrefix)
 	v.Check(f.Status == "" || f.Status.Valid(), "status", "invalid", "a card status")
-	v.Check(f.Last4 == "" || (len(f.Last4) == 4 && allDigits(f.Last4)), "last4", "invalid", "four digits")
+	v.Check(f.Last4 == "" || (len(f.Last4) == 4 && digit.All(f.Last4)), "last4", "invalid", "four digits")
 	v.Check(len(f.ReferenceID) <= MaxReferenceID, "reference_id", "too_long", "at most 64 characters")
 	if f.CreatedAfter != nil && f.CreatedBefore != nil {
 		v.Check(f.CreatedAfter.Before(*f.CreatedBefore), "created_before", "invalid", "must be after created_after")

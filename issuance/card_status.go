@@ -83,17 +83,11 @@ func (s *Service) moveCard(ch *CardChange, to Status, reason, event string, now 
 		return err
 	}
 	ch.Events = append(ch.Events, ev)
-	if prev == StatusProvisioned && to != StatusActive {
-		ch.Dequeue = true
-		if o := ch.Order; o != nil && !o.Status.Final() {
-			o.fail(o.IssueStatus, slugCardClosedBeforeIssue, "the card was "+strings.ToLower(string(to))+" before it was issued", now)
-			ch.OrderChanged = true
-			ev, err := orderEvent(o, now)
-			if err != nil {
-				return err
-			}
-			ch.Events = append(ch.Events, ev)
-		}
+	if prev != StatusProvisioned || to == StatusActive {
+		return nil
 	}
-	return nil
+	ch.Dequeue = true
+	return ch.settleOrder(now, func(o *Order) {
+		o.fail(o.IssueStatus, slugCardClosedBeforeIssue, "the card was "+strings.ToLower(string(to))+" before it was issued", now)
+	})
 }

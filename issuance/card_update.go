@@ -88,12 +88,8 @@ func (s *Service) UpdateCard(ctx context.Context, tenantID, cardID string, u Car
 		if u.RemoveCardLimit {
 			c.CardLimit = nil
 		}
-		if u.SpendingControls != nil {
-			c.SpendingControls = *u.SpendingControls
-		}
-		if u.RiskControls != nil {
-			c.RiskControls = *u.RiskControls
-		}
+		Patch(&c.SpendingControls, u.SpendingControls)
+		Patch(&c.RiskControls, u.RiskControls)
 		if u.Metadata != nil {
 			c.Metadata = u.Metadata
 		}

@@ -2,18 +2,25 @@ package issuance
 
 import (
 	"context"
+	"time"
 
 	"github.com/cardhost/cardhost/emv"
 )
 
 // CatalogStore persists the catalog (templates, embossers, layouts,
-// products, cardholders) and issuer certificates. Every method is scoped to
+// products, cardholders) and reads issuer keys (their certificates are
+// package ca's). Every method is scoped to
 // a tenant: another tenant's id answers ErrNotFound, exactly as a missing
 // one does. Lists are newest first and paged by PageRequest (see
 // catalog_page.go). Implementations must be safe for concurrent use.
 type CatalogStore interface {
 	CatalogReader
-	CertificateStore
+
+	// IssuerPublicKey returns the PEM public key known under an
+	// hsm_key_reference (an issuer certificate's key, package ca) and the
+	// latest not_after of its unexpired certificates. ErrNotFound when the
+	// tenant has no such reference or every certificate of it has expired.
+	IssuerPublicKey(ctx context.Context, tenantID, ref string) ([]byte, time.Time, error)
 
 	// CreateTemplate stores a new data prep template.
 	CreateTemplate(ctx context.Context, t Template) error

@@ -103,3 +103,11 @@ var (
 	// ErrConflict: a uniqueness rule was broken (duplicate reference id...).
 	ErrConflict = errors.New("conflict")
 )
+
+// Patch copies *src into *dst when src is not nil: how a PATCH request
+// applies a field it carries and keeps one it omits.
+func Patch[T any](dst, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/iso/digit"
 	"github.com/cardhost/cardhost/issuance/dataprep"
 	"github.com/cardhost/cardhost/kafka"
 )
@@ -68,31 +68,31 @@ func (s *Service) ImportCard(ctx context.Context, tenantID string, req ImportReq
 	if req.PSN == "" {
 		req.PSN = "00"
 	}
-	v.Check(len(req.PSN) == 2 && allDigits(req.PSN), "psn", "invalid", "2 digits")
+	v.Check(len(req.PSN) == 2 && digit.All(req.PSN), "psn", "invalid", "2 digits")
 	if req.ServiceCode == "" {
 		req.ServiceCode = "201"
 	}
-	v.Check(len(req.ServiceCode) == 3 && allDigits(req.ServiceCode), "service_code", "invalid", "3 digits")
-	v.Check(req.Network == NetworkVisa || req.Network == NetworkMastercard, "network", "invalid", "VISA or MASTERCARD")
-	if req.Network == NetworkVisa || req.Network == NetworkMastercard {
-		_, err := emv.LookupCVN(strings.ToLower(string(req.Network)), req.CVN)
-		v.Check(err == nil, "cvn", "invalid", "a CVN of the network in the registry (Visa 10, 18, 22; Mastercard 16, 17, 20, 21)")
+	v.Check(len(req.ServiceCode) == 3 && digit.All(req.ServiceCode), "service_code", "invalid", "3 digits")
+	v.Check(req.Network.Valid(), "network", "invalid", "VISA or MASTERCARD")
+	if req.Network.Valid() {
+		_, err := req.Network.CVN(req.CVN)
+		v.Check(err == nil, "cvn", "invalid", "a CVN of the network in the registry ("+emv.CVNList()+")")
 	}
 	switch req.PINMethod {
 	case "":
 		v.Check(req.PVV == "" && req.PINOffset == "", "pin_method", "required", "pvv and pin_offset need a pin_method")
 	case PINMethodPVV:
 		v.Check(req.PVKRef != "", "pvk_key_reference", "required", "a PVV needs the PVK")
-		v.Check(len(req.PVKI) == 1 && allDigits(req.PVKI), "pvki", "invalid", "1 digit")
-		v.Check(len(req.PVV) == 4 && allDigits(req.PVV), "pvv", "invalid", "4 digits")
+		v.Check(len(req.PVKI) == 1 && digit.All(req.PVKI), "pvki", "invalid", "1 digit")
+		v.Check(len(req.PVV) == 4 && digit.All(req.PVV), "pvv", "invalid", "4 digits")
 	case PINMethodIBM3624:
 		v.Check(req.PVKRef != "", "pvk_key_reference", "required", "an offset needs the PVK")
-		v.Check(len(req.PINOffset) >= 4 && len(req.PINOffset) <= 12 && allDigits(req.PINOffset), "pin_offset", "invalid", "4-12 digits")
+		v.Check(len(req.PINOffset) >= 4 && len(req.PINOffset) <= 12 && digit.All(req.PINOffset), "pin_offset", "invalid", "4-12 digits")
 	default:
 		v.Add("pin_method", "invalid", "PVV or IBM3624")
 	}
 	if req.PVKI != "" {
-		v.Check(len(req.PVKI) == 1 && allDigits(req.PVKI), "pvki", "invalid", "1 digit")
+		v.Check(len(req.PVKI) == 1 && digit.All(req.PVKI), "pvki", "invalid", "1 digit")
 	}
 	if req.Status == "" {
 		req.Status = StatusActive
@@ -133,24 +133,15 @@ func (s *Service) ImportCard(ctx context.Context, tenantID string, req ImportReq
 	if err := v.Err(); err != nil {
 		return Card{}, Order{}, err
 	}
-	p, err := s.d.Catalog.Product(ctx, tenantID, cr.ProductID)
-	if errors.Is(err, ErrNotFound) {
-		return Card{}, Order{}, Errorf(SlugProductNotFound, "no card product %s", cr.ProductID)
-	}
+	p, err := s.activeProduct(ctx, tenantID, cr.ProductID)
 	if err != nil {
-		return Card{}, Order{}, fmt.Errorf("reading product: %w", err)
-	}
-	if p.Status != ProductActive {
-		return Card{}, Order{}, Errorf(SlugProductNotActive, "card product %s is not active", p.ID)
+		return Card{}, Order{}, err
 	}
 	printed := cr.PrintedName // normalised by validateStatic
 	if req.CardholderID != "" {
-		ch, err := s.d.Catalog.Cardholder(ctx, tenantID, req.CardholderID)
-		if errors.Is(err, ErrNotFound) {
-			return Card{}, Order{}, Errorf(SlugCardholderNotFound, "no cardholder %s", req.CardholderID)
-		}
+		ch, err := s.cardholder(ctx, tenantID, req.CardholderID)
 		if err != nil {
-			return Card{}, Order{}, fmt.Errorf("reading cardholder: %w", err)
+			return Card{}, Order{}, err
 		}
 		if printed == "" {
 			printed, _ = dataprep.PrintedNameFrom(ch.FirstName, ch.LastName)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/issuance/dataprep"
@@ -59,7 +58,7 @@ func (s *Service) sealPerso(ctx context.Context, c *Card, kekRef string, export 
 	if aid == "" {
 		aid = defaultAID[c.Network]
 	}
-	cvn, err := emv.LookupCVN(strings.ToLower(string(c.Network)), c.CVN)
+	cvn, err := c.Network.CVN(c.CVN)
 	if err != nil {
 		return SealedRecord{}, fmt.Errorf("card %s: %w", c.ID, err)
 	}
@@ -75,7 +74,7 @@ func (s *Service) sealPerso(ctx context.Context, c *Card, kekRef string, export 
 	in := dataprep.RecordInput{
 		CardID: c.ID, CardType: string(c.Type), PAN: pan, Expiry: c.Expiry, PSN: c.PSN, ServiceCode: c.ServiceCode,
 		CVVs: cvvs, PVKI: c.PVKI, PVV: c.PINVerify, PrintedName: c.PrintedName, PINMethod: c.PINMethod, PINLength: c.PINLength,
-		Network: string(c.Network), CVN: c.CVN, AID: aid, EmbosserID: c.EmbosserID,
+		Network: c.Network, CVN: c.CVN, AID: aid, EmbosserID: c.EmbosserID,
 	}
 	var clearICC *emv.ICCKeyRequest
 	if export {

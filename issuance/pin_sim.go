@@ -2,15 +2,11 @@ package issuance
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/ecdh"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 
 	"github.com/cardhost/cardhost/emv"
-	"github.com/cardhost/cardhost/emv/pinblock"
+	"github.com/cardhost/cardhost/iso/digit"
 )
 
 // The sandbox simulator's PIN call sets a PIN from a clear test PIN. It
@@ -20,9 +16,6 @@ import (
 // the verification data. The clear PIN is also kept sealed (PAN-DEK,
 // bound to the card) so that the sandbox personalisation export can hand
 // it to the terminal simulator; a real PIN set deletes it.
-
-// pinSetAlgorithmID is the KDF's AlgorithmID (docs/hsm.md).
-const pinSetAlgorithmID = "cardhost:pin-set:iso9564-4:aes-256"
 
 // SimulatorPINRequest is the body of POST /v1/simulator/cards/{id}/pin.
 type SimulatorPINRequest struct {
@@ -46,7 +39,7 @@ func (s *Service) SimulatorSetPIN(ctx context.Context, a Actor, tenantID, cardID
 	}
 	pin := req.PIN.Reveal()
 	var v Validator
-	v.Check(allDigits(pin) && len(pin) == c.PINLength, "pin", "invalid", fmt.Sprintf("%d digits (the card's pin_length)", c.PINLength))
+	v.Check(pin != "" && digit.All(pin) && len(pin) == c.PINLength, "pin", "invalid", fmt.Sprintf("%d digits (the card's pin_length)", c.PINLength))
 	if err := v.Err(); err != nil {
 		return Card{}, err
 	}
@@ -62,7 +55,7 @@ func (s *Service) SimulatorSetPIN(ctx context.Context, a Actor, tenantID, cardID
 	if err != nil {
 		return Card{}, fmt.Errorf("reading the HSM's ECDH key: %w", err)
 	}
-	issuerPub, block, err := encipherPINForSet(hsm.Point, pan, []byte(pin))
+	issuerPub, block, err := emv.EncipherPINForSet(hsm.Point, pan, []byte(pin), rand.Reader)
 	if err != nil {
 		return Card{}, err
 	}
@@ -75,64 +68,4 @@ func (s *Service) SimulatorSetPIN(ctx context.Context, a Actor, tenantID, cardID
 		return Card{}, fmt.Errorf("sealing sandbox PIN: %w", err)
 	}
 	return s.storePIN(ctx, &c, data, sealed, a.audit(AuditSandboxPIN, &c, s))
-}
-
-// encipherPINForSet is the issuer's side of the PIN set (docs/api.md):
-// ECDH with a fresh P-256 key against the HSM's public point, the SP
-// 800-56C one-step KDF (SHA-256) over the docs/hsm.md FixedInfo, and an ISO
-// 9564 format 4 block for pin and pan under the result. It returns the
-// fresh public key (uncompressed point) and the block in hex.
-func encipherPINForSet(hsmPoint []byte, pan emv.PAN, pin []byte) ([]byte, emv.PINBlock, error) {
-	hsmPub, err := ecdh.P256().NewPublicKey(hsmPoint)
-	if err != nil {
-		return nil, "", fmt.Errorf("reading the HSM's ECDH key: %w", err)
-	}
-	priv, err := ecdh.P256().GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, "", fmt.Errorf("generating PIN-set key: %w", err)
-	}
-	z, err := priv.ECDH(hsmPub)
-	if err != nil {
-		return nil, "", fmt.Errorf("agreeing PIN-set key: %w", err)
-	}
-	defer emv.SecretBytes(z).Wipe()
-	issuerPub := priv.PublicKey().Bytes()
-	key := pinSetKey(z, issuerPub, hsmPoint)
-	defer key.Wipe()
-	blk, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, "", fmt.Errorf("agreeing PIN-set key: %w", err)
-	}
-	b, err := pinblock.Encipher(pinblock.Format4, blk, pin, pan.Reveal(), rand.Reader)
-	if err != nil {
-		return nil, "", fmt.Errorf("building PIN block: %w", err)
-	}
-	return issuerPub, emv.PINBlock(emv.EncodeHex(b)), nil
-}
-
-// pinSetKey is NIST SP 800-56C rev. 2 one-step KDF with SHA-256 (one
-// block: 32 bytes) over z and FixedInfo = AlgorithmID ‖ issuer point ‖ HSM
-// point ‖ 256, each field but the last prefixed by its 4-byte length.
-func pinSetKey(z, issuerPub, hsmPub []byte) emv.SecretBytes {
-	h := sha256.New()
-	h.Write([]byte{0, 0, 0, 1})
-	h.Write(z)
-	for _, f := range [][]byte{[]byte(pinSetAlgorithmID), issuerPub, hsmPub} {
-		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(f))))
-		h.Write(f)
-	}
-	h.Write(binary.BigEndian.AppendUint32(nil, 256))
-	return h.Sum(nil)
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

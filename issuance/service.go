@@ -38,17 +38,25 @@ type Deps struct {
 }
 
 // NewService returns a Service over deps.
-func NewService(d Deps) *Service {
+func NewService(d Deps) *Service { return &Service{d: d.WithDefaults()} }
+
+// WithDefaults returns d with its defaults set: the time.Now clock and a
+// logger that discards. The rooms beside the Service (issuance/ca,
+// issuance/catalog) take the same Deps.
+func (d Deps) WithDefaults() Deps {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{d: d}
+	return d
 }
 
-func (s *Service) now() time.Time { return s.d.Now().UTC() }
+// UTCNow reads the clock, in UTC.
+func (d Deps) UTCNow() time.Time { return d.Now().UTC() }
+
+func (s *Service) now() time.Time { return s.d.UTCNow() }
 
 // Keys returns the platform's key references.
 func (s *Service) Keys() SystemKeys { return s.d.Keys }

@@ -23,6 +23,8 @@ import (
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/host/isoserver"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ca"
+	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/rest"
 	"github.com/cardhost/cardhost/kafka/embedded"
@@ -44,6 +46,8 @@ type App struct {
 	brokers []string
 	relay   *outbox.Relay
 	svc     *issuance.Service
+	ca      *ca.Service
+	catalog *catalog.Service
 	api     *rest.Server
 	engine  *host.Engine
 	iso     *isoserver.Server
@@ -151,7 +155,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	a.api, err = rest.New(rest.Config{BodyLimit: cfg.HTTPBodyLimit, RateLimit: cfg.HTTPRateLimit, AuthFailureLimit: cfg.HTTPAuthFailures, TrustedProxies: cfg.HTTPTrustedProxies, ReadTimeout: cfg.HTTPReadTimeout,
 		RequestTimeout: cfg.HTTPRequestTimeout, Sandbox: cfg.Mode == "sandbox", Version: version, RequestHashKey: rhk},
 		rest.Deps{
-			Tenants: a.db, Idempotency: a.db, Service: a.svc,
+			Tenants: a.db, Idempotency: a.db, Service: a.svc, Catalog: a.catalog, CA: a.ca,
 			Authorizations: a.db.Ledger(), Simulator: a.newSimulator(),
 			IsUnavailable: postgres.IsUnavailable,
 			Ready: []rest.ReadyCheck{

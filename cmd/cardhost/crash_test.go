@@ -23,7 +23,8 @@ import (
 
 	pgxv5 "github.com/jackc/pgx/v5"
 
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/scenario"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/kafka"
@@ -214,7 +215,7 @@ func (h *crashHost) killTimes() []time.Time {
 type sent struct {
 	kind     string // purchase, reversal, partial, capture; cleanup-reversal, retransmit
 	card     int
-	tx       *termsim.Txn
+	tx       *terminal.Txn
 	orig     *sent // the purchase a follow-up refers to
 	at       time.Time
 	answered bool
@@ -232,19 +233,19 @@ func (s *sent) key() string { return s.tx.TerminalID + "/" + s.tx.STAN }
 type crashTerminal struct {
 	t     *testing.T
 	addr  string
-	term  *termsim.Terminal
+	term  *terminal.Terminal
 	cards []int
-	all   []*termsim.Card
-	c     *termsim.Client
+	all   []*terminal.Card
+	c     *terminal.Client
 	log   []*sent
 	rnd   *rand.Rand
 }
 
 // conn returns a connection, dialing until one opens or ctx ends.
-func (w *crashTerminal) conn(ctx context.Context) *termsim.Client {
+func (w *crashTerminal) conn(ctx context.Context) *terminal.Client {
 	for w.c == nil {
 		dctx, cancel := context.WithTimeout(ctx, time.Second)
-		c, err := termsim.Dial(dctx, w.addr, termsim.RequestTimeout(10*time.Second))
+		c, err := terminal.Dial(dctx, w.addr, terminal.RequestTimeout(10*time.Second))
 		cancel()
 		if err == nil {
 			w.c = c
@@ -281,7 +282,7 @@ func (w *crashTerminal) send(ctx context.Context, s *sent) bool {
 	return true
 }
 
-func (w *crashTerminal) must(tx *termsim.Txn, err error) *termsim.Txn {
+func (w *crashTerminal) must(tx *terminal.Txn, err error) *terminal.Txn {
 	if err != nil {
 		w.t.Errorf("building a request: %v", err)
 		return nil
@@ -297,14 +298,14 @@ func (w *crashTerminal) run(ctx context.Context) {
 		ci := w.cards[i%len(w.cards)]
 		card := w.all[ci]
 		amount := int64(100 + w.rnd.IntN(4900))
-		var o termsim.TxnOptions
+		var o terminal.TxnOptions
 		switch w.rnd.IntN(4) {
 		case 1:
-			o.Entry = termsim.EntryContactless
+			o.Entry = terminal.EntryContactless
 		case 2:
-			o.Entry, o.PIN = termsim.EntryMagstripe, card.PIN.Reveal()
+			o.Entry, o.PIN = terminal.EntryMagstripe, card.PIN.Reveal()
 		case 3:
-			o.Entry, o.CVV2 = termsim.EntryEcommerce, card.CVV2.Reveal()
+			o.Entry, o.CVV2 = terminal.EntryEcommerce, card.CVV2.Reveal()
 		}
 		p := &sent{kind: "purchase", card: ci, tx: w.must(w.term.Purchase(card, amount, o))}
 		if p.tx == nil || !w.send(ctx, p) || !p.answered || p.code != iso.Approved {
@@ -313,10 +314,10 @@ func (w *crashTerminal) run(ctx context.Context) {
 		var f *sent
 		switch r := w.rnd.IntN(100); {
 		case r < 20:
-			f = &sent{kind: "reversal", tx: w.must(w.term.Reversal(p.tx, termsim.ReversalOptions{}))}
+			f = &sent{kind: "reversal", tx: w.must(w.term.Reversal(p.tx, terminal.ReversalOptions{}))}
 		case r < 30:
 			keep := amount / 2
-			f = &sent{kind: "partial", keep: keep, tx: w.must(w.term.Reversal(p.tx, termsim.ReversalOptions{Keep: &keep}))}
+			f = &sent{kind: "partial", keep: keep, tx: w.must(w.term.Reversal(p.tx, terminal.ReversalOptions{Keep: &keep}))}
 		case r < 45:
 			f = &sent{kind: "capture", tx: w.must(w.term.Capture(p.tx, amount-amount/10, p.approval))}
 		}
@@ -339,7 +340,7 @@ func (w *crashTerminal) settle(ctx context.Context) {
 		var next *sent
 		switch s.kind {
 		case "purchase":
-			next = &sent{kind: "cleanup-reversal", card: s.card, orig: s, tx: w.must(w.term.Reversal(s.tx, termsim.ReversalOptions{}))}
+			next = &sent{kind: "cleanup-reversal", card: s.card, orig: s, tx: w.must(w.term.Reversal(s.tx, terminal.ReversalOptions{}))}
 		default:
 			tx, err := s.tx.Retransmit(false, nil)
 			next = &sent{kind: "retransmit", card: s.card, orig: s.orig, keep: s.keep, tx: w.must(tx, err)}
@@ -425,12 +426,12 @@ func TestCrashConsistency(t *testing.T) {
 	}
 
 	// Cards, through the API, and the terminals that act as them.
-	api, err := termsim.NewAPI("http://"+h.http, key, 20*time.Second)
+	api, err := scenario.NewAPI("http://"+h.http, key, 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kek, _ := hex.DecodeString(termsim.DefaultTransportKeyHex)
-	is := &termsim.Issuer{API: api, TransportKey: kek}
+	kek, _ := hex.DecodeString(terminal.DefaultTransportKeyHex)
+	is := &scenario.Issuer{API: api, TransportKey: kek}
 	ctx := t.Context()
 	prd, err := is.DefaultProduct(ctx)
 	if err != nil {
@@ -445,7 +446,7 @@ func TestCrashConsistency(t *testing.T) {
 	stage("cards created")
 	terms := make([]*crashTerminal, cfg.Workers)
 	for i := range terms {
-		term, err := termsim.NewTerminal(termsim.TerminalConfig{TerminalID: fmt.Sprintf("CRSH%04d", i+1)})
+		term, err := terminal.NewTerminal(terminal.TerminalConfig{TerminalID: fmt.Sprintf("CRSH%04d", i+1)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -488,7 +489,7 @@ func TestCrashConsistency(t *testing.T) {
 		for i := 0; loadCtx.Err() == nil; i++ {
 			limit := int64(100_000_000 + i%2)
 			uctx, cancel := context.WithTimeout(loadCtx, 5*time.Second)
-			if _, err := api.UpdateCard(uctx, cards[i%len(cards)].ID, termsim.CardUpdate{CardLimit: &limit}); err != nil {
+			if _, err := api.UpdateCard(uctx, cards[i%len(cards)].ID, scenario.CardUpdate{CardLimit: &limit}); err != nil {
 				updateErrors++
 				time.Sleep(50 * time.Millisecond)
 			} else {
@@ -680,7 +681,7 @@ func checkCrashTerminals(t *testing.T, conn *pgxv5.Conn, log []*sent, kills []ti
 // what its records still hold, and equals its stored approvals less
 // reversals and capture releases; for the tracked cards it also equals
 // what their terminals saw approved, reversed and captured.
-func checkCrashSpend(t *testing.T, conn *pgxv5.Conn, log []*sent, cards []*termsim.Card) {
+func checkCrashSpend(t *testing.T, conn *pgxv5.Conn, log []*sent, cards []*terminal.Card) {
 	t.Helper()
 	rows, err := conn.Query(t.Context(), `
 		WITH a AS (SELECT * FROM authorizations WHERE card_id IS NOT NULL)

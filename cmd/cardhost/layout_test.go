@@ -28,7 +28,10 @@ var (
 	franz    = "github.com/twmb/franz-go"
 	prom     = "github.com/prometheus/client_golang"
 	yaml     = "gopkg.in/yaml.v3"
-	emvLeafs = []string{"emv", "emv/tlv", "emv/pinblock"}
+	// emvLeafs are the leaves every package above the leaves may import;
+	// iso/digit (digit strings and Luhn) is one of them and the one
+	// cardhost package iso, emv and emv/pinblock may share.
+	emvLeafs = []string{"emv", "emv/tlv", "emv/pinblock", "iso/digit"}
 )
 
 func join(lists ...[]string) []string {
@@ -41,32 +44,44 @@ func join(lists ...[]string) []string {
 
 var dependencyRules = map[string]rule{
 	// leaves
-	"iso":          {nil, []string{moovISO}},
-	"emv":          {[]string{"emv/tlv", "emv/pinblock"}, nil},
+	"iso":          {[]string{"iso/digit"}, []string{moovISO}},
+	"iso/digit":    {nil, nil},
+	"emv":          {[]string{"emv/tlv", "emv/pinblock", "iso/digit"}, nil},
 	"emv/tlv":      {nil, nil},
-	"emv/pinblock": {nil, nil},
-	"emv/calc":     {emvLeafs, nil},
+	"emv/pinblock": {[]string{"iso/digit"}, nil},
+	"emv/calc":     {[]string{"emv", "emv/tlv", "emv/pinblock"}, nil},
 	"kafka":        {nil, nil},
+	// issuance/httpsig is RFC 9421 request signing, standard library only.
+	"issuance/httpsig": {nil, nil},
 	// domain
 	// issuance/dataprep is pure card-data generation (PAN, expiry, track 2,
 	// personalisation records) over emv: a leaf the domain uses, not an
 	// adapter (a deliberate change from CONVENTIONS.md; docs/architecture.md).
 	"issuance/dataprep": {emvLeafs, nil},
-	"issuance":          {join(emvLeafs, []string{"kafka", "issuance/dataprep"}), nil},
+	"issuance":          {join(emvLeafs, []string{"kafka", "issuance/dataprep", "issuance/isocode"}), nil},
+	"issuance/isocode":  {nil, nil},
+	"issuance/ca":       {[]string{"issuance", "kafka"}, nil},
+	"issuance/catalog":  {join(emvLeafs, []string{"issuance"}), nil},
 	"host":              {join(emvLeafs, []string{"issuance", "iso", "kafka"}), nil},
 	// adapters
 	"emv/softhsm":              {emvLeafs, nil},
-	"issuance/postgres":        {join(emvLeafs, []string{"issuance", "host", "iso", "kafka"}), []string{pgx}},
+	"issuance/postgres":        {join(emvLeafs, []string{"issuance", "issuance/ca", "host", "iso", "kafka"}), []string{pgx}},
 	"issuance/postgres/pgtest": {[]string{"issuance/postgres"}, []string{pgx}},
-	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/dataprep", "host", "iso", "kafka"}), []string{fiber, prom}},
+	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/ca", "issuance/catalog", "issuance/dataprep", "issuance/httpsig", "host", "iso", "kafka"}), []string{fiber, prom}},
 	"issuance/emboss":          {join(emvLeafs, []string{"issuance", "issuance/dataprep"}), nil},
 	"host/isoserver":           {join(emvLeafs, []string{"host", "iso"}), []string{moovISO, moovConn, prom}},
-	"host/termsim":             {join(emvLeafs, []string{"iso"}), []string{moovISO, moovConn, yaml, franz}},
 	"kafka/outbox":             {[]string{"kafka", "kafka/internal/kgolog", "kafka/internal/wire"}, []string{franz, prom}},
 	"kafka/embedded":           {[]string{"kafka", "kafka/internal/kgolog"}, []string{franz}},
 	"kafka/consume":            {[]string{"kafka", "kafka/internal/wire"}, []string{franz}},
 	"kafka/internal/kgolog":    {nil, []string{franz}},
 	"kafka/internal/wire":      {[]string{"kafka"}, []string{franz}},
+
+	// termsim's packages beside their command: clients of the host that
+	// know it only over TCP and HTTP, so never host or its subpackages.
+	"cmd/termsim/terminal":              {join(emvLeafs, []string{"iso"}), []string{moovISO, moovConn, yaml}},
+	"cmd/termsim/terminal/terminaltest": {join(emvLeafs, []string{"iso", "cmd/termsim/terminal"}), []string{moovISO}},
+	"cmd/termsim/loadgen":               {join(emvLeafs, []string{"iso", "cmd/termsim/terminal"}), []string{moovISO, moovConn, yaml}},
+	"cmd/termsim/scenario":              {join(emvLeafs, []string{"iso", "kafka", "kafka/consume", "cmd/termsim/terminal"}), []string{moovISO, moovConn, yaml}},
 }
 
 // domainForbidden are what domain and leaf packages must never import.
@@ -99,8 +114,8 @@ func TestDependencyDirection(t *testing.T) {
 			t.Fatal(err)
 		}
 		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
-		if strings.HasPrefix(rel, "cmd/") {
-			continue // mains wire everything
+		if strings.HasPrefix(rel, "cmd/") && !strings.HasPrefix(rel, "cmd/termsim/") {
+			continue // mains wire everything; termsim's library packages are checked
 		}
 		r, ok := dependencyRules[rel]
 		if !ok {
@@ -108,7 +123,7 @@ func TestDependencyDirection(t *testing.T) {
 			continue
 		}
 		seen++
-		domain := !strings.Contains(rel, "/") || rel == "emv/tlv" || rel == "emv/pinblock" || rel == "issuance/dataprep"
+		domain := !strings.Contains(rel, "/") || rel == "emv/tlv" || rel == "emv/pinblock" || rel == "issuance/dataprep" || rel == "issuance/isocode" || rel == "issuance/ca" || rel == "issuance/catalog" || rel == "iso/digit" || rel == "issuance/httpsig"
 		for _, imp := range p.Imports {
 			if strings.HasPrefix(imp, module+"/") {
 				target := strings.TrimPrefix(imp, module+"/")

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/kafka"
 	"github.com/cardhost/cardhost/kafka/consume"
@@ -164,7 +164,7 @@ func TestEndToEnd(t *testing.T) {
 	// ISO 8583 echo over TCP.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := termsim.Dial(ctx, app.ISOAddr())
+	c, err := terminal.Dial(ctx, app.ISOAddr())
 	if err != nil {
 		t.Fatal(err)
 	}

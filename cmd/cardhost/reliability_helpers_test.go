@@ -14,7 +14,8 @@ import (
 
 	pgxv5 "github.com/jackc/pgx/v5"
 
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/scenario"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/kafka"
 	"github.com/cardhost/cardhost/kafka/consume"
@@ -46,19 +47,19 @@ func (a *testApp) sandboxKey(t *testing.T) string {
 
 // issuer returns a termsim issuer over the app's REST API with the
 // sandbox tenant's key.
-func (a *testApp) issuer(t *testing.T, scheme string) *termsim.Issuer {
+func (a *testApp) issuer(t *testing.T, scheme string) *scenario.Issuer {
 	t.Helper()
-	api, err := termsim.NewAPI(scheme+"://"+a.HTTPAddr(), a.sandboxKey(t), 10*time.Second)
+	api, err := scenario.NewAPI(scheme+"://"+a.HTTPAddr(), a.sandboxKey(t), 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kek, _ := hex.DecodeString(termsim.DefaultTransportKeyHex)
-	return &termsim.Issuer{API: api, TransportKey: kek}
+	kek, _ := hex.DecodeString(terminal.DefaultTransportKeyHex)
+	return &scenario.Issuer{API: api, TransportKey: kek}
 }
 
 // newCard creates a virtual card on the sandbox tenant's default product
 // and returns the termsim card acting as it.
-func newCard(t *testing.T, is *termsim.Issuer, r termsim.CardRequest) (*termsim.Card, termsim.CardInfo) {
+func newCard(t *testing.T, is *scenario.Issuer, r scenario.CardRequest) (*terminal.Card, scenario.CardInfo) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -83,11 +84,11 @@ func newCard(t *testing.T, is *termsim.Issuer, r termsim.CardRequest) (*termsim.
 }
 
 // dialISO connects a termsim client to the app's ISO port.
-func dialISO(t *testing.T, addr string, opts ...termsim.Option) *termsim.Client {
+func dialISO(t *testing.T, addr string, opts ...terminal.Option) *terminal.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := termsim.Dial(ctx, addr, opts...)
+	c, err := terminal.Dial(ctx, addr, opts...)
 	if err != nil {
 		t.Fatalf("dialing the ISO port: %v", err)
 	}
@@ -96,9 +97,9 @@ func dialISO(t *testing.T, addr string, opts ...termsim.Option) *termsim.Client 
 }
 
 // newTerminal is a terminal of the sandbox acquirer.
-func newTerminal(t *testing.T, id string) *termsim.Terminal {
+func newTerminal(t *testing.T, id string) *terminal.Terminal {
 	t.Helper()
-	term, err := termsim.NewTerminal(termsim.TerminalConfig{TerminalID: id})
+	term, err := terminal.NewTerminal(terminal.TerminalConfig{TerminalID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,9 +108,9 @@ func newTerminal(t *testing.T, id string) *termsim.Terminal {
 
 // purchase sends one chip purchase and returns the answer; a transport
 // failure (no answer within wait) fails the test.
-func purchase(t *testing.T, c *termsim.Client, term *termsim.Terminal, card *termsim.Card, amount int64, wait time.Duration) *termsim.Result {
+func purchase(t *testing.T, c *terminal.Client, term *terminal.Terminal, card *terminal.Card, amount int64, wait time.Duration) *terminal.Result {
 	t.Helper()
-	tx, err := term.Purchase(card, amount, termsim.TxnOptions{})
+	tx, err := term.Purchase(card, amount, terminal.TxnOptions{})
 	if err != nil {
 		t.Fatalf("building a purchase: %v", err)
 	}
@@ -360,16 +361,16 @@ func metricValue(exposition, name string) float64 {
 
 // termsimCardRequest is a card request with a limit high enough that the
 // tests' purchases never hit it.
-func termsimCardRequest() termsim.CardRequest {
+func termsimCardRequest() scenario.CardRequest {
 	limit := int64(100_000_000)
-	return termsim.CardRequest{CardLimit: &limit}
+	return scenario.CardRequest{CardLimit: &limit}
 }
 
 // purchaseLane is a card at a terminal on its own ISO connection.
 type purchaseLane struct {
-	card *termsim.Card
-	term *termsim.Terminal
-	c    *termsim.Client
+	card *terminal.Card
+	term *terminal.Terminal
+	c    *terminal.Client
 }
 
 // purchaseUntil has every lane buy 1.00 again and again until stop is
@@ -378,7 +379,7 @@ type purchaseLane struct {
 // lanes. A request not answered in time fails the test and ends its lane.
 // The returned function waits for every lane to end.
 func purchaseUntil(t *testing.T, lanes []purchaseLane, bound time.Duration, stop <-chan struct{},
-	answered func(i int, tx *termsim.Txn, r *termsim.Result, took time.Duration)) (wait func()) {
+	answered func(i int, tx *terminal.Txn, r *terminal.Result, took time.Duration)) (wait func()) {
 	var wg sync.WaitGroup
 	for i, l := range lanes {
 		wg.Add(1)
@@ -390,7 +391,7 @@ func purchaseUntil(t *testing.T, lanes []purchaseLane, bound time.Duration, stop
 					return
 				default:
 				}
-				tx, err := l.term.Purchase(l.card, 100, termsim.TxnOptions{})
+				tx, err := l.term.Purchase(l.card, 100, terminal.TxnOptions{})
 				if err != nil {
 					t.Error(err)
 					return

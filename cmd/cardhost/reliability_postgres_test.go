@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/iso"
 )
 
@@ -48,8 +48,8 @@ func TestReliabilityDatabaseDown(t *testing.T) {
 	hc := &http.Client{Timeout: 10 * time.Second}
 	base := "http://" + app.HTTPAddr()
 
-	answered := map[string]bool{}    // terminal/STAN of the approvals answered 00
-	var unansweredSeq []*termsim.Txn // the sequential terminal's requests answered 91
+	answered := map[string]bool{}     // terminal/STAN of the approvals answered 00
+	var unansweredSeq []*terminal.Txn // the sequential terminal's requests answered 91
 	authorize := func(t *testing.T) *resultCode {
 		t.Helper()
 		start := time.Now()
@@ -144,9 +144,9 @@ func TestReliabilityDatabaseDown(t *testing.T) {
 		}
 		var mu sync.Mutex
 		counts := map[iso.ResponseCode]int{}
-		unanswered := make([][]*termsim.Txn, workers) // per lane, the requests answered 91
+		unanswered := make([][]*terminal.Txn, workers) // per lane, the requests answered 91
 		stop := make(chan struct{})
-		wait := purchaseUntil(t, lanes, answerBound, stop, func(i int, tx *termsim.Txn, r *termsim.Result, _ time.Duration) {
+		wait := purchaseUntil(t, lanes, answerBound, stop, func(i int, tx *terminal.Txn, r *terminal.Result, _ time.Duration) {
 			mu.Lock()
 			defer mu.Unlock()
 			counts[r.Code]++

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/kafka/embedded"
 )
@@ -61,14 +61,14 @@ func TestReliabilitySoak(t *testing.T) {
 		card, _ := newCard(t, is, termsimCardRequest())
 		ls[i] = purchaseLane{card: card, term: newTerminal(t, fmt.Sprintf("SOAK%04d", i)), c: dialISO(t, app.ISOAddr())}
 	}
-	unanswered := make([][]*termsim.Txn, lanes) // per lane, the requests answered 91, in order
+	unanswered := make([][]*terminal.Txn, lanes) // per lane, the requests answered 91, in order
 
 	var mu sync.Mutex
 	answered := map[string]bool{}
 	counts := map[iso.ResponseCode]int{}
 	var latencies []time.Duration
 	stop := make(chan struct{})
-	wait := purchaseUntil(t, ls, answerBound, stop, func(i int, tx *termsim.Txn, r *termsim.Result, took time.Duration) {
+	wait := purchaseUntil(t, ls, answerBound, stop, func(i int, tx *terminal.Txn, r *terminal.Result, took time.Duration) {
 		mu.Lock()
 		defer mu.Unlock()
 		counts[r.Code]++

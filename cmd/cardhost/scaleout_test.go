@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/scenario"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/kafka"
 	"github.com/cardhost/cardhost/kafka/consume"
@@ -31,8 +32,8 @@ func TestTwoInstancesOneDatabaseOneKafka(t *testing.T) {
 	is := a.issuer(t, "http")
 	var wg sync.WaitGroup
 	type lane struct {
-		c    *termsim.Client
-		term *termsim.Terminal
+		c    *terminal.Client
+		term *terminal.Terminal
 	}
 	lanes := []lane{
 		{dialISO(t, a.ISOAddr()), newTerminal(t, "SCALEA01")}, {dialISO(t, a.ISOAddr()), newTerminal(t, "SCALEA02")},
@@ -43,7 +44,7 @@ func TestTwoInstancesOneDatabaseOneKafka(t *testing.T) {
 	var mu sync.Mutex
 	for ci := 0; ci < cards; ci++ {
 		l := int64(limit)
-		card, info := newCard(t, is, termsim.CardRequest{CardLimit: &l})
+		card, info := newCard(t, is, scenario.CardRequest{CardLimit: &l})
 		ids[ci] = info.CardID
 		for r := 0; r < perCard; r++ {
 			wg.Add(1)
@@ -52,7 +53,7 @@ func TestTwoInstancesOneDatabaseOneKafka(t *testing.T) {
 				ln := lanes[(ci+r)%len(lanes)]
 				// E-commerce: a chip card's ATC cannot serve concurrent
 				// transactions (the host would rightly see replays).
-				tx, err := ln.term.Purchase(card, amount, termsim.TxnOptions{Entry: "ecommerce"})
+				tx, err := ln.term.Purchase(card, amount, terminal.TxnOptions{Entry: "ecommerce"})
 				if err != nil {
 					t.Error(err)
 					return

@@ -30,10 +30,10 @@ import (
 
 	pgxv5 "github.com/jackc/pgx/v5"
 
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/pinblock"
 	"github.com/cardhost/cardhost/emv/softhsm"
-	"github.com/cardhost/cardhost/host/termsim"
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance/postgres"
 )
@@ -302,7 +302,7 @@ func persoSecrets(t *testing.T, s *secretSet, cardID, recordB64 string) []byte {
 	if err != nil || len(sealed) < 1+4+12+16 {
 		t.Fatalf("perso record of %s: %v", cardID, err)
 	}
-	kek, _ := hex.DecodeString(termsim.DefaultTransportKeyHex)
+	kek, _ := hex.DecodeString(terminal.DefaultTransportKeyHex)
 	key, err := hkdf.Key(sha256.New, kek, nil, "cardhost:perso:v1", 32)
 	if err != nil {
 		t.Fatal(err)
@@ -456,7 +456,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	sec.long("HSM master key", strings.ToUpper(strings.TrimSpace(string(masterKey))))
-	for name, k := range map[string]string{"sandbox transport key": termsim.DefaultTransportKeyHex, "sandbox zone PIN key": termsim.DefaultZPKHex,
+	for name, k := range map[string]string{"sandbox transport key": terminal.DefaultTransportKeyHex, "sandbox zone PIN key": terminal.DefaultZPKHex,
 		"transport key component 1": "88E1AB2A2E3DD38C1FA039A536500CC8A87AB9D62DC92C01058FA79F44657DE6",
 		"transport key component 2": "BE19E6A07A760F10EF8E83A226B63AAD141F463FDDD4F47DB244B4023EC3CACC",
 		"ZPK component 1":           "3B577FB3FD756DDFE62F6B52751580E0", "ZPK component 2": "D9CDE338A104A789859E76150B543251",
@@ -580,10 +580,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 		sec.add("sandbox PIN", pin, chosenPIN)
 		api.do("POST", "/v1/simulator/cards/"+id+"/pin", map[string]any{"pin": pin}).must(t, 200)
 	}
-	kek, _ := hex.DecodeString(termsim.DefaultTransportKeyHex)
-	cards := map[string]*termsim.Card{}
+	kek, _ := hex.DecodeString(terminal.DefaultTransportKeyHex)
+	cards := map[string]*terminal.Card{}
 	for _, id := range []string{plastic.ID, virtual.ID, mc.ID} {
-		var p termsim.PersoExport
+		var p terminal.PersoExport
 		ans := api.do("POST", "/v1/simulator/cards/"+id+"/perso", nil).must(t, 200)
 		ans.decode(t, &p)
 		control.add("opened perso record", persoSecrets(t, &sec, id, p.Record), true)
@@ -759,26 +759,26 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 
 	checkPANsSealed(t, conn, []string{plasticPAN, virtualPAN, importPAN})
-	sandboxKEK, _ := hex.DecodeString(termsim.DefaultTransportKeyHex)
-	sandboxZPK, _ := hex.DecodeString(termsim.DefaultZPKHex)
+	sandboxKEK, _ := hex.DecodeString(terminal.DefaultTransportKeyHex)
+	sandboxZPK, _ := hex.DecodeString(terminal.DefaultZPKHex)
 	checkKeyBlocks(t, env, conn, map[string][]byte{"imported zone PIN key": zpk, "sandbox transport key": sandboxKEK,
 		"sandbox zone PIN key": sandboxZPK}, plastic.ID, plasticPAN, plasticCVV2)
 }
 
 // iso8583Traffic sends the ISO 8583 traffic of TestSecretsNeverLeak and
 // adds the secrets it sent (tracks, PIN blocks, CVV2s).
-func iso8583Traffic(t *testing.T, app *testApp, sec *secretSet, cards map[string]*termsim.Card, importPAN, importExpiry string, zpk []byte) {
+func iso8583Traffic(t *testing.T, app *testApp, sec *secretSet, cards map[string]*terminal.Card, importPAN, importExpiry string, zpk []byte) {
 	t.Helper()
 	c := dialISO(t, app.ISOAddr())
 	term := newTerminal(t, "SECRET01")
-	mk := func(tx *termsim.Txn, err error) *termsim.Txn {
+	mk := func(tx *terminal.Txn, err error) *terminal.Txn {
 		t.Helper()
 		if err != nil {
 			t.Fatalf("building a request: %v", err)
 		}
 		return tx
 	}
-	send := func(tx *termsim.Txn, want ...iso.ResponseCode) *termsim.Result {
+	send := func(tx *terminal.Txn, want ...iso.ResponseCode) *terminal.Result {
 		t.Helper()
 		for f, name := range map[int]string{35: "track 2 sent", 52: "PIN block sent", 2: "PAN sent"} {
 			if v, _ := tx.Msg.GetString(f); v != "" {
@@ -814,50 +814,50 @@ func iso8583Traffic(t *testing.T, app *testApp, sec *secretSet, cards map[string
 	wrongPIN := "5823"
 	sec.add("wrong PIN", wrongPIN, chosenPIN)
 	for _, card := range cards {
-		o := termsim.TxnOptions{}
+		o := terminal.TxnOptions{}
 		chip := send(mk(term.Purchase(card, 15000, o)))
 		if chip.Code != iso.Approved {
 			t.Fatalf("chip purchase on %s: %s", card, chip.Code)
 		}
-		send(mk(term.Purchase(card, 15100, termsim.TxnOptions{Entry: termsim.EntryContactless})), iso.Approved)
-		send(mk(term.Purchase(card, 15200, termsim.TxnOptions{Entry: termsim.EntryMagstripe, PIN: card.PIN.Reveal()})), iso.Approved)
-		send(mk(term.Purchase(card, 15300, termsim.TxnOptions{Entry: termsim.EntryMagstripe, PIN: wrongPIN})), iso.IncorrectPIN)
-		ecom := send(mk(term.Purchase(card, 15400, termsim.TxnOptions{Entry: termsim.EntryEcommerce, CVV2: card.CVV2.Reveal()})), iso.Approved)
+		send(mk(term.Purchase(card, 15100, terminal.TxnOptions{Entry: terminal.EntryContactless})), iso.Approved)
+		send(mk(term.Purchase(card, 15200, terminal.TxnOptions{Entry: terminal.EntryMagstripe, PIN: card.PIN.Reveal()})), iso.Approved)
+		send(mk(term.Purchase(card, 15300, terminal.TxnOptions{Entry: terminal.EntryMagstripe, PIN: wrongPIN})), iso.IncorrectPIN)
+		ecom := send(mk(term.Purchase(card, 15400, terminal.TxnOptions{Entry: terminal.EntryEcommerce, CVV2: card.CVV2.Reveal()})), iso.Approved)
 		wrongCVV2 := fmt.Sprintf("%03d", (atoi(card.CVV2.Reveal())+1)%1000)
 		sec.add("wrong CVV2", wrongCVV2, randomCVV)
-		send(mk(term.Purchase(card, 15500, termsim.TxnOptions{Entry: termsim.EntryEcommerce, CVV2: wrongCVV2})), iso.CryptographicFailure)
-		send(mk(term.Purchase(card, 15600, termsim.TxnOptions{Entry: termsim.EntryMagstripe, WrongTrackCVV: true})), iso.CryptographicFailure)
-		send(mk(term.Purchase(card, 15700, termsim.TxnOptions{Chip: termsim.ChipTamper{ARQC: true}})), iso.CryptographicFailure)
-		send(mk(term.Reversal(chip.Txn, termsim.ReversalOptions{})), iso.Approved)
+		send(mk(term.Purchase(card, 15500, terminal.TxnOptions{Entry: terminal.EntryEcommerce, CVV2: wrongCVV2})), iso.CryptographicFailure)
+		send(mk(term.Purchase(card, 15600, terminal.TxnOptions{Entry: terminal.EntryMagstripe, WrongTrackCVV: true})), iso.CryptographicFailure)
+		send(mk(term.Purchase(card, 15700, terminal.TxnOptions{Chip: terminal.ChipTamper{ARQC: true}})), iso.CryptographicFailure)
+		send(mk(term.Reversal(chip.Txn, terminal.ReversalOptions{})), iso.Approved)
 		keep := int64(7700)
-		send(mk(term.Reversal(ecom.Txn, termsim.ReversalOptions{Keep: &keep})), iso.Approved)
+		send(mk(term.Reversal(ecom.Txn, terminal.ReversalOptions{Keep: &keep})), iso.Approved)
 		auth := send(mk(term.Purchase(card, 15800, o)), iso.Approved)
 		send(mk(term.Capture(auth.Txn, 15000, auth.ApprovalCode)), iso.Approved)
-		fin := send(mk(term.Request(card, 15900, termsim.TxnOptions{MTI: "0200"})), iso.Approved)
+		fin := send(mk(term.Request(card, 15900, terminal.TxnOptions{MTI: "0200"})), iso.Approved)
 		send(mk(fin.Txn.Retransmit(false, nil)), iso.Approved)
-		send(mk(term.BalanceInquiry(card, termsim.TxnOptions{Entry: termsim.EntryMagstripe, PIN: card.PIN.Reveal()})))
-		send(mk(term.Advice(card, 16000, termsim.TxnOptions{Entry: termsim.EntryMagstripe})), iso.Approved)
+		send(mk(term.BalanceInquiry(card, terminal.TxnOptions{Entry: terminal.EntryMagstripe, PIN: card.PIN.Reveal()})))
+		send(mk(term.Advice(card, 16000, terminal.TxnOptions{Entry: terminal.EntryMagstripe})), iso.Approved)
 	}
 	// A PIN under the zone PIN key imported with the CLI (acquirer 777).
-	other, err := termsim.NewTerminal(termsim.TerminalConfig{TerminalID: "SECRET02", AcquirerID: "777", ZPK: zpk})
+	other, err := terminal.NewTerminal(terminal.TerminalConfig{TerminalID: "SECRET02", AcquirerID: "777", ZPK: zpk})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, card := range cards {
-		send(mk(other.Purchase(card, 16200, termsim.TxnOptions{Entry: termsim.EntryMagstripe, PIN: card.PIN.Reveal()})), iso.Approved)
+		send(mk(other.Purchase(card, 16200, terminal.TxnOptions{Entry: terminal.EntryMagstripe, PIN: card.PIN.Reveal()})), iso.Approved)
 		break
 	}
 	// An unknown card, and the imported card keyed in by hand.
-	unknown, err := termsim.NewCard(termsim.CardSpec{PAN: luhnPAN(t, "4000009"), Expiry: importExpiry, CVV: "123"})
+	unknown, err := terminal.NewCard(terminal.CardSpec{PAN: luhnPAN(t, "4000009"), Expiry: importExpiry, CVV: "123"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	send(mk(term.Purchase(unknown, 16300, termsim.TxnOptions{Entry: termsim.EntryMagstripe})), iso.InvalidCardNumber)
-	manual, err := termsim.NewCard(termsim.CardSpec{PAN: importPAN, Expiry: importExpiry, CVV: "000"})
+	send(mk(term.Purchase(unknown, 16300, terminal.TxnOptions{Entry: terminal.EntryMagstripe})), iso.InvalidCardNumber)
+	manual, err := terminal.NewCard(terminal.CardSpec{PAN: importPAN, Expiry: importExpiry, CVV: "000"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	send(mk(term.Purchase(manual, 16400, termsim.TxnOptions{Entry: termsim.EntryManual})))
+	send(mk(term.Purchase(manual, 16400, terminal.TxnOptions{Entry: terminal.EntryManual})))
 }
 
 func atoi(s string) int {

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/iso"
 )
 
@@ -166,7 +166,7 @@ func TestTLSBothPorts(t *testing.T) {
 	if !st.PeerCertificates[0].Equal(serverPair.Leaf) || st.Version < tls.VersionTLS12 {
 		t.Fatalf("ISO TLS: version %x, server certificate %v", st.Version, st.PeerCertificates[0].Subject)
 	}
-	c := dialISO(t, app.ISOAddr(), termsim.WithTLS(acquirerTLS))
+	c := dialISO(t, app.ISOAddr(), terminal.WithTLS(acquirerTLS))
 	if r := purchase(t, c, newTerminal(t, "TLSTERM1"), card, 100, 10*time.Second); r.Code != iso.Approved || len(r.Problems) > 0 {
 		t.Fatalf("authorization over mutual TLS: %s %v", r.Code, r.Problems)
 	}

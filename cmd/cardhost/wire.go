@@ -10,16 +10,19 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ca"
+	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/emboss"
 )
 
-// newService wires the card domain service: stores, vault and keys.
+// newService wires the card domain service (and its certificate
+// authority a.ca and catalog a.catalog): stores, vault and keys.
 func newService(ctx context.Context, a *App) (*issuance.Service, error) {
 	keys, err := platformKeys(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	return issuance.NewService(issuance.Deps{
+	deps := issuance.Deps{
 		Tenants: a.db,
 		Catalog: a.db,
 		Cards:   a.db,
@@ -27,7 +30,9 @@ func newService(ctx context.Context, a *App) (*issuance.Service, error) {
 		Vault:   a.hsm,
 		Sandbox: a.cfg.Mode == "sandbox",
 		Logger:  a.log,
-	}), nil
+	}
+	a.ca, a.catalog = ca.New(deps, a.db), catalog.New(deps)
+	return issuance.NewService(deps), nil
 }
 
 // job is a background worker (embossing, schedulers): it runs until ctx
@@ -66,7 +71,7 @@ func backgroundJobs(a *App) []job {
 		}},
 		{"certificate-expiry", func(ctx context.Context) error {
 			return every(ctx, time.Hour, func(ctx context.Context) error {
-				_, err := a.svc.NotifyExpiringCertificates(ctx)
+				_, err := a.ca.NotifyExpiringCertificates(ctx)
 				return err
 			})
 		}},

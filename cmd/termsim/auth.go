@@ -5,35 +5,20 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/moov-io/iso8583"
-
-	"github.com/cardhost/cardhost/emv"
-	"github.com/cardhost/cardhost/emv/tlv"
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/iso"
 )
-
-func init() {
-	register(command{
-		name:    "auth",
-		summary: "send one authorization from flags and print the request, the answer and the decision",
-		run:     runAuth,
-	})
-}
 
 // runAuth implements `termsim auth`. Exit 0: approved (00 or 10) with a
 // well-formed answer; 1: declined, no answer, or an answer that breaks the
 // host interface (e.g. a missing or wrong ARPC); 2: bad flags.
 func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("termsim auth", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var tf terminalFlags
+	fs := newFlags("auth", "termsim auth --card FILE | --perso FILE [--host host:port] [--amount 1234] [--entry chip] [--pin 1234] [--cvv2 123] ...", stderr)
+	tf := newTerminalFlags(fs)
 	var cf cardFlags
-	tf.register(fs)
 	cf.register(fs)
 	amount := fs.String("amount", "1000", "amount in minor units (field 4)")
 	entry := fs.String("entry", "", "entry mode: chip, contactless, magstripe, fallback, manual, ecommerce (default chip, or magstripe for a card without chip)")
@@ -46,10 +31,6 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cavv := fs.String("cavv", "", "3-D Secure authentication value, 40 hex characters (field 48 element 03)")
 	expiry := fs.String("expiry", "", "expiry YYMM to send in field 14 instead of the card's")
 	partial := fs.Bool("partial", false, "the terminal accepts a partial approval (field 48 element 04 = Y)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: termsim auth --card FILE | --perso FILE [--host host:port] [--amount 1234] [--entry chip] [--pin 1234] [--cvv2 123] ...")
-		fs.PrintDefaults()
-	}
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}
@@ -64,25 +45,25 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return reportErr(stderr, "auth", err)
 	}
-	opts := termsim.TxnOptions{MTI: *mti, ECI: *eci, CAVV: *cavv, Expiry: *expiry, Partial: *partial}
+	opts := terminal.TxnOptions{MTI: *mti, ECI: *eci, CAVV: *cavv, Expiry: *expiry, Partial: *partial}
 	if *entry != "" {
-		if opts.Entry, err = termsim.ParseEntryMode(*entry); err != nil {
+		if opts.Entry, err = terminal.ParseEntryMode(*entry); err != nil {
 			return reportErr(stderr, "auth", usagef("--entry %q: want chip, contactless, magstripe, fallback, manual or ecommerce", *entry))
 		}
 	}
-	if opts.Type, err = termsim.ParseTxnType(*typ); err != nil {
+	if opts.Type, err = terminal.ParseTxnType(*typ); err != nil {
 		return reportErr(stderr, "auth", usagef("--type %q: want purchase, cash, refund or balance", *typ))
 	}
 	if *pc != "" {
 		if len(*pc) != 6 || strings.Trim(*pc, "0123456789") != "" {
 			return reportErr(stderr, "auth", usagef("--processing-code must be 6 digits, got %q", *pc))
 		}
-		opts.Type, opts.AccountTypes = termsim.TxnType((*pc)[:2]), (*pc)[2:]
+		opts.Type, opts.AccountTypes = terminal.TxnType((*pc)[:2]), (*pc)[2:]
 	}
 	if *mti != "" && !iso.ValidMTI(*mti) {
 		return reportErr(stderr, "auth", usagef("--mti must be 4 digits, got %q", *mti))
 	}
-	if opts.Type == termsim.TxnBalance {
+	if opts.Type == terminal.TxnBalance {
 		amountSet := false
 		fs.Visit(func(f *flag.Flag) { amountSet = amountSet || f.Name == "amount" })
 		if !amountSet {
@@ -107,7 +88,7 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return reportErr(stderr, "auth", usagef("--cvv2 card: the card has no CVV2"))
 		}
 	}
-	term, err := termsim.NewTerminal(cfg)
+	term, err := terminal.NewTerminal(cfg)
 	if err != nil {
 		return reportErr(stderr, "auth", usagef("%v", err))
 	}
@@ -122,21 +103,21 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	c, err := dial(ctx, &tf)
+	c, err := dial(ctx, tf)
 	if err != nil {
 		return reportErr(stderr, "auth", err)
 	}
 	defer c.Close()
 	fmt.Fprintf(stdout, "-> %s to %s (%s, %s entry)\n", tx.MTI, c.Addr(), card, tx.Entry)
-	printFields(stdout, tx.Msg)
+	terminal.WriteFields(stdout, tx.Msg)
 	r, err := c.Do(ctx, tx)
 	if err != nil {
 		fmt.Fprintf(stdout, "<- no answer: %v\n", err)
 		return exitFail
 	}
 	fmt.Fprintf(stdout, "<- %s in %v\n", r.MTI, r.Latency.Round(time.Microsecond))
-	printFields(stdout, r.Response)
-	fmt.Fprintln(stdout, decisionLine(r))
+	terminal.WriteFields(stdout, r.Response)
+	fmt.Fprintln(stdout, r.Decision())
 	for _, p := range r.Problems {
 		fmt.Fprintf(stdout, "problem: %s\n", p)
 	}
@@ -144,119 +125,4 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	return exitFail
-}
-
-// decisionLine summarises a result: code, meaning, approval code, amount,
-// ARPC.
-func decisionLine(r *termsim.Result) string {
-	verdict := "declined"
-	if r.Code.Approved() {
-		verdict = "approved"
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "decision: %s, %s (%s)", verdict, r.Code, r.Code.Meaning())
-	if r.ApprovalCode != "" {
-		fmt.Fprintf(&b, ", approval code %s", r.ApprovalCode)
-	}
-	if r.Code == iso.PartialApproval && r.Amount >= 0 {
-		fmt.Fprintf(&b, ", approved amount %d of %d", r.Amount, r.Txn.Amount)
-	}
-	for _, bal := range r.Balances {
-		kind := "ledger"
-		if bal.AmountType == iso.AmountTypeAvailable {
-			kind = "available"
-		}
-		fmt.Fprintf(&b, ", %s balance %d (currency %s)", kind, bal.Amount, bal.Currency)
-	}
-	if r.Txn.Chip != nil {
-		arpc := string(r.ARPC.Status)
-		if arpc == "" {
-			arpc = "not checked"
-		}
-		fmt.Fprintf(&b, ", ARPC %s", arpc)
-		if r.ARPC.Detail != "" {
-			fmt.Fprintf(&b, " (%s)", r.ARPC.Detail)
-		}
-	}
-	return b.String()
-}
-
-// printFields lists a message's fields, one a line, without card secrets:
-// the PAN masked, track 2, PIN block, CVV2 and CAVV redacted, field 55 as
-// its tags.
-func printFields(w io.Writer, m *iso8583.Message) {
-	fields := m.GetFields()
-	ids := make([]int, 0, len(fields))
-	for id := range fields {
-		if id > 1 {
-			ids = append(ids, id)
-		}
-	}
-	sort.Ints(ids)
-	for _, id := range ids {
-		name := ""
-		if d, ok := iso.Lookup(id); ok {
-			name, _, _ = strings.Cut(d.Name, " (")
-		}
-		fmt.Fprintf(w, "   %3d  %-36s %s\n", id, trunc(name, 36), safeValue(m, id))
-	}
-}
-
-func trunc(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-1] + "."
-}
-
-// safeValue renders field id of m for printing.
-func safeValue(m *iso8583.Message, id int) string {
-	switch id {
-	case iso.FieldICC:
-		b, _ := m.GetBytes(id)
-		return describeICC(b)
-	}
-	v, _ := m.GetString(id)
-	switch id {
-	case iso.FieldPAN:
-		return emv.MaskPAN(v)
-	case iso.FieldTrack2, iso.FieldPINBlock:
-		return "[redacted]"
-	case iso.FieldPrivateData:
-		pd, err := iso.ParsePrivateData(v)
-		if err != nil {
-			return "[unreadable]"
-		}
-		parts := make([]string, 0, len(pd))
-		for _, e := range pd {
-			switch e.Tag {
-			case iso.ElementECI, iso.ElementPartialApproval:
-				parts = append(parts, e.Tag+"="+e.Value)
-			default:
-				parts = append(parts, e.Tag+"=[redacted]")
-			}
-		}
-		return strings.Join(parts, " ")
-	case iso.FieldResponseCode:
-		return v + " " + iso.ResponseCode(v).Meaning()
-	}
-	return v
-}
-
-// describeICC lists field 55's tags; tag 91 (the issuer's ARPC, not a
-// secret) is shown in full, values of card data tags never.
-func describeICC(b []byte) string {
-	l, err := tlv.Decode(b)
-	if err != nil {
-		return fmt.Sprintf("[%d bytes, not BER-TLV]", len(b))
-	}
-	parts := make([]string, 0, len(l))
-	for _, t := range l {
-		if t.Tag == tlv.TagIssuerAuthenticationData {
-			parts = append(parts, "91="+emv.EncodeHex(t.Value))
-			continue
-		}
-		parts = append(parts, fmt.Sprintf("%s(%d)", t.Tag, len(t.Value)))
-	}
-	return strings.Join(parts, " ")
 }

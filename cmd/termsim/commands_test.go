@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cardhost/cardhost/cmd/termsim/terminal/terminaltest"
 	"github.com/cardhost/cardhost/emv"
 )
 
@@ -66,7 +67,7 @@ func TestAuthCommand(t *testing.T) {
 		}
 	})
 	t.Run("host down", func(t *testing.T) {
-		code, _, errOut := runT("auth", "--host", closedPort(t), "--card", card)
+		code, _, errOut := runT("auth", "--host", terminaltest.ClosedPort(t), "--card", card)
 		if code != exitFail || !strings.Contains(errOut, "connection refused") {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
@@ -155,7 +156,7 @@ func TestLoadCommand(t *testing.T) {
 		}
 	})
 	t.Run("host down", func(t *testing.T) {
-		code, _, errOut := runT("load", "--host", closedPort(t), "--card-dir", dir, "--duration", "200ms", "--quiet")
+		code, _, errOut := runT("load", "--host", terminaltest.ClosedPort(t), "--card-dir", dir, "--duration", "200ms", "--quiet")
 		if code != exitFail || !strings.Contains(errOut, "connecting to") {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
@@ -204,7 +205,7 @@ func TestReplayCommandChecks(t *testing.T) {
 		code int
 		msg  []string
 	}{
-		{"invalid file: nothing sent", []string{"replay", "--host", closedPort(t), valid, invalid}, exitUsage,
+		{"invalid file: nothing sent", []string{"replay", "--host", terminaltest.ClosedPort(t), valid, invalid}, exitUsage,
 			[]string{invalid + `:3:11: auth: card "b" is not defined`, invalid + `:4:13: expect: code "77"`, "1 of 2 scenario files are invalid; nothing was sent"}},
 		{"needs the API", []string{"replay", valid}, exitUsage, []string{"give --api URL and --key KEY"}},
 		{"no files", []string{"replay"}, exitUsage, []string{"give scenario files or folders"}},

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,7 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/loadgen"
+	"github.com/cardhost/cardhost/cmd/termsim/scenario"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal/terminaltest"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 )
 
@@ -44,16 +45,6 @@ func buildBinaries(t *testing.T, dir string) (cardhost, termsimBin string) {
 	return cardhost, termsimBin
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // startCardhost builds both binaries and starts cardhost in sandbox mode;
 // it is stopped (SIGINT) when the test ends.
 func startCardhost(t *testing.T) *cardhostProc {
@@ -61,7 +52,7 @@ func startCardhost(t *testing.T) *cardhostProc {
 	dbURL := pgtest.URL(t) // skips under -short; dropped after cardhost stops
 	dir := t.TempDir()
 	cardhostBin, termsimBin := buildBinaries(t, dir)
-	p := &cardhostProc{iso: freeAddr(t), http: freeAddr(t), kafka: freeAddr(t), termsim: termsimBin}
+	p := &cardhostProc{iso: terminaltest.ClosedPort(t), http: terminaltest.ClosedPort(t), kafka: terminaltest.ClosedPort(t), termsim: termsimBin}
 	cmd := exec.Command(cardhostBin, "serve")
 	cmd.Env = append(os.Environ(),
 		"DATABASE_URL="+dbURL,
@@ -215,7 +206,7 @@ steps:
 	})
 
 	// A card made through the API, exported for the simulator.
-	api, err := termsim.NewAPI("http://"+p.http, p.key, 10*time.Second)
+	api, err := scenario.NewAPI("http://"+p.http, p.key, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +215,10 @@ steps:
 	if err != nil || len(products) == 0 {
 		t.Fatalf("products: %v", err)
 	}
-	info, err := api.CreateCard(ctx, termsim.CardRequest{ProductID: products[0].ID, CardHolderName: "END TO END"})
+	// The list is newest first: the last is the seeded sandbox product
+	// (VIRTUAL); the newest may be a PLASTIC product the scenarios made.
+	seeded := products[len(products)-1]
+	info, err := api.CreateCard(ctx, scenario.CardRequest{ProductID: seeded.ID, CardHolderName: "END TO END"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +265,7 @@ steps:
 		if !regexp.MustCompile(`host/bare throughput \d\.\d\d`).MatchString(out) || !strings.Contains(out, "0 unexpected, 0 errors, 0 timeouts") {
 			t.Errorf("report:\n%s", out)
 		}
-		var b termsim.Baseline
+		var b loadgen.Baseline
 		data, _ := os.ReadFile(jsonPath)
 		if err := json.Unmarshal(data, &b); err != nil || b.Host.Answered == 0 || b.Bare.Answered == 0 || b.ThroughputRatio <= 0 {
 			t.Errorf("JSON report: %v\n%s", err, data)

@@ -3,38 +3,21 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
 
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 )
-
-func init() {
-	register(command{
-		name:    "echo",
-		summary: "send 0800 echo tests (70=301) and print round-trip times",
-		run:     runEcho,
-	})
-}
 
 // runEcho implements `termsim echo --host addr [-n N] [--timeout d]`.
 func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("termsim echo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("echo", "termsim echo [--host host:port] [-n N] [--timeout 2s]", stderr)
 	host := fs.String("host", "127.0.0.1:8583", "host address `host:port`")
 	n := fs.Int("n", 1, "number of echo tests to send, one after the other")
 	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for each answer (and to connect)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: termsim echo [--host host:port] [-n N] [--timeout 2s]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, stop := parseFlags(fs, args); stop {
+		return code
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -51,7 +34,7 @@ func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	c, err := termsim.Dial(ctx, *host, termsim.ConnectTimeout(*timeout), termsim.RequestTimeout(*timeout))
+	c, err := terminal.Dial(ctx, *host, terminal.ConnectTimeout(*timeout), terminal.RequestTimeout(*timeout))
 	if err != nil {
 		fmt.Fprintf(stderr, "termsim echo: %v\n", err)
 		return exitFail
@@ -66,7 +49,7 @@ func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rtt, err := c.Echo(ctx)
 		if err != nil {
 			fmt.Fprintf(stderr, "echo %d: %v\n", i, err)
-			if ctx.Err() != nil || errors.Is(err, termsim.ErrClosed) {
+			if ctx.Err() != nil || errors.Is(err, terminal.ErrClosed) {
 				break
 			}
 			continue

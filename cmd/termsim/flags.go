@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/pinblock"
-	"github.com/cardhost/cardhost/host/termsim"
 )
 
 // usageError is a bad command line: exit 2 with its message.
@@ -22,6 +22,18 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// newFlags returns the flag set of `termsim name`: errors and the usage
+// (the usage line, then every flag's default) go to stderr.
+func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("termsim "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: "+usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
 
 // parseFlags parses args with fs; it returns (exit code, true) when the
 // command must stop (help, or a parse error already reported by fs).
@@ -50,22 +62,29 @@ type terminalFlags struct {
 	timeout    time.Duration
 }
 
+// newTerminalFlags registers the terminal flags on fs.
+func newTerminalFlags(fs *flag.FlagSet) *terminalFlags {
+	t := &terminalFlags{}
+	t.register(fs)
+	return t
+}
+
 func (t *terminalFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.host, "host", "127.0.0.1:8583", "ISO 8583 host `address`")
-	fs.StringVar(&t.acquirer, "acquirer", termsim.DefaultAcquirerID, "acquirer id, field 32 (the sandbox acquirer by default)")
-	fs.StringVar(&t.terminalID, "terminal", termsim.DefaultTerminalID, "terminal id, field 41 (8 characters)")
-	fs.StringVar(&t.merchant, "merchant", termsim.DefaultMerchantID, "merchant id, field 42 (15 characters)")
-	fs.StringVar(&t.country, "country", termsim.DefaultCountry, "acquirer country, field 19 (ISO 3166 numeric)")
-	fs.StringVar(&t.currency, "currency", termsim.DefaultCurrency, "currency, field 49 (ISO 4217 numeric)")
-	fs.StringVar(&t.mcc, "mcc", termsim.DefaultMCC, "merchant category code, field 18")
+	fs.StringVar(&t.acquirer, "acquirer", terminal.DefaultAcquirerID, "acquirer id, field 32 (the sandbox acquirer by default)")
+	fs.StringVar(&t.terminalID, "terminal", terminal.DefaultTerminalID, "terminal id, field 41 (8 characters)")
+	fs.StringVar(&t.merchant, "merchant", terminal.DefaultMerchantID, "merchant id, field 42 (15 characters)")
+	fs.StringVar(&t.country, "country", terminal.DefaultCountry, "acquirer country, field 19 (ISO 3166 numeric)")
+	fs.StringVar(&t.currency, "currency", terminal.DefaultCurrency, "currency, field 49 (ISO 4217 numeric)")
+	fs.StringVar(&t.mcc, "mcc", terminal.DefaultMCC, "merchant category code, field 18")
 	fs.StringVar(&t.zpk, "zpk", "", "acquirer zone PIN key in clear `hex` (default: the sandbox acquirer's published test ZPK)")
 	fs.IntVar(&t.pinFormat, "pin-format", 0, "PIN block format of field 52: 0, 1 or 3")
 	fs.DurationVar(&t.timeout, "timeout", 5*time.Second, "how long to wait for each answer (and to connect)")
 }
 
 // terminalConfig checks the flags and returns the terminal's configuration.
-func (t *terminalFlags) terminalConfig() (termsim.TerminalConfig, error) {
-	cfg := termsim.TerminalConfig{TerminalID: t.terminalID, MerchantID: t.merchant, AcquirerID: t.acquirer,
+func (t *terminalFlags) terminalConfig() (terminal.TerminalConfig, error) {
+	cfg := terminal.TerminalConfig{TerminalID: t.terminalID, MerchantID: t.merchant, AcquirerID: t.acquirer,
 		Country: t.country, Currency: t.currency, MCC: t.mcc}
 	if t.host == "" {
 		return cfg, usagef("--host is required")
@@ -85,7 +104,7 @@ func (t *terminalFlags) terminalConfig() (termsim.TerminalConfig, error) {
 		}
 		cfg.ZPK = k
 	}
-	if _, err := termsim.NewTerminal(cfg); err != nil {
+	if _, err := terminal.NewTerminal(cfg); err != nil {
 		return cfg, usagef("%v", strings.TrimPrefix(err.Error(), "termsim: invalid transaction: "))
 	}
 	return cfg, nil
@@ -107,20 +126,20 @@ func (c *cardFlags) register(fs *flag.FlagSet) {
 }
 
 // load returns the card the flags name.
-func (c *cardFlags) load() (*termsim.Card, error) {
+func (c *cardFlags) load() (*terminal.Card, error) {
 	switch {
 	case c.card == "" && c.perso == "":
 		return nil, usagef("give --card FILE or --perso FILE")
 	case c.card != "" && c.perso != "":
 		return nil, usagef("give --card or --perso, not both")
-	case c.atc > termsim.MaxATC:
-		return nil, usagef("--atc must be 0 to %d", termsim.MaxATC)
+	case c.atc > terminal.MaxATC:
+		return nil, usagef("--atc must be 0 to %d", terminal.MaxATC)
 	}
-	var card *termsim.Card
+	var card *terminal.Card
 	if c.card != "" {
 		var err error
-		if card, err = termsim.LoadCard(c.card); err != nil {
-			if errors.Is(err, termsim.ErrCard) {
+		if card, err = terminal.LoadCard(c.card); err != nil {
+			if errors.Is(err, terminal.ErrCard) {
 				return nil, usagef("%v", err)
 			}
 			return nil, err
@@ -130,7 +149,7 @@ func (c *cardFlags) load() (*termsim.Card, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading personalisation export: %w", err)
 		}
-		p, err := termsim.ParsePersoExport(data)
+		p, err := terminal.ParsePersoExport(data)
 		if err != nil {
 			return nil, usagef("%s: %v", c.perso, err)
 		}
@@ -141,8 +160,8 @@ func (c *cardFlags) load() (*termsim.Card, error) {
 		if card, err = p.Open(key); err != nil {
 			return nil, usagef("%s: %v", c.perso, err)
 		}
-		card.SetStatePath(c.perso + termsim.StateSuffix)
-		if st, err := termsim.LoadCardState(c.perso + termsim.StateSuffix); err == nil && st > card.ATC() {
+		card.SetStatePath(c.perso + terminal.StateSuffix)
+		if st, err := terminal.LoadCardState(c.perso + terminal.StateSuffix); err == nil && st > card.ATC() {
 			_ = card.SetATC(st)
 		}
 	}
@@ -157,7 +176,7 @@ func (c *cardFlags) load() (*termsim.Card, error) {
 // transportKey decodes --transport-key (default the sandbox key).
 func transportKey(h string) ([]byte, error) {
 	if h == "" {
-		h = termsim.DefaultTransportKeyHex
+		h = terminal.DefaultTransportKeyHex
 	}
 	k, err := emv.DecodeHex(h)
 	if err != nil || len(k) != 32 {
@@ -176,8 +195,8 @@ func parseAmount(name, s string) (int64, error) {
 }
 
 // dial connects to the host with the terminal flags' timeouts.
-func dial(ctx context.Context, tf *terminalFlags) (*termsim.Client, error) {
-	return termsim.Dial(ctx, tf.host, termsim.ConnectTimeout(tf.timeout), termsim.RequestTimeout(tf.timeout))
+func dial(ctx context.Context, tf *terminalFlags) (*terminal.Client, error) {
+	return terminal.Dial(ctx, tf.host, terminal.ConnectTimeout(tf.timeout), terminal.RequestTimeout(tf.timeout))
 }
 
 // reportErr prints err for command name and returns its exit code: 2 for

@@ -4,32 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"time"
 
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/loadgen"
+	"github.com/cardhost/cardhost/cmd/termsim/scenario"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 )
-
-func init() {
-	register(command{
-		name:    "load",
-		summary: "load test: connections x in-flight requests from a mix, with latency percentiles and a bare-server baseline",
-		run:     runLoad,
-	})
-}
 
 // runLoad implements `termsim load`. Exit 0: every answer was expected
 // (codes of the mix, valid ARPCs) and nothing failed; 1: unexpected
 // answers, errors or timeouts, or no connection; 2: bad flags.
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("termsim load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var tf terminalFlags
-	tf.register(fs)
+	fs := newFlags("load", "termsim load --card-dir DIR | --api URL --key KEY [--cards N] [--connections 2] [--inflight 8] [--rate R | --max] [--duration 10s] [--mix FILE] [--json FILE] [--baseline]", stderr)
+	tf := newTerminalFlags(fs)
 	nCards := fs.Int("cards", 0, "number of cards: the first N of --card-dir, or N new cards created through --api (default: all of --card-dir, or 10 with --api)")
 	cardDir := fs.String("card-dir", "", "`folder` of card files (*.json, *.yaml); their ATCs are kept in FILE.state")
 	apiURL := fs.String("api", "", "REST API `URL` (e.g. http://127.0.0.1:8080): create the cards there (sandbox) before the run")
@@ -46,10 +36,6 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jsonFile := fs.String("json", "", "also write the report as JSON to `file`")
 	baseline := fs.Bool("baseline", false, "first run the same load against an in-process bare server (answers 00, decides nothing) and report the host's throughput and p99 against it")
 	quiet := fs.Bool("quiet", false, "no progress line every second")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: termsim load --card-dir DIR | --api URL --key KEY [--cards N] [--connections 2] [--inflight 8] [--rate R | --max] [--duration 10s] [--mix FILE] [--json FILE] [--baseline]")
-		fs.PrintDefaults()
-	}
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}
@@ -75,20 +61,20 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case (*cardDir == "") == (*apiURL == ""):
 		return fail(usagef("give --card-dir DIR or --api URL (with --key), one of them"))
 	}
-	mix := termsim.DefaultMix()
+	mix := loadgen.DefaultMix()
 	if *mixFile != "" {
-		if mix, err = termsim.LoadMix(*mixFile); err != nil {
-			if errors.Is(err, termsim.ErrMix) {
+		if mix, err = loadgen.LoadMix(*mixFile); err != nil {
+			if errors.Is(err, loadgen.ErrMix) {
 				return fail(usagef("%v", err))
 			}
 			return fail(err)
 		}
 	}
 
-	var cards []*termsim.Card
+	var cards []*terminal.Card
 	if *cardDir != "" {
-		if cards, err = termsim.LoadCardDir(*cardDir, *nCards); err != nil {
-			if errors.Is(err, termsim.ErrCard) {
+		if cards, err = terminal.LoadCardDir(*cardDir, *nCards); err != nil {
+			if errors.Is(err, terminal.ErrCard) {
 				return fail(usagef("%v", err))
 			}
 			return fail(err)
@@ -118,7 +104,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if n := *conns * *inflight; len(cards) < n {
 		fmt.Fprintf(stderr, "termsim load: %d cards for %d requests in flight: a card serves one request at a time (its ATC must arrive in order), so some requests will wait for a card\n", len(cards), n)
 	}
-	cfg := termsim.LoadConfig{
+	cfg := loadgen.LoadConfig{
 		Label: "host", Addr: tf.host, Cards: cards, Terminal: tcfg, Connections: *conns, InFlight: *inflight,
 		Rate: *rate, Duration: *duration, Mix: mix, Timeout: tf.timeout, Validate: true,
 	}
@@ -126,7 +112,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.Progress = stderr
 	}
 
-	var bare *termsim.LoadReport
+	var bare *loadgen.LoadReport
 	if *baseline {
 		if bare, err = runBare(ctx, cfg, stderr); err != nil {
 			return fail(err)
@@ -137,9 +123,9 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		fmt.Fprintf(stderr, "host %s: %d connections x %d in flight for %v\n", tf.host, *conns, *inflight, *duration)
 	}
-	rep, err := termsim.RunLoad(ctx, cfg)
+	rep, err := loadgen.RunLoad(ctx, cfg)
 	if err != nil {
-		if errors.Is(err, termsim.ErrLoadConfig) {
+		if errors.Is(err, loadgen.ErrLoadConfig) {
 			return fail(usagef("%v", err))
 		}
 		return fail(err)
@@ -147,7 +133,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rep.WriteText(stdout)
 	var out any = rep
 	if bare != nil {
-		b := termsim.NewBaseline(rep, bare)
+		b := loadgen.NewBaseline(rep, bare)
 		fmt.Fprintf(stdout, "\n%s\n", b)
 		out = b
 	}
@@ -168,27 +154,25 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // runBare runs cfg against an in-process BareServer: the same client,
 // codec, framing, cards, mix and duration, without answers to check.
-func runBare(ctx context.Context, cfg termsim.LoadConfig, stderr io.Writer) (*termsim.LoadReport, error) {
-	s := termsim.NewBareServer()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func runBare(ctx context.Context, cfg loadgen.LoadConfig, stderr io.Writer) (*loadgen.LoadReport, error) {
+	s, err := loadgen.StartBareServer("127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("starting the bare server: %w", err)
+		return nil, err
 	}
-	go s.Serve(ln)
 	defer s.Close()
-	cfg.Label, cfg.Addr, cfg.Validate = "bare", ln.Addr().String(), false
+	cfg.Label, cfg.Addr, cfg.Validate = "bare", s.Addr().String(), false
 	if cfg.Progress != nil {
 		fmt.Fprintf(stderr, "bare server %s: %d connections x %d in flight for %v\n", cfg.Addr, cfg.Connections, cfg.InFlight, cfg.Duration)
 	}
 	// The bare run moves the cards' ATCs on; the host run then continues
 	// above them, so the host still sees each card's counter rise.
-	return termsim.RunLoad(ctx, cfg)
+	return loadgen.RunLoad(ctx, cfg)
 }
 
 // createCards creates n cards through the REST API (sandbox) and becomes
 // them.
-func createCards(ctx context.Context, stderr io.Writer, apiURL, key, tkeyHex, productID, pin string, n int) ([]*termsim.Card, error) {
-	api, err := termsim.NewAPI(apiURL, key, 0)
+func createCards(ctx context.Context, stderr io.Writer, apiURL, key, tkeyHex, productID, pin string, n int) ([]*terminal.Card, error) {
+	api, err := scenario.NewAPI(apiURL, key, 0)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
@@ -196,7 +180,7 @@ func createCards(ctx context.Context, stderr io.Writer, apiURL, key, tkeyHex, pr
 	if err != nil {
 		return nil, err
 	}
-	is := &termsim.Issuer{API: api, TransportKey: tk}
+	is := &scenario.Issuer{API: api, TransportKey: tk}
 	if productID == "" {
 		p, err := is.DefaultProduct(ctx)
 		if err != nil {
@@ -205,7 +189,7 @@ func createCards(ctx context.Context, stderr io.Writer, apiURL, key, tkeyHex, pr
 		productID = p.ID
 	}
 	start := time.Now()
-	cards, err := is.NewCards(ctx, n, 8, termsim.CardRequest{ProductID: productID, CardHolderName: "TERMSIM LOAD"}, pin)
+	cards, err := is.NewCards(ctx, n, 8, scenario.CardRequest{ProductID: productID, CardHolderName: "TERMSIM LOAD"}, pin)
 	if err != nil {
 		return nil, fmt.Errorf("creating cards: %w", err)
 	}

@@ -1,6 +1,8 @@
 // Command termsim is cardhost's terminal and card simulator: it talks to an
 // ISO 8583 host over TCP as an acquirer or terminal would. The work is done
-// by package host/termsim; this command parses arguments.
+// by the packages beside it: terminal (transport, cards, terminal), loadgen
+// (load generation) and scenario (scenario files and their replay); this
+// command parses arguments.
 //
 // Usage:
 //
@@ -12,8 +14,9 @@
 // Exit status: 0 success (approved; every expectation held), 1 failure
 // (declined, unexpected answers, no answer), 2 bad command line or input
 // files. docs/termsim.md describes every command, the card file, mix and
-// scenario formats. Commands are registered by their own files (auth.go,
-// load.go, replay.go, echo.go) with register; `termsim help` lists them.
+// scenario formats. The commands are listed in main.go's table and
+// implemented by their own files (auth.go, load.go, replay.go, echo.go);
+// `termsim help` lists them.
 package main
 
 import (
@@ -42,8 +45,6 @@ func main() {
 
 // command is one termsim subcommand.
 type command struct {
-	// name is what the user types: termsim <name>.
-	name string
 	// summary is one line for `termsim help`.
 	summary string
 	// run runs the command with its arguments (after the name) and
@@ -52,15 +53,13 @@ type command struct {
 	run func(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
-// commands holds the subcommands, registered from each command's file.
-var commands = map[string]command{}
-
-// register adds a subcommand; each command's file calls it from init.
-func register(c command) {
-	if _, dup := commands[c.name]; dup {
-		panic("termsim: command registered twice: " + c.name)
-	}
-	commands[c.name] = c
+// commands are the subcommands by name (what the user types: termsim
+// <name>); each is implemented in its own file.
+var commands = map[string]command{
+	"auth":   {"send one authorization from flags and print the request, the answer and the decision", runAuth},
+	"load":   {"load test: connections x in-flight requests from a mix, with latency percentiles and a bare-server baseline", runLoad},
+	"replay": {"replay scenario files (setup through the REST API, steps over ISO 8583, expectations checked)", runReplay},
+	"echo":   {"send 0800 echo tests (70=301) and print round-trip times", runEcho},
 }
 
 // run dispatches args to a subcommand and returns the exit code.

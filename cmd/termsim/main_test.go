@@ -3,64 +3,30 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
+	"io"
 	"net"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/loadgen"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal/terminaltest"
 )
 
-// bareHost serves a termsim.BareServer on 127.0.0.1:0 for the test.
+// bareHost serves a loadgen.BareServer on 127.0.0.1:0 for the test.
 func bareHost(t *testing.T) string {
 	t.Helper()
-	s := termsim.NewBareServer()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := loadgen.StartBareServer("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		s.Close()
-		if err := <-done; !errors.Is(err, termsim.ErrServerClosed) {
-			t.Errorf("Serve = %v", err)
-		}
-	})
-	return ln.Addr().String()
-}
-
-// closedPort returns an address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	t.Cleanup(func() { s.Close() })
+	return s.Addr().String()
 }
 
 // silentHost accepts connections and never answers.
 func silentHost(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { nc.Close() })
-		}
-	}()
-	return ln.Addr().String()
+	return terminaltest.Serve(t, func(nc net.Conn) { io.Copy(io.Discard, nc) })
 }
 
 func TestRun(t *testing.T) {
@@ -81,7 +47,7 @@ func TestRun(t *testing.T) {
 			stdoutRows: 4,
 		},
 		{name: "default one echo", args: []string{"echo", "-host", bare}, code: exitOK, stdoutRows: 2},
-		{name: "closed port", args: []string{"echo", "--host", closedPort(t)}, code: exitFail, stderrHas: "connection refused"},
+		{name: "closed port", args: []string{"echo", "--host", terminaltest.ClosedPort(t)}, code: exitFail, stderrHas: "connection refused"},
 		{
 			name:      "host does not answer",
 			args:      []string{"echo", "--host", silentHost(t), "-n", "2", "--timeout", "100ms"},

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,38 +13,24 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cardhost/cardhost/host/termsim"
+	"github.com/cardhost/cardhost/cmd/termsim/scenario"
 )
-
-func init() {
-	register(command{
-		name:    "replay",
-		summary: "replay scenario files (setup through the REST API, steps over ISO 8583, expectations checked)",
-		run:     runReplay,
-	})
-}
 
 // runReplay implements `termsim replay FILE|DIR...`. Exit 0: every
 // expectation of every scenario held; 1: a step failed (or a setup); 2: a
 // scenario file is invalid (nothing is sent) or the flags are.
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("termsim replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var tf terminalFlags
-	tf.register(fs)
+	fs := newFlags("replay", "termsim replay [--host host:port] [--api URL --key KEY] [--kafka BROKERS] [--parallel 4] FILE|DIR...", stderr)
+	tf := newTerminalFlags(fs)
 	apiURL := fs.String("api", "", "REST API `URL` (e.g. http://127.0.0.1:8080) to set the scenarios' cards up")
 	apiKey := fs.String("key", "", "API key for --api (default $CARDHOST_API_KEY)")
 	kafka := fs.String("kafka", "", "Kafka `brokers` (comma-separated, e.g. 127.0.0.1:9092) to read the events scenarios expect")
-	topic := fs.String("topic", termsim.DefaultEventsTopic, "Kafka topic of cardhost's events")
+	topic := fs.String("topic", scenario.DefaultEventsTopic, "Kafka topic of cardhost's events")
 	tkey := fs.String("transport-key", "", "transport key in clear `hex` that opens the cards' personalisation exports (default: the sandbox key)")
 	parallel := fs.Int("parallel", 4, "scenarios run at once")
 	jsonFile := fs.String("json", "", "also write the results as JSON to `file`")
 	check := fs.Bool("check", false, "only check the scenario files; send nothing")
 	verbose := fs.Bool("verbose", false, "list every check of every step (by default only those of failing steps)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: termsim replay [--host host:port] [--api URL --key KEY] [--kafka BROKERS] [--parallel 4] FILE|DIR...")
-		fs.PrintDefaults()
-	}
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}
@@ -65,11 +50,11 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return fail(err)
 	}
 	// Every file is read and checked before anything is sent.
-	var scenarios []*termsim.Scenario
+	var scenarios []*scenario.Scenario
 	var invalid []string
 	needAPI, needKafka := false, false
 	for _, f := range files {
-		sc, err := termsim.LoadScenario(f)
+		sc, err := scenario.LoadScenario(f)
 		if err != nil {
 			invalid = append(invalid, err.Error())
 			continue
@@ -90,7 +75,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *apiKey == "" {
 		*apiKey = os.Getenv("CARDHOST_API_KEY")
 	}
-	r := &termsim.Runner{Addr: tf.host, Terminal: tcfg, Timeout: tf.timeout}
+	r := &scenario.Runner{Addr: tf.host, Terminal: tcfg, Timeout: tf.timeout}
 	switch {
 	case needAPI && *apiURL == "":
 		return fail(usagef("these scenarios create cards through the REST API: give --api URL and --key KEY"))
@@ -98,7 +83,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return fail(usagef("these scenarios expect events: give --kafka BROKERS"))
 	}
 	if *apiURL != "" {
-		if r.API, err = termsim.NewAPI(*apiURL, *apiKey, tf.timeout); err != nil {
+		if r.API, err = scenario.NewAPI(*apiURL, *apiKey, tf.timeout); err != nil {
 			return fail(usagef("%v", err))
 		}
 	}
@@ -106,7 +91,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return fail(err)
 	}
 	if *kafka != "" {
-		w, err := termsim.WatchEvents(ctx, strings.Split(*kafka, ","), *topic)
+		w, err := scenario.WatchEvents(ctx, strings.Split(*kafka, ","), *topic)
 		if err != nil {
 			return fail(err)
 		}
@@ -115,7 +100,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 
 	start := time.Now()
-	results := make([]*termsim.ScenarioResult, len(scenarios))
+	results := make([]*scenario.ScenarioResult, len(scenarios))
 	var mu sync.Mutex
 	sem := make(chan struct{}, *parallel)
 	var wg sync.WaitGroup

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+
+	"github.com/cardhost/cardhost/iso/digit"
 )
 
 // Format is an ISO 9564-1 PIN block format.
@@ -201,15 +203,6 @@ func checkPIN(pin []byte) error {
 	return nil
 }
 
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 func randomReader(r io.Reader) io.Reader {
 	if r == nil {
 		return rand.Reader
@@ -233,7 +226,7 @@ func fillNibbles(r io.Reader, n int, mapNibble func(byte) byte) ([]byte, error) 
 // accountField0 is the format 0/3 PAN field: 0000 and the 12 rightmost PAN
 // digits excluding the check digit.
 func accountField0(pan string) ([]byte, error) {
-	if len(pan) < 13 || len(pan) > 19 || !isDigits(pan) {
+	if len(pan) < 13 || len(pan) > 19 || !digit.All(pan) {
 		return nil, ErrPAN
 	}
 	digits := pan[len(pan)-13 : len(pan)-1]
@@ -313,21 +306,28 @@ func decodeClear(f Format, block []byte, pan string) ([]byte, error) {
 		}
 		xorInto(clear, acct)
 	}
-	if nibble(clear, 0) != byte(f) {
+	return readPINField(clear, byte(f), func(v byte) bool {
+		return f == Format1 || (f == Format0 && v == 0xF) || (f == Format3 && v >= 0xA)
+	})
+}
+
+// readPINField reads a PIN field whose control nibble must be control: the
+// length nibble (4 to 12), the PIN digits, and fill nibbles that fillOK
+// accepts (ErrControlField, ErrPINLength, ErrFill otherwise).
+func readPINField(field []byte, control byte, fillOK func(v byte) bool) ([]byte, error) {
+	if nibble(field, 0) != control {
 		return nil, ErrControlField
 	}
-	n := int(nibble(clear, 1))
+	n := int(nibble(field, 1))
 	if n < 4 || n > 12 {
 		return nil, ErrPINLength
 	}
-	pin, err := pinDigits(clear, n)
+	pin, err := pinDigits(field, n)
 	if err != nil {
 		return nil, err
 	}
 	for i := 2 + n; i < 16; i++ {
-		v := nibble(clear, i)
-		ok := f == Format1 || (f == Format0 && v == 0xF) || (f == Format3 && v >= 0xA)
-		if !ok {
+		if !fillOK(nibble(field, i)) {
 			wipe(pin)
 			return nil, ErrFill
 		}
@@ -374,7 +374,7 @@ func pinField4(pin []byte, r io.Reader) ([]byte, error) {
 // panField4 is the format 4 PAN field: M (PAN length minus 12, 0 when
 // shorter), the PAN (left-padded with zeros to 12 digits), zero fill.
 func panField4(pan string) ([]byte, error) {
-	if len(pan) < 1 || len(pan) > 19 || !isDigits(pan) {
+	if len(pan) < 1 || len(pan) > 19 || !digit.All(pan) {
 		return nil, ErrPAN
 	}
 	m := 0
@@ -393,24 +393,7 @@ func panField4(pan string) ([]byte, error) {
 }
 
 func decodePINField4(field []byte) ([]byte, error) {
-	if nibble(field, 0) != 4 {
-		return nil, ErrControlField
-	}
-	n := int(nibble(field, 1))
-	if n < 4 || n > 12 {
-		return nil, ErrPINLength
-	}
-	pin, err := pinDigits(field, n)
-	if err != nil {
-		return nil, err
-	}
-	for i := 2 + n; i < 16; i++ {
-		if nibble(field, i) != 0xA {
-			wipe(pin)
-			return nil, ErrFill
-		}
-	}
-	return pin, nil
+	return readPINField(field, 4, func(v byte) bool { return v == 0xA })
 }
 
 func nibble(b []byte, i int) byte {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,30 +90,9 @@ func TestClearVectors(t *testing.T) {
 	for _, v := range load(t).Clear {
 		t.Run(v.Name, func(t *testing.T) {
 			f := pinblock.Format(v.Format)
-			block := unhex(t, v.Block)
-			pin, err := pinblock.DecodeClear(f, block, v.PAN)
-			if err != nil {
-				t.Fatalf("DecodeClear: %v", err)
-			}
-			if string(pin) != v.PIN {
-				t.Fatalf("DecodeClear = %s, want %s", pin, v.PIN)
-			}
-			if f != pinblock.Format0 && v.Fill == "" {
-				return // random fill not published: decode-only vector
-			}
-			var fill *bytes.Reader
-			if v.Fill != "" {
-				fill = bytes.NewReader(unhex(t, v.Fill))
-			} else {
-				fill = bytes.NewReader(nil)
-			}
-			got, err := pinblock.EncodeClear(f, []byte(v.PIN), v.PAN, fill)
-			if err != nil {
-				t.Fatalf("EncodeClear: %v", err)
-			}
-			if !bytes.Equal(got, block) {
-				t.Fatalf("EncodeClear = %X, want %s", got, v.Block)
-			}
+			roundTrip(t, v.Block, v.PIN, v.Fill, f != pinblock.Format0,
+				func(block []byte) ([]byte, error) { return pinblock.DecodeClear(f, block, v.PAN) },
+				func(fill io.Reader) ([]byte, error) { return pinblock.EncodeClear(f, []byte(v.PIN), v.PAN, fill) })
 		})
 	}
 }
@@ -122,25 +102,34 @@ func TestEncipheredVectors(t *testing.T) {
 		t.Run(v.Name, func(t *testing.T) {
 			f := pinblock.Format(v.Format)
 			c := newCipher(t, v.Format, unhex(t, v.Key))
-			block := unhex(t, v.Block)
-			pin, err := pinblock.Decipher(f, c, block, v.PAN)
-			if err != nil {
-				t.Fatalf("Decipher: %v", err)
-			}
-			if string(pin) != v.PIN {
-				t.Fatalf("Decipher = %s, want %s", pin, v.PIN)
-			}
-			if f == pinblock.Format4 && v.Fill == "" {
-				return
-			}
-			got, err := pinblock.Encipher(f, c, []byte(v.PIN), v.PAN, bytes.NewReader(unhex(t, v.Fill)))
-			if err != nil {
-				t.Fatalf("Encipher: %v", err)
-			}
-			if !bytes.Equal(got, block) {
-				t.Fatalf("Encipher = %X, want %s", got, v.Block)
-			}
+			roundTrip(t, v.Block, v.PIN, v.Fill, f == pinblock.Format4,
+				func(block []byte) ([]byte, error) { return pinblock.Decipher(f, c, block, v.PAN) },
+				func(fill io.Reader) ([]byte, error) { return pinblock.Encipher(f, c, []byte(v.PIN), v.PAN, fill) })
 		})
+	}
+}
+
+// roundTrip checks that decode turns the vector's block (hex) into its
+// PIN and, unless the format's fill is random and the vector does not
+// publish it (randomFill), that encode with that fill gives the block back.
+func roundTrip(t *testing.T, blockHex, pin, fill string, randomFill bool, decode func([]byte) ([]byte, error), encode func(io.Reader) ([]byte, error)) {
+	t.Helper()
+	block := unhex(t, blockHex)
+	got, err := decode(block)
+	if err != nil {
+		t.Fatalf("decoding: %v", err)
+	}
+	if string(got) != pin {
+		t.Fatalf("decoded %s, want %s", got, pin)
+	}
+	if randomFill && fill == "" {
+		return // random fill not published: decode-only vector
+	}
+	if got, err = encode(bytes.NewReader(unhex(t, fill))); err != nil {
+		t.Fatalf("encoding: %v", err)
+	}
+	if !bytes.Equal(got, block) {
+		t.Fatalf("encoded %X, want %s", got, blockHex)
 	}
 }
 

@@ -175,7 +175,13 @@ func (h *HSM) GenerateKey(ctx context.Context, req KeyRequest) (KeyInfo, error) 
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	rec, err := h.newRecord(req, ref, 1)
+	return h.generateVersion(ctx, req, ref, 1)
+}
+
+// generateVersion makes version of key ref from random material and
+// stores it.
+func (h *HSM) generateVersion(ctx context.Context, req KeyRequest, ref string, version int) (KeyInfo, error) {
+	rec, err := h.newRecord(req, ref, version)
 	if err != nil {
 		return KeyInfo{}, err
 	}
@@ -315,16 +321,7 @@ func (h *HSM) Rotate(ctx context.Context, ref string, retireUntil time.Time) (Ke
 	if !last.Expires.IsZero() {
 		req.Expires = h.clock().Add(last.Expires.Sub(last.Activated))
 	}
-	rec, err := h.newRecord(req, ref, last.Version+1)
-	if err != nil {
-		return KeyInfo{}, err
-	}
-	raw, err := h.randomKey(rec.Spec)
-	if err != nil {
-		return KeyInfo{}, err
-	}
-	defer raw.Wipe()
-	info, err := h.storeKey(ctx, rec, raw)
+	info, err := h.generateVersion(ctx, req, ref, last.Version+1)
 	if err != nil {
 		return KeyInfo{}, err
 	}

@@ -119,39 +119,24 @@ func (h *HSM) withClearICCKeys(ctx context.Context, record []byte, req ICCKeyReq
 	var buf bytes.Buffer
 	buf.Grow(len(record) + 256)
 	buf.WriteString(`{"icc_master_keys":{`)
-	steps := []struct{ name, ref string }{{"ac", req.IMKAC}, {"smi", req.IMKSMI}, {"smc", req.IMKSMC}}
 	first := true
-	for i, s := range steps {
-		if s.ref == "" {
-			if i == 0 {
-				emv.SecretBytes(buf.Bytes()).Wipe()
-				return nil, fmt.Errorf("sealing record: IMK-AC required: %w", ErrInvalidInput)
-			}
-			continue
-		}
-		err := h.withActive(ctx, s.ref, opDeriveICC, func(k *key) error {
-			mk, err := emv.DeriveICCMasterKeyWith(k.block, req.MKD, req.PAN.Reveal(), req.PSN)
-			if err != nil {
-				return fmt.Errorf("deriving ICC key: %w: %w", ErrInvalidInput, err)
-			}
-			defer mk.Wipe()
-			kcv, err := checkValue(emv.KeySpecTDES2, mk)
-			if err != nil {
-				return err
-			}
-			if !first {
-				buf.WriteByte(',')
-			}
-			first = false
-			buf.WriteString(`"` + s.name + `":"`)
-			writeHex(&buf, mk)
-			buf.WriteString(`","` + s.name + `_kcv":"` + kcv + `"`)
-			return nil
-		})
+	err := h.eachICCMasterKey(ctx, req, "sealing record", func(name string, _ *key, mk emv.SecretBytes) error {
+		kcv, err := checkValue(emv.KeySpecTDES2, mk)
 		if err != nil {
-			emv.SecretBytes(buf.Bytes()).Wipe()
-			return nil, err
+			return err
 		}
+		if !first {
+			buf.WriteByte(',')
+		}
+		first = false
+		buf.WriteString(`"` + name + `":"`)
+		writeHex(&buf, mk)
+		buf.WriteString(`","` + name + `_kcv":"` + kcv + `"`)
+		return nil
+	})
+	if err != nil {
+		emv.SecretBytes(buf.Bytes()).Wipe()
+		return nil, err
 	}
 	buf.WriteByte('}')
 	rest := bytes.TrimSpace(record)[1:] // after '{'
@@ -214,7 +199,7 @@ func (h *HSM) SetPINWithBinding(ctx context.Context, req PINSet, bindPAN emv.PAN
 			return false, fmt.Errorf("agreeing PIN key: %w", ErrPublicKey)
 		}
 		defer emv.SecretBytes(z).Wipe()
-		kek := emv.SecretBytes(KDFOneStepSHA256(z, PINSetFixedInfo(peer.Bytes(), priv.PublicKey().Bytes()), 32))
+		kek := emv.SecretBytes(emv.KDFOneStepSHA256(z, emv.PINSetFixedInfo(peer.Bytes(), priv.PublicKey().Bytes()), 32))
 		defer kek.Wipe()
 		blk, err := aes.NewCipher(kek)
 		if err != nil {

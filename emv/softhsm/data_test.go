@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/ecdh"
 	"crypto/hkdf"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -185,18 +183,11 @@ func TestSetPINWithBinding(t *testing.T) {
 	f := newFixture(t)
 	ecdhKey := f.generate(t, emv.KeyECDH)
 	pvk := f.importKey(t, emv.KeyPVK, emv.KeySpecTDES2, unhex(t, pvkHex))
-	pub, _ := f.hsm.ECDHPublicKey(ctx, ecdhKey.Ref)
-	hsmPub, err := softhsm.ParsePublicKey([]byte(pub.PEM))
-	if err != nil {
-		t.Fatal(err)
-	}
-	issuer, _ := ecdh.P256().GenerateKey(rand.Reader)
-	z, _ := issuer.ECDH(hsmPub)
-	key := softhsm.KDFOneStepSHA256(z, softhsm.PINSetFixedInfo(issuer.PublicKey().Bytes(), hsmPub.Bytes()), 32)
+	issuerPub, key := f.pinSetAgreement(t, ecdhKey.Ref)
 	card := emv.PAN("4000001234567899")
 	check := softhsm.PINCheck{Method: softhsm.PINMethodPVV, PVKRef: pvk.Ref, PVKI: "1"}
 	placeholder := encipherPIN(t, pinblock.Format4, key, "2580", softhsm.PINSetPlaceholderPAN.Reveal())
-	req := softhsm.PINSet{ECDHRef: ecdhKey.Ref, IssuerPublicKey: issuer.PublicKey().Bytes(), Block: placeholder, PAN: card}
+	req := softhsm.PINSet{ECDHRef: ecdhKey.Ref, IssuerPublicKey: issuerPub, Block: placeholder, PAN: card}
 
 	data, err := f.hsm.SetPINWithBinding(ctx, req, softhsm.PINSetPlaceholderPAN, check)
 	if err != nil {

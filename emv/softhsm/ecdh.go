@@ -8,50 +8,12 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 
 	"github.com/cardhost/cardhost/emv"
 )
-
-// PINSetAlgorithmID is the AlgorithmID of the PIN-set KDF's FixedInfo
-// (docs/hsm.md, "PIN set key agreement").
-const PINSetAlgorithmID = "cardhost:pin-set:iso9564-4:aes-256"
-
-// KDFOneStepSHA256 is the NIST SP 800-56C rev. 2 section 4.1 one-step key
-// derivation with H = SHA-256: the first n bytes of
-// SHA-256(counter || z || fixedInfo) for counter = 1, 2, ... (32 bits,
-// big-endian). It is also ANSI X9.63's and NIST SP 800-56A's concatenation
-// KDF.
-func KDFOneStepSHA256(z, fixedInfo []byte, n int) []byte {
-	out := make([]byte, 0, n+sha256.Size)
-	for counter := uint32(1); len(out) < n; counter++ {
-		h := sha256.New()
-		var c [4]byte
-		binary.BigEndian.PutUint32(c[:], counter)
-		h.Write(c[:])
-		h.Write(z)
-		h.Write(fixedInfo)
-		out = h.Sum(out)
-	}
-	return out[:n]
-}
-
-// PINSetFixedInfo is the FixedInfo of the PIN-set KDF, in the SP 800-56A
-// concatenation format: AlgorithmID, PartyUInfo (the issuer's public key,
-// an uncompressed P-256 point) and PartyVInfo (the HSM's ECDH public key,
-// uncompressed), each as a 4-byte big-endian length and the bytes, then
-// SuppPubInfo, the key length in bits (256) as 4 bytes.
-func PINSetFixedInfo(issuerPub, hsmPub []byte) []byte {
-	var b []byte
-	for _, f := range [][]byte{[]byte(PINSetAlgorithmID), issuerPub, hsmPub} {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
-		b = append(b, f...)
-	}
-	return binary.BigEndian.AppendUint32(b, 256)
-}
 
 // PublicKey is an alias of [emv.PublicKey], so that consumers can name it without importing this package.
 type PublicKey = emv.PublicKey
@@ -145,7 +107,7 @@ func ecdhPublic(k any) (*ecdh.PublicKey, error) {
 type PINSet = emv.PINSet
 
 // SetPIN agrees the PIN-encryption key (ECDH P-256 with the HSM's ECDH key,
-// then KDFOneStepSHA256 over PINSetFixedInfo, 32 bytes: an AES-256 key),
+// then emv.KDFOneStepSHA256 over emv.PINSetFixedInfo, 32 bytes: an AES-256 key),
 // deciphers the format 4 block, and returns the verification data by the
 // method in c (with the active PVK version). The PIN is never stored or
 // returned. A block that does not decode gives ErrPINBlock.

@@ -191,14 +191,28 @@ func (h *HSM) DeriveICCKeys(ctx context.Context, req ICCKeyRequest) (ICCKeys, er
 	if err := h.checkType(ctx, req.KEKRef, opWrap); err != nil {
 		return out, err
 	}
-	steps := []struct {
-		ref string
-		dst *ExportedKey
-	}{{req.IMKAC, &out.AC}, {req.IMKSMI, &out.SMI}, {req.IMKSMC, &out.SMC}}
-	for i, s := range steps {
+	dst := map[string]*ExportedKey{"ac": &out.AC, "smi": &out.SMI, "smc": &out.SMC}
+	err := h.eachICCMasterKey(ctx, req, "deriving ICC keys", func(name string, k *key, mk emv.SecretBytes) error {
+		hdr := TR31Header{Usage: k.rec.Usage, Algorithm: 'T', ModeOfUse: 'N', KeyVersion: "00", Exportability: 'N'}
+		var err error
+		*dst[name], err = h.wrapUnderKEK(ctx, req.KEKRef, hdr, mk, emv.KeySpecTDES2)
+		return err
+	})
+	if err != nil {
+		return ICCKeys{}, err
+	}
+	return out, nil
+}
+
+// eachICCMasterKey derives the card's ICC master key under each issuer
+// master key req names (IMK-AC required; IMK-SMI and IMK-SMC when set) and
+// hands it to fn with the step's name ("ac", "smi", "smc") and the IMK;
+// the key is wiped when fn returns. what prefixes the missing-IMK error.
+func (h *HSM) eachICCMasterKey(ctx context.Context, req ICCKeyRequest, what string, fn func(name string, imk *key, mk emv.SecretBytes) error) error {
+	for i, s := range []struct{ name, ref string }{{"ac", req.IMKAC}, {"smi", req.IMKSMI}, {"smc", req.IMKSMC}} {
 		if s.ref == "" {
 			if i == 0 {
-				return ICCKeys{}, fmt.Errorf("deriving ICC keys: IMK-AC required: %w", ErrInvalidInput)
+				return fmt.Errorf("%s: IMK-AC required: %w", what, ErrInvalidInput)
 			}
 			continue
 		}
@@ -208,15 +222,13 @@ func (h *HSM) DeriveICCKeys(ctx context.Context, req ICCKeyRequest) (ICCKeys, er
 				return fmt.Errorf("deriving ICC key: %w: %w", ErrInvalidInput, err)
 			}
 			defer mk.Wipe()
-			hdr := TR31Header{Usage: k.rec.Usage, Algorithm: 'T', ModeOfUse: 'N', KeyVersion: "00", Exportability: 'N'}
-			*s.dst, err = h.wrapUnderKEK(ctx, req.KEKRef, hdr, mk, emv.KeySpecTDES2)
-			return err
+			return fn(s.name, k, mk)
 		})
 		if err != nil {
-			return ICCKeys{}, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // wrapUnderKEK exports clear material under the active KEK version.

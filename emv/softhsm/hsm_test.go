@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -129,6 +130,21 @@ func (f *fixture) generate(t testing.TB, typ emv.KeyType) softhsm.KeyInfo {
 		t.Fatalf("generating %s: %v", typ, err)
 	}
 	return info
+}
+
+// pinSetAgreement plays the issuer of a PIN set against the HSM's ECDH key
+// ecdhRef: a fresh P-256 key, ECDH and the one-step KDF. It returns the
+// issuer's public point and the agreed AES-256 key.
+func (f *fixture) pinSetAgreement(t testing.TB, ecdhRef string) (issuerPub, key []byte) {
+	t.Helper()
+	pub, _ := f.hsm.ECDHPublicKey(context.Background(), ecdhRef)
+	hsmPub, err := softhsm.ParsePublicKey([]byte(pub.PEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer, _ := ecdh.P256().GenerateKey(rand.Reader)
+	z, _ := issuer.ECDH(hsmPub)
+	return issuer.PublicKey().Bytes(), emv.KDFOneStepSHA256(z, emv.PINSetFixedInfo(issuer.PublicKey().Bytes(), hsmPub.Bytes()), 32)
 }
 
 func TestMasterKeyConfig(t *testing.T) {

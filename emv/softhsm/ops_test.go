@@ -3,7 +3,6 @@ package softhsm_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -362,7 +361,7 @@ func TestKDFVectors(t *testing.T) {
 	}
 	for _, v := range file.Vectors {
 		t.Run(v.Name, func(t *testing.T) {
-			got := softhsm.KDFOneStepSHA256(unhex(t, v.Z), unhex(t, v.OtherInfo), v.Length)
+			got := emv.KDFOneStepSHA256(unhex(t, v.Z), unhex(t, v.OtherInfo), v.Length)
 			if !bytes.Equal(got, unhex(t, v.OKM)) {
 				t.Fatalf("OKM = %X, want %s", got, v.OKM)
 			}
@@ -409,7 +408,7 @@ func TestPINSetECDH(t *testing.T) {
 			// Issuer side: Z is the published shared secret.
 			qcavs := unhex(t, jsonField(t, raw, v.Name, "q_cavs"))
 			z := unhex(t, jsonField(t, raw, v.Name, "z"))
-			key := softhsm.KDFOneStepSHA256(z, softhsm.PINSetFixedInfo(qcavs, pub.Point), 32)
+			key := emv.KDFOneStepSHA256(z, emv.PINSetFixedInfo(qcavs, pub.Point), 32)
 			block := encipherPIN(t, pinblock.Format4, key, "2580", pan.Reveal())
 			data, err := f.hsm.SetPIN(ctx, softhsm.PINSet{ECDHRef: ecdhKey.Ref, IssuerPublicKey: qcavs, Block: block, PAN: pan},
 				softhsm.PINCheck{Method: softhsm.PINMethodPVV, PVKRef: pvk.Ref, PVKI: "1"})
@@ -441,16 +440,9 @@ func TestPINSetECDH(t *testing.T) {
 		f := newFixture(t)
 		ecdhKey := f.generate(t, emv.KeyECDH)
 		pvk := f.importKey(t, emv.KeyPVK, emv.KeySpecTDES2, unhex(t, pvkHex))
-		pub, _ := f.hsm.ECDHPublicKey(ctx, ecdhKey.Ref)
-		hsmPub, err := softhsm.ParsePublicKey([]byte(pub.PEM))
-		if err != nil {
-			t.Fatal(err)
-		}
-		issuer, _ := ecdh.P256().GenerateKey(rand.Reader)
-		z, _ := issuer.ECDH(hsmPub)
-		key := softhsm.KDFOneStepSHA256(z, softhsm.PINSetFixedInfo(issuer.PublicKey().Bytes(), hsmPub.Bytes()), 32)
+		issuerPub, key := f.pinSetAgreement(t, ecdhKey.Ref)
 		block := encipherPIN(t, pinblock.Format4, key, "908172", pan.Reveal())
-		data, err := f.hsm.SetPIN(ctx, softhsm.PINSet{ECDHRef: ecdhKey.Ref, IssuerPublicKey: issuer.PublicKey().Bytes(), Block: block, PAN: pan},
+		data, err := f.hsm.SetPIN(ctx, softhsm.PINSet{ECDHRef: ecdhKey.Ref, IssuerPublicKey: issuerPub, Block: block, PAN: pan},
 			softhsm.PINCheck{Method: softhsm.PINMethodIBM3624, PVKRef: pvk.Ref})
 		if err != nil || len(data.Offset) != 6 {
 			t.Fatalf("SetPIN = %+v, %v", data, err)

@@ -105,16 +105,23 @@ func pinValidation(c PINCheck, pan string) (string, string, error) {
 // pin_invalid). A block that does not decode gives an error wrapping
 // ErrPINBlock, which the host also treats as pin_invalid.
 func (h *HSM) VerifyPIN(ctx context.Context, in EncryptedPIN, pan emv.PAN, c PINCheck) (bool, error) {
-	var ok bool
+	return onClearPIN(ctx, h, in, pan, c, h.checkPIN)
+}
+
+// onClearPIN checks that c names a PVK, deciphers the PIN block under its
+// ZPK and runs fn on the clear PIN (wiped afterwards) and the PAN.
+func onClearPIN[T any](ctx context.Context, h *HSM, in EncryptedPIN, pan emv.PAN, c PINCheck,
+	fn func(ctx context.Context, pin, pan string, c PINCheck) (T, error)) (T, error) {
+	var out T
 	if err := h.checkType(ctx, c.PVKRef, opPINVerify); err != nil {
-		return false, err
+		return out, err
 	}
 	err := h.withClearPIN(ctx, in, pan, func(pin []byte) error {
 		var err error
-		ok, err = h.checkPIN(ctx, string(pin), pan.Reveal(), c)
+		out, err = fn(ctx, string(pin), pan.Reveal(), c)
 		return err
 	})
-	return ok, err
+	return out, err
 }
 
 func (h *HSM) checkPIN(ctx context.Context, pin, pan string, c PINCheck) (bool, error) {
@@ -148,16 +155,7 @@ type PINVerificationData = emv.PINVerificationData
 // DerivePINVerification turns an enciphered PIN (PIN set or change under a
 // ZPK) into verification data with the active PVK version.
 func (h *HSM) DerivePINVerification(ctx context.Context, in EncryptedPIN, pan emv.PAN, c PINCheck) (PINVerificationData, error) {
-	var out PINVerificationData
-	if err := h.checkType(ctx, c.PVKRef, opPINVerify); err != nil {
-		return out, err
-	}
-	err := h.withClearPIN(ctx, in, pan, func(pin []byte) error {
-		var err error
-		out, err = h.deriveVerification(ctx, string(pin), pan.Reveal(), c)
-		return err
-	})
-	return out, err
+	return onClearPIN(ctx, h, in, pan, c, h.deriveVerification)
 }
 
 func (h *HSM) deriveVerification(ctx context.Context, pin, pan string, c PINCheck) (PINVerificationData, error) {

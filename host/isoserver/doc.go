@@ -29,6 +29,6 @@
 //
 // Ring: adapter. It imports host (the domain), iso, emv (secret value
 // types) and emv/tlv, and owns github.com/moov-io/iso8583 on the server
-// side; it must not import other adapters (issuance/..., kafka/...,
-// host/termsim) nor cmd.
+// side; it must not import other adapters (issuance/..., kafka/...) nor
+// cmd (termsim's packages included).
 package isoserver

@@ -3,7 +3,6 @@ package dataprep
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/cardhost/cardhost/emv"
 )
@@ -26,7 +25,7 @@ type RecordInput struct {
 	PIN       emv.Sensitive
 	PINMethod string
 	PINLength int
-	Network   string // VISA or MASTERCARD
+	Network   emv.Network // VISA or MASTERCARD
 	CVN       int
 	AID       string
 	// Layout, EmbosserID and ShippingAddress are for card bureaus.
@@ -58,8 +57,7 @@ func BuildRecord(in RecordInput) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	scheme := strings.ToLower(in.Network)
-	cvn, err := emv.LookupCVN(scheme, in.CVN)
+	cvn, err := in.Network.CVN(in.CVN)
 	if err != nil {
 		return Record{}, fmt.Errorf("building personalisation record: CVN: %w", err)
 	}
@@ -79,7 +77,7 @@ func BuildRecord(in RecordInput) (Record, error) {
 		PINMethod:       in.PINMethod,
 		PVKI:            in.PVKI,
 		PINLength:       in.PINLength,
-		Network:         in.Network,
+		Network:         string(in.Network),
 		Scheme:          string(cvn.Scheme),
 		CVN:             cvn.Number,
 		CVNCode:         fmt.Sprintf("%02X", cvn.Code),

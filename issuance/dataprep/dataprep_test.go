@@ -10,28 +10,11 @@ import (
 	"github.com/cardhost/cardhost/emv"
 )
 
+// TestLuhn checks the wrappers over iso/digit (whose test has the Luhn
+// cases): LuhnValid, and LuhnDigit's ErrPAN.
 func TestLuhn(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		pan  string
-		want bool
-	}{
-		// ISO/IEC 7812-1 annex B's method; the classic worked example and
-		// scheme test numbers.
-		{"wikipedia example 79927398713", "79927398713", true},
-		{"wikipedia example, last digit changed", "79927398710", false},
-		{"visa test card", "4111111111111111", true},
-		{"mastercard test card", "5555555555554444", true},
-		{"amex test card (15)", "378282246310005", true},
-		{"visa test card, transposed digits", "4111111111111121", false},
-		{"letters", "41111111111111a1", false},
-		{"single digit", "0", false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := LuhnValid(tc.pan); got != tc.want {
-				t.Fatalf("LuhnValid = %v, want %v", got, tc.want)
-			}
-		})
+	if !LuhnValid("79927398713") || LuhnValid("79927398710") {
+		t.Fatal("LuhnValid disagrees with ISO/IEC 7812-1")
 	}
 	d, err := LuhnDigit("7992739871")
 	if err != nil || d != '3' {

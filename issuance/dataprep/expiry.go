@@ -3,6 +3,8 @@ package dataprep
 import (
 	"fmt"
 	"time"
+
+	"github.com/cardhost/cardhost/iso/digit"
 )
 
 // Validity bounds for products (months from issue to printed expiry).
@@ -29,7 +31,7 @@ func Expiry(issued time.Time, months int) (string, error) {
 
 // ParseExpiry reads a YYMM expiry (years 2000-2099).
 func ParseExpiry(yymm string) (year int, month time.Month, err error) {
-	if len(yymm) != 4 || !allDigits(yymm) {
+	if len(yymm) != 4 || !digit.All(yymm) {
 		return 0, 0, fmt.Errorf("parsing expiry: %w", ErrExpiry)
 	}
 	yy := int(yymm[0]-'0')*10 + int(yymm[1]-'0')

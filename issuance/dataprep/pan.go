@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/iso/digit"
 )
 
 // PAN lengths ISO/IEC 7812-1 allows for payment cards.
@@ -16,45 +17,16 @@ const (
 
 // LuhnValid reports whether s is all digits and passes the Luhn (mod 10)
 // check of ISO/IEC 7812-1 annex B.
-func LuhnValid(s string) bool {
-	if len(s) < 2 {
-		return false
-	}
-	d, ok := luhnDigit(s[:len(s)-1])
-	return ok && d == s[len(s)-1]
-}
+// (one implementation, package iso/digit's).
+func LuhnValid(s string) bool { return digit.LuhnValid(s) }
 
 // LuhnDigit returns the check digit to append to partial.
 func LuhnDigit(partial string) (byte, error) {
-	d, ok := luhnDigit(partial)
+	d, ok := digit.LuhnDigit(partial)
 	if !ok {
 		return 0, fmt.Errorf("computing Luhn digit: %w", ErrPAN)
 	}
 	return d, nil
-}
-
-func luhnDigit(partial string) (byte, bool) {
-	if partial == "" {
-		return 0, false
-	}
-	sum := 0
-	// Double every second digit from the right of the partial number (the
-	// check digit will be the new rightmost one).
-	for i := len(partial) - 1; i >= 0; i-- {
-		c := partial[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n := int(c - '0')
-		if (len(partial)-1-i)%2 == 0 {
-			n *= 2
-			if n > 9 {
-				n -= 9
-			}
-		}
-		sum += n
-	}
-	return byte('0' + (10-sum%10)%10), true
 }
 
 // ValidPAN reports whether pan is 12 to 19 digits and Luhn-valid.
@@ -68,7 +40,7 @@ func ValidPAN(pan string) bool {
 // card store's unique PAN index rejects a collision and the caller draws
 // again.
 func GeneratePAN(iin string, length int, rnd io.Reader) (emv.PAN, error) {
-	if !allDigits(iin) || len(iin) < 6 || len(iin) > 11 || length < MinPANLength || length > MaxPANLength || length-len(iin) < 2 {
+	if !digit.All(iin) || len(iin) < 6 || len(iin) > 11 || length < MinPANLength || length > MaxPANLength || length-len(iin) < 2 {
 		return "", fmt.Errorf("generating PAN: %w", ErrIIN)
 	}
 	if rnd == nil {
@@ -88,21 +60,9 @@ func GeneratePAN(iin string, length int, rnd io.Reader) (emv.PAN, error) {
 			}
 		}
 	}
-	d, _ := luhnDigit(string(b))
+	d, _ := digit.LuhnDigit(string(b))
 	b = append(b, d)
 	pan := emv.PAN(b)
 	emv.SecretBytes(b).Wipe()
 	return pan, nil
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

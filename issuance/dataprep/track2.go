@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/iso/digit"
 )
 
 // Track2Length is the length track 2 equivalent data is zero-filled to
@@ -21,22 +22,22 @@ const Track2Length = 37
 // cvv. The result is secret (emv.Track2 never prints).
 func Track2(pan emv.PAN, expiry, serviceCode, pvki, pvv string, cvv emv.CVV) (emv.Track2, error) {
 	p := pan.Reveal()
-	if len(p) < MinPANLength || len(p) > MaxPANLength || !allDigits(p) {
+	if len(p) < MinPANLength || len(p) > MaxPANLength || !digit.All(p) {
 		return "", fmt.Errorf("building track 2: PAN: %w", ErrTrack2)
 	}
 	if !ValidExpiry(expiry) {
 		return "", fmt.Errorf("building track 2: expiry: %w", ErrTrack2)
 	}
-	if len(serviceCode) != 3 || !allDigits(serviceCode) {
+	if len(serviceCode) != 3 || !digit.All(serviceCode) {
 		return "", fmt.Errorf("building track 2: service code: %w", ErrTrack2)
 	}
 	if pvki == "" && pvv == "" {
 		pvki, pvv = "0", "0000"
 	}
-	if len(pvki) != 1 || !allDigits(pvki) || len(pvv) != 4 || !allDigits(pvv) {
+	if len(pvki) != 1 || !digit.All(pvki) || len(pvv) != 4 || !digit.All(pvv) {
 		return "", fmt.Errorf("building track 2: PVKI/PVV: %w", ErrTrack2)
 	}
-	if c := cvv.Reveal(); len(c) != 3 || !allDigits(c) {
+	if c := cvv.Reveal(); len(c) != 3 || !digit.All(c) {
 		return "", fmt.Errorf("building track 2: CVV: %w", ErrTrack2)
 	}
 	var b strings.Builder

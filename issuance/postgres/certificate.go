@@ -9,28 +9,29 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/kafka"
 )
 
-// Issuer certificates (issuance.CertificateStore).
+// Issuer certificates (ca.Store).
 
 const certificateColumns = `id, tenant_id, hsm_key_reference, serial, subject, fingerprint, public_key_fingerprint,
 	public_key_pem, certificate_pem, not_before, not_after, status, created_at`
 
-func scanCertificate(row pgx.Row) (issuance.Certificate, error) {
-	var c issuance.Certificate
+func scanCertificate(row pgx.Row) (ca.Certificate, error) {
+	var c ca.Certificate
 	var status string
 	err := row.Scan(&c.ID, &c.TenantID, &c.HSMKeyReference, &c.Serial, &c.Subject, &c.Fingerprint, &c.PublicKeyFingerprint,
 		&c.PublicKeyPEM, &c.CertificatePEM, &c.NotBefore, &c.NotAfter, &status, &c.CreatedAt)
-	c.Status = issuance.CertificateStatus(status)
+	c.Status = ca.Status(status)
 	c.NotBefore, c.NotAfter, c.CreatedAt = c.NotBefore.UTC(), c.NotAfter.UTC(), c.CreatedAt.UTC()
 	return c, err
 }
 
-// CreateCertificate implements issuance.CertificateStore. A transaction
+// CreateCertificate implements ca.Store. A transaction
 // lock on (tenant, public key) makes two concurrent CSRs for one new key
 // agree on one hsm_key_reference.
-func (db *DB) CreateCertificate(ctx context.Context, c issuance.Certificate, events []kafka.Event) (issuance.Certificate, error) {
+func (db *DB) CreateCertificate(ctx context.Context, c ca.Certificate, events []kafka.Event) (ca.Certificate, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('cardhost.certificate.' || $1 || '.' || $2))`,
 			c.TenantID, c.PublicKeyFingerprint); err != nil {
@@ -56,19 +57,19 @@ func (db *DB) CreateCertificate(ctx context.Context, c issuance.Certificate, eve
 	return c, err
 }
 
-// Certificate implements issuance.CertificateStore.
-func (db *DB) Certificate(ctx context.Context, tenantID, id string) (issuance.Certificate, error) {
+// Certificate implements ca.Store.
+func (db *DB) Certificate(ctx context.Context, tenantID, id string) (ca.Certificate, error) {
 	return catalogGet(ctx, db, "certificate", `SELECT `+certificateColumns+` FROM certificates WHERE tenant_id = $1 AND id = $2`,
 		scanCertificate, tenantID, id)
 }
 
-// Certificates implements issuance.CertificateStore.
-func (db *DB) Certificates(ctx context.Context, tenantID string, p issuance.PageRequest) ([]issuance.Certificate, bool, error) {
+// Certificates implements ca.Store.
+func (db *DB) Certificates(ctx context.Context, tenantID string, p issuance.PageRequest) ([]ca.Certificate, bool, error) {
 	return catalogList(ctx, db, "certificates", `SELECT `+certificateColumns+` FROM certificates WHERE tenant_id = $1`+catalogPageSQL(2, 3),
 		p.Size(), scanCertificate, tenantID, p.StartingAfter, p.Size()+1)
 }
 
-// IssuerPublicKey implements issuance.CertificateStore: the public key (PEM)
+// IssuerPublicKey implements ca.Store: the public key (PEM)
 // an issuer's certificates certify under hsm_key_reference ref, and the
 // latest not_after among the unexpired, unrevoked ones. It answers
 // issuance.ErrNotFound for an unknown reference, another tenant's, or one
@@ -88,8 +89,8 @@ func (db *DB) IssuerPublicKey(ctx context.Context, tenantID, ref string) ([]byte
 	return []byte(pemText), notAfter.UTC(), nil
 }
 
-// MarkExpiringCertificates implements issuance.CertificateStore.
-func (db *DB) MarkExpiringCertificates(ctx context.Context, before time.Time, limit int, events func(issuance.Certificate) ([]kafka.Event, error)) (int, error) {
+// MarkExpiringCertificates implements ca.Store.
+func (db *DB) MarkExpiringCertificates(ctx context.Context, before time.Time, limit int, events func(ca.Certificate) ([]kafka.Event, error)) (int, error) {
 	n := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
@@ -99,7 +100,7 @@ func (db *DB) MarkExpiringCertificates(ctx context.Context, before time.Time, li
 		if err != nil {
 			return fmt.Errorf("finding expiring certificates: %w", err)
 		}
-		certs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (issuance.Certificate, error) { return scanCertificate(r) })
+		certs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ca.Certificate, error) { return scanCertificate(r) })
 		if err != nil {
 			return fmt.Errorf("finding expiring certificates: %w", err)
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/postgres"
 )
 
@@ -239,12 +240,12 @@ func TestCertificateExpiringOncePerCertificate(t *testing.T) {
 	}
 	ctx := context.Background()
 	// Today nothing expires within 14 days.
-	if n, err := e.svc.NotifyExpiringCertificates(ctx); err != nil || n != 0 {
+	if n, err := e.ca.NotifyExpiringCertificates(ctx); err != nil || n != 0 {
 		t.Fatalf("today: %d %v", n, err)
 	}
 	// 80 days on, all three expire within 14 days: several instances
 	// announce each exactly once.
-	later := issuance.NewService(issuance.Deps{Tenants: e.db, Catalog: e.db, Now: func() time.Time { return time.Now().Add(80 * 24 * time.Hour) }})
+	later := ca.New(issuance.Deps{Tenants: e.db, Now: func() time.Time { return time.Now().Add(80 * 24 * time.Hour) }}, e.db)
 	var wg sync.WaitGroup
 	counts := make([]int, 4)
 	for i := range counts {

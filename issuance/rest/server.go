@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ca"
+	"github.com/cardhost/cardhost/issuance/catalog"
 )
 
 // Config configures the REST server. The zero value of each field means its
@@ -104,6 +106,13 @@ type Deps struct {
 	Idempotency issuance.IdempotencyStore
 	// Service is the card domain (nil while only the skeleton is wired).
 	Service *issuance.Service
+	// Catalog manages templates, embossers, layouts, products and
+	// cardholders (package issuance/catalog; nil while only the skeleton is
+	// wired).
+	Catalog *catalog.Service
+	// CA issues issuer certificates and registers signing keys (package
+	// issuance/ca; nil while only the skeleton is wired).
+	CA *ca.Service
 	// Authorizations reads the host's records (nil: those routes are off).
 	Authorizations AuthorizationReader
 	// Simulator drives the host in sandbox mode (nil: no simulator routes).

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/postgres"
 )
 
@@ -30,9 +31,9 @@ var templates = []struct {
 // defaultCVN is the template of the seeded default product.
 const defaultCVN = 18
 
-// catalog builds a tenant's seeded catalog, checked by the same
+// buildCatalog builds a tenant's seeded catalog, checked by the same
 // rules as the API's.
-func catalog(tenantID string, keys map[string]string, now time.Time) (postgres.CatalogSeed, error) {
+func buildCatalog(tenantID string, keys map[string]string, now time.Time) (postgres.CatalogSeed, error) {
 	s := postgres.CatalogSeed{TenantID: tenantID, At: now}
 	var v issuance.Validator
 	var defaultTemplate string
@@ -44,7 +45,7 @@ func catalog(tenantID string, keys map[string]string, now time.Time) (postgres.C
 			IMKACRef: keys["imk-ac"], IMKSMIRef: keys["imk-smi"], IMKSMCRef: keys["imk-smc"], CVKRef: keys["cvk"], PVKRef: keys["pvk"],
 			PINMethod: issuance.PINMethodPVV, PVKI: "1", CreatedAt: now,
 		}
-		issuance.ValidateTemplate(&v, t)
+		catalog.ValidateTemplate(&v, t)
 		s.Templates = append(s.Templates, t)
 		if st.cvn == defaultCVN {
 			defaultTemplate = t.ID
@@ -57,7 +58,7 @@ func catalog(tenantID string, keys map[string]string, now time.Time) (postgres.C
 	prd := issuance.Product{ID: issuance.NewID(issuance.ProductIDPrefix, now), TenantID: tenantID, Name: "Sandbox virtual card",
 		Description: "seeded sandbox product (Visa CVN 18)", LayoutID: lay.ID, TemplateID: defaultTemplate, DefaultEmbosserID: emb.ID,
 		Currency: "USD", CardType: issuance.CardVirtual, Status: issuance.ProductActive, ValidityMonths: 36, CreatedAt: now, UpdatedAt: now}
-	issuance.ValidateProduct(&v, prd)
+	catalog.ValidateProduct(&v, prd)
 	if err := v.Err(); err != nil {
 		return s, fmt.Errorf("building the sandbox catalog: %w", err)
 	}

@@ -142,7 +142,7 @@ func (d *Seeder) SeedTenant(ctx context.Context, tenantID string) error {
 			roles[k.role] = info.Ref
 		}
 
-		seed, err := catalog(tenantID, roles, d.now().UTC())
+		seed, err := buildCatalog(tenantID, roles, d.now().UTC())
 		if err != nil {
 			return err
 		}

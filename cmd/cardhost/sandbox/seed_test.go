@@ -14,6 +14,7 @@ import (
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 )
@@ -54,8 +55,9 @@ func TestSandboxPublishedComponents(t *testing.T) {
 // buffer, with the card domain service cardhost wires in sandbox mode.
 type seedEnv struct {
 	*Seeder
-	svc *issuance.Service
-	out *bytes.Buffer
+	svc     *issuance.Service
+	catalog *catalog.Service
+	out     *bytes.Buffer
 }
 
 func newSeedEnv(t *testing.T) *seedEnv {
@@ -73,8 +75,9 @@ func newSeedEnv(t *testing.T) *seedEnv {
 	return e
 }
 
-// service ensures the platform keys and returns the service over them, as
-// cardhost does at every start in sandbox mode.
+// service ensures the platform keys and returns the service over them (and
+// sets the catalog service), as cardhost does at every start in sandbox
+// mode.
 func (e *seedEnv) service(t *testing.T) *issuance.Service {
 	t.Helper()
 	ctx := context.Background()
@@ -85,7 +88,9 @@ func (e *seedEnv) service(t *testing.T) *issuance.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return issuance.NewService(issuance.Deps{Tenants: e.DB, Catalog: e.DB, Cards: e.DB, Keys: keys, Vault: e.HSM, Sandbox: true, Logger: e.Log})
+	deps := issuance.Deps{Tenants: e.DB, Catalog: e.DB, Cards: e.DB, Keys: keys, Vault: e.HSM, Sandbox: true, Logger: e.Log}
+	e.catalog = catalog.New(deps)
+	return issuance.NewService(deps)
 }
 
 func TestSandboxBootstrapSeedsOnce(t *testing.T) {
@@ -143,7 +148,7 @@ func TestSandboxBootstrapSeedsOnce(t *testing.T) {
 			t.Fatalf("template %+v", tp)
 		}
 		// The seeded template passes the API's own validation.
-		if _, err := a.svc.CreateTemplate(ctx, tenant, issuance.Template{Name: "copy", Network: tp.Network, IIN: tp.IIN, CVN: tp.CVN, AID: tp.AID,
+		if _, err := a.catalog.CreateTemplate(ctx, tenant, issuance.Template{Name: "copy", Network: tp.Network, IIN: tp.IIN, CVN: tp.CVN, AID: tp.AID,
 			ServiceCode: tp.ServiceCode, IMKACRef: tp.IMKACRef, IMKSMIRef: tp.IMKSMIRef, IMKSMCRef: tp.IMKSMCRef, CVKRef: tp.CVKRef, PVKRef: tp.PVKRef}); err != nil {
 			t.Fatalf("template %s fails the API's validation: %v", tp.Name, err)
 		}

@@ -11,9 +11,9 @@ import (
 
 	"github.com/moov-io/iso8583"
 
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/host"
-	"github.com/cardhost/cardhost/host/termsim"
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/postgres"
@@ -42,7 +42,7 @@ type Simulator struct {
 	Now    func() time.Time // default time.Now
 
 	mu     sync.Mutex
-	client *termsim.Client
+	client *terminal.Client
 }
 
 // simAcquirer is field 32 of simulated messages; simTerminal field 41.
@@ -53,7 +53,7 @@ const (
 
 var _ rest.Simulator = (*Simulator)(nil)
 
-func (s *Simulator) conn(ctx context.Context) (*termsim.Client, error) {
+func (s *Simulator) conn(ctx context.Context) (*terminal.Client, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.client != nil {
@@ -64,15 +64,15 @@ func (s *Simulator) conn(ctx context.Context) (*termsim.Client, error) {
 			return s.client, nil
 		}
 	}
-	var opts []termsim.Option
+	var opts []terminal.Option
 	if s.TLS {
 		tc := &tls.Config{InsecureSkipVerify: true} // sandbox: our own port
 		if s.ClientCert != nil {
 			tc.Certificates = []tls.Certificate{*s.ClientCert}
 		}
-		opts = append(opts, termsim.WithTLS(tc))
+		opts = append(opts, terminal.WithTLS(tc))
 	}
-	c, err := termsim.Dial(ctx, s.Addr, opts...)
+	c, err := terminal.Dial(ctx, s.Addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting the simulator to the ISO port: %w", err)
 	}
@@ -106,9 +106,9 @@ func (s *Simulator) newHeader(mti string) header {
 	return header{mti: mti, stan: stan, transmission: iso.FormatTransmissionTime(now), rrn: now.Format("0102150405") + stan[4:]}
 }
 
-// send sends m (from terminal) and returns the record the host stored for
+// send sends m (from terminal termID) and returns the record the host stored for
 // it, found by the message's retransmission key.
-func (s *Simulator) send(ctx context.Context, h header, terminal string, m *iso8583.Message) (*host.Authorization, error) {
+func (s *Simulator) send(ctx context.Context, h header, termID string, m *iso8583.Message) (*host.Authorization, error) {
 	c, err := s.conn(ctx)
 	if err != nil {
 		return nil, err
@@ -116,7 +116,7 @@ func (s *Simulator) send(ctx context.Context, h header, terminal string, m *iso8
 	if _, err := c.Send(ctx, m); err != nil {
 		return nil, fmt.Errorf("simulated %s: %w", h.mti, err)
 	}
-	key := host.MatchKey(&host.Request{MTI: h.mti, AcquirerID: simAcquirer, Terminal: terminal, STAN: h.stan, TransmissionTime: h.transmission, RRN: h.rrn})
+	key := host.MatchKey(&host.Request{MTI: h.mti, AcquirerID: simAcquirer, Terminal: termID, STAN: h.stan, TransmissionTime: h.transmission, RRN: h.rrn})
 	return s.Ledger.AuthorizationByKey(ctx, key)
 }
 

@@ -1,0 +1,114 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
+)
+
+// Issuer creates cards through the REST API and becomes them through the
+// sandbox personalisation export: the way termsim gets cards it can act
+// as without reading cardhost's database. It is safe for concurrent use.
+type Issuer struct {
+	// API is the REST client.
+	API *API
+	// TransportKey is the clear transport key the exports are sealed
+	// under (DefaultTransportKeyHex in the sandbox).
+	TransportKey []byte
+}
+
+// NewCard creates a card from r, sets its PIN through the sandbox
+// simulator when pin is not empty, exports its personalisation record and
+// opens it. The returned card has the API's card id.
+func (is *Issuer) NewCard(ctx context.Context, r CardRequest, pin string) (*terminal.Card, CardInfo, error) {
+	info, err := is.API.CreateCard(ctx, r)
+	if err != nil {
+		return nil, CardInfo{}, err
+	}
+	if pin != "" {
+		if info, err = is.API.SetSandboxPIN(ctx, info.CardID, pin); err != nil {
+			return nil, info, err
+		}
+	}
+	c, err := is.Become(ctx, info.CardID)
+	return c, info, err
+}
+
+// Become exports card id's personalisation record and opens it.
+func (is *Issuer) Become(ctx context.Context, id string) (*terminal.Card, error) {
+	p, err := is.API.ExportPerso(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c, err := p.Open(is.TransportKey)
+	if err != nil {
+		return nil, fmt.Errorf("opening the personalisation record of %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// NewCards creates n cards like r (each with the sandbox PIN pin when not
+// empty), parallel at a time, and becomes them. It stops at the first
+// error.
+func (is *Issuer) NewCards(ctx context.Context, n, parallel int, r CardRequest, pin string) ([]*terminal.Card, error) {
+	if parallel < 1 {
+		parallel = 1
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cards := make([]*terminal.Card, n)
+	errs := make(chan error, n)
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			c, _, err := is.NewCard(ctx, r, pin)
+			if err != nil {
+				errs <- fmt.Errorf("card %d of %d: %w", i+1, n, err)
+				cancel()
+				return
+			}
+			cards[i] = c
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	return cards, nil
+}
+
+// DefaultProduct returns the product cards are created from when none is
+// named: the first ACTIVE VIRTUAL product (the sandbox's seeded one), or
+// else the first ACTIVE one.
+func (is *Issuer) DefaultProduct(ctx context.Context) (Product, error) {
+	ps, err := is.API.Products(ctx)
+	if err != nil {
+		return Product{}, err
+	}
+	var first *Product
+	for i := range ps {
+		if ps[i].Status != "ACTIVE" {
+			continue
+		}
+		if ps[i].CardType == "VIRTUAL" {
+			return ps[i], nil
+		}
+		if first == nil {
+			first = &ps[i]
+		}
+	}
+	if first == nil {
+		return Product{}, fmt.Errorf("%w: the tenant has no ACTIVE card product", ErrAPIConfig)
+	}
+	return *first, nil
+}

@@ -1,0 +1,328 @@
+// Package terminaltest holds the test doubles and test cards shared by the
+// tests of termsim's packages (terminal, loadgen, scenario): scripted ISO
+// 8583 hosts on 127.0.0.1:0, chip cards derived from a published test
+// issuer master key, and the sandbox personalisation vector. Like
+// net/http/httptest it is imported by tests only.
+//
+// Ring: test support beside the adapter it serves. It may import
+// cmd/termsim/terminal, iso, emv and emv/tlv; it must not import host,
+// loadgen or scenario (their internal tests import it).
+package terminaltest
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moov-io/iso8583"
+
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
+	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/emv/tlv"
+	"github.com/cardhost/cardhost/iso"
+)
+
+// IMK is the issuer master key of pyemv's CVN examples
+// (testdata/vectors/cvn.json); test cards derive their MK-AC from it.
+const IMK = "0123456789ABCDEFFEDCBA9876543210"
+
+// CVK is the CVK pair of emv's CVV examples.
+const CVK = "0123456789ABCDEFFEDCBA9876543210"
+
+// Date is the fixed transaction date of the tests.
+var Date = time.Date(2026, 6, 21, 14, 30, 5, 0, time.UTC)
+
+// MustHex decodes s or fails the test.
+func MustHex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := emv.DecodeHex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// MasterKey returns the ICC master key (MK-AC) of pan, PSN 01, derived from
+// IMK.
+func MasterKey(t testing.TB, pan string) []byte {
+	t.Helper()
+	mk, err := emv.DeriveICCMasterKey(MustHex(t, IMK), pan, "01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mk
+}
+
+// CardSpec returns a chip card of the given CVN whose MK-AC is derived
+// from IMK and whose CVVs are computed with CVK, as data prep would.
+func CardSpec(t testing.TB, network string, cvn int) terminal.CardSpec {
+	t.Helper()
+	pan := "4761739001010010"
+	if network == "MASTERCARD" {
+		pan = "5413330089020011"
+	}
+	mk := MasterKey(t, pan)
+	cvk := MustHex(t, CVK)
+	cvv, _ := emv.GenerateCVV(cvk, pan, "3012", "201")
+	icvv, _ := emv.GenerateICVV(cvk, pan, "3012")
+	cvv2, _ := emv.GenerateCVV2(cvk, pan, "3012")
+	return terminal.CardSpec{
+		ID: "crd_test", PAN: pan, Expiry: "3012", PSN: "01", Network: network, CVN: cvn,
+		ICCMasterKeyAC: emv.EncodeHex(mk), CVV: cvv.Reveal(), ICVV: icvv.Reveal(), CVV2: cvv2.Reveal(),
+		PIN: "1234", PVKI: "1", PVV: "4321",
+	}
+}
+
+// Card returns the card of CardSpec.
+func Card(t testing.TB, network string, cvn int) *terminal.Card {
+	t.Helper()
+	c, err := terminal.NewCard(CardSpec(t, network, cvn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// RegistryCards returns one test card per CVN of emv's registry, by the
+// CVN's name.
+func RegistryCards(t testing.TB) map[string]*terminal.Card {
+	out := map[string]*terminal.Card{}
+	for _, cvn := range emv.CVNs() {
+		network := "VISA"
+		if cvn.Scheme == emv.SchemeMastercard {
+			network = "MASTERCARD"
+		}
+		out[cvn.String()] = Card(t, network, cvn.Number)
+	}
+	return out
+}
+
+// IssuerAnswer builds the response field 55 an issuer answers with: tag 91
+// per the CVN's method, for response code code.
+func IssuerAnswer(t testing.TB, cr *terminal.ChipRequest, iccMK []byte, code iso.ResponseCode) []byte {
+	t.Helper()
+	l, _ := tlv.Decode(cr.Field55)
+	tags, _ := l.Map()
+	f55, err := arpcField55(cr.CVN(), iccMK, tags, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f55
+}
+
+// arpcField55 is the response field 55 (tag 91) for an ARQC's tags.
+func arpcField55(cvn emv.CVN, mk []byte, tags map[tlv.Tag][]byte, code iso.ResponseCode) ([]byte, error) {
+	in := emv.ARPCInput{ARC: emv.ARC(string(code))}
+	if cvn.ARPCMethod == 2 {
+		in = emv.ARPCInput{CSU: emv.CSU(code.Approved())}
+	}
+	arpc, err := emv.GenerateARPC(cvn, mk, tags, in)
+	if err != nil {
+		return nil, err
+	}
+	iad, err := emv.IssuerAuthenticationData(cvn, arpc, in)
+	if err != nil {
+		return nil, err
+	}
+	return tlv.ResponseICC(iad)
+}
+
+// Serve listens on 127.0.0.1:0 until the test ends and runs handle for
+// every connection, each in its own goroutine; a connection is closed when
+// its handle returns or the test ends. It returns the address.
+func Serve(t testing.TB, handle func(nc net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns = map[net.Conn]bool{}
+	)
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for nc := range conns {
+			nc.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns[nc] = true
+			mu.Unlock()
+			wg.Go(func() {
+				defer nc.Close()
+				handle(nc)
+			})
+		}
+	})
+	return ln.Addr().String()
+}
+
+// ClosedPort returns a loopback address nothing listens on (free for a
+// moment).
+func ClosedPort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// ScriptedHost is a raw TCP host on 127.0.0.1:0 until the test ends:
+// answer decides, per request, the answer to write (nil: none). It returns
+// the host's address.
+func ScriptedHost(t testing.TB, answer func(req *iso8583.Message) *iso8583.Message) string {
+	t.Helper()
+	return Serve(t, func(nc net.Conn) {
+		for {
+			b, err := iso.ReadFrame(nc, nil)
+			if err != nil {
+				return
+			}
+			m, err := iso.Unpack(b)
+			if err != nil {
+				return
+			}
+			if r := answer(m); r != nil {
+				p, err := iso.Pack(r)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if err := iso.WriteFrame(nc, p); err != nil {
+					return
+				}
+			}
+		}
+	})
+}
+
+// Answer is the answer to req with response code code: the response MTI
+// and the request's terminal.EchoFields, as a bare server answers.
+func Answer(req *iso8583.Message, code iso.ResponseCode) *iso8583.Message {
+	mti, _ := req.GetMTI()
+	respMTI, _ := iso.ResponseMTI(mti)
+	r := iso.NewMessage(respMTI)
+	for _, id := range terminal.EchoFields {
+		if v, _ := req.GetString(id); v != "" {
+			_ = r.Field(id, v)
+		}
+	}
+	_ = r.Field(iso.FieldResponseCode, string(code))
+	return r
+}
+
+// EchoHost is a ScriptedHost that answers every request 00 with its echoed
+// fields and nothing else (no approval code, no ARPC), as the bare server
+// of `termsim load --baseline` does.
+func EchoHost(t testing.TB) string {
+	t.Helper()
+	return ScriptedHost(t, func(req *iso8583.Message) *iso8583.Message { return Answer(req, iso.Approved) })
+}
+
+// IssuerHost is a scripted issuer: it verifies the ARQC of chip requests
+// with IMK and answers code (with tag 91 when the ARQC verified), the
+// approval code on approvals and the echoed fields.
+func IssuerHost(t testing.TB, decide func(req *iso8583.Message) iso.ResponseCode) string {
+	t.Helper()
+	return ScriptedHost(t, func(req *iso8583.Message) *iso8583.Message {
+		code := decide(req)
+		r := Answer(req, code)
+		if code.Approved() {
+			_ = r.Field(iso.FieldApprovalCode, "A1B2C3")
+		}
+		if f55, _ := req.GetBytes(iso.FieldICC); len(f55) > 0 {
+			pan, _ := req.GetString(iso.FieldPAN)
+			cvn, mk, tags, ok := verifyARQC(t, pan, f55)
+			if ok {
+				out, _ := arpcField55(cvn, mk, tags, code)
+				_ = r.BinaryField(iso.FieldICC, out)
+			}
+		}
+		return r
+	})
+}
+
+// verifyARQC reads field 55 and verifies its ARQC under IMK for pan.
+func verifyARQC(t testing.TB, pan string, f55 []byte) (emv.CVN, []byte, map[tlv.Tag][]byte, bool) {
+	l, err := tlv.Decode(f55)
+	if err != nil {
+		return emv.CVN{}, nil, nil, false
+	}
+	tags, _ := l.Map()
+	scheme := "visa"
+	if pan[0] == '5' {
+		scheme = "mastercard"
+	}
+	iad, err := emv.ParseIAD(scheme, tags[tlv.TagIssuerApplicationData])
+	if err != nil {
+		return emv.CVN{}, nil, nil, false
+	}
+	cvn, err := emv.LookupCVNCode(scheme, iad.CVN)
+	if err != nil {
+		return emv.CVN{}, nil, nil, false
+	}
+	mk, _ := emv.DeriveICCMasterKey(MustHex(t, IMK), pan, "01")
+	ok, _ := emv.VerifyARQC(cvn, mk, tags)
+	return cvn, mk, tags, ok
+}
+
+// ARQCVerifies reports whether field 55 holds an ARQC that verifies under
+// IMK for the card pan.
+func ARQCVerifies(t testing.TB, pan string, f55 []byte) bool {
+	_, _, _, ok := verifyARQC(t, pan, f55)
+	return ok
+}
+
+// Dial connects a client to addr, closed when the test ends.
+func Dial(t testing.TB, addr string, opts ...terminal.Option) *terminal.Client {
+	t.Helper()
+	c, err := terminal.Dial(context.Background(), addr, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// PersoVector is terminal's testdata/perso_sandbox.json: a record sealed
+// by the software HSM's sandbox export under the sandbox transport key.
+type PersoVector struct {
+	CardID string `json:"card_id"`
+	Sealed string `json:"sealed"`
+	Expect struct {
+		PAN, Expiry, PSN, Network, CVV2, PIN string
+		CVN                                  int
+		IMKAC                                string `json:"imk_ac"`
+	} `json:"expect"`
+}
+
+// LoadPersoVector reads the PersoVector at path.
+func LoadPersoVector(t testing.TB, path string) PersoVector {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v PersoVector
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
