@@ -328,9 +328,6 @@ func dumpTables(t *testing.T, conn *pgxv5.Conn, tenantID string) []tableDump {
 	return out
 }
 
-// pollUntil is waitFor under the name the tenant isolation test uses.
-var pollUntil = waitFor
-
 // kafkaRecord is one record read back from the topic.
 type kafkaRecord = kgo.Record
 

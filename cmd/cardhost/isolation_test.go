@@ -184,7 +184,7 @@ func TestTenantIsolationOfHostOperations(t *testing.T) {
 	_, bKey := cliTenant(t, env, "Isolation Tenant B", true)
 	b := newAPIClient(t, app.base(), bKey)
 	conn := dbConn(t, env["DATABASE_URL"])
-	pollUntil(t, 20*time.Second, "the outbox to be published", func() bool {
+	waitFor(t, 20*time.Second, "the outbox to be published", func() bool {
 		var n int
 		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE sent_at IS NULL`).Scan(&n); err != nil {
 			t.Fatal(err)
