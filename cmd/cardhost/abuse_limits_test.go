@@ -82,21 +82,11 @@ func TestAbuseSlowISOClients(t *testing.T) {
 	}
 	started := time.Now()
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			for _, d := range drip {
-				d()
-			}
+	dripped := repeatUntil(stop, 100*time.Millisecond, func() {
+		for _, d := range drip {
+			d()
 		}
-	}()
+	})
 
 	// A normal acquirer, served fast meanwhile.
 	for time.Since(started) < readTimeout+500*time.Millisecond {
@@ -124,7 +114,7 @@ func TestAbuseSlowISOClients(t *testing.T) {
 		t.Errorf("slow connections cut after %v, want about %v", d, readTimeout)
 	}
 	close(stop)
-	wg.Wait()
+	dripped()
 }
 
 // TestAbuseISOConnectionLimits runs the real app with at most 3 ISO
@@ -206,27 +196,17 @@ func TestAbuseISOConnectionLimits(t *testing.T) {
 		hc := &http.Client{Timeout: 5 * time.Second}
 		var peak float64
 		done := make(chan struct{})
-		var sampler sync.WaitGroup
-		sampler.Add(1)
-		go func() {
-			defer sampler.Done()
-			for {
-				select {
-				case <-done:
-					return
-				case <-time.After(20 * time.Millisecond):
-				}
-				resp, err := hc.Get("http://" + app.HTTPAddr() + "/metrics")
-				if err != nil {
-					continue
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if v := metricValue(string(b), "cardhost_iso_requests_in_flight"); v > peak {
-					peak = v
-				}
+		sampled := repeatUntil(done, 20*time.Millisecond, func() {
+			resp, err := hc.Get("http://" + app.HTTPAddr() + "/metrics")
+			if err != nil {
+				return
 			}
-		}()
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if v := metricValue(string(b), "cardhost_iso_requests_in_flight"); v > peak {
+				peak = v
+			}
+		})
 		var wg sync.WaitGroup
 		codes := make([]iso.ResponseCode, len(pairs))
 		for i, p := range pairs {
@@ -250,7 +230,7 @@ func TestAbuseISOConnectionLimits(t *testing.T) {
 		}
 		wg.Wait()
 		close(done)
-		sampler.Wait()
+		sampled()
 		for i, code := range codes {
 			if code != iso.Approved {
 				t.Errorf("request %d: %q, want 00", i, code)

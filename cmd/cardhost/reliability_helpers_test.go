@@ -333,6 +333,24 @@ func checkOutboxOnKafka(t *testing.T, directURL string, brokers []string) (map[s
 	return want, total
 }
 
+// repeatUntil calls fn every interval, from one goroutine, until stop is
+// closed. The returned function waits for that goroutine to end.
+func repeatUntil(stop <-chan struct{}, interval time.Duration, fn func()) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(interval):
+			}
+			fn()
+		}
+	}()
+	return func() { <-done }
+}
+
 // waitFor polls cond every 50ms until it holds or timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
