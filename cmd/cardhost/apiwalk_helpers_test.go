@@ -24,7 +24,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// This file holds what the isolation, secrets and crash tests share: a
+// This file holds what the host isolation, secrets and crash tests share: a
 // REST client that keeps every answer, the OpenAPI operation list, tenant
 // creation through the CLI and whole-database dumps.
 
@@ -101,11 +101,6 @@ func newAPIClient(t *testing.T, base, key string) *apiClient {
 	return &apiClient{t: t, base: base, key: key, hc: &http.Client{Timeout: 20 * time.Second}}
 }
 
-// as returns a client for the same server with another key (sharing the log).
-func (c *apiClient) as(key string) *apiClient {
-	return &apiClient{t: c.t, base: c.base, key: key, hc: c.hc, log: c.log, skipLog: c.skipLog}
-}
-
 // idemKey returns a fresh Idempotency-Key.
 func (c *apiClient) idemKey() string {
 	c.mu.Lock()
@@ -179,10 +174,6 @@ func (c *apiClient) do(method, path string, body any, headers ...string) apiAnsw
 // apiOperation is one operation of the running app's /openapi.json.
 type apiOperation struct {
 	ID, Method, Path string // Path in OpenAPI form: /v1/cards/{id}
-	Public           bool
-	Query            []string // query parameter names
-	Sandbox          bool     // sandbox-only
-	HasBody          bool     // takes a JSON request body
 }
 
 // openAPIOperations reads the operations the running app publishes, in
@@ -196,14 +187,7 @@ func openAPIOperations(t *testing.T, base string) []apiOperation {
 	defer resp.Body.Close()
 	var doc struct {
 		Paths map[string]map[string]struct {
-			OperationID string            `json:"operationId"`
-			Description string            `json:"description"`
-			Security    []json.RawMessage `json:"security"`
-			RequestBody json.RawMessage   `json:"requestBody"`
-			Parameters  []struct {
-				Name string `json:"name"`
-				In   string `json:"in"`
-			} `json:"parameters"`
+			OperationID string `json:"operationId"`
 		} `json:"paths"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
@@ -212,14 +196,7 @@ func openAPIOperations(t *testing.T, base string) []apiOperation {
 	var ops []apiOperation
 	for path, methods := range doc.Paths {
 		for method, o := range methods {
-			op := apiOperation{ID: o.OperationID, Method: strings.ToUpper(method), Path: path,
-				Public: o.Security != nil && len(o.Security) == 0, Sandbox: strings.Contains(o.Description, "Sandbox mode only"), HasBody: len(o.RequestBody) > 0}
-			for _, p := range o.Parameters {
-				if p.In == "query" {
-					op.Query = append(op.Query, p.Name)
-				}
-			}
-			ops = append(ops, op)
+			ops = append(ops, apiOperation{ID: o.OperationID, Method: strings.ToUpper(method), Path: path})
 		}
 	}
 	sort.Slice(ops, func(i, j int) bool {
@@ -266,8 +243,17 @@ func newCSR(t *testing.T, cn string) (*ecdsa.PrivateKey, string) {
 	return k, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
 }
 
-// dbConn connects straight to the test database.
+// dbConn connects straight to the test database until the test ends.
 func dbConn(t *testing.T, url string) *pgxv5.Conn {
+	t.Helper()
+	conn := connectDirect(t, url)
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// connectDirect connects straight to the test database (not through a
+// fault proxy); the caller closes the connection.
+func connectDirect(t *testing.T, url string) *pgxv5.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -275,7 +261,6 @@ func dbConn(t *testing.T, url string) *pgxv5.Conn {
 	if err != nil {
 		t.Fatalf("connecting to the database: %v", err)
 	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
 }
 
@@ -341,18 +326,6 @@ func dumpTables(t *testing.T, conn *pgxv5.Conn, tenantID string) []tableDump {
 		out = append(out, tableDump{Name: x.name, HasTenant: x.tenant, Rows: texts})
 	}
 	return out
-}
-
-// pollUntil polls cond every 100ms until it holds or timeout passes.
-func pollUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // kafkaRecord is one record read back from the topic.

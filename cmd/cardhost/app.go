@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/cardhost/cardhost/cmd/cardhost/sandbox"
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/host"
@@ -52,7 +53,7 @@ type App struct {
 	api     *rest.Server
 	engine  *host.Engine
 	iso     *isoserver.Server
-	sim     *simulator
+	sim     *sandbox.Simulator
 
 	httpLn net.Listener
 	isoLn  net.Listener
@@ -122,7 +123,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		return a, err
 	}
 	if cfg.Mode == "sandbox" {
-		if a.SandboxKey, err = bootstrapSandbox(ctx, a); err != nil {
+		if a.SandboxKey, err = a.seeder().Bootstrap(ctx, a.svc); err != nil {
 			return a, err
 		}
 	}
@@ -204,7 +205,7 @@ func (a *App) openHost(log *slog.Logger) error {
 		if ic.TLS.ClientCAs != nil && a.cfg.Mode == "sandbox" {
 			// The sandbox simulator is an acquirer on our own port: give it
 			// a client certificate from a CA that lives only in memory.
-			if a.simCert, err = simulatorClientCert(ic.TLS.ClientCAs); err != nil {
+			if a.simCert, err = sandbox.SimulatorClientCert(ic.TLS.ClientCAs); err != nil {
 				return err
 			}
 		}
@@ -224,9 +225,15 @@ func (a *App) newSimulator() rest.Simulator {
 		return nil
 	}
 	_, port, _ := net.SplitHostPort(a.ISOAddr())
-	a.sim = &simulator{addr: net.JoinHostPort("127.0.0.1", port), tls: a.cfg.ISOTLSCert != "", clientCert: a.simCert, ledger: a.ledger,
-		vault: a.hsm, dekRef: a.svc.Keys().PANDEK, now: time.Now}
+	a.sim = &sandbox.Simulator{Addr: net.JoinHostPort("127.0.0.1", port), TLS: a.cfg.ISOTLSCert != "", ClientCert: a.simCert,
+		Ledger: a.ledger, Vault: a.hsm, DEKRef: a.svc.Keys().PANDEK}
 	return a.sim
+}
+
+// seeder seeds the sandbox with the app's database and HSM, reporting to
+// the operator's output.
+func (a *App) seeder() *sandbox.Seeder {
+	return &sandbox.Seeder{DB: a.db, HSM: a.hsm, Log: a.log, Out: a.out}
 }
 
 // ISOAddr is the ISO 8583 listener's address.
@@ -341,7 +348,7 @@ func (a *App) run(ctx context.Context) error {
 	stopJobs()
 	<-jobsDone
 	if a.sim != nil {
-		a.sim.close()
+		a.sim.Close()
 	}
 	stopRelay()
 	<-relayDone

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/cardhost/cardhost/cmd/cardhost/admin"
+	"github.com/cardhost/cardhost/emv/softhsm"
+	"github.com/cardhost/cardhost/issuance/postgres"
 )
 
 // Config is everything `cardhost serve` (and the other subcommands) can be
@@ -74,13 +79,7 @@ type setting struct {
 
 var settings = []setting{
 	{"CARDHOST_MODE", "mode", "sandbox", "sandbox (creates a tenant, keys and a master key file on first start) or production (needs an explicit master key, creates nothing)",
-		func(c *Config, v string) error {
-			if v != "sandbox" && v != "production" {
-				return errors.New("must be sandbox or production")
-			}
-			c.Mode = v
-			return nil
-		}},
+		oneOf(func(c *Config, v string) { c.Mode = v }, "sandbox", "production")},
 	{"DATABASE_URL", "database-url", "postgres://postgres@127.0.0.1:5432/cardhost?sslmode=disable", "PostgreSQL connection string; the database is created if missing and migrated at start",
 		func(c *Config, v string) error { c.DatabaseURL = v; return nonEmpty(v) }},
 	{"KAFKA_BROKERS", "kafka-brokers", "", "comma-separated Kafka seed brokers; empty starts the embedded broker",
@@ -104,13 +103,7 @@ var settings = []setting{
 	{"CARDHOST_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",
 		func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 	{"CARDHOST_LOG_FORMAT", "log-format", "text", "text or json",
-		func(c *Config, v string) error {
-			if v != "text" && v != "json" {
-				return errors.New("must be text or json")
-			}
-			c.LogFormat = v
-			return nil
-		}},
+		oneOf(func(c *Config, v string) { c.LogFormat = v }, "text", "json")},
 	{"CARDHOST_HTTP_BODY_LIMIT", "http-body-limit", "1048576", "largest accepted REST request body, bytes",
 		intSetter(func(c *Config, n int) { c.HTTPBodyLimit = n }, 1024, 64<<20)},
 	{"CARDHOST_HTTP_RATE_LIMIT", "http-rate-limit", "100", "requests per second per tenant (burst twice that); -1 disables",
@@ -236,6 +229,17 @@ func durSetter(f func(*Config, time.Duration)) func(*Config, string) error {
 	}
 }
 
+// oneOf accepts exactly one of two values.
+func oneOf(f func(*Config, string), a, b string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v != a && v != b {
+			return fmt.Errorf("must be %s or %s", a, b)
+		}
+		f(c, v)
+		return nil
+	}
+}
+
 func addrSetter(f func(*Config, string)) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		if _, _, err := net.SplitHostPort(v); err != nil {
@@ -322,6 +326,28 @@ func newLogger(c Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// adminLoad reads the configuration of an operator subcommand (package
+// admin) and gives it what it needs: its logger, and how to open the
+// database and the HSM as serve does.
+func adminLoad(getenv func(string) string, stderr io.Writer) admin.Load {
+	return func(fs *flag.FlagSet, args []string) (admin.Env, error) {
+		cfg, err := loadConfig(fs, args, getenv)
+		if err != nil {
+			return admin.Env{}, err
+		}
+		log := newLogger(cfg, stderr)
+		brokers := cfg.KafkaBrokers
+		if len(brokers) == 0 {
+			brokers = []string{cfg.EmbeddedKafkaAddr}
+		}
+		return admin.Env{
+			Mode: cfg.Mode, Log: log, Brokers: brokers, Topic: cfg.KafkaTopic,
+			OpenDB:  func(ctx context.Context) (*postgres.DB, error) { return openDB(ctx, cfg, log) },
+			OpenHSM: func(db *postgres.DB) (*softhsm.HSM, error) { return openHSM(cfg, db, log) },
+		}, nil
+	}
 }
 
 // parseConfig parses a subcommand's flags and the environment. It returns

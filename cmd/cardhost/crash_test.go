@@ -80,15 +80,20 @@ type crashHost struct {
 	restartedAfter []time.Duration
 }
 
-// freeAddr returns a loopback address with a port free right now.
-func freeAddr(t *testing.T) string {
+// freeAddrs returns n distinct loopback addresses with ports free right
+// now (all held open until it returns, so no two are the same).
+func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addrs := make([]string, n)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		addrs[i] = ln.Addr().String()
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addrs
 }
 
 // buildBinaries builds commands of this module into dir (one go build,
@@ -400,7 +405,8 @@ func TestCrashConsistency(t *testing.T) {
 	}
 	defer broker.Close()
 	dbURL := pgtest.URL(t)
-	h := &crashHost{t: t, bin: cardhostBin, http: freeAddr(t), iso: freeAddr(t), logDir: t.TempDir()}
+	addrs := freeAddrs(t, 2)
+	h := &crashHost{t: t, bin: cardhostBin, http: addrs[0], iso: addrs[1], logDir: t.TempDir()}
 	h.env = append(os.Environ(),
 		"DATABASE_URL="+dbURL, "KAFKA_BROKERS="+broker.Addrs()[0], "CARDHOST_KAFKA_PARTITIONS=4",
 		"CARDHOST_DATA_DIR="+t.TempDir(), "CARDHOST_HTTP_ADDR="+h.http, "CARDHOST_ISO_ADDR="+h.iso,
@@ -531,7 +537,7 @@ func TestCrashConsistency(t *testing.T) {
 
 	stage("settled")
 	conn := dbConn(t, dbURL)
-	pollUntil(t, 30*time.Second, "the outbox to be published", func() bool {
+	waitFor(t, 30*time.Second, "the outbox to be published", func() bool {
 		var n int
 		if err := conn.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`).Scan(&n); err != nil {
 			t.Fatal(err)

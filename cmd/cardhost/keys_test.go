@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardhost/cardhost/cmd/cardhost/sandbox"
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/softhsm"
+	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 )
@@ -82,22 +84,22 @@ func openCLIStore(t *testing.T, url, masterKey string) (*postgres.DB, *softhsm.H
 
 func TestKeysImportRefusesBadInputAndNeverEchoesComponents(t *testing.T) {
 	getenv, url, mk := cliEnv(t, "")
-	c1, c2 := sandboxKEKComponents[0], sandboxKEKComponents[1]
+	c1, c2 := sandbox.TransportKEK.Components[0], sandbox.TransportKEK.Components[1]
 	for _, tc := range []struct {
 		name string
 		args []string
 		want string // in stderr
 	}{
-		{"no type", []string{"--component", c1, "--component", c2, "--kcv", sandboxKEKKCV}, "--type is required"},
+		{"no type", []string{"--component", c1, "--component", c2, "--kcv", sandbox.TransportKEK.KCV}, "--type is required"},
 		{"no kcv", []string{"--type", "KEK", "--component", c1, "--component", c2}, "--kcv"},
-		{"no components", []string{"--type", "KEK", "--kcv", sandboxKEKKCV}, "at least one --component"},
+		{"no components", []string{"--type", "KEK", "--kcv", sandbox.TransportKEK.KCV}, "at least one --component"},
 		{"one component", []string{"--type", "KEK", "--component", c1, "--kcv", "233155"}, "invalid input"},
-		{"not hex", []string{"--type", "KEK", "--component", "XY" + c1[2:], "--component", c2, "--kcv", sandboxKEKKCV}, "component 1 is not hex"},
+		{"not hex", []string{"--type", "KEK", "--component", "XY" + c1[2:], "--component", c2, "--kcv", sandbox.TransportKEK.KCV}, "component 1 is not hex"},
 		{"wrong combined KCV", []string{"--type", "KEK", "--component", c1, "--component", c2, "--kcv", "000000"}, "check value mismatch"},
-		{"wrong component KCV", []string{"--type", "KEK", "--component", c1, "--component", c2, "--kcv", sandboxKEKKCV, "--component-kcv", "233155", "--component-kcv", "111111"}, "component 2"},
-		{"KCV count", []string{"--type", "KEK", "--component", c1, "--component", c2, "--kcv", sandboxKEKKCV, "--component-kcv", "233155"}, "1 --component-kcv for 2 --component"},
-		{"wrong length for the type", []string{"--type", "ZPK", "--component", c1, "--component", c2, "--kcv", sandboxKEKKCV}, "component 1 has 32 bytes"},
-		{"unknown type", []string{"--type", "IMK-XYZ", "--component", c1, "--component", c2, "--kcv", sandboxKEKKCV}, "spec not allowed"},
+		{"wrong component KCV", []string{"--type", "KEK", "--component", c1, "--component", c2, "--kcv", sandbox.TransportKEK.KCV, "--component-kcv", "233155", "--component-kcv", "111111"}, "component 2"},
+		{"KCV count", []string{"--type", "KEK", "--component", c1, "--component", c2, "--kcv", sandbox.TransportKEK.KCV, "--component-kcv", "233155"}, "1 --component-kcv for 2 --component"},
+		{"wrong length for the type", []string{"--type", "ZPK", "--component", c1, "--component", c2, "--kcv", sandbox.TransportKEK.KCV}, "component 1 has 32 bytes"},
+		{"unknown type", []string{"--type", "IMK-XYZ", "--component", c1, "--component", c2, "--kcv", sandbox.TransportKEK.KCV}, "spec not allowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errs := cli(t, getenv, append([]string{"keys", "import"}, tc.args...)...)
@@ -124,17 +126,17 @@ func TestKeysCeremonies(t *testing.T) {
 
 	// Import the KEK and the ZPK from published components (spaces between
 	// groups are allowed, as printed on component forms).
-	out := cliOK(t, getenv, "keys", "import", "--type", "KEK", "--component", sandboxKEKComponents[0], "--component", sandboxKEKComponents[1],
-		"--component-kcv", sandboxKEKComponentKCVs[0], "--component-kcv", sandboxKEKComponentKCVs[1], "--kcv", sandboxKEKKCV, "--label", "transport")
+	out := cliOK(t, getenv, "keys", "import", "--type", "KEK", "--component", sandbox.TransportKEK.Components[0], "--component", sandbox.TransportKEK.Components[1],
+		"--component-kcv", sandbox.TransportKEK.ComponentKCVs[0], "--component-kcv", sandbox.TransportKEK.ComponentKCVs[1], "--kcv", sandbox.TransportKEK.KCV, "--label", "transport")
 	kek := firstRef(t, out)
-	if !strings.Contains(out, "KCV "+sandboxKEKKCV) || strings.Contains(out, sandboxKEKComponents[0]) {
+	if !strings.Contains(out, "KCV "+sandbox.TransportKEK.KCV) || strings.Contains(out, sandbox.TransportKEK.Components[0]) {
 		t.Fatalf("import output %q", out)
 	}
-	spaced := strings.Join([]string{sandboxZPKComponents[0][:16], sandboxZPKComponents[0][16:]}, " ")
-	out = cliOK(t, getenv, "keys", "import", "--type", "ZPK", "--component", spaced, "--component", sandboxZPKComponents[1], "--component", sandboxZPKComponents[2],
+	spaced := strings.Join([]string{sandbox.AcquirerZPK.Components[0][:16], sandbox.AcquirerZPK.Components[0][16:]}, " ")
+	out = cliOK(t, getenv, "keys", "import", "--type", "ZPK", "--component", spaced, "--component", sandbox.AcquirerZPK.Components[1], "--component", sandbox.AcquirerZPK.Components[2],
 		"--component-kcv", "CAEB AA", "--component-kcv", "DF9B9A", "--component-kcv", "83EBC1", "--kcv", "DDA8")
 	zpk := firstRef(t, out)
-	if !strings.Contains(out, "KCV "+sandboxZPKKCV) {
+	if !strings.Contains(out, "KCV "+sandbox.AcquirerZPK.KCV) {
 		t.Fatalf("ZPK import output %q", out)
 	}
 
@@ -147,7 +149,7 @@ func TestKeysCeremonies(t *testing.T) {
 		t.Fatalf("generate without --type: %d", code)
 	}
 	list := cliOK(t, getenv, "keys", "list")
-	for _, want := range []string{kek, zpk, cvk, sandboxKEKKCV, sandboxZPKKCV, "(shared)", "ten_a", "issuer A CVK", "KCV"} {
+	for _, want := range []string{kek, zpk, cvk, sandbox.TransportKEK.KCV, sandbox.AcquirerZPK.KCV, "(shared)", "ten_a", "issuer A CVK", "KCV"} {
 		if !strings.Contains(list, want) {
 			t.Errorf("list lacks %q:\n%s", want, list)
 		}
@@ -161,7 +163,7 @@ func TestKeysCeremonies(t *testing.T) {
 	// value and holds a key with the CVK's check value.
 	out = cliOK(t, getenv, "keys", "export", "--ref", cvk, "--under", kek)
 	block := regexp.MustCompile(`D\d{4}[0-9A-Z]+`).FindString(out)
-	kekClear, _ := hex.DecodeString(sandboxKEKClear)
+	kekClear, _ := hex.DecodeString(sandbox.TransportKEK.Clear)
 	hdr, clear, err := softhsm.UnwrapTR31(kekClear, block)
 	if err != nil {
 		t.Fatalf("opening the exported block %q: %v", block, err)
@@ -285,5 +287,31 @@ func TestAcquirersCommand(t *testing.T) {
 	}
 	if code, _, _ := cli(t, getenv, "acquirers", "remove"); code != 2 {
 		t.Fatal("unknown subcommand accepted")
+	}
+}
+
+func TestTenantsCreateSandboxSeeds(t *testing.T) {
+	getenv, url, mk := cliEnv(t, "sandbox")
+	out := cliOK(t, getenv, "tenants", "create", "--name", "Integrator", "--sandbox")
+	if !strings.Contains(out, "seeded") || !strings.Contains(out, "platform keys") || !strings.Contains(out, "KCV "+sandbox.TransportKEK.KCV) {
+		t.Fatalf("output:\n%s", out)
+	}
+	db, _ := openCLIStore(t, url, mk)
+	ts, _ := db.Tenants(context.Background())
+	if len(ts) != 1 {
+		t.Fatalf("tenants %+v", ts)
+	}
+	prds, _, err := db.Products(context.Background(), ts[0].ID, issuance.ProductFilter{})
+	if err != nil || len(prds) != 1 || prds[0].Status != issuance.ProductActive {
+		t.Fatalf("products %+v %v", prds, err)
+	}
+	// A non-sandbox tenant gets nothing.
+	out = cliOK(t, getenv, "tenants", "create", "--name", "Production")
+	if strings.Contains(out, "seeded") {
+		t.Fatalf("non-sandbox tenant seeded:\n%s", out)
+	}
+	roles := cliOK(t, getenv, "keys", "roles")
+	if strings.Contains(roles, "(unassigned)") {
+		t.Fatalf("roles after sandbox seeding:\n%s", roles)
 	}
 }

@@ -11,6 +11,11 @@
 //	cardhost crypto ...          cryptographic calculator
 //	cardhost events tail         print events as JSON lines
 //	cardhost config              print the configuration variables
+//
+// This package holds flags, configuration, wiring and the subcommand
+// table only: the operator subcommands are package admin, sandbox mode's
+// seeding and simulator package sandbox (both below this directory), and
+// the crypto calculator is package emv/calc.
 package main
 
 import (
@@ -21,6 +26,9 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/cardhost/cardhost/cmd/cardhost/admin"
+	"github.com/cardhost/cardhost/emv/calc"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -62,15 +70,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "migrate":
 		return runMigrate(ctx, args, getenv, stdout, stderr)
 	case "tenants":
-		return runTenants(ctx, args, getenv, stdout, stderr)
+		return admin.Tenants(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
 	case "keys":
-		return runKeys(ctx, args, getenv, stdout, stderr)
+		return admin.Keys(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
 	case "acquirers":
-		return runAcquirers(ctx, args, getenv, stdout, stderr)
+		return admin.Acquirers(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
 	case "crypto":
-		return runCrypto(args, stdout, stderr)
+		return calc.Run("cardhost crypto", args, stdout, stderr)
 	case "events":
-		return runEvents(ctx, args, getenv, stdout, stderr)
+		return admin.Events(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
 	case "config":
 		writeConfigTable(stdout)
 		return 0

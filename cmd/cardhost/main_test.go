@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,24 +24,13 @@ import (
 // on free loopback ports, against a fresh database schema.
 type testApp struct {
 	*App
-	env    map[string]string
-	stdout *syncBuffer
+	env map[string]string
+	// stdout is the operator's output; cardhost writes it only while it
+	// opens (the sandbox report), before startApp returns.
+	stdout *bytes.Buffer
 	done   chan error
 	cancel context.CancelFunc
 }
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // testEnv returns the environment of a test instance: a fresh database,
 // a temporary data dir and free ports.
@@ -62,22 +50,29 @@ func getenvOf(env map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
 }
 
-// startApp opens and runs cardhost; it is stopped (gracefully) at the end
-// of the test, and the test fails if it did not stop cleanly.
+// startApp opens and runs cardhost, logging to stderr; it is stopped
+// (gracefully) at the end of the test, and the test fails if it did not
+// stop cleanly.
 func startApp(t *testing.T, env map[string]string) *testApp {
+	t.Helper()
+	return startAppLogging(t, env, os.Stderr)
+}
+
+// startAppLogging is startApp with the app's logs (at the configured level
+// and format) written to logs, which must be safe for concurrent writes.
+func startAppLogging(t *testing.T, env map[string]string, logs io.Writer) *testApp {
 	t.Helper()
 	cfg, code := parseConfig("serve", nil, getenvOf(env), os.Stderr)
 	if code >= 0 {
 		t.Fatalf("config: exit %d", code)
 	}
-	out := &syncBuffer{}
+	out := &bytes.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := openApp(ctx, cfg, newLogger(cfg, os.Stderr), out)
+	a, err := openApp(ctx, cfg, newLogger(cfg, logs), out)
 	if err != nil {
 		cancel()
 		t.Fatalf("starting cardhost: %v", err)
 	}
-
 	ta := &testApp{App: a, env: env, stdout: out, done: make(chan error, 1), cancel: cancel}
 	go func() { ta.done <- a.run(ctx) }()
 	t.Cleanup(func() { ta.stop(t) })
@@ -227,12 +222,23 @@ func TestBadFlags(t *testing.T) {
 		{nil, map[string]string{"CARDHOST_OUTBOX_RETENTION": "forever"}, "CARDHOST_OUTBOX_RETENTION"},
 		{nil, map[string]string{"CARDHOST_MASTER_KEY": "", "CARDHOST_ISO_TLS_CERT": "x.pem"}, "CARDHOST_ISO_TLS_KEY"},
 		{[]string{"frobnicate"}, nil, "unknown command"},
+		{[]string{"crypto", "decrypt"}, nil, "cardhost crypto: unknown subcommand"},
 	} {
 		var out, errOut bytes.Buffer
 		code := run(context.Background(), tc.args, getenvOf(tc.env), &out, &errOut)
 		if code != 2 || !strings.Contains(errOut.String(), tc.want) {
 			t.Errorf("%v %v: exit %d, stderr %q; want 2 and %q", tc.args, tc.env, code, errOut.String(), tc.want)
 		}
+	}
+}
+
+// TestCryptoSubcommand: `cardhost crypto` reaches the calculator (emv/calc
+// tests the calculator itself).
+func TestCryptoSubcommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"crypto", "kcv", "--key", "0123456789ABCDEFFEDCBA9876543210"}, getenvOf(nil), &out, &errOut)
+	if code != 0 || out.String() != `{"algorithm":"tdes","method":"encrypt-zeros","kcv":"08D7B4"}`+"\n" {
+		t.Fatalf("cardhost crypto kcv: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
 	}
 }
 

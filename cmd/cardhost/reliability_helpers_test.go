@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,8 +16,9 @@ import (
 
 	"github.com/cardhost/cardhost/cmd/termsim/scenario"
 	"github.com/cardhost/cardhost/cmd/termsim/terminal"
-	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
+	"github.com/cardhost/cardhost/kafka"
+	"github.com/cardhost/cardhost/kafka/consume"
 )
 
 // This file holds what the reliability, abuse and TLS tests share: an app
@@ -174,17 +176,16 @@ type consistency struct {
 // every record of a card has exactly one authorization event in the
 // outbox, and every card's total spend is the sum of its stored approvals
 // (the test sends purchases only, no reversals). It returns the counts.
-func checkConsistency(t *testing.T, directURL string) consistency {
+func checkConsistency(t *testing.T, directURL string) (c consistency) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgxv5.Connect(ctx, directURL)
-	if err != nil {
-		t.Fatalf("connecting to the database directly: %v", err)
-	}
-	defer conn.Close(ctx)
+	withDirectConn(t, directURL, func(ctx context.Context, conn *pgxv5.Conn) { c = checkConsistencyOn(t, ctx, conn) })
+	return c
+}
+
+func checkConsistencyOn(t *testing.T, ctx context.Context, conn *pgxv5.Conn) consistency {
+	t.Helper()
 	var c consistency
-	err = conn.QueryRow(ctx, `SELECT
+	err := conn.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM authorizations WHERE card_id IS NOT NULL),
 		(SELECT count(*) FROM authorizations WHERE card_id IS NOT NULL AND response_code IN ('00', '10')),
 		(SELECT coalesce(sum(approved_amount), 0) FROM authorizations WHERE card_id IS NOT NULL AND response_code IN ('00', '10')),
@@ -232,40 +233,122 @@ func checkConsistency(t *testing.T, directURL string) consistency {
 	return c
 }
 
-// storedApprovals returns the terminal/STAN of every stored approval
-// (straight from PostgreSQL).
-func storedApprovals(t *testing.T, directURL string) map[string]bool {
+// collectDistinct reads the events topic from the beginning until it has
+// seen want distinct event ids, and returns the ids per subject in the
+// order first read (a duplicate counts where it first appeared).
+func collectDistinct(t *testing.T, brokers []string, want int) map[string][]string {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n := want
+	for {
+		evs, err := consume.Collect(ctx, brokers, kafka.Topic, n, nil)
+		if err != nil {
+			t.Fatalf("reading the topic back: %v (read %d of %d)", err, len(evs), n)
+		}
+		seen := map[string]bool{}
+		out := map[string][]string{}
+		for _, ev := range evs {
+			if !seen[ev.ID] {
+				seen[ev.ID] = true
+				out[ev.Subject] = append(out[ev.Subject], ev.ID)
+			}
+		}
+		if len(seen) >= want {
+			if dups := len(evs) - len(seen); dups > 0 {
+				t.Logf("%d duplicate deliveries (at least once)", dups)
+			}
+			return out
+		}
+		n += want - len(seen) // duplicates took places: read further
+	}
+}
+
+// withDirectConn connects straight to PostgreSQL (not through the
+// proxy), runs fn and closes the connection.
+func withDirectConn(t *testing.T, directURL string, fn func(ctx context.Context, conn *pgxv5.Conn)) {
+	t.Helper()
+	conn := connectDirect(t, directURL)
+	defer conn.Close(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := pgxv5.Connect(ctx, directURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT terminal_id || '/' || stan FROM authorizations WHERE card_id IS NOT NULL AND response_code IN ('00', '10')`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := pgxv5.CollectRows(rows, pgxv5.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		out[k] = true
-	}
+	fn(ctx, conn)
+}
+
+// directRows runs a query straight on PostgreSQL and collects its rows.
+func directRows[T any](t *testing.T, directURL, query string, to pgxv5.RowToFunc[T]) []T {
+	t.Helper()
+	var out []T
+	withDirectConn(t, directURL, func(ctx context.Context, conn *pgxv5.Conn) {
+		rows, err := conn.Query(ctx, query)
+		if err == nil {
+			out, err = pgxv5.CollectRows(rows, to)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 	return out
 }
 
-// codeIn reports whether code is one of codes.
-func codeIn(code iso.ResponseCode, codes ...iso.ResponseCode) bool {
-	for _, c := range codes {
-		if c == code {
-			return true
+// checkApprovalsStored fails for every approval answered 00 (keys
+// terminal/STAN) that is not stored, and for every stored approval that
+// was never answered 00, first time or on its repeat.
+func checkApprovalsStored(t *testing.T, directURL string, answered map[string]bool) {
+	t.Helper()
+	stored := map[string]bool{}
+	for _, k := range directRows(t, directURL, `SELECT terminal_id || '/' || stan FROM authorizations WHERE card_id IS NOT NULL AND response_code IN ('00', '10')`, pgxv5.RowTo[string]) {
+		stored[k] = true
+	}
+	for k := range answered {
+		if !stored[k] {
+			t.Errorf("approval %s was answered 00 but is not stored", k)
 		}
 	}
-	return false
+	for k := range stored {
+		if !answered[k] {
+			t.Errorf("approval %s is stored but was never answered 00", k)
+		}
+	}
+}
+
+// checkOutboxOnKafka reads the topic from the beginning and fails unless
+// it holds every outbox event id, per subject in outbox (seq) order. It
+// returns the outbox's event ids per subject and their number.
+func checkOutboxOnKafka(t *testing.T, directURL string, brokers []string) (map[string][]string, int) {
+	t.Helper()
+	type event struct{ Subject, ID string }
+	want := map[string][]string{}
+	total := 0
+	for _, e := range directRows(t, directURL, `SELECT subject, event_id FROM outbox ORDER BY seq`, pgxv5.RowToStructByPos[event]) {
+		want[e.Subject] = append(want[e.Subject], e.ID)
+		total++
+	}
+	got := collectDistinct(t, brokers, total)
+	for subject, ids := range want {
+		if !slices.Equal(got[subject], ids) {
+			t.Errorf("subject %s: %d events on Kafka in order %v..., outbox has %d", subject, len(got[subject]), got[subject][:min(3, len(got[subject]))], len(ids))
+		}
+	}
+	return want, total
+}
+
+// repeatUntil calls fn every interval, from one goroutine, until stop is
+// closed. The returned function waits for that goroutine to end.
+func repeatUntil(stop <-chan struct{}, interval time.Duration, fn func()) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(interval):
+			}
+			fn()
+		}
+	}()
+	return func() { <-done }
 }
 
 // waitFor polls cond every 50ms until it holds or timeout passes.

@@ -1,19 +1,13 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	pgxv5 "github.com/jackc/pgx/v5"
-
 	"github.com/cardhost/cardhost/iso"
-	"github.com/cardhost/cardhost/kafka"
-	"github.com/cardhost/cardhost/kafka/consume"
 	"github.com/cardhost/cardhost/kafka/embedded"
 )
 
@@ -104,81 +98,11 @@ func TestReliabilityKafkaDown(t *testing.T) {
 	})
 
 	// Every event id of the outbox is on the topic, per subject in seq order.
-	want := outboxBySubject(t, direct)
-	total := 0
-	for _, ids := range want {
-		total += len(ids)
-	}
-	got := collectDistinct(t, []string{addr}, total)
-	for subject, ids := range want {
-		if !slices.Equal(got[subject], ids) {
-			t.Errorf("subject %s: topic has %v, outbox order %v", subject, got[subject], ids)
-		}
-	}
+	want, total := checkOutboxOnKafka(t, direct, []string{addr})
 	for _, id := range []string{info.CardID, info2.CardID} {
 		if len(want[id]) < 4 {
 			t.Errorf("card %s has %d events, want its lifecycle and authorizations", id, len(want[id]))
 		}
 	}
 	t.Logf("%d events over %d subjects delivered after the outage (%d written while Kafka was down)", total, len(want), backlog)
-}
-
-// outboxBySubject returns every outbox event id per subject, in seq order.
-func outboxBySubject(t *testing.T, directURL string) map[string][]string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgxv5.Connect(ctx, directURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT subject, event_id FROM outbox ORDER BY seq`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	out := map[string][]string{}
-	for rows.Next() {
-		var subject, id string
-		if err := rows.Scan(&subject, &id); err != nil {
-			t.Fatal(err)
-		}
-		out[subject] = append(out[subject], id)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// collectDistinct reads the events topic from the beginning until it has
-// seen want distinct event ids, and returns the ids per subject in the
-// order first read (a duplicate counts where it first appeared).
-func collectDistinct(t *testing.T, brokers []string, want int) map[string][]string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	n := want
-	for {
-		evs, err := consume.Collect(ctx, brokers, kafka.Topic, n, nil)
-		if err != nil {
-			t.Fatalf("reading the topic back: %v (read %d of %d)", err, len(evs), n)
-		}
-		seen := map[string]bool{}
-		out := map[string][]string{}
-		for _, ev := range evs {
-			if !seen[ev.ID] {
-				seen[ev.ID] = true
-				out[ev.Subject] = append(out[ev.Subject], ev.ID)
-			}
-		}
-		if len(seen) >= want {
-			if dups := len(evs) - len(seen); dups > 0 {
-				t.Logf("%d duplicate deliveries (at least once)", dups)
-			}
-			return out
-		}
-		n += want - len(seen) // duplicates took places: read further
-	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -23,10 +24,7 @@ func TestTwoInstancesOneDatabaseOneKafka(t *testing.T) {
 	env := testEnv(t)
 	env["CARDHOST_HTTP_RATE_LIMIT"] = "-1"
 	a := startApp(t, env)
-	env2 := map[string]string{}
-	for k, v := range env {
-		env2[k] = v
-	}
+	env2 := maps.Clone(env)
 	env2["KAFKA_BROKERS"] = a.Brokers()[0] // one Kafka for both
 	b := startApp(t, env2)
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -159,4 +160,24 @@ func cardJobDrain(ctx context.Context, timeout time.Duration, pass func(context.
 		}
 	}
 	return nil
+}
+
+// platformKeys returns the platform key references for the service. In
+// sandbox mode it first generates and assigns the missing ones (printing
+// them once); in production mode missing roles are logged, and the
+// operations that need them answer key_not_configured.
+func platformKeys(ctx context.Context, a *App) (issuance.SystemKeys, error) {
+	if a.cfg.Mode == "sandbox" {
+		if err := a.seeder().EnsurePlatformKeys(ctx); err != nil {
+			return issuance.SystemKeys{}, err
+		}
+	}
+	keys, err := a.db.SystemKeys(ctx)
+	if err != nil {
+		return keys, err
+	}
+	if m := keys.Missing(); len(m) > 0 {
+		a.log.Warn("platform key roles without a key; assign them with `cardhost keys assign`", "roles", strings.Join(m, ","))
+	}
+	return keys, nil
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -205,6 +206,25 @@ type ImportRequest struct {
 	ComponentKCVs []string
 	// KCV is the check value of the combined key; it is required.
 	KCV string
+}
+
+// DecodeComponents turns clear key components typed in hex (spaces allowed
+// between groups) into key material for [ImportRequest.Components]. Errors
+// name the component's position, never its value, and wipe what was
+// decoded.
+func DecodeComponents(in []string) ([]emv.SecretBytes, error) {
+	out := make([]emv.SecretBytes, 0, len(in))
+	for i, c := range in {
+		b, err := hex.DecodeString(strings.ReplaceAll(strings.TrimSpace(c), " ", ""))
+		if err != nil || len(b) == 0 {
+			for _, o := range out {
+				o.Wipe()
+			}
+			return nil, fmt.Errorf("component %d is not hex", i+1)
+		}
+		out = append(out, emv.SecretBytes(b))
+	}
+	return out, nil
 }
 
 // ImportComponents combines clear key components by XOR, checks every

@@ -190,129 +190,112 @@ func viewSpend(c *host.Card, now time.Time) spendView {
 	return v
 }
 
-func init() { extraRoutes = append(extraRoutes, (*Server).registerAuthorizationRoutes) }
+func (s *Server) listCardAuthorizations(c *fiber.Ctx) error {
+	p, err := pageOf(c)
+	if err != nil {
+		return err
+	}
+	var v issuance.Validator
+	issuance.ValidatePage(&v, p, issuance.AuthorizationIDPrefix)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if !issuance.ValidID(issuance.CardIDPrefix, c.Params("id")) {
+		return issuance.ErrNotFound
+	}
+	list, more, err := s.deps.Authorizations.CardAuthorizations(c.UserContext(), tenantOf(c).ID, c.Params("id"), p)
+	if err != nil {
+		return err
+	}
+	out := authorizationList{Data: make([]authorizationView, len(list)), HasMore: more}
+	for i, a := range list {
+		out.Data[i] = viewAuthorization(a)
+	}
+	return c.JSON(out)
+}
 
-func (s *Server) registerAuthorizationRoutes() {
-	if s.deps.Authorizations == nil {
-		return
+// getValid answers the tenant's record named by :id when it is a valid id
+// with prefix; any other id answers 404 without a query.
+func getValid[T, V any](prefix string, read func(ctx context.Context, tenantID, id string) (T, error), view func(T) V) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if !issuance.ValidID(prefix, c.Params("id")) {
+			return issuance.ErrNotFound
+		}
+		t, err := read(c.UserContext(), tenantOf(c).ID, c.Params("id"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(view(t))
 	}
-	s.handle(fiber.MethodGet, "/v1/cards/:id/authorizations", operation{ID: "listCardAuthorizations", Tag: "authorizations",
-		Summary: "A card's authorizations, captures and reversals, newest first", Response: authorizationList{}, Query: pageQueryParams},
-		func(c *fiber.Ctx) error {
-			p, err := pageOf(c)
-			if err != nil {
-				return err
-			}
-			var v issuance.Validator
-			issuance.ValidatePage(&v, p, issuance.AuthorizationIDPrefix)
-			if err := v.Err(); err != nil {
-				return err
-			}
-			if !issuance.ValidID(issuance.CardIDPrefix, c.Params("id")) {
-				return issuance.ErrNotFound
-			}
-			list, more, err := s.deps.Authorizations.CardAuthorizations(c.UserContext(), tenantOf(c).ID, c.Params("id"), p)
-			if err != nil {
-				return err
-			}
-			out := authorizationList{Data: make([]authorizationView, len(list)), HasMore: more}
-			for i, a := range list {
-				out.Data[i] = viewAuthorization(a)
-			}
-			return c.JSON(out)
-		})
-	s.handle(fiber.MethodGet, "/v1/authorizations/:id", operation{ID: "getAuthorization", Tag: "authorizations",
-		Summary: "One authorization, capture or reversal", Response: authorizationView{}},
-		func(c *fiber.Ctx) error {
-			if !issuance.ValidID(issuance.AuthorizationIDPrefix, c.Params("id")) {
-				return issuance.ErrNotFound
-			}
-			a, err := s.deps.Authorizations.TenantAuthorization(c.UserContext(), tenantOf(c).ID, c.Params("id"))
-			if err != nil {
-				return err
-			}
-			return c.JSON(viewAuthorization(a))
-		})
-	s.handle(fiber.MethodGet, "/v1/cards/:id/spend", operation{ID: "getCardSpend", Tag: "authorizations",
-		Summary: "What a card spent and has available against its card limit and each spending control", Response: spendView{}},
-		func(c *fiber.Ctx) error {
-			if !issuance.ValidID(issuance.CardIDPrefix, c.Params("id")) {
-				return issuance.ErrNotFound
-			}
-			card, err := s.deps.Authorizations.TenantCard(c.UserContext(), tenantOf(c).ID, c.Params("id"))
-			if err != nil {
-				return err
-			}
-			return c.JSON(viewSpend(card, s.deps.Now().UTC()))
-		})
-	if s.deps.Simulator == nil {
-		return
+}
+
+// spendNow is a card's spend at the server's clock.
+func (s *Server) spendNow(card *host.Card) spendView { return viewSpend(card, s.deps.Now().UTC()) }
+
+// simulated answers 201 with the record of a simulated message.
+func simulated(c *fiber.Ctx, a *host.Authorization, err error) error {
+	if err != nil {
+		return err
 	}
-	s.handle(fiber.MethodPost, "/v1/simulator/authorizations", operation{ID: "simulateAuthorization", Tag: "simulator", SandboxOnly: true, Idempotent: true,
-		Summary: "Send an ISO 8583 authorization for a card through the host's own TCP port", Request: SimAuthorization{}, Response: authorizationView{}},
-		func(c *fiber.Ctx) error {
-			var req SimAuthorization
-			if err := decodeJSON(c, &req); err != nil {
-				return err
-			}
-			var v issuance.Validator
-			v.Check(issuance.ValidID(issuance.CardIDPrefix, req.CardID), "card_id", "invalid", "a card id")
-			v.Check(req.Amount >= 0 && req.Amount <= issuance.MaxAmount, "amount", "out_of_range", "0 to 999999999999 minor units")
-			v.Check(req.Currency == "" || issuance.ValidCurrency(req.Currency), "currency", "invalid", "an ISO 4217 alpha code")
-			v.Check(req.MCC == "" || issuance.ValidMCC(req.MCC), "mcc", "invalid", "a four-digit MCC")
-			v.Check(req.Country == "" || issuance.ValidCountry(req.Country), "country", "invalid", "an ISO 3166-1 alpha-2 code")
-			v.Check(req.EntryMode == "" || req.EntryMode == "ecommerce" || req.EntryMode == "manual", "entry_mode", "invalid", "ecommerce or manual")
-			v.Check(req.ProcessingCode == "" || len(req.ProcessingCode) == 6, "processing_code", "invalid", "six digits")
-			v.Check(len(req.MerchantName) <= 25, "merchant_name", "too_long", "at most 25 characters")
-			if err := v.Err(); err != nil {
-				return err
-			}
-			a, err := s.deps.Simulator.Authorize(c.UserContext(), tenantOf(c).ID, req)
-			if err != nil {
-				return err
-			}
-			return c.Status(fiber.StatusCreated).JSON(viewAuthorization(a))
-		})
-	s.handle(fiber.MethodPost, "/v1/simulator/authorizations/:id/capture", operation{ID: "simulateCapture", Tag: "simulator", SandboxOnly: true, Idempotent: true,
-		Summary: "Send an 0220 capture of an authorization", Request: simCaptureRequest{}, Response: authorizationView{}},
-		func(c *fiber.Ctx) error {
-			var req simCaptureRequest
-			if err := decodeJSON(c, &req); err != nil {
-				return err
-			}
-			var v issuance.Validator
-			v.Check(req.Amount > 0 && req.Amount <= issuance.MaxAmount, "amount", "out_of_range", "1 to 999999999999 minor units")
-			if err := v.Err(); err != nil {
-				return err
-			}
-			if !issuance.ValidID(issuance.AuthorizationIDPrefix, c.Params("id")) {
-				return issuance.ErrNotFound
-			}
-			a, err := s.deps.Simulator.Capture(c.UserContext(), tenantOf(c).ID, c.Params("id"), req.Amount)
-			if err != nil {
-				return err
-			}
-			return c.Status(fiber.StatusCreated).JSON(viewAuthorization(a))
-		})
-	s.handle(fiber.MethodPost, "/v1/simulator/authorizations/:id/reversal", operation{ID: "simulateReversal", Tag: "simulator", SandboxOnly: true, Idempotent: true,
-		Summary: "Send an 0400 reversal (full, or partial with remaining_amount) of an authorization", Request: simReversalRequest{}, Response: authorizationView{}},
-		func(c *fiber.Ctx) error {
-			var req simReversalRequest
-			if err := decodeJSON(c, &req); err != nil {
-				return err
-			}
-			var v issuance.Validator
-			v.Check(req.Remaining == nil || *req.Remaining >= 0 && *req.Remaining <= issuance.MaxAmount, "remaining_amount", "out_of_range", "0 to 999999999999 minor units")
-			if err := v.Err(); err != nil {
-				return err
-			}
-			if !issuance.ValidID(issuance.AuthorizationIDPrefix, c.Params("id")) {
-				return issuance.ErrNotFound
-			}
-			a, err := s.deps.Simulator.Reverse(c.UserContext(), tenantOf(c).ID, c.Params("id"), req.Remaining)
-			if err != nil {
-				return err
-			}
-			return c.Status(fiber.StatusCreated).JSON(viewAuthorization(a))
-		})
+	return c.Status(fiber.StatusCreated).JSON(viewAuthorization(a))
+}
+
+// decodeValid decodes the request body into v and runs check on it.
+func decodeValid(c *fiber.Ctx, v any, check func(*issuance.Validator)) error {
+	if err := decodeJSON(c, v); err != nil {
+		return err
+	}
+	var val issuance.Validator
+	check(&val)
+	return val.Err()
+}
+
+func (s *Server) simulateAuthorization(c *fiber.Ctx) error {
+	var req SimAuthorization
+	if err := decodeValid(c, &req, func(v *issuance.Validator) {
+		v.Check(issuance.ValidID(issuance.CardIDPrefix, req.CardID), "card_id", "invalid", "a card id")
+		v.Check(req.Amount >= 0 && req.Amount <= issuance.MaxAmount, "amount", "out_of_range", "0 to 999999999999 minor units")
+		v.Check(req.Currency == "" || issuance.ValidCurrency(req.Currency), "currency", "invalid", "an ISO 4217 alpha code")
+		v.Check(req.MCC == "" || issuance.ValidMCC(req.MCC), "mcc", "invalid", "a four-digit MCC")
+		v.Check(req.Country == "" || issuance.ValidCountry(req.Country), "country", "invalid", "an ISO 3166-1 alpha-2 code")
+		v.Check(req.EntryMode == "" || req.EntryMode == "ecommerce" || req.EntryMode == "manual", "entry_mode", "invalid", "ecommerce or manual")
+		v.Check(req.ProcessingCode == "" || len(req.ProcessingCode) == 6, "processing_code", "invalid", "six digits")
+		v.Check(len(req.MerchantName) <= 25, "merchant_name", "too_long", "at most 25 characters")
+	}); err != nil {
+		return err
+	}
+	a, err := s.deps.Simulator.Authorize(c.UserContext(), tenantOf(c).ID, req)
+	return simulated(c, a, err)
+}
+
+// simulateOnAuthorization decodes and checks a body R, then sends a
+// message about the authorization named by :id.
+func simulateOnAuthorization[R any](check func(*issuance.Validator, R), send func(c *fiber.Ctx, id string, r R) (*host.Authorization, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req R
+		if err := decodeValid(c, &req, func(v *issuance.Validator) { check(v, req) }); err != nil {
+			return err
+		}
+		if !issuance.ValidID(issuance.AuthorizationIDPrefix, c.Params("id")) {
+			return issuance.ErrNotFound
+		}
+		a, err := send(c, c.Params("id"), req)
+		return simulated(c, a, err)
+	}
+}
+
+func checkCapture(v *issuance.Validator, req simCaptureRequest) {
+	v.Check(req.Amount > 0 && req.Amount <= issuance.MaxAmount, "amount", "out_of_range", "1 to 999999999999 minor units")
+}
+
+func (s *Server) simulateCapture(c *fiber.Ctx, id string, req simCaptureRequest) (*host.Authorization, error) {
+	return s.deps.Simulator.Capture(c.UserContext(), tenantOf(c).ID, id, req.Amount)
+}
+
+func checkReversal(v *issuance.Validator, req simReversalRequest) {
+	v.Check(req.Remaining == nil || *req.Remaining >= 0 && *req.Remaining <= issuance.MaxAmount, "remaining_amount", "out_of_range", "0 to 999999999999 minor units")
+}
+
+func (s *Server) simulateReversal(c *fiber.Ctx, id string, req simReversalRequest) (*host.Authorization, error) {
+	return s.deps.Simulator.Reverse(c.UserContext(), tenantOf(c).ID, id, req.Remaining)
 }

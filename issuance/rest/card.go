@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
@@ -14,8 +15,6 @@ import (
 // card types and printed names): create, import, read, list, change
 // controls, move status, set the PIN, and the audited reveal. Every card
 // belongs to the calling tenant; another tenant's id answers 404.
-
-func init() { extraRoutes = append(extraRoutes, (*Server).registerCardRoutes) }
 
 // cardView is a card as the API shows it: never the PAN (masked_pan and
 // last4 only), never a CVV or PIN verification data.
@@ -54,7 +53,7 @@ type cardView struct {
 	UpdatedAt         time.Time                  `json:"updated_at"`
 }
 
-func viewCard(c *issuance.Card) cardView {
+func viewCard(c issuance.Card) cardView {
 	md := c.Metadata
 	if len(md) == 0 {
 		md = json.RawMessage("{}")
@@ -79,10 +78,7 @@ type cardCreated struct {
 	Errors  []issuance.FieldError `json:"errors"`
 }
 
-type cardList struct {
-	Data    []cardView `json:"data"`
-	HasMore bool       `json:"has_more"`
-}
+type cardList page[cardView]
 
 // cardPatch is the body of PATCH /v1/cards/{id}; absent fields stay.
 type cardPatch struct {
@@ -146,6 +142,15 @@ func cardIDParam(c *fiber.Ctx) (string, error) {
 	return id, nil
 }
 
+// cardFilterOf reads the card list's filters.
+func cardFilterOf(c *fiber.Ctx, p issuance.PageRequest) (issuance.CardFilter, error) {
+	var v issuance.Validator
+	f := issuance.CardFilter{PageRequest: p, Status: issuance.Status(c.Query("status")), ProductID: c.Query("product_id"),
+		CardholderID: c.Query("cardholder_id"), ReferenceID: c.Query("reference_id"), Last4: c.Query("last4"),
+		CreatedAfter: timeQuery(c, "created_after", &v), CreatedBefore: timeQuery(c, "created_before", &v)}
+	return f, v.Err()
+}
+
 // timeQuery parses an optional RFC 3339 query parameter.
 func timeQuery(c *fiber.Ctx, name string, v *issuance.Validator) *time.Time {
 	s := c.Query(name)
@@ -160,178 +165,123 @@ func timeQuery(c *fiber.Ctx, name string, v *issuance.Validator) *time.Time {
 	return &t
 }
 
-func (s *Server) registerCardRoutes() {
-	svc := func() *issuance.Service { return s.deps.Service }
-
-	s.handle(fiber.MethodPost, "/v1/cards", operation{ID: "createCard", Summary: "Create a card (data prep; plastics go to the embosser, virtual cards are active at once)", Tag: "cards",
-		Idempotent: true, Request: issuance.CardRequest{}, Response: cardCreated{}},
-		func(c *fiber.Ctx) error {
-			var req issuance.CardRequest
-			if err := decodeJSON(c, &req); err != nil {
-				return err
-			}
-			card, order, err := svc().CreateCard(c.UserContext(), tenantOf(c).ID, req)
-			if err != nil {
-				return err
-			}
-			return c.Status(fiber.StatusCreated).JSON(cardCreated{cardView: viewCard(&card), OrderID: order.ID, Errors: []issuance.FieldError{}})
-		})
-	s.handle(fiber.MethodPost, "/v1/cards/import", operation{ID: "importCard", Summary: "Import a card from another processor (portfolio migration; no embossing)", Tag: "cards",
-		Idempotent: true, Request: issuance.ImportRequest{}, Response: cardCreated{}},
-		func(c *fiber.Ctx) error {
-			var req issuance.ImportRequest
-			if err := decodeJSON(c, &req); err != nil {
-				return err
-			}
-			card, order, err := svc().ImportCard(c.UserContext(), tenantOf(c).ID, req)
-			if err != nil {
-				return err
-			}
-			return c.Status(fiber.StatusCreated).JSON(cardCreated{cardView: viewCard(&card), OrderID: order.ID, Errors: []issuance.FieldError{}})
-		})
-	s.handle(fiber.MethodGet, "/v1/cards", operation{ID: "listCards", Summary: "List cards, newest first", Tag: "cards",
-		Response: cardList{}, Query: append(append([]queryParam{}, pageQueryParams...), cardFilterQuery...)},
-		func(c *fiber.Ctx) error {
-			p, err := pageOf(c)
-			if err != nil {
-				return err
-			}
-			var v issuance.Validator
-			f := issuance.CardFilter{PageRequest: p, Status: issuance.Status(c.Query("status")), ProductID: c.Query("product_id"),
-				CardholderID: c.Query("cardholder_id"), ReferenceID: c.Query("reference_id"), Last4: c.Query("last4"),
-				CreatedAfter: timeQuery(c, "created_after", &v), CreatedBefore: timeQuery(c, "created_before", &v)}
-			if err := v.Err(); err != nil {
-				return err
-			}
-			cards, more, err := svc().Cards(c.UserContext(), tenantOf(c).ID, f)
-			if err != nil {
-				return err
-			}
-			out := cardList{Data: make([]cardView, len(cards)), HasMore: more}
-			for i := range cards {
-				out.Data[i] = viewCard(&cards[i])
-			}
-			return c.JSON(out)
-		})
-	s.handle(fiber.MethodGet, "/v1/cards/:id", operation{ID: "getCard", Summary: "Get a card", Tag: "cards", Response: cardView{}},
-		func(c *fiber.Ctx) error {
-			card, err := svc().Card(c.UserContext(), tenantOf(c).ID, c.Params("id"))
-			if err != nil {
-				return err
-			}
-			return c.JSON(viewCard(&card))
-		})
-	s.handle(fiber.MethodPatch, "/v1/cards/:id", operation{ID: "updateCard", Summary: "Change a card's controls, metadata, expiry_at or (before embossing) printed name", Tag: "cards",
-		Request: cardPatch{}, Response: cardView{}},
-		func(c *fiber.Ctx) error {
-			id, err := cardIDParam(c)
-			if err != nil {
-				return err
-			}
-			var r cardPatch
-			if err := decodeJSON(c, &r); err != nil {
-				return err
-			}
-			body := c.Body()
-			u := issuance.CardUpdate{CardLimit: r.CardLimit, RemoveCardLimit: explicitNull(body, "card_limit"),
-				SpendingControls: r.SpendingControls, RiskControls: r.RiskControls, Metadata: r.Metadata,
-				ExpiryAt: r.ExpiryAt, RemoveExpiryAt: explicitNull(body, "expiry_at"), PrintedName: r.PrintedName}
-			if explicitNull(body, "spending_controls") {
-				u.SpendingControls = &[]issuance.SpendingControl{}
-			}
-			if explicitNull(body, "risk_controls") {
-				u.RiskControls = &issuance.RiskControls{}
-			}
-			if explicitNull(body, "metadata") {
-				u.Metadata = json.RawMessage("{}")
-			}
-			if explicitNull(body, "printed_name") {
-				return &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "the request has invalid fields",
-					Fields: []issuance.FieldError{{Field: "printed_name", Code: "invalid", Message: "a card always has a printed name"}}}
-			}
-			card, err := svc().UpdateCard(c.UserContext(), tenantOf(c).ID, id, u)
-			if err != nil {
-				return err
-			}
-			return c.JSON(viewCard(&card))
-		})
-	for _, m := range []struct {
-		action  issuance.StatusAction
-		id, sum string
-	}{
-		{issuance.ActionFreeze, "freezeCard", "Freeze an ACTIVE card (reversible; card.frozen)"},
-		{issuance.ActionUnfreeze, "unfreezeCard", "Unfreeze a FROZEN card (card.unfrozen)"},
-		{issuance.ActionBlock, "blockCard", "Block a card for good: lost, stolen, fraud or other (card.blocked)"},
-		{issuance.ActionCancel, "cancelCard", "Cancel a card (card.canceled); a card not yet issued leaves embossing"},
-	} {
-		s.handle(fiber.MethodPost, "/v1/cards/:id/"+string(m.action), operation{ID: m.id, Summary: m.sum, Tag: "cards",
-			Idempotent: true, Status: fiber.StatusOK, Request: statusRequest{}, Response: cardView{}},
-			func(c *fiber.Ctx) error {
-				id, err := cardIDParam(c)
-				if err != nil {
-					return err
-				}
-				var r statusRequest
-				if len(c.Body()) > 0 {
-					if err := decodeJSON(c, &r); err != nil {
-						return err
-					}
-				}
-				card, err := svc().ChangeStatus(c.UserContext(), tenantOf(c).ID, id, m.action, r.Reason)
-				if err != nil {
-					return err
-				}
-				return c.JSON(viewCard(&card))
-			})
+// createCardHandler decodes a card request R, creates or imports the card
+// and answers 201 with the card, its order and an empty errors list.
+func createCardHandler[R any](s *Server, create func(*issuance.Service, context.Context, string, R) (issuance.Card, issuance.Order, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req R
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		card, order, err := create(s.deps.Service, c.UserContext(), tenantOf(c).ID, req)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(cardCreated{cardView: viewCard(card), OrderID: order.ID, Errors: []issuance.FieldError{}})
 	}
-	s.handle(fiber.MethodPost, "/v1/cards/:id/pin", operation{ID: "setCardPIN", Summary: "Set the card's PIN from a format 4 PIN block under the ECDH-agreed key (card.pin_changed)", Tag: "cards",
-		Idempotent: true, Status: fiber.StatusOK, Request: issuance.PINSetRequest{}, Response: cardView{}},
-		func(c *fiber.Ctx) error {
-			id, err := cardIDParam(c)
-			if err != nil {
-				return err
-			}
-			var r issuance.PINSetRequest
+}
+
+// cardAnswer answers the card after a change.
+func cardAnswer(c *fiber.Ctx, card issuance.Card, err error) error {
+	if err != nil {
+		return err
+	}
+	return c.JSON(viewCard(card))
+}
+
+// withCard decodes a body R for the card named by :id (checked first),
+// runs change and answers the card.
+func withCard[R any](change func(c *fiber.Ctx, id string, r R) (issuance.Card, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := cardIDParam(c)
+		if err != nil {
+			return err
+		}
+		var r R
+		if err := decodeJSON(c, &r); err != nil {
+			return err
+		}
+		card, err := change(c, id, r)
+		return cardAnswer(c, card, err)
+	}
+}
+
+// cardSecret answers an audited read of the card named by :id (its PAN or
+// its personalisation record), never cached.
+func cardSecret[T, V any](s *Server, read func(*issuance.Service, context.Context, issuance.Actor, string, string) (T, error), view func(T) V) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := cardIDParam(c)
+		if err != nil {
+			return err
+		}
+		r, err := read(s.deps.Service, c.UserContext(), s.actorOf(c), tenantOf(c).ID, id)
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.JSON(view(r))
+	}
+}
+
+func (s *Server) updateCard(c *fiber.Ctx, id string, r cardPatch) (issuance.Card, error) {
+	body := c.Body()
+	u := issuance.CardUpdate{CardLimit: r.CardLimit, RemoveCardLimit: explicitNull(body, "card_limit"),
+		SpendingControls: r.SpendingControls, RiskControls: r.RiskControls, Metadata: r.Metadata,
+		ExpiryAt: r.ExpiryAt, RemoveExpiryAt: explicitNull(body, "expiry_at"), PrintedName: r.PrintedName}
+	if explicitNull(body, "spending_controls") {
+		u.SpendingControls = &[]issuance.SpendingControl{}
+	}
+	if explicitNull(body, "risk_controls") {
+		u.RiskControls = &issuance.RiskControls{}
+	}
+	if explicitNull(body, "metadata") {
+		u.Metadata = json.RawMessage("{}")
+	}
+	if explicitNull(body, "printed_name") {
+		return issuance.Card{}, &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "the request has invalid fields",
+			Fields: []issuance.FieldError{{Field: "printed_name", Code: "invalid", Message: "a card always has a printed name"}}}
+	}
+	return s.deps.Service.UpdateCard(c.UserContext(), tenantOf(c).ID, id, u)
+}
+
+// changeCardStatus moves a card's status (freeze, unfreeze, block, cancel).
+func (s *Server) changeCardStatus(action issuance.StatusAction) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := cardIDParam(c)
+		if err != nil {
+			return err
+		}
+		var r statusRequest
+		if len(c.Body()) > 0 {
 			if err := decodeJSON(c, &r); err != nil {
 				return err
 			}
-			card, err := svc().SetPIN(c.UserContext(), tenantOf(c).ID, id, r)
-			if err != nil {
-				return err
-			}
-			return c.JSON(viewCard(&card))
-		})
-	s.handle(fiber.MethodGet, "/v1/cards/:id/audit-trail", operation{ID: "getCardAuditTrail", Summary: "Who accessed the card's data: reveals, sandbox exports and PINs, oldest first", Tag: "cards",
-		Response: auditTrailView{}},
-		func(c *fiber.Ctx) error {
-			id, err := cardIDParam(c)
-			if err != nil {
-				return err
-			}
-			trail, err := svc().CardAuditTrail(c.UserContext(), tenantOf(c).ID, id)
-			if err != nil {
-				return err
-			}
-			out := auditTrailView{Data: make([]auditEntryView, len(trail))}
-			for i, e := range trail {
-				out.Data[i] = auditEntryView{ID: e.ID, Action: e.Action, APIKeyID: e.APIKeyID, RequestID: e.RequestID, At: e.At}
-			}
-			return c.JSON(out)
-		})
-	// Not idempotent on purpose: a stored replay would keep the PAN and
-	// CVV2 in the idempotency table. Each call is audited.
-	s.handle(fiber.MethodPost, "/v1/cards/:id/reveal", operation{ID: "revealCard", Summary: "Reveal PAN, CVV2 and expiry (sandbox, or an API key with the reveal scope; audited)", Tag: "cards",
-		Status: fiber.StatusOK, Response: revealView{}},
-		func(c *fiber.Ctx) error {
-			id, err := cardIDParam(c)
-			if err != nil {
-				return err
-			}
-			r, err := svc().RevealCard(c.UserContext(), s.actorOf(c), tenantOf(c).ID, id)
-			if err != nil {
-				return err
-			}
-			c.Set(fiber.HeaderCacheControl, "no-store")
-			return c.JSON(revealView{PAN: r.PAN.Reveal(), CVV2: r.CVV2.Reveal(), Expiry: r.Expiry})
-		})
+		}
+		card, err := s.deps.Service.ChangeStatus(c.UserContext(), tenantOf(c).ID, id, action, r.Reason)
+		return cardAnswer(c, card, err)
+	}
+}
+
+func (s *Server) setCardPIN(c *fiber.Ctx, id string, r issuance.PINSetRequest) (issuance.Card, error) {
+	return s.deps.Service.SetPIN(c.UserContext(), tenantOf(c).ID, id, r)
+}
+
+func (s *Server) getCardAuditTrail(c *fiber.Ctx) error {
+	id, err := cardIDParam(c)
+	if err != nil {
+		return err
+	}
+	trail, err := s.deps.Service.CardAuditTrail(c.UserContext(), tenantOf(c).ID, id)
+	if err != nil {
+		return err
+	}
+	out := auditTrailView{Data: make([]auditEntryView, len(trail))}
+	for i, e := range trail {
+		out.Data[i] = auditEntryView{ID: e.ID, Action: e.Action, APIKeyID: e.APIKeyID, RequestID: e.RequestID, At: e.At}
+	}
+	return c.JSON(out)
+}
+
+func revealOf(r issuance.Revealed) revealView {
+	return revealView{PAN: r.PAN.Reveal(), CVV2: r.CVV2.Reveal(), Expiry: r.Expiry}
 }

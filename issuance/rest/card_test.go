@@ -6,13 +6,40 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/issuance/dataprep"
 )
+
+// rejection is a request body refused with status and slug (or, for
+// validation_failed, with an error on field).
+type rejection struct {
+	name   string
+	body   map[string]any
+	status int
+	slug   string
+	field  string // for validation_failed
+}
+
+// rejections posts each case's body to path as the cardEnv's tenant and
+// asserts its rejection.
+func rejections(t *testing.T, ce *cardEnv, path string, cases []rejection) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ce.do("POST", path, tc.body)
+			if tc.field != "" {
+				fieldError(t, r, tc.field, firstCode(t, r, tc.field))
+				return
+			}
+			if r.Status != tc.status || r.problem(t).Slug != tc.slug {
+				t.Fatalf("status %d %s, want %d %s", r.Status, r.Body, tc.status, tc.slug)
+			}
+		})
+	}
+}
 
 func TestCreateVirtualCard(t *testing.T) {
 	ce := newCardEnv(t)
@@ -88,13 +115,7 @@ func TestCreateCardRejections(t *testing.T) {
 	ce.createCard(t, ce.cat.product, map[string]any{"reference_id": "TAKEN"})
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 
-	for _, tc := range []struct {
-		name   string
-		body   map[string]any
-		status int
-		slug   string
-		field  string // for validation_failed
-	}{
+	rejections(t, ce, "/v1/cards", []rejection{
 		{"no product", cardBody("", nil), 422, "validation_failed", "product_id"},
 		{"no holder or name", cardBody(ce.cat.product, map[string]any{"card_holder_name": nil}), 422, "validation_failed", "cardholder_id"},
 		{"printed name with digits", cardBody(ce.cat.product, map[string]any{"printed_name": "AGENT 007"}), 422, "validation_failed", "printed_name"},
@@ -123,18 +144,7 @@ func TestCreateCardRejections(t *testing.T) {
 		{"unknown embosser", cardBody(ce.cat.product, map[string]any{"embosser_id": "emb_01HZZZZZZZZZZZZZZZZZZZZZZZ"}), 404, "embosser_not_found", ""},
 		{"reference_id taken", cardBody(ce.cat.product, map[string]any{"reference_id": "TAKEN", "expiry_at": future}), 409, "reference_id_taken", ""},
 		{"unknown PIN key reference", cardBody(ce.cat.product, map[string]any{"enciphered_pin_block": strings.Repeat("A", 32), "incoming_pek": map[string]any{"key_reference": "nope"}}), 422, "incoming_pek_not_found", ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := ce.do("POST", "/v1/cards", tc.body)
-			if tc.field != "" {
-				fieldError(t, r, tc.field, firstCode(t, r, tc.field))
-				return
-			}
-			if r.Status != tc.status || r.problem(t).Slug != tc.slug {
-				t.Fatalf("status %d %s, want %d %s", r.Status, r.Body, tc.status, tc.slug)
-			}
-		})
-	}
+	})
 	// Nothing half-made: still the one card and its one order.
 	var cards struct{ Data []cardOut }
 	mustStatus(t, ce.do("GET", "/v1/cards", nil), 200).JSON(t, &cards)
@@ -164,17 +174,7 @@ func firstCode(t *testing.T, r response, field string) string {
 func TestCreateCardIdempotentUnderConcurrency(t *testing.T) {
 	ce := newCardEnv(t)
 	body := cardBody(ce.cat.product, map[string]any{"reference_id": "RACE-1"})
-	const n = 8
-	results := make([]response, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = ce.do("POST", "/v1/cards", body, "Idempotency-Key", "same-key")
-		}()
-	}
-	wg.Wait()
+	results := concurrently(8, func() response { return ce.do("POST", "/v1/cards", body, "Idempotency-Key", "same-key") })
 	ids := map[string]bool{}
 	for _, r := range results {
 		switch r.Status {
@@ -465,4 +465,97 @@ func (s *jsonScanner) Scan(src any) error {
 		return json.Unmarshal(b, s.v)
 	}
 	return fmt.Errorf("cannot scan %T as JSON", src)
+}
+
+func TestCardImport(t *testing.T) {
+	ce := newCardEnv(t)
+	ctx := context.Background()
+	pan, err := dataprep.GeneratePAN("52000000", 16, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := func(extra map[string]any) map[string]any {
+		b := map[string]any{
+			"pan": pan.Reveal(), "expiry": "3012", "psn": "01", "network": "MASTERCARD", "cvn": 17,
+			"imk_ac_key_reference": ce.keys.imkAC, "cvk_key_reference": ce.keys.cvk, "pvk_key_reference": ce.keys.pvk,
+			"pin_method": "PVV", "pvki": "1", "pvv": "4821", "product_id": ce.cat.product, "printed_name": "Maria Lopes",
+			"reference_id": "LEGACY-1",
+		}
+		for k, v := range extra {
+			if v == nil {
+				delete(b, k)
+			} else {
+				b[k] = v
+			}
+		}
+		return b
+	}
+	var c cardOut
+	mustStatus(t, ce.do("POST", "/v1/cards/import", body(nil), "Idempotency-Key", "import-1"), 201).JSON(t, &c)
+	if !c.Imported || c.Status != "ACTIVE" || c.EmbossingStatus != "NOT_REQUIRED" || c.Expiry != "3012" || !c.PINSet ||
+		c.Last4 != pan.Last4() || c.PrintedName != "MARIA LOPES" || c.Currency != "USD" {
+		t.Fatalf("imported card %+v", c)
+	}
+	if ev := cardEvents(t, ce.db, c.CardID); !slices.Equal(ev, []string{"card.created", "order.completed"}) {
+		t.Fatalf("events %v", ev)
+	}
+	var o orderOut
+	mustStatus(t, ce.do("GET", "/v1/orders/"+c.OrderID, nil), 200).JSON(t, &o)
+	if o.OrderType != "card_import" || o.Status != "completed" || o.IssueStatus != "imported" {
+		t.Fatalf("order %+v", o)
+	}
+	// The card keeps its PAN, and its CVV2 is the old processor's (same CVK).
+	got, cvv2, _ := ce.reveal(t, c.CardID)
+	if got != pan.Reveal() {
+		t.Fatal("revealed PAN differs from the imported one")
+	}
+	if ok, err := ce.hsm.VerifyCVV2(ctx, ce.keys.cvk, pan, "3012", emv.CVV(cvv2)); err != nil || !ok {
+		t.Fatalf("CVV2 does not verify (%v)", err)
+	}
+	stored, err := ce.db.Card(ctx, ce.tenantID, c.CardID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.PSN != "01" || stored.CVN != 17 || stored.Network != "MASTERCARD" || stored.IMKACRef != ce.keys.imkAC || stored.PINVerify != "4821" || stored.TemplateID != "" {
+		t.Fatalf("stored card data %+v", stored)
+	}
+	if n := ce.emboss(t); n != 0 {
+		t.Fatal("an imported card was queued for embossing")
+	}
+	frozen, _ := dataprep.GeneratePAN("52000000", 16, nil)
+	mustStatus(t, ce.do("POST", "/v1/cards/import", body(map[string]any{"pan": frozen.Reveal(), "status": "FROZEN", "reference_id": "LEGACY-2",
+		"pin_method": nil, "pvki": nil, "pvv": nil}), "Idempotency-Key", "import-2"), 201).JSON(t, &c)
+	if c.Status != "FROZEN" || c.PINSet {
+		t.Fatalf("frozen import %+v", c)
+	}
+
+	badLuhn := pan.Reveal()[:15] + string('0'+(pan.Reveal()[15]-'0'+1)%10)
+	fresh, _ := dataprep.GeneratePAN("52000000", 16, nil)
+	rejections(t, ce, "/v1/cards/import", []rejection{
+		{"same PAN again", body(map[string]any{"reference_id": "OTHER"}), 409, "pan_taken", ""},
+		{"bad Luhn", body(map[string]any{"pan": badLuhn}), 422, "validation_failed", "pan"},
+		{"expired", body(map[string]any{"pan": fresh.Reveal(), "expiry": "2001"}), 422, "validation_failed", "expiry"},
+		{"bad expiry", body(map[string]any{"pan": fresh.Reveal(), "expiry": "3013"}), 422, "validation_failed", "expiry"},
+		{"CVN of the other network", body(map[string]any{"pan": fresh.Reveal(), "cvn": 18}), 422, "validation_failed", "cvn"},
+		{"CVK reference naming an IMK", body(map[string]any{"pan": fresh.Reveal(), "cvk_key_reference": ce.keys.imkAC}), 422, "validation_failed", "cvk_key_reference"},
+		{"unknown IMK", body(map[string]any{"pan": fresh.Reveal(), "imk_ac_key_reference": "key_00000000000000000000000000"}), 422, "validation_failed", "imk_ac_key_reference"},
+		{"PVV without PVKI", body(map[string]any{"pan": fresh.Reveal(), "pvki": nil}), 422, "validation_failed", "pvki"},
+		{"PVV without method", body(map[string]any{"pan": fresh.Reveal(), "pin_method": nil}), 422, "validation_failed", "pin_method"},
+		{"blocked without reason", body(map[string]any{"pan": fresh.Reveal(), "status": "BLOCKED"}), 422, "validation_failed", "status_reason"},
+		{"provisioned", body(map[string]any{"pan": fresh.Reveal(), "status": "PROVISIONED"}), 422, "validation_failed", "status"},
+		{"reference_id taken", body(map[string]any{"pan": fresh.Reveal()}), 409, "reference_id_taken", ""},
+		{"unknown product", body(map[string]any{"pan": fresh.Reveal(), "reference_id": "X", "product_id": "prd_01HZZZZZZZZZZZZZZZZZZZZZZZ"}), 404, "product_not_found", ""},
+	})
+	// Another tenant cannot import a card that exists here either.
+	other, otherKey := newTenantKey(t, ce.env, "Other")
+	oe := setUpCards(t, ce.env, otherKey, other.ID)
+	r := oe.do("POST", "/v1/cards/import", map[string]any{"pan": pan.Reveal(), "expiry": "3012", "network": "MASTERCARD", "cvn": 17,
+		"imk_ac_key_reference": oe.keys.imkAC, "cvk_key_reference": oe.keys.cvk, "product_id": oe.cat.product})
+	if r.Status != 409 || r.problem(t).Slug != "pan_taken" {
+		t.Fatalf("import of a PAN another tenant holds: %d %s", r.Status, r.Body)
+	}
+	// ... nor use this tenant's keys.
+	r = oe.do("POST", "/v1/cards/import", map[string]any{"pan": fresh.Reveal(), "expiry": "3012", "network": "MASTERCARD", "cvn": 17,
+		"imk_ac_key_reference": ce.keys.imkAC, "cvk_key_reference": ce.keys.cvk, "product_id": oe.cat.product})
+	fieldError(t, r, "imk_ac_key_reference", "invalid")
 }

@@ -3,19 +3,17 @@ package rest
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/cardhost/cardhost/issuance/catalog"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/cardhost/cardhost/issuance"
-	"github.com/cardhost/cardhost/issuance/catalog"
 )
 
 // The catalog API (QPay's issuing flow, steps 3 to 6, plus cardholders):
 // data prep templates, embossers, card layouts, card products and
 // cardholders. Every object belongs to the calling tenant; another tenant's
 // id answers 404.
-
-func init() { extraRoutes = append(extraRoutes, (*Server).registerCatalogRoutes) }
 
 type templateRequest struct {
 	Name        string           `json:"name" required:"true"`
@@ -35,10 +33,7 @@ type templateRequest struct {
 	PVKI        string           `json:"pvki,omitempty" doc:"PVV key index, 1 to 6 (default 1)"`
 }
 
-type templateList struct {
-	Data    []issuance.Template `json:"data"`
-	HasMore bool                `json:"has_more"`
-}
+type templateList page[issuance.Template]
 
 type embosserRequest struct {
 	Name        string `json:"name" required:"true"`
@@ -47,10 +42,7 @@ type embosserRequest struct {
 	ManualIssue bool   `json:"manual_issue,omitempty" doc:"leave cards PROVISIONED until the simulator's issue or fail call"`
 }
 
-type embosserList struct {
-	Data    []issuance.Embosser `json:"data"`
-	HasMore bool                `json:"has_more"`
-}
+type embosserList page[issuance.Embosser]
 
 type layoutRequest struct {
 	Layout      string `json:"layout" required:"true" doc:"the layout identifier agreed with the embosser, e.g. standard-blue-v1"`
@@ -58,10 +50,7 @@ type layoutRequest struct {
 	Description string `json:"description,omitempty"`
 }
 
-type layoutList struct {
-	Data    []issuance.Layout `json:"data"`
-	HasMore bool              `json:"has_more"`
-}
+type layoutList page[issuance.Layout]
 
 type productRequest struct {
 	Name                     string                     `json:"name" required:"true"`
@@ -94,10 +83,7 @@ type productPatch struct {
 	RequireKYC               *bool                       `json:"require_kyc,omitempty"`
 }
 
-type productList struct {
-	Data    []issuance.Product `json:"data"`
-	HasMore bool               `json:"has_more"`
-}
+type productList page[issuance.Product]
 
 type cardholderRequest struct {
 	FirstName   string            `json:"first_name" required:"true"`
@@ -119,10 +105,7 @@ type cardholderPatch struct {
 	Address     *issuance.Address `json:"address,omitempty" doc:"replaces the address; null removes it"`
 }
 
-type cardholderList struct {
-	Data    []issuance.Cardholder `json:"data"`
-	HasMore bool                  `json:"has_more"`
-}
+type cardholderList page[issuance.Cardholder]
 
 // explicitNull reports whether the JSON object body sets field to null
 // (which a pointer field cannot tell from an absent one).
@@ -135,257 +118,90 @@ func explicitNull(body []byte, field string) bool {
 	return ok && bytes.Equal(bytes.TrimSpace(v), []byte("null"))
 }
 
-func catalogData[T any](s []T) []T {
-	if s == nil {
-		return []T{}
+func (r templateRequest) template() issuance.Template {
+	return issuance.Template{
+		Name: r.Name, Description: r.Description, Network: r.Network, IIN: r.IIN, PANLength: r.PANLength, CVN: r.CVN,
+		AID: r.AID, ServiceCode: r.ServiceCode, IMKACRef: r.IMKACRef, IMKSMIRef: r.IMKSMIRef, IMKSMCRef: r.IMKSMCRef,
+		CVKRef: r.CVKRef, PVKRef: r.PVKRef, PINMethod: r.PINMethod, PVKI: r.PVKI,
 	}
-	return s
 }
 
-func (s *Server) registerCatalogRoutes() {
-	svc := func() *catalog.Service { return s.deps.Catalog }
+func (r embosserRequest) embosser() issuance.Embosser {
+	return issuance.Embosser{Name: r.Name, Type: r.Type, KEKRef: r.KEKRef, ManualIssue: r.ManualIssue}
+}
 
-	// Data prep templates.
-	s.handle(fiber.MethodPost, "/v1/data-prep-templates", operation{ID: "createDataPrepTemplate", Summary: "Create a data prep template (IIN, network, CVN, AID, key references)", Tag: "catalog",
-		Idempotent: true, Request: templateRequest{}, Response: issuance.Template{}},
-		func(c *fiber.Ctx) error {
-			var r templateRequest
-			if err := decodeJSON(c, &r); err != nil {
-				return err
-			}
-			t, err := svc().CreateTemplate(c.UserContext(), tenantOf(c).ID, issuance.Template{
-				Name: r.Name, Description: r.Description, Network: r.Network, IIN: r.IIN, PANLength: r.PANLength, CVN: r.CVN,
-				AID: r.AID, ServiceCode: r.ServiceCode, IMKACRef: r.IMKACRef, IMKSMIRef: r.IMKSMIRef, IMKSMCRef: r.IMKSMCRef,
-				CVKRef: r.CVKRef, PVKRef: r.PVKRef, PINMethod: r.PINMethod, PVKI: r.PVKI,
-			})
-			if err != nil {
-				return err
-			}
-			return c.Status(fiber.StatusCreated).JSON(t)
-		})
-	s.handle(fiber.MethodGet, "/v1/data-prep-templates", operation{ID: "listDataPrepTemplates", Summary: "List the tenant's data prep templates", Tag: "catalog",
-		Response: templateList{}, Query: pageQueryParams},
-		func(c *fiber.Ctx) error {
-			p, err := pageOf(c)
-			if err != nil {
-				return err
-			}
-			ts, more, err := svc().Templates(c.UserContext(), tenantOf(c).ID, p)
-			if err != nil {
-				return err
-			}
-			return c.JSON(templateList{Data: catalogData(ts), HasMore: more})
-		})
-	s.handle(fiber.MethodGet, "/v1/data-prep-templates/:id", operation{ID: "getDataPrepTemplate", Summary: "Get a data prep template", Tag: "catalog", Response: issuance.Template{}},
-		func(c *fiber.Ctx) error {
-			t, err := svc().Template(c.UserContext(), tenantOf(c).ID, c.Params("id"))
-			if err != nil {
-				return err
-			}
-			return c.JSON(t)
-		})
+func (r layoutRequest) layout() issuance.Layout {
+	return issuance.Layout{Layout: r.Layout, Name: r.Name, Description: r.Description}
+}
 
-	// Embossers.
-	s.handle(fiber.MethodPost, "/v1/embossers", operation{ID: "createEmbosser", Summary: "Create an embosser (LOOPBACK)", Tag: "catalog",
-		Idempotent: true, Request: embosserRequest{}, Response: issuance.Embosser{}},
-		func(c *fiber.Ctx) error {
-			var r embosserRequest
-			if err := decodeJSON(c, &r); err != nil {
-				return err
-			}
-			e, err := svc().CreateEmbosser(c.UserContext(), tenantOf(c).ID, issuance.Embosser{Name: r.Name, Type: r.Type, KEKRef: r.KEKRef, ManualIssue: r.ManualIssue})
-			if err != nil {
-				return err
-			}
-			return c.Status(fiber.StatusCreated).JSON(e)
-		})
-	s.handle(fiber.MethodGet, "/v1/embossers", operation{ID: "listEmbossers", Summary: "List the tenant's embossers", Tag: "catalog", Response: embosserList{}, Query: pageQueryParams},
-		func(c *fiber.Ctx) error {
-			p, err := pageOf(c)
-			if err != nil {
-				return err
-			}
-			es, more, err := svc().Embossers(c.UserContext(), tenantOf(c).ID, p)
-			if err != nil {
-				return err
-			}
-			return c.JSON(embosserList{Data: catalogData(es), HasMore: more})
-		})
-	s.handle(fiber.MethodGet, "/v1/embossers/:id", operation{ID: "getEmbosser", Summary: "Get an embosser", Tag: "catalog", Response: issuance.Embosser{}},
-		func(c *fiber.Ctx) error {
-			e, err := svc().Embosser(c.UserContext(), tenantOf(c).ID, c.Params("id"))
-			if err != nil {
-				return err
-			}
-			return c.JSON(e)
-		})
+func (r productRequest) product() issuance.Product {
+	p := issuance.Product{
+		Name: r.Name, Description: r.Description, LayoutID: r.LayoutID, TemplateID: r.TemplateID, DefaultEmbosserID: r.DefaultEmbosserID,
+		Currency: r.Currency, CardType: r.CardType, Status: r.Status, ValidityMonths: r.ValidityMonths, CardLimit: r.CardLimit,
+		SpendingControls: r.SpendingControls, RequiredCardholderFields: r.RequiredCardholderFields, RequireKYC: r.RequireKYC,
+	}
+	if r.RiskControls != nil {
+		p.RiskControls = *r.RiskControls
+	}
+	return p
+}
 
-	// Card layouts.
-	s.handle(fiber.MethodPost, "/v1/card-layouts", operation{ID: "createCardLayout", Summary: "Create a card layout", Tag: "catalog",
-		Idempotent: true, Request: layoutRequest{}, Response: issuance.Layout{}},
-		func(c *fiber.Ctx) error {
-			var r layoutRequest
-			if err := decodeJSON(c, &r); err != nil {
-				return err
-			}
-			l, err := svc().CreateLayout(c.UserContext(), tenantOf(c).ID, issuance.Layout{Layout: r.Layout, Name: r.Name, Description: r.Description})
-			if err != nil {
-				return err
-			}
-			return c.Status(fiber.StatusCreated).JSON(l)
-		})
-	s.handle(fiber.MethodGet, "/v1/card-layouts", operation{ID: "listCardLayouts", Summary: "List the tenant's card layouts", Tag: "catalog", Response: layoutList{}, Query: pageQueryParams},
-		func(c *fiber.Ctx) error {
-			p, err := pageOf(c)
-			if err != nil {
-				return err
-			}
-			ls, more, err := svc().Layouts(c.UserContext(), tenantOf(c).ID, p)
-			if err != nil {
-				return err
-			}
-			return c.JSON(layoutList{Data: catalogData(ls), HasMore: more})
-		})
-	s.handle(fiber.MethodGet, "/v1/card-layouts/:id", operation{ID: "getCardLayout", Summary: "Get a card layout", Tag: "catalog", Response: issuance.Layout{}},
-		func(c *fiber.Ctx) error {
-			l, err := svc().Layout(c.UserContext(), tenantOf(c).ID, c.Params("id"))
-			if err != nil {
-				return err
-			}
-			return c.JSON(l)
-		})
+func (r cardholderRequest) cardholder() issuance.Cardholder {
+	return issuance.Cardholder{
+		FirstName: r.FirstName, LastName: r.LastName, Email: r.Email, Phone: r.Phone, BirthDate: r.BirthDate,
+		Nationality: r.Nationality, Address: r.Address,
+	}
+}
 
-	// Card products.
-	s.handle(fiber.MethodPost, "/v1/card-products", operation{ID: "createCardProduct", Summary: "Create a card product from a layout, a data prep template and an embosser", Tag: "catalog",
-		Idempotent: true, Request: productRequest{}, Response: issuance.Product{}},
-		func(c *fiber.Ctx) error {
-			var r productRequest
-			if err := decodeJSON(c, &r); err != nil {
-				return err
-			}
-			p := issuance.Product{
-				Name: r.Name, Description: r.Description, LayoutID: r.LayoutID, TemplateID: r.TemplateID, DefaultEmbosserID: r.DefaultEmbosserID,
-				Currency: r.Currency, CardType: r.CardType, Status: r.Status, ValidityMonths: r.ValidityMonths, CardLimit: r.CardLimit,
-				SpendingControls: r.SpendingControls, RequiredCardholderFields: r.RequiredCardholderFields, RequireKYC: r.RequireKYC,
-			}
-			if r.RiskControls != nil {
-				p.RiskControls = *r.RiskControls
-			}
-			p, err := svc().CreateProduct(c.UserContext(), tenantOf(c).ID, p)
-			if err != nil {
-				return err
-			}
-			return c.Status(fiber.StatusCreated).JSON(p)
-		})
-	s.handle(fiber.MethodGet, "/v1/card-products", operation{ID: "listCardProducts", Summary: "List the tenant's card products", Tag: "catalog", Response: productList{},
-		Query: append([]queryParam{{Name: "status", Type: "string", Doc: "ACTIVE or INACTIVE"}}, pageQueryParams...)},
-		func(c *fiber.Ctx) error {
-			p, err := pageOf(c)
-			if err != nil {
-				return err
-			}
-			ps, more, err := svc().Products(c.UserContext(), tenantOf(c).ID, issuance.ProductFilter{PageRequest: p, Status: issuance.ProductStatus(c.Query("status"))})
-			if err != nil {
-				return err
-			}
-			return c.JSON(productList{Data: catalogData(ps), HasMore: more})
-		})
-	s.handle(fiber.MethodGet, "/v1/card-products/:id", operation{ID: "getCardProduct", Summary: "Get a card product", Tag: "catalog", Response: issuance.Product{}},
-		func(c *fiber.Ctx) error {
-			p, err := svc().Product(c.UserContext(), tenantOf(c).ID, c.Params("id"))
-			if err != nil {
-				return err
-			}
-			return c.JSON(p)
-		})
-	s.handle(fiber.MethodPatch, "/v1/card-products/:id", operation{ID: "updateCardProduct", Summary: "Change a card product's defaults (they apply to cards created afterwards)", Tag: "catalog",
-		Request: productPatch{}, Response: issuance.Product{}},
-		func(c *fiber.Ctx) error {
-			var r productPatch
-			if err := decodeJSON(c, &r); err != nil {
-				return err
-			}
-			p, err := svc().UpdateProduct(c.UserContext(), tenantOf(c).ID, c.Params("id"), catalog.ProductUpdate{
-				Name: r.Name, Description: r.Description, LayoutID: r.LayoutID, DefaultEmbosserID: r.DefaultEmbosserID,
-				CardLimit: r.CardLimit, RemoveCardLimit: explicitNull(c.Body(), "card_limit"),
-				SpendingControls: r.SpendingControls, RiskControls: r.RiskControls, ValidityMonths: r.ValidityMonths, Status: r.Status,
-				RequiredCardholderFields: r.RequiredCardholderFields, RequireKYC: r.RequireKYC,
-			})
-			if err != nil {
-				return err
-			}
-			return c.JSON(p)
-		})
+// productFilterOf reads the product list's filter.
+func productFilterOf(c *fiber.Ctx, p issuance.PageRequest) (issuance.ProductFilter, error) {
+	return issuance.ProductFilter{PageRequest: p, Status: issuance.ProductStatus(c.Query("status"))}, nil
+}
 
-	// Cardholders.
-	s.handle(fiber.MethodPost, "/v1/cardholders", operation{ID: "createCardholder", Summary: "Create a cardholder (KYC starts PENDING)", Tag: "cardholders",
-		Idempotent: true, Request: cardholderRequest{}, Response: issuance.Cardholder{}},
-		func(c *fiber.Ctx) error {
-			var r cardholderRequest
-			if err := decodeJSON(c, &r); err != nil {
-				return err
-			}
-			ch, err := svc().CreateCardholder(c.UserContext(), tenantOf(c).ID, issuance.Cardholder{
-				FirstName: r.FirstName, LastName: r.LastName, Email: r.Email, Phone: r.Phone, BirthDate: r.BirthDate,
-				Nationality: r.Nationality, Address: r.Address,
-			})
-			if err != nil {
-				return err
-			}
-			return c.Status(fiber.StatusCreated).JSON(ch)
-		})
-	s.handle(fiber.MethodGet, "/v1/cardholders", operation{ID: "listCardholders", Summary: "List the tenant's cardholders", Tag: "cardholders", Response: cardholderList{},
-		Query: append([]queryParam{{Name: "kyc_status", Type: "string", Doc: "PENDING, VERIFIED or REJECTED"}}, pageQueryParams...)},
-		func(c *fiber.Ctx) error {
-			p, err := pageOf(c)
-			if err != nil {
-				return err
-			}
-			cs, more, err := svc().Cardholders(c.UserContext(), tenantOf(c).ID, issuance.CardholderFilter{PageRequest: p, KYCStatus: issuance.KYCStatus(c.Query("kyc_status"))})
-			if err != nil {
-				return err
-			}
-			return c.JSON(cardholderList{Data: catalogData(cs), HasMore: more})
-		})
-	s.handle(fiber.MethodGet, "/v1/cardholders/:id", operation{ID: "getCardholder", Summary: "Get a cardholder", Tag: "cardholders", Response: issuance.Cardholder{}},
-		func(c *fiber.Ctx) error {
-			ch, err := svc().Cardholder(c.UserContext(), tenantOf(c).ID, c.Params("id"))
-			if err != nil {
-				return err
-			}
-			return c.JSON(ch)
-		})
-	s.handle(fiber.MethodPatch, "/v1/cardholders/:id", operation{ID: "updateCardholder", Summary: "Change a cardholder (identity changes send a VERIFIED cardholder back to PENDING)", Tag: "cardholders",
-		Request: cardholderPatch{}, Response: issuance.Cardholder{}},
-		func(c *fiber.Ctx) error {
-			var r cardholderPatch
-			if err := decodeJSON(c, &r); err != nil {
-				return err
-			}
-			ch, err := svc().UpdateCardholder(c.UserContext(), tenantOf(c).ID, c.Params("id"), catalog.CardholderUpdate{
-				FirstName: r.FirstName, LastName: r.LastName, Email: r.Email, Phone: r.Phone, BirthDate: r.BirthDate,
-				Nationality: r.Nationality, Address: r.Address, RemoveAddress: explicitNull(c.Body(), "address"),
-			})
-			if err != nil {
-				return err
-			}
-			return c.JSON(ch)
-		})
-	for _, sim := range []struct {
-		action, id, summary string
-		status              issuance.KYCStatus
-	}{
-		{"verify", "simulateCardholderVerified", "Simulate a successful KYC check (PENDING or REJECTED -> VERIFIED)", issuance.KYCVerified},
-		{"reject", "simulateCardholderRejected", "Simulate a failed KYC check (-> REJECTED)", issuance.KYCRejected},
-	} {
-		s.handle(fiber.MethodPost, "/v1/simulator/cardholders/:id/"+sim.action, operation{ID: sim.id, Summary: sim.summary, Tag: "simulator",
-			Idempotent: true, SandboxOnly: true, Status: fiber.StatusOK, Response: issuance.Cardholder{}},
-			func(c *fiber.Ctx) error {
-				ch, err := svc().SetCardholderKYC(c.UserContext(), tenantOf(c).ID, c.Params("id"), sim.status)
-				if err != nil {
-					return err
-				}
-				return c.JSON(ch)
-			})
+// cardholderFilterOf reads the cardholder list's filter.
+func cardholderFilterOf(c *fiber.Ctx, p issuance.PageRequest) (issuance.CardholderFilter, error) {
+	return issuance.CardholderFilter{PageRequest: p, KYCStatus: issuance.KYCStatus(c.Query("kyc_status"))}, nil
+}
+
+func (s *Server) updateCardProduct(c *fiber.Ctx) error {
+	var r productPatch
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	p, err := s.deps.Catalog.UpdateProduct(c.UserContext(), tenantOf(c).ID, c.Params("id"), catalog.ProductUpdate{
+		Name: r.Name, Description: r.Description, LayoutID: r.LayoutID, DefaultEmbosserID: r.DefaultEmbosserID,
+		CardLimit: r.CardLimit, RemoveCardLimit: explicitNull(c.Body(), "card_limit"),
+		SpendingControls: r.SpendingControls, RiskControls: r.RiskControls, ValidityMonths: r.ValidityMonths, Status: r.Status,
+		RequiredCardholderFields: r.RequiredCardholderFields, RequireKYC: r.RequireKYC,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(p)
+}
+
+func (s *Server) updateCardholder(c *fiber.Ctx) error {
+	var r cardholderPatch
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	ch, err := s.deps.Catalog.UpdateCardholder(c.UserContext(), tenantOf(c).ID, c.Params("id"), catalog.CardholderUpdate{
+		FirstName: r.FirstName, LastName: r.LastName, Email: r.Email, Phone: r.Phone, BirthDate: r.BirthDate,
+		Nationality: r.Nationality, Address: r.Address, RemoveAddress: explicitNull(c.Body(), "address"),
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(ch)
+}
+
+// simulateKYC sets a cardholder's KYC result as a KYC provider would.
+func (s *Server) simulateKYC(status issuance.KYCStatus) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ch, err := s.deps.Catalog.SetCardholderKYC(c.UserContext(), tenantOf(c).ID, c.Params("id"), status)
+		if err != nil {
+			return err
+		}
+		return c.JSON(ch)
 	}
 }

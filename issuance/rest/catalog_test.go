@@ -83,6 +83,19 @@ func createCatalog(t *testing.T, e *env, key string, k catalogKeys) catalogObjec
 	return o
 }
 
+// withFields sets the name, value pairs kv in body (a nil value removes
+// the name) and returns it.
+func withFields(body map[string]any, kv ...any) map[string]any {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == nil {
+			delete(body, kv[i].(string))
+		} else {
+			body[kv[i].(string)] = kv[i+1]
+		}
+	}
+	return body
+}
+
 func mustStatus(t *testing.T, r response, status int) response {
 	t.Helper()
 	if r.Status != status {
@@ -107,6 +120,21 @@ func fieldError(t *testing.T, r response, field, code string) {
 		}
 	}
 	t.Fatalf("no %s error on %s in %+v", code, field, p.Errors)
+}
+
+// fieldCase is a request body that fails validation on one field.
+type fieldCase struct {
+	name        string
+	body        map[string]any
+	field, code string
+}
+
+// fieldCases posts each case's body to path and asserts its field error.
+func fieldCases(t *testing.T, e *env, path string, cases []fieldCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { fieldError(t, e.do("POST", path, tc.body), tc.field, tc.code) })
+	}
 }
 
 func TestCatalogCreateReadUpdate(t *testing.T) {
@@ -175,22 +203,8 @@ func TestTemplateValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	with := func(kv ...any) map[string]any {
-		b := templateBody(k)
-		for i := 0; i+1 < len(kv); i += 2 {
-			if kv[i+1] == nil {
-				delete(b, kv[i].(string))
-			} else {
-				b[kv[i].(string)] = kv[i+1]
-			}
-		}
-		return b
-	}
-	for _, tc := range []struct {
-		name        string
-		body        map[string]any
-		field, code string
-	}{
+	with := func(kv ...any) map[string]any { return withFields(templateBody(k), kv...) }
+	fieldCases(t, e, "/v1/data-prep-templates", []fieldCase{
 		{"IIN too short", with("iin", "40000"), "iin", "invalid"},
 		{"IIN not digits", with("iin", "4000A018"), "iin", "invalid"},
 		{"Mastercard IIN on Visa", with("iin", "51000018"), "iin", "invalid"},
@@ -211,11 +225,7 @@ func TestTemplateValidation(t *testing.T) {
 		{"another tenant's key", with("cvk_key_reference", other.cvk), "cvk_key_reference", "not_found"},
 		{"key of the wrong type", with("cvk_key_reference", k.pvk), "cvk_key_reference", "wrong_type"},
 		{"SMI key in the SMC slot", with("imk_smc_key_reference", k.imkSMI), "imk_smc_key_reference", "wrong_type"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			fieldError(t, e.do("POST", "/v1/data-prep-templates", tc.body), tc.field, tc.code)
-		})
-	}
+	})
 	// A shared key (no tenant) is usable; Mastercard CVN 21 with its RID.
 	mustStatus(t, e.do("POST", "/v1/data-prep-templates", with("cvk_key_reference", shared.Ref)), 201)
 	mustStatus(t, e.do("POST", "/v1/data-prep-templates", with("network", "MASTERCARD", "iin", "222100", "cvn", 21, "aid", "A0000000041010", "pin_method", "IBM3624", "pvki", nil)), 201)
@@ -237,18 +247,10 @@ func TestEmbosserLayoutProductValidation(t *testing.T) {
 	fieldError(t, e.do("POST", "/v1/card-layouts", map[string]any{"layout": "has space"}), "layout", "invalid")
 
 	product := func(kv ...any) map[string]any {
-		b := map[string]any{"name": "P", "layout_id": o.layout, "data_prep_template_id": o.template, "default_embosser_id": o.embosser,
-			"currency": "USD", "card_type": "PLASTIC"}
-		for i := 0; i+1 < len(kv); i += 2 {
-			b[kv[i].(string)] = kv[i+1]
-		}
-		return b
+		return withFields(map[string]any{"name": "P", "layout_id": o.layout, "data_prep_template_id": o.template, "default_embosser_id": o.embosser,
+			"currency": "USD", "card_type": "PLASTIC"}, kv...)
 	}
-	for _, tc := range []struct {
-		name        string
-		body        map[string]any
-		field, code string
-	}{
+	fieldCases(t, e, "/v1/card-products", []fieldCase{
 		{"currency", product("currency", "XXY"), "currency", "invalid"},
 		{"card type", product("card_type", "METAL"), "card_type", "invalid"},
 		{"validity", product("validity_months", 0, "status", "PAUSED"), "status", "invalid"},
@@ -258,9 +260,7 @@ func TestEmbosserLayoutProductValidation(t *testing.T) {
 		{"risk control", product("risk_controls", map[string]any{"blocked_mcc": []string{"59"}}), "risk_controls.blocked_mcc[0]", "invalid"},
 		{"cardholder field", product("required_cardholder_fields", []string{"email", "shoe_size"}), "required_cardholder_fields[1]", "invalid"},
 		{"missing layout", product("layout_id", ""), "layout_id", "required"},
-	} {
-		t.Run(tc.name, func(t *testing.T) { fieldError(t, e.do("POST", "/v1/card-products", tc.body), tc.field, tc.code) })
-	}
+	})
 
 	// References to objects the tenant does not have: 404 with a slug.
 	b, bKey := newTenantKey(t, e, "Other Issuer")
@@ -384,11 +384,7 @@ func TestCardholders(t *testing.T) {
 	if ch.KYCStatus != "PENDING" || ch.Nationality != "BR" || ch.Address == nil || ch.Address.Country != "BR" || ch.BirthDate != adult {
 		t.Fatalf("created: %+v", ch)
 	}
-	for _, tc := range []struct {
-		name        string
-		body        map[string]any
-		field, code string
-	}{
+	fieldCases(t, e, "/v1/cardholders", []fieldCase{
 		{"underage", map[string]any{"first_name": "A", "last_name": "B", "birth_date": minor}, "birth_date", "underage"},
 		{"bad date", map[string]any{"first_name": "A", "last_name": "B", "birth_date": "01/02/1990"}, "birth_date", "invalid"},
 		{"phone not E.164", map[string]any{"first_name": "A", "last_name": "B", "phone": "11912345678"}, "phone", "invalid"},
@@ -397,9 +393,7 @@ func TestCardholders(t *testing.T) {
 		{"name with digits", map[string]any{"first_name": "R2D2", "last_name": "B"}, "first_name", "invalid"},
 		{"missing last name", map[string]any{"first_name": "A"}, "last_name", "invalid"},
 		{"address without city", map[string]any{"first_name": "A", "last_name": "B", "address": map[string]any{"line1": "x", "country": "US"}}, "address.city", "required"},
-	} {
-		t.Run(tc.name, func(t *testing.T) { fieldError(t, e.do("POST", "/v1/cardholders", tc.body), tc.field, tc.code) })
-	}
+	})
 
 	// KYC by the sandbox simulator; an identity change sends it back.
 	var v issuance.Cardholder

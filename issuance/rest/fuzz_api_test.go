@@ -5,23 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance"
-	"github.com/cardhost/cardhost/issuance/ca"
-	"github.com/cardhost/cardhost/issuance/catalog"
-	"github.com/cardhost/cardhost/issuance/postgres"
-	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/issuance/rest"
 )
 
@@ -40,15 +32,7 @@ type fuzzEnv struct {
 func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	tb.Helper()
 	ctx := context.Background()
-	db := pgtest.New(tb, postgres.Config{})
-	mk := filepath.Join(tb.TempDir(), "master.key")
-	if _, err := softhsm.GenerateMasterKeyFile(mk, nil); err != nil {
-		tb.Fatal(err)
-	}
-	hsm, err := softhsm.New(softhsm.Config{MasterKeyFile: mk}, db.KeyStore())
-	if err != nil {
-		tb.Fatal(err)
-	}
+	db, hsm := newStore(tb)
 	gen := func(typ emv.KeyType, tenant string) string {
 		info, err := hsm.GenerateKey(ctx, softhsm.KeyRequest{Type: typ, Tenant: tenant})
 		if err != nil {
@@ -56,16 +40,8 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 		}
 		return info.Ref
 	}
-	keys := issuance.SystemKeys{PANDEK: gen(emv.KeyPANDEK, ""), PANIndex: gen(emv.KeyPANIDX, ""), CA: gen(emv.KeyCA, ""), ECDH: gen(emv.KeyECDH, "")}
-	deps := issuance.Deps{Tenants: db, Catalog: db, Cards: db, Vault: hsm, Sandbox: true, Keys: keys}
-	svc := issuance.NewService(deps)
-	reg := prometheus.NewRegistry()
-	srv, err := rest.New(rest.Config{Sandbox: true, Version: "fuzz", RateLimit: -1},
-		rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: ca.New(deps, db), IsUnavailable: postgres.IsUnavailable},
-		slog.New(slog.DiscardHandler), reg, reg)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	srv, svc, _ := newServer(tb, rest.Config{Sandbox: true, Version: "fuzz", RateLimit: -1}, db, issuance.Deps{Tenants: db, Catalog: db, Cards: db, Vault: hsm, Sandbox: true,
+		Keys: issuance.SystemKeys{PANDEK: gen(emv.KeyPANDEK, ""), PANIndex: gen(emv.KeyPANIDX, ""), CA: gen(emv.KeyCA, ""), ECDH: gen(emv.KeyECDH, "")}})
 	tenant, key, err := svc.CreateTenant(ctx, "Fuzz Issuer", true, []string{issuance.ScopeReveal})
 	if err != nil {
 		tb.Fatal(err)

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 type healthResponse struct {
@@ -22,16 +20,8 @@ type readyResponse struct {
 	Checks map[string]string `json:"checks" doc:"each dependency: ok or its error"`
 }
 
-func (s *Server) registerHealthRoutes() {
-	s.handle(fiber.MethodGet, "/healthz", operation{ID: "healthz", Summary: "Liveness: the process is up", Tag: "operations", Public: true, Response: healthResponse{}},
-		func(c *fiber.Ctx) error { return c.JSON(healthResponse{Status: "ok", Version: s.cfg.Version}) })
-	s.handle(fiber.MethodGet, "/readyz", operation{ID: "readyz", Summary: "Readiness: PostgreSQL and Kafka reachable", Tag: "operations", Public: true, Response: readyResponse{}},
-		s.readyz)
-	metrics := adaptor.HTTPHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
-	s.handle(fiber.MethodGet, "/metrics", operation{ID: "metrics", Summary: "Prometheus metrics", Tag: "operations", Public: true, ContentType: "text/plain"},
-		metrics)
-	s.handle(fiber.MethodGet, "/openapi.json", operation{ID: "openapi", Summary: "This OpenAPI 3.1 document", Tag: "operations", Public: true, ContentType: "application/json"},
-		s.serveOpenAPI)
+func (s *Server) healthz(c *fiber.Ctx) error {
+	return c.JSON(healthResponse{Status: "ok", Version: s.cfg.Version})
 }
 
 func (s *Server) readyz(c *fiber.Ctx) error {

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/cardhost/cardhost/issuance/ca"
+	"github.com/cardhost/cardhost/issuance/catalog"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,8 +19,6 @@ import (
 
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance"
-	"github.com/cardhost/cardhost/issuance/ca"
-	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/issuance/rest"
@@ -35,50 +36,87 @@ type env struct {
 	base   string
 	tenant issuance.Tenant
 	key    string // the tenant's API key
+	cfg    rest.Config
+	deps   issuance.Deps
 }
 
 type envOption func(*rest.Config, *issuance.Deps)
 
-func newEnv(t *testing.T, opts ...envOption) *env {
-	t.Helper()
-	db := pgtest.New(t, postgres.Config{})
-	mk := filepath.Join(t.TempDir(), "master.key")
+// newStore returns a fresh PostgreSQL schema and a software HSM with a
+// temporary master key.
+func newStore(tb testing.TB) (*postgres.DB, *softhsm.HSM) {
+	tb.Helper()
+	db := pgtest.New(tb, postgres.Config{})
+	mk := filepath.Join(tb.TempDir(), "master.key")
 	if _, err := softhsm.GenerateMasterKeyFile(mk, nil); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	hsm, err := softhsm.New(softhsm.Config{MasterKeyFile: mk}, db.KeyStore())
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	deps := issuance.Deps{Tenants: db, Vault: hsm, Sandbox: true}
-	cfg := rest.Config{Sandbox: true, Version: "test", RateLimit: -1}
-	for _, o := range opts {
-		o(&cfg, &deps)
-	}
-	svc := issuance.NewService(deps)
-	authority := ca.New(deps, db)
+	return db, hsm
+}
+
+// newServer builds a REST server over db for the services of deps (the
+// card service, the catalog and the certificate authority), as
+// cmd/cardhost wires it.
+func newServer(tb testing.TB, cfg rest.Config, db *postgres.DB, deps issuance.Deps) (*rest.Server, *issuance.Service, *ca.Service) {
+	tb.Helper()
 	reg := prometheus.NewRegistry()
+	svc, authority := issuance.NewService(deps), ca.New(deps, db)
 	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: authority, IsUnavailable: postgres.IsUnavailable,
 		Ready: []rest.ReadyCheck{{Name: "postgres", Check: db.Ping}}}, slog.New(slog.DiscardHandler), reg, reg)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	e := &env{t: t, db: db, hsm: hsm, svc: svc, ca: authority, srv: srv, base: "http://" + ln.Addr().String()}
-	e.tenant, e.key, err = svc.CreateTenant(context.Background(), "Test Issuer", true, []string{issuance.ScopeReveal})
+	return srv, svc, authority
+}
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	db, hsm := newStore(t)
+	e := &env{t: t, db: db, hsm: hsm}
+	e.serve(rest.Config{Sandbox: true, Version: "test", RateLimit: -1}, issuance.Deps{Tenants: db, Vault: hsm, Sandbox: true}, opts...)
+	var err error
+	e.tenant, e.key, err = e.svc.CreateTenant(context.Background(), "Test Issuer", true, []string{issuance.ScopeReveal})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// instance returns another server over the env's database and HSM (a
+// second instance of the service, with the same platform keys), with the
+// env's tenant and key; opts change its configuration.
+func (e *env) instance(opts ...envOption) *env {
+	e.t.Helper()
+	o := &env{t: e.t, db: e.db, hsm: e.hsm, tenant: e.tenant, key: e.key}
+	o.serve(e.cfg, e.deps, opts...)
+	return o
+}
+
+// serve builds the env's service and server from cfg and deps changed by
+// opts, and serves it on a loopback port until the test ends.
+func (e *env) serve(cfg rest.Config, deps issuance.Deps, opts ...envOption) {
+	e.t.Helper()
+	for _, o := range opts {
+		o(&cfg, &deps)
+	}
+	e.cfg, e.deps = cfg, deps
+	e.srv, e.svc, e.ca = newServer(e.t, cfg, e.db, deps)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	go e.srv.Serve(ln)
+	srv := e.srv
+	e.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	e.base = "http://" + ln.Addr().String()
 }
 
 // response is a decoded HTTP response.
@@ -150,4 +188,19 @@ func (e *env) doKey(key, method, path string, body any, headers ...string) respo
 		e.t.Fatal(err)
 	}
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// concurrently sends n requests at once and returns their answers.
+func concurrently(n int, send func() response) []response {
+	results := make([]response, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = send()
+		}()
+	}
+	wg.Wait()
+	return results
 }

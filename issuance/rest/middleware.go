@@ -99,15 +99,20 @@ func (s *Server) recoverMiddleware(c *fiber.Ctx) (err error) {
 	return c.Next()
 }
 
+// statusOf is the status of the answer to c: the error handler runs after
+// the middleware, so for an error it is the status the handler will use.
+func (s *Server) statusOf(c *fiber.Ctx, err error) int {
+	if err != nil {
+		p, _ := s.problemOf(err)
+		return p.Status
+	}
+	return c.Response().StatusCode()
+}
+
 func (s *Server) metricsMiddleware(c *fiber.Ctx) error {
 	start := time.Now()
 	err := c.Next()
-	status := c.Response().StatusCode()
-	if err != nil {
-		// The error handler runs after us; compute the status it will use.
-		p, _ := s.problemOf(err)
-		status = p.Status
-	}
+	status := s.statusOf(c, err)
 	route := routeOf(c)
 	s.metrics.requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
 	s.metrics.latency.WithLabelValues(c.Method(), route).Observe(time.Since(start).Seconds())
@@ -117,11 +122,7 @@ func (s *Server) metricsMiddleware(c *fiber.Ctx) error {
 func (s *Server) logMiddleware(c *fiber.Ctx) error {
 	start := time.Now()
 	err := c.Next()
-	status := c.Response().StatusCode()
-	if err != nil {
-		p, _ := s.problemOf(err)
-		status = p.Status
-	}
+	status := s.statusOf(c, err)
 	attrs := []any{"request_id", requestID(c), "method", c.Method(), "route", routeOf(c), "status", status,
 		"duration_ms", float64(time.Since(start).Microseconds()) / 1000}
 	if t, ok := c.Locals(localTenant).(issuance.Tenant); ok {

@@ -48,6 +48,12 @@ type operation struct {
 	SandboxOnly bool
 }
 
+// named returns the operation with an id and a summary.
+func (o operation) named(id, summary string) operation {
+	o.ID, o.Summary = id, summary
+	return o
+}
+
 // queryParam is one documented query parameter.
 type queryParam struct {
 	Name, Type, Doc string

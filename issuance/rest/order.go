@@ -11,8 +11,6 @@ import (
 // Card orders (PintoPay's orders): one per card create, with an
 // issue_status sub-status, so issuers can follow asynchronous issuance.
 
-func init() { extraRoutes = append(extraRoutes, (*Server).registerOrderRoutes) }
-
 type orderView struct {
 	OrderID       string               `json:"order_id"`
 	OrderType     issuance.OrderType   `json:"order_type" enum:"card_issue,card_import"`
@@ -30,47 +28,17 @@ type orderView struct {
 	FailedAt      *time.Time           `json:"failed_at,omitempty"`
 }
 
-func viewOrder(o *issuance.Order) orderView {
+func viewOrder(o issuance.Order) orderView {
 	return orderView{OrderID: o.ID, OrderType: o.Type, Status: o.Status, IssueStatus: o.IssueStatus,
 		IsIssued: o.Status == issuance.OrderCompleted, CardID: o.CardID, BatchID: o.BatchID, ReferenceID: o.ReferenceID,
 		LastError: o.LastError, LastErrorSlug: o.LastErrorSlug, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 		CompletedAt: o.CompletedAt, FailedAt: o.FailedAt}
 }
 
-type orderList struct {
-	Data    []orderView `json:"data"`
-	HasMore bool        `json:"has_more"`
-}
+type orderList page[orderView]
 
-func (s *Server) registerOrderRoutes() {
-	svc := func() *issuance.Service { return s.deps.Service }
-	s.handle(fiber.MethodGet, "/v1/orders", operation{ID: "listOrders", Summary: "List card orders, newest first", Tag: "orders", Response: orderList{},
-		Query: append(append([]queryParam{}, pageQueryParams...),
-			queryParam{Name: "status", Type: "string", Doc: "new, processing, completed or failed"},
-			queryParam{Name: "card_id", Type: "string", Doc: "the orders of this card"},
-			queryParam{Name: "batch_id", Type: "string", Doc: "the orders of this batch"})},
-		func(c *fiber.Ctx) error {
-			p, err := pageOf(c)
-			if err != nil {
-				return err
-			}
-			orders, more, err := svc().Orders(c.UserContext(), tenantOf(c).ID, issuance.OrderFilter{PageRequest: p,
-				Status: issuance.OrderStatus(c.Query("status")), CardID: c.Query("card_id"), BatchID: c.Query("batch_id")})
-			if err != nil {
-				return err
-			}
-			out := orderList{Data: make([]orderView, len(orders)), HasMore: more}
-			for i := range orders {
-				out.Data[i] = viewOrder(&orders[i])
-			}
-			return c.JSON(out)
-		})
-	s.handle(fiber.MethodGet, "/v1/orders/:id", operation{ID: "getOrder", Summary: "Get a card order", Tag: "orders", Response: orderView{}},
-		func(c *fiber.Ctx) error {
-			o, err := svc().Order(c.UserContext(), tenantOf(c).ID, c.Params("id"))
-			if err != nil {
-				return err
-			}
-			return c.JSON(viewOrder(&o))
-		})
+// orderFilterOf reads the order list's filters.
+func orderFilterOf(c *fiber.Ctx, p issuance.PageRequest) (issuance.OrderFilter, error) {
+	return issuance.OrderFilter{PageRequest: p, Status: issuance.OrderStatus(c.Query("status")),
+		CardID: c.Query("card_id"), BatchID: c.Query("batch_id")}, nil
 }

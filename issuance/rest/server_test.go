@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/cardhost/cardhost/issuance"
@@ -74,17 +73,7 @@ func TestIdempotencyReplayMismatchAndConcurrency(t *testing.T) {
 	}
 	// Concurrent duplicates: exactly one key is created; the others replay
 	// or are told the request is in flight.
-	const n = 12
-	var wg sync.WaitGroup
-	results := make([]response, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = e.do("POST", "/v1/api-keys", body, "Idempotency-Key", "race-1")
-		}()
-	}
-	wg.Wait()
+	results := concurrently(12, func() response { return e.do("POST", "/v1/api-keys", body, "Idempotency-Key", "race-1") })
 	created := map[string]bool{}
 	for _, r := range results {
 		switch r.Status {

@@ -11,11 +11,14 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"github.com/cardhost/cardhost/issuance/ca"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cardhost/cardhost/issuance/httpsig"
 )
 
 func publicPEM(t *testing.T, k crypto.Signer) string {
@@ -43,7 +46,7 @@ func (e *env) signedDo(method, path string, body []byte, keyID string, key crypt
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	if key != nil {
-		if err := signRequest(req, body, keyID, key, at); err != nil {
+		if err := httpsig.Sign(req, body, keyID, key, at); err != nil {
 			e.t.Fatal(err)
 		}
 	}
@@ -201,4 +204,36 @@ func TestSigningKeyValidation(t *testing.T) {
 	}
 	// None of them took effect: unsigned requests still pass.
 	mustStatus(t, e.do("GET", "/v1/tenant", nil), 200)
+}
+
+// TestSigningAlgorithmsMatchHTTPSig keeps issuance's algorithm names equal
+// to httpsig's, and checks that the test keys of RFC 9421 (B.1.3
+// test-key-ecc-p256, B.1.4 test-key-ed25519) parse to their algorithms.
+func TestSigningAlgorithmsMatchHTTPSig(t *testing.T) {
+	for _, tc := range []struct {
+		name, key string
+		alg       ca.SigningAlgorithm
+		want      httpsig.Algorithm
+	}{
+		{"B.1.3 test-key-ecc-p256", `-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqIVYZVLCrPZHGHjP17CTW0/+D9Lf
+w0EkjqF7xB4FivAxzic30tMM4GF+hR6Dxh71Z50VGGdldkkDXZCnTNnoXQ==
+-----END PUBLIC KEY-----`, ca.SigningECDSAP256, httpsig.ECDSAP256SHA256},
+		{"P-384", "", ca.SigningECDSAP384, httpsig.ECDSAP384SHA384},
+		{"B.1.4 test-key-ed25519", `-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=
+-----END PUBLIC KEY-----`, ca.SigningEd25519, httpsig.Ed25519},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if string(tc.alg) != string(tc.want) {
+				t.Fatalf("issuance names %q, httpsig %q", tc.alg, tc.want)
+			}
+			if tc.key == "" {
+				return
+			}
+			if _, alg, err := ca.ParseSigningKey(tc.key); err != nil || alg != tc.alg {
+				t.Fatalf("ParseSigningKey: %s, %v; want %s", alg, err, tc.alg)
+			}
+		})
+	}
 }

@@ -29,45 +29,42 @@ type apiKeyList struct {
 	Data []issuance.APIKey `json:"data"`
 }
 
-func (s *Server) registerTenantRoutes() {
-	s.handle(fiber.MethodGet, "/v1/tenant", operation{ID: "getTenant", Summary: "The tenant the API key belongs to", Tag: "tenant", Response: tenantResponse{}},
-		func(c *fiber.Ctx) error {
-			t := tenantOf(c)
-			return c.JSON(tenantResponse{ID: t.ID, Name: t.Name, Sandbox: t.Sandbox, CreatedAt: t.CreatedAt, Signing: t.SigningKeyPEM != ""})
-		})
-	s.handle(fiber.MethodGet, "/v1/api-keys", operation{ID: "listAPIKeys", Summary: "List the tenant's API keys (never their secrets)", Tag: "tenant", Response: apiKeyList{}},
-		func(c *fiber.Ctx) error {
-			keys, err := s.deps.Service.APIKeys(c.UserContext(), tenantOf(c).ID)
-			if err != nil {
-				return err
-			}
-			if keys == nil {
-				keys = []issuance.APIKey{}
-			}
-			return c.JSON(apiKeyList{Data: keys})
-		})
-	s.handle(fiber.MethodPost, "/v1/api-keys", operation{ID: "createAPIKey", Summary: "Create another API key; the secret is shown once", Tag: "tenant", Idempotent: true, Request: apiKeyRequest{}, Response: apiKeyResponse{}},
-		func(c *fiber.Ctx) error {
-			var req apiKeyRequest
-			if err := decodeJSON(c, &req); err != nil {
-				return err
-			}
-			k, secret, err := s.deps.Service.CreateAPIKey(c.UserContext(), tenantOf(c).ID, req.Scopes)
-			if err != nil {
-				return err
-			}
-			return c.Status(fiber.StatusCreated).JSON(apiKeyResponse{APIKey: k, Secret: secret})
-		})
-	s.handle(fiber.MethodPost, "/v1/api-keys/:id/revoke", operation{ID: "revokeAPIKey", Summary: "Revoke an API key at once", Tag: "tenant", Status: fiber.StatusNoContent},
-		func(c *fiber.Ctx) error {
-			id := c.Params("id")
-			if !issuance.ValidID("key", id) {
-				return issuance.ErrNotFound
-			}
-			if err := s.deps.Service.RevokeAPIKey(c.UserContext(), tenantOf(c).ID, id); err != nil {
-				return err
-			}
-			c.Status(fiber.StatusNoContent)
-			return nil
-		})
+func (s *Server) getTenant(c *fiber.Ctx) error {
+	t := tenantOf(c)
+	return c.JSON(tenantResponse{ID: t.ID, Name: t.Name, Sandbox: t.Sandbox, CreatedAt: t.CreatedAt, Signing: t.SigningKeyPEM != ""})
+}
+
+func (s *Server) listAPIKeys(c *fiber.Ctx) error {
+	keys, err := s.deps.Service.APIKeys(c.UserContext(), tenantOf(c).ID)
+	if err != nil {
+		return err
+	}
+	if keys == nil {
+		keys = []issuance.APIKey{}
+	}
+	return c.JSON(apiKeyList{Data: keys})
+}
+
+func (s *Server) createAPIKey(c *fiber.Ctx) error {
+	var req apiKeyRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	k, secret, err := s.deps.Service.CreateAPIKey(c.UserContext(), tenantOf(c).ID, req.Scopes)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(apiKeyResponse{APIKey: k, Secret: secret})
+}
+
+func (s *Server) revokeAPIKey(c *fiber.Ctx) error {
+	id := c.Params("id")
+	if !issuance.ValidID("key", id) {
+		return issuance.ErrNotFound
+	}
+	if err := s.deps.Service.RevokeAPIKey(c.UserContext(), tenantOf(c).ID, id); err != nil {
+		return err
+	}
+	c.Status(fiber.StatusNoContent)
+	return nil
 }

@@ -1,13 +1,9 @@
 package loadgen
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
-	"slices"
-	"strconv"
-	"sync"
+	"github.com/moov-io/iso8583"
 	"testing"
 	"time"
 
@@ -25,85 +21,19 @@ func BenchmarkBareServer(b *testing.B) {
 	for _, bc := range []struct{ conns, window int }{{1, 1}, {4, 32}} {
 		b.Run(fmt.Sprintf("conns=%d/window=%d", bc.conns, bc.window), func(b *testing.B) {
 			s := startBare(b)
-			const stans = 1 << 16
-			msgs := make([][]byte, stans)
-			for i := range msgs {
+			terminaltest.RoundTrips(b, s.Addr().String(), bc.conns, bc.window, func(stan string) *iso8583.Message {
 				m := iso.NewMessage("0100")
 				for id, v := range map[int]string{
 					2: "4761739001010010", 3: "000000", 4: "000000001000", 7: "0621120000",
-					11: fmt.Sprintf("%06d", i), 12: "120000", 13: "0621", 14: "2512", 18: "5411",
+					11: stan, 12: "120000", 13: "0621", 14: "2512", 18: "5411",
 					22: "901", 32: "123456", 35: "4761739001010010=25122011234567800000",
-					37: "000000" + fmt.Sprintf("%06d", i), 41: "TERM0001", 42: "MERCHANT0000001",
+					37: "000000" + stan, 41: "TERM0001", 42: "MERCHANT0000001",
 					49: "840", 52: "8B2E61A2D1C4F3E0",
 				} {
 					_ = m.Field(id, v)
 				}
-				p, err := iso.Pack(m)
-				if err != nil {
-					b.Fatal(err)
-				}
-				msgs[i], _ = iso.AppendFrame(nil, p)
-			}
-			per := (b.N + bc.conns - 1) / bc.conns
-			lats := make([][]time.Duration, bc.conns)
-			var wg sync.WaitGroup
-			b.ResetTimer()
-			start := time.Now()
-			for ci := range bc.conns {
-				wg.Go(func() {
-					nc, err := net.Dial("tcp", s.Addr().String())
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					defer nc.Close()
-					sent := make([]time.Time, stans)
-					lat := make([]time.Duration, 0, per)
-					sem := make(chan struct{}, bc.window)
-					done := make(chan struct{})
-					go func() {
-						defer close(done)
-						br := bufio.NewReader(nc)
-						for range per {
-							msg, err := iso.ReadFrame(br, nil)
-							if err != nil {
-								b.Error(err)
-								return
-							}
-							m, err := iso.Unpack(msg)
-							if err != nil {
-								b.Error(err)
-								return
-							}
-							stan, _ := m.GetString(iso.FieldSTAN)
-							n, _ := strconv.Atoi(stan)
-							lat = append(lat, time.Since(sent[n]))
-							<-sem
-						}
-					}()
-					for i := range per {
-						sem <- struct{}{}
-						sent[i%stans] = time.Now()
-						if _, err := nc.Write(msgs[i%stans]); err != nil {
-							b.Error(err)
-							break
-						}
-					}
-					<-done
-					lats[ci] = lat
-				})
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			all := slices.Concat(lats...)
-			if len(all) == 0 {
-				return
-			}
-			slices.Sort(all)
-			b.ReportMetric(float64(len(all))/elapsed.Seconds(), "auths/s")
-			b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
+				return m
+			})
 		})
 	}
 }

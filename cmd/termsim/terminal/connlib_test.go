@@ -11,6 +11,7 @@ import (
 	connection "github.com/moov-io/iso8583-connection"
 
 	"github.com/cardhost/cardhost/cmd/termsim/terminal"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal/terminaltest"
 	"github.com/cardhost/cardhost/iso"
 )
 
@@ -78,37 +79,19 @@ func TestLibraryClientLosesAnswersBeforeClose(t *testing.T) {
 // answerThenClose is a host that answers the first request of each
 // connection and closes it at once.
 func answerThenClose(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer nc.Close()
-				b, err := iso.ReadFrame(nc, nil)
-				if err != nil {
-					return
-				}
-				m, err := iso.Unpack(b)
-				if err != nil {
-					return
-				}
-				m.MTI(iso.MTINetworkResponse)
-				_ = m.Field(iso.FieldResponseCode, "00")
-				if out, err := iso.Pack(m); err == nil {
-					_ = iso.WriteFrame(nc, out)
-				}
-			}()
+	return terminaltest.Serve(t, func(nc net.Conn) {
+		b, err := iso.ReadFrame(nc, nil)
+		if err != nil {
+			return
 		}
-	}()
-	return ln.Addr().String()
+		m, err := iso.Unpack(b)
+		if err != nil {
+			return
+		}
+		if out, err := iso.Pack(terminaltest.Answer(m, iso.Approved)); err == nil {
+			_ = iso.WriteFrame(nc, out)
+		}
+	})
 }
 
 // echoRequest is an 0800 echo test with the i-th STAN.

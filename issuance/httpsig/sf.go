@@ -1,4 +1,4 @@
-package rest
+package httpsig
 
 import (
 	"encoding/base64"

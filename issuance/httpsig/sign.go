@@ -1,4 +1,4 @@
-package rest_test
+package httpsig
 
 import (
 	"bytes"
@@ -7,9 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -17,9 +15,10 @@ import (
 	"time"
 )
 
-// signRequest is the client side of cardhost's request signing, written
-// with the standard library only, as an issuer would (docs/api.md,
-// "Request signing"):
+// Sign is the client side of the policy [Verify] applies, written with the
+// standard library only, as an issuer would (docs/api.md, "Request
+// signing"). It signs req, whose body is body, with key named keyID at
+// time created:
 //
 //  1. Content-Digest: sha-256 of the body (RFC 9530), when there is a body;
 //  2. the covered components: "@method", "@path", then "content-digest"
@@ -31,7 +30,7 @@ import (
 //     (P-256) / SHA-384 (P-384) hash as r || s, each zero-padded to the
 //     curve size (not ASN.1);
 //  6. the Signature-Input and Signature headers, with the same label.
-func signRequest(req *http.Request, body []byte, keyID string, key crypto.Signer, created time.Time) error {
+func Sign(req *http.Request, body []byte, keyID string, key crypto.Signer, created time.Time) error {
 	components := []string{`"@method"`, `"@path"`}
 	values := []string{req.Method, req.URL.EscapedPath()}
 	if len(body) > 0 {
@@ -90,31 +89,4 @@ func signRequest(req *http.Request, body []byte, keyID string, key crypto.Signer
 	req.Header.Set("Signature-Input", "sig1="+params)
 	req.Header.Set("Signature", "sig1=:"+base64.StdEncoding.EncodeToString(sig)+":")
 	return nil
-}
-
-// Example_requestSigning signs a POST with the Ed25519 test key of RFC 9421
-// (Appendix B.1.4). Ed25519 signatures are deterministic, so the headers
-// are fixed for a fixed body and time. The digest and the signature were
-// checked independently with OpenSSL (openssl dgst -sha256; openssl
-// pkeyutl -verify -rawin over the signature base).
-func Example_requestSigning() {
-	blk, _ := pem.Decode([]byte(`-----BEGIN PRIVATE KEY-----
-MC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF
------END PRIVATE KEY-----`))
-	k, _ := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	body := []byte(`{"layout":"standard-blue-v1"}`)
-	req, _ := http.NewRequest("POST", "http://127.0.0.1:8080/v1/card-layouts", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer chk_...")
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", "layout-1")
-	if err := signRequest(req, body, "issuer-key-1", k.(ed25519.PrivateKey), time.Unix(1767225600, 0)); err != nil {
-		panic(err)
-	}
-	for _, h := range []string{"Content-Digest", "Signature-Input", "Signature"} {
-		fmt.Printf("%s: %s\n", h, req.Header.Get(h))
-	}
-	// Output:
-	// Content-Digest: sha-256=:tCITBfqIEJu3SADphjQ8yvvC+8lN9re/8/GU5l8dCeU=:
-	// Signature-Input: sig1=("@method" "@path" "content-digest" "idempotency-key");created=1767225600;keyid="issuer-key-1";alg="ed25519"
-	// Signature: sig1=:MtRAeVxI2r7xJg6bOeGIGLnwfDmzJ1z+1Z+vlFWkMhvhTbKLTcmBWl3MNUnOpWNFVta5ZTOT8dup/WkAMhD6Bg==:
 }

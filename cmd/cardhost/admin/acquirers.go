@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"context"
@@ -38,38 +38,20 @@ func validAcquirerID(s string) bool {
 	return true
 }
 
-// runAcquirers is `cardhost acquirers ...`. Exit codes: 0 done, 1 failure,
+// Acquirers is `cardhost acquirers ...`. Exit codes: 0 done, 1 failure,
 // 2 bad input.
-func runAcquirers(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stderr, acquirersUsage)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
+func Acquirers(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
+	var id, name, zpk, zak *string
+	sub, env, fs, code := command("acquirers", acquirersUsage, []string{"add", "list"}, args, load, stderr, func(fs *flag.FlagSet) {
+		id = fs.String("id", "", "field 32 value, 1 to 11 digits")
+		name = fs.String("name", "", "acquirer name")
+		zpk = fs.String("zpk-ref", "", "reference of the acquirer's zone PIN key (type ZPK, shared)")
+		zak = fs.String("zak-ref", "", "reference of the acquirer's zone MAC key (type ZAK, shared; optional)")
+	})
+	if code >= 0 {
+		return code
 	}
-	sub, args := args[0], args[1:]
-	if sub != "add" && sub != "list" {
-		fmt.Fprintf(stderr, "cardhost acquirers: unknown subcommand %q\n%s", sub, acquirersUsage)
-		return 2
-	}
-	fs := flag.NewFlagSet("cardhost acquirers "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	id := fs.String("id", "", "field 32 value, 1 to 11 digits")
-	name := fs.String("name", "", "acquirer name")
-	zpk := fs.String("zpk-ref", "", "reference of the acquirer's zone PIN key (type ZPK, shared)")
-	zak := fs.String("zak-ref", "", "reference of the acquirer's zone MAC key (type ZAK, shared; optional)")
-	cfg, err := loadConfig(fs, args, getenv)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	bad := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "cardhost acquirers %s: %s\n", sub, fmt.Sprintf(format, a...))
-		return 2
-	}
-	if err != nil {
-		return bad("%v", err)
-	}
+	bad := badInput(fs, stderr)
 	if sub == "add" {
 		switch {
 		case !validAcquirerID(*id):
@@ -80,8 +62,7 @@ func runAcquirers(ctx context.Context, args []string, getenv func(string) string
 			return bad("--zpk-ref is required")
 		}
 	}
-	log := newLogger(cfg, stderr)
-	db, err := openDB(ctx, cfg, log)
+	db, err := env.OpenDB(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "cardhost acquirers:", err)
 		return 1

@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"context"
@@ -8,7 +8,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/cardhost/cardhost/cmd/cardhost/sandbox"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/postgres"
 )
 
 const tenantsUsage = `usage:
@@ -19,31 +21,21 @@ const tenantsUsage = `usage:
 (database flags as for serve: --database-url or DATABASE_URL)
 `
 
-// runTenants is `cardhost tenants ...`: operator commands run against the
+// Tenants is `cardhost tenants ...`: operator commands run against the
 // database directly (no server needed).
-func runTenants(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stderr, tenantsUsage)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("cardhost tenants "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	name := fs.String("name", "", "tenant name")
-	sandbox := fs.Bool("sandbox", false, "mark the tenant as a sandbox tenant (simulator endpoints, reveal)")
-	scopes := fs.String("scopes", "", "comma-separated API key scopes (reveal)")
-	tenant := fs.String("tenant", "", "tenant id")
-	key := fs.String("key", "", "API key id (key_...)")
-	cfg, err := loadConfig(fs, args, getenv)
-	if err == flag.ErrHelp {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "cardhost tenants %s: %v\n", sub, err)
-		return 2
+func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
+	var name, scopes, tenant, key *string
+	var sandbox *bool
+	// Unknown subcommands are refused after the flags are read.
+	sub, env, _, code := command("tenants", tenantsUsage, nil, args, load, stderr, func(fs *flag.FlagSet) {
+		name = fs.String("name", "", "tenant name")
+		scopes = fs.String("scopes", "", "comma-separated API key scopes (reveal)")
+		tenant = fs.String("tenant", "", "tenant id")
+		key = fs.String("key", "", "API key id (key_...)")
+		sandbox = fs.Bool("sandbox", false, "mark the tenant as a sandbox tenant (simulator endpoints, reveal)")
+	})
+	if code >= 0 {
+		return code
 	}
 	var sc []string
 	if *scopes != "" {
@@ -59,14 +51,13 @@ func runTenants(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintf(stderr, "cardhost tenants %s: missing required flag\n%s", sub, tenantsUsage)
 		return 2
 	}
-	log := newLogger(cfg, stderr)
-	db, err := openDB(ctx, cfg, log)
+	db, err := env.OpenDB(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "cardhost tenants:", err)
 		return 1
 	}
 	defer db.Close()
-	svc := issuance.NewService(issuance.Deps{Tenants: db, Logger: log})
+	svc := issuance.NewService(issuance.Deps{Tenants: db, Logger: env.Log})
 	fail := func(err error) int {
 		if slug := issuance.SlugOf(err); slug != "" {
 			fmt.Fprintf(stderr, "cardhost tenants %s: %v\n", sub, err)
@@ -83,7 +74,7 @@ func runTenants(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		fmt.Fprintf(stdout, "tenant %s (%s) created; its API key (shown only now):\n\n  %s\n\n", t.ID, t.Name, secret)
 		if *sandbox {
-			if err := seedSandboxTenantCmd(ctx, cfg, db, log, t.ID, stdout); err != nil {
+			if err := seedSandboxTenant(ctx, env, db, t.ID, stdout); err != nil {
 				return fail(fmt.Errorf("seeding the sandbox tenant: %w", err))
 			}
 		}
@@ -111,4 +102,22 @@ func runTenants(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintf(stdout, "API key %s revoked\n", *key)
 	}
 	return 0
+}
+
+// seedSandboxTenant seeds a tenant made by `cardhost tenants create
+// --sandbox`: it opens the HSM and makes sure the platform keys exist
+// first (in sandbox mode), then seeds the tenant.
+func seedSandboxTenant(ctx context.Context, env Env, db *postgres.DB, tenantID string, out io.Writer) error {
+	hsm, err := env.OpenHSM(db)
+	if err != nil {
+		return err
+	}
+	defer hsm.Purge()
+	s := &sandbox.Seeder{DB: db, HSM: hsm, Log: env.Log, Out: out}
+	if env.Mode == "sandbox" {
+		if err := s.EnsurePlatformKeys(ctx); err != nil {
+			return err
+		}
+	}
+	return s.SeedTenant(ctx, tenantID)
 }

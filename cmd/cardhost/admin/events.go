@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 	"github.com/cardhost/cardhost/kafka/consume"
 )
 
-// runEvents is `cardhost events tail`: consume the events topic and print
+// Events is `cardhost events tail`: consume the events topic and print
 // one CloudEvents JSON line per event. Without KAFKA_BROKERS it reads the
 // embedded broker of a local `cardhost serve`.
-func runEvents(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func Events(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "tail" {
 		fmt.Fprintln(stderr, "usage: cardhost events tail [--type card.*,authorization.approved] [--from-beginning] [--limit N] [--tenant ID]")
 		return 2
@@ -25,21 +25,12 @@ func runEvents(ctx context.Context, args []string, getenv func(string) string, s
 	from := fs.Bool("from-beginning", false, "read the topic from its first event (default: only new events)")
 	limit := fs.Int("limit", 0, "stop after this many events (0: until interrupted)")
 	tenant := fs.String("tenant", "", "only this tenant's events")
-	cfg, err := loadConfig(fs, args[1:], getenv)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "cardhost events tail:", err)
-		return 2
+	env, code := parse(load, fs, args[1:], stderr)
+	if code >= 0 {
+		return code
 	}
 	if *limit < 0 {
-		fmt.Fprintln(stderr, "cardhost events tail: --limit must not be negative")
-		return 2
-	}
-	brokers := cfg.KafkaBrokers
-	if len(brokers) == 0 {
-		brokers = []string{cfg.EmbeddedKafkaAddr}
+		return badInput(fs, stderr)("--limit must not be negative")
 	}
 	var filters []consume.Filter
 	if *types != "" {
@@ -48,7 +39,7 @@ func runEvents(ctx context.Context, args []string, getenv func(string) string, s
 	if *tenant != "" {
 		filters = append(filters, consume.Tenant(*tenant))
 	}
-	tc := consume.TailConfig{Config: consume.Config{Brokers: brokers, Topic: cfg.KafkaTopic, FromBeginning: *from}, Limit: *limit, Dedup: true}
+	tc := consume.TailConfig{Config: consume.Config{Brokers: env.Brokers, Topic: env.Topic, FromBeginning: *from}, Limit: *limit, Dedup: true}
 	if len(filters) > 0 {
 		tc.Filter = consume.All(filters...)
 	}

@@ -1,8 +1,7 @@
-package main
+package admin
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -71,67 +70,31 @@ func parseRetireAfter(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// decodeComponents turns hex components (spaces allowed between groups)
-// into key material. Errors name the component's position, never its value.
-func decodeComponents(in []string) ([]emv.SecretBytes, error) {
-	out := make([]emv.SecretBytes, 0, len(in))
-	for i, c := range in {
-		b, err := hex.DecodeString(strings.ReplaceAll(strings.TrimSpace(c), " ", ""))
-		if err != nil || len(b) == 0 {
-			for _, o := range out {
-				o.Wipe()
-			}
-			return nil, fmt.Errorf("component %d is not hex", i+1)
-		}
-		out = append(out, emv.SecretBytes(b))
-	}
-	return out, nil
-}
-
-// runKeys is `cardhost keys ...`: key ceremonies against the database key
+// Keys is `cardhost keys ...`: key ceremonies against the database key
 // store through the software HSM. Key values are never printed. Exit codes:
 // 0 done, 1 failure (database, HSM), 2 bad input (flags, KCV mismatch,
 // unknown key, wrong type).
-func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stderr, keysUsage)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	sub, args := args[0], args[1:]
-	switch sub {
-	case "list", "generate", "import", "export", "rotate", "assign", "roles":
-	default:
-		fmt.Fprintf(stderr, "cardhost keys: unknown subcommand %q\n%s", sub, keysUsage)
-		return 2
-	}
-	fs := flag.NewFlagSet("cardhost keys "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	typ := fs.String("type", "", "key type: IMK-AC, IMK-SMI, IMK-SMC, CVK, PVK, ZPK, ZAK, KEK, CA, ECDH, PAN-DEK, PAN-IDX")
-	spec := fs.String("spec", "", "algorithm and size (TDES2, TDES3, AES128, AES256, HMAC-SHA256, EC-P256); default: the type's")
-	tenant := fs.String("tenant", "", "owning tenant (empty: shared by every tenant)")
-	label := fs.String("label", "", "operator label")
-	ref := fs.String("ref", "", "key reference (key_...)")
-	under := fs.String("under", "", "reference of the AES KEK (transport key) to export under")
-	retire := fs.String("retire-after", "", "how long the old version still verifies, e.g. 720h or 90d (default: its expiry, or 90 days)")
-	role := fs.String("role", "", "platform role: pan-dek, pan-idx, ca, ecdh")
-	kcv := fs.String("kcv", "", "check value of the combined key (import; required)")
+func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
+	var typ, spec, tenant, label, ref, under, retire, role, kcv *string
 	var components, componentKCVs multiFlag
-	fs.Var(&components, "component", "one clear key component in hex (import; repeat for each custodian)")
-	fs.Var(&componentKCVs, "component-kcv", "check value of each component, in order (import; optional)")
-	cfg, err := loadConfig(fs, args, getenv)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
+	subs := []string{"list", "generate", "import", "export", "rotate", "assign", "roles"}
+	sub, env, fs, code := command("keys", keysUsage, subs, args, load, stderr, func(fs *flag.FlagSet) {
+		typ = fs.String("type", "", "key type: IMK-AC, IMK-SMI, IMK-SMC, CVK, PVK, ZPK, ZAK, KEK, CA, ECDH, PAN-DEK, PAN-IDX")
+		spec = fs.String("spec", "", "algorithm and size (TDES2, TDES3, AES128, AES256, HMAC-SHA256, EC-P256); default: the type's")
+		tenant = fs.String("tenant", "", "owning tenant (empty: shared by every tenant)")
+		label = fs.String("label", "", "operator label")
+		ref = fs.String("ref", "", "key reference (key_...)")
+		under = fs.String("under", "", "reference of the AES KEK (transport key) to export under")
+		retire = fs.String("retire-after", "", "how long the old version still verifies, e.g. 720h or 90d (default: its expiry, or 90 days)")
+		role = fs.String("role", "", "platform role: pan-dek, pan-idx, ca, ecdh")
+		kcv = fs.String("kcv", "", "check value of the combined key (import; required)")
+		fs.Var(&components, "component", "one clear key component in hex (import; repeat for each custodian)")
+		fs.Var(&componentKCVs, "component-kcv", "check value of each component, in order (import; optional)")
+	})
+	if code >= 0 {
+		return code
 	}
-	bad := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "cardhost keys %s: %s\n", sub, fmt.Sprintf(format, a...))
-		return 2
-	}
-	if err != nil {
-		return bad("%v", err)
-	}
+	bad := badInput(fs, stderr)
 	// Flag checks before anything is opened.
 	switch sub {
 	case "generate":
@@ -166,6 +129,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		}
 	}
 	var retireAfter time.Duration
+	var err error
 	if *retire != "" {
 		if retireAfter, err = parseRetireAfter(*retire); err != nil {
 			return bad("%v", err)
@@ -173,19 +137,18 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	var comps []emv.SecretBytes
 	if sub == "import" {
-		if comps, err = decodeComponents(components); err != nil {
+		if comps, err = softhsm.DecodeComponents(components); err != nil {
 			return bad("%v", err)
 		}
 	}
 
-	log := newLogger(cfg, stderr)
-	db, err := openDB(ctx, cfg, log)
+	db, err := env.OpenDB(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "cardhost keys:", err)
 		return 1
 	}
 	defer db.Close()
-	hsm, err := openHSM(cfg, db, log)
+	hsm, err := env.OpenHSM(db)
 	if err != nil {
 		fmt.Fprintln(stderr, "cardhost keys:", err)
 		return 1
@@ -358,24 +321,4 @@ func listKeyRoles(ctx context.Context, db *postgres.DB, hsm *softhsm.HSM, stdout
 	}
 	tw.Flush()
 	return 0
-}
-
-// platformKeys returns the platform key references for the service. In
-// sandbox mode it first generates and assigns the missing ones (printing
-// them once); in production mode missing roles are logged, and the
-// operations that need them answer key_not_configured.
-func platformKeys(ctx context.Context, a *App) (issuance.SystemKeys, error) {
-	if a.cfg.Mode == "sandbox" {
-		if err := ensurePlatformKeys(ctx, seedDepsOf(a), a.out); err != nil {
-			return issuance.SystemKeys{}, err
-		}
-	}
-	keys, err := a.db.SystemKeys(ctx)
-	if err != nil {
-		return keys, err
-	}
-	if m := keys.Missing(); len(m) > 0 {
-		a.log.Warn("platform key roles without a key; assign them with `cardhost keys assign`", "roles", strings.Join(m, ","))
-	}
-	return keys, nil
 }

@@ -1,15 +1,10 @@
-package main
+package sandbox
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
 	"strings"
 	"sync"
 	"time"
@@ -25,21 +20,26 @@ import (
 	"github.com/cardhost/cardhost/issuance/rest"
 )
 
-// simulator implements rest.Simulator: it acts as an acquirer connected to
+// Simulator implements rest.Simulator: it acts as an acquirer connected to
 // the host's own ISO 8583 port, so a simulated authorization goes through
 // exactly the code path of a real one (framing, unpack, pipeline, commit).
-// Sandbox only. Safe for concurrent use.
-type simulator struct {
-	addr string
-	tls  bool
-	// clientCert is presented when the ISO port requires mutual TLS.
-	clientCert *tls.Certificate
-	ledger     *hostpg.Ledger
-	vault      interface {
+// Sandbox only. Set the fields before first use; safe for concurrent use
+// after that.
+type Simulator struct {
+	// Addr is the host's ISO 8583 port (host:port); TLS says it speaks TLS.
+	Addr string
+	TLS  bool
+	// ClientCert is presented when the ISO port requires mutual TLS.
+	ClientCert *tls.Certificate
+	// Ledger finds the card and, by its retransmission key, the record the
+	// host stored for each simulated message.
+	Ledger *hostpg.Ledger
+	// Vault opens the card's sealed PAN under the PAN key DEKRef.
+	Vault interface {
 		OpenPAN(ctx context.Context, dekRef, tenant, cardID string, sealed []byte) (emv.PAN, error)
 	}
-	dekRef string
-	now    func() time.Time
+	DEKRef string
+	Now    func() time.Time // default time.Now
 
 	mu     sync.Mutex
 	client *terminal.Client
@@ -51,9 +51,9 @@ const (
 	simTerminal = "SIMULATR"
 )
 
-var _ rest.Simulator = (*simulator)(nil)
+var _ rest.Simulator = (*Simulator)(nil)
 
-func (s *simulator) conn(ctx context.Context) (*terminal.Client, error) {
+func (s *Simulator) conn(ctx context.Context) (*terminal.Client, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.client != nil {
@@ -65,14 +65,14 @@ func (s *simulator) conn(ctx context.Context) (*terminal.Client, error) {
 		}
 	}
 	var opts []terminal.Option
-	if s.tls {
+	if s.TLS {
 		tc := &tls.Config{InsecureSkipVerify: true} // sandbox: our own port
-		if s.clientCert != nil {
-			tc.Certificates = []tls.Certificate{*s.clientCert}
+		if s.ClientCert != nil {
+			tc.Certificates = []tls.Certificate{*s.ClientCert}
 		}
 		opts = append(opts, terminal.WithTLS(tc))
 	}
-	c, err := terminal.Dial(ctx, s.addr, opts...)
+	c, err := terminal.Dial(ctx, s.Addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting the simulator to the ISO port: %w", err)
 	}
@@ -80,7 +80,8 @@ func (s *simulator) conn(ctx context.Context) (*terminal.Client, error) {
 	return c, nil
 }
 
-func (s *simulator) close() {
+// Close closes the connection to the ISO port, if one is open.
+func (s *Simulator) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.client != nil {
@@ -94,17 +95,20 @@ type header struct {
 	mti, stan, transmission, rrn string
 }
 
-func (s *simulator) newHeader(mti string) header {
+func (s *Simulator) newHeader(mti string) header {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	stan := fmt.Sprintf("%06d", (int(b[0])<<16|int(b[1])<<8|int(b[2]))%1_000_000)
-	now := s.now().UTC()
+	now := time.Now().UTC()
+	if s.Now != nil {
+		now = s.Now().UTC()
+	}
 	return header{mti: mti, stan: stan, transmission: iso.FormatTransmissionTime(now), rrn: now.Format("0102150405") + stan[4:]}
 }
 
-// send sends m (from terminal) and returns the record the host stored for
+// send sends m (from terminal termID) and returns the record the host stored for
 // it, found by the message's retransmission key.
-func (s *simulator) send(ctx context.Context, h header, terminal string, m *iso8583.Message) (*host.Authorization, error) {
+func (s *Simulator) send(ctx context.Context, h header, termID string, m *iso8583.Message) (*host.Authorization, error) {
 	c, err := s.conn(ctx)
 	if err != nil {
 		return nil, err
@@ -112,11 +116,11 @@ func (s *simulator) send(ctx context.Context, h header, terminal string, m *iso8
 	if _, err := c.Send(ctx, m); err != nil {
 		return nil, fmt.Errorf("simulated %s: %w", h.mti, err)
 	}
-	key := host.MatchKey(&host.Request{MTI: h.mti, AcquirerID: simAcquirer, Terminal: terminal, STAN: h.stan, TransmissionTime: h.transmission, RRN: h.rrn})
-	return s.ledger.AuthorizationByKey(ctx, key)
+	key := host.MatchKey(&host.Request{MTI: h.mti, AcquirerID: simAcquirer, Terminal: termID, STAN: h.stan, TransmissionTime: h.transmission, RRN: h.rrn})
+	return s.Ledger.AuthorizationByKey(ctx, key)
 }
 
-func (s *simulator) message(h header, pan emv.PAN, processing string, amount int64, currency string) (*iso8583.Message, error) {
+func (s *Simulator) message(h header, pan emv.PAN, processing string, amount int64, currency string) (*iso8583.Message, error) {
 	m := iso.NewMessage(h.mti)
 	amt, ok := iso.FormatAmount(amount)
 	if !ok {
@@ -135,8 +139,8 @@ func (s *simulator) message(h header, pan emv.PAN, processing string, amount int
 }
 
 // Authorize implements rest.Simulator.
-func (s *simulator) Authorize(ctx context.Context, tenantID string, r rest.SimAuthorization) (*host.Authorization, error) {
-	card, err := s.ledger.TenantCard(ctx, tenantID, r.CardID)
+func (s *Simulator) Authorize(ctx context.Context, tenantID string, r rest.SimAuthorization) (*host.Authorization, error) {
+	card, err := s.Ledger.TenantCard(ctx, tenantID, r.CardID)
 	if err != nil {
 		return nil, err
 	}
@@ -190,8 +194,8 @@ func (s *simulator) Authorize(ctx context.Context, tenantID string, r rest.SimAu
 }
 
 // follow-up sends a capture or reversal of a stored authorization.
-func (s *simulator) followUp(ctx context.Context, tenantID, authID, mti string, amount int64, remaining *int64) (*host.Authorization, error) {
-	orig, err := s.ledger.TenantAuthorization(ctx, tenantID, authID)
+func (s *Simulator) followUp(ctx context.Context, tenantID, authID, mti string, amount int64, remaining *int64) (*host.Authorization, error) {
+	orig, err := s.Ledger.TenantAuthorization(ctx, tenantID, authID)
 	if err != nil {
 		return nil, err
 	}
@@ -235,64 +239,23 @@ func (s *simulator) followUp(ctx context.Context, tenantID, authID, mti string, 
 }
 
 // Capture implements rest.Simulator.
-func (s *simulator) Capture(ctx context.Context, tenantID, authID string, amount int64) (*host.Authorization, error) {
+func (s *Simulator) Capture(ctx context.Context, tenantID, authID string, amount int64) (*host.Authorization, error) {
 	return s.followUp(ctx, tenantID, authID, "0220", amount, nil)
 }
 
 // Reverse implements rest.Simulator.
-func (s *simulator) Reverse(ctx context.Context, tenantID, authID string, remaining *int64) (*host.Authorization, error) {
+func (s *Simulator) Reverse(ctx context.Context, tenantID, authID string, remaining *int64) (*host.Authorization, error) {
 	return s.followUp(ctx, tenantID, authID, "0400", 0, remaining)
 }
 
-func (s *simulator) pan(ctx context.Context, tenantID, cardID string) (emv.PAN, error) {
-	sealed, err := s.ledger.SealedPAN(ctx, tenantID, cardID)
+func (s *Simulator) pan(ctx context.Context, tenantID, cardID string) (emv.PAN, error) {
+	sealed, err := s.Ledger.SealedPAN(ctx, tenantID, cardID)
 	if err != nil {
 		return "", err
 	}
-	pan, err := s.vault.OpenPAN(ctx, s.dekRef, tenantID, cardID, sealed)
+	pan, err := s.Vault.OpenPAN(ctx, s.DEKRef, tenantID, cardID, sealed)
 	if err != nil {
 		return "", fmt.Errorf("opening the card's PAN: %w", err)
 	}
 	return pan, nil
-}
-
-// simulatorClientCert makes a CA that lives only in this process's memory,
-// adds it to the ISO port's acquirer CAs and returns a client certificate
-// it signed, valid for a year: with mutual TLS on the ISO port, the
-// sandbox simulator presents it to connect to its own host. Its key never
-// leaves memory, so nothing else can connect with it.
-func simulatorClientCert(acquirerCAs *x509.CertPool) (*tls.Certificate, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("making the simulator's CA: %w", err)
-	}
-	now := time.Now()
-	serial := func() *big.Int {
-		n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-		return n
-	}
-	caTmpl := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: "cardhost sandbox simulator CA (in memory)"},
-		NotBefore: now.Add(-time.Minute), NotAfter: now.AddDate(1, 0, 0), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("making the simulator's CA: %w", err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, fmt.Errorf("making the simulator's CA: %w", err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("making the simulator's certificate: %w", err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: "cardhost sandbox simulator"},
-		NotBefore: now.Add(-time.Minute), NotAfter: now.AddDate(1, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("making the simulator's certificate: %w", err)
-	}
-	acquirerCAs.AddCert(ca)
-	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }

@@ -1,4 +1,4 @@
-package rest
+package httpsig
 
 import (
 	"crypto"
@@ -12,27 +12,34 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-
-	"github.com/cardhost/cardhost/issuance/ca"
 )
 
-// RFC 9421 HTTP message signatures: the signature base (§2.5) and the
-// verification of the three algorithms cardhost accepts (§3.3.4-3.3.6).
-// This file knows nothing of fiber; signature.go adapts a request to
-// sigMessage and applies cardhost's policy (which components must be
-// covered, the time window, the digest).
+// The signature base (RFC 9421 §2.5) and the verification of the three
+// algorithms cardhost accepts (§3.3.4-3.3.6). verify.go applies the
+// policy (which components must be covered, the time window, the digest).
 
-// sigMessage is an HTTP message as the signature base sees it.
-type sigMessage struct {
-	method    string // request method as sent ("POST")
-	scheme    string // "http" or "https"
-	authority string // host[:port], lower-cased
-	path      string // absolute path as sent (percent-encoded), "" -> "/"
-	query     string // query without '?', as sent ("" when none)
-	status    int    // responses only (0 for requests)
-	// header returns a field's values in order (name lower-case), nil when
+// Algorithm is an RFC 9421 signature algorithm name (HTTP Signature
+// Algorithms registry).
+type Algorithm string
+
+// The algorithms [Verify] accepts.
+const (
+	ECDSAP256SHA256 Algorithm = "ecdsa-p256-sha256" // RFC 9421 §3.3.4
+	ECDSAP384SHA384 Algorithm = "ecdsa-p384-sha384" // RFC 9421 §3.3.5
+	Ed25519         Algorithm = "ed25519"           // RFC 9421 §3.3.6
+)
+
+// Message is an HTTP message as the signature base sees it.
+type Message struct {
+	Method    string // request method as sent ("POST")
+	Scheme    string // "http" or "https"
+	Authority string // host[:port]
+	Path      string // absolute path as sent (percent-encoded), "" -> "/"
+	Query     string // query without '?', as sent ("" when none)
+	Status    int    // responses only (0 for requests)
+	// Header returns a field's values in order (name lower-case), nil when
 	// the field is absent.
-	header func(name string) []string
+	Header func(name string) []string
 }
 
 // errSigBase is a signature base that cannot be built: a covered component
@@ -42,7 +49,7 @@ type errSigBase struct{ msg string }
 func (e errSigBase) Error() string { return e.msg }
 
 // componentValue returns the value of one covered component (§2.1, §2.2).
-func (m sigMessage) componentValue(it sfItem) (string, error) {
+func (m Message) componentValue(it sfItem) (string, error) {
 	if it.bare.kind != sfString {
 		return "", errSigBase{"covered components must be strings"}
 	}
@@ -65,7 +72,7 @@ func (m sigMessage) componentValue(it sfItem) (string, error) {
 	if len(it.params) > 0 {
 		return "", errSigBase{"component parameters (sf, key, bs, req, tr) on " + strconv.Quote(name) + " are not supported"}
 	}
-	vals := m.header(name)
+	vals := m.Header(name)
 	if vals == nil {
 		return "", errSigBase{"covered header " + strconv.Quote(name) + " is absent from the request"}
 	}
@@ -77,38 +84,38 @@ func (m sigMessage) componentValue(it sfItem) (string, error) {
 }
 
 // derived returns a derived component's value (§2.2).
-func (m sigMessage) derived(name string) (string, error) {
-	path := m.path
+func (m Message) derived(name string) (string, error) {
+	path := m.Path
 	if path == "" {
 		path = "/"
 	}
 	switch name {
 	case "@method":
-		return m.method, nil
+		return m.Method, nil
 	case "@scheme":
-		return strings.ToLower(m.scheme), nil
+		return strings.ToLower(m.Scheme), nil
 	case "@authority":
-		return strings.ToLower(m.authority), nil
+		return strings.ToLower(m.Authority), nil
 	case "@path":
 		return path, nil
 	case "@query":
-		return "?" + m.query, nil
+		return "?" + m.Query, nil
 	case "@request-target":
-		if m.query != "" {
-			return path + "?" + m.query, nil
+		if m.Query != "" {
+			return path + "?" + m.Query, nil
 		}
 		return path, nil
 	case "@target-uri":
-		u := strings.ToLower(m.scheme) + "://" + strings.ToLower(m.authority) + path
-		if m.query != "" {
-			u += "?" + m.query
+		u := strings.ToLower(m.Scheme) + "://" + strings.ToLower(m.Authority) + path
+		if m.Query != "" {
+			u += "?" + m.Query
 		}
 		return u, nil
 	case "@status":
-		if m.status == 0 {
+		if m.Status == 0 {
 			return "", errSigBase{`"@status" is only defined for responses`}
 		}
-		return strconv.Itoa(m.status), nil
+		return strconv.Itoa(m.Status), nil
 	}
 	return "", errSigBase{"unknown derived component " + strconv.Quote(name)}
 }
@@ -116,9 +123,9 @@ func (m sigMessage) derived(name string) (string, error) {
 // queryParam returns a query parameter's value, decoded then re-encoded
 // (§2.2.8). A parameter that appears more than once cannot be covered
 // unambiguously here and is refused.
-func (m sigMessage) queryParam(name string) (string, error) {
+func (m Message) queryParam(name string) (string, error) {
 	var found []string
-	for _, pair := range strings.Split(m.query, "&") {
+	for _, pair := range strings.Split(m.Query, "&") {
 		k, v, _ := strings.Cut(pair, "=")
 		dk, err1 := url.QueryUnescape(k)
 		dv, err2 := url.QueryUnescape(v)
@@ -142,7 +149,7 @@ func (m sigMessage) queryParam(name string) (string, error) {
 // components and signature parameters of one Signature-Input member
 // (§2.5): one line per component, then the "@signature-params" line, with
 // no trailing newline.
-func signatureBase(m sigMessage, input sfInnerList) ([]byte, error) {
+func signatureBase(m Message, input sfInnerList) ([]byte, error) {
 	var sb strings.Builder
 	seen := map[string]bool{}
 	for _, it := range input.items {
@@ -172,19 +179,19 @@ func signatureBase(m sigMessage, input sfInnerList) ([]byte, error) {
 // errBadSignature: the signature does not verify over the base.
 var errBadSignature = errors.New("the signature does not verify")
 
-// verifySignatureBytes checks a signature over base with the tenant's
+// verifySignatureBytes checks a signature over base with the signer's
 // public key and algorithm: ECDSA as r || s (fixed length, §3.3.4-3.3.5),
 // Ed25519 (§3.3.6).
-func verifySignatureBytes(pub crypto.PublicKey, alg ca.SigningAlgorithm, base, sig []byte) error {
+func verifySignatureBytes(pub crypto.PublicKey, alg Algorithm, base, sig []byte) error {
 	switch alg {
-	case ca.SigningECDSAP256, ca.SigningECDSAP384:
+	case ECDSAP256SHA256, ECDSAP384SHA384:
 		k, ok := pub.(*ecdsa.PublicKey)
 		if !ok {
 			return fmt.Errorf("verifying signature: key is not ECDSA")
 		}
 		size := 32
 		var digest []byte
-		if alg == ca.SigningECDSAP256 {
+		if alg == ECDSAP256SHA256 {
 			h := sha256.Sum256(base)
 			digest = h[:]
 		} else {
@@ -200,7 +207,7 @@ func verifySignatureBytes(pub crypto.PublicKey, alg ca.SigningAlgorithm, base, s
 			return errBadSignature
 		}
 		return nil
-	case ca.SigningEd25519:
+	case Ed25519:
 		k, ok := pub.(ed25519.PublicKey)
 		if !ok {
 			return fmt.Errorf("verifying signature: key is not Ed25519")

@@ -1,0 +1,90 @@
+package sandbox
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/postgres"
+)
+
+// templates are the seeded data prep templates: one per supported
+// CVN, each IIN ending with its CVN so that a PAN tells its CVN.
+var templates = []struct {
+	network issuance.Network
+	cvn     int
+	iin     string
+	aid     string
+}{
+	{issuance.NetworkVisa, 10, "40000010", "A0000000031010"},
+	{issuance.NetworkVisa, 18, "40000018", "A0000000031010"},
+	{issuance.NetworkVisa, 22, "40000022", "A0000000031010"},
+	{issuance.NetworkMastercard, 16, "51000016", "A0000000041010"},
+	{issuance.NetworkMastercard, 17, "51000017", "A0000000041010"},
+	{issuance.NetworkMastercard, 20, "51000020", "A0000000041010"},
+	{issuance.NetworkMastercard, 21, "51000021", "A0000000041010"},
+}
+
+// defaultCVN is the template of the seeded default product.
+const defaultCVN = 18
+
+// buildCatalog builds a tenant's seeded catalog, checked by the same
+// rules as the API's.
+func buildCatalog(tenantID string, keys map[string]string, now time.Time) (postgres.CatalogSeed, error) {
+	s := postgres.CatalogSeed{TenantID: tenantID, At: now}
+	var v issuance.Validator
+	var defaultTemplate string
+	for _, st := range templates {
+		t := issuance.Template{
+			ID: issuance.NewID(issuance.TemplateIDPrefix, now), TenantID: tenantID,
+			Name: fmt.Sprintf("Sandbox %s CVN %d", networkName(st.network), st.cvn), Description: "seeded sandbox template",
+			Network: st.network, IIN: st.iin, PANLength: 16, CVN: st.cvn, AID: st.aid, ServiceCode: "201",
+			IMKACRef: keys["imk-ac"], IMKSMIRef: keys["imk-smi"], IMKSMCRef: keys["imk-smc"], CVKRef: keys["cvk"], PVKRef: keys["pvk"],
+			PINMethod: issuance.PINMethodPVV, PVKI: "1", CreatedAt: now,
+		}
+		catalog.ValidateTemplate(&v, t)
+		s.Templates = append(s.Templates, t)
+		if st.cvn == defaultCVN {
+			defaultTemplate = t.ID
+		}
+	}
+	emb := issuance.Embosser{ID: issuance.NewID(issuance.EmbosserIDPrefix, now), TenantID: tenantID, Name: "Sandbox loopback embosser",
+		Type: issuance.EmbosserLoopback, KEKRef: keys["kek"], CreatedAt: now}
+	lay := issuance.Layout{ID: issuance.NewID(issuance.LayoutIDPrefix, now), TenantID: tenantID, Layout: "sandbox-default",
+		Name: "Sandbox default layout", CreatedAt: now}
+	prd := issuance.Product{ID: issuance.NewID(issuance.ProductIDPrefix, now), TenantID: tenantID, Name: "Sandbox virtual card",
+		Description: "seeded sandbox product (Visa CVN 18)", LayoutID: lay.ID, TemplateID: defaultTemplate, DefaultEmbosserID: emb.ID,
+		Currency: "USD", CardType: issuance.CardVirtual, Status: issuance.ProductActive, ValidityMonths: 36, CreatedAt: now, UpdatedAt: now}
+	catalog.ValidateProduct(&v, prd)
+	if err := v.Err(); err != nil {
+		return s, fmt.Errorf("building the sandbox catalog: %w", err)
+	}
+	s.Embossers, s.Layouts, s.Products = []issuance.Embosser{emb}, []issuance.Layout{lay}, []issuance.Product{prd}
+	return s, nil
+}
+
+// templateCVNs lists the seeded templates' CVNs network by network, as the
+// report prints them: "Visa CVN 10/18/22, Mastercard CVN 16/17/20/21".
+func templateCVNs() string {
+	var parts []string
+	for i, t := range templates {
+		n := strconv.Itoa(t.cvn)
+		if i > 0 && templates[i-1].network == t.network {
+			parts[len(parts)-1] += "/" + n
+			continue
+		}
+		parts = append(parts, networkName(t.network)+" CVN "+n)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// networkName is how the report and the template names spell a network.
+func networkName(n issuance.Network) string {
+	if n == issuance.NetworkMastercard {
+		return "Mastercard"
+	}
+	return "Visa"
+}

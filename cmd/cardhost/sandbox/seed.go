@@ -1,0 +1,189 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/emv/softhsm"
+	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/postgres"
+)
+
+// Seeder seeds the sandbox. Its methods are safe to call from several
+// instances at once: each runs under the database's seed lock.
+type Seeder struct {
+	DB  *postgres.DB
+	HSM *softhsm.HSM
+	Log *slog.Logger
+	// Out receives the one-time report of what was created (key
+	// references and check values, never key values): stdout, not the log.
+	Out io.Writer
+	Now func() time.Time // default time.Now
+}
+
+func (d *Seeder) now() time.Time {
+	if d.Now == nil {
+		return time.Now()
+	}
+	return d.Now()
+}
+
+// EnsurePlatformKeys generates a shared key for every platform role that
+// has none (PAN-DEK and PAN-IDX shared by all tenants, CA, ECDH) and
+// prints what it created.
+func (d *Seeder) EnsurePlatformKeys(ctx context.Context) error {
+	return d.DB.WithSeedLock(ctx, func(ctx context.Context) error {
+		have, err := d.DB.SystemKeys(ctx)
+		if err != nil {
+			return err
+		}
+		missing := have.Missing()
+		if len(missing) == 0 {
+			return nil
+		}
+		report := newKeyReport()
+		for _, role := range missing {
+			typ, _ := issuance.KeyRoleType(role)
+			info, err := d.HSM.GenerateKey(ctx, softhsm.KeyRequest{Type: typ, Label: "sandbox " + role})
+			if err != nil {
+				return fmt.Errorf("generating the %s key: %w", role, err)
+			}
+			if _, err := d.DB.AssignKeyRole(ctx, role, info.Ref, false); err != nil {
+				return err
+			}
+			report.add(role, info, "")
+			d.Log.Info("sandbox: assigned platform key", "role", role, "ref", info.Ref)
+		}
+		fmt.Fprintf(d.Out, "sandbox: platform keys generated and assigned:\n%s\n", report)
+		return nil
+	})
+}
+
+// importKey imports a key from published components.
+func (d *Seeder) importKey(ctx context.Context, tenant, label string, k PublishedKey) (softhsm.KeyInfo, error) {
+	secrets, err := softhsm.DecodeComponents(k.Components)
+	if err != nil {
+		return softhsm.KeyInfo{}, err
+	}
+	return d.HSM.ImportComponents(ctx, softhsm.ImportRequest{
+		KeyRequest: softhsm.KeyRequest{Type: k.Type, Spec: k.Spec, Tenant: tenant, Label: label},
+		Components: secrets, ComponentKCVs: k.ComponentKCVs, KCV: k.KCV,
+	})
+}
+
+// ensureAcquirer registers the sandbox acquirer with its ZPK
+// imported from the published components, unless it exists.
+func (d *Seeder) ensureAcquirer(ctx context.Context) error {
+	return d.DB.WithSeedLock(ctx, func(ctx context.Context) error {
+		_, err := d.DB.AcquirerZPK(ctx, AcquirerID)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, issuance.ErrNotFound) {
+			return err
+		}
+		zpk, err := d.importKey(ctx, "", "sandbox acquirer ZPK", AcquirerZPK)
+		if err != nil {
+			return fmt.Errorf("importing the sandbox ZPK: %w", err)
+		}
+		if err := d.DB.CreateAcquirer(ctx, postgres.Acquirer{ID: AcquirerID, Name: acquirerName, ZPKRef: zpk.Ref, CreatedAt: d.now().UTC()}); err != nil {
+			return err
+		}
+		fmt.Fprintf(d.Out, "sandbox: acquirer %s (%s), zone PIN key %s, KCV %s (published test components, docs/sandbox.md)\n\n",
+			AcquirerID, acquirerName, zpk.Ref, zpk.KCV)
+		return nil
+	})
+}
+
+// SeedTenant gives a sandbox tenant its own keys (IMK-AC, IMK-SMI,
+// IMK-SMC, CVK, PVK generated; the transport KEK imported from the
+// published components) and a catalog: one template per CVN, the loopback
+// embosser, a default layout and an ACTIVE default product (USD, VIRTUAL,
+// 36 months). It does nothing for a tenant seeded before, and a seed
+// interrupted half-way resumes with the keys it already made.
+func (d *Seeder) SeedTenant(ctx context.Context, tenantID string) error {
+	return d.DB.WithSeedLock(ctx, func(ctx context.Context) error {
+		seeded, err := d.DB.SandboxSeeded(ctx, tenantID)
+		if err != nil || seeded {
+			return err
+		}
+		roles, err := d.DB.TenantKeyRoles(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		report := newKeyReport()
+		for _, k := range tenantKeys {
+			var info softhsm.KeyInfo
+			if ref, ok := roles[k.role]; ok {
+				if info, err = d.HSM.KeyInfo(ctx, ref, 0); err != nil {
+					return fmt.Errorf("reading the tenant's %s key: %w", k.role, err)
+				}
+			} else {
+				note := ""
+				if k.typ == emv.KeyKEK {
+					info, err = d.importKey(ctx, tenantID, "sandbox transport key", TransportKEK)
+					note = "published test components, docs/sandbox.md"
+				} else {
+					info, err = d.HSM.GenerateKey(ctx, softhsm.KeyRequest{Type: k.typ, Tenant: tenantID, Label: "sandbox " + k.role})
+				}
+				if err != nil {
+					return fmt.Errorf("creating the tenant's %s key: %w", k.role, err)
+				}
+				if _, err := d.DB.AssignTenantKeyRole(ctx, tenantID, k.role, info.Ref); err != nil {
+					return err
+				}
+				report.add(k.role, info, note)
+			}
+			roles[k.role] = info.Ref
+		}
+
+		seed, err := buildCatalog(tenantID, roles, d.now().UTC())
+		if err != nil {
+			return err
+		}
+		if err := d.DB.SeedCatalog(ctx, seed); err != nil {
+			return fmt.Errorf("seeding the sandbox catalog: %w", err)
+		}
+		p := seed.Products[0]
+		fmt.Fprintf(d.Out, "sandbox: tenant %s seeded\n%s  product %s (%s), %d data prep templates (%s), embosser %s, layout %s\n\n",
+			tenantID, report, p.ID, p.Name, len(seed.Templates), templateCVNs(), p.DefaultEmbosserID, p.LayoutID)
+		d.Log.Info("sandbox: seeded tenant", "tenant_id", tenantID, "product_id", p.ID)
+		return nil
+	})
+}
+
+// Bootstrap creates the sandbox tenant on the first start and returns its
+// API key (shown once; "" when tenants already existed), then registers
+// the sandbox acquirer and seeds every sandbox tenant not seeded yet.
+func (d *Seeder) Bootstrap(ctx context.Context, svc *issuance.Service) (string, error) {
+	ts, err := svc.Tenants(ctx)
+	if err != nil {
+		return "", err
+	}
+	var secret string
+	if len(ts) == 0 {
+		t, s, err := svc.CreateTenant(ctx, "Sandbox", true, []string{issuance.ScopeReveal})
+		if err != nil {
+			return "", fmt.Errorf("creating sandbox tenant: %w", err)
+		}
+		d.Log.Info("sandbox: created tenant", "tenant_id", t.ID)
+		secret, ts = s, []issuance.Tenant{t}
+	}
+	if err := d.ensureAcquirer(ctx); err != nil {
+		return "", err
+	}
+	for _, t := range ts {
+		if !t.Sandbox {
+			continue
+		}
+		if err := d.SeedTenant(ctx, t.ID); err != nil {
+			return "", fmt.Errorf("seeding sandbox tenant %s: %w", t.ID, err)
+		}
+	}
+	return secret, nil
+}
