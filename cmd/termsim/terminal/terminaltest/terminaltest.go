@@ -66,7 +66,7 @@ func MasterKey(t testing.TB, pan string) []byte {
 func CardSpec(t testing.TB, network string, cvn int) terminal.CardSpec {
 	t.Helper()
 	pan := "4761739001010010"
-	if network == "MASTERCARD" {
+	if network == string(emv.NetworkMastercard) {
 		pan = "5413330089020011"
 	}
 	mk := MasterKey(t, pan)
@@ -96,11 +96,11 @@ func Card(t testing.TB, network string, cvn int) *terminal.Card {
 func RegistryCards(t testing.TB) map[string]*terminal.Card {
 	out := map[string]*terminal.Card{}
 	for _, cvn := range emv.CVNs() {
-		network := "VISA"
-		if cvn.Scheme == emv.SchemeMastercard {
-			network = "MASTERCARD"
+		network, err := emv.ParseNetwork(string(cvn.Scheme))
+		if err != nil {
+			t.Fatal(err)
 		}
-		out[cvn.String()] = Card(t, network, cvn.Number)
+		out[cvn.String()] = Card(t, string(network), cvn.Number)
 	}
 	return out
 }
@@ -270,9 +270,9 @@ func verifyARQC(t testing.TB, pan string, f55 []byte) (emv.CVN, []byte, map[tlv.
 		return emv.CVN{}, nil, nil, false
 	}
 	tags, _ := l.Map()
-	scheme := "visa"
+	scheme := string(emv.SchemeVisa)
 	if pan[0] == '5' {
-		scheme = "mastercard"
+		scheme = string(emv.SchemeMastercard)
 	}
 	iad, err := emv.ParseIAD(scheme, tags[tlv.TagIssuerApplicationData])
 	if err != nil {
