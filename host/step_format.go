@@ -12,7 +12,7 @@ func stepFormat(r *Request) Decision {
 	if r.Kind == KindUnknown {
 		return Decline(ReasonInvalidTransaction)
 	}
-	if r.STAN == "" || r.TransmissionTime == "" || !digits(r.STAN, 6) || !digits(r.TransmissionTime, 10) {
+	if r.STAN == "" || r.TransmissionTime == "" || !digit.N(r.STAN, 6) || !digit.N(r.TransmissionTime, 10) {
 		return Decline(ReasonFormatError)
 	}
 	if r.PAN == "" || len(r.PAN) < 12 || len(r.PAN) > 19 || !digit.All(string(r.PAN)) {
@@ -21,7 +21,7 @@ func stepFormat(r *Request) Decision {
 	if !digit.LuhnValid(string(r.PAN)) {
 		return Decline(ReasonCardNotFound)
 	}
-	if !digits(r.ProcessingCode, 6) || !digits(r.Currency, 3) {
+	if !digit.N(r.ProcessingCode, 6) || !digit.N(r.Currency, 3) {
 		return Decline(ReasonFormatError)
 	}
 	switch r.TxnType() {
@@ -42,7 +42,7 @@ func stepFormat(r *Request) Decision {
 		}
 		return Decision{}
 	}
-	if r.Terminal == "" || !digits(r.EntryMode, 3) || !digits(r.MCC, 4) {
+	if r.Terminal == "" || !digit.N(r.EntryMode, 3) || !digit.N(r.MCC, 4) {
 		return Decline(ReasonFormatError)
 	}
 	if r.TxnType() == TxnBalanceInquiry {
@@ -56,5 +56,3 @@ func stepFormat(r *Request) Decision {
 	}
 	return Decision{}
 }
-
-func digits(s string, n int) bool { return len(s) == n && digit.All(s) }

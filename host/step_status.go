@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"github.com/cardhost/cardhost/iso/digit"
 	"time"
 
 	"github.com/cardhost/cardhost/issuance"
@@ -67,7 +68,7 @@ func expiryDecision(c *issuance.Card, field14 string, now time.Time) Decision {
 // PrintedExpiryPassed reports whether a YYMM expiry is over at now: a card
 // is valid through the last day of its expiry month (UTC).
 func PrintedExpiryPassed(yymm string, now time.Time) bool {
-	if !digits(yymm, 4) {
+	if !digit.N(yymm, 4) {
 		return true
 	}
 	y := 2000 + int(yymm[0]-'0')*10 + int(yymm[1]-'0')

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/cardhost/cardhost/iso/digit"
 
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/pinblock"
@@ -57,7 +58,7 @@ func stepCardVerification(ctx context.Context, t *txn) (Decision, error) {
 		return Decline(ReasonFormatError), nil
 	}
 	if r.CVV2 != "" {
-		if !digits(r.CVV2.Reveal(), 3) {
+		if !digit.N(r.CVV2.Reveal(), 3) {
 			return Decline(ReasonFormatError), nil
 		}
 		ok, err := t.v.VerifyCVV2(ctx, c.CVKRef, r.PAN, c.Expiry, r.CVV2)
