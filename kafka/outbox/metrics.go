@@ -27,23 +27,15 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	opts := func(name, help string) prometheus.Opts {
+		return prometheus.Opts{Namespace: "cardhost", Subsystem: "outbox", Name: name, Help: help}
+	}
 	m := &metrics{
-		published: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "cardhost", Subsystem: "outbox", Name: "published_total",
-			Help: "Outbox events acknowledged by Kafka.",
-		}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "cardhost", Subsystem: "outbox", Name: "errors_total",
-			Help: "Outbox relay failures by operation (topic, pending, publish, mark, lag, order).",
-		}, []string{"op"}),
-		lagEvents: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: "cardhost", Subsystem: "outbox", Name: "lag_events",
-			Help: "Outbox rows not yet published.",
-		}),
-		lagSeconds: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: "cardhost", Subsystem: "outbox", Name: "lag_oldest_seconds",
-			Help: "Age of the oldest unpublished outbox row, 0 when none.",
-		}),
+		published: prometheus.NewCounter(prometheus.CounterOpts(opts("published_total", "Outbox events acknowledged by Kafka."))),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts(opts("errors_total",
+			"Outbox relay failures by operation (topic, pending, publish, mark, lag, order).")), []string{"op"}),
+		lagEvents:  prometheus.NewGauge(prometheus.GaugeOpts(opts("lag_events", "Outbox rows not yet published."))),
+		lagSeconds: prometheus.NewGauge(prometheus.GaugeOpts(opts("lag_oldest_seconds", "Age of the oldest unpublished outbox row, 0 when none."))),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "cardhost", Subsystem: "outbox", Name: "publish_duration_seconds",
 			Help:    "Time from handing a batch to the producer to its last acknowledgement.",

@@ -80,11 +80,7 @@ func TestLibraryClientLosesAnswersBeforeClose(t *testing.T) {
 // connection and closes it at once.
 func answerThenClose(t *testing.T) string {
 	return terminaltest.Serve(t, func(nc net.Conn) {
-		b, err := iso.ReadFrame(nc, nil)
-		if err != nil {
-			return
-		}
-		m, err := iso.Unpack(b)
+		m, err := terminaltest.ReadRequest(nc)
 		if err != nil {
 			return
 		}

@@ -195,11 +195,7 @@ func ScriptedHost(t testing.TB, answer func(req *iso8583.Message) *iso8583.Messa
 	t.Helper()
 	return Serve(t, func(nc net.Conn) {
 		for {
-			b, err := iso.ReadFrame(nc, nil)
-			if err != nil {
-				return
-			}
-			m, err := iso.Unpack(b)
+			m, err := ReadRequest(nc)
 			if err != nil {
 				return
 			}
@@ -215,6 +211,15 @@ func ScriptedHost(t testing.TB, answer func(req *iso8583.Message) *iso8583.Messa
 			}
 		}
 	})
+}
+
+// ReadRequest reads one framed message from nc and unpacks it.
+func ReadRequest(nc net.Conn) (*iso8583.Message, error) {
+	b, err := iso.ReadFrame(nc, nil)
+	if err != nil {
+		return nil, err
+	}
+	return iso.Unpack(b)
 }
 
 // Answer is the answer to req with response code code: the response MTI
