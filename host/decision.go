@@ -36,6 +36,8 @@ const (
 	ReasonSpendingAmount     Reason = "spending_control_amount"
 	ReasonSpendingCount      Reason = "spending_control_count"
 	ReasonCardLimitExceeded  Reason = "card_limit_exceeded"
+	// A refund larger than what the card has spent (card_limit's total).
+	ReasonRefundExceedsSpent Reason = "refund_exceeds_spent"
 	ReasonStandInDecline     Reason = "stand_in_declined"  // an advice of a decline made by the network
 	ReasonSecurityViolation  Reason = "security_violation" // PIN block from an acquirer without a zone PIN key
 	ReasonDuplicate          Reason = "duplicate_transmission"
@@ -74,6 +76,7 @@ var reasonCodes = map[Reason]iso.ResponseCode{
 	ReasonSpendingAmount:     iso.ExceedsAmountLimit,
 	ReasonSpendingCount:      iso.ExceedsFrequencyLimit,
 	ReasonCardLimitExceeded:  iso.InsufficientFunds,
+	ReasonRefundExceedsSpent: iso.InvalidAmount,
 	ReasonSecurityViolation:  iso.SecurityViolation,
 	ReasonStandInDecline:     iso.DoNotHonor,
 	ReasonDuplicate:          iso.DuplicateTransmission,

@@ -533,3 +533,44 @@ func TestAdviceMatchesTheAuthorizationItReports(t *testing.T) {
 		t.Fatalf("events %v, want %v", types, wantTypes)
 	}
 }
+
+// TestRefundsAreBounded: a refund gives back at most what the card has
+// spent (issue 12 point 5): the unmatched refund of a million on a card
+// with a 1,000 limit is declined 13 refund_exceeds_spent, in the answer,
+// the stored record and its event, and the card may still spend only its
+// limit.
+func TestRefundsAreBounded(t *testing.T) {
+	e := newHostEnv(t)
+	card := e.newCard(cardOpts{limit: p64(1000)})
+	refund := func(amount int64) answer { return e.auth(card, msg{processing: "200000", amount: amount}) }
+	declined := func(step string, a answer, code string, reason host.Reason) {
+		t.Helper()
+		if a.code != code || a.approval != "" {
+			t.Fatalf("%s: answered %s (approval %q), want %s", step, a.code, a.approval, code)
+		}
+		var d kafka.AuthorizationData
+		ev := e.lastEvent(card.ID)
+		err := ev.DecodeData(&d)
+		var stored string
+		e.db.Pool().QueryRow(context.Background(), `SELECT reason FROM authorizations WHERE id = $1`, d.ID).Scan(&stored)
+		if err != nil || ev.Type != kafka.TypeAuthorizationDeclined || d.Reason != string(reason) || stored != string(reason) {
+			t.Fatalf("%s: stored %q, event %s %+v (%v), want reason %s", step, stored, ev.Type, d, err, reason)
+		}
+	}
+	declined("refund of a million on a fresh card", refund(1_000_000), "13", host.ReasonRefundExceedsSpent)
+	if a := e.auth(card, msg{amount: 600}); a.code != "00" {
+		t.Fatalf("purchase: %s", a.code)
+	}
+	declined("refund of more than was spent", refund(601), "13", host.ReasonRefundExceedsSpent)
+	declined("refund in euros without field 6", e.auth(card, msg{processing: "200000", currency: "978", amount: 100}), "12", host.ReasonInvalidTransaction)
+	if a := refund(600); a.code != "00" || a.approval == "" {
+		t.Fatalf("refund of what was spent: %s", a.code)
+	}
+	declined("a second refund of the same purchase", refund(1), "13", host.ReasonRefundExceedsSpent)
+	if _, total, _ := e.cardState(card.ID); total != 0 {
+		t.Fatalf("total spent %d, want 0", total)
+	}
+	if a := e.auth(card, msg{amount: 1001}); a.code != "51" {
+		t.Fatalf("purchase over the limit after the refunds: %s, want 51", a.code)
+	}
+}

@@ -15,12 +15,18 @@ import (
 // decline.
 //
 // Refunds credit the card (they lower what counts against card_limit) and
-// pass no spending control; balance inquiries spend nothing.
+// pass no spending control, but give back at most what the card has spent:
+// a larger one is declined whole (refund_exceeds_spent, 13), so no refund
+// lifts what the card may spend above its limit. Balance inquiries spend
+// nothing.
 func stepSpending(_ context.Context, t *txn) (Decision, error) {
 	switch t.req.TxnType() {
 	case TxnBalanceInquiry:
 		return Approve, nil
 	case TxnRefund:
+		if d := refundDecision(t.card.TotalSpent, t.amount); !d.Approved() {
+			return d, nil
+		}
 		t.approved = t.amount
 		t.next.TotalSpent -= t.amount
 		t.dirty = true
@@ -37,6 +43,20 @@ func stepSpending(_ context.Context, t *txn) (Decision, error) {
 	applySpend(&t.next, applied, approved)
 	t.dirty = true
 	return d, nil
+}
+
+// refundDecision is the refund rule as a pure function: a refund of amount
+// (in the card's currency; 0 when it could not be converted) on a card that
+// has spent spent. Not partially approved: an acquirer cannot take a
+// partial approval of a credit, and the excess is no spend of this card.
+func refundDecision(spent, amount int64) Decision {
+	switch {
+	case amount <= 0:
+		return Decline(ReasonInvalidTransaction) // another currency without field 6
+	case amount > spent:
+		return Decline(ReasonRefundExceedsSpent)
+	}
+	return Approve
 }
 
 // spendDecision is the spending rule as a pure function: the decision, the
@@ -106,7 +126,9 @@ func applySpend(s *State, applied []Applied, amount int64) {
 
 // releaseSpend takes amount (and, when count, one approval) back out of
 // the counters an authorization added to — only where the counter still
-// counts the same window — and out of the card total.
+// counts the same window — and out of the card total, which stops at zero
+// like the counters (a refund of a purchase still held, then its reversal,
+// gives it back once).
 func releaseSpend(s *State, applied []Applied, amount int64, count bool) {
 	for _, a := range applied {
 		cur, ok := s.Spend[a.Key]
@@ -123,4 +145,7 @@ func releaseSpend(s *State, applied []Applied, amount int64, count bool) {
 		s.Spend[a.Key] = cur
 	}
 	s.TotalSpent -= amount
+	if s.TotalSpent < 0 { // a refund already gave it back: never above the limit
+		s.TotalSpent = 0
+	}
 }

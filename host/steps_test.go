@@ -313,3 +313,58 @@ func TestParseTrack2(t *testing.T) {
 }
 
 func emvTrack(s string) emv.Track2 { return emv.Track2(s) }
+
+// TestStepSpendingRefunds: a refund gives back at most what the card has
+// spent, so it can never lift what the card may spend above its limit; one
+// in another currency without field 6 cannot be converted (12).
+func TestStepSpendingRefunds(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		limit    *int64
+		spent    int64
+		currency string
+		billing  int64
+		amount   int64
+		want     Reason
+		total    int64 // TotalSpent after the step
+	}{
+		{"within what was spent", ptr(int64(1000)), 800, "840", 0, 300, ReasonApproved, 500},
+		{"all that was spent", ptr(int64(1000)), 800, "840", 0, 800, ReasonApproved, 0},
+		{"more than was spent", ptr(int64(1000)), 800, "840", 0, 801, ReasonRefundExceedsSpent, 800},
+		{"a million on a fresh card with a 1,000 limit", ptr(int64(1000)), 0, "840", 0, 1_000_000, ReasonRefundExceedsSpent, 0},
+		{"card without a limit", nil, 0, "840", 0, 1, ReasonRefundExceedsSpent, 0},
+		{"spent over the limit by an advice", ptr(int64(1000)), 1500, "840", 0, 1500, ReasonApproved, 0},
+		{"another currency with field 6", ptr(int64(1000)), 800, "978", 700, 650, ReasonApproved, 100},
+		{"another currency, field 6 over what was spent", ptr(int64(1000)), 800, "978", 900, 850, ReasonRefundExceedsSpent, 800},
+		{"another currency without field 6", ptr(int64(1000)), 800, "978", 0, 300, ReasonInvalidTransaction, 800},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			card := testCard()
+			card.CardLimit, card.TotalSpent = tc.limit, tc.spent
+			req := testRequest()
+			req.ProcessingCode, req.Currency, req.BillingAmount, req.Amount = "200000", tc.currency, tc.billing, tc.amount
+			tx := newTxn(req, card, time.Now(), &fakeVerifier{}, nil)
+			d, err := stepSpending(context.Background(), tx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Reason != tc.want || tx.next.TotalSpent != tc.total {
+				t.Fatalf("got %s with %d spent, want %s with %d", d.Reason, tx.next.TotalSpent, tc.want, tc.total)
+			}
+			if !d.Approved() && (tx.dirty || tx.approved != 0) {
+				t.Fatalf("a declined refund changed the card (dirty %v, approved %d)", tx.dirty, tx.approved)
+			}
+		})
+	}
+}
+
+// TestReleaseNeverLiftsAboveTheLimit: a release after a refund that
+// already gave the same amount back stops at zero, as the counters do.
+func TestReleaseNeverLiftsAboveTheLimit(t *testing.T) {
+	// A purchase of 600, refunded while still held: nothing counts.
+	s := State{Spend: map[string]Counter{}, TotalSpent: 0}
+	releaseSpend(&s, nil, 600, true)
+	if s.TotalSpent != 0 {
+		t.Fatalf("total spent %d after the release, want 0", s.TotalSpent)
+	}
+}

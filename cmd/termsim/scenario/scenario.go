@@ -307,6 +307,7 @@ var Reasons = map[string]iso.ResponseCode{
 	"spending_control_amount": iso.ExceedsAmountLimit, "spending_control_count": iso.ExceedsFrequencyLimit,
 	"card_limit_exceeded": iso.InsufficientFunds, "duplicate_transmission": iso.DuplicateTransmission,
 	"stand_in_declined": "", "system_error": iso.SystemMalfunction,
+	"refund_exceeds_spent": iso.InvalidAmount,
 }
 
 // EventTypes are the event types of package kafka's catalogue
