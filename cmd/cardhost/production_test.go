@@ -32,6 +32,20 @@ func productionEnv(t *testing.T, withKeys bool) map[string]string {
 	return env
 }
 
+// fileLogs returns a file to give startAppLogging (a file takes
+// concurrent writes) and a function that reads what it holds so far; also
+// used by TestSecretsNeverLeak.
+func fileLogs(t *testing.T) (*os.File, func() []byte) {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "cardhost.log")
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, func() []byte { b, _ := os.ReadFile(name); return b }
+}
+
 // TestProductionRefusesEmbeddedKafka: production mode without
 // KAFKA_BROKERS does not start on the in-memory broker (whose events are
 // lost on restart); it is a configuration error (exit 2) naming
@@ -62,21 +76,15 @@ func TestProductionRefusesEmbeddedKafka(t *testing.T) {
 func TestProductionEmbeddedKafkaOptIn(t *testing.T) {
 	env := productionEnv(t, true)
 	env["CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION"] = "true"
-	logFile := filepath.Join(t.TempDir(), "cardhost.log")
-	logs, err := os.Create(logFile) // a file takes concurrent writes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { logs.Close() })
+	logs, logged := fileLogs(t)
 	app := startAppLogging(t, env, logs)
 
-	logged, _ := os.ReadFile(logFile)
 	var warned bool
-	for _, l := range strings.Split(string(logged), "\n") {
+	for _, l := range strings.Split(string(logged()), "\n") {
 		warned = warned || strings.Contains(l, "level=WARN") && strings.Contains(l, "CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION")
 	}
 	if !warned {
-		t.Errorf("no WARN line about the embedded broker in production; logs:\n%s", logged)
+		t.Errorf("no WARN line about the embedded broker in production; logs:\n%s", logged())
 	}
 	status, _, body := httpGet(t, http.DefaultClient, app.base()+"/readyz", "")
 	var ready struct {
