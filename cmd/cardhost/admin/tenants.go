@@ -53,8 +53,8 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 	}
 	if sub == "create" && *sandbox && env.Mode != "sandbox" {
 		// A sandbox tenant reveals card data without the reveal scope,
-		// drives the simulator and is seeded with a transport key from published
-		// test components: never on a production database.
+		// drives the simulator and is seeded with a transport key from
+		// published test components: never on a production database.
 		fmt.Fprintf(stderr, "cardhost tenants create: --sandbox is refused in production mode (a sandbox tenant reveals card data without the reveal scope and gets a transport key from published test components); create it on a sandbox instance (CARDHOST_MODE=sandbox), or drop --sandbox\n")
 		return 2
 	}
