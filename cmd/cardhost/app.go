@@ -128,8 +128,10 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		}
 	}
 
-	// Kafka: the configured cluster, or the embedded broker.
+	// Kafka: the configured cluster, or the embedded broker (in production
+	// only with the opt-in checkServe asked for: warned here and on /readyz).
 	a.brokers = cfg.KafkaBrokers
+	var warnings map[string]string
 	if len(a.brokers) == 0 {
 		a.broker, err = embedded.Start(embedded.Config{Addr: cfg.EmbeddedKafkaAddr, Topic: cfg.KafkaTopic,
 			Partitions: int32(cfg.KafkaPartitions), Logger: log.With("component", "kafka")})
@@ -137,6 +139,10 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 			return a, fmt.Errorf("starting embedded Kafka: %w", err)
 		}
 		a.brokers = a.broker.Addrs()
+		if cfg.Mode == "production" {
+			warnings = map[string]string{"kafka": embeddedKafkaWarning}
+			log.Warn(embeddedKafkaWarning, "addr", a.brokers)
+		}
 	}
 	a.relay, err = outbox.New(outbox.Config{Brokers: a.brokers, Topic: cfg.KafkaTopic, Partitions: int32(cfg.KafkaPartitions),
 		PollInterval: 250 * time.Millisecond, LagInterval: 5 * time.Second}, a.db.Outbox(), log, a.reg)
@@ -156,7 +162,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		return a, err
 	}
 	a.api, err = rest.New(rest.Config{BodyLimit: cfg.HTTPBodyLimit, RateLimit: cfg.HTTPRateLimit, AuthFailureLimit: cfg.HTTPAuthFailures, TrustedProxies: cfg.HTTPTrustedProxies, ReadTimeout: cfg.HTTPReadTimeout,
-		RequestTimeout: cfg.HTTPRequestTimeout, Sandbox: cfg.Mode == "sandbox", Version: version, RequestHashKey: rhk},
+		RequestTimeout: cfg.HTTPRequestTimeout, Sandbox: cfg.Mode == "sandbox", Version: version, RequestHashKey: rhk, ReadyWarnings: warnings},
 		rest.Deps{
 			Tenants: a.db, Idempotency: a.db, Service: a.svc, Catalog: a.catalog, CA: a.ca,
 			Authorizations: a.ledger, Simulator: a.newSimulator(),

@@ -31,6 +31,10 @@ type Config struct {
 	KafkaTopic        string
 	KafkaPartitions   int
 	EmbeddedKafkaAddr string
+	// EmbeddedKafkaInProduction lets production mode run on the embedded,
+	// in-memory broker (single-box trials); default false: production
+	// without KafkaBrokers refuses to start (checkServe).
+	EmbeddedKafkaInProduction bool
 
 	HTTPAddr string
 	ISOAddr  string
@@ -78,11 +82,11 @@ type setting struct {
 }
 
 var settings = []setting{
-	{"CARDHOST_MODE", "mode", "sandbox", "sandbox (creates a tenant, keys and a master key file on first start) or production (needs an explicit master key, creates nothing)",
+	{"CARDHOST_MODE", "mode", "sandbox", "sandbox (creates a tenant, keys and a master key file on first start) or production (needs an explicit master key and KAFKA_BROKERS, creates nothing)",
 		oneOf(func(c *Config, v string) { c.Mode = v }, "sandbox", "production")},
 	{"DATABASE_URL", "database-url", "postgres://postgres@127.0.0.1:5432/cardhost?sslmode=disable", "PostgreSQL connection string; the database is created if missing and migrated at start",
 		func(c *Config, v string) error { c.DatabaseURL = v; return nonEmpty(v) }},
-	{"KAFKA_BROKERS", "kafka-brokers", "", "comma-separated Kafka seed brokers; empty starts the embedded broker",
+	{"KAFKA_BROKERS", "kafka-brokers", "", "comma-separated Kafka seed brokers; empty starts the embedded in-memory broker (sandbox mode; production refuses to start without brokers unless CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION)",
 		func(c *Config, v string) error { c.KafkaBrokers = splitList(v); return nil }},
 	{"CARDHOST_KAFKA_TOPIC", "kafka-topic", "cardhost.events", "topic every event is published to (key = card id)",
 		func(c *Config, v string) error { c.KafkaTopic = v; return nonEmpty(v) }},
@@ -90,6 +94,15 @@ var settings = []setting{
 		intSetter(func(c *Config, n int) { c.KafkaPartitions = n }, 1, 10000)},
 	{"CARDHOST_EMBEDDED_KAFKA_ADDR", "embedded-kafka-addr", "127.0.0.1:9092", "listen address of the embedded Kafka broker (only without KAFKA_BROKERS)",
 		addrSetter(func(c *Config, v string) { c.EmbeddedKafkaAddr = v })},
+	{"CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION", "embedded-kafka-in-production", "false", "true lets production mode run on the embedded in-memory broker without KAFKA_BROKERS (single-box trials only: its events are gone after a restart; a WARN line at start and a kafka warning on /readyz)",
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			c.EmbeddedKafkaInProduction = b
+			return nil
+		}},
 	{"CARDHOST_HTTP_ADDR", "http-addr", ":8080", "REST API listen address",
 		addrSetter(func(c *Config, v string) { c.HTTPAddr = v })},
 	{"CARDHOST_ISO_ADDR", "iso-addr", ":8583", "ISO 8583 host listen address",
@@ -292,6 +305,20 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 	return c, nil
 }
 
+// embeddedKafkaWarning is what a production instance on the embedded broker
+// logs at start and /readyz reports under "warnings".
+const embeddedKafkaWarning = "production mode on the embedded in-memory Kafka broker (CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION): events it received are gone after a restart; set KAFKA_BROKERS to a Kafka cluster"
+
+// checkServe validates what only `cardhost serve` needs (the operator
+// subcommands and migrate do not publish events): production mode runs on
+// a Kafka cluster unless the single-box opt-in is set.
+func checkServe(c Config) error {
+	if c.Mode == "production" && len(c.KafkaBrokers) == 0 && !c.EmbeddedKafkaInProduction {
+		return errors.New("production mode needs a Kafka cluster: set KAFKA_BROKERS (the embedded in-memory broker loses its events on restart; for a single-box trial only, set CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION=true)")
+	}
+	return nil
+}
+
 func lookup(getenv func(string) string, name string) (string, bool) {
 	v := getenv(name)
 	return v, v != ""
@@ -350,14 +377,18 @@ func adminLoad(getenv func(string) string, stderr io.Writer) admin.Load {
 	}
 }
 
-// parseConfig parses a subcommand's flags and the environment. It returns
-// code -1 to go on, 0 after -h, 2 on bad input (message already printed).
+// parseConfig parses a subcommand's flags and the environment (and, for
+// serve, applies checkServe). It returns code -1 to go on, 0 after -h, 2
+// on bad input (message already printed).
 func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (Config, int) {
 	fs := flag.NewFlagSet("cardhost "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg, err := loadConfig(fs, args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return cfg, 0
+	}
+	if err == nil && name == "serve" {
+		err = checkServe(cfg)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "cardhost %s: %v\n", name, err)

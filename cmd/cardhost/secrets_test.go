@@ -429,13 +429,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	env["CARDHOST_LOG_LEVEL"] = "debug"
 	env["CARDHOST_LOG_FORMAT"] = "json"
 	env["CARDHOST_HTTP_RATE_LIMIT"] = "-1"
-	logFile := filepath.Join(t.TempDir(), "cardhost.log")
-	logs, err := os.Create(logFile) // a file takes concurrent writes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { logs.Close() })
-	logged := func() []byte { b, _ := os.ReadFile(logFile); return b }
+	logs, logged := fileLogs(t)
 	app := startAppLogging(t, env, logs)
 	t.Cleanup(func() {
 		if t.Failed() {

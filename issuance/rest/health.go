@@ -18,6 +18,8 @@ type healthResponse struct {
 type readyResponse struct {
 	Status string            `json:"status" enum:"ready,not_ready"`
 	Checks map[string]string `json:"checks" doc:"each dependency: ok or its error"`
+	// Warnings never make the instance not ready.
+	Warnings map[string]string `json:"warnings,omitempty" doc:"ways this instance runs that an operator should know about, each with its reason (kafka: production on the embedded in-memory broker); absent when none"`
 }
 
 func (s *Server) healthz(c *fiber.Ctx) error {
@@ -27,7 +29,7 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 func (s *Server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
-	res := readyResponse{Status: "ready", Checks: map[string]string{}}
+	res := readyResponse{Status: "ready", Checks: map[string]string{}, Warnings: s.cfg.ReadyWarnings}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, chk := range s.deps.Ready {

@@ -55,6 +55,11 @@ type Config struct {
 	Sandbox bool
 	// Version is reported by /healthz.
 	Version string
+	// ReadyWarnings are reported by /readyz under "warnings" (name ->
+	// message) without making it not ready: a way of running the operator
+	// should know about, such as production on the embedded Kafka broker.
+	// Default none.
+	ReadyWarnings map[string]string
 	// RequestHashKey keys the HMAC-SHA-256 that identifies an idempotent
 	// request's body in the idempotency table, so that the stored digest
 	// of a body holding card data (a card import's PAN) cannot be reversed

@@ -2,9 +2,16 @@ package admin
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cardhost/cardhost/issuance/postgres"
 )
 
 func TestParseRetireAfter(t *testing.T) {
@@ -52,5 +59,28 @@ func TestSubcommand(t *testing.T) {
 				t.Fatalf("sub %q rest %v flag set %q", sub, rest, fs.Name())
 			}
 		})
+	}
+}
+
+// TestTenantsCreateSandboxInProduction: `tenants create --sandbox` is bad
+// input (exit 2) in production mode, refused before the database is
+// opened; in sandbox mode it goes on to the database.
+func TestTenantsCreateSandboxInProduction(t *testing.T) {
+	create := func(mode string) (code int, opened bool, stderr string) {
+		var errb bytes.Buffer
+		load := func(fs *flag.FlagSet, args []string) (Env, error) {
+			return Env{Mode: mode, Log: slog.New(slog.DiscardHandler), OpenDB: func(context.Context) (*postgres.DB, error) {
+				opened = true
+				return nil, errors.New("no database in this test")
+			}}, fs.Parse(args)
+		}
+		code = Tenants(context.Background(), []string{"create", "--name", "Trial", "--sandbox"}, load, io.Discard, &errb)
+		return code, opened, errb.String()
+	}
+	if code, opened, errs := create("production"); code != 2 || opened || !strings.Contains(errs, "--sandbox is refused in production mode") {
+		t.Fatalf("production: exit %d, database opened %v, stderr %q; want 2, refused before the database", code, opened, errs)
+	}
+	if code, opened, errs := create("sandbox"); code != 1 || !opened {
+		t.Fatalf("sandbox: exit %d, database opened %v, stderr %q; want it to reach the database", code, opened, errs)
 	}
 }

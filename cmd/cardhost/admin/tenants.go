@@ -14,7 +14,7 @@ import (
 )
 
 const tenantsUsage = `usage:
-  cardhost tenants create --name NAME [--sandbox] [--scopes reveal]   print a new tenant's API key
+  cardhost tenants create --name NAME [--sandbox] [--scopes reveal]   print a new tenant's API key (--sandbox: sandbox mode only)
   cardhost tenants list
   cardhost tenants create-key --tenant ID [--scopes reveal]          print another API key
   cardhost tenants revoke-key --tenant ID --key KEY_ID
@@ -32,7 +32,7 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 		scopes = fs.String("scopes", "", "comma-separated API key scopes (reveal)")
 		tenant = fs.String("tenant", "", "tenant id")
 		key = fs.String("key", "", "API key id (key_...)")
-		sandbox = fs.Bool("sandbox", false, "mark the tenant as a sandbox tenant (simulator endpoints, reveal)")
+		sandbox = fs.Bool("sandbox", false, "mark the tenant as a sandbox tenant (simulator endpoints, reveal); refused in production mode")
 	})
 	if code >= 0 {
 		return code
@@ -49,6 +49,13 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 	}
 	if (sub == "create" && *name == "") || (sub == "create-key" && *tenant == "") || (sub == "revoke-key" && (*tenant == "" || *key == "")) {
 		fmt.Fprintf(stderr, "cardhost tenants %s: missing required flag\n%s", sub, tenantsUsage)
+		return 2
+	}
+	if sub == "create" && *sandbox && env.Mode != "sandbox" {
+		// A sandbox tenant reveals card data without the reveal scope,
+		// drives the simulator and is seeded with a transport key from
+		// published test components: never on a production database.
+		fmt.Fprintf(stderr, "cardhost tenants create: --sandbox is refused in production mode (a sandbox tenant reveals card data without the reveal scope and gets a transport key from published test components); create it on a sandbox instance (CARDHOST_MODE=sandbox), or drop --sandbox\n")
 		return 2
 	}
 	db, err := env.OpenDB(ctx)
