@@ -86,16 +86,22 @@ func (s *Service) CreateTenant(ctx context.Context, name string, sandbox bool, s
 	return t, secret, nil
 }
 
-// CreateAPIKey adds an API key to a tenant and returns its secret. It
-// fails with validation_failed for a bad name or an unknown scope.
-func (s *Service) CreateAPIKey(ctx context.Context, tenantID string, r KeyRequest) (APIKey, string, error) {
+// CreateAPIKey adds an API key to a tenant for the actor by and returns
+// its secret. It fails with validation_failed for a bad name or an unknown
+// scope, and with scope_not_held for a scope that by does not hold.
+func (s *Service) CreateAPIKey(ctx context.Context, tenantID string, by Actor, r KeyRequest) (APIKey, string, error) {
 	if err := r.validate(); err != nil {
+		return APIKey{}, "", err
+	}
+	if err := r.checkHeld(by); err != nil {
+		s.d.Logger.Warn("API key creation refused", "tenant_id", tenantID, "api_key_id", by.APIKeyID, "request_id", by.RequestID, "slug", SlugScopeNotHeld, "scopes", r.Scopes)
 		return APIKey{}, "", err
 	}
 	secret, key := NewAPIKey(tenantID, r.Name, r.Scopes, s.now())
 	if err := s.d.Tenants.CreateAPIKey(ctx, key); err != nil {
 		return APIKey{}, "", err
 	}
+	s.d.Logger.Info("API key created", "tenant_id", tenantID, "key_id", key.ID, "scopes", key.Scopes, "api_key_id", by.APIKeyID, "request_id", by.RequestID)
 	return key, secret, nil
 }
 

@@ -34,6 +34,10 @@ const (
 	ScopeReveal = "reveal"
 )
 
+// Operator is the actor of the operator's commands (cardhost tenants
+// create-key): it holds every scope.
+var Operator = Actor{Scopes: []string{ScopeReveal}}
+
 // APIKey is a tenant's bearer credential. Only its SHA-256 hash is stored;
 // the secret is shown once, when it is created.
 type APIKey struct {
@@ -81,6 +85,21 @@ func (r *KeyRequest) validate() error {
 	v.Check(r.Name != "" && len(r.Name) <= MaxKeyName && printable(r.Name), "name", "invalid", "1-64 printable ASCII characters")
 	checkScopes(&v, r.Scopes)
 	return v.Err()
+}
+
+// checkHeld refuses scopes that by does not hold: a key cannot give
+// another key more than it has itself.
+func (r KeyRequest) checkHeld(by Actor) error {
+	var fields []FieldError
+	for i, sc := range r.Scopes {
+		if !by.has(sc) {
+			fields = append(fields, FieldError{Field: "scopes[" + strconv.Itoa(i) + "]", Code: "not_held", Message: "the calling key does not hold this scope"})
+		}
+	}
+	if fields == nil {
+		return nil
+	}
+	return &Error{Slug: SlugScopeNotHeld, Message: "an API key can only create keys with scopes it holds itself", Fields: fields}
 }
 
 // checkScopes records an error for each unknown scope.

@@ -46,7 +46,7 @@ func (s *Server) createAPIKey(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	k, secret, err := s.deps.Service.CreateAPIKey(c.UserContext(), tenantOf(c).ID, req)
+	k, secret, err := s.deps.Service.CreateAPIKey(c.UserContext(), tenantOf(c).ID, s.actorOf(c), req)
 	if err != nil {
 		return err
 	}

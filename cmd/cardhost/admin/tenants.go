@@ -90,7 +90,7 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 		}
 		tw.Flush()
 	case "create-key":
-		k, secret, err := svc.CreateAPIKey(ctx, *tenant, issuance.KeyRequest{Name: *name, Scopes: sc})
+		k, secret, err := svc.CreateAPIKey(ctx, *tenant, issuance.Operator, issuance.KeyRequest{Name: *name, Scopes: sc})
 		if err != nil {
 			return fail(err)
 		}
