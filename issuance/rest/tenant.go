@@ -18,7 +18,7 @@ type tenantResponse struct {
 
 type apiKeyResponse struct {
 	issuance.APIKey
-	Secret string `json:"secret,omitempty" doc:"the key itself; shown only in the create response"`
+	Secret string `json:"secret,omitempty" doc:"the key itself; shown only in the create response, never in a replay of it"`
 }
 
 type apiKeyList struct {
@@ -48,6 +48,9 @@ func (s *Server) createAPIKey(c *fiber.Ctx) error {
 	}
 	k, secret, err := s.deps.Service.CreateAPIKey(c.UserContext(), tenantOf(c).ID, s.actorOf(c), req)
 	if err != nil {
+		return err
+	}
+	if err := keepForReplay(c, apiKeyResponse{APIKey: k}); err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(apiKeyResponse{APIKey: k, Secret: secret})
