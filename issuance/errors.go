@@ -71,6 +71,9 @@ const (
 	SlugInsufficientFunds       = "insufficient_funds"
 	SlugConflict                = "conflict"
 	SlugSandboxOnly             = "sandbox_only"
+	// SlugScopeNotHeld refuses a new API key with a scope that the key
+	// asking for it does not hold.
+	SlugScopeNotHeld = "scope_not_held"
 )
 
 // Validator collects field errors; the zero value is ready to use.

@@ -3,7 +3,6 @@ package issuance
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -69,15 +68,13 @@ func (s *Service) CreateTenant(ctx context.Context, name string, sandbox bool, s
 	var v Validator
 	v.Check(name != "", "name", "required", "a tenant needs a name")
 	v.Check(len(name) <= 200, "name", "too_long", "at most 200 characters")
-	for i, sc := range scopes {
-		v.Check(sc == ScopeReveal, "scopes["+strconv.Itoa(i)+"]", "invalid", "unknown scope")
-	}
+	checkScopes(&v, scopes)
 	if err := v.Err(); err != nil {
 		return Tenant{}, "", err
 	}
 	now := s.now()
 	t := Tenant{ID: NewID("ten", now), Name: name, Sandbox: sandbox, CreatedAt: now}
-	secret, key := NewAPIKey(t.ID, scopes, now)
+	secret, key := NewAPIKey(t.ID, FirstKeyName, scopes, now)
 	ev, err := tenantCreatedEvent(t, now)
 	if err != nil {
 		return Tenant{}, "", err
@@ -89,19 +86,22 @@ func (s *Service) CreateTenant(ctx context.Context, name string, sandbox bool, s
 	return t, secret, nil
 }
 
-// CreateAPIKey adds an API key to a tenant and returns its secret.
-func (s *Service) CreateAPIKey(ctx context.Context, tenantID string, scopes []string) (APIKey, string, error) {
-	var v Validator
-	for i, sc := range scopes {
-		v.Check(sc == ScopeReveal, "scopes["+strconv.Itoa(i)+"]", "invalid", "unknown scope")
-	}
-	if err := v.Err(); err != nil {
+// CreateAPIKey adds an API key to a tenant for the actor by and returns
+// its secret. It fails with validation_failed for a bad name or an unknown
+// scope, and with scope_not_held for a scope that by does not hold.
+func (s *Service) CreateAPIKey(ctx context.Context, tenantID string, by Actor, r KeyRequest) (APIKey, string, error) {
+	if err := r.validate(); err != nil {
 		return APIKey{}, "", err
 	}
-	secret, key := NewAPIKey(tenantID, scopes, s.now())
+	if err := r.checkHeld(by); err != nil {
+		s.d.Logger.Warn("API key creation refused", "tenant_id", tenantID, "api_key_id", by.APIKeyID, "request_id", by.RequestID, "slug", SlugScopeNotHeld, "scopes", r.Scopes)
+		return APIKey{}, "", err
+	}
+	secret, key := NewAPIKey(tenantID, r.Name, r.Scopes, s.now())
 	if err := s.d.Tenants.CreateAPIKey(ctx, key); err != nil {
 		return APIKey{}, "", err
 	}
+	s.d.Logger.Info("API key created", "tenant_id", tenantID, "key_id", key.ID, "scopes", key.Scopes, "api_key_id", by.APIKeyID, "request_id", by.RequestID)
 	return key, secret, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,11 +34,17 @@ const (
 	ScopeReveal = "reveal"
 )
 
+// Operator is the actor of the operator's commands (cardhost tenants
+// create-key): it holds every scope.
+var Operator = Actor{Scopes: []string{ScopeReveal}}
+
 // APIKey is a tenant's bearer credential. Only its SHA-256 hash is stored;
 // the secret is shown once, when it is created.
 type APIKey struct {
-	ID        string     `json:"id"`
-	TenantID  string     `json:"tenant_id"`
+	ID       string `json:"id"`
+	TenantID string `json:"tenant_id"`
+	// Name says what the key is for (KeyRequest.Name).
+	Name      string     `json:"name"`
 	Prefix    string     `json:"prefix"`
 	Hash      []byte     `json:"-"`
 	Scopes    []string   `json:"scopes"`
@@ -55,19 +62,67 @@ func (k APIKey) HasScope(s string) bool {
 	return false
 }
 
+// FirstKeyName names the key a tenant is created with.
+const FirstKeyName = "first key"
+
+// MaxKeyName is the longest API key name, in characters.
+const MaxKeyName = 64
+
+// KeyRequest is what a new API key is made from.
+type KeyRequest struct {
+	// Name says what the key is for, so that an issuer can tell its keys
+	// apart in listings before it revokes one: 1 to MaxKeyName printable
+	// ASCII characters, surrounding spaces trimmed.
+	Name string `json:"name" required:"true" doc:"what the key is for, shown in listings: 1-64 printable ASCII characters (surrounding spaces are trimmed)"`
+	// Scopes the key carries beyond the default ones.
+	Scopes []string `json:"scopes" enum:"reveal" doc:"extra scopes; reveal allows POST /v1/cards/{id}/reveal outside sandbox"`
+}
+
+// validate trims the name and checks the request's fields.
+func (r *KeyRequest) validate() error {
+	var v Validator
+	r.Name = strings.TrimSpace(r.Name)
+	v.Check(r.Name != "" && len(r.Name) <= MaxKeyName && printable(r.Name), "name", "invalid", "1-64 printable ASCII characters")
+	checkScopes(&v, r.Scopes)
+	return v.Err()
+}
+
+// checkHeld refuses scopes that by does not hold: a key cannot give
+// another key more than it has itself.
+func (r KeyRequest) checkHeld(by Actor) error {
+	var fields []FieldError
+	for i, sc := range r.Scopes {
+		if !by.has(sc) {
+			fields = append(fields, FieldError{Field: "scopes[" + strconv.Itoa(i) + "]", Code: "not_held", Message: "the calling key does not hold this scope"})
+		}
+	}
+	if fields == nil {
+		return nil
+	}
+	return &Error{Slug: SlugScopeNotHeld, Message: "an API key can only create keys with scopes it holds itself", Fields: fields}
+}
+
+// checkScopes records an error for each unknown scope.
+func checkScopes(v *Validator, scopes []string) {
+	for i, sc := range scopes {
+		v.Check(sc == ScopeReveal, "scopes["+strconv.Itoa(i)+"]", "invalid", "unknown scope")
+	}
+}
+
 // apiKeyPrefix starts every secret so that leaked keys are easy to find by
 // secret scanners.
 const apiKeyPrefix = "chk_"
 
 // NewAPIKey returns a new random secret for tenantID and the APIKey record
 // to store (holding only the hash).
-func NewAPIKey(tenantID string, scopes []string, now time.Time) (secret string, key APIKey) {
+func NewAPIKey(tenantID, name string, scopes []string, now time.Time) (secret string, key APIKey) {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	secret = apiKeyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 	return secret, APIKey{
 		ID:        NewID("key", now),
 		TenantID:  tenantID,
+		Name:      name,
 		Prefix:    secret[:len(apiKeyPrefix)+6],
 		Hash:      HashAPIKey(secret),
 		Scopes:    scopes,

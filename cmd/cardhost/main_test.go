@@ -149,6 +149,18 @@ func TestEndToEnd(t *testing.T) {
 	if status, _ := app.get(t, "", "/v1/tenant"); status != 401 {
 		t.Fatalf("no key: %d", status)
 	}
+	// cardhost tenants create-key: a key needs a name, shown in listings
+	// next to the first key's.
+	if code, _, errs := cli(t, getenvOf(env), "tenants", "create-key", "--tenant", ten.ID); code != 2 || !strings.Contains(errs, "missing required flag") {
+		t.Fatalf("tenants create-key without --name: exit %d %s", code, errs)
+	}
+	second := apiKeyRE.FindString(cliOK(t, getenvOf(env), "tenants", "create-key", "--tenant", ten.ID, "--name", "ops backup", "--scopes", "reveal"))
+	status, body = app.get(t, second, "/v1/api-keys")
+	var keys struct{ Data []struct{ Name string } }
+	json.Unmarshal(body, &keys)
+	if status != 200 || len(keys.Data) != 2 || keys.Data[0].Name != "first key" || keys.Data[1].Name != "ops backup" {
+		t.Fatalf("GET /v1/api-keys with the CLI's key: %d %s", status, body)
+	}
 	for _, p := range []string{"/healthz", "/readyz", "/openapi.json"} {
 		if status, body := app.get(t, "", p); status != 200 {
 			t.Fatalf("%s: %d %s", p, status, body)

@@ -132,13 +132,20 @@ func (s *secretSet) track2(name, tr string) {
 }
 
 // forms returns what to look for: the value, and for hex values their
-// bytes in raw, base64 and base64url form; for digit strings their ASCII
-// hex (a bytea column shown as hex).
+// bytes in raw, base64 and base64url form; for API keys their random bytes
+// raw and in hex; for every value its ASCII hex (a bytea column shown as
+// hex).
 func (s secret) forms() (text []string, raw [][]byte) {
 	text = []string{strings.ToLower(s.value)}
 	if b, err := hex.DecodeString(s.value); err == nil && len(b) >= 8 && !allDigitsOrSep(s.value) {
 		raw = append(raw, b)
 		text = append(text, strings.ToLower(base64.StdEncoding.EncodeToString(b)), strings.ToLower(base64.RawURLEncoding.EncodeToString(b)))
+	}
+	if rest, ok := strings.CutPrefix(s.value, "chk_"); ok { // an API key: its random bytes too
+		if b, err := base64.RawURLEncoding.DecodeString(rest); err == nil {
+			raw = append(raw, b)
+			text = append(text, hex.EncodeToString(b))
+		}
 	}
 	text = append(text, hex.EncodeToString([]byte(s.value)))
 	return text, raw
@@ -641,6 +648,28 @@ func TestSecretsNeverLeak(t *testing.T) {
 	// ISO 8583 traffic.
 	iso8583Traffic(t, app, &sec, cards, importPAN, importExpiry, zpk)
 
+	// API keys: created with and without an Idempotency-Key, the first one
+	// replayed, each one used. Their secrets belong only in the create
+	// answers (the control); a replay, the idempotency table, a log or an
+	// event holding one is a leak.
+	creator := newAPIClient(t, app.base(), app.sandboxKey(t)) // not logged: its answers carry the secrets by design
+	keySecret := func(name string, headers ...string) string {
+		var k struct{ Secret string }
+		ans := creator.do("POST", "/v1/api-keys", map[string]any{"name": name, "scopes": []string{"reveal"}}, headers...).must(t, 201)
+		ans.decode(t, &k)
+		control.add("API key creation answer", ans.Body, true)
+		sec.long("API key secret ("+name+")", k.Secret)
+		user := newAPIClient(t, app.base(), k.Secret)
+		user.log = answers
+		user.do("GET", "/v1/tenant", nil).must(t, 200)
+		user.do("POST", "/v1/cards/"+virtual.ID+"/freeze", map[string]any{"reason": "key " + name}, "Idempotency-Key", "freeze-"+strings.ReplaceAll(name, " ", "-")).must(t, 200)
+		user.do("POST", "/v1/cards/"+virtual.ID+"/unfreeze", nil).must(t, 200)
+		return k.Secret
+	}
+	keySecret("secrets replayed", "Idempotency-Key", "secrets-key")
+	keySecret("secrets plain")
+	api.do("POST", "/v1/api-keys", map[string]any{"name": "secrets replayed", "scopes": []string{"reveal"}}, "Idempotency-Key", "secrets-key").must(t, 201)
+
 	// Read-only calls, so their answers are searched too.
 	for _, p := range []string{"/v1/cards", "/v1/cards/" + virtual.ID, "/v1/cards/" + virtual.ID + "/authorizations", "/v1/cards/" + virtual.ID + "/spend",
 		"/v1/cards/" + imported.ID, "/v1/orders", "/v1/card-products", "/v1/data-prep-templates", "/v1/certificates", "/v1/api-keys", "/v1/tenant"} {
@@ -742,6 +771,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	if len(kinds) != 6 {
 		t.Errorf("the search finds only %v in the reveal answers and perso records (%d hits)", kinds, len(got))
+	}
+	if keys := strings.Count(strings.Join(got, "\n"), "API key secret ("); keys != 2 {
+		t.Errorf("the search finds %d API key secrets in the creation answers, want 2", keys)
 	}
 
 	// No unkeyed digest of a request carrying a PAN is stored (a SHA-256 of

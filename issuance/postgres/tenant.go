@@ -67,9 +67,9 @@ func (db *DB) Tenant(ctx context.Context, id string) (issuance.Tenant, error) {
 // Authenticate implements issuance.TenantStore.
 func (db *DB) Authenticate(ctx context.Context, hash []byte) (issuance.Tenant, issuance.APIKey, error) {
 	var k issuance.APIKey
-	t, err := scanTenant(db.pool.QueryRow(ctx, `SELECT `+tenantColumns+`, k.id, k.prefix, k.scopes, k.created_at
+	t, err := scanTenant(db.pool.QueryRow(ctx, `SELECT `+tenantColumns+`, k.id, k.name, k.prefix, k.scopes, k.created_at
 		FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
-		WHERE k.hash = $1 AND k.revoked_at IS NULL`, hash), &k.ID, &k.Prefix, &k.Scopes, &k.CreatedAt)
+		WHERE k.hash = $1 AND k.revoked_at IS NULL`, hash), &k.ID, &k.Name, &k.Prefix, &k.Scopes, &k.CreatedAt)
 	if err != nil {
 		if errors.Is(err, issuance.ErrNotFound) {
 			return t, k, err
@@ -85,8 +85,8 @@ func insertAPIKey(ctx context.Context, tx pgx.Tx, k issuance.APIKey) error {
 	if scopes == nil {
 		scopes = []string{}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO api_keys (id, tenant_id, prefix, hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		k.ID, k.TenantID, k.Prefix, k.Hash, scopes, k.CreatedAt)
+	_, err := tx.Exec(ctx, `INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		k.ID, k.TenantID, k.Name, k.Prefix, k.Hash, scopes, k.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("inserting API key: %w", err)
 	}
@@ -109,13 +109,13 @@ func (db *DB) CreateAPIKey(ctx context.Context, k issuance.APIKey) error {
 
 // APIKeys implements issuance.TenantStore.
 func (db *DB) APIKeys(ctx context.Context, tenantID string) ([]issuance.APIKey, error) {
-	rows, err := db.pool.Query(ctx, `SELECT id, tenant_id, prefix, scopes, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id`, tenantID)
+	rows, err := db.pool.Query(ctx, `SELECT id, tenant_id, name, prefix, scopes, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id`, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("listing API keys: %w", err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (issuance.APIKey, error) {
 		var k issuance.APIKey
-		err := r.Scan(&k.ID, &k.TenantID, &k.Prefix, &k.Scopes, &k.CreatedAt, &k.RevokedAt)
+		err := r.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Scopes, &k.CreatedAt, &k.RevokedAt)
 		return k, err
 	})
 }

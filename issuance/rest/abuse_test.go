@@ -75,7 +75,7 @@ func TestAbuseRESTLimits(t *testing.T) {
 			})
 		}
 		// Under the limit (padded with whitespace, which JSON allows): served.
-		small := `{"scopes":[]}` + strings.Repeat(" ", 1900)
+		small := `{"name":"small","scopes":[]}` + strings.Repeat(" ", 1900)
 		r := rawHTTP(t, e.addr(), fmt.Sprintf("POST /v1/api-keys HTTP/1.1\r\nHost: cardhost\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", key, len(small), small))
 		if r.Status != http.StatusCreated {
 			t.Fatalf("a body under the limit: %d %s", r.Status, r.Body)

@@ -20,7 +20,7 @@ func TestRevealNeedsScopeOutsideSandboxAndIsAudited(t *testing.T) {
 	if r := ce.do("POST", "/v1/cards/"+c.CardID+"/reveal", nil); r.Status != 403 || r.problem(t).Slug != "forbidden" {
 		t.Fatalf("reveal without scope: %d %s", r.Status, r.Body)
 	}
-	k, secret, err := e.svc.CreateAPIKey(ctx, prod.ID, []string{issuance.ScopeReveal})
+	k, secret, err := e.svc.CreateAPIKey(ctx, prod.ID, issuance.Operator, issuance.KeyRequest{Name: "reveal", Scopes: []string{issuance.ScopeReveal}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,7 +113,7 @@ func (e *fuzzEnv) do(method, path string, body []byte) (int, http.Header, []byte
 // is left out: once a key is registered every later request would need a
 // signature and stop at 401.)
 var fuzzRoutes = []struct{ method, path, seed string }{
-	{"POST", "/v1/api-keys", `{"scopes":["reveal"]}`},
+	{"POST", "/v1/api-keys", `{"name":"fuzz","scopes":["reveal"]}`},
 	{"POST", "/v1/data-prep-templates", fuzzTemplate},
 	{"POST", "/v1/embossers", `{"name":"Loopback 2","transport_key_reference":"{kek}","manual_issue":true}`},
 	{"POST", "/v1/card-layouts", `{"layout":"standard-red-v2"}`},

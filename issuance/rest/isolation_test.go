@@ -366,7 +366,7 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 		Prefix string `json:"prefix"`
 		Secret string `json:"secret"`
 	}
-	c.do("POST", "/v1/api-keys", map[string]any{"scopes": []string{}}).must(t, 201).decode(t, &key)
+	c.do("POST", "/v1/api-keys", map[string]any{"name": "isolation", "scopes": []string{}}).must(t, 201).decode(t, &key)
 
 	// Background work settles: the plastic is embossed, the batch issued.
 	var batchCard string
@@ -847,7 +847,7 @@ func (w *isolationWalk) custom(id string) func() {
 		}
 	case "createAPIKey":
 		return func() {
-			w.scan(w.b.c.do("POST", "/v1/api-keys", map[string]any{"scopes": []string{}}).must(t, 201))
+			w.scan(w.b.c.do("POST", "/v1/api-keys", map[string]any{"name": "isolation", "scopes": []string{}}).must(t, 201))
 		}
 	case "putSigningKey":
 		// Registering a key makes B's later requests need signatures: B
@@ -997,7 +997,7 @@ func TestAPIKeyRevocationAcrossInstances(t *testing.T) {
 		ID     string `json:"id"`
 		Secret string `json:"secret"`
 	}
-	main1.do("POST", "/v1/api-keys", map[string]any{"scopes": []string{}}).must(t, 201).decode(t, &key)
+	main1.do("POST", "/v1/api-keys", map[string]any{"name": "isolation", "scopes": []string{}}).must(t, 201).decode(t, &key)
 	k1, k2 := &apiClient{e: app1, key: key.Secret}, &apiClient{e: app2, key: key.Secret}
 	k1.do("GET", "/v1/tenant", nil).must(t, 200)
 	k2.do("GET", "/v1/tenant", nil).must(t, 200)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -26,6 +27,7 @@ const (
 	localRequestID = "request_id"
 	localTenant    = "tenant"
 	localAPIKey    = "api_key"
+	localReplay    = "replay_body"
 )
 
 func requestID(c *fiber.Ctx) string {
@@ -236,11 +238,30 @@ func validIdempotencyKey(k string) bool {
 	return true
 }
 
+// keepForReplay sets the body that the idempotency table keeps of a
+// success answer of a secretOnce route, in place of the answer sent: v is
+// the answer without its secret.
+func keepForReplay(c *fiber.Ctx, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding the answer kept for replay: %w", err)
+	}
+	c.Locals(localReplay, b)
+	return nil
+}
+
+// idempotency returns the middleware of an idempotent route.
+func (s *Server) idempotency(secretOnce bool) fiber.Handler {
+	return func(c *fiber.Ctx) error { return s.idempotencyMiddleware(c, secretOnce) }
+}
+
 // idempotencyMiddleware implements DESIGN.md's Idempotency-Key semantics
 // for the POST it wraps: claim, run, store the response; replay, 422 on a
 // different body, 409 while in flight. Responses with status >= 500 are not
-// stored: the key is released so the client can retry.
-func (s *Server) idempotencyMiddleware(c *fiber.Ctx) error {
+// stored: the key is released so the client can retry. For a secretOnce
+// route a success answer is stored as the handler's keepForReplay body
+// (without the secret), or, when there is none, not at all.
+func (s *Server) idempotencyMiddleware(c *fiber.Ctx, secretOnce bool) error {
 	key := c.Get(headerIdempotencyKey)
 	if key == "" {
 		return c.Next()
@@ -282,6 +303,14 @@ func (s *Server) idempotencyMiddleware(c *fiber.Ctx) error {
 		status, body, ctype = c.Response().StatusCode(), c.Response().Body(), string(c.Response().Header.ContentType())
 	}
 	bg := context.WithoutCancel(ctx)
+	if secretOnce && status < http.StatusBadRequest {
+		replay, ok := c.Locals(localReplay).([]byte)
+		if !ok {
+			s.log.Error("an answer holding a secret has no body kept for replay: not stored", "request_id", requestID(c), "route", routeOf(c))
+			status = http.StatusInternalServerError // released below
+		}
+		body = replay
+	}
 	if status >= http.StatusInternalServerError {
 		if rerr := s.deps.Idempotency.Release(bg, t.ID, key); rerr != nil {
 			s.log.Error("releasing idempotency key", "request_id", requestID(c), "err", rerr)

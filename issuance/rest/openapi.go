@@ -33,6 +33,11 @@ type operation struct {
 	Public bool
 	// Idempotent POSTs accept an Idempotency-Key header.
 	Idempotent bool
+	// SecretOnce marks an idempotent POST whose success answer holds a
+	// secret shown once: the idempotency table keeps the answer the
+	// handler gave keepForReplay (without the secret), and a replay
+	// answers that.
+	SecretOnce bool
 	// Request is a value of the request body type (nil: no body).
 	Request any
 	// Response is a value of the success response body type (nil: none).
@@ -81,8 +86,12 @@ func (s *Server) openAPI() map[string]any {
 			params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Doc, "schema": map[string]any{"type": q.Type}})
 		}
 		if op.Idempotent {
+			replays := "Replays the first response for 24 h"
+			if op.SecretOnce {
+				replays += " without its secret (shown only once)"
+			}
 			params = append(params, map[string]any{"name": headerIdempotencyKey, "in": "header", "required": false,
-				"description": "Replays the first response for 24 h; a different body answers 422 idempotency_key_reused, a request in flight 409.",
+				"description": replays + "; a different body answers 422 idempotency_key_reused, a request in flight 409.",
 				"schema":      map[string]any{"type": "string", "maxLength": 255}})
 		}
 		if len(params) > 0 {

@@ -48,6 +48,7 @@ var slugStatus = map[string]int{
 	issuance.SlugInsufficientFunds:       http.StatusConflict,
 	issuance.SlugConflict:                http.StatusConflict,
 	issuance.SlugSandboxOnly:             http.StatusForbidden,
+	issuance.SlugScopeNotHeld:            http.StatusForbidden,
 	// Catalog, certificates and request signing.
 	issuance.SlugTemplateNotFound:   http.StatusNotFound,
 	issuance.SlugLayoutNotFound:     http.StatusNotFound,

@@ -40,7 +40,10 @@ func (s *Server) routeTable() []route {
 		// The tenant and its API keys (tenant.go).
 		{get, "/v1/tenant", s.getTenant, operation{ID: "getTenant", Summary: "The tenant the API key belongs to", Tag: "tenant", Response: tenantResponse{}}},
 		{get, "/v1/api-keys", s.listAPIKeys, operation{ID: "listAPIKeys", Summary: "List the tenant's API keys (never their secrets)", Tag: "tenant", Response: apiKeyList{}}},
-		{post, "/v1/api-keys", s.createAPIKey, operation{ID: "createAPIKey", Summary: "Create another API key; the secret is shown once", Tag: "tenant", Idempotent: true, Request: apiKeyRequest{}, Response: apiKeyResponse{}}},
+		// Idempotent, but the secret is shown once: the idempotency table
+		// keeps the answer without it, and a replay answers that.
+		{post, "/v1/api-keys", s.createAPIKey, operation{ID: "createAPIKey", Summary: "Create another API key with scopes the calling key holds; the secret is shown once", Tag: "tenant",
+			Idempotent: true, SecretOnce: true, Request: issuance.KeyRequest{}, Response: apiKeyResponse{}}},
 		{post, "/v1/api-keys/:id/revoke", s.revokeAPIKey, operation{ID: "revokeAPIKey", Summary: "Revoke an API key at once", Tag: "tenant", Status: fiber.StatusNoContent}},
 	}
 
@@ -193,7 +196,7 @@ func (s *Server) registerRoutes() {
 			chain = append(chain, s.sandboxOnly)
 		}
 		if r.op.Idempotent {
-			chain = append(chain, s.idempotencyMiddleware)
+			chain = append(chain, s.idempotency(r.op.SecretOnce))
 		}
 		s.app.Add(r.method, r.path, append(chain, r.handler)...)
 	}

@@ -16,13 +16,9 @@ type tenantResponse struct {
 	Signing   bool      `json:"request_signing" doc:"whether requests must carry an RFC 9421 signature"`
 }
 
-type apiKeyRequest struct {
-	Scopes []string `json:"scopes" enum:"reveal" doc:"extra scopes; reveal allows POST /v1/cards/{id}/reveal outside sandbox"`
-}
-
 type apiKeyResponse struct {
 	issuance.APIKey
-	Secret string `json:"secret,omitempty" doc:"the key itself; shown only in the create response"`
+	Secret string `json:"secret,omitempty" doc:"the key itself; shown only in the create response, never in a replay of it"`
 }
 
 type apiKeyList struct {
@@ -46,12 +42,15 @@ func (s *Server) listAPIKeys(c *fiber.Ctx) error {
 }
 
 func (s *Server) createAPIKey(c *fiber.Ctx) error {
-	var req apiKeyRequest
+	var req issuance.KeyRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	k, secret, err := s.deps.Service.CreateAPIKey(c.UserContext(), tenantOf(c).ID, req.Scopes)
+	k, secret, err := s.deps.Service.CreateAPIKey(c.UserContext(), tenantOf(c).ID, s.actorOf(c), req)
 	if err != nil {
+		return err
+	}
+	if err := keepForReplay(c, apiKeyResponse{APIKey: k}); err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(apiKeyResponse{APIKey: k, Secret: secret})

@@ -16,7 +16,7 @@ import (
 const tenantsUsage = `usage:
   cardhost tenants create --name NAME [--sandbox] [--scopes reveal]   print a new tenant's API key (--sandbox: sandbox mode only)
   cardhost tenants list
-  cardhost tenants create-key --tenant ID [--scopes reveal]          print another API key
+  cardhost tenants create-key --tenant ID --name KEY_NAME [--scopes reveal]   print another API key
   cardhost tenants revoke-key --tenant ID --key KEY_ID
 (database flags as for serve: --database-url or DATABASE_URL)
 `
@@ -28,7 +28,7 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 	var sandbox *bool
 	// Unknown subcommands are refused after the flags are read.
 	sub, env, _, code := command("tenants", tenantsUsage, nil, args, load, stderr, func(fs *flag.FlagSet) {
-		name = fs.String("name", "", "tenant name")
+		name = fs.String("name", "", "tenant name (create) or API key name (create-key)")
 		scopes = fs.String("scopes", "", "comma-separated API key scopes (reveal)")
 		tenant = fs.String("tenant", "", "tenant id")
 		key = fs.String("key", "", "API key id (key_...)")
@@ -47,7 +47,7 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "cardhost tenants: unknown subcommand %q\n%s", sub, tenantsUsage)
 		return 2
 	}
-	if (sub == "create" && *name == "") || (sub == "create-key" && *tenant == "") || (sub == "revoke-key" && (*tenant == "" || *key == "")) {
+	if (sub == "create" && *name == "") || (sub == "create-key" && (*tenant == "" || *name == "")) || (sub == "revoke-key" && (*tenant == "" || *key == "")) {
 		fmt.Fprintf(stderr, "cardhost tenants %s: missing required flag\n%s", sub, tenantsUsage)
 		return 2
 	}
@@ -97,11 +97,11 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 		}
 		tw.Flush()
 	case "create-key":
-		k, secret, err := svc.CreateAPIKey(ctx, *tenant, sc)
+		k, secret, err := svc.CreateAPIKey(ctx, *tenant, issuance.Operator, issuance.KeyRequest{Name: *name, Scopes: sc})
 		if err != nil {
 			return fail(err)
 		}
-		fmt.Fprintf(stdout, "API key %s for tenant %s (shown only now):\n\n  %s\n\n", k.ID, k.TenantID, secret)
+		fmt.Fprintf(stdout, "API key %s (%s) for tenant %s (shown only now):\n\n  %s\n\n", k.ID, k.Name, k.TenantID, secret)
 	case "revoke-key":
 		if err := svc.RevokeAPIKey(ctx, *tenant, *key); err != nil {
 			return fail(err)
