@@ -125,6 +125,17 @@ func insertCard(ctx context.Context, tx pgx.Tx, c *issuance.Card) error {
 	if err != nil {
 		return err
 	}
+	if len(c.PANIndexOlder) > 0 {
+		// The PAN may be a card indexed under an older PAN-index key
+		// version (the unique index only sees equal indexes).
+		var taken bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cards WHERE pan_index = ANY ($1))`, c.PANIndexOlder).Scan(&taken); err != nil {
+			return fmt.Errorf("checking PAN: %w", err)
+		}
+		if taken {
+			return issuance.ErrPANTaken
+		}
+	}
 	_, err = tx.Exec(ctx, `INSERT INTO cards (id, tenant_id, product_id, cardholder_id, reference_id, reference_number,
 		type, status, status_reason, printed_name, currency, card_limit, spending_controls, risk_controls, usage_type,
 		auto_cancel_trigger, expiry_at, pin_length, metadata, billing_address, shipping_address, embosser_id, layout_id,
