@@ -245,6 +245,17 @@ func TestImportComponentsKCV(t *testing.T) {
 	tdesC2 := unhex(t, "1111111111111111EEEEEEEEEEEEEEEE")
 	tdesC1 := make([]byte, 16)
 	subtle.XORBytes(tdesC1, tdes, tdesC2)
+	// A single-length DES key written as a TDES key: halves equal (for
+	// three-key TDES, the second and third thirds equal).
+	single := unhex(t, "0123456789ABCDEF0123456789ABCDEF")
+	singleC1 := make([]byte, 16)
+	subtle.XORBytes(singleC1, single, tdesC2)
+	singleKCV, _ := emv.KCV(emv.AlgorithmTDES, single)
+	single3 := unhex(t, "FEDCBA98765432100123456789ABCDEF0123456789ABCDEF")
+	single3C2 := bytes.Repeat([]byte{0x5D}, 24)
+	single3C1 := make([]byte, 24)
+	subtle.XORBytes(single3C1, single3, single3C2)
+	single3KCV, _ := emv.KCV(emv.AlgorithmTDES, single3)
 	aesKey := unhex(t, "3F419E1CB7079442AA37474C2EFBF8B8")
 	aesC2 := bytes.Repeat([]byte{0xA5}, 16)
 	aesC1 := make([]byte, 16)
@@ -268,6 +279,8 @@ func TestImportComponentsKCV(t *testing.T) {
 		{"no combined KCV", emv.KeyZPK, emv.KeySpecTDES2, [][]byte{tdesC1, tdesC2}, nil, "", softhsm.ErrInvalidInput},
 		{"component length", emv.KeyZPK, emv.KeySpecTDES2, [][]byte{tdesC1[:8], tdesC2[:8]}, nil, "08D7B4", softhsm.ErrKeySpec},
 		{"KCV too short", emv.KeyZPK, emv.KeySpecTDES2, [][]byte{tdesC1, tdesC2}, nil, "08", softhsm.ErrKCVMismatch},
+		{"tdes halves equal", emv.KeyZPK, emv.KeySpecTDES2, [][]byte{singleC1, tdesC2}, nil, emv.EncodeHex(singleKCV), softhsm.ErrWeakKey},
+		{"tdes3 second and third equal", emv.KeyZPK, emv.KeySpecTDES3, [][]byte{single3C1, single3C2}, nil, emv.EncodeHex(single3KCV), softhsm.ErrWeakKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -46,7 +46,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // failure (exit code 2).
 func keyInputError(err error) bool {
 	for _, e := range []error{softhsm.ErrKeySpec, softhsm.ErrInvalidInput, softhsm.ErrKCVMismatch, softhsm.ErrKeyNotFound,
-		softhsm.ErrNotExportable, softhsm.ErrKeyUsage, softhsm.ErrKeyExpired, softhsm.ErrKeyExists} {
+		softhsm.ErrNotExportable, softhsm.ErrKeyUsage, softhsm.ErrKeyExpired, softhsm.ErrKeyExists, softhsm.ErrWeakKey} {
 		if errors.Is(err, e) {
 			return true
 		}
