@@ -749,3 +749,25 @@ func TestNoCache(t *testing.T) {
 		t.Fatalf("after retire: %v, want ErrKeyExpired", err)
 	}
 }
+
+// TestSealOpenPIN: the sandbox PIN is sealed and opened as its own type;
+// PINs sealed before (through SealPAN, as a PAN) still open.
+func TestSealOpenPIN(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	dek := f.generate(t, emv.KeyPANDEK)
+	sealed, err := f.hsm.SealPIN(ctx, dek.Ref, "ten_a", "card_1/sandbox-pin", emv.PIN("864213"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pin, err := f.hsm.OpenPIN(ctx, dek.Ref, "ten_a", "card_1/sandbox-pin", sealed); err != nil || pin.Reveal() != "864213" {
+		t.Fatalf("OpenPIN: %v", err)
+	}
+	if _, err := f.hsm.OpenPIN(ctx, dek.Ref, "ten_a", "card_1", sealed); !errors.Is(err, softhsm.ErrSealed) {
+		t.Fatalf("a PIN opened under the card's own binding: %v", err)
+	}
+	old, _ := f.hsm.SealPAN(ctx, dek.Ref, "ten_a", "card_1/sandbox-pin", emv.PAN("1234"))
+	if pin, err := f.hsm.OpenPIN(ctx, dek.Ref, "ten_a", "card_1/sandbox-pin", old); err != nil || pin.Reveal() != "1234" {
+		t.Fatalf("a PIN sealed as a PAN does not open: %v", err)
+	}
+}

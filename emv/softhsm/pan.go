@@ -30,16 +30,27 @@ func sealAAD(ref string, keyVersion uint32, tenant, cardID string) []byte {
 // tenant and card id. The result is 0x01 || key version (4 bytes,
 // big-endian) || nonce (12) || ciphertext || tag (16).
 func (h *HSM) SealPAN(ctx context.Context, dekRef, tenant, cardID string, pan emv.PAN) ([]byte, error) {
+	return h.seal(ctx, dekRef, tenant, cardID, pan.Reveal())
+}
+
+// SealPIN seals the sandbox simulator's clear test PIN like SealPAN, bound
+// to binding (the card id with a suffix of the caller's, so that it
+// differs from the card's PAN seal).
+func (h *HSM) SealPIN(ctx context.Context, dekRef, tenant, binding string, pin emv.PIN) ([]byte, error) {
+	return h.seal(ctx, dekRef, tenant, binding, pin.Reveal())
+}
+
+func (h *HSM) seal(ctx context.Context, dekRef, tenant, cardID, clear string) ([]byte, error) {
 	var out []byte
 	err := h.withActive(ctx, dekRef, opSeal, func(k *key) error {
 		v := uint32(k.rec.Version)
 		out = append([]byte{sealedVersion}, binary.BigEndian.AppendUint32(nil, v)...)
 		nonce := make([]byte, k.aead.NonceSize())
 		if _, err := io.ReadFull(h.rand, nonce); err != nil {
-			return fmt.Errorf("sealing PAN: %w", err)
+			return fmt.Errorf("sealing: %w", err)
 		}
 		out = append(out, nonce...)
-		out = k.aead.Seal(out, nonce, []byte(pan.Reveal()), sealAAD(k.rec.Ref, v, tenant, cardID))
+		out = k.aead.Seal(out, nonce, []byte(clear), sealAAD(k.rec.Ref, v, tenant, cardID))
 		return nil
 	})
 	return out, err
@@ -49,26 +60,38 @@ func (h *HSM) SealPAN(ctx context.Context, dekRef, tenant, cardID string, pan em
 // the PAN-DEK version recorded in it (retired versions open until their
 // UsableUntil). Tampered data, another tenant or card give ErrSealed.
 func (h *HSM) OpenPAN(ctx context.Context, dekRef, tenant, cardID string, sealed []byte) (emv.PAN, error) {
+	clear, err := h.open(ctx, dekRef, tenant, cardID, sealed)
+	return emv.PAN(clear), err
+}
+
+// OpenPIN decrypts data made by SealPIN for the same tenant and binding,
+// like OpenPAN.
+func (h *HSM) OpenPIN(ctx context.Context, dekRef, tenant, binding string, sealed []byte) (emv.PIN, error) {
+	clear, err := h.open(ctx, dekRef, tenant, binding, sealed)
+	return emv.PIN(clear), err
+}
+
+func (h *HSM) open(ctx context.Context, dekRef, tenant, cardID string, sealed []byte) (string, error) {
 	if len(sealed) < 5+12+16 || sealed[0] != sealedVersion {
-		return "", fmt.Errorf("opening PAN: %w", ErrSealed)
+		return "", fmt.Errorf("opening sealed data: %w", ErrSealed)
 	}
 	v := binary.BigEndian.Uint32(sealed[1:5])
 	if v == 0 || v > 1<<30 {
-		return "", fmt.Errorf("opening PAN: %w", ErrSealed)
+		return "", fmt.Errorf("opening sealed data: %w", ErrSealed)
 	}
-	var pan emv.PAN
+	var out string
 	err := h.withVersion(ctx, dekRef, int(v), opSeal, func(k *key) error {
 		ns := k.aead.NonceSize()
 		body := sealed[5:]
 		clear, err := k.aead.Open(nil, body[:ns], body[ns:], sealAAD(k.rec.Ref, v, tenant, cardID))
 		if err != nil {
-			return fmt.Errorf("opening PAN: %w", ErrSealed)
+			return fmt.Errorf("opening sealed data: %w", ErrSealed)
 		}
-		pan = emv.PAN(clear)
+		out = string(clear)
 		emv.SecretBytes(clear).Wipe()
 		return nil
 	})
-	return pan, err
+	return out, err
 }
 
 // IndexPAN returns the PAN's look-up index under the active PAN-IDX
