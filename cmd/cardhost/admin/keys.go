@@ -24,11 +24,14 @@ const keysUsage = `usage:
                        [--component-kcv KCV ...] [--spec S] [--tenant ID] [--label L]
   cardhost keys export --ref REF --under KEK_REF
   cardhost keys rotate --ref REF [--retire-after DURATION]
+  cardhost keys reindex
   cardhost keys assign --role ROLE --ref REF
   cardhost keys roles
 
 types: IMK-AC IMK-SMI IMK-SMC CVK PVK ZPK ZAK KEK CA ECDH PAN-DEK PAN-IDX
 roles: pan-dek pan-idx ca ecdh (platform keys; running instances read them at start)
+Rotating the pan-idx key re-indexes every card under the new version (reindex
+finishes an interrupted run); hosts find cards under every live version.
 Key values are never printed: list shows check values (KCV), export a TR-31
 key block under a transport key. Components typed on a command line end up
 in the shell history: run import ceremonies from a shell that keeps none.
@@ -77,7 +80,7 @@ func parseRetireAfter(s string) (time.Duration, error) {
 func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
 	var typ, spec, tenant, label, ref, under, retire, role, kcv *string
 	var components, componentKCVs multiFlag
-	subs := []string{"list", "generate", "import", "export", "rotate", "assign", "roles"}
+	subs := []string{"list", "generate", "import", "export", "rotate", "reindex", "assign", "roles"}
 	sub, env, fs, code := command("keys", keysUsage, subs, args, load, stderr, func(fs *flag.FlagSet) {
 		typ = fs.String("type", "", "key type: IMK-AC, IMK-SMI, IMK-SMC, CVK, PVK, ZPK, ZAK, KEK, CA, ECDH, PAN-DEK, PAN-IDX")
 		spec = fs.String("spec", "", "algorithm and size (TDES2, TDES3, AES128, AES256, HMAC-SHA256, EC-P256); default: the type's")
@@ -214,11 +217,47 @@ func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Write
 		}
 		fmt.Fprintf(stdout, "rotated %s %s: version %d active, KCV %s; version %d retired, usable until %s\n",
 			info.Type, info.Ref, info.Version, info.KCV, old.Version, old.UsableUntil.Format(time.RFC3339))
+		if info.Type == emv.KeyPANIDX {
+			return reindexPANs(ctx, db, hsm, info.Ref, stdout, stderr)
+		}
 	case "assign":
 		return assignKeyRole(ctx, db, hsm, *role, *ref, stdout, stderr)
 	case "roles":
 		return listKeyRoles(ctx, db, hsm, stdout, stderr)
+	case "reindex":
+		return reindexPANs(ctx, db, hsm, "", stdout, stderr)
 	}
+	return 0
+}
+
+// reindexPANs moves every card to the newest version of the PAN-index key
+// ref ("": the platform's) when ref is the platform's pan-idx key: hosts
+// find cards under every live version and re-index a card they serve, and
+// this moves the others before the retired version's end of use.
+func reindexPANs(ctx context.Context, db *postgres.DB, hsm *softhsm.HSM, ref string, stdout, stderr io.Writer) int {
+	keys, err := db.SystemKeys(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "cardhost keys: reading key roles:", err)
+		return 1
+	}
+	if ref == "" {
+		ref = keys.PANIndex
+	}
+	if ref == "" || keys.PANIndex != ref {
+		return 0 // not the platform's PAN-index key: no card is indexed under it
+	}
+	n, err := db.ReindexPANs(ctx, func(tenantID, cardID string, sealed []byte) ([]byte, error) {
+		pan, err := hsm.OpenPAN(ctx, keys.PANDEK, tenantID, cardID, sealed)
+		if err != nil {
+			return nil, err
+		}
+		return hsm.IndexPAN(ctx, ref, pan)
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "cardhost keys: re-indexing cards (%d moved; finish with cardhost keys reindex): %v\n", n, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "re-indexed %d cards under the newest PAN-index version\n", n)
 	return 0
 }
 
