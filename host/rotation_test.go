@@ -63,8 +63,9 @@ func TestKeyRotationKeepsEveryCard(t *testing.T) {
 }
 
 // TestPANIndexRotationReindexesTouchedCards: after a rotation of the
-// PAN-index key a card is found under its old index and moved to the
-// newest with its next authorization; a card already there is not written.
+// PAN-index key a card is found under its old index, and moved to the new
+// version by its next authorization once every instance knows that version
+// (two HSM key-cache lifetimes after its activation).
 func TestPANIndexRotationReindexesTouchedCards(t *testing.T) {
 	e := newHostEnv(t)
 	ctx := context.Background()
@@ -85,8 +86,16 @@ func TestPANIndexRotationReindexesTouchedCards(t *testing.T) {
 	if err != nil || bytes.Equal(newest, old) {
 		t.Fatalf("index under the new version: %v (equal to the old: %v)", err, bytes.Equal(newest, old))
 	}
+	// Until every instance knows the new version, cards stay where they are.
 	if a := e.auth(card, msg{cvv2: cvv2(t, card), expiry: card.Expiry}); a.code != "00" {
 		t.Fatalf("first authorization after the rotation answered %s", a.code)
+	}
+	if !bytes.Equal(index(), old) {
+		t.Fatal("the card was moved to a PAN-index version other instances may not know yet")
+	}
+	e.hsmAhead.Store(int64(11 * time.Minute))
+	if a := e.auth(card, msg{cvv2: cvv2(t, card), expiry: card.Expiry}); a.code != "00" {
+		t.Fatalf("authorization once the new version settled answered %s", a.code)
 	}
 	if !bytes.Equal(index(), newest) {
 		t.Fatal("the card was not re-indexed under the newest PAN-index version")

@@ -10,11 +10,18 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 )
 
-// TestKeysRotatePANIndexReindexesEveryCard: rotating the platform's
-// PAN-index key moves every card to the new version at once, so that no
+// TestKeysReindexMovesEveryCard: after a rotation of the platform's
+// PAN-index key, keys reindex moves every card to the new version once
+// every instance knows it (two key-cache lifetimes, here 1 ms), so that no
 // card depends on the retired version's end of use (issue 12, point 6).
-func TestKeysRotatePANIndexReindexesEveryCard(t *testing.T) {
-	getenv, url, mk := cliEnv(t, "")
+func TestKeysReindexMovesEveryCard(t *testing.T) {
+	base, url, mk := cliEnv(t, "")
+	getenv := func(k string) string {
+		if k == "CARDHOST_KEY_CACHE_TTL" {
+			return "1ms"
+		}
+		return base(k)
+	}
 	ctx := context.Background()
 	idx := firstRef(t, cliOK(t, getenv, "keys", "generate", "--type", "PAN-IDX"))
 	dek := firstRef(t, cliOK(t, getenv, "keys", "generate", "--type", "PAN-DEK"))
@@ -44,9 +51,12 @@ func TestKeysRotatePANIndexReindexesEveryCard(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out := cliOK(t, getenv, "keys", "rotate", "--ref", idx)
-	if !strings.Contains(out, "re-indexed 3 cards") {
+	if out := cliOK(t, getenv, "keys", "rotate", "--ref", idx); !strings.Contains(out, "cardhost keys reindex") {
 		t.Fatalf("rotate output %q", out)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if out := cliOK(t, getenv, "keys", "reindex"); !strings.Contains(out, "re-indexed 3 cards") {
+		t.Fatalf("reindex output %q", out)
 	}
 	_, hsm = openCLIStore(t, url, mk) // sees the new version
 	for _, pan := range pans {

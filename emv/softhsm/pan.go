@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/cardhost/cardhost/emv"
 )
@@ -108,15 +109,41 @@ func (h *HSM) IndexPAN(ctx context.Context, idxRef string, pan emv.PAN) ([]byte,
 }
 
 // IndexPANAll returns the PAN's index under every PAN-IDX version usable
-// for look-ups, active first: during a rotation the caller searches for any
-// of them.
+// for look-ups: during a rotation the caller searches for any of them. The
+// first is the index to store (a new card, a re-indexed one): the newest
+// version that every instance sharing the key store already knows, that is
+// one activated at least twice Config.CacheTTL ago (the oldest version when
+// none is, e.g. a new key). The other versions follow, newest first. So
+// a card is never moved to a version another instance cannot compute yet.
 func (h *HSM) IndexPANAll(ctx context.Context, idxRef string, pan emv.PAN) ([][]byte, error) {
-	var out [][]byte
+	var settled, fresh [][]byte
+	now := h.clock()
 	_, err := h.eachVerifiable(ctx, idxRef, opIndex, func(k *key) (bool, error) {
-		out = append(out, panIndex(k.raw, pan))
+		ix := panIndex(k.raw, pan)
+		if now.Before(h.IndexSettles(k.rec.Activated)) {
+			fresh = append(fresh, ix)
+		} else {
+			settled = append(settled, ix)
+		}
 		return false, nil
 	})
-	return out, err
+	if len(settled) == 0 && len(fresh) > 1 {
+		// Rotated before any version settled: the oldest is the one
+		// known longest.
+		oldest := fresh[len(fresh)-1]
+		return append([][]byte{oldest}, fresh[:len(fresh)-1]...), err
+	}
+	return append(settled, fresh...), err
+}
+
+// IndexSettles returns when a PAN-IDX version activated at activated is
+// known to every instance sharing the key store (two cache lifetimes
+// later), so that IndexPANAll stores indexes under it.
+func (h *HSM) IndexSettles(activated time.Time) time.Time {
+	if h.ttl <= 0 {
+		return activated
+	}
+	return activated.Add(2 * h.ttl)
 }
 
 func panIndex(key []byte, pan emv.PAN) []byte {

@@ -30,8 +30,8 @@ const keysUsage = `usage:
 
 types: IMK-AC IMK-SMI IMK-SMC CVK PVK ZPK ZAK KEK CA ECDH PAN-DEK PAN-IDX
 roles: pan-dek pan-idx ca ecdh (platform keys; running instances read them at start)
-Rotating the pan-idx key re-indexes every card under the new version (reindex
-finishes an interrupted run); hosts find cards under every live version.
+Hosts find cards under every live version of the pan-idx key and move a card
+they serve to the newest; reindex moves the others (run it once rotate says).
 Key values are never printed: list shows check values (KCV), export a TR-31
 key block under a transport key. Components typed on a command line end up
 in the shell history: run import ceremonies from a shell that keeps none.
@@ -218,46 +218,52 @@ func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Write
 		fmt.Fprintf(stdout, "rotated %s %s: version %d active, KCV %s; version %d retired, usable until %s\n",
 			info.Type, info.Ref, info.Version, info.KCV, old.Version, old.UsableUntil.Format(time.RFC3339))
 		if info.Type == emv.KeyPANIDX {
-			return reindexPANs(ctx, db, hsm, info.Ref, stdout, stderr)
+			fmt.Fprintf(stdout, "cards move to version %d as the hosts serve them, from %s; then run cardhost keys reindex to move the others before %s\n",
+				info.Version, hsm.IndexSettles(info.Activated).Format(time.RFC3339), old.UsableUntil.Format(time.RFC3339))
 		}
 	case "assign":
 		return assignKeyRole(ctx, db, hsm, *role, *ref, stdout, stderr)
 	case "roles":
 		return listKeyRoles(ctx, db, hsm, stdout, stderr)
 	case "reindex":
-		return reindexPANs(ctx, db, hsm, "", stdout, stderr)
+		return reindexPANs(ctx, db, hsm, stdout, stderr)
 	}
 	return 0
 }
 
-// reindexPANs moves every card to the newest version of the PAN-index key
-// ref ("": the platform's) when ref is the platform's pan-idx key: hosts
-// find cards under every live version and re-index a card they serve, and
-// this moves the others before the retired version's end of use.
-func reindexPANs(ctx context.Context, db *postgres.DB, hsm *softhsm.HSM, ref string, stdout, stderr io.Writer) int {
+// reindexPANs moves every card to the version of the platform's PAN-index
+// key that IndexPANAll stores under (the newest every instance knows).
+// Hosts find cards under every live version and move a card they serve;
+// this moves the others before a retired version's end of use.
+func reindexPANs(ctx context.Context, db *postgres.DB, hsm *softhsm.HSM, stdout, stderr io.Writer) int {
 	keys, err := db.SystemKeys(ctx)
 	if err != nil {
-		fmt.Fprintln(stderr, "cardhost keys: reading key roles:", err)
+		fmt.Fprintln(stderr, "cardhost keys reindex: reading key roles:", err)
 		return 1
 	}
-	if ref == "" {
-		ref = keys.PANIndex
-	}
-	if ref == "" || keys.PANIndex != ref {
-		return 0 // not the platform's PAN-index key: no card is indexed under it
+	if keys.PANIndex == "" || keys.PANDEK == "" {
+		fmt.Fprintln(stderr, "cardhost keys reindex: the pan-idx and pan-dek roles are not assigned")
+		return 2
 	}
 	n, err := db.ReindexPANs(ctx, func(tenantID, cardID string, sealed []byte) ([]byte, error) {
 		pan, err := hsm.OpenPAN(ctx, keys.PANDEK, tenantID, cardID, sealed)
 		if err != nil {
 			return nil, err
 		}
-		return hsm.IndexPAN(ctx, ref, pan)
+		all, err := hsm.IndexPANAll(ctx, keys.PANIndex, pan)
+		if err != nil {
+			return nil, err
+		}
+		return all[0], nil
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "cardhost keys: re-indexing cards (%d moved; finish with cardhost keys reindex): %v\n", n, err)
+		fmt.Fprintf(stderr, "cardhost keys reindex: %d cards moved, then: %v\n", n, err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "re-indexed %d cards under the newest PAN-index version\n", n)
+	fmt.Fprintf(stdout, "re-indexed %d cards\n", n)
+	if info, err := hsm.KeyInfo(ctx, keys.PANIndex, 0); err == nil && time.Now().Before(hsm.IndexSettles(info.Activated)) {
+		fmt.Fprintf(stdout, "version %d is used for the index from %s: run again then\n", info.Version, hsm.IndexSettles(info.Activated).Format(time.RFC3339))
+	}
 	return 0
 }
 
