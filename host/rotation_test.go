@@ -8,7 +8,6 @@ import (
 
 	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/emv"
-	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance"
 )
 
@@ -18,8 +17,7 @@ import (
 // verify, the acquirer's PIN blocks under the old zone PIN key still
 // decipher and the sealed PAN still opens (issue 12, point 6).
 func TestKeyRotationKeepsEveryCard(t *testing.T) {
-	e := newHostEnv(t)
-	ctx := context.Background()
+	e, ctx := newHostEnv(t), context.Background()
 	term, err := terminal.NewTerminal(terminal.TerminalConfig{AcquirerID: acquirerID, ZPK: clearZPK})
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +33,7 @@ func TestKeyRotationKeepsEveryCard(t *testing.T) {
 			t.Fatalf("magnetic stripe with PIN answered %s", a.code)
 		}
 		if chip != nil {
-			if res := e.purchase(t, term, chip, 100, terminal.TxnOptions{Entry: "chip"}); res.Code != iso.Approved || res.ARPC.Status != terminal.ARPCValid {
+			if res := e.purchase(t, term, chip, 100, terminal.TxnOptions{Entry: "chip"}); res.Code != "00" || res.ARPC.Status != terminal.ARPCValid {
 				t.Fatalf("chip answered %s, ARPC %s %s", res.Code, res.ARPC.Status, res.ARPC.Detail)
 			}
 		}
@@ -67,8 +65,7 @@ func TestKeyRotationKeepsEveryCard(t *testing.T) {
 // version by its next authorization once every instance knows that version
 // (two HSM key-cache lifetimes after its activation).
 func TestPANIndexRotationReindexesTouchedCards(t *testing.T) {
-	e := newHostEnv(t)
-	ctx := context.Background()
+	e, ctx := newHostEnv(t), context.Background()
 	card := e.newCard(cardOpts{})
 	index := func() []byte {
 		t.Helper()
@@ -99,5 +96,36 @@ func TestPANIndexRotationReindexesTouchedCards(t *testing.T) {
 	}
 	if !bytes.Equal(index(), newest) {
 		t.Fatal("the card was not re-indexed under the newest PAN-index version")
+	}
+}
+
+// TestIBM3624WrongLengthPINIsWrongPIN: a PIN of another length than the
+// one set for an IBM 3624 (offset) card is a wrong PIN: 55, counted in the
+// card's PIN tries, not 96 (issue 12, point 10).
+func TestIBM3624WrongLengthPINIsWrongPIN(t *testing.T) {
+	e := newHostEnv(t)
+	card := e.newCard(cardOpts{})
+	vd, err := emv.PINValidationData(card.PAN, len(card.PAN)-13, 12, 'F')
+	if err != nil {
+		t.Fatal(err)
+	}
+	offset, err := emv.IBM3624Offset(clearPVK, "4321", vd, emv.DefaultDecimalizationTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Pool().Exec(context.Background(), `UPDATE cards SET pin_method = 'IBM3624', pin_verify = $2 WHERE id = $1`, card.ID, offset); err != nil {
+		t.Fatal(err)
+	}
+	mag := func(pin string) string {
+		return e.auth(card, msg{entry: "901", track2: track2(t, card, true), pinBlock: pinBlock(t, pin, card.PAN)}).code
+	}
+	if code := mag("4321"); code != "00" {
+		t.Fatalf("right PIN answered %s", code)
+	}
+	if code := mag("43210"); code != "55" {
+		t.Fatalf("a 5-digit PIN for a 4-digit offset answered %s, want 55", code)
+	}
+	if _, _, tries := e.cardState(card.ID); tries != 1 {
+		t.Fatalf("pin_tries = %d, want 1", tries)
 	}
 }

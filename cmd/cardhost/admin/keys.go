@@ -236,15 +236,19 @@ func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Write
 // Hosts find cards under every live version and move a card they serve;
 // this moves the others before a retired version's end of use.
 func reindexPANs(ctx context.Context, db *postgres.DB, hsm *softhsm.HSM, stdout, stderr io.Writer) int {
-	keys, err := db.SystemKeys(ctx)
-	if err != nil {
+	switch keys, err := db.SystemKeys(ctx); {
+	case err != nil:
 		fmt.Fprintln(stderr, "cardhost keys reindex: reading key roles:", err)
 		return 1
-	}
-	if keys.PANIndex == "" || keys.PANDEK == "" {
+	case keys.PANIndex == "" || keys.PANDEK == "":
 		fmt.Fprintln(stderr, "cardhost keys reindex: the pan-idx and pan-dek roles are not assigned")
 		return 2
+	default:
+		return reindexUnder(ctx, db, hsm, keys, stdout, stderr)
 	}
+}
+
+func reindexUnder(ctx context.Context, db *postgres.DB, hsm *softhsm.HSM, keys issuance.SystemKeys, stdout, stderr io.Writer) int {
 	n, err := db.ReindexPANs(ctx, func(tenantID, cardID string, sealed []byte) ([]byte, error) {
 		pan, err := hsm.OpenPAN(ctx, keys.PANDEK, tenantID, cardID, sealed)
 		if err != nil {
