@@ -685,9 +685,16 @@ func TestSealOpenIndexPAN(t *testing.T) {
 	if _, err := f.hsm.Rotate(ctx, idx.Ref, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
+	// The index to store stays under version 1 until every instance knows
+	// version 2 (two cache lifetimes), then moves to version 2.
 	all, err := f.hsm.IndexPANAll(ctx, idx.Ref, pan)
+	if err != nil || len(all) != 2 || !bytes.Equal(all[0], i1) || bytes.Equal(all[1], i1) {
+		t.Fatalf("IndexPANAll right after the rotation = %d entries, %v", len(all), err)
+	}
+	f.clock.Add(2*softhsm.DefaultCacheTTL + time.Second)
+	all, err = f.hsm.IndexPANAll(ctx, idx.Ref, pan)
 	if err != nil || len(all) != 2 || !bytes.Equal(all[1], i1) || bytes.Equal(all[0], i1) {
-		t.Fatalf("IndexPANAll = %d entries, %v", len(all), err)
+		t.Fatalf("IndexPANAll once version 2 settled = %d entries, %v", len(all), err)
 	}
 	f.clock.Add(91 * 24 * time.Hour) // past the default overlap
 	if _, err := f.hsm.OpenPAN(ctx, dek.Ref, "ten_a", "card_1", sealed); !errors.Is(err, softhsm.ErrKeyExpired) {
