@@ -202,6 +202,23 @@ func TestIBM3624PublishedVectors(t *testing.T) {
 	})
 }
 
+// TestIBM3624WrongLengthIsWrongPIN: a PIN of another length than the one
+// set (the offset's) is a wrong PIN, (false, nil), so that the host counts
+// it and answers 55, not 96 (issue 12, point 10).
+func TestIBM3624WrongLengthIsWrongPIN(t *testing.T) {
+	pvk := make([]byte, 16)
+	vd := "1122334455667788"
+	off, err := IBM3624Offset(pvk, "1234", vd, DefaultDecimalizationTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pin := range []string{"12345", "123412", "123456789012"} {
+		if ok, err := VerifyIBM3624Offset(pvk, pin, off, vd, DefaultDecimalizationTable); ok || err != nil {
+			t.Errorf("PIN of %d digits against a 4-digit offset = %v, %v; want false, nil", len(pin), ok, err)
+		}
+	}
+}
+
 func TestIBM3624Rejects(t *testing.T) {
 	pvk := make([]byte, 16)
 	vd := "1122334455667788"
@@ -219,8 +236,8 @@ func TestIBM3624Rejects(t *testing.T) {
 		}, ErrHex},
 		{"PIN 3 digits", func() error { _, err := IBM3624Offset(pvk, "123", vd, DefaultDecimalizationTable); return err }, ErrDigits},
 		{"offset letters", func() error { _, err := IBM3624PIN(pvk, "12A4", vd, DefaultDecimalizationTable); return err }, ErrDigits},
-		{"offset shorter than PIN", func() error {
-			_, err := VerifyIBM3624Offset(pvk, "12345", "1234", vd, DefaultDecimalizationTable)
+		{"offset 3 digits", func() error {
+			_, err := VerifyIBM3624Offset(pvk, "1234", "123", vd, DefaultDecimalizationTable)
 			return err
 		}, ErrDigits},
 		{"validation range outside PAN", func() error { _, err := PINValidationData("1122334455667788", 1, 16, 'F'); return err }, ErrLength},

@@ -125,13 +125,20 @@ func IBM3624PIN(pvk []byte, offset, validationData, decTable string) (string, er
 }
 
 // VerifyIBM3624Offset checks a PIN against its stored offset in constant
-// time. A mismatch is (false, nil).
+// time. A mismatch, including a PIN of another length than the offset's
+// (the PIN set), is (false, nil): a wrong PIN. A malformed PIN or offset
+// is an error.
 func VerifyIBM3624Offset(pvk []byte, pin, offset, validationData, decTable string) (bool, error) {
 	if err := checkPIN(pin); err != nil {
 		return false, fmt.Errorf("verifying IBM 3624 offset: %w", err)
 	}
-	if len(offset) != len(pin) || !digit.All(offset) {
-		return false, fmt.Errorf("verifying IBM 3624 offset: %w", digitsError("offset", len(offset), "as many as the PIN's"))
+	if len(offset) < 4 || len(offset) > 12 || !digit.All(offset) {
+		return false, fmt.Errorf("verifying IBM 3624 offset: %w", digitsError("offset", len(offset), "4 to 12"))
+	}
+	if len(offset) != len(pin) {
+		// The cardholder typed a PIN of another length than the one set:
+		// a wrong PIN, not unusable input.
+		return false, nil
 	}
 	want, err := IBM3624PIN(pvk, offset, validationData, decTable)
 	if err != nil {

@@ -84,6 +84,28 @@ func (s Sensitive) LogValue() slog.Value { return slog.StringValue(redacted) }
 // MarshalJSON refuses to encode the value.
 func (s Sensitive) MarshalJSON() ([]byte, error) { return nil, ErrSecretJSON }
 
+// PIN is a clear PIN: the sandbox simulator's test PIN, the one clear PIN
+// cardhost holds outside the HSM (real PINs arrive enciphered). Its own
+// type, not a string, a Sensitive or a PAN (whose masking would show a
+// long PIN's last digits): it formats as "[redacted]" and refuses JSON
+// encoding, and cannot be passed where a PAN or a CVV is expected.
+type PIN string
+
+// Reveal returns the clear PIN.
+func (p PIN) Reveal() string { return string(p) }
+
+// String implements fmt.Stringer without revealing the PIN.
+func (p PIN) String() string { return redacted }
+
+// GoString implements fmt.GoStringer without revealing the PIN.
+func (p PIN) GoString() string { return redacted }
+
+// LogValue implements slog.LogValuer without revealing the PIN.
+func (p PIN) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalJSON refuses to encode the PIN.
+func (p PIN) MarshalJSON() ([]byte, error) { return nil, ErrSecretJSON }
+
 // Track2 is magnetic-stripe track 2 equivalent data.
 type Track2 = Sensitive
 

@@ -66,3 +66,30 @@ func TestSensitiveRedacts(t *testing.T) {
 		t.Errorf("Wipe left %v", []byte(b))
 	}
 }
+
+// TestPINRedacts: the sandbox PIN is its own secret type; no digit of it
+// shows in a format, a log or JSON (issue 12, point 10). Held as a PAN,
+// as before, a 6-digit PIN printed its last four digits.
+func TestPINRedacts(t *testing.T) {
+	const clear = "864213"
+	p := PIN(clear)
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "pin", p)
+	for name, out := range map[string]string{
+		"%v": fmt.Sprintf("%v", p), "%s": fmt.Sprintf("%s", p), "%#v": fmt.Sprintf("%#v", p),
+		"struct": fmt.Sprintf("%+v", struct{ P PIN }{p}), "slog": buf.String(),
+	} {
+		if strings.Contains(out, "4213") || !strings.Contains(out, "[redacted]") {
+			t.Errorf("%s = %q, want [redacted]", name, out)
+		}
+	}
+	if _, err := json.Marshal(struct{ P PIN }{p}); !errors.Is(err, ErrSecretJSON) {
+		t.Errorf("json.Marshal(PIN) err = %v", err)
+	}
+	var in struct {
+		P PIN `json:"pin"`
+	}
+	if err := json.Unmarshal([]byte(`{"pin":"864213"}`), &in); err != nil || in.P.Reveal() != clear {
+		t.Fatalf("decoding a PIN: %v", err)
+	}
+}

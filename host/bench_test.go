@@ -45,17 +45,20 @@ type memLedger struct {
 	keys  map[string]*host.Authorization
 }
 
-func (m *memLedger) CardByPANIndex(_ context.Context, idx []byte) (*host.Card, error) {
+func (m *memLedger) CardByPANIndex(_ context.Context, idxs [][]byte) (*host.Card, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, c := range m.cards {
-		if string(c.PANIndex) == string(idx) {
-			cp := *c
-			return &cp, nil
+		for _, idx := range idxs {
+			if string(c.PANIndex) == string(idx) {
+				cp := *c
+				return &cp, nil
+			}
 		}
 	}
 	return nil, host.ErrNotFound
 }
+func (m *memLedger) Reindex(context.Context, string, []byte, []byte) error { return nil }
 func (m *memLedger) CardByID(_ context.Context, id string) (*host.Card, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

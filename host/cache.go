@@ -56,6 +56,9 @@ func (c *cardCache) put(card *Card, now time.Time) {
 			break
 		}
 	}
+	if prev, ok := c.ids[card.ID]; ok && prev != k {
+		delete(c.byIx, prev) // the card was re-indexed under a newer key version
+	}
 	c.byIx[k] = cacheEntry{card: card, stored: now}
 	c.ids[card.ID] = k
 }

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -111,12 +112,15 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (*Response, error) {
 	if early.Decided() && !panLooksValid(req) {
 		return e.decideWithoutCard(ctx, req, early, now)
 	}
-	idx, err := e.v.IndexPAN(ctx, e.cfg.PANIndexRef, req.PAN)
+	idxs, err := e.v.IndexPANAll(ctx, e.cfg.PANIndexRef, req.PAN)
+	if err == nil && len(idxs) == 0 {
+		err = errors.New("no usable version of the PAN-index key")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("indexing PAN: %w", err)
 	}
 	start := time.Now()
-	card, err := e.lookup(ctx, idx)
+	card, err := e.lookup(ctx, idxs)
 	e.observe("card_lookup", start)
 	if errors.Is(err, ErrNotFound) {
 		if req.Kind == KindReversal || req.Kind == KindReversalAdvice || req.Kind == KindAdvice || req.Kind == KindCapture {
@@ -194,6 +198,7 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (*Response, error) {
 		switch outcome {
 		case CommitDone:
 			e.remember(card, c)
+			e.reindex(ctx, card, idxs[0])
 			return resp, nil
 		case CommitDuplicate:
 			return retransmission(req, existing), nil
@@ -264,13 +269,16 @@ func (e *Engine) decideWithoutCard(ctx context.Context, req *Request, d Decision
 	return resp, nil
 }
 
-// lookup finds a card by PAN index, from the cache when it holds it.
-func (e *Engine) lookup(ctx context.Context, idx []byte) (*Card, error) {
+// lookup finds a card by any of its PAN indexes (newest key version
+// first), from the cache when it holds it.
+func (e *Engine) lookup(ctx context.Context, idxs [][]byte) (*Card, error) {
 	now := e.now()
-	if c := e.cache.get(idx, now); c != nil {
-		return c, nil
+	for _, idx := range idxs {
+		if c := e.cache.get(idx, now); c != nil {
+			return c, nil
+		}
 	}
-	c, err := e.ledger.CardByPANIndex(ctx, idx)
+	c, err := e.ledger.CardByPANIndex(ctx, idxs)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, err
@@ -279,6 +287,26 @@ func (e *Engine) lookup(ctx context.Context, idx []byte) (*Card, error) {
 	}
 	e.cache.put(c, now)
 	return c, nil
+}
+
+// reindex moves a card found under an older version of the PAN-index key
+// to newest, once, after its decision is committed: a card already under
+// the newest version costs nothing. A failure is logged and left for the
+// card's next request (the card is still found under the older version
+// until that version's end of use).
+func (e *Engine) reindex(ctx context.Context, card *Card, newest []byte) {
+	if card == nil || bytes.Equal(card.PANIndex, newest) {
+		return
+	}
+	if err := e.ledger.Reindex(ctx, card.ID, card.PANIndex, newest); err != nil {
+		e.log.WarnContext(ctx, "re-indexing card under the newest PAN-index key", "card_id", card.ID, "error", err)
+		return
+	}
+	if cached := e.cache.byID(card.ID); cached != nil {
+		next := *cached
+		next.PANIndex = newest
+		e.cache.put(&next, e.now())
+	}
 }
 
 // remember caches the card as the commit left it.

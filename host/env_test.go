@@ -67,6 +67,10 @@ type hostEnv struct {
 	now    time.Time
 	stan   atomic.Int64
 	cards  int
+
+	// hsmAhead moves the HSM's clock forward (nanoseconds), e.g. past the
+	// time a new PAN-index version settles.
+	hsmAhead *atomic.Int64
 }
 
 func newHostEnv(t testing.TB) *hostEnv {
@@ -84,11 +88,12 @@ func newHostEnvWith(t testing.TB, wrap func(host.Ledger, host.Verifier) (host.Le
 	if _, err := softhsm.GenerateMasterKeyFile(mk, nil); err != nil {
 		t.Fatal(err)
 	}
-	h, err := softhsm.New(softhsm.Config{MasterKeyFile: mk}, db.KeyStore())
+	ahead := new(atomic.Int64)
+	h, err := softhsm.New(softhsm.Config{MasterKeyFile: mk, Now: func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }}, db.KeyStore())
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &hostEnv{t: t, db: db, hsm: h, keys: map[emv.KeyType]string{}, now: time.Now().UTC()}
+	e := &hostEnv{t: t, db: db, hsm: h, hsmAhead: ahead, keys: map[emv.KeyType]string{}, now: time.Now().UTC()}
 	svc := issuance.NewService(issuance.Deps{Tenants: db})
 	ten, _, err := svc.CreateTenant(ctx, "Host Test Issuer", true, nil)
 	if err != nil {

@@ -25,9 +25,15 @@ var ErrUnavailable = errors.New("host: ledger unavailable")
 // Every method is safe for concurrent use, returns by ctx's deadline, and
 // wraps ErrUnavailable in errors that mean the store is unreachable.
 type Ledger interface {
-	// CardByPANIndex returns the card with this keyed PAN index, or
+	// CardByPANIndex returns the card with one of these keyed PAN indexes
+	// (one per live version of the PAN-index key, in one read), or
 	// ErrNotFound.
-	CardByPANIndex(ctx context.Context, index []byte) (*Card, error)
+	CardByPANIndex(ctx context.Context, indexes [][]byte) (*Card, error)
+	// Reindex replaces a card's PAN index (written under an older version
+	// of the PAN-index key) with index, the newest. Only the index
+	// changes (not the card's version). ErrNotFound when the card is gone
+	// or no longer has the index from.
+	Reindex(ctx context.Context, cardID string, from, to []byte) error
 	// CardByID returns a card by id, or ErrNotFound.
 	CardByID(ctx context.Context, id string) (*Card, error)
 	// AuthorizationByKey returns the record with this match key, or

@@ -89,8 +89,8 @@ type fakeVerifier struct {
 	pinErr                               error
 }
 
-func (f *fakeVerifier) IndexPAN(_ context.Context, _ string, pan emv.PAN) ([]byte, error) {
-	return []byte(pan.Reveal()), nil
+func (f *fakeVerifier) IndexPANAll(_ context.Context, _ string, pan emv.PAN) ([][]byte, error) {
+	return [][]byte{[]byte(pan.Reveal())}, nil
 }
 func (f *fakeVerifier) VerifyARQC(context.Context, emv.ARQCCheck) (emv.ARQCResult, error) {
 	return emv.ARQCResult{Valid: f.arqcOK, KeyVersion: 1}, nil

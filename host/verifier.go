@@ -10,8 +10,10 @@ import (
 // by key reference. *softhsm.HSM satisfies it. A failed verification is
 // (false, nil) — a decline, not an error.
 type Verifier interface {
-	// IndexPAN returns the keyed look-up hash of a PAN.
-	IndexPAN(ctx context.Context, idxRef string, pan emv.PAN) ([]byte, error)
+	// IndexPANAll returns the keyed look-up hashes of a PAN under every
+	// version of the PAN-index key usable for look-ups, newest first: a
+	// card indexed before a rotation is found under an older one.
+	IndexPANAll(ctx context.Context, idxRef string, pan emv.PAN) ([][]byte, error)
 	// VerifyARQC checks an ARQC; errors for malformed chip data wrap
 	// emv.ErrMissingTag, emv.ErrIAD or similar.
 	VerifyARQC(ctx context.Context, a emv.ARQCCheck) (emv.ARQCResult, error)

@@ -118,6 +118,11 @@ type Card struct {
 	Network     Network
 	CVN         int
 
+	// PANIndexOlder holds the PAN's indexes under the older live versions
+	// of the PAN-index key, newest first: storing a new card checks that no
+	// card has one (PANs are unique across key versions). Never stored.
+	PANIndexOlder [][]byte
+
 	// Key references in the HSM.
 	IMKACRef   string // issuer master key for application cryptograms
 	CVKRef     string // CVK pair for CVV, iCVV, CVV2

@@ -259,12 +259,16 @@ func (s *Service) sealCardData(ctx context.Context, c *Card, pan emv.PAN) error 
 	if err != nil {
 		return fmt.Errorf("sealing PAN: %w", err)
 	}
-	idx, err := s.d.Vault.IndexPAN(ctx, s.d.Keys.PANIndex, pan)
+	idxs, err := s.d.Vault.IndexPANAll(ctx, s.d.Keys.PANIndex, pan)
+	if err == nil && len(idxs) == 0 {
+		err = errors.New("no usable version of the PAN-index key")
+	}
 	if err != nil {
 		return fmt.Errorf("indexing PAN: %w", err)
 	}
 	p := pan.Reveal()
-	c.PANCipher, c.PANIndex, c.BIN, c.Last4, c.PANLength = sealed, idx, p[:6], p[len(p)-4:], len(p)
+	c.PANCipher, c.PANIndex, c.PANIndexOlder = sealed, idxs[0], idxs[1:]
+	c.BIN, c.Last4, c.PANLength = p[:6], p[len(p)-4:], len(p)
 	return nil
 }
 

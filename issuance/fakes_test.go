@@ -81,8 +81,9 @@ func (f *fakeVault) OpenPAN(_ context.Context, _, _, cardID string, sealed []byt
 	return f.openPAN(cardID, sealed)
 }
 
-func (f *fakeVault) IndexPAN(_ context.Context, _ string, pan emv.PAN) ([]byte, error) {
-	return f.indexPAN(pan)
+func (f *fakeVault) IndexPANAll(_ context.Context, _ string, pan emv.PAN) ([][]byte, error) {
+	idx, err := f.indexPAN(pan)
+	return [][]byte{idx}, err
 }
 
 func (f *fakeVault) GenerateCVVSet(_ context.Context, _ string, pan emv.PAN, _, _ string) (emv.CVVSet, error) {

@@ -84,11 +84,9 @@ func (s *Service) sealPerso(ctx context.Context, c *Card, kekRef string, export 
 			return SealedRecord{}, fmt.Errorf("reading sandbox PIN: %w", err)
 		}
 		if sealedPIN != nil {
-			pin, err := s.d.Vault.OpenPAN(ctx, s.d.Keys.PANDEK, c.TenantID, sandboxPINBinding(c.ID), sealedPIN)
-			if err != nil {
+			if in.PIN, err = s.d.Vault.OpenPIN(ctx, s.d.Keys.PANDEK, c.TenantID, sandboxPINBinding(c.ID), sealedPIN); err != nil {
 				return SealedRecord{}, fmt.Errorf("opening sandbox PIN: %w", err)
 			}
-			in.PIN = emv.Sensitive(pin.Reveal())
 		}
 	} else {
 		keys, err := s.d.Vault.DeriveICCKeys(ctx, icc)

@@ -19,7 +19,7 @@ import (
 
 // SimulatorPINRequest is the body of POST /v1/simulator/cards/{id}/pin.
 type SimulatorPINRequest struct {
-	PIN emv.Sensitive `json:"pin" required:"true" doc:"a test PIN of the card's pin_length digits (sandbox only)"`
+	PIN emv.PIN `json:"pin" required:"true" doc:"a test PIN of the card's pin_length digits (sandbox only)"`
 }
 
 // sandboxPINBinding binds the sealed sandbox PIN to its card (the PAN-DEK
@@ -37,9 +37,8 @@ func (s *Service) SimulatorSetPIN(ctx context.Context, a Actor, tenantID, cardID
 	if err != nil {
 		return Card{}, err
 	}
-	pin := req.PIN.Reveal()
 	var v Validator
-	v.Check(pin != "" && digit.All(pin) && len(pin) == c.PINLength, "pin", "invalid", fmt.Sprintf("%d digits (the card's pin_length)", c.PINLength))
+	v.Check(req.PIN != "" && digit.All(req.PIN.Reveal()) && len(req.PIN) == c.PINLength, "pin", "invalid", fmt.Sprintf("%d digits (the card's pin_length)", c.PINLength))
 	if err := v.Err(); err != nil {
 		return Card{}, err
 	}
@@ -55,7 +54,7 @@ func (s *Service) SimulatorSetPIN(ctx context.Context, a Actor, tenantID, cardID
 	if err != nil {
 		return Card{}, fmt.Errorf("reading the HSM's ECDH key: %w", err)
 	}
-	issuerPub, block, err := emv.EncipherPINForSet(hsm.Point, pan, []byte(pin), rand.Reader)
+	issuerPub, block, err := emv.EncipherPINForSet(hsm.Point, pan, []byte(req.PIN.Reveal()), rand.Reader)
 	if err != nil {
 		return Card{}, err
 	}
@@ -63,7 +62,7 @@ func (s *Service) SimulatorSetPIN(ctx context.Context, a Actor, tenantID, cardID
 	if err != nil {
 		return Card{}, fmt.Errorf("setting sandbox PIN: %w", err)
 	}
-	sealed, err := s.d.Vault.SealPAN(ctx, s.d.Keys.PANDEK, c.TenantID, sandboxPINBinding(c.ID), emv.PAN(pin))
+	sealed, err := s.d.Vault.SealPIN(ctx, s.d.Keys.PANDEK, c.TenantID, sandboxPINBinding(c.ID), req.PIN)
 	if err != nil {
 		return Card{}, fmt.Errorf("sealing sandbox PIN: %w", err)
 	}

@@ -14,8 +14,14 @@ type Vault interface {
 	SealPAN(ctx context.Context, dekRef, tenant, cardID string, pan emv.PAN) ([]byte, error)
 	// OpenPAN decrypts a sealed PAN (reveal, perso export).
 	OpenPAN(ctx context.Context, dekRef, tenant, cardID string, sealed []byte) (emv.PAN, error)
-	// IndexPAN returns the keyed look-up hash of a PAN.
-	IndexPAN(ctx context.Context, idxRef string, pan emv.PAN) ([]byte, error)
+	// SealPIN and OpenPIN seal and open the sandbox simulator's clear test
+	// PIN like a PAN, bound to binding instead of the card id.
+	SealPIN(ctx context.Context, dekRef, tenant, binding string, pin emv.PIN) ([]byte, error)
+	OpenPIN(ctx context.Context, dekRef, tenant, binding string, sealed []byte) (emv.PIN, error)
+	// IndexPANAll returns the keyed look-up hashes of a PAN under every
+	// version of the PAN-index key usable for look-ups, newest first (a
+	// PAN issued before a rotation is indexed under an older one).
+	IndexPANAll(ctx context.Context, idxRef string, pan emv.PAN) ([][]byte, error)
 	// GenerateCVVSet computes CVV, iCVV and CVV2 for data prep.
 	GenerateCVVSet(ctx context.Context, cvkRef string, pan emv.PAN, expiry, serviceCode string) (emv.CVVSet, error)
 	// RevealCVV2 recomputes a card's CVV2 for the audited reveal call.

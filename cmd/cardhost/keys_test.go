@@ -99,6 +99,7 @@ func TestKeysImportRefusesBadInputAndNeverEchoesComponents(t *testing.T) {
 		{"wrong component KCV", []string{"--type", "KEK", "--component", c1, "--component", c2, "--kcv", sandbox.TransportKEK.KCV, "--component-kcv", "233155", "--component-kcv", "111111"}, "component 2"},
 		{"KCV count", []string{"--type", "KEK", "--component", c1, "--component", c2, "--kcv", sandbox.TransportKEK.KCV, "--component-kcv", "233155"}, "1 --component-kcv for 2 --component"},
 		{"wrong length for the type", []string{"--type", "ZPK", "--component", c1, "--component", c2, "--kcv", sandbox.TransportKEK.KCV}, "component 1 has 32 bytes"},
+		{"TDES halves equal", []string{"--type", "ZPK", "--component", "0123456789ABCDEF0123456789ABCDEF", "--component", strings.Repeat("0", 32), "--kcv", "D5D44F"}, "equal halves"},
 		{"unknown type", []string{"--type", "IMK-XYZ", "--component", c1, "--component", c2, "--kcv", sandbox.TransportKEK.KCV}, "spec not allowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -104,7 +104,7 @@ func (h *HSM) randomKey(spec emv.KeySpec) (emv.SecretBytes, error) {
 			adj := emv.AdjustParity(raw)
 			raw.Wipe()
 			raw = adj
-			if bytes.Equal(raw[:8], raw[8:16]) {
+			if singleLength(raw) {
 				raw.Wipe()
 				continue
 			}
@@ -117,6 +117,12 @@ func (h *HSM) randomKey(spec emv.KeySpec) (emv.SecretBytes, error) {
 		return raw, nil
 	}
 	return nil, fmt.Errorf("generating key: %w", ErrKeySpec)
+}
+
+// singleLength reports whether a (parity-adjusted) TDES key degenerates to
+// single DES: K1 = K2, or for a three-key TDES K2 = K3.
+func singleLength(k []byte) bool {
+	return bytes.Equal(k[:8], k[8:16]) || (len(k) == 24 && bytes.Equal(k[8:16], k[16:24]))
 }
 
 // checkValue computes a key's check value: the emv package's KCV for TDES
@@ -229,7 +235,8 @@ func DecodeComponents(in []string) ([]emv.SecretBytes, error) {
 
 // ImportComponents combines clear key components by XOR, checks every
 // stated check value and stores the key under a new reference. TDES keys
-// are set to odd parity after combination. Nothing is stored on a mismatch
+// are set to odd parity after combination; a TDES key whose halves are
+// equal is refused (ErrWeakKey). Nothing is stored on a mismatch
 // (ErrKCVMismatch). The components are wiped before return.
 func (h *HSM) ImportComponents(ctx context.Context, req ImportRequest) (KeyInfo, error) {
 	defer func() {
@@ -277,6 +284,9 @@ func (h *HSM) ImportComponents(ctx context.Context, req ImportRequest) (KeyInfo,
 		adj := emv.AdjustParity(key)
 		copy(key, adj)
 		emv.SecretBytes(adj).Wipe()
+		if singleLength(key) {
+			return KeyInfo{}, fmt.Errorf("importing key: %w", ErrWeakKey)
+		}
 	}
 	kcv, err := checkValue(rec.Spec, key)
 	if err != nil {

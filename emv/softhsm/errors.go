@@ -39,6 +39,10 @@ var (
 	// ErrKeySpec: the requested algorithm or size does not fit the key type,
 	// or key material has the wrong length.
 	ErrKeySpec = errors.New("softhsm: key spec not allowed for key type")
+	// ErrWeakKey: an imported TDES key is a single-length DES key in
+	// disguise (its halves, or two of its thirds, are equal): it would give
+	// DES strength under a TDES label. Nothing was stored.
+	ErrWeakKey = errors.New("softhsm: TDES key with equal halves (single-length DES)")
 	// ErrInvalidInput: a request field is malformed (PAN, PSN, expiry,
 	// service code, component count, PIN block length...).
 	ErrInvalidInput = errors.New("softhsm: invalid input")

@@ -245,6 +245,17 @@ func TestImportComponentsKCV(t *testing.T) {
 	tdesC2 := unhex(t, "1111111111111111EEEEEEEEEEEEEEEE")
 	tdesC1 := make([]byte, 16)
 	subtle.XORBytes(tdesC1, tdes, tdesC2)
+	// A single-length DES key written as a TDES key: halves equal (for
+	// three-key TDES, the second and third thirds equal).
+	single := unhex(t, "0123456789ABCDEF0123456789ABCDEF")
+	singleC1 := make([]byte, 16)
+	subtle.XORBytes(singleC1, single, tdesC2)
+	singleKCV, _ := emv.KCV(emv.AlgorithmTDES, single)
+	single3 := unhex(t, "FEDCBA98765432100123456789ABCDEF0123456789ABCDEF")
+	single3C2 := bytes.Repeat([]byte{0x5D}, 24)
+	single3C1 := make([]byte, 24)
+	subtle.XORBytes(single3C1, single3, single3C2)
+	single3KCV, _ := emv.KCV(emv.AlgorithmTDES, single3)
 	aesKey := unhex(t, "3F419E1CB7079442AA37474C2EFBF8B8")
 	aesC2 := bytes.Repeat([]byte{0xA5}, 16)
 	aesC1 := make([]byte, 16)
@@ -268,6 +279,8 @@ func TestImportComponentsKCV(t *testing.T) {
 		{"no combined KCV", emv.KeyZPK, emv.KeySpecTDES2, [][]byte{tdesC1, tdesC2}, nil, "", softhsm.ErrInvalidInput},
 		{"component length", emv.KeyZPK, emv.KeySpecTDES2, [][]byte{tdesC1[:8], tdesC2[:8]}, nil, "08D7B4", softhsm.ErrKeySpec},
 		{"KCV too short", emv.KeyZPK, emv.KeySpecTDES2, [][]byte{tdesC1, tdesC2}, nil, "08", softhsm.ErrKCVMismatch},
+		{"tdes halves equal", emv.KeyZPK, emv.KeySpecTDES2, [][]byte{singleC1, tdesC2}, nil, emv.EncodeHex(singleKCV), softhsm.ErrWeakKey},
+		{"tdes3 second and third equal", emv.KeyZPK, emv.KeySpecTDES3, [][]byte{single3C1, single3C2}, nil, emv.EncodeHex(single3KCV), softhsm.ErrWeakKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -672,9 +685,16 @@ func TestSealOpenIndexPAN(t *testing.T) {
 	if _, err := f.hsm.Rotate(ctx, idx.Ref, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
+	// The index to store stays under version 1 until every instance knows
+	// version 2 (two cache lifetimes), then moves to version 2.
 	all, err := f.hsm.IndexPANAll(ctx, idx.Ref, pan)
+	if err != nil || len(all) != 2 || !bytes.Equal(all[0], i1) || bytes.Equal(all[1], i1) {
+		t.Fatalf("IndexPANAll right after the rotation = %d entries, %v", len(all), err)
+	}
+	f.clock.Add(2*softhsm.DefaultCacheTTL + time.Second)
+	all, err = f.hsm.IndexPANAll(ctx, idx.Ref, pan)
 	if err != nil || len(all) != 2 || !bytes.Equal(all[1], i1) || bytes.Equal(all[0], i1) {
-		t.Fatalf("IndexPANAll = %d entries, %v", len(all), err)
+		t.Fatalf("IndexPANAll once version 2 settled = %d entries, %v", len(all), err)
 	}
 	f.clock.Add(91 * 24 * time.Hour) // past the default overlap
 	if _, err := f.hsm.OpenPAN(ctx, dek.Ref, "ten_a", "card_1", sealed); !errors.Is(err, softhsm.ErrKeyExpired) {
@@ -734,5 +754,27 @@ func TestNoCache(t *testing.T) {
 	}
 	if _, err := h.IndexPAN(ctx, info.Ref, "4761739001010010"); !errors.Is(err, softhsm.ErrKeyExpired) {
 		t.Fatalf("after retire: %v, want ErrKeyExpired", err)
+	}
+}
+
+// TestSealOpenPIN: the sandbox PIN is sealed and opened as its own type;
+// PINs sealed before (through SealPAN, as a PAN) still open.
+func TestSealOpenPIN(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	dek := f.generate(t, emv.KeyPANDEK)
+	sealed, err := f.hsm.SealPIN(ctx, dek.Ref, "ten_a", "card_1/sandbox-pin", emv.PIN("864213"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pin, err := f.hsm.OpenPIN(ctx, dek.Ref, "ten_a", "card_1/sandbox-pin", sealed); err != nil || pin.Reveal() != "864213" {
+		t.Fatalf("OpenPIN: %v", err)
+	}
+	if _, err := f.hsm.OpenPIN(ctx, dek.Ref, "ten_a", "card_1", sealed); !errors.Is(err, softhsm.ErrSealed) {
+		t.Fatalf("a PIN opened under the card's own binding: %v", err)
+	}
+	old, _ := f.hsm.SealPAN(ctx, dek.Ref, "ten_a", "card_1/sandbox-pin", emv.PAN("1234"))
+	if pin, err := f.hsm.OpenPIN(ctx, dek.Ref, "ten_a", "card_1/sandbox-pin", old); err != nil || pin.Reveal() != "1234" {
+		t.Fatalf("a PIN sealed as a PAN does not open: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/cardhost/cardhost/emv"
 )
@@ -30,16 +31,27 @@ func sealAAD(ref string, keyVersion uint32, tenant, cardID string) []byte {
 // tenant and card id. The result is 0x01 || key version (4 bytes,
 // big-endian) || nonce (12) || ciphertext || tag (16).
 func (h *HSM) SealPAN(ctx context.Context, dekRef, tenant, cardID string, pan emv.PAN) ([]byte, error) {
+	return h.seal(ctx, dekRef, tenant, cardID, pan.Reveal())
+}
+
+// SealPIN seals the sandbox simulator's clear test PIN like SealPAN, bound
+// to binding (the card id with a suffix of the caller's, so that it
+// differs from the card's PAN seal).
+func (h *HSM) SealPIN(ctx context.Context, dekRef, tenant, binding string, pin emv.PIN) ([]byte, error) {
+	return h.seal(ctx, dekRef, tenant, binding, pin.Reveal())
+}
+
+func (h *HSM) seal(ctx context.Context, dekRef, tenant, cardID, clear string) ([]byte, error) {
 	var out []byte
 	err := h.withActive(ctx, dekRef, opSeal, func(k *key) error {
 		v := uint32(k.rec.Version)
 		out = append([]byte{sealedVersion}, binary.BigEndian.AppendUint32(nil, v)...)
 		nonce := make([]byte, k.aead.NonceSize())
 		if _, err := io.ReadFull(h.rand, nonce); err != nil {
-			return fmt.Errorf("sealing PAN: %w", err)
+			return fmt.Errorf("sealing: %w", err)
 		}
 		out = append(out, nonce...)
-		out = k.aead.Seal(out, nonce, []byte(pan.Reveal()), sealAAD(k.rec.Ref, v, tenant, cardID))
+		out = k.aead.Seal(out, nonce, []byte(clear), sealAAD(k.rec.Ref, v, tenant, cardID))
 		return nil
 	})
 	return out, err
@@ -49,26 +61,38 @@ func (h *HSM) SealPAN(ctx context.Context, dekRef, tenant, cardID string, pan em
 // the PAN-DEK version recorded in it (retired versions open until their
 // UsableUntil). Tampered data, another tenant or card give ErrSealed.
 func (h *HSM) OpenPAN(ctx context.Context, dekRef, tenant, cardID string, sealed []byte) (emv.PAN, error) {
+	clear, err := h.open(ctx, dekRef, tenant, cardID, sealed)
+	return emv.PAN(clear), err
+}
+
+// OpenPIN decrypts data made by SealPIN for the same tenant and binding,
+// like OpenPAN.
+func (h *HSM) OpenPIN(ctx context.Context, dekRef, tenant, binding string, sealed []byte) (emv.PIN, error) {
+	clear, err := h.open(ctx, dekRef, tenant, binding, sealed)
+	return emv.PIN(clear), err
+}
+
+func (h *HSM) open(ctx context.Context, dekRef, tenant, cardID string, sealed []byte) (string, error) {
 	if len(sealed) < 5+12+16 || sealed[0] != sealedVersion {
-		return "", fmt.Errorf("opening PAN: %w", ErrSealed)
+		return "", fmt.Errorf("opening sealed data: %w", ErrSealed)
 	}
 	v := binary.BigEndian.Uint32(sealed[1:5])
 	if v == 0 || v > 1<<30 {
-		return "", fmt.Errorf("opening PAN: %w", ErrSealed)
+		return "", fmt.Errorf("opening sealed data: %w", ErrSealed)
 	}
-	var pan emv.PAN
+	var out string
 	err := h.withVersion(ctx, dekRef, int(v), opSeal, func(k *key) error {
 		ns := k.aead.NonceSize()
 		body := sealed[5:]
 		clear, err := k.aead.Open(nil, body[:ns], body[ns:], sealAAD(k.rec.Ref, v, tenant, cardID))
 		if err != nil {
-			return fmt.Errorf("opening PAN: %w", ErrSealed)
+			return fmt.Errorf("opening sealed data: %w", ErrSealed)
 		}
-		pan = emv.PAN(clear)
+		out = string(clear)
 		emv.SecretBytes(clear).Wipe()
 		return nil
 	})
-	return pan, err
+	return out, err
 }
 
 // IndexPAN returns the PAN's look-up index under the active PAN-IDX
@@ -85,15 +109,41 @@ func (h *HSM) IndexPAN(ctx context.Context, idxRef string, pan emv.PAN) ([]byte,
 }
 
 // IndexPANAll returns the PAN's index under every PAN-IDX version usable
-// for look-ups, active first: during a rotation the caller searches for any
-// of them.
+// for look-ups: during a rotation the caller searches for any of them. The
+// first is the index to store (a new card, a re-indexed one): the newest
+// version that every instance sharing the key store already knows, that is
+// one activated at least twice Config.CacheTTL ago (the oldest version when
+// none is, e.g. a new key). The other versions follow, newest first. So
+// a card is never moved to a version another instance cannot compute yet.
 func (h *HSM) IndexPANAll(ctx context.Context, idxRef string, pan emv.PAN) ([][]byte, error) {
-	var out [][]byte
+	var settled, fresh [][]byte
+	now := h.clock()
 	_, err := h.eachVerifiable(ctx, idxRef, opIndex, func(k *key) (bool, error) {
-		out = append(out, panIndex(k.raw, pan))
+		ix := panIndex(k.raw, pan)
+		if now.Before(h.IndexSettles(k.rec.Activated)) {
+			fresh = append(fresh, ix)
+		} else {
+			settled = append(settled, ix)
+		}
 		return false, nil
 	})
-	return out, err
+	if len(settled) == 0 && len(fresh) > 1 {
+		// Rotated before any version settled: the oldest is the one
+		// known longest.
+		oldest := fresh[len(fresh)-1]
+		return append([][]byte{oldest}, fresh[:len(fresh)-1]...), err
+	}
+	return append(settled, fresh...), err
+}
+
+// IndexSettles returns when a PAN-IDX version activated at activated is
+// known to every instance sharing the key store (two cache lifetimes
+// later), so that IndexPANAll stores indexes under it.
+func (h *HSM) IndexSettles(activated time.Time) time.Time {
+	if h.ttl <= 0 {
+		return activated
+	}
+	return activated.Add(2 * h.ttl)
 }
 
 func panIndex(key []byte, pan emv.PAN) []byte {

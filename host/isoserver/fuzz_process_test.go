@@ -43,14 +43,16 @@ func (l *memLedger) snapshot() *host.Card {
 	return &c
 }
 
-func (l *memLedger) CardByPANIndex(_ context.Context, index []byte) (*host.Card, error) {
+func (l *memLedger) CardByPANIndex(_ context.Context, indexes [][]byte) (*host.Card, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if string(index) != testPAN {
+	if len(indexes) == 0 || string(indexes[0]) != testPAN {
 		return nil, host.ErrNotFound
 	}
 	return l.snapshot(), nil
 }
+
+func (l *memLedger) Reindex(context.Context, string, []byte, []byte) error { return nil }
 
 func (l *memLedger) CardByID(_ context.Context, id string) (*host.Card, error) {
 	l.mu.Lock()
@@ -145,8 +147,8 @@ func (l *memLedger) Commit(_ context.Context, c *host.Commit) (host.CommitOutcom
 // okVerifier verifies everything: the fuzzer reaches the later steps.
 type okVerifier struct{}
 
-func (okVerifier) IndexPAN(_ context.Context, _ string, pan emv.PAN) ([]byte, error) {
-	return []byte(pan.Reveal()), nil
+func (okVerifier) IndexPANAll(_ context.Context, _ string, pan emv.PAN) ([][]byte, error) {
+	return [][]byte{[]byte(pan.Reveal())}, nil
 }
 func (okVerifier) VerifyARQC(context.Context, emv.ARQCCheck) (emv.ARQCResult, error) {
 	return emv.ARQCResult{Valid: true, KeyVersion: 1}, nil

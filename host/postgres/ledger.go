@@ -93,10 +93,23 @@ func (l *Ledger) card(ctx context.Context, q querier, where string, args ...any)
 	return scanHostCard(q.QueryRow(ctx, `SELECT `+hostCardColumns+` FROM cards WHERE `+where, args...))
 }
 
-// CardByPANIndex implements host.Ledger.
-func (l *Ledger) CardByPANIndex(ctx context.Context, index []byte) (*host.Card, error) {
-	c, err := l.card(ctx, l.pool, `pan_index = $1`, index)
+// CardByPANIndex implements host.Ledger: one index probe per key version,
+// in one statement.
+func (l *Ledger) CardByPANIndex(ctx context.Context, indexes [][]byte) (*host.Card, error) {
+	c, err := l.card(ctx, l.pool, `pan_index = ANY ($1)`, indexes)
 	return c, issuancepg.WrapUnavailable(err)
+}
+
+// Reindex implements host.Ledger.
+func (l *Ledger) Reindex(ctx context.Context, cardID string, from, to []byte) error {
+	tag, err := l.pool.Exec(ctx, `UPDATE cards SET pan_index = $3 WHERE id = $1 AND pan_index = $2`, cardID, from, to)
+	if err != nil {
+		return issuancepg.WrapUnavailable(fmt.Errorf("re-indexing card: %w", err))
+	}
+	if tag.RowsAffected() == 0 {
+		return host.ErrNotFound
+	}
+	return nil
 }
 
 // CardByID implements host.Ledger.

@@ -22,7 +22,7 @@ type RecordInput struct {
 	PVKI, PVV   string
 	PrintedName string
 	// PIN is the sandbox simulator's PIN ("" for every real card).
-	PIN       emv.Sensitive
+	PIN       emv.PIN
 	PINMethod string
 	PINLength int
 	Network   emv.Network // VISA or MASTERCARD

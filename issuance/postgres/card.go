@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -124,6 +125,17 @@ func insertCard(ctx context.Context, tx pgx.Tx, c *issuance.Card) error {
 	shipping, err := addressArg(c.ShippingAddress)
 	if err != nil {
 		return err
+	}
+	if len(c.PANIndexOlder) > 0 {
+		// The PAN may be a card indexed under an older PAN-index key
+		// version (the unique index only sees equal indexes).
+		var taken bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cards WHERE pan_index = ANY ($1))`, c.PANIndexOlder).Scan(&taken); err != nil {
+			return fmt.Errorf("checking PAN: %w", err)
+		}
+		if taken {
+			return issuance.ErrPANTaken
+		}
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO cards (id, tenant_id, product_id, cardholder_id, reference_id, reference_number,
 		type, status, status_reason, printed_name, currency, card_limit, spending_controls, risk_controls, usage_type,
@@ -400,4 +412,54 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// ReindexPANs walks every card in pages of 500 by id, asks index for the
+// card's PAN index under the newest PAN-index key version (from its sealed
+// PAN) and writes it where it differs. It returns how many cards moved.
+// Safe while hosts serve: a card a host re-indexed meanwhile is skipped
+// (the update is guarded by the index read).
+func (db *DB) ReindexPANs(ctx context.Context, index func(tenantID, cardID string, sealed []byte) ([]byte, error)) (int, error) {
+	moved, after := 0, ""
+	for {
+		type row struct {
+			id, tenant    string
+			sealed, index []byte
+		}
+		var page []row
+		rows, err := db.pool.Query(ctx, `SELECT id, tenant_id, pan_cipher, pan_index FROM cards WHERE id > $1 ORDER BY id LIMIT 500`, after)
+		if err != nil {
+			return moved, fmt.Errorf("listing cards: %w", err)
+		}
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.tenant, &r.sealed, &r.index); err != nil {
+				rows.Close()
+				return moved, fmt.Errorf("listing cards: %w", err)
+			}
+			page = append(page, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return moved, fmt.Errorf("listing cards: %w", err)
+		}
+		if len(page) == 0 {
+			return moved, nil
+		}
+		for _, r := range page {
+			idx, err := index(r.tenant, r.id, r.sealed)
+			if err != nil {
+				return moved, fmt.Errorf("indexing card %s: %w", r.id, err)
+			}
+			if bytes.Equal(idx, r.index) {
+				continue
+			}
+			tag, err := db.pool.Exec(ctx, `UPDATE cards SET pan_index = $3 WHERE id = $1 AND pan_index = $2`, r.id, r.index, idx)
+			if err != nil {
+				return moved, fmt.Errorf("re-indexing card %s: %w", r.id, err)
+			}
+			moved += int(tag.RowsAffected())
+		}
+		after = page[len(page)-1].id
+	}
 }

@@ -24,11 +24,14 @@ const keysUsage = `usage:
                        [--component-kcv KCV ...] [--spec S] [--tenant ID] [--label L]
   cardhost keys export --ref REF --under KEK_REF
   cardhost keys rotate --ref REF [--retire-after DURATION]
+  cardhost keys reindex
   cardhost keys assign --role ROLE --ref REF
   cardhost keys roles
 
 types: IMK-AC IMK-SMI IMK-SMC CVK PVK ZPK ZAK KEK CA ECDH PAN-DEK PAN-IDX
 roles: pan-dek pan-idx ca ecdh (platform keys; running instances read them at start)
+Hosts find cards under every live version of the pan-idx key and move a card
+they serve to the newest; reindex moves the others (run it once rotate says).
 Key values are never printed: list shows check values (KCV), export a TR-31
 key block under a transport key. Components typed on a command line end up
 in the shell history: run import ceremonies from a shell that keeps none.
@@ -46,7 +49,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // failure (exit code 2).
 func keyInputError(err error) bool {
 	for _, e := range []error{softhsm.ErrKeySpec, softhsm.ErrInvalidInput, softhsm.ErrKCVMismatch, softhsm.ErrKeyNotFound,
-		softhsm.ErrNotExportable, softhsm.ErrKeyUsage, softhsm.ErrKeyExpired, softhsm.ErrKeyExists} {
+		softhsm.ErrNotExportable, softhsm.ErrKeyUsage, softhsm.ErrKeyExpired, softhsm.ErrKeyExists, softhsm.ErrWeakKey} {
 		if errors.Is(err, e) {
 			return true
 		}
@@ -77,7 +80,7 @@ func parseRetireAfter(s string) (time.Duration, error) {
 func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
 	var typ, spec, tenant, label, ref, under, retire, role, kcv *string
 	var components, componentKCVs multiFlag
-	subs := []string{"list", "generate", "import", "export", "rotate", "assign", "roles"}
+	subs := []string{"list", "generate", "import", "export", "rotate", "reindex", "assign", "roles"}
 	sub, env, fs, code := command("keys", keysUsage, subs, args, load, stderr, func(fs *flag.FlagSet) {
 		typ = fs.String("type", "", "key type: IMK-AC, IMK-SMI, IMK-SMC, CVK, PVK, ZPK, ZAK, KEK, CA, ECDH, PAN-DEK, PAN-IDX")
 		spec = fs.String("spec", "", "algorithm and size (TDES2, TDES3, AES128, AES256, HMAC-SHA256, EC-P256); default: the type's")
@@ -214,10 +217,56 @@ func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Write
 		}
 		fmt.Fprintf(stdout, "rotated %s %s: version %d active, KCV %s; version %d retired, usable until %s\n",
 			info.Type, info.Ref, info.Version, info.KCV, old.Version, old.UsableUntil.Format(time.RFC3339))
+		if info.Type == emv.KeyPANIDX {
+			fmt.Fprintf(stdout, "cards move to version %d as the hosts serve them, from %s; then run cardhost keys reindex to move the others before %s\n",
+				info.Version, hsm.IndexSettles(info.Activated).Format(time.RFC3339), old.UsableUntil.Format(time.RFC3339))
+		}
 	case "assign":
 		return assignKeyRole(ctx, db, hsm, *role, *ref, stdout, stderr)
 	case "roles":
 		return listKeyRoles(ctx, db, hsm, stdout, stderr)
+	case "reindex":
+		return reindexPANs(ctx, db, hsm, stdout, stderr)
+	}
+	return 0
+}
+
+// reindexPANs moves every card to the version of the platform's PAN-index
+// key that IndexPANAll stores under (the newest every instance knows).
+// Hosts find cards under every live version and move a card they serve;
+// this moves the others before a retired version's end of use.
+func reindexPANs(ctx context.Context, db *postgres.DB, hsm *softhsm.HSM, stdout, stderr io.Writer) int {
+	switch keys, err := db.SystemKeys(ctx); {
+	case err != nil:
+		fmt.Fprintln(stderr, "cardhost keys reindex: reading key roles:", err)
+		return 1
+	case keys.PANIndex == "" || keys.PANDEK == "":
+		fmt.Fprintln(stderr, "cardhost keys reindex: the pan-idx and pan-dek roles are not assigned")
+		return 2
+	default:
+		return reindexUnder(ctx, db, hsm, keys, stdout, stderr)
+	}
+}
+
+func reindexUnder(ctx context.Context, db *postgres.DB, hsm *softhsm.HSM, keys issuance.SystemKeys, stdout, stderr io.Writer) int {
+	n, err := db.ReindexPANs(ctx, func(tenantID, cardID string, sealed []byte) ([]byte, error) {
+		pan, err := hsm.OpenPAN(ctx, keys.PANDEK, tenantID, cardID, sealed)
+		if err != nil {
+			return nil, err
+		}
+		all, err := hsm.IndexPANAll(ctx, keys.PANIndex, pan)
+		if err != nil {
+			return nil, err
+		}
+		return all[0], nil
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "cardhost keys reindex: %d cards moved, then: %v\n", n, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "re-indexed %d cards\n", n)
+	if info, err := hsm.KeyInfo(ctx, keys.PANIndex, 0); err == nil && time.Now().Before(hsm.IndexSettles(info.Activated)) {
+		fmt.Fprintf(stdout, "version %d is used for the index from %s: run again then\n", info.Version, hsm.IndexSettles(info.Activated).Format(time.RFC3339))
 	}
 	return 0
 }
