@@ -318,7 +318,7 @@ var Reasons = map[string]iso.ResponseCode{
 	"spending_control_amount": iso.ExceedsAmountLimit, "spending_control_count": iso.ExceedsFrequencyLimit,
 	"card_limit_exceeded": iso.InsufficientFunds, "duplicate_transmission": iso.DuplicateTransmission,
 	"stand_in_declined": "", "system_error": iso.SystemMalfunction,
-	"refund_exceeds_spent": iso.InvalidAmount,
+	"refund_exceeds_spent":     iso.InvalidAmount,
 	"entry_mode_not_supported": iso.NotPermittedToTerminal, "cryptogram_type_invalid": iso.CryptographicFailure,
 	"cryptogram_amount_mismatch": iso.CryptographicFailure,
 }
