@@ -7,8 +7,8 @@ import (
 
 // stepFormat checks what the transport cannot: mandatory fields per message
 // kind, supported processing codes, entry modes (the allow-list of
-// entrymode.go) and amounts. It runs before the card
-// look-up and needs no card.
+// entrymode.go) and amounts. It runs before the card look-up and needs no
+// card.
 func stepFormat(r *Request) Decision {
 	if r.Kind == KindUnknown {
 		return Decline(ReasonInvalidTransaction)
