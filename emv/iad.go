@@ -53,3 +53,31 @@ func ParseIAD(scheme string, iad []byte) (IAD, error) {
 		return out, nil
 	}
 }
+
+// CryptogramType is the kind of an application cryptogram (EMV Book 3
+// section 6.5.5.4): bits 8-7 of the cryptogram information data (9F27).
+type CryptogramType byte
+
+// Cryptogram types.
+const (
+	AAC  CryptogramType = 0 // application authentication cryptogram: the card declined
+	TC   CryptogramType = 1 // transaction certificate: the card approved offline
+	ARQC CryptogramType = 2 // authorization request cryptogram: the card asks the issuer
+)
+
+// CIDType returns the cryptogram type a 9F27 byte states (bits 8-7; the
+// value 3, RFU, is none of the constants).
+func CIDType(cid byte) CryptogramType { return CryptogramType(cid >> 6) }
+
+// FirstACType returns the cryptogram type the card's CVR says it returned
+// in the first GENERATE AC: bits 6-5 of the CVR's first byte in the Visa
+// layouts (VIS 1.5 Appendix D, VIS 1.6 format 2) and in M/Chip's. Unlike
+// 9F27, the CVR is part of the cryptogram input of every registered CVN,
+// so a cryptogram that verifies cannot lie about it. An IAD without CVR
+// gives the RFU value 3.
+func (i IAD) FirstACType() CryptogramType {
+	if len(i.CVR) == 0 {
+		return 3
+	}
+	return CryptogramType(i.CVR[0] >> 4 & 0x03)
+}

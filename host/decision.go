@@ -44,6 +44,22 @@ const (
 	ReasonSystemError        Reason = "system_error"
 )
 
+// Reasons of the entry-mode allow-list and of the chip data bound to the
+// request (issue 12).
+const (
+	// ReasonEntryModeNotSupported: field 22 is not in the entry-mode
+	// allow-list (entrymode.go).
+	ReasonEntryModeNotSupported Reason = "entry_mode_not_supported"
+	// ReasonCryptogramTypeInvalid: the cryptogram is not an ARQC (9F27, or
+	// the CVR in 9F10): a decline (AAC) or an offline approval (TC) sent
+	// for online authorization.
+	ReasonCryptogramTypeInvalid Reason = "cryptogram_type_invalid"
+	// ReasonCryptogramAmountMismatch: the amount or currency the cryptogram
+	// covers (9F02, 5F2A) is not the request's (fields 4 and 49, or field 6
+	// in the card's currency).
+	ReasonCryptogramAmountMismatch Reason = "cryptogram_amount_mismatch"
+)
+
 // reasonCodes maps every reason to its ISO response code, row by row as in
 // DESIGN.md.
 var reasonCodes = map[Reason]iso.ResponseCode{
@@ -81,6 +97,10 @@ var reasonCodes = map[Reason]iso.ResponseCode{
 	ReasonStandInDecline:     iso.DoNotHonor,
 	ReasonDuplicate:          iso.DuplicateTransmission,
 	ReasonSystemError:        iso.SystemMalfunction,
+
+	ReasonEntryModeNotSupported:    iso.NotPermittedToTerminal,
+	ReasonCryptogramTypeInvalid:    iso.CryptographicFailure,
+	ReasonCryptogramAmountMismatch: iso.CryptographicFailure,
 }
 
 // Code returns the reason's ISO response code (96 for an unknown reason).

@@ -22,6 +22,9 @@ type step struct {
 var authorizationPipeline = []step{
 	{"status", stepStatus},
 	{"expiry", stepExpiry},
+	// card_verification: for chip, cryptogram_type_invalid and
+	// cryptogram_amount_mismatch (chipBinding) come after cvn_mismatch and
+	// before the ARQC is verified (arqc_invalid, then atc_replay).
 	{"card_verification", stepCardVerification},
 	{"pin", stepPIN},
 	{"risk_controls", stepRiskControls},
@@ -30,7 +33,9 @@ var authorizationPipeline = []step{
 }
 
 // Format and card look-up come before the list above: format needs no
-// card (stepFormat) and look-up is I/O done by the engine.
+// card (stepFormat, which also refuses entry modes outside the allow-list
+// of entrymode.go: entry_mode_not_supported, after the processing code and
+// before the amount) and look-up is I/O done by the engine.
 
 // txn is one decision in progress: the request, the card snapshot, the
 // clock and what the steps found out along the way.

@@ -6,8 +6,9 @@ import (
 )
 
 // stepFormat checks what the transport cannot: mandatory fields per message
-// kind, supported processing codes and amounts. It runs before the card
-// look-up and needs no card.
+// kind, supported processing codes, entry modes (the allow-list of
+// entrymode.go) and amounts. It runs before the card look-up and needs no
+// card.
 func stepFormat(r *Request) Decision {
 	if r.Kind == KindUnknown {
 		return Decline(ReasonInvalidTransaction)
@@ -44,6 +45,11 @@ func stepFormat(r *Request) Decision {
 	}
 	if r.Terminal == "" || !digit.N(r.EntryMode, 3) || !digit.N(r.MCC, 4) {
 		return Decline(ReasonFormatError)
+	}
+	// An advice reports the network's stand-in decision: it is recorded
+	// whatever its entry mode.
+	if _, ok := entryModeOf(r.EntryMode); !ok && r.Kind != KindAdvice {
+		return Decline(ReasonEntryModeNotSupported)
 	}
 	if r.TxnType() == TxnBalanceInquiry {
 		if r.Amount != 0 {

@@ -6,47 +6,22 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 )
 
-// Entry modes (field 22 positions 1-2).
-const (
-	entryManual      = "01"
-	entryChip        = "05"
-	entryContactless = "07"
-	entryFallback    = "80"
-	entryEcommerce   = "81"
-	entryMagstripe   = "90"
-	entryContactMag  = "91" // contactless magnetic-stripe mode
-)
-
 // mccATM is the MCC of automated cash disbursements.
 const mccATM = "6011"
 
-// channelsOf derives the channels a request uses: one from the entry mode
-// (chip, contactless, magstripe, manual, ecommerce — a keyed entry with an
-// ECI is e-commerce), plus atm for MCC 6011. It also reports whether an
-// e-commerce request arrives 3-D Secure authenticated (a CAVV, or an ECI
-// meaning "authenticated" for the card's network: Visa 05/06, Mastercard
-// 02/01).
+// channelsOf derives the channels a request uses: the channel of its entry
+// mode (entrymode.go; a keyed entry with an ECI is e-commerce), plus atm for
+// MCC 6011. It also reports whether an e-commerce request arrives 3-D
+// Secure authenticated (a CAVV, or an ECI meaning "authenticated" for the
+// card's network: Visa 05/06, Mastercard 02/01).
 func channelsOf(r *Request, card *Card) ([]issuance.Channel, bool) {
 	var chs []issuance.Channel
-	mode := ""
-	if len(r.EntryMode) >= 2 {
-		mode = r.EntryMode[:2]
-	}
-	switch mode {
-	case entryChip:
-		chs = append(chs, issuance.ChannelChip)
-	case entryContactless, entryContactMag:
-		chs = append(chs, issuance.ChannelContactless)
-	case entryFallback, entryMagstripe:
-		chs = append(chs, issuance.ChannelMagstripe)
-	case entryEcommerce:
-		chs = append(chs, issuance.ChannelEcommerce)
-	case entryManual:
-		if r.ECI != "" {
-			chs = append(chs, issuance.ChannelEcommerce)
-		} else {
-			chs = append(chs, issuance.ChannelManual)
+	if m, ok := entryModeOf(r.EntryMode); ok {
+		ch := m.channel
+		if ch == issuance.ChannelManual && r.ECI != "" {
+			ch = issuance.ChannelEcommerce
 		}
+		chs = append(chs, ch)
 	}
 	if r.MCC == mccATM {
 		chs = append(chs, issuance.ChannelATM)
@@ -81,6 +56,9 @@ func stepRiskControls(_ context.Context, t *txn) (Decision, error) {
 func riskDecision(rc issuance.RiskControls, r *Request, chs []issuance.Channel, authenticated3DS bool) Decision {
 	if !rc.AllowsMCC(r.MCC) {
 		return Decline(ReasonMCCBlocked)
+	}
+	if len(chs) == 0 { // unreachable past stepFormat: a request of no channel approves nothing
+		return Decline(ReasonEntryModeNotSupported)
 	}
 	for _, ch := range chs {
 		if !rc.AllowsChannel(ch) {

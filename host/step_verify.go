@@ -10,20 +10,22 @@ import (
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/pinblock"
 	"github.com/cardhost/cardhost/emv/tlv"
+	"github.com/cardhost/cardhost/issuance"
 )
 
 // stepCardVerification checks the card verification data the entry mode
-// brings: for chip and contactless the ARQC in field 55 (and the iCVV when
-// track 2 is present), for magnetic stripe the CVV in track 2, and the CVV2
-// of field 48 whenever present (required for nothing: card-not-present
-// merchants that do not send it are not declined for it).
+// brings (the card data column of entrymode.go): for chip and contactless
+// the ARQC in field 55 (and the iCVV when track 2 is present), for
+// magnetic stripe the CVV in track 2, and the CVV2 of field 48 whenever
+// present (required for nothing: card-not-present merchants that do not
+// send it are not declined for it).
 func stepCardVerification(ctx context.Context, t *txn) (Decision, error) {
 	r, c := t.req, t.card
-	mode := ""
-	if len(r.EntryMode) >= 2 {
-		mode = r.EntryMode[:2]
+	m, ok := entryModeOf(r.EntryMode)
+	if !ok {
+		return Decline(ReasonEntryModeNotSupported), nil
 	}
-	chip := mode == entryChip || mode == entryContactless
+	chip := m.data == dataChip
 	if chip {
 		if len(r.ICC) == 0 {
 			return Decline(ReasonFormatError), nil
@@ -54,7 +56,7 @@ func stepCardVerification(ctx context.Context, t *txn) (Decision, error) {
 				return Decline(ReasonCVVInvalid), nil
 			}
 		}
-	} else if mode == entryMagstripe || mode == entryFallback || mode == entryContactMag {
+	} else if m.data == dataTrack {
 		return Decline(ReasonFormatError), nil
 	}
 	if r.CVV2 != "" {
@@ -96,16 +98,19 @@ func verifyARQC(ctx context.Context, t *txn) (Decision, error) {
 	if err != nil {
 		return Decision{}, fmt.Errorf("card %s has no usable CVN: %w", c.ID, err)
 	}
-	iad, ok := icc[tagIAD]
+	raw, ok := icc[tagIAD]
 	if !ok {
 		return Decline(ReasonFormatError), nil
 	}
-	match, err := cvn.MatchesIAD(iad)
+	iad, err := emv.ParseIAD(string(cvn.Scheme), raw)
 	if err != nil {
 		return Decline(ReasonFormatError), nil
 	}
-	if !match {
+	if iad.CVN != cvn.Code {
 		return Decline(ReasonCVNMismatch), nil
+	}
+	if d := chipBinding(r, c, icc, iad); d.Decided() {
+		return d, nil
 	}
 	atcBytes, ok := icc[tagATC]
 	if !ok || len(atcBytes) != 2 {
@@ -137,6 +142,66 @@ func verifyARQC(ctx context.Context, t *txn) (Decision, error) {
 	t.next.LastATC = atc
 	t.dirty = true
 	return Decision{}, nil
+}
+
+// chipBinding checks that field 55 asks for this authorization, before
+// the HSM verifies the cryptogram (so these declines carry no ARPC):
+//
+//   - the cryptogram is an ARQC: 9F27 says so, and so does the CVR in 9F10,
+//     which the cryptogram covers (9F27 is not in its input, so an AAC or
+//     TC relabelled ARQC in 9F27 is caught by the CVR);
+//     else cryptogram_type_invalid;
+//   - the amount and currency it covers are the request's: 5F2A equals
+//     field 49 and 9F02 equals field 4; or, when the chip signed in the
+//     card's currency (dynamic currency conversion) and field 49 is
+//     another, 5F2A is the card's currency and 9F02 equals field 6. 9F02
+//     includes any cash-back, which 9F03 states and which must not exceed
+//     it. Else cryptogram_amount_mismatch.
+//
+// A missing or malformed 9F27, 9F02, 9F03 or 5F2A is a format error.
+func chipBinding(r *Request, c *Card, icc map[tlv.Tag][]byte, iad emv.IAD) Decision {
+	cid, ok := icc[tlv.TagCryptogramInformationData]
+	if !ok || len(cid) != 1 {
+		return Decline(ReasonFormatError)
+	}
+	if emv.CIDType(cid[0]) != emv.ARQC || iad.FirstACType() != emv.ARQC {
+		return Decline(ReasonCryptogramTypeInvalid)
+	}
+	amount, ok1 := packedDigits(icc[tlv.TagAmountAuthorised], 6)
+	other, ok2 := packedDigits(icc[tlv.TagAmountOther], 6)
+	currency, ok3 := packedDigits(icc[tlv.TagCurrencyCode], 2)
+	if !ok1 || !ok2 || !ok3 {
+		return Decline(ReasonFormatError)
+	}
+	cur := fmt.Sprintf("%03d", currency)
+	want := r.Amount
+	if cur != r.Currency {
+		if n, ok := issuance.CurrencyNumeric(c.Currency); !ok || n != cur || r.BillingAmount <= 0 {
+			return Decline(ReasonCryptogramAmountMismatch)
+		}
+		want = r.BillingAmount
+	}
+	if amount != want || other > amount {
+		return Decline(ReasonCryptogramAmountMismatch)
+	}
+	return Decision{}
+}
+
+// packedDigits reads n bytes of packed BCD (EMV format n) as a number;
+// false when b is not n bytes of decimal digits.
+func packedDigits(b []byte, n int) (int64, bool) {
+	if len(b) != n {
+		return 0, false
+	}
+	var v int64
+	for _, x := range b {
+		hi, lo := x>>4, x&0x0F
+		if hi > 9 || lo > 9 {
+			return 0, false
+		}
+		v = v*100 + int64(hi)*10 + int64(lo)
+	}
+	return v, true
 }
 
 // isChipDataError reports errors caused by the request's chip data rather

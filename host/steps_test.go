@@ -9,6 +9,7 @@ import (
 
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/pinblock"
+	"github.com/cardhost/cardhost/emv/tlv"
 	"github.com/cardhost/cardhost/issuance"
 )
 
@@ -33,6 +34,15 @@ func TestStepFormat(t *testing.T) {
 		{"balance inquiry", func(r *Request) { r.ProcessingCode = "300000"; r.Amount = 0 }, ""},
 		{"reversal without 90 or RRN", func(r *Request) { r.Kind = KindReversal; r.RRN = "" }, ReasonFormatError},
 		{"reversal with RRN", func(r *Request) { r.Kind = KindReversal }, ""},
+		{"entry mode 000 (unknown)", func(r *Request) { r.EntryMode = "000" }, ReasonEntryModeNotSupported},
+		{"entry mode 020 (stripe, track unreliable)", func(r *Request) { r.EntryMode = "020" }, ReasonEntryModeNotSupported},
+		{"entry mode 100 (credential on file)", func(r *Request) { r.EntryMode = "100" }, ReasonEntryModeNotSupported},
+		{"entry mode 059 (PIN capability 9)", func(r *Request) { r.EntryMode = "059" }, ReasonEntryModeNotSupported},
+		{"entry mode 000 in 0200", func(r *Request) { r.Kind, r.EntryMode = KindFinancial, "000" }, ReasonEntryModeNotSupported},
+		{"entry mode 000 in a balance inquiry", func(r *Request) { r.ProcessingCode, r.Amount, r.EntryMode = "300000", 0, "000" }, ReasonEntryModeNotSupported},
+		{"advice with entry mode 000 is recorded", func(r *Request) { r.Kind, r.EntryMode = KindAdvice, "000" }, ""},
+		{"reversal with entry mode 000", func(r *Request) { r.Kind, r.EntryMode = KindReversal, "000" }, ""},
+		{"contactless magnetic stripe 912", func(r *Request) { r.EntryMode = "912" }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := testRequest()
@@ -151,6 +161,41 @@ func TestRiskDecision(t *testing.T) {
 				t.Errorf("reason %q, want %q (channels %v, 3DS %v)", got, tc.want, chs, auth3DS)
 			}
 		})
+	}
+}
+
+// TestEveryEntryModeHasAChannel: each accepted field 22 maps to a channel
+// that risk controls see, so a card with every channel switched off
+// declines it (a mode with no channel would skip every switch).
+func TestEveryEntryModeHasAChannel(t *testing.T) {
+	no := ptr(false)
+	off := issuance.RiskControls{Channels: issuance.Channels{Ecommerce: no, ATM: no, Contactless: no, Magstripe: no, Chip: no, Manual: no}}
+	for _, m := range entryModes {
+		for _, pin := range pinCapabilities {
+			f22 := m.code + string(pin)
+			t.Run(f22, func(t *testing.T) {
+				r := testRequest()
+				r.EntryMode = f22
+				if d := stepFormat(r); d.Decided() {
+					t.Fatalf("format declines %s: %s", f22, d.Reason)
+				}
+				chs, _ := channelsOf(r, testCard())
+				if len(chs) != 1 || chs[0] != m.channel {
+					t.Fatalf("channels %v, want [%s]", chs, m.channel)
+				}
+				if got := riskDecision(off, r, chs, false).Reason; got != ReasonChannelNotAllowed {
+					t.Errorf("every channel off: reason %q, want %q", got, ReasonChannelNotAllowed)
+				}
+			})
+		}
+	}
+	r := testRequest()
+	r.EntryMode = "000"
+	if chs, _ := channelsOf(r, testCard()); len(chs) != 0 {
+		t.Errorf("000 has channels %v", chs)
+	}
+	if got := riskDecision(issuance.RiskControls{}, r, nil, false).Reason; got != ReasonEntryModeNotSupported {
+		t.Errorf("no channel: reason %q, want %q", got, ReasonEntryModeNotSupported)
 	}
 }
 
@@ -295,6 +340,76 @@ func TestCardVerificationByEntryMode(t *testing.T) {
 			}
 			if d.Reason != tc.want {
 				t.Fatalf("reason %q, want %q", d.Reason, tc.want)
+			}
+		})
+	}
+}
+
+// TestChipBinding: only an ARQC for this request's amount and currency
+// reaches the HSM (fake here: every cryptogram verifies).
+func TestChipBinding(t *testing.T) {
+	arqc, aac, tc := []byte{0x80}, []byte{0x00}, []byte{0x40}
+	cvrAAC := []byte{0x06, 0x01, 0x0A, 0x03, 0x80, 0x00, 0x00} // Visa CVN 10, CVR: AAC in the first GENERATE AC
+	for _, tc := range []struct {
+		name string
+		edit func(r *Request, icc map[tlv.Tag][]byte)
+		want Reason
+	}{
+		{"ARQC for the request", nil, ""},
+		{"AAC", func(_ *Request, icc map[tlv.Tag][]byte) { icc[tlv.TagCryptogramInformationData] = aac }, ReasonCryptogramTypeInvalid},
+		{"TC", func(_ *Request, icc map[tlv.Tag][]byte) { icc[tlv.TagCryptogramInformationData] = tc }, ReasonCryptogramTypeInvalid},
+		{"AAC relabelled ARQC (the CVR tells)", func(_ *Request, icc map[tlv.Tag][]byte) { icc[tlv.TagIssuerApplicationData] = cvrAAC }, ReasonCryptogramTypeInvalid},
+		{"no 9F27", func(_ *Request, icc map[tlv.Tag][]byte) { delete(icc, tlv.TagCryptogramInformationData) }, ReasonFormatError},
+		{"9F27 of 2 bytes", func(_ *Request, icc map[tlv.Tag][]byte) { icc[tlv.TagCryptogramInformationData] = []byte{0x80, 0} }, ReasonFormatError},
+		{"field 4 above 9F02", func(r *Request, _ map[tlv.Tag][]byte) { r.Amount = 100000 }, ReasonCryptogramAmountMismatch},
+		{"field 4 below 9F02", func(r *Request, _ map[tlv.Tag][]byte) { r.Amount = 10 }, ReasonCryptogramAmountMismatch},
+		{"field 49 not 5F2A", func(r *Request, _ map[tlv.Tag][]byte) { r.Currency, r.BillingAmount = "978", 1000 }, ""},
+		{"5F2A not field 49", func(_ *Request, icc map[tlv.Tag][]byte) { icc[tlv.TagCurrencyCode] = []byte{0x09, 0x78} }, ReasonCryptogramAmountMismatch},
+		{"currency conversion: chip in the card's currency, 9F02 is field 6", func(r *Request, _ map[tlv.Tag][]byte) {
+			r.Currency, r.Amount, r.BillingAmount = "978", 920, 1000
+		}, ""},
+		{"currency conversion: 9F02 is not field 6", func(r *Request, _ map[tlv.Tag][]byte) {
+			r.Currency, r.Amount, r.BillingAmount = "978", 1000, 1100
+		}, ReasonCryptogramAmountMismatch},
+		{"currency conversion without field 6", func(r *Request, _ map[tlv.Tag][]byte) { r.Currency = "978" }, ReasonCryptogramAmountMismatch},
+		{"cash-back within 9F02", func(_ *Request, icc map[tlv.Tag][]byte) { icc[tlv.TagAmountOther] = []byte{0, 0, 0, 0, 0x02, 0x00} }, ""},
+		{"cash-back above 9F02", func(_ *Request, icc map[tlv.Tag][]byte) { icc[tlv.TagAmountOther] = []byte{0, 0, 0, 0, 0x20, 0x00} }, ReasonCryptogramAmountMismatch},
+		{"9F02 not BCD", func(_ *Request, icc map[tlv.Tag][]byte) { icc[tlv.TagAmountAuthorised] = []byte{0, 0, 0, 0, 0x1A, 0} }, ReasonFormatError},
+		{"5F2A missing", func(_ *Request, icc map[tlv.Tag][]byte) { delete(icc, tlv.TagCurrencyCode) }, ReasonFormatError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := testRequest()
+			r.EntryMode = "051"
+			icc := map[tlv.Tag][]byte{
+				tlv.TagCryptogramInformationData: arqc,
+				tlv.TagIssuerApplicationData:     {0x06, 0x01, 0x0A, 0x03, 0xA0, 0x00, 0x00},
+				tlv.TagAmountAuthorised:          {0, 0, 0, 0, 0x10, 0x00},
+				tlv.TagAmountOther:               {0, 0, 0, 0, 0, 0},
+				tlv.TagCurrencyCode:              {0x08, 0x40},
+				tlv.TagATC:                       {0x00, 0x01},
+				tlv.TagApplicationCryptogram:     {1, 2, 3, 4, 5, 6, 7, 8},
+			}
+			if tc.edit != nil {
+				tc.edit(r, icc)
+			}
+			var l tlv.List
+			for tag, v := range icc {
+				l = append(l, tlv.New(tag, v))
+			}
+			var err error
+			if r.ICC, err = l.Encode(); err != nil {
+				t.Fatal(err)
+			}
+			tx := newTxn(r, testCard(), time.Now(), &fakeVerifier{arqcOK: true}, nil)
+			d, err := stepCardVerification(context.Background(), tx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Reason != tc.want {
+				t.Fatalf("reason %q, want %q", d.Reason, tc.want)
+			}
+			if tc.want != "" && tx.arqc != nil {
+				t.Errorf("declined %s after the cryptogram was verified", d.Reason)
 			}
 		})
 	}

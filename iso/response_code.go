@@ -18,6 +18,7 @@ const (
 	ExpiredCard               ResponseCode = "54"
 	IncorrectPIN              ResponseCode = "55"
 	NotPermittedToCardholder  ResponseCode = "57"
+	NotPermittedToTerminal    ResponseCode = "58"
 	SuspectedFraud            ResponseCode = "59"
 	ExceedsAmountLimit        ResponseCode = "61"
 	RestrictedCard            ResponseCode = "62"
@@ -49,6 +50,7 @@ var responseCodes = map[ResponseCode]struct {
 	ExpiredCard:               {"expired card", false},
 	IncorrectPIN:              {"incorrect PIN", false},
 	NotPermittedToCardholder:  {"transaction not permitted to cardholder", false},
+	NotPermittedToTerminal:    {"transaction not permitted to terminal", false},
 	SuspectedFraud:            {"suspected fraud", false},
 	ExceedsAmountLimit:        {"exceeds withdrawal amount limit", false},
 	RestrictedCard:            {"restricted card", false},

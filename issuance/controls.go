@@ -87,8 +87,8 @@ func (c SpendingControl) Key() string {
 // authorization host from the POS entry mode, the ECI and the MCC.
 type Channel string
 
-// Channels risk controls can switch off. Chip and manual key entry at an
-// attended terminal are always allowed.
+// Channels risk controls can switch off. Every channel is allowed unless
+// switched off, so a card with every channel off approves nothing.
 const (
 	ChannelEcommerce   Channel = "ecommerce"
 	ChannelATM         Channel = "atm"
@@ -104,6 +104,8 @@ type Channels struct {
 	ATM         *bool `json:"atm,omitempty"`
 	Contactless *bool `json:"contactless,omitempty"`
 	Magstripe   *bool `json:"magstripe,omitempty"`
+	Chip        *bool `json:"chip,omitempty"`
+	Manual      *bool `json:"manual,omitempty" doc:"manual key entry (field 22 01 without an ECI)"`
 }
 
 // RiskControls restrict where and how a card may be used.
@@ -156,6 +158,10 @@ func (r RiskControls) AllowsChannel(ch Channel) bool {
 		p = r.Channels.Contactless
 	case ChannelMagstripe:
 		p = r.Channels.Magstripe
+	case ChannelChip:
+		p = r.Channels.Chip
+	case ChannelManual:
+		p = r.Channels.Manual
 	}
 	return p == nil || *p
 }

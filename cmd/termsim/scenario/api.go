@@ -197,6 +197,8 @@ type Channels struct {
 	ATM         *bool `json:"atm,omitempty" yaml:"atm,omitempty"`
 	Contactless *bool `json:"contactless,omitempty" yaml:"contactless,omitempty"`
 	Magstripe   *bool `json:"magstripe,omitempty" yaml:"magstripe,omitempty"`
+	Chip        *bool `json:"chip,omitempty" yaml:"chip,omitempty"`
+	Manual      *bool `json:"manual,omitempty" yaml:"manual,omitempty"`
 }
 
 // RiskControls are a card's risk controls.

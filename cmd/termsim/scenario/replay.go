@@ -501,7 +501,7 @@ func (run *scenarioRun) buildAuth(kind string, a *AuthStep, card *terminal.Card)
 		typ, accounts = terminal.TxnType(a.ProcessingCode[:2]), a.ProcessingCode[2:]
 	}
 	o := terminal.TxnOptions{Type: typ, AccountTypes: accounts, AcquirerID: a.Acquirer, Currency: a.Currency, Country: a.Country, MCC: a.MCC, ECI: a.ECI, CAVV: a.CAVV,
-		Partial: a.Partial, MTI: a.MTI, Expiry: a.Expiry, WrongTrackCVV: a.WrongCVV}
+		Partial: a.Partial, MTI: a.MTI, Expiry: a.Expiry, WrongTrackCVV: a.WrongCVV, Field22: a.Field22}
 	if a.Entry != "" {
 		o.Entry, _ = terminal.ParseEntryMode(a.Entry)
 	}
@@ -544,7 +544,11 @@ func (run *scenarioRun) buildAuth(kind string, a *AuthStep, card *terminal.Card)
 	default:
 		o.CVV2 = cvv2
 	}
-	o.Chip = terminal.ChipTamper{ARQC: a.TamperARQC, CVN: a.CVN}
+	o.Chip = terminal.ChipTamper{ARQC: a.TamperARQC, CVN: a.CVN, Cryptogram: strings.ToUpper(a.Cryptogram), RelabelARQC: a.RelabelARQC,
+		Currency: a.ChipCurrency}
+	if a.ChipAmount != nil {
+		o.Chip.Amount = *a.ChipAmount
+	}
 	if a.ReplayATC {
 		if o.Chip.ATC = card.ATC(); o.Chip.ATC == 0 {
 			return nil, errors.New("replay_atc: the card has made no cryptogram yet")

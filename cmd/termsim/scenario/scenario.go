@@ -190,6 +190,17 @@ type AuthStep struct {
 	ReplayATC bool `yaml:"replay_atc"`
 	// BadField55 sends a field 55 that is not BER-TLV (a format error).
 	BadField55 bool `yaml:"bad_field55"`
+	// Field22 sends these three digits as field 22 instead of the entry's
+	// (the card data still follow entry): an entry mode the host refuses.
+	Field22 string `yaml:"field22"`
+	// Cryptogram makes the chip return AAC (declined) or TC (approved
+	// offline) instead of an ARQC; RelabelARQC then says ARQC in 9F27.
+	Cryptogram  string `yaml:"cryptogram"`
+	RelabelARQC bool   `yaml:"relabel_arqc"` // see Cryptogram
+	// ChipAmount and ChipCurrency are the 9F02 and 5F2A the chip signs
+	// instead of fields 4 and 49.
+	ChipAmount   *int64 `yaml:"chip_amount"`
+	ChipCurrency string `yaml:"chip_currency"` // see ChipAmount
 	// Code is the stand-in decision of an advice (field 39, default 00).
 	Code string `yaml:"code"`
 	// Of (advice only) names an earlier auth step of the same card whose
@@ -307,7 +318,9 @@ var Reasons = map[string]iso.ResponseCode{
 	"spending_control_amount": iso.ExceedsAmountLimit, "spending_control_count": iso.ExceedsFrequencyLimit,
 	"card_limit_exceeded": iso.InsufficientFunds, "duplicate_transmission": iso.DuplicateTransmission,
 	"stand_in_declined": "", "system_error": iso.SystemMalfunction,
-	"refund_exceeds_spent": iso.InvalidAmount,
+	"refund_exceeds_spent":     iso.InvalidAmount,
+	"entry_mode_not_supported": iso.NotPermittedToTerminal, "cryptogram_type_invalid": iso.CryptographicFailure,
+	"cryptogram_amount_mismatch": iso.CryptographicFailure,
 }
 
 // EventTypes are the event types of package kafka's catalogue
@@ -710,10 +723,22 @@ func (sc *Scenario) checkAuth(d *strictDecoder, kind string, a *AuthStep, card *
 			d.errorf(n, "%s: cvn %d is not a CVN of the registry (%s)", kind, a.CVN, emv.CVNList())
 		}
 	}
+	if a.Field22 != "" && !digit.N(a.Field22, 3) {
+		d.errorf(n, "%s: field22 must be 3 digits", kind)
+	}
+	if !slices.Contains([]string{"", "aac", "tc"}, a.Cryptogram) {
+		d.errorf(n, "%s: cryptogram must be aac or tc", kind)
+	}
+	if a.ChipAmount != nil && *a.ChipAmount <= 0 {
+		d.errorf(n, "%s: chip_amount must be positive", kind)
+	}
+	if a.ChipCurrency != "" && !digit.N(a.ChipCurrency, 3) {
+		d.errorf(n, "%s: chip_currency must be 3 digits (ISO numeric code)", kind)
+	}
 	entry, _ := terminal.ParseEntryMode(a.Entry)
-	chipOnly := a.TamperARQC || a.CVN != 0 || a.ReplayATC || a.BadField55
+	chipOnly := a.TamperARQC || a.CVN != 0 || a.ReplayATC || a.BadField55 || a.Cryptogram != "" || a.RelabelARQC || a.ChipAmount != nil || a.ChipCurrency != ""
 	if chipOnly && a.Entry != "" && !entry.IsChip() {
-		d.errorf(n, "%s: tamper_arqc, cvn, replay_atc and bad_field55 need a chip or contactless entry", kind)
+		d.errorf(n, "%s: tamper_arqc, cvn, replay_atc, bad_field55, cryptogram, relabel_arqc, chip_amount and chip_currency need a chip or contactless entry", kind)
 	}
 	if card != nil && card.Local() && card.File == "" && card.Card != nil {
 		if c, err := terminal.NewCard(card.Card.Spec()); err == nil && chipOnly && !c.HasChip() {

@@ -107,6 +107,52 @@ func TestChipTamper(t *testing.T) {
 			t.Errorf("any other CVN: %v", err)
 		}
 	})
+	t.Run("cryptogram type", func(t *testing.T) {
+		for _, tc := range []struct {
+			tamper   terminal.ChipTamper
+			cid, cvr emv.CryptogramType
+		}{
+			{terminal.ChipTamper{}, emv.ARQC, emv.ARQC},
+			{terminal.ChipTamper{Cryptogram: "AAC"}, emv.AAC, emv.AAC},
+			{terminal.ChipTamper{Cryptogram: "TC"}, emv.TC, emv.TC},
+			{terminal.ChipTamper{Cryptogram: "AAC", RelabelARQC: true}, emv.ARQC, emv.AAC},
+		} {
+			cr, err := card.Chip(d, tc.tamper)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tags := tagsOf(t, cr)
+			iad, err := emv.ParseIAD("visa", tags[tlv.TagIssuerApplicationData])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := emv.CIDType(tags[tlv.TagCryptogramInformationData][0]); got != tc.cid || iad.FirstACType() != tc.cvr {
+				t.Errorf("%+v: 9F27 says %d, CVR %d; want %d, %d", tc.tamper, got, iad.FirstACType(), tc.cid, tc.cvr)
+			}
+			if ok, err := emv.VerifyARQC(cvn, mk, tags); err != nil || !ok {
+				t.Errorf("%+v: the card's cryptogram does not verify: %v %v", tc.tamper, ok, err)
+			}
+			if cr.Tampered != (tc.tamper.Cryptogram != "") {
+				t.Errorf("%+v: tampered %v", tc.tamper, cr.Tampered)
+			}
+		}
+		if _, err := card.Chip(d, terminal.ChipTamper{Cryptogram: "AAR"}); !errors.Is(err, terminal.ErrCard) {
+			t.Errorf("cryptogram AAR: %v", err)
+		}
+	})
+	t.Run("amount and currency", func(t *testing.T) {
+		cr, err := card.Chip(d, terminal.ChipTamper{Amount: 5000, Currency: "978"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags := tagsOf(t, cr)
+		if a, c := emv.EncodeHex(tags[tlv.TagAmountAuthorised]), emv.EncodeHex(tags[tlv.TagCurrencyCode]); a != "000000005000" || c != "0978" || !cr.Tampered {
+			t.Errorf("9F02 %s, 5F2A %s, tampered %v", a, c, cr.Tampered)
+		}
+		if ok, err := emv.VerifyARQC(cvn, mk, tags); err != nil || !ok {
+			t.Errorf("the cryptogram over the other amount does not verify: %v %v", ok, err)
+		}
+	})
 	t.Run("atc replay", func(t *testing.T) {
 		before := card.ATC()
 		cr, err := card.Chip(d, terminal.ChipTamper{ATC: 1})

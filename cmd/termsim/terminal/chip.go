@@ -55,6 +55,45 @@ type ChipTamper struct {
 	// Field55 replaces the whole field 55 with these bytes (a format error
 	// on purpose); the request then has no usable cryptogram.
 	Field55 []byte
+	// Cryptogram, when not "", makes the card return this kind of
+	// cryptogram instead of an ARQC: "AAC" (the card declined) or "TC" (it
+	// approved offline); 9F27 and the CVR in 9F10 say so
+	// (cryptogram_type_invalid).
+	Cryptogram string
+	// RelabelARQC puts 80 (ARQC) in 9F27 whatever the card returned: with
+	// Cryptogram, a decline or offline approval relabelled as an online
+	// request (the CVR, which the cryptogram covers, still tells).
+	RelabelARQC bool
+	// Amount and Currency, when not zero or "", are the 9F02 and 5F2A the
+	// card signs instead of the request's fields 4 and 49
+	// (cryptogram_amount_mismatch).
+	Amount   int64
+	Currency string
+}
+
+// cryptogramCID returns the 9F27 byte and the CVR's first GENERATE AC bits
+// (bits 6-5 of its first byte, second GENERATE AC "not requested") of the
+// cryptogram kind the tampering asks for.
+func (t ChipTamper) cryptogramCID() (cid, cvr byte, err error) {
+	switch t.Cryptogram {
+	case "", "ARQC":
+		cid, cvr = 0x80, 0xA0
+	case "AAC":
+		cid, cvr = 0x00, 0x80
+	case "TC":
+		cid, cvr = 0x40, 0x90
+	default:
+		return 0, 0, fmt.Errorf("%w: cryptogram %q is not AAC, TC or ARQC", ErrCard, t.Cryptogram)
+	}
+	if t.RelabelARQC {
+		cid = 0x80
+	}
+	return cid, cvr, nil
+}
+
+// tampersData reports whether t changes the cryptogram's kind or data.
+func (t ChipTamper) tampersData() bool {
+	return t.Cryptogram != "" || t.RelabelARQC || t.Amount != 0 || t.Currency != ""
 }
 
 // ChipRequest is one cryptogram the card made: the field 55 it went out
@@ -141,6 +180,16 @@ func (c *Card) Chip(d ChipData, tamper ChipTamper) (*ChipRequest, error) {
 	} else if len(tvr) != 5 {
 		return nil, fmt.Errorf("%w: TVR must be 5 bytes", ErrCard)
 	}
+	if tamper.Amount != 0 {
+		d.Amount = tamper.Amount
+	}
+	if tamper.Currency != "" {
+		d.Currency = tamper.Currency
+	}
+	cid, cvr, err := tamper.cryptogramCID()
+	if err != nil {
+		return nil, err
+	}
 	amount, ok1 := bcd(d.Amount, 6)
 	other, ok2 := bcd(d.OtherAmount, 6)
 	if !ok1 || !ok2 {
@@ -159,7 +208,7 @@ func (c *Card) Chip(d ChipData, tamper ChipTamper) (*ChipRequest, error) {
 
 	cvn := c.chip.cvn
 	code := cvn.Code
-	tampered := false
+	tampered := tamper.tampersData()
 	if tamper.CVN != 0 {
 		other, err := otherCVN(cvn, tamper.CVN)
 		if err != nil {
@@ -182,8 +231,8 @@ func (c *Card) Chip(d ChipData, tamper ChipTamper) (*ChipRequest, error) {
 		tlv.TagUnpredictableNumber:       un,
 		tlv.TagAIP:                       c.chip.aip,
 		tlv.TagATC:                       {byte(atc >> 8), byte(atc)},
-		tlv.TagIssuerApplicationData:     issuerApplicationData(cvn, code),
-		tlv.TagCryptogramInformationData: {0x80}, // ARQC
+		tlv.TagIssuerApplicationData:     issuerApplicationData(cvn, code, cvr),
+		tlv.TagCryptogramInformationData: {cid}, // 80: ARQC
 		tlv.TagTerminalCapabilities:      {0xE0, 0xF8, 0xC8},
 		tlv.TagCVMResults:                cvm,
 		tagTerminalType:                  {0x22},       // attended, online only, merchant
@@ -232,7 +281,8 @@ func encodeField55(tags map[tlv.Tag][]byte) ([]byte, error) {
 }
 
 // issuerApplicationData returns the 9F10 a chip of CVN c emits, carrying
-// the cryptogram version byte code (c.Code unless tampering):
+// the cryptogram version byte code (c.Code unless tampering) and cvr as the
+// CVR's first byte (A0 for an ARQC):
 //
 //   - Visa CVN 10 and 18 (IAD format 0/1/3, VIS 1.5 Appendix D): 06, DKI
 //     01, CVN, CVR length 03, CVR A0 00 00 (ARQC returned in the first
@@ -242,17 +292,17 @@ func encodeField55(tags map[tlv.Tag][]byte) ([]byte, error) {
 //   - Mastercard M/Chip: DKI 01, CVN, CVR A0 00 00 00 00 00, DAC 00 00,
 //     offline counters (8 bytes, zeros): 18 bytes, so CVN 17 and 21 find
 //     their counters.
-func issuerApplicationData(c emv.CVN, code byte) []byte {
+func issuerApplicationData(c emv.CVN, code, cvr byte) []byte {
 	switch {
 	case c.Scheme == emv.SchemeVisa && c.Number == 22:
 		iad := make([]byte, 32)
-		iad[0], iad[1], iad[2], iad[3] = 0x1F, code, 0x01, 0xA0
+		iad[0], iad[1], iad[2], iad[3] = 0x1F, code, 0x01, cvr
 		return iad
 	case c.Scheme == emv.SchemeVisa:
-		return []byte{0x06, 0x01, code, 0x03, 0xA0, 0x00, 0x00}
+		return []byte{0x06, 0x01, code, 0x03, cvr, 0x00, 0x00}
 	default:
 		iad := make([]byte, 18)
-		iad[0], iad[1], iad[2] = 0x01, code, 0xA0
+		iad[0], iad[1], iad[2] = 0x01, code, cvr
 		return iad
 	}
 }
@@ -281,12 +331,12 @@ func (r *ChipRequest) CVN() emv.CVN { return r.cvn }
 // ARPCExpected reports whether DESIGN.md requires tag 91 in an answer with
 // code: every chip request whose ARQC the host verified gets one,
 // approvals and declines alike. Declines decided before the cryptogram is
-// checked (12, 13, 14, 30, 41, 43, 54, 62), duplicates (94), system errors
+// checked (12, 13, 14, 30, 41, 43, 54, 58, 62), duplicates (94), system errors
 // (96) and cryptogram failures (82, which may be an ARQC that did not
 // verify) may come without one.
 func ARPCExpected(code iso.ResponseCode) bool {
 	switch code {
-	case iso.InvalidTransaction, iso.InvalidAmount, iso.InvalidCardNumber, iso.FormatError,
+	case iso.InvalidTransaction, iso.InvalidAmount, iso.InvalidCardNumber, iso.FormatError, iso.NotPermittedToTerminal,
 		iso.LostCard, iso.StolenCard, iso.ExpiredCard, iso.RestrictedCard,
 		iso.CryptographicFailure, iso.DuplicateTransmission, iso.SystemMalfunction,
 		iso.IssuerOrSwitchInoperative:

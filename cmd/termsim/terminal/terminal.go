@@ -264,6 +264,10 @@ type TxnOptions struct {
 	// Entry is how the card is read; default chip (magstripe when the
 	// card has no chip).
 	Entry EntryMode
+	// Field22, when not "", is sent as field 22 instead of Entry's value
+	// (three digits; the card data still follow Entry): an entry mode the
+	// host does not accept (entry_mode_not_supported).
+	Field22 string
 	// MTI is the request MTI: "0100" (default; "0200" for balance
 	// inquiries), "0200", "0120" (advice: see Advice) or a repeat MTI.
 	MTI string
@@ -390,6 +394,9 @@ func (t *Terminal) Request(c *Card, amount int64, o TxnOptions) (*Txn, error) {
 	if o.Entry.Field22() == "" {
 		return nil, fmt.Errorf("%w: unknown entry mode %q", ErrTransaction, o.Entry)
 	}
+	if o.Field22 != "" && !digit.N(o.Field22, 3) {
+		return nil, fmt.Errorf("%w: field 22 must be 3 digits", ErrTransaction)
+	}
 	currency, mcc, country := or(o.Currency, t.cfg.Currency), or(o.MCC, t.cfg.MCC), or(o.Country, t.cfg.Country)
 	accounts := or(o.AccountTypes, "0000")
 	if !digit.N(currency, 3) || !digit.N(mcc, 4) || !digit.N(country, 3) || !digit.N(accounts, 4) {
@@ -421,7 +428,7 @@ func (t *Terminal) Request(c *Card, amount int64, o TxnOptions) (*Txn, error) {
 	t.setTimes(m, now, stan)
 	set(iso.FieldMCC, mcc)
 	set(iso.FieldAcquirerCountry, country)
-	set(iso.FieldEntryMode, o.Entry.Field22())
+	set(iso.FieldEntryMode, or(o.Field22, o.Entry.Field22()))
 	set(iso.FieldAcquirerID, acq)
 	set(iso.FieldRRN, tx.RRN)
 	set(iso.FieldTerminal, t.cfg.TerminalID)

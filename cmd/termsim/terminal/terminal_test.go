@@ -149,6 +149,14 @@ func TestTerminalRequests(t *testing.T) {
 			want: map[int]string{39: "00", 38: "SI0107"},
 		},
 		{
+			name: "field 22 the host does not accept, stripe data",
+			build: func() (*terminal.Txn, error) {
+				return term.Purchase(card, 100, terminal.TxnOptions{Entry: terminal.EntryMagstripe, Field22: "020"})
+			},
+			mti:  "0100",
+			want: map[int]string{22: "020", 35: card.Track2.Reveal()},
+		},
+		{
 			name: "wrong iCVV in the chip's track 2",
 			build: func() (*terminal.Txn, error) {
 				return term.Purchase(card, 100, terminal.TxnOptions{WrongTrackCVV: true})
