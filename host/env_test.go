@@ -1,6 +1,7 @@
 package host_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/des"
 	"encoding/hex"
@@ -258,6 +259,7 @@ type msg struct {
 	replacement                                                                                              *int64
 	adviceCode, approval                                                                                     string
 	transmission                                                                                             string
+	acquirer                                                                                                 string // field 32; default acquirerID
 }
 
 func (e *hostEnv) build(card testCard, m msg) *iso8583.Message {
@@ -303,7 +305,7 @@ func (e *hostEnv) build(card testCard, m msg) *iso8583.Message {
 	set(iso.FieldMCC, m.mcc)
 	set(iso.FieldAcquirerCountry, m.country)
 	set(iso.FieldEntryMode, m.entry)
-	set(iso.FieldAcquirerID, acquirerID)
+	set(iso.FieldAcquirerID, cmp.Or(m.acquirer, acquirerID))
 	set(iso.FieldTrack2, m.track2)
 	set(iso.FieldRRN, m.rrn)
 	set(iso.FieldApprovalCode, m.approval)

@@ -247,6 +247,30 @@ func TestReversalsAndCaptures(t *testing.T) {
 	}
 }
 
+// TestReversalsMatchTheAcquirer: a reversal without field 90 is matched
+// by RRN and terminal, and only among the authorizations of its own
+// acquirer (field 32): another acquirer's reversal that quotes the same
+// RRN and terminal finds no original and changes nothing.
+func TestReversalsMatchTheAcquirer(t *testing.T) {
+	e := newHostEnv(t)
+	card := e.newCard(cardOpts{limit: p64(10000)})
+	if a := e.auth(card, msg{amount: 4000, rrn: "RRNACQ000001"}); a.code != "00" {
+		t.Fatalf("authorization: %s", a.code)
+	}
+	if a := e.auth(card, msg{mti: "0400", amount: 4000, rrn: "RRNACQ000001", acquirer: "99999"}); a.code != "00" {
+		t.Fatalf("other acquirer's reversal: %s", a.code)
+	}
+	if _, total, _ := e.cardState(card.ID); total != 4000 {
+		t.Fatalf("another acquirer's reversal moved the total to %d, want 4000", total)
+	}
+	if a := e.auth(card, msg{mti: "0400", amount: 4000, rrn: "RRNACQ000001"}); a.code != "00" {
+		t.Fatalf("reversal: %s", a.code)
+	}
+	if _, total, _ := e.cardState(card.ID); total != 0 {
+		t.Fatalf("the acquirer's own reversal left the total at %d, want 0", total)
+	}
+}
+
 func TestOneTimeCards(t *testing.T) {
 	e := newHostEnv(t)
 	onAuth := e.newCard(cardOpts{oneTime: issuance.CancelOnAuth})

@@ -63,7 +63,10 @@ type Ledger interface {
 }
 
 // OriginalQuery identifies the original of a capture or reversal: field 90
-// plus the terminal; RRN as a fallback when field 90 is absent.
+// plus the terminal; RRN, terminal and acquirer as a fallback when field 90
+// is absent. AcquirerID is field 90's original acquirer, or the request's
+// field 32 for the fallback; an original of another acquirer never
+// matches.
 type OriginalQuery struct {
 	CardID           string
 	MTI              string // original MTI ("" when unknown)

@@ -12,13 +12,14 @@ import (
 
 // findOriginal looks up the authorization a capture or reversal refers to:
 // by field 90 (original MTI, STAN, transmission time, acquirer) and the
-// terminal, or by RRN and terminal when field 90 is absent. nil when none.
+// terminal, or by RRN, terminal and the request's own acquirer (field 32)
+// when field 90 is absent. nil when none.
 func (e *Engine) findOriginal(ctx context.Context, req *Request, card *Card) (*Authorization, error) {
 	q := OriginalQuery{CardID: card.ID, Terminal: req.Terminal}
 	if o := req.Original; o != nil {
 		q.MTI, q.STAN, q.TransmissionTime, q.AcquirerID = o.MTI, o.STAN, o.TransmissionTime, trimZeros(o.AcquirerID)
 	} else {
-		q.RRN = req.RRN
+		q.RRN, q.AcquirerID = req.RRN, trimZeros(req.AcquirerID)
 	}
 	orig, err := e.ledger.FindOriginal(ctx, q)
 	if errors.Is(err, ErrNotFound) {

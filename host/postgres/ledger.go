@@ -185,6 +185,7 @@ func (l *Ledger) findOriginal(ctx context.Context, q host.OriginalQuery) (*host.
 			ORDER BY decided_at DESC LIMIT 1)`, q.CardID, q.STAN, q.TransmissionTime, q.AcquirerID, q.Terminal, q.MTI))
 	}
 	return scanAuthorization(l.pool.QueryRow(ctx, outer+`
-		WHERE card_id = $1 AND rrn = $2 AND ($3 = '' OR terminal_id = $3) AND `+kinds+`
-		ORDER BY decided_at DESC LIMIT 1)`, q.CardID, q.RRN, q.Terminal))
+		WHERE card_id = $1 AND rrn = $2 AND ($3 = '' OR terminal_id = $3)
+		  AND ltrim(acquirer_id, '0') = ltrim($4, '0') AND `+kinds+`
+		ORDER BY decided_at DESC LIMIT 1)`, q.CardID, q.RRN, q.Terminal, q.AcquirerID))
 }
