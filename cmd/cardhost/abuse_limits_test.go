@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/cardhost/cardhost/cmd/termsim/terminal/terminaltest"
 	"io"
 	"net"
 	"net/http"
@@ -14,23 +15,6 @@ import (
 	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/iso"
 )
-
-// closedWithin waits for the peer to close conn (EOF or reset; bytes it
-// sends first, such as a 408, are read and ignored) and reports how long
-// it took, or fails after limit.
-func closedWithin(conn net.Conn, limit time.Duration) (time.Duration, bool) {
-	start := time.Now()
-	conn.SetReadDeadline(start.Add(limit))
-	buf := make([]byte, 4096)
-	for {
-		if _, err := conn.Read(buf); err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				return time.Since(start), false
-			}
-			return time.Since(start), true
-		}
-	}
-}
 
 // TestAbuseSlowISOClients runs the real app with a 1 s ISO read timeout
 // and opens slow connections on the ISO port: a length header and then
@@ -101,7 +85,7 @@ func TestAbuseSlowISOClients(t *testing.T) {
 	}
 
 	for _, s := range slow {
-		_, closed := closedWithin(s.conn, max(readTimeout+3*time.Second-time.Since(started), 100*time.Millisecond))
+		_, closed := terminaltest.ClosedWithin(s.conn, max(readTimeout+3*time.Second-time.Since(started), 100*time.Millisecond))
 		after := time.Since(started)
 		switch {
 		case !closed:
@@ -145,7 +129,7 @@ func TestAbuseISOConnectionLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer extra.Close()
-		if _, closed := closedWithin(extra, 2*time.Second); !closed {
+		if _, closed := terminaltest.ClosedWithin(extra, 2*time.Second); !closed {
 			t.Fatal("a fourth connection was kept open")
 		}
 		clients[0].Close()

@@ -213,6 +213,23 @@ func ScriptedHost(t testing.TB, answer func(req *iso8583.Message) *iso8583.Messa
 	})
 }
 
+// ClosedWithin waits for the peer to close conn (EOF or reset; bytes it
+// sends first are read and ignored) and reports how long it took, or
+// false when it is still open after limit.
+func ClosedWithin(conn net.Conn, limit time.Duration) (time.Duration, bool) {
+	start := time.Now()
+	conn.SetReadDeadline(start.Add(limit))
+	buf := make([]byte, 4096)
+	for {
+		if _, err := conn.Read(buf); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				return time.Since(start), false
+			}
+			return time.Since(start), true
+		}
+	}
+}
+
 // ReadRequest reads one framed message from nc and unpacks it.
 func ReadRequest(nc net.Conn) (*iso8583.Message, error) {
 	b, err := iso.ReadFrame(nc, nil)
