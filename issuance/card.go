@@ -92,6 +92,9 @@ type Card struct {
 	PrintedName     string
 	Currency        string // ISO 4217 alpha
 	CardLimit       *int64 // most the card may spend in total (nil: none)
+	// FundingMode is the product's (issuance/ledger: LIMIT, SHARED, PREPAID; "" is LIMIT);
+	// FundingAccount the ledger account the card spends ("" for LIMIT).
+	FundingMode, FundingAccount string
 
 	SpendingControls  []SpendingControl
 	RiskControls      RiskControls

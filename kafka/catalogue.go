@@ -23,6 +23,16 @@ const (
 	TypeOrderFailed           = "order.failed"
 	TypeCertificateCreated    = "certificate.created"
 	TypeCertificateExpiring   = "certificate.expiring"
+	// Money movements (issuance/ledger, docs/ledger.md).
+	TypeLedgerDeposit       = "ledger.deposit"
+	TypeLedgerFundingCredit = "ledger.funding_credit"
+	TypeLedgerFundingDebit  = "ledger.funding_debit"
+	TypeLedgerRecharge      = "ledger.recharge"
+	TypeLedgerWithdraw      = "ledger.withdraw"
+	TypeLedgerFee           = "ledger.fee"
+	TypeLedgerHoldExpired   = "ledger.hold_expired"
+	TypeLedgerCleared       = "ledger.cleared"
+	TypeLedgerForcePosted   = "ledger.force_posted"
 )
 
 // Event sources (the CloudEvents "source" attribute): the part of cardhost
@@ -30,6 +40,7 @@ const (
 const (
 	SourceIssuance = "/cardhost/issuance" // REST API, card lifecycle, orders, certificates
 	SourceHost     = "/cardhost/host"     // ISO 8583 authorization host
+	SourceLedger   = "/cardhost/ledger"   // money movements: the REST money operations, hold expiry, clearing
 )
 
 // Spec describes one event type of the catalogue.
@@ -67,6 +78,15 @@ var catalogue = []Spec{
 	{TypeOrderFailed, SourceIssuance, "card id, or order id when the order has no card", reflect.TypeFor[OrderData](), "a card order failed"},
 	{TypeCertificateCreated, SourceIssuance, "tenant id", reflect.TypeFor[CertificateData](), "an issuer certificate was issued from a CSR"},
 	{TypeCertificateExpiring, SourceIssuance, "tenant id", reflect.TypeFor[CertificateData](), "an issuer certificate expires soon and should be rotated"},
+	{TypeLedgerDeposit, SourceLedger, "tenant id", reflect.TypeFor[MoneyData](), "a sandbox deposit credited the program balance"},
+	{TypeLedgerFundingCredit, SourceLedger, "tenant id", reflect.TypeFor[MoneyData](), "an operator credited the program balance (cardhost funding credit)"},
+	{TypeLedgerFundingDebit, SourceLedger, "tenant id", reflect.TypeFor[MoneyData](), "an operator debited the program balance (cardhost funding debit)"},
+	{TypeLedgerRecharge, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "money moved from the program balance to a PREPAID card"},
+	{TypeLedgerWithdraw, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "money moved from a PREPAID card back to the program balance"},
+	{TypeLedgerFee, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a card's issue fee was debited from the program balance"},
+	{TypeLedgerHoldExpired, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a hold was not posted in time and gave its money back"},
+	{TypeLedgerCleared, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a clearing record was matched to its authorization and posted (or credited, for refunds and reversals)"},
+	{TypeLedgerForcePosted, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a clearing record or capture that matched no live hold was posted anyway, flagged for review"},
 }
 
 // byType indexes the catalogue by type name.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ledger"
 )
 
 var cardholderFields = []string{issuance.CardholderFieldEmail, issuance.CardholderFieldPhone, issuance.CardholderFieldBirthDate, issuance.CardholderFieldAddress, issuance.CardholderFieldNationality}
@@ -21,6 +22,7 @@ func validateProductDefaults(v *issuance.Validator, p issuance.Product) {
 	if p.CardLimit != nil {
 		v.Check(*p.CardLimit >= 0 && *p.CardLimit <= issuance.MaxAmount, "card_limit", "out_of_range", "0 to 999999999999 minor units")
 	}
+	v.Check(p.IssueFee >= 0 && p.IssueFee <= issuance.MaxAmount, "issue_fee", "out_of_range", "0 to 999999999999 minor units")
 	issuance.ValidateSpendingControls(v, "spending_controls", p.SpendingControls)
 	issuance.ValidateRiskControls(v, "risk_controls", p.RiskControls)
 	seen := map[string]bool{}
@@ -45,12 +47,16 @@ func ValidateProduct(v *issuance.Validator, p issuance.Product) {
 	v.Check(p.DefaultEmbosserID != "", "default_embosser_id", "required", "a product needs a default embosser")
 	v.Check(issuance.ValidCurrency(p.Currency), "currency", "invalid", "an ISO 4217 alpha code such as USD")
 	v.Check(p.CardType.Valid(), "card_type", "invalid", "one of VIRTUAL, PLASTIC, TEMPORARY")
+	v.Check(ledger.ValidMode(p.FundingMode), "funding_mode", "invalid", "one of LIMIT, SHARED, PREPAID")
 }
 
 // normalizeProduct applies defaults and canonical case.
 func normalizeProduct(p *issuance.Product) {
 	p.Name = strings.TrimSpace(p.Name)
 	p.Currency = strings.ToUpper(strings.TrimSpace(p.Currency))
+	if p.FundingMode = strings.ToUpper(strings.TrimSpace(p.FundingMode)); p.FundingMode == "" {
+		p.FundingMode = ledger.ModeLimit
+	}
 	if p.ValidityMonths == 0 {
 		p.ValidityMonths = issuance.DefaultValidityMonths
 	}
@@ -133,7 +139,7 @@ func (s *Service) Products(ctx context.Context, tenantID string, f issuance.Prod
 }
 
 // ProductUpdate is a partial change to a product (PATCH): nil fields stay
-// as they are. The template, currency and card type are fixed at creation:
+// as they are. The template, currency, card type and funding mode are fixed at creation:
 // every card of a product shares its BIN, CVN, currency and form. Changes
 // apply to cards created afterwards; existing cards keep their values.
 type ProductUpdate struct {
@@ -150,6 +156,7 @@ type ProductUpdate struct {
 	Status                   *issuance.ProductStatus
 	RequiredCardholderFields *[]string
 	RequireKYC               *bool
+	IssueFee                 *int64
 }
 
 // UpdateProduct applies a partial change to a product, checking the new
@@ -197,6 +204,7 @@ func (s *Service) UpdateProduct(ctx context.Context, tenantID, id string, u Prod
 		issuance.Patch(&p.Status, u.Status)
 		issuance.Patch(&p.RequiredCardholderFields, u.RequiredCardholderFields)
 		issuance.Patch(&p.RequireKYC, u.RequireKYC)
+		issuance.Patch(&p.IssueFee, u.IssueFee)
 		for i := range p.RiskControls.AllowedCountries {
 			p.RiskControls.AllowedCountries[i] = strings.ToUpper(p.RiskControls.AllowedCountries[i])
 		}

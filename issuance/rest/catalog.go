@@ -67,6 +67,8 @@ type productRequest struct {
 	RiskControls             *issuance.RiskControls     `json:"risk_controls,omitempty" doc:"default risk controls of new cards"`
 	RequiredCardholderFields []string                   `json:"required_cardholder_fields,omitempty" enum:"email,phone,birth_date,address,nationality"`
 	RequireKYC               bool                       `json:"require_kyc,omitempty" doc:"refuse cards for cardholders whose KYC is not VERIFIED"`
+	FundingMode              string                     `json:"funding_mode,omitempty" enum:"LIMIT,SHARED,PREPAID" doc:"default LIMIT (limits only, no balance); fixed once the product exists (docs/ledger.md)"`
+	IssueFee                 int64                      `json:"issue_fee,omitempty" doc:"minor units debited from the program balance with each card's creation (insufficient_funds without them); default 0"`
 }
 
 type productPatch struct {
@@ -81,6 +83,7 @@ type productPatch struct {
 	Status                   *issuance.ProductStatus     `json:"status,omitempty" enum:"ACTIVE,INACTIVE"`
 	RequiredCardholderFields *[]string                   `json:"required_cardholder_fields,omitempty" enum:"email,phone,birth_date,address,nationality"`
 	RequireKYC               *bool                       `json:"require_kyc,omitempty"`
+	IssueFee                 *int64                      `json:"issue_fee,omitempty" doc:"applies to cards created afterwards"`
 }
 
 type productList page[issuance.Product]
@@ -139,6 +142,7 @@ func (r productRequest) product() issuance.Product {
 		Name: r.Name, Description: r.Description, LayoutID: r.LayoutID, TemplateID: r.TemplateID, DefaultEmbosserID: r.DefaultEmbosserID,
 		Currency: r.Currency, CardType: r.CardType, Status: r.Status, ValidityMonths: r.ValidityMonths, CardLimit: r.CardLimit,
 		SpendingControls: r.SpendingControls, RequiredCardholderFields: r.RequiredCardholderFields, RequireKYC: r.RequireKYC,
+		FundingMode: r.FundingMode, IssueFee: r.IssueFee,
 	}
 	if r.RiskControls != nil {
 		p.RiskControls = *r.RiskControls
@@ -172,7 +176,7 @@ func (s *Server) updateCardProduct(c *fiber.Ctx) error {
 		Name: r.Name, Description: r.Description, LayoutID: r.LayoutID, DefaultEmbosserID: r.DefaultEmbosserID,
 		CardLimit: r.CardLimit, RemoveCardLimit: explicitNull(c.Body(), "card_limit"),
 		SpendingControls: r.SpendingControls, RiskControls: r.RiskControls, ValidityMonths: r.ValidityMonths, Status: r.Status,
-		RequiredCardholderFields: r.RequiredCardholderFields, RequireKYC: r.RequireKYC,
+		RequiredCardholderFields: r.RequiredCardholderFields, RequireKYC: r.RequireKYC, IssueFee: r.IssueFee,
 	})
 	if err != nil {
 		return err
