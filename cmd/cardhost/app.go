@@ -26,6 +26,7 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/rest"
 	"github.com/cardhost/cardhost/kafka/embedded"
@@ -165,7 +166,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		RequestTimeout: cfg.HTTPRequestTimeout, Sandbox: cfg.Mode == "sandbox", Version: version, RequestHashKey: rhk, ReadyWarnings: warnings},
 		rest.Deps{
 			Tenants: a.db, Idempotency: a.db, Service: a.svc, Catalog: a.catalog, CA: a.ca,
-			Authorizations: a.ledger, Simulator: a.newSimulator(),
+			Authorizations: a.ledger, Simulator: a.newSimulator(), Ledger: ledger.NewService(ledger.Deps{Store: a.db, Cards: a.db, Logger: log}),
 			IsUnavailable: postgres.IsUnavailable,
 			Ready: []rest.ReadyCheck{
 				{Name: "postgres", Check: a.db.Ping},

@@ -47,7 +47,7 @@ func ValidateProduct(v *issuance.Validator, p issuance.Product) {
 	v.Check(p.DefaultEmbosserID != "", "default_embosser_id", "required", "a product needs a default embosser")
 	v.Check(issuance.ValidCurrency(p.Currency), "currency", "invalid", "an ISO 4217 alpha code such as USD")
 	v.Check(p.CardType.Valid(), "card_type", "invalid", "one of VIRTUAL, PLASTIC, TEMPORARY")
-	v.Check(ledger.ValidMode(p.FundingMode), "funding_mode", "invalid", "one of LIMIT, SHARED, PREPAID")
+	v.Check(p.FundingMode == "" || ledger.ValidMode(p.FundingMode), "funding_mode", "invalid", "one of LIMIT, SHARED, PREPAID")
 }
 
 // normalizeProduct applies defaults and canonical case.

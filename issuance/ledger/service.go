@@ -404,9 +404,9 @@ type TransferFilter struct {
 	CardID    string
 	AccountID string
 	Kind      Kind
-	// CreatedFrom and CreatedTo bound the creation time (inclusive,
-	// exclusive); zero: unbounded.
-	CreatedFrom, CreatedTo time.Time
+	// CreatedAfter and CreatedBefore bound the creation time (both
+	// exclusive); nil: unbounded.
+	CreatedAfter, CreatedBefore *time.Time
 }
 
 // Transfers lists a tenant's transfers, newest first.
@@ -416,7 +416,7 @@ func (s *Service) Transfers(ctx context.Context, tenantID string, f TransferFilt
 	v.Check(f.CardID == "" || issuance.ValidID(issuance.CardIDPrefix, f.CardID), "card_id", "invalid", "a card id")
 	v.Check(f.AccountID == "" || KindOf(f.AccountID) != "", "account_id", "invalid", "an account id (acct_...)")
 	v.Check(f.Kind == "" || f.Kind.Valid(), "kind", "invalid", "a transfer kind (docs/ledger.md)")
-	v.Check(f.CreatedFrom.IsZero() || f.CreatedTo.IsZero() || f.CreatedFrom.Before(f.CreatedTo), "created_to", "invalid", "after created_from")
+	v.Check(f.CreatedAfter == nil || f.CreatedBefore == nil || f.CreatedAfter.Before(*f.CreatedBefore), "created_before", "invalid", "after created_after")
 	if err := v.Err(); err != nil {
 		return nil, false, err
 	}

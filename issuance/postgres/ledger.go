@@ -192,19 +192,12 @@ func scanTransfer(row pgx.Row) (ledger.Transfer, error) {
 
 // Transfers implements ledger.Store.
 func (db *DB) Transfers(ctx context.Context, tenantID string, f ledger.TransferFilter) ([]ledger.Transfer, bool, error) {
-	var from, to *time.Time
-	if !f.CreatedFrom.IsZero() {
-		from = &f.CreatedFrom
-	}
-	if !f.CreatedTo.IsZero() {
-		to = &f.CreatedTo
-	}
 	return ListPage(ctx, db, "ledger transfers", `SELECT `+transferColumns+` FROM ledger_transfers
 		WHERE tenant_id = $1 AND ($2 = '' OR card_id = $2) AND ($3 = '' OR debit_account = $3 OR credit_account = $3)
-		  AND ($4 = '' OR kind = $4) AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
+		  AND ($4 = '' OR kind = $4) AND ($5::timestamptz IS NULL OR created_at > $5) AND ($6::timestamptz IS NULL OR created_at < $6)
 		  AND ($7 = '' OR id < $7)
 		ORDER BY id DESC LIMIT $8`, f.Size(), scanTransfer,
-		tenantID, f.CardID, f.AccountID, string(f.Kind), from, to, f.StartingAfter, f.Size()+1)
+		tenantID, f.CardID, f.AccountID, string(f.Kind), f.CreatedAfter, f.CreatedBefore, f.StartingAfter, f.Size()+1)
 }
 
 // Settlement implements ledger.Store: the clearing records (kinds clearing

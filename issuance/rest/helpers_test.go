@@ -19,6 +19,7 @@ import (
 
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/issuance/rest"
@@ -65,7 +66,8 @@ func newServer(tb testing.TB, cfg rest.Config, db *postgres.DB, deps issuance.De
 	tb.Helper()
 	reg := prometheus.NewRegistry()
 	svc, authority := issuance.NewService(deps), ca.New(deps, db)
-	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: authority, IsUnavailable: postgres.IsUnavailable,
+	money := ledger.NewService(ledger.Deps{Store: db, Cards: db, Now: deps.Now})
+	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: authority, Ledger: money, IsUnavailable: postgres.IsUnavailable,
 		Ready: []rest.ReadyCheck{{Name: "postgres", Check: db.Ping}}}, slog.New(slog.DiscardHandler), reg, reg)
 	if err != nil {
 		tb.Fatal(err)

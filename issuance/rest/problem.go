@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ledger"
 )
 
 // Problem is an RFC 9457 problem details object, extended with a machine
@@ -22,6 +23,29 @@ type Problem struct {
 	Slug      string                `json:"slug"`
 	RequestID string                `json:"request_id,omitempty"`
 	Errors    []issuance.FieldError `json:"errors,omitempty"`
+	// Extra are extension members (RFC 9457 section 3.2): for
+	// insufficient_funds the currency, amount, available and balances.
+	Extra map[string]any `json:"-"`
+}
+
+// MarshalJSON writes the problem's members and its extension members
+// beside them (never over them).
+func (p Problem) MarshalJSON() ([]byte, error) {
+	type plain Problem
+	b, err := json.Marshal(plain(p))
+	if err != nil || len(p.Extra) == 0 {
+		return b, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range p.Extra {
+		if _, taken := m[k]; !taken {
+			m[k] = v
+		}
+	}
+	return json.Marshal(m)
 }
 
 // problemTypeBase prefixes each slug to form the problem "type" URI; the
@@ -66,6 +90,10 @@ var slugStatus = map[string]int{
 	issuance.SlugPANTaken:               http.StatusConflict,
 	issuance.SlugNothingToUpdate:        http.StatusUnprocessableEntity,
 	issuance.SlugRequestIDReused:        http.StatusUnprocessableEntity,
+	// Money (issuance/ledger).
+	ledger.SlugCardNotPrepaid:     http.StatusConflict,
+	ledger.SlugCardNotFunded:      http.StatusConflict,
+	ledger.SlugDuplicateReference: http.StatusConflict,
 	// Transport-level slugs produced by this package.
 	slugMalformedJSON:        http.StatusBadRequest,
 	slugUnsupportedMediaType: http.StatusUnsupportedMediaType,
@@ -113,7 +141,7 @@ func (s *Server) problemOf(err error) (Problem, bool) {
 	var fe *fiber.Error
 	switch {
 	case errors.As(err, &ie):
-		return Problem{Slug: ie.Slug, Status: statusOf(ie.Slug), Detail: ie.Message, Errors: ie.Fields}, false
+		return Problem{Slug: ie.Slug, Status: statusOf(ie.Slug), Detail: ie.Message, Errors: ie.Fields, Extra: ie.Extra}, false
 	case errors.Is(err, issuance.ErrNotFound):
 		return Problem{Slug: issuance.SlugNotFound, Status: http.StatusNotFound, Detail: "no such object"}, false
 	case errors.As(err, &fe):
