@@ -268,3 +268,10 @@ func (m *memLedger) CommitLocked(ctx context.Context, id string, decide func(*ho
 	}
 	return m.Commit(ctx, c)
 }
+
+func (m *memLedger) AuthorizationByID(context.Context, string) (*host.Authorization, error) {
+	return nil, host.ErrNotFound
+}
+func (m *memLedger) DueHolds(context.Context, time.Time, int) ([]host.HoldRef, error) {
+	return nil, nil
+}

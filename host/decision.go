@@ -60,6 +60,11 @@ const (
 	ReasonCryptogramAmountMismatch Reason = "cryptogram_amount_mismatch"
 )
 
+// ReasonInsufficientFunds: a funded card's funding account (its own
+// balance, or the program balance) has less available than the amount
+// (issue 13, docs/ledger.md); partial approval applies to it.
+const ReasonInsufficientFunds Reason = "insufficient_funds"
+
 // reasonCodes maps every reason to its ISO response code, row by row as in
 // DESIGN.md.
 var reasonCodes = map[Reason]iso.ResponseCode{
@@ -101,6 +106,8 @@ var reasonCodes = map[Reason]iso.ResponseCode{
 	ReasonEntryModeNotSupported:    iso.NotPermittedToTerminal,
 	ReasonCryptogramTypeInvalid:    iso.CryptographicFailure,
 	ReasonCryptogramAmountMismatch: iso.CryptographicFailure,
+
+	ReasonInsufficientFunds: iso.InsufficientFunds,
 }
 
 // Code returns the reason's ISO response code (96 for an unknown reason).

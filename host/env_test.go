@@ -184,6 +184,7 @@ type cardOpts struct {
 	expiry   string
 	network  issuance.Network
 	cvn      int
+	funding  string // ledger mode: "" (LIMIT), SHARED or PREPAID
 }
 
 // newCard inserts an ACTIVE USD card straight into the cards table (the
@@ -236,6 +237,9 @@ func (e *hostEnv) newCard(o cardOpts) testCard {
 		pan[:6], pan[12:], o.expiry, string(o.network), o.cvn, e.keys[emv.KeyIMKAC], e.keys[emv.KeyCVK], e.keys[emv.KeyPVK], pinMethod, pvv)
 	if err != nil {
 		e.t.Fatalf("inserting card: %v", err)
+	}
+	if o.funding != "" {
+		e.fund(id, o.funding)
 	}
 	return testCard{ID: id, PAN: pan, Expiry: o.expiry}
 }

@@ -275,7 +275,7 @@ func (s *Service) move(ctx context.Context, kind Kind, tenantID, cardID, debit, 
 	}
 	m := Move{TenantID: tenantID, Currency: cur, CardID: cardID, Transfers: []Transfer{t}, Audit: audit,
 		Events: func(res Moved) ([]kafka.Event, error) {
-			ev, err := MoneyEvent(typ, string(kind), []Transfer{t}, follow, res, now)
+			ev, err := MoneyEvent(typ, string(kind), []Transfer{t}, follow, res, "", now)
 			return []kafka.Event{ev}, err
 		}}
 	res, err := s.d.Store.Move(ctx, m)
@@ -331,14 +331,18 @@ func InsufficientFunds(cur string, amount int64, accts ...Account) *issuance.Err
 }
 
 // MoneyEvent builds a ledger.* event for transfers ts that moved money on
-// account, as res reports it.
-func MoneyEvent(typ, kind string, ts []Transfer, account string, res Moved, now time.Time) (kafka.Event, error) {
+// account, as res reports it; authorizationID names the authorization
+// they belong to ("": the transfers').
+func MoneyEvent(typ, kind string, ts []Transfer, account string, res Moved, authorizationID string, now time.Time) (kafka.Event, error) {
 	if len(ts) == 0 {
 		return kafka.Event{}, errors.New("ledger: an event needs its transfers")
 	}
+	if authorizationID == "" {
+		authorizationID = ts[0].AuthorizationID
+	}
 	after := res.After[account]
 	d := kafka.MoneyData{TenantID: ts[0].TenantID, CardID: ts[0].CardID, Kind: kind, Currency: ts[0].Currency,
-		AuthorizationID: ts[0].AuthorizationID, Reference: ts[0].Reference, Account: account,
+		AuthorizationID: authorizationID, Reference: ts[0].Reference, Account: account,
 		BalanceBefore: res.Before[account], BalanceAfter: after.Available(), Pending: after.DebitsPending,
 		Posted: after.CreditsPosted - after.DebitsPosted, CreatedAt: now, Flagged: typ == kafka.TypeLedgerForcePosted}
 	for _, t := range ts {

@@ -75,6 +75,9 @@ const applySQL = `SELECT * FROM ch_ledger_apply($1, $2)`
 // twice ledger.ErrDuplicateReference.
 func applyTransfers(ctx context.Context, tx pgx.Tx, ts []ledger.Transfer, now time.Time) (ledger.Moved, error) {
 	res := ledger.Moved{Before: map[string]int64{}, After: map[string]ledger.Account{}}
+	if len(ts) == 0 {
+		return res, nil
+	}
 	for _, t := range ts {
 		if err := t.Validate(); err != nil {
 			return res, err
@@ -256,7 +259,7 @@ func fundCard(ctx context.Context, tx pgx.Tx, n *issuance.NewCard, now time.Time
 	if err != nil {
 		return nil, err
 	}
-	ev, err := ledger.MoneyEvent(kafka.TypeLedgerFee, string(ledger.KindFee), []ledger.Transfer{t}, program, res, now)
+	ev, err := ledger.MoneyEvent(kafka.TypeLedgerFee, string(ledger.KindFee), []ledger.Transfer{t}, program, res, "", now)
 	return []kafka.Event{ev}, err
 }
 

@@ -321,6 +321,7 @@ var Reasons = map[string]iso.ResponseCode{
 	"refund_exceeds_spent":     iso.InvalidAmount,
 	"entry_mode_not_supported": iso.NotPermittedToTerminal, "cryptogram_type_invalid": iso.CryptographicFailure,
 	"cryptogram_amount_mismatch": iso.CryptographicFailure,
+	"insufficient_funds":         iso.InsufficientFunds,
 }
 
 // EventTypes are the event types of package kafka's catalogue

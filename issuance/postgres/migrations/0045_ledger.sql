@@ -144,7 +144,7 @@ DECLARE
     v_n     integer;
     v_bad   text;
 BEGIN
-    IF p_transfers IS NULL OR jsonb_array_length(p_transfers) = 0 THEN
+    IF p_transfers IS NULL OR jsonb_typeof(p_transfers) <> 'array' OR jsonb_array_length(p_transfers) = 0 THEN
         RETURN;
     END IF;
 
