@@ -193,7 +193,8 @@ func (a *App) openHost(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if a.engine, err = host.New(host.Config{PANIndexRef: keys.PANIndex}, a.ledger, a.hsm, log, steps); err != nil {
+	hc := host.Config{PANIndexRef: keys.PANIndex, HoldExpiry: a.cfg.HoldExpiry, HoldExpiryLong: a.cfg.HoldExpiryLong}
+	if a.engine, err = host.New(hc, a.ledger, a.hsm, log, steps); err != nil {
 		return err
 	}
 	fp, err := a.hsm.DeriveSecret("iso-retransmission-fingerprint")
@@ -233,7 +234,7 @@ func (a *App) newSimulator() rest.Simulator {
 	}
 	_, port, _ := net.SplitHostPort(a.ISOAddr())
 	a.sim = &sandbox.Simulator{Addr: net.JoinHostPort("127.0.0.1", port), TLS: a.cfg.ISOTLSCert != "", ClientCert: a.simCert,
-		Ledger: a.ledger, Vault: a.hsm, DEKRef: a.svc.Keys().PANDEK}
+		Ledger: a.ledger, Vault: a.hsm, DEKRef: a.svc.Keys().PANDEK, Engine: a.engine}
 	return a.sim
 }
 

@@ -71,6 +71,8 @@ type Config struct {
 	PprofAddr          string
 	OutboxMaxLag       time.Duration
 	OutboxRetention    time.Duration // 0: keep published events forever
+	HoldExpiry         time.Duration // a funded card's hold; HoldExpiryLong at lodging and vehicle rental
+	HoldExpiryLong     time.Duration
 }
 
 // setting is one configuration variable: its environment name, its flag,
@@ -198,6 +200,10 @@ var settings = []setting{
 			c.OutboxRetention = d
 			return nil
 		}},
+	{"CARDHOST_HOLD_EXPIRY", "hold-expiry", "168h", "a funded card's hold expires and gives the money back this long after its approval when no capture or clearing posted it (docs/ledger.md)",
+		durSetter(func(c *Config, d time.Duration) { c.HoldExpiry = d })},
+	{"CARDHOST_HOLD_EXPIRY_LONG", "hold-expiry-long", "744h", "the same for lodging and vehicle rental MCCs (7011, 3501-3999, 7512, 7513, 7519, 3351-3500)",
+		durSetter(func(c *Config, d time.Duration) { c.HoldExpiryLong = d })},
 }
 
 func nonEmpty(v string) error {

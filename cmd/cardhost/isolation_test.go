@@ -33,6 +33,8 @@ var hostOperations = map[string]string{
 	"getAuthorization":       "authorizations",
 	"simulateCapture":        "authorizations",
 	"simulateReversal":       "authorizations",
+	"simulateClearing":       "authorizations",
+	"simulateExpiry":         "authorizations",
 	"simulateAuthorization":  "",
 }
 
@@ -196,7 +198,8 @@ func TestTenantIsolationOfHostOperations(t *testing.T) {
 	})
 	before := dumpTables(t, conn, ten.ID)
 
-	bodies := map[string]any{"simulateCapture": map[string]any{"amount": 100}, "simulateReversal": map[string]any{}}
+	bodies := map[string]any{"simulateCapture": map[string]any{"amount": 100}, "simulateReversal": map[string]any{},
+		"simulateClearing": map[string]any{"amount": 100}, "simulateExpiry": map[string]any{}}
 	for _, op := range openAPIOperations(t, app.base()) {
 		coll, host := hostOperations[op.ID]
 		if !host || coll == "" {

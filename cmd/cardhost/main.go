@@ -90,6 +90,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return admin.Ledger(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
 	case "reports":
 		return admin.Reports(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
+	case "clearing":
+		return admin.Clearing(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
 	case "config":
 		writeConfigTable(stdout)
 		return 0

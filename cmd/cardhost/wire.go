@@ -86,6 +86,14 @@ func backgroundJobs(a *App) []job {
 				})
 			})
 		}},
+		{"hold-expiry", func(ctx context.Context) error {
+			return every(ctx, time.Minute, func(ctx context.Context) error {
+				return cardJobDrain(ctx, cardJobTimeout(a), func(ctx context.Context) (bool, error) {
+					n, err := a.engine.ExpireHolds(ctx, 200)
+					return n == 200, err
+				})
+			})
+		}},
 		{"card-expiry", func(ctx context.Context) error {
 			return every(ctx, time.Minute, func(ctx context.Context) error {
 				return cardJobDrain(ctx, cardJobTimeout(a), func(ctx context.Context) (bool, error) {

@@ -335,3 +335,40 @@ func (db *DB) CheckLedger(ctx context.Context, c *ledger.Checker) error {
 		return nil
 	})
 }
+
+// ClearingFile is a clearing file as `cardhost clearing import` records
+// it, by its content's SHA-256.
+type ClearingFile struct {
+	Name            string
+	Records         int
+	Applied, Failed int
+	StartedAt       time.Time
+	FinishedAt      *time.Time
+}
+
+// StartClearingFile records that a file (by the SHA-256 of its content)
+// is being imported, and returns its record: a FinishedAt set means it was
+// imported whole before (the caller imports nothing); a file started and
+// never finished (an import cut short) is imported again, its records
+// being idempotent.
+func (db *DB) StartClearingFile(ctx context.Context, sha256 []byte, name string, records int) (ClearingFile, error) {
+	var f ClearingFile
+	err := db.pool.QueryRow(ctx, `INSERT INTO clearing_files (sha256, name, records, started_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (sha256) DO UPDATE SET started_at = CASE WHEN clearing_files.finished_at IS NULL THEN excluded.started_at ELSE clearing_files.started_at END
+		RETURNING name, records, applied, failed, started_at, finished_at`, sha256, name, records, db.Now()).
+		Scan(&f.Name, &f.Records, &f.Applied, &f.Failed, &f.StartedAt, &f.FinishedAt)
+	if err != nil {
+		return f, fmt.Errorf("recording clearing file: %w", err)
+	}
+	return f, nil
+}
+
+// FinishClearingFile records that a file's import ended, with how many
+// records were applied (or found applied before) and how many refused.
+func (db *DB) FinishClearingFile(ctx context.Context, sha256 []byte, applied, failed int) error {
+	_, err := db.pool.Exec(ctx, `UPDATE clearing_files SET applied = $2, failed = $3, finished_at = $4 WHERE sha256 = $1`, sha256, applied, failed, db.Now())
+	if err != nil {
+		return fmt.Errorf("recording clearing file: %w", err)
+	}
+	return nil
+}
