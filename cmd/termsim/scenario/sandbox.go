@@ -88,8 +88,9 @@ func (is *Issuer) NewCards(ctx context.Context, n, parallel int, r CardRequest, 
 }
 
 // DefaultProduct returns the product cards are created from when none is
-// named: the first ACTIVE VIRTUAL product (the sandbox's seeded one), or
-// else the first ACTIVE one.
+// named: the first ACTIVE VIRTUAL LIMIT product (the sandbox's seeded one:
+// a funded product's cards need money first), or else the first ACTIVE
+// one.
 func (is *Issuer) DefaultProduct(ctx context.Context) (Product, error) {
 	ps, err := is.API.Products(ctx)
 	if err != nil {
@@ -100,7 +101,7 @@ func (is *Issuer) DefaultProduct(ctx context.Context) (Product, error) {
 		if ps[i].Status != "ACTIVE" {
 			continue
 		}
-		if ps[i].CardType == "VIRTUAL" {
+		if ps[i].CardType == "VIRTUAL" && (ps[i].FundingMode == "" || ps[i].FundingMode == "LIMIT") {
 			return ps[i], nil
 		}
 		if first == nil {
