@@ -215,4 +215,11 @@ func TestConcurrentRechargesNeverOverdraw(t *testing.T) {
 	if ok != 10 {
 		t.Fatalf("%d recharges of 100 went through on a balance of 1000", ok)
 	}
+	c := ledger.NewChecker()
+	if err := ce.db.CheckLedger(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := c.Finish(); len(v) > 0 {
+		t.Fatalf("ledger check: %v", v)
+	}
 }

@@ -113,3 +113,32 @@ func (is *Issuer) DefaultProduct(ctx context.Context) (Product, error) {
 	}
 	return *first, nil
 }
+
+// NewFundedCards creates n cards of a new product of the funding mode
+// (SHARED or PREPAID, docs/ledger.md) made like model, with balance each:
+// a sandbox deposit of it all, moved to each PREPAID card (SHARED cards
+// spend the tenant's program balance).
+func (is *Issuer) NewFundedCards(ctx context.Context, n int, mode string, model Product, r CardRequest, pin string, balance int64) ([]*terminal.Card, error) {
+	p, err := is.API.CreateProduct(ctx, ProductRequest{Name: "termsim " + mode, LayoutID: model.LayoutID, TemplateID: model.TemplateID,
+		DefaultEmbosserID: model.DefaultEmbosserID, Currency: model.Currency, CardType: "VIRTUAL", FundingMode: mode})
+	if err != nil {
+		return nil, err
+	}
+	r.ProductID = p.ID
+	cards, err := is.NewCards(ctx, n, 8, r, pin)
+	if err != nil {
+		return nil, err
+	}
+	if err := is.API.Deposit(ctx, model.Currency, balance*int64(n)); err != nil {
+		return nil, err
+	}
+	for _, c := range cards {
+		if mode != "PREPAID" {
+			break
+		}
+		if err := is.API.Recharge(ctx, c.ID, balance); err != nil {
+			return nil, err
+		}
+	}
+	return cards, nil
+}

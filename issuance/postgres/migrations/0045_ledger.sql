@@ -148,14 +148,16 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT count(*) INTO v_n
-      FROM jsonb_to_recordset(p_transfers) AS t(kind text, debit_account text, credit_account text, amount bigint, currency text, pending_id text)
-      LEFT JOIN ledger_transfers h ON h.id = t.pending_id AND h.pending
-     WHERE t.pending_id IS NOT NULL
-       AND (h.id IS NULL OR h.debit_account <> t.debit_account OR h.credit_account <> t.credit_account OR h.currency <> t.currency
-            OR t.amount > h.amount OR (t.kind <> 'post' AND t.amount <> h.amount));
-    IF v_n > 0 THEN
-        RAISE EXCEPTION 'a transfer resolves no matching hold' USING ERRCODE = 'CH004';
+    IF jsonb_path_exists(p_transfers, '$[*].pending_id') THEN -- (holds and single-phase transfers resolve nothing)
+        SELECT count(*) INTO v_n
+          FROM jsonb_to_recordset(p_transfers) AS t(kind text, debit_account text, credit_account text, amount bigint, currency text, pending_id text)
+          LEFT JOIN ledger_transfers h ON h.id = t.pending_id AND h.pending
+         WHERE t.pending_id IS NOT NULL
+           AND (h.id IS NULL OR h.debit_account <> t.debit_account OR h.credit_account <> t.credit_account OR h.currency <> t.currency
+                OR t.amount > h.amount OR (t.kind <> 'post' AND t.amount <> h.amount));
+        IF v_n > 0 THEN
+            RAISE EXCEPTION 'a transfer resolves no matching hold' USING ERRCODE = 'CH004';
+        END IF;
     END IF;
 
     -- What each transfer does to its two accounts (Effects), summed per
