@@ -23,6 +23,9 @@ const (
 	TypeOrderFailed           = "order.failed"
 	TypeCertificateCreated    = "certificate.created"
 	TypeCertificateExpiring   = "certificate.expiring"
+	// TypeWebhookEndpointDisabled: cardhost disabled a webhook endpoint
+	// by itself (docs/webhooks.md).
+	TypeWebhookEndpointDisabled = "webhook_endpoint.disabled"
 )
 
 // Event sources (the CloudEvents "source" attribute): the part of cardhost
@@ -67,6 +70,7 @@ var catalogue = []Spec{
 	{TypeOrderFailed, SourceIssuance, "card id, or order id when the order has no card", reflect.TypeFor[OrderData](), "a card order failed"},
 	{TypeCertificateCreated, SourceIssuance, "tenant id", reflect.TypeFor[CertificateData](), "an issuer certificate was issued from a CSR"},
 	{TypeCertificateExpiring, SourceIssuance, "tenant id", reflect.TypeFor[CertificateData](), "an issuer certificate expires soon and should be rotated"},
+	{TypeWebhookEndpointDisabled, SourceIssuance, "tenant id", reflect.TypeFor[WebhookEndpointData](), "cardhost disabled a webhook endpoint: it answered 410 Gone, or every delivery failed for 5 days"},
 }
 
 // byType indexes the catalogue by type name.
