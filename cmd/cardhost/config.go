@@ -18,6 +18,7 @@ import (
 	"github.com/cardhost/cardhost/cmd/cardhost/admin"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance/postgres"
+	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
 // Config is everything `cardhost serve` (and the other subcommands) can be
@@ -71,6 +72,7 @@ type Config struct {
 	PprofAddr          string
 	OutboxMaxLag       time.Duration
 	OutboxRetention    time.Duration // 0: keep published events forever
+	WebhookSchedule    []time.Duration
 }
 
 // setting is one configuration variable: its environment name, its flag,
@@ -198,6 +200,8 @@ var settings = []setting{
 			c.OutboxRetention = d
 			return nil
 		}},
+	{"CARDHOST_WEBHOOK_RETRY_SCHEDULE", "webhook-retry-schedule", "0s,5s,5m,30m,2h,5h,10h,10h", "delay before each attempt of a webhook delivery (comma-separated durations, jittered by up to 20%); its length is the number of attempts",
+		func(c *Config, v string) (err error) { c.WebhookSchedule, err = webhook.ParseSchedule(v); return err }},
 }
 
 func nonEmpty(v string) error {
