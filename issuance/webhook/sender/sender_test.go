@@ -42,7 +42,9 @@ func TestAnswersHandled(t *testing.T) {
 			w.WriteHeader(http.StatusBadRequest)
 		}
 	})
-	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/target", http.StatusTemporaryRedirect) })
+	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/target", http.StatusTemporaryRedirect)
+	})
 	mux.HandleFunc("/target", func(w http.ResponseWriter, _ *http.Request) { followed.Add(1) })
 	var written atomic.Int64
 	mux.HandleFunc("/huge", func(w http.ResponseWriter, _ *http.Request) {
