@@ -235,7 +235,7 @@ func (d *Dispatcher) pass(ctx, sendCtx context.Context, wg *sync.WaitGroup, done
 	if free <= 0 {
 		return more, nil
 	}
-	jobs, err := d.store.Claim(ctx, now, now.Add(d.cfg.Timeout+10*time.Second), free, d.cfg.PerEndpoint, room)
+	jobs, err := d.store.Claim(ctx, now, now.Add(d.cfg.Timeout+5*time.Second), free, d.cfg.PerEndpoint, room)
 	if err != nil {
 		return more, fmt.Errorf("claiming deliveries: %w", err)
 	}
