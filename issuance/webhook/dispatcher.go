@@ -180,7 +180,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	done := make(chan struct{}, d.cfg.Workers)
 	var lastPurge time.Time
 	backoff := d.cfg.PollInterval
+	// A wake-up (a commit, a finished attempt) starts the next pass, but
+	// not sooner than minGap after the last one started: under load the
+	// dispatcher batches instead of querying after every commit.
+	minGap := min(50*time.Millisecond, d.cfg.PollInterval)
 	for ctx.Err() == nil {
+		started := time.Now()
 		more, err := d.pass(ctx, sendCtx, &wg, done, &lastPurge)
 		wait := d.cfg.PollInterval
 		switch {
@@ -203,6 +208,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 		t.Stop()
+		if gap := minGap - time.Since(started); gap > 0 {
+			t.Reset(gap)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+		}
 	}
 	return nil
 }

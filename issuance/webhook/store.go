@@ -53,7 +53,8 @@ type Store interface {
 	Recover(ctx context.Context, tenantID, endpointID string, since, now time.Time) (int, error)
 
 	// Claim leases up to limit due deliveries of enabled endpoints until
-	// leaseUntil (a crash returns them when it passes), at most room[id]
+	// leaseUntil (the dispatcher's attempt timeout and 5 s: a crash
+	// returns them when it passes), at most room[id]
 	// of an endpoint listed in room and perEndpoint of any other, oldest
 	// first, skipping rows other instances hold. Each job's Attempt is
 	// the number of the attempt it is about to make.
