@@ -260,6 +260,21 @@ func TestMessageAuthentication(t *testing.T) {
 		t.Fatalf("repeat: %s then %s, same bytes %v", first.code, second.code, bytes.Equal(firstRaw, secondRaw))
 	}
 
+	// A reversal with a wrong MAC reverses nothing: published as declined.
+	revBad := e.build(card, msg{mti: "0400", acquirer: macAcquirerID, original: &iso.OriginalData{MTI: "0100",
+		STAN: mustGet(t, orig, iso.FieldSTAN), TransmissionTime: mustGet(t, orig, iso.FieldTransmissionTime),
+		AcquirerID: iso.PadInstitutionID(macAcquirerID), ForwardingID: "00000000000"},
+		rrn: mustGet(t, orig, iso.FieldRRN), transmission: mustGet(t, orig, iso.FieldTransmissionTime)})
+	_, totalBefore, _ := e.cardState(card.ID)
+	if a, _ := e.sendMAC(revBad, macUnder(t, clearZPK)); a.code != "63" {
+		t.Fatalf("reversal with a wrong MAC answered %s", a.code)
+	}
+	if typ, reason := e.eventReason(card.ID); typ != kafka.TypeAuthorizationDeclined || reason != "mac_invalid" {
+		t.Fatalf("event of a refused reversal: %s %s", typ, reason)
+	}
+	if _, total, _ := e.cardState(card.ID); total != totalBefore {
+		t.Fatalf("a refused reversal changed the total: %d, want %d", total, totalBefore)
+	}
 	// A reversal carries field 90 (a secondary bitmap): its MAC is field
 	// 128, and so is its answer's.
 	rev := e.build(card, msg{mti: "0400", acquirer: macAcquirerID, original: &iso.OriginalData{MTI: "0100",
