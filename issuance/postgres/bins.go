@@ -116,4 +116,3 @@ func (db *DB) BINRanges(ctx context.Context, tenantID string) ([]bins.Range, err
 	}
 	return out, nil
 }
-

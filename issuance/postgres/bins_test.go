@@ -81,7 +81,7 @@ func TestBINRangesAreDisjointAndOwned(t *testing.T) {
 	wantConflict(t, assignRange(db, b.ID, "40000018"), "BIN range", "400000", a.ID) // inside A's
 	wantConflict(t, assignRange(db, b.ID, "400000"), "BIN range", "400000", a.ID)   // the same
 	wantConflict(t, assignRange(db, a.ID, "4000001"), "BIN range", "400000", a.ID)  // inside its own
-	if err := assignRange(db, b.ID, "400001"); err != nil {                          // next door
+	if err := assignRange(db, b.ID, "400001"); err != nil {                         // next door
 		t.Fatal(err)
 	}
 	// B's 8-digit range: A may not take the 6-digit BIN around it.
