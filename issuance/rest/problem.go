@@ -30,8 +30,8 @@ type Problem struct {
 const problemTypeBase = "https://cardhost.dev/problems/"
 
 // slugStatus is the one table from business slugs to HTTP statuses. A slug
-// missing here answers 422 when it ends in a validation-like rejection and
-// is flagged by TestEverySlugHasStatus.
+// missing here answers 422; TestEverySlugHasStatus flags every domain slug
+// missing here and keeps docs/api.md's Errors table equal to this one.
 var slugStatus = map[string]int{
 	issuance.SlugValidationFailed:        http.StatusUnprocessableEntity,
 	issuance.SlugNotFound:                http.StatusNotFound,
