@@ -21,7 +21,7 @@ import (
 
 // ImportRequest is the body of POST /v1/cards/import.
 type ImportRequest struct {
-	PAN         emv.PAN `json:"pan" required:"true" doc:"the card's PAN (12-19 digits, Luhn-valid)"`
+	PAN         emv.PAN `json:"pan" required:"true" doc:"the card's PAN (12-19 digits, Luhn-valid), in one of the tenant's BIN ranges (GET /v1/bin-ranges)"`
 	Expiry      string  `json:"expiry" required:"true" doc:"printed expiry, YYMM"`
 	PSN         string  `json:"psn,omitempty" doc:"PAN sequence number, 2 digits (default 00)"`
 	ServiceCode string  `json:"service_code,omitempty" doc:"3 digits (default 201)"`
