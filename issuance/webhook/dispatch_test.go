@@ -65,6 +65,7 @@ func TestDeliverySigned(t *testing.T) {
 	if verifiedBy(secret, received{ID: r.ID, Timestamp: r.Timestamp, Signature: r.Signature, Body: append(r.Body, ' ')}) {
 		t.Fatal("the independent verifier accepts a changed body: it proves nothing")
 	}
+	waitFor(t, 5*time.Second, "the attempt recorded", func() bool { att, _ := h.svc.Attempts(ctx, a, ev.ID); return len(att.Data) == 1 })
 	att, err := h.svc.Attempts(ctx, a, ev.ID)
 	if err != nil || len(att.Data) != 1 || !att.Data[0].Delivered || att.Data[0].StatusCode != 200 || att.Data[0].EndpointID != ep.ID || att.Data[0].Attempt != 1 {
 		t.Fatalf("attempts: %+v, %v", att, err)
@@ -113,6 +114,7 @@ func TestRetryOnShortSchedule(t *testing.T) {
 	if gap := got[2].At.Sub(got[1].At); gap < 290*time.Millisecond {
 		t.Errorf("third attempt %v after the second, want the schedule's 300ms", gap)
 	}
+	waitFor(t, 5*time.Second, "six attempts recorded", func() bool { att, _ := h.svc.Attempts(ctx, ten, ev.ID); return len(att.Data) == 6 })
 	att, err := h.svc.Attempts(ctx, ten, ev.ID)
 	if err != nil || len(att.Data) != 6 {
 		t.Fatalf("attempts: %+v, %v", att, err)
