@@ -14,7 +14,9 @@ import (
 // request carrying a CVV2, until the issuer resets the counter
 // (cvv2_tries_exceeded, 82), so that the right CVV2 can no longer be told
 // from a wrong one; and a card whose product's cvv2_policy is REQUIRED
-// declines it without a CVV2 (cvv2_missing, 82). The CVV2 itself is
+// declines it without a CVV2 (cvv2_missing, 82), except a refund: a
+// refund credits the card, and a merchant refunding later may not keep a
+// CVV2 (PCI DSS forbids storing it). The CVV2 itself is
 // verified, and wrong ones counted, by stepCardVerification.
 func stepCardNotPresent(_ context.Context, t *txn) (Decision, error) {
 	return cardNotPresentDecision(t.req, &t.card.Card, t.next.CVV2Tries), nil
@@ -30,7 +32,7 @@ func cardNotPresentDecision(r *Request, c *issuance.Card, tries int) Decision {
 	if tries >= cvv2.MaxTriesOf(c) && (cnp || r.CVV2 != "") {
 		return Decline(ReasonCVV2TriesExceeded)
 	}
-	if cnp && r.CVV2 == "" && cvv2.IsRequired(c) {
+	if cnp && r.CVV2 == "" && r.TxnType() != TxnRefund && cvv2.IsRequired(c) {
 		return Decline(ReasonCVV2Missing)
 	}
 	return Decision{}

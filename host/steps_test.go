@@ -510,29 +510,36 @@ func TestCardNotPresentDecision(t *testing.T) {
 		policy        string
 		tries, max    int
 		want          Reason
+		pcode         string // field 3; a purchase when empty
 	}{
-		{"e-commerce with expiry and CVV2", "812", "2912", "123", "", 0, 0, ""},
-		{"key entry with expiry and CVV2", "012", "2912", "123", "", 0, 0, ""},
-		{"e-commerce without expiry", "812", "", "123", "", 0, 0, ReasonExpiryMissing},
-		{"key entry without expiry", "011", "", "123", "IF_PRESENT", 0, 0, ReasonExpiryMissing},
-		{"e-commerce without CVV2, no policy: required", "812", "2912", "", "", 0, 0, ReasonCVV2Missing},
-		{"e-commerce without CVV2, REQUIRED", "810", "2912", "", "REQUIRED", 0, 0, ReasonCVV2Missing},
-		{"key entry without CVV2, REQUIRED", "012", "2912", "", "REQUIRED", 0, 0, ReasonCVV2Missing},
-		{"e-commerce without CVV2, IF_PRESENT", "812", "2912", "", "IF_PRESENT", 0, 0, ""},
-		{"without both: the expiry first", "812", "", "", "REQUIRED", 0, 0, ReasonExpiryMissing},
-		{"tries at the default limit (5)", "812", "2912", "123", "", 5, 0, ReasonCVV2TriesExceeded},
-		{"tries under the default limit", "812", "2912", "123", "", 4, 0, ""},
-		{"tries at the product's limit", "812", "2912", "123", "", 2, 2, ReasonCVV2TriesExceeded},
-		{"tries exceeded, IF_PRESENT, no CVV2", "812", "2912", "", "IF_PRESENT", 5, 0, ReasonCVV2TriesExceeded},
-		{"tries exceeded, a wrong expiry is not looked at", "812", "2001", "123", "", 5, 0, ReasonCVV2TriesExceeded},
-		{"chip needs neither", "051", "", "", "REQUIRED", 0, 0, ""},
-		{"magnetic stripe needs neither", "901", "", "", "REQUIRED", 0, 0, ""},
-		{"chip with tries exceeded and no CVV2", "051", "", "", "", 5, 0, ""},
-		{"chip with tries exceeded and a CVV2", "051", "", "123", "", 5, 0, ReasonCVV2TriesExceeded},
+		{"e-commerce with expiry and CVV2", "812", "2912", "123", "", 0, 0, "", ""},
+		{"key entry with expiry and CVV2", "012", "2912", "123", "", 0, 0, "", ""},
+		{"e-commerce without expiry", "812", "", "123", "", 0, 0, ReasonExpiryMissing, ""},
+		{"key entry without expiry", "011", "", "123", "IF_PRESENT", 0, 0, ReasonExpiryMissing, ""},
+		{"e-commerce without CVV2, no policy: required", "812", "2912", "", "", 0, 0, ReasonCVV2Missing, ""},
+		{"e-commerce without CVV2, REQUIRED", "810", "2912", "", "REQUIRED", 0, 0, ReasonCVV2Missing, ""},
+		{"key entry without CVV2, REQUIRED", "012", "2912", "", "REQUIRED", 0, 0, ReasonCVV2Missing, ""},
+		{"e-commerce without CVV2, IF_PRESENT", "812", "2912", "", "IF_PRESENT", 0, 0, "", ""},
+		{"without both: the expiry first", "812", "", "", "REQUIRED", 0, 0, ReasonExpiryMissing, ""},
+		{"tries at the default limit (5)", "812", "2912", "123", "", 5, 0, ReasonCVV2TriesExceeded, ""},
+		{"tries under the default limit", "812", "2912", "123", "", 4, 0, "", ""},
+		{"tries at the product's limit", "812", "2912", "123", "", 2, 2, ReasonCVV2TriesExceeded, ""},
+		{"tries exceeded, IF_PRESENT, no CVV2", "812", "2912", "", "IF_PRESENT", 5, 0, ReasonCVV2TriesExceeded, ""},
+		{"tries exceeded, a wrong expiry is not looked at", "812", "2001", "123", "", 5, 0, ReasonCVV2TriesExceeded, ""},
+		{"chip needs neither", "051", "", "", "REQUIRED", 0, 0, "", ""},
+		{"magnetic stripe needs neither", "901", "", "", "REQUIRED", 0, 0, "", ""},
+		{"chip with tries exceeded and no CVV2", "051", "", "", "", 5, 0, "", ""},
+		{"chip with tries exceeded and a CVV2", "051", "", "123", "", 5, 0, ReasonCVV2TriesExceeded, ""},
+		{"refund without CVV2, REQUIRED: a credit needs none", "812", "2912", "", "REQUIRED", 0, 0, "", "200000"},
+		{"refund without expiry", "812", "", "", "REQUIRED", 0, 0, ReasonExpiryMissing, "200000"},
+		{"refund on a locked card", "812", "2912", "", "REQUIRED", 5, 0, ReasonCVV2TriesExceeded, "200000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := testRequest()
 			r.EntryMode, r.Expiry, r.CVV2 = tc.entry, tc.expiry, tc.cvv2
+			if tc.pcode != "" {
+				r.ProcessingCode = tc.pcode
+			}
 			card := testCard()
 			card.CVV2Policy, card.CVV2MaxTries, card.CVV2Tries = tc.policy, tc.max, tc.tries
 			tx := newTxn(r, card, time.Now(), &fakeVerifier{}, nil)
