@@ -250,6 +250,13 @@ func (e *Engine) clearCredit(req *Request, card *Card, orig *Authorization, amou
 	return c, ClearingPosted
 }
 
+// ExpireDue expires up to 200 holds due now and tells whether more may be
+// due: one pass of the hold expiry job.
+func (e *Engine) ExpireDue(ctx context.Context) (more bool, err error) {
+	n, err := e.ExpireHolds(ctx, 200)
+	return n == 200, err
+}
+
 // ExpireHolds expires up to limit holds due now, each in a commit of its
 // own, and returns how many it expired.
 func (e *Engine) ExpireHolds(ctx context.Context, limit int) (int, error) {

@@ -105,10 +105,10 @@ func (e *hostEnv) checkLedger() {
 	}
 }
 
-// instance starts another engine and ISO server over the env's database
+// engineInstance starts another engine and ISO server over the env's database
 // and HSM (another cardhost instance), with cfg changed by set, and
 // returns the engine and a client of its port.
-func (e *hostEnv) instance(set func(*host.Config)) (*host.Engine, *terminal.Client) {
+func (e *hostEnv) engineInstance(set func(*host.Config)) (*host.Engine, *terminal.Client) {
 	e.t.Helper()
 	cfg := host.Config{PANIndexRef: e.keys[emv.KeyPANIDX]}
 	if set != nil {

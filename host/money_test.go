@@ -162,7 +162,7 @@ func TestDeclineOnAStaleBalanceIsDecidedAgain(t *testing.T) {
 // never more, and the ledger check passes.
 func TestFundedCardsAcrossInstances(t *testing.T) {
 	e := newHostEnv(t)
-	_, other := e.instance(nil)
+	_, other := e.engineInstance(nil)
 	const cards, perCard, amount, balance = 4, 15, 300, 9000 // 30 approvals fit of 60
 	var cs []testCard
 	for range cards {
@@ -226,7 +226,7 @@ func (e *hostEnv) instanceClient(c *terminal.Client) *terminal.Client {
 // the balance; a capture after the expiry is a forced posting, flagged.
 func TestHoldsExpire(t *testing.T) {
 	e := newHostEnv(t)
-	eng, c := e.instance(func(cfg *host.Config) { cfg.HoldExpiry = 1500 * time.Millisecond })
+	eng, c := e.engineInstance(func(cfg *host.Config) { cfg.HoldExpiry = 1500 * time.Millisecond })
 	card := e.newCard(cardOpts{funding: ledger.ModePrepaid})
 	e.deposit(5000)
 	e.recharge(card.ID, 5000)

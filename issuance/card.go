@@ -92,9 +92,7 @@ type Card struct {
 	PrintedName     string
 	Currency        string // ISO 4217 alpha
 	CardLimit       *int64 // most the card may spend in total (nil: none)
-	// FundingMode is the product's (issuance/ledger: LIMIT, SHARED, PREPAID; "" is LIMIT);
-	// FundingAccount the ledger account the card spends ("" for LIMIT).
-	FundingMode, FundingAccount string
+	FundingMode, FundingAccount string // the product's (issuance/ledger; "" is LIMIT); the account it spends
 
 	SpendingControls  []SpendingControl
 	RiskControls      RiskControls
@@ -140,6 +138,10 @@ type Card struct {
 	// made with (0: the active one), so that the audited reveal shows the
 	// CVV2 on the plastic even after the CVK is rotated.
 	CVKVersion int
+	// CVV2Policy and CVV2MaxTries are the product's card-not-present rules
+	// when the card was made (issuance/cvv2).
+	CVV2Policy   string
+	CVV2MaxTries int
 
 	CreatedAt time.Time
 	UpdatedAt time.Time

@@ -14,7 +14,6 @@ type Error struct {
 	Slug    string
 	Message string
 	Fields  []FieldError
-	Extra   map[string]any // extension members of the problem (insufficient_funds: the balances)
 }
 
 // FieldError is one invalid field of a request.

@@ -15,10 +15,12 @@ import (
 var wantTypes = []string{
 	"tenant.created",
 	"card.created", "card.activated", "card.frozen", "card.unfrozen", "card.blocked",
-	"card.canceled", "card.expired", "card.controls_updated", "card.pin_changed",
+	"card.canceled", "card.expired", "card.controls_updated", "card.pin_changed", "card.cvv2_tries_reset",
 	"authorization.approved", "authorization.declined", "authorization.reversed", "authorization.captured",
 	"order.completed", "order.failed",
 	"certificate.created", "certificate.expiring",
+	"webhook_endpoint.disabled",
+	"merchant.blocked",
 	"ledger.deposit", "ledger.funding_credit", "ledger.funding_debit", "ledger.recharge", "ledger.withdraw", "ledger.fee",
 	"ledger.hold_expired", "ledger.cleared", "ledger.force_posted",
 }

@@ -26,9 +26,13 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/cvv2"
 	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/rest"
+	"github.com/cardhost/cardhost/issuance/webhook"
+	whpg "github.com/cardhost/cardhost/issuance/webhook/postgres"
+	"github.com/cardhost/cardhost/issuance/webhook/sender"
 	"github.com/cardhost/cardhost/kafka/embedded"
 	"github.com/cardhost/cardhost/kafka/outbox"
 )
@@ -51,8 +55,10 @@ type App struct {
 	svc     *issuance.Service
 	ca      *ca.Service
 	catalog *catalog.Service
+	cvv2    *cvv2.Service
 	api     *rest.Server
 	engine  *host.Engine
+	hooks   *webhook.Dispatcher
 	iso     *isoserver.Server
 	sim     *sandbox.Simulator
 
@@ -150,7 +156,11 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	if err != nil {
 		return a, err
 	}
-	a.db.SetAfterCommit(a.relay.Wake)
+	webhooks, err := a.openWebhooks()
+	if err != nil {
+		return a, err
+	}
+	a.db.SetAfterCommit(func() { a.relay.Wake(); a.hooks.Wake() })
 
 	if err := a.openHost(log); err != nil {
 		return a, err
@@ -165,8 +175,9 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	a.api, err = rest.New(rest.Config{BodyLimit: cfg.HTTPBodyLimit, RateLimit: cfg.HTTPRateLimit, AuthFailureLimit: cfg.HTTPAuthFailures, TrustedProxies: cfg.HTTPTrustedProxies, ReadTimeout: cfg.HTTPReadTimeout,
 		RequestTimeout: cfg.HTTPRequestTimeout, Sandbox: cfg.Mode == "sandbox", Version: version, RequestHashKey: rhk, ReadyWarnings: warnings},
 		rest.Deps{
-			Tenants: a.db, Idempotency: a.db, Service: a.svc, Catalog: a.catalog, CA: a.ca,
-			Authorizations: a.ledger, Simulator: a.newSimulator(), Ledger: ledger.NewService(ledger.Deps{Store: a.db, Cards: a.db, Logger: log}),
+			Tenants: a.db, Idempotency: a.db, Service: a.svc, Catalog: a.catalog, CA: a.ca, CVV2: a.cvv2,
+			Authorizations: a.ledger, Simulator: a.newSimulator(), Webhooks: webhooks,
+			Ledger:        ledger.NewService(ledger.Deps{Store: a.db, Cards: a.db, Logger: log}),
 			IsUnavailable: postgres.IsUnavailable,
 			Ready: []rest.ReadyCheck{
 				{Name: "postgres", Check: a.db.Ping},
@@ -193,7 +204,7 @@ func (a *App) openHost(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	hc := host.Config{PANIndexRef: keys.PANIndex, HoldExpiry: a.cfg.HoldExpiry, HoldExpiryLong: a.cfg.HoldExpiryLong}
+	hc := host.Config{PANIndexRef: keys.PANIndex, Merchants: a.cfg.CNPMerchants, HoldExpiry: a.cfg.HoldExpiry, HoldExpiryLong: a.cfg.HoldExpiryLong}
 	if a.engine, err = host.New(hc, a.ledger, a.hsm, log, steps); err != nil {
 		return err
 	}
@@ -205,6 +216,7 @@ func (a *App) openHost(log *slog.Logger) error {
 		MaxConnections: a.cfg.ISOMaxConns, MaxInFlight: a.cfg.ISOMaxInFlight, IdleTimeout: a.cfg.ISOIdleTimeout,
 		ReadTimeout: a.cfg.ISOReadTimeout, DecisionTimeout: a.cfg.ISODecisionTimeout,
 		FingerprintKey: fp, ShutdownTimeout: a.cfg.ShutdownTimeout,
+		Acquirers: a.engine, MAC: a.hsm, // message authentication (MACs by the HSM)
 	}
 	if a.cfg.ISOTLSCert != "" {
 		if ic.TLS, err = tlsConfig(a.cfg.ISOTLSCert, a.cfg.ISOTLSKey, a.cfg.ISOTLSClientCA); err != nil {
@@ -225,6 +237,18 @@ func (a *App) openHost(log *slog.Logger) error {
 		return fmt.Errorf("listening for ISO 8583: %w", err)
 	}
 	return nil
+}
+
+// openWebhooks builds the webhook service (endpoints, Events API) and the
+// dispatcher that delivers events, run as a background job.
+func (a *App) openWebhooks() (*webhook.Service, error) {
+	store, sandbox := whpg.New(a.db), a.cfg.Mode == "sandbox"
+	m, err := sender.NewMetrics(a.reg)
+	if err != nil {
+		return nil, err
+	}
+	a.hooks = webhook.NewDispatcher(webhook.Config{Schedule: a.cfg.WebhookSchedule}, store, a.hsm, sender.New(sender.Config{AllowPrivate: sandbox}), m, a.log, nil)
+	return webhook.NewService(webhook.Deps{Store: store, Vault: a.hsm, SealKeyRef: a.svc.Keys().PANDEK, Sandbox: sandbox}), nil
 }
 
 // newSimulator returns the sandbox simulator (nil outside sandbox mode).

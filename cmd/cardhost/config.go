@@ -17,7 +17,9 @@ import (
 
 	"github.com/cardhost/cardhost/cmd/cardhost/admin"
 	"github.com/cardhost/cardhost/emv/softhsm"
+	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/issuance/postgres"
+	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
 // Config is everything `cardhost serve` (and the other subcommands) can be
@@ -71,8 +73,10 @@ type Config struct {
 	PprofAddr          string
 	OutboxMaxLag       time.Duration
 	OutboxRetention    time.Duration // 0: keep published events forever
-	HoldExpiry         time.Duration // a funded card's hold; HoldExpiryLong at lodging and vehicle rental
-	HoldExpiryLong     time.Duration
+	WebhookSchedule    []time.Duration
+	// CNPMerchants is the host's guard against BIN attacks (per instance).
+	CNPMerchants               host.MerchantGuardConfig
+	HoldExpiry, HoldExpiryLong time.Duration // a funded card's hold; the long one at lodging and vehicle rental
 }
 
 // setting is one configuration variable: its environment name, its flag,
@@ -200,6 +204,16 @@ var settings = []setting{
 			c.OutboxRetention = d
 			return nil
 		}},
+	{"CARDHOST_WEBHOOK_RETRY_SCHEDULE", "webhook-retry-schedule", "0s,5s,5m,30m,2h,5h,10h,10h", "delay before each attempt of a webhook delivery (comma-separated durations, jittered by up to 20%); its length is the number of attempts",
+		func(c *Config, v string) (err error) { c.WebhookSchedule, err = webhook.ParseSchedule(v); return err }},
+	{"CARDHOST_CNP_MERCHANT_CARDS", "cnp-merchant-cards", "10", "BIN-attack guard (in memory, per instance): a merchant (fields 32 and 42) whose card-not-present requests fail verification (unknown card, wrong or missing expiry or CVV2) on this many distinct cards within the window has them declined 59 merchant_blocked for a while; -1 turns the guard off",
+		intSetter(func(c *Config, n int) { c.CNPMerchants.Cards = n }, -1, 100_000)},
+	{"CARDHOST_CNP_MERCHANT_SHARE", "cnp-merchant-share", "50", "BIN-attack guard: and the failures are at least this percentage of the merchant's card-not-present requests in the window",
+		intSetter(func(c *Config, n int) { c.CNPMerchants.Share = n }, 1, 100)},
+	{"CARDHOST_CNP_MERCHANT_WINDOW", "cnp-merchant-window", "10m", "BIN-attack guard: how far back failed verifications count",
+		durSetter(func(c *Config, d time.Duration) { c.CNPMerchants.Window = d })},
+	{"CARDHOST_CNP_MERCHANT_BLOCK", "cnp-merchant-block", "30m", "BIN-attack guard: how long a blocked merchant's card-not-present requests are declined",
+		durSetter(func(c *Config, d time.Duration) { c.CNPMerchants.Block = d })},
 	{"CARDHOST_HOLD_EXPIRY", "hold-expiry", "168h", "a funded card's hold expires and gives the money back this long after its approval when no capture or clearing posted it (docs/ledger.md)",
 		durSetter(func(c *Config, d time.Duration) { c.HoldExpiry = d })},
 	{"CARDHOST_HOLD_EXPIRY_LONG", "hold-expiry-long", "744h", "the same for lodging and vehicle rental MCCs (7011, 3501-3999, 7512, 7513, 7519, 3351-3500)",

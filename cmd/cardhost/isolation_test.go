@@ -14,6 +14,7 @@ import (
 
 	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/rest"
+	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
 // The tenant isolation walk of the REST API is issuance/rest's
@@ -43,9 +44,9 @@ var hostOperations = map[string]string{
 func restWalked(t *testing.T) map[string]bool {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	// The REST walk's server has the money routes (issuance/rest wires the
-	// ledger in its tests), not the host's.
-	srv, err := rest.New(rest.Config{Sandbox: true}, rest.Deps{Ledger: ledger.NewService(ledger.Deps{})}, nil, reg, reg)
+	// The REST walk's server has the webhook and money routes (issuance/rest
+	// wires them in its tests), not the host's.
+	srv, err := rest.New(rest.Config{Sandbox: true}, rest.Deps{Webhooks: webhook.NewService(webhook.Deps{}), Ledger: ledger.NewService(ledger.Deps{})}, nil, reg, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,9 +190,9 @@ func TestTenantIsolationOfHostOperations(t *testing.T) {
 	_, bKey := cliTenant(t, env, "Isolation Tenant B", true)
 	b := newAPIClient(t, app.base(), bKey)
 	conn := dbConn(t, env["DATABASE_URL"])
-	waitFor(t, 20*time.Second, "the outbox to be published", func() bool {
+	waitFor(t, 20*time.Second, "the outbox to be published and ingested by the webhook dispatcher", func() bool {
 		var n int
-		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE sent_at IS NULL`).Scan(&n); err != nil {
+		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE sent_at IS NULL OR dispatched_at IS NULL`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n == 0

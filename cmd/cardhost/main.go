@@ -47,7 +47,7 @@ const usage = `usage: cardhost [command] [flags]
 commands:
   serve       run the REST API, the ISO 8583 host and the outbox relay (default)
   migrate     create the database if missing and apply migrations
-  tenants     create | list | create-key | revoke-key
+  tenants     create | list | create-key | revoke-key | add-bin | remove-bin | bins
   keys        generate | import | list | export | rotate | assign | roles (key ceremonies)
   acquirers   add | list (acquirers by field 32 and their zone PIN keys)
   crypto      cryptographic calculator (kcv, arqc, cvv, pinblock ...)
@@ -84,14 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return calc.Run("cardhost crypto", args, stdout, stderr)
 	case "events":
 		return admin.Events(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
-	case "funding":
-		return admin.Funding(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
-	case "ledger":
-		return admin.Ledger(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
-	case "reports":
-		return admin.Reports(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
-	case "clearing":
-		return admin.Clearing(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
+	case "funding", "ledger", "reports", "clearing":
+		return admin.Money(ctx, cmd, args, adminLoad(getenv, stderr), stdout, stderr)
 	case "config":
 		writeConfigTable(stdout)
 		return 0

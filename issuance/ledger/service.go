@@ -308,18 +308,33 @@ func (s *Service) insufficient(ctx context.Context, tenantID, cur string, amount
 	return InsufficientFunds(cur, amount, accts...)
 }
 
+// FundsError is an insufficient_funds issuance.Error (errors.As finds
+// it) with the problem's extension members.
+type FundsError struct {
+	Problem issuance.Error
+	Extra   map[string]any
+}
+
+func (e *FundsError) Error() string { return e.Problem.Error() }
+
+// Unwrap gives the issuance.Error the REST adapter maps.
+func (e *FundsError) Unwrap() error { return &e.Problem }
+
+// ProblemExtra is what the problem carries besides its slug and detail.
+func (e *FundsError) ProblemExtra() map[string]any { return e.Extra }
+
 // InsufficientFunds is the insufficient_funds rejection of a movement of
 // amount: the first account is the one short. Its extension members are
 // currency, amount, available (the short account's) and balances (each
 // customer account involved: program and card).
-func InsufficientFunds(cur string, amount int64, accts ...Account) *issuance.Error {
-	e := &issuance.Error{Slug: issuance.SlugInsufficientFunds, Message: fmt.Sprintf("the balance is short of %d %s", amount, cur),
+func InsufficientFunds(cur string, amount int64, accts ...Account) *FundsError {
+	e := &FundsError{Problem: issuance.Error{Slug: issuance.SlugInsufficientFunds, Message: fmt.Sprintf("the balance is short of %d %s", amount, cur)},
 		Extra: map[string]any{"currency": cur, "amount": amount}}
 	balances := map[string]Balance{}
 	for i, a := range accts {
 		if i == 0 {
 			e.Extra["available"] = a.Available()
-			e.Message = fmt.Sprintf("the %s balance has %d %s available, %d needed", a.Kind, a.Available(), cur, amount)
+			e.Problem.Message = fmt.Sprintf("the %s balance has %d %s available, %d needed", a.Kind, a.Available(), cur, amount)
 		}
 		balances[string(a.Kind)] = a.Balance()
 	}

@@ -19,7 +19,7 @@ type templateRequest struct {
 	Name        string           `json:"name" required:"true"`
 	Description string           `json:"description,omitempty"`
 	Network     issuance.Network `json:"network" required:"true" enum:"VISA,MASTERCARD"`
-	IIN         string           `json:"iin" required:"true" doc:"6 to 8 digits in the network's range"`
+	IIN         string           `json:"iin" required:"true" doc:"6 to 8 digits in the network's range and in one of the tenant's BIN ranges (GET /v1/bin-ranges)"`
 	PANLength   int              `json:"pan_length,omitempty" doc:"13 to 19 (default 16)"`
 	CVN         int              `json:"cvn" required:"true" doc:"Visa 10, 18, 22; Mastercard 16, 17, 20, 21"`
 	AID         string           `json:"aid" required:"true" doc:"hex, 10 to 32 characters, under the network's RID (A000000003 Visa, A000000004 Mastercard)"`
@@ -67,6 +67,8 @@ type productRequest struct {
 	RiskControls             *issuance.RiskControls     `json:"risk_controls,omitempty" doc:"default risk controls of new cards"`
 	RequiredCardholderFields []string                   `json:"required_cardholder_fields,omitempty" enum:"email,phone,birth_date,address,nationality"`
 	RequireKYC               bool                       `json:"require_kyc,omitempty" doc:"refuse cards for cardholders whose KYC is not VERIFIED"`
+	CVV2Policy               string                     `json:"cvv2_policy,omitempty" enum:"REQUIRED,IF_PRESENT" doc:"default REQUIRED: key-entered and e-commerce authorizations without CVV2 decline (82 cvv2_missing); IF_PRESENT: the CVV2 is verified when sent"`
+	CVV2MaxTries             int                        `json:"cvv2_max_tries,omitempty" doc:"consecutive wrong CVV2s before the card's card-not-present requests decline (82 cvv2_tries_exceeded) until reset; 1 to 99 (default 5)"`
 	FundingMode              string                     `json:"funding_mode,omitempty" enum:"LIMIT,SHARED,PREPAID" doc:"default LIMIT (limits only, no balance); fixed once the product exists (docs/ledger.md)"`
 	IssueFee                 int64                      `json:"issue_fee,omitempty" doc:"minor units debited from the program balance with each card's creation (insufficient_funds without them); default 0"`
 }
@@ -83,6 +85,8 @@ type productPatch struct {
 	Status                   *issuance.ProductStatus     `json:"status,omitempty" enum:"ACTIVE,INACTIVE"`
 	RequiredCardholderFields *[]string                   `json:"required_cardholder_fields,omitempty" enum:"email,phone,birth_date,address,nationality"`
 	RequireKYC               *bool                       `json:"require_kyc,omitempty"`
+	CVV2Policy               *string                     `json:"cvv2_policy,omitempty" enum:"REQUIRED,IF_PRESENT"`
+	CVV2MaxTries             *int                        `json:"cvv2_max_tries,omitempty" doc:"1 to 99"`
 	IssueFee                 *int64                      `json:"issue_fee,omitempty" doc:"applies to cards created afterwards"`
 }
 
@@ -142,7 +146,7 @@ func (r productRequest) product() issuance.Product {
 		Name: r.Name, Description: r.Description, LayoutID: r.LayoutID, TemplateID: r.TemplateID, DefaultEmbosserID: r.DefaultEmbosserID,
 		Currency: r.Currency, CardType: r.CardType, Status: r.Status, ValidityMonths: r.ValidityMonths, CardLimit: r.CardLimit,
 		SpendingControls: r.SpendingControls, RequiredCardholderFields: r.RequiredCardholderFields, RequireKYC: r.RequireKYC,
-		FundingMode: r.FundingMode, IssueFee: r.IssueFee,
+		CVV2Policy: r.CVV2Policy, CVV2MaxTries: r.CVV2MaxTries, FundingMode: r.FundingMode, IssueFee: r.IssueFee,
 	}
 	if r.RiskControls != nil {
 		p.RiskControls = *r.RiskControls
@@ -176,7 +180,8 @@ func (s *Server) updateCardProduct(c *fiber.Ctx) error {
 		Name: r.Name, Description: r.Description, LayoutID: r.LayoutID, DefaultEmbosserID: r.DefaultEmbosserID,
 		CardLimit: r.CardLimit, RemoveCardLimit: explicitNull(c.Body(), "card_limit"),
 		SpendingControls: r.SpendingControls, RiskControls: r.RiskControls, ValidityMonths: r.ValidityMonths, Status: r.Status,
-		RequiredCardholderFields: r.RequiredCardholderFields, RequireKYC: r.RequireKYC, IssueFee: r.IssueFee,
+		RequiredCardholderFields: r.RequiredCardholderFields, RequireKYC: r.RequireKYC, CVV2Policy: r.CVV2Policy, CVV2MaxTries: r.CVV2MaxTries,
+		IssueFee: r.IssueFee,
 	})
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/cvv2"
 	"io"
 	"log/slog"
 	"net"
@@ -23,6 +24,8 @@ import (
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/issuance/rest"
+	"github.com/cardhost/cardhost/issuance/webhook"
+	whpg "github.com/cardhost/cardhost/issuance/webhook/postgres"
 )
 
 // env is a REST server on a real TCP port over a fresh PostgreSQL schema
@@ -39,6 +42,7 @@ type env struct {
 	key    string // the tenant's API key
 	cfg    rest.Config
 	deps   issuance.Deps
+	bins   map[string]tenantBINs // BIN ranges assigned to the env's tenants (assignBINs)
 }
 
 type envOption func(*rest.Config, *issuance.Deps)
@@ -60,14 +64,17 @@ func newStore(tb testing.TB) (*postgres.DB, *softhsm.HSM) {
 }
 
 // newServer builds a REST server over db for the services of deps (the
-// card service, the catalog and the certificate authority), as
-// cmd/cardhost wires it.
+// card service, the catalog, the certificate authority and the CVV2
+// tries), as cmd/cardhost wires it.
 func newServer(tb testing.TB, cfg rest.Config, db *postgres.DB, deps issuance.Deps) (*rest.Server, *issuance.Service, *ca.Service) {
 	tb.Helper()
 	reg := prometheus.NewRegistry()
 	svc, authority := issuance.NewService(deps), ca.New(deps, db)
+	vault, _ := deps.Vault.(webhook.Vault)
+	hooks := webhook.NewService(webhook.Deps{Store: whpg.New(db), Vault: vault, SealKeyRef: deps.Keys.PANDEK, Sandbox: cfg.Sandbox, Now: deps.Now})
 	money := ledger.NewService(ledger.Deps{Store: db, Cards: db, Now: deps.Now})
-	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: authority, Ledger: money, IsUnavailable: postgres.IsUnavailable,
+	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: authority, CVV2: cvv2.New(deps), Webhooks: hooks,
+		Ledger: money, IsUnavailable: postgres.IsUnavailable,
 		Ready: []rest.ReadyCheck{{Name: "postgres", Check: db.Ping}}}, slog.New(slog.DiscardHandler), reg, reg)
 	if err != nil {
 		tb.Fatal(err)
@@ -78,7 +85,7 @@ func newServer(tb testing.TB, cfg rest.Config, db *postgres.DB, deps issuance.De
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	db, hsm := newStore(t)
-	e := &env{t: t, db: db, hsm: hsm}
+	e := &env{t: t, db: db, hsm: hsm, bins: map[string]tenantBINs{}}
 	e.serve(rest.Config{Sandbox: true, Version: "test", RateLimit: -1}, issuance.Deps{Tenants: db, Vault: hsm, Sandbox: true}, opts...)
 	var err error
 	e.tenant, e.key, err = e.svc.CreateTenant(context.Background(), "Test Issuer", true, []string{issuance.ScopeReveal})
@@ -93,7 +100,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 // env's tenant and key; opts change its configuration.
 func (e *env) instance(opts ...envOption) *env {
 	e.t.Helper()
-	o := &env{t: e.t, db: e.db, hsm: e.hsm, tenant: e.tenant, key: e.key}
+	o := &env{t: e.t, db: e.db, hsm: e.hsm, tenant: e.tenant, key: e.key, bins: e.bins}
 	o.serve(e.cfg, e.deps, opts...)
 	return o
 }

@@ -22,10 +22,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/dataprep"
 	"github.com/cardhost/cardhost/issuance/emboss"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/rest"
+	whpg "github.com/cardhost/cardhost/issuance/webhook/postgres"
 )
 
 // The tenant isolation walk: tenant B calls every operation of
@@ -169,10 +172,22 @@ func pollUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 }
 
 // settle runs the background work cmd/cardhost runs in its workers: the
-// embossing queue (loopback embosser) and pending batch items.
+// embossing queue (loopback embosser), pending batch items, and the
+// webhook dispatcher's ingest of new events (not its deliveries).
 func settle(t *testing.T, e *env) {
 	t.Helper()
 	ctx := context.Background()
+	defer func() {
+		for {
+			n, err := whpg.New(e.db).Ingest(ctx, 1000, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				return
+			}
+		}
+	}()
 	if _, err := emboss.NewWorker(e.svc, &emboss.Loopback{Dir: t.TempDir()}, emboss.Config{}, nil).Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -247,8 +262,9 @@ type isolationTenant struct {
 
 	virtualProduct, plasticProduct, plasticCard string
 	seededProduct, seededEmbosser               string
-	imkAC, cvk, pvk, kek                        string // the tenant's own HSM key references
-	ipk                                         string // hsm_key_reference of its issuer certificate
+	imkAC, cvk, pvk, kek                        string     // the tenant's own HSM key references
+	bins                                        tenantBINs // its BIN ranges
+	ipk                                         string     // hsm_key_reference of its issuer certificate
 	csrPEM                                      string
 	refID, layoutName, email, batchRequestID    string
 	pan, last4                                  string
@@ -271,7 +287,7 @@ func ownCatalog(t *testing.T, e *env, o *isolationTenant) {
 	t.Helper()
 	k := newCatalogKeys(t, e, o.id)
 	cat := createCatalog(t, e, o.c.key, k)
-	o.imkAC, o.cvk, o.pvk, o.kek = k.imkAC, k.cvk, k.pvk, k.kek
+	o.imkAC, o.cvk, o.pvk, o.kek, o.bins = k.imkAC, k.cvk, k.pvk, k.kek, k.bins
 	o.seededEmbosser, o.seededProduct = cat.embosser, cat.product
 }
 
@@ -286,6 +302,12 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 	o.add("tenant id", o.id)
 	o.add("API key", c.key)
 	ownCatalog(t, e, o)
+	// A distinctive BIN range of its own, which no other tenant may see.
+	binRange := fmt.Sprintf("473829%02d", int(tag[0])%100)
+	if _, err := catalog.New(issuance.Deps{Catalog: e.db}).AssignBINRange(context.Background(), o.id, binRange); err != nil {
+		t.Fatal(err)
+	}
+	o.add("BIN range", binRange)
 	for name, v := range map[string]string{"IMK-AC reference": o.imkAC, "CVK reference": o.cvk, "PVK reference": o.pvk,
 		"transport key reference": o.kek, "seeded product": o.seededProduct, "seeded embosser": o.seededEmbosser} {
 		o.add(name, v)
@@ -293,7 +315,7 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 
 	var tpl struct{ ID string }
 	c.do("POST", "/v1/data-prep-templates", map[string]any{"name": "Isolation " + tag + " template", "network": "VISA",
-		"iin": "41" + fmt.Sprint(100000+int(tag[0])), "cvn": 18, "aid": "A0000000031010", "service_code": "201",
+		"iin": o.bins.visa + "22", "cvn": 18, "aid": "A0000000031010", "service_code": "201",
 		"imk_ac_key_reference": o.imkAC, "cvk_key_reference": o.cvk, "pvk_key_reference": o.pvk}).must(t, 201).decode(t, &tpl)
 	var emb struct{ ID string }
 	c.do("POST", "/v1/embossers", map[string]any{"name": "Isolation " + tag + " embosser", "type": "LOOPBACK",
@@ -332,6 +354,16 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 	}
 	c.do("POST", "/v1/certificates", map[string]any{"certificate_request_pem": o.csrPEM}).must(t, 201).decode(t, &crt)
 	o.ipk = crt.IPK
+
+	// A webhook endpoint (its deliveries stay pending: no dispatcher runs
+	// here) with a token in its URL.
+	var hook struct {
+		ID     string `json:"id"`
+		Secret string `json:"secret"`
+	}
+	hookToken := "isolation-" + low + "-hook-token-5d1e"
+	c.do("POST", "/v1/webhook-endpoints", map[string]any{"url": "https://hooks.isolation-" + low + ".example/cardhost?token=" + hookToken,
+		"event_types": []string{"card.*", "order.*"}, "description": "Isolation " + tag + " hook"}).must(t, 201).decode(t, &hook)
 
 	o.refID = "ISOLATION-" + tag + "-REF-0001"
 	o.idemKey = "isolation-shared-idempotency-key"
@@ -410,7 +442,20 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 		t.Fatal("the batch issued no card")
 	}
 
+	settle(t, e) // every event of the tenant is in the event store
+	var events struct {
+		Data []struct {
+			ID   string `json:"id"`
+			Type string `json:"type"`
+		} `json:"data"`
+	}
+	c.do("GET", "/v1/events?type=card.created&card_id="+card.ID, nil).must(t, 200).decode(t, &events)
+	if len(events.Data) != 1 {
+		t.Fatalf("tenant %s's card.created events: %+v", tag, events.Data)
+	}
+
 	o.ids = map[string]string{
+		"webhook-endpoints": hook.ID, "events": events.Data[0].ID,
 		"cards": card.ID, "card-products": o.virtualProduct, "data-prep-templates": tpl.ID, "embossers": emb.ID,
 		"card-layouts": lay.ID, "cardholders": chd.ID, "certificates": crt.ID, "orders": card.OrderID,
 		"card-batches": bat.ID, "api-keys": key.ID,
@@ -426,6 +471,7 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 		"product name": "Isolation " + tag + " virtual", "issuer key reference": crt.IPK,
 		"certificate fingerprint": crt.Fingerprint, "certificate serial": crt.Serial, "batch request_id": o.batchRequestID,
 		"API key prefix": key.Prefix, "API key secret": key.Secret, "PAN": o.pan,
+		"webhook secret": hook.Secret, "webhook URL token": hookToken, "webhook description": "Isolation " + tag + " hook",
 		"deposit transfer": dep.TransferID, "prepaid product": prepaid.ID, "prepaid card": prepaidCard.ID, "recharge transfer": rch.TransferID,
 	} {
 		o.add(name, v)
@@ -511,6 +557,10 @@ func (w *isolationWalk) bodyFor(op apiOperation) any {
 		return map[string]any{}
 	case "simulateCardPIN":
 		return map[string]any{"pin": "2468"}
+	case "updateWebhookEndpoint":
+		return map[string]any{"description": "changed by tenant B"}
+	case "recoverWebhookEndpoint":
+		return map[string]any{"since": time.Now().Add(-time.Hour).Format(time.RFC3339)}
 	case "rechargeCard", "withdrawCard":
 		return map[string]any{"amount": 100}
 	}
@@ -712,7 +762,7 @@ func (w *isolationWalk) custom(id string) func() {
 	case "importCard":
 		return func() {
 			imp := func(extra map[string]any) map[string]any {
-				m := map[string]any{"pan": luhnPAN(t, "411111"), "expiry": time.Now().AddDate(2, 0, 0).Format("0601"), "network": "VISA", "cvn": 18,
+				m := map[string]any{"pan": luhnPAN(t, b.bins.visa), "expiry": time.Now().AddDate(2, 0, 0).Format("0601"), "network": "VISA", "cvn": 18,
 					"imk_ac_key_reference": b.imkAC, "cvk_key_reference": b.cvk, "product_id": b.seededProduct}
 				for k, v := range extra {
 					m[k] = v
@@ -744,14 +794,36 @@ func (w *isolationWalk) custom(id string) func() {
 					return w.b.c.do("POST", "/v1/cards/import", imp(extra))
 				})
 			}
-			// PANs are unique platform-wide (docs/api.md, Import): importing
-			// A's PAN is refused with pan_taken. That tells B the PAN is a
-			// card on this platform (an oracle that needs the full PAN);
-			// the answer must still hold nothing of A's.
-			ans := w.b.c.do("POST", "/v1/cards/import", imp(map[string]any{"pan": a.pan}))
-			w.scan(ans)
-			if ans.Status != 409 || ans.slug() != "pan_taken" {
-				t.Errorf("importing tenant A's PAN as tenant B: %d %s, want 409 pan_taken", ans.Status, ans.Body)
+			// PANs are unique platform-wide, but B imports only in its own
+			// BIN ranges (docs/api.md, BIN ranges): A's card answers as a
+			// PAN of A's range that is no card, and as a PAN of no range,
+			// so the answer tells B nothing about A's cards.
+			got := w.sameAsMissing("importCard with tenant A's PAN", 422, func(missing bool) apiAnswer {
+				pan := a.pan
+				if missing {
+					pan = luhnPAN(t, a.bins.visa)
+				}
+				return w.b.c.do("POST", "/v1/cards/import", imp(map[string]any{"pan": pan}))
+			})
+			if got.slug() != "pan_outside_bin_ranges" {
+				t.Errorf("importing tenant A's PAN as tenant B: %d %s, want 422 pan_outside_bin_ranges", got.Status, got.Body)
+			}
+			w.sameAsMissing("importCard of a PAN in tenant A's BIN range", 422, func(missing bool) apiAnswer {
+				pan := luhnPAN(t, a.bins.visa)
+				if missing {
+					pan = luhnPAN(t, "49999999")
+				}
+				return w.b.c.do("POST", "/v1/cards/import", imp(map[string]any{"pan": pan}))
+			})
+			// pan_taken is about B's own cards only.
+			var own struct{ PAN string }
+			var c struct {
+				ID string `json:"card_id"`
+			}
+			w.b.c.do("POST", "/v1/cards", cardBody(nil)).must(t, 201).decode(t, &c)
+			w.b.c.do("POST", "/v1/cards/"+c.ID+"/reveal", nil).must(t, 200).decode(t, &own)
+			if ans := w.b.c.do("POST", "/v1/cards/import", imp(map[string]any{"pan": own.PAN})); ans.Status != 409 || ans.slug() != "pan_taken" {
+				t.Errorf("tenant B importing its own card's PAN: %d %s, want 409 pan_taken", ans.Status, ans.Body)
 			}
 		}
 	case "createCardBatch":
@@ -824,7 +896,7 @@ func (w *isolationWalk) custom(id string) func() {
 	case "createDataPrepTemplate":
 		return func() {
 			body := func(extra map[string]any) map[string]any {
-				m := map[string]any{"name": "Tenant B template", "network": "VISA", "iin": "41999918", "cvn": 18, "aid": "A0000000031010",
+				m := map[string]any{"name": "Tenant B template", "network": "VISA", "iin": b.bins.visa + "99", "cvn": 18, "aid": "A0000000031010",
 					"service_code": "201", "imk_ac_key_reference": b.imkAC, "cvk_key_reference": b.cvk, "pvk_key_reference": b.pvk}
 				for k, v := range extra {
 					m[k] = v
@@ -832,6 +904,17 @@ func (w *isolationWalk) custom(id string) func() {
 				return m
 			}
 			w.b.c.do("POST", "/v1/data-prep-templates", body(nil)).must(t, 201)
+			// A's IIN answers as one of no tenant's BIN range.
+			ans := w.sameAsMissing("createDataPrepTemplate with tenant A's IIN", 422, func(missing bool) apiAnswer {
+				iin := a.bins.visa + "22"
+				if missing {
+					iin = "49999922"
+				}
+				return w.b.c.do("POST", "/v1/data-prep-templates", body(map[string]any{"iin": iin}))
+			})
+			if ans.slug() != "iin_outside_bin_ranges" {
+				t.Errorf("tenant B's template with tenant A's IIN: %d %s, want 422 iin_outside_bin_ranges", ans.Status, ans.Body)
+			}
 			for member, v := range map[string]string{"imk_ac_key_reference": a.imkAC, "cvk_key_reference": a.cvk, "pvk_key_reference": a.pvk} {
 				w.sameAsMissing("createDataPrepTemplate with tenant A's "+member, 422, func(missing bool) apiAnswer {
 					if missing {
@@ -873,6 +956,32 @@ func (w *isolationWalk) custom(id string) func() {
 			// A's own CSR sent by B: a new key reference of B's, never A's.
 			ans := w.b.c.do("POST", "/v1/certificates", map[string]any{"certificate_request_pem": a.csrPEM}).must(t, 201)
 			w.scan(ans)
+		}
+	case "createWebhookEndpoint":
+		return func() {
+			var own struct {
+				ID string `json:"id"`
+			}
+			ans := w.b.c.do("POST", "/v1/webhook-endpoints", map[string]any{"url": "https://hooks.tenant-b.example/x", "event_types": []string{"card.*"}}).must(t, 201)
+			w.scan(ans)
+			ans.decode(t, &own)
+			// B's own event redelivered to A's endpoint: not found, as a missing one.
+			var evs struct {
+				Data []struct{ ID string } `json:"data"`
+			}
+			w.settle()
+			w.b.c.do("GET", "/v1/events?limit=1&type=card.*", nil).must(t, 200).decode(t, &evs)
+			if len(evs.Data) != 1 {
+				t.Fatalf("tenant B has no event to redeliver")
+			}
+			w.sameAsMissing("redeliverEvent of B's event to tenant A's endpoint", 404, func(missing bool) apiAnswer {
+				ref := a.ids["webhook-endpoints"]
+				if missing {
+					ref = missingID(ref)
+				}
+				return w.b.c.do("POST", "/v1/events/"+evs.Data[0].ID+"/redeliver", map[string]any{"endpoint_id": ref})
+			})
+			w.scan(w.b.c.do("POST", "/v1/events/"+evs.Data[0].ID+"/redeliver", map[string]any{"endpoint_id": own.ID}).must(t, 202))
 		}
 	case "createAPIKey":
 		return func() {

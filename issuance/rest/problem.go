@@ -9,7 +9,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/bins"
 	"github.com/cardhost/cardhost/issuance/ledger"
+	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
 // Problem is an RFC 9457 problem details object, extended with a machine
@@ -53,8 +55,8 @@ func (p Problem) MarshalJSON() ([]byte, error) {
 const problemTypeBase = "https://cardhost.dev/problems/"
 
 // slugStatus is the one table from business slugs to HTTP statuses. A slug
-// missing here answers 422 when it ends in a validation-like rejection and
-// is flagged by TestEverySlugHasStatus.
+// missing here answers 422; TestEverySlugHasStatus flags every domain slug
+// missing here and keeps docs/api.md's Errors table equal to this one.
 var slugStatus = map[string]int{
 	issuance.SlugValidationFailed:        http.StatusUnprocessableEntity,
 	issuance.SlugNotFound:                http.StatusNotFound,
@@ -79,6 +81,7 @@ var slugStatus = map[string]int{
 	issuance.SlugEmbosserNotFound:   http.StatusNotFound,
 	issuance.SlugKeyNotConfigured:   http.StatusServiceUnavailable,
 	issuance.SlugSigningKeyNotFound: http.StatusNotFound,
+	bins.SlugIINOutside:             http.StatusUnprocessableEntity,
 	// Cards, PIN set, batches and the card simulator.
 	issuance.SlugPrintedNameLocked:      http.StatusConflict,
 	issuance.SlugIncomingPEKNotFound:    http.StatusUnprocessableEntity,
@@ -88,8 +91,13 @@ var slugStatus = map[string]int{
 	issuance.SlugInvalidEmbossingStatus: http.StatusConflict,
 	issuance.SlugNoTransportKey:         http.StatusConflict,
 	issuance.SlugPANTaken:               http.StatusConflict,
+	bins.SlugPANOutside:                 http.StatusUnprocessableEntity,
 	issuance.SlugNothingToUpdate:        http.StatusUnprocessableEntity,
 	issuance.SlugRequestIDReused:        http.StatusUnprocessableEntity,
+	// Webhook endpoints and events.
+	webhook.SlugEndpointDisabled: http.StatusConflict,
+	webhook.SlugNotSubscribed:    http.StatusConflict,
+	webhook.SlugEndpointLimit:    http.StatusConflict,
 	// Money (issuance/ledger).
 	ledger.SlugCardNotPrepaid:     http.StatusConflict,
 	ledger.SlugCardNotFunded:      http.StatusConflict,
@@ -139,9 +147,14 @@ func statusOf(slug string) int {
 func (s *Server) problemOf(err error) (Problem, bool) {
 	var ie *issuance.Error
 	var fe *fiber.Error
+	var extra interface{ ProblemExtra() map[string]any }
 	switch {
 	case errors.As(err, &ie):
-		return Problem{Slug: ie.Slug, Status: statusOf(ie.Slug), Detail: ie.Message, Errors: ie.Fields, Extra: ie.Extra}, false
+		p := Problem{Slug: ie.Slug, Status: statusOf(ie.Slug), Detail: ie.Message, Errors: ie.Fields}
+		if errors.As(err, &extra) {
+			p.Extra = extra.ProblemExtra()
+		}
+		return p, false
 	case errors.Is(err, issuance.ErrNotFound):
 		return Problem{Slug: issuance.SlugNotFound, Status: http.StatusNotFound, Detail: "no such object"}, false
 	case errors.As(err, &fe):

@@ -45,6 +45,8 @@ func (s *Server) routeTable() []route {
 		{post, "/v1/api-keys", s.createAPIKey, operation{ID: "createAPIKey", Summary: "Create another API key with scopes the calling key holds; the secret is shown once", Tag: "tenant",
 			Idempotent: true, SecretOnce: true, Request: issuance.KeyRequest{}, Response: apiKeyResponse{}}},
 		{post, "/v1/api-keys/:id/revoke", s.revokeAPIKey, operation{ID: "revokeAPIKey", Summary: "Revoke an API key at once", Tag: "tenant", Status: fiber.StatusNoContent}},
+		{get, "/v1/bin-ranges", s.listBINRanges, operation{ID: "listBINRanges", Summary: "The tenant's BIN ranges, assigned by the operator: templates' IINs and imported PANs must lie in them", Tag: "tenant",
+			Response: binRangeList{}}},
 	}
 
 	// The host's records (authorization.go), when wired.
@@ -74,6 +76,8 @@ func (s *Server) routeTable() []route {
 		}
 	}
 
+	// Webhook endpoints and events (webhook.go), when wired.
+	routes = append(routes, s.webhookRoutes()...)
 	// Money (ledger.go), when wired.
 	routes = append(routes, s.ledgerRoutes()...)
 
@@ -101,7 +105,9 @@ func (s *Server) routeTable() []route {
 		{post, "/v1/cards/:id/cancel", s.changeCardStatus(issuance.ActionCancel), statusMove.named("cancelCard", "Cancel a card (card.canceled); a card not yet issued leaves embossing")},
 		{post, "/v1/cards/:id/pin", withCard(s.setCardPIN), operation{ID: "setCardPIN", Summary: "Set the card's PIN from a format 4 PIN block under the ECDH-agreed key (card.pin_changed)", Tag: "cards",
 			Idempotent: true, Status: fiber.StatusOK, Request: issuance.PINSetRequest{}, Response: cardView{}}},
-		{get, "/v1/cards/:id/audit-trail", s.getCardAuditTrail, operation{ID: "getCardAuditTrail", Summary: "Who accessed the card's data: reveals, sandbox exports and PINs, oldest first", Tag: "cards",
+		{post, "/v1/cards/:id/cvv2-tries/reset", s.resetCVV2Tries, operation{ID: "resetCardCVV2Tries", Tag: "cards", Idempotent: true, Status: fiber.StatusOK, Response: cardView{},
+			Summary: "Reset the card's count of consecutive wrong CVV2s: its card-not-present requests are decided again (audited; card.cvv2_tries_reset)"}},
+		{get, "/v1/cards/:id/audit-trail", s.getCardAuditTrail, operation{ID: "getCardAuditTrail", Summary: "Who accessed the card's data or reset its CVV2 tries: reveals, sandbox exports and PINs, resets, oldest first", Tag: "cards",
 			Response: auditTrailView{}}},
 		// Not idempotent on purpose: a stored replay would keep the PAN and
 		// CVV2 in the idempotency table. Each call is audited.

@@ -14,7 +14,9 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/cvv2"
 	"github.com/cardhost/cardhost/issuance/ledger"
+	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
 // Config configures the REST server. The zero value of each field means its
@@ -119,10 +121,16 @@ type Deps struct {
 	// CA issues issuer certificates and registers signing keys (package
 	// issuance/ca; nil while only the skeleton is wired).
 	CA *ca.Service
+	// CVV2 resets cards' CVV2 tries (package issuance/cvv2; nil while only
+	// the skeleton is wired).
+	CVV2 *cvv2.Service
 	// Authorizations reads the host's records (nil: those routes are off).
 	Authorizations AuthorizationReader
 	// Simulator drives the host in sandbox mode (nil: no simulator routes).
 	Simulator Simulator
+	// Webhooks manages webhook endpoints and answers the Events API
+	// (package issuance/webhook; nil: those routes are off).
+	Webhooks *webhook.Service
 	// Ledger runs the money operations (package issuance/ledger; nil:
 	// those routes are off).
 	Ledger *ledger.Service

@@ -26,6 +26,18 @@ reference moves nothing. A debit beyond the available balance is refused.
 (database flags as for serve)
 `
 
+// Money runs the money command cmd (funding, ledger, reports, clearing)
+// for `cardhost`.
+func Money(ctx context.Context, cmd string, args []string, load Load, stdout, stderr io.Writer) int {
+	run := map[string]func(context.Context, []string, Load, io.Writer, io.Writer) int{
+		"funding": Funding, "ledger": Ledger, "reports": Reports, "clearing": Clearing}[cmd]
+	if run == nil {
+		fmt.Fprintf(stderr, "cardhost: unknown command %q\n", cmd)
+		return 2
+	}
+	return run(ctx, args, load, stdout, stderr)
+}
+
 // Funding is `cardhost funding credit|debit`. Exit codes: 0 done, 1
 // failure, 2 bad input or a refused movement.
 func Funding(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {

@@ -1,6 +1,6 @@
 -- 0046: the money rides the authorization commit (issue 13,
--- docs/ledger.md). ch_commit_group (0033) is redefined with, for funded
--- cards only:
+-- docs/ledger.md). ch_commit_group (0033, as 0035 left it: with the card's
+-- cvv2_tries) is redefined with, for funded cards only:
 --
 --   p_items objects may carry `transfers` (a jsonb array of
 --             issuance/ledger Transfer objects: holds, posts, voids,
@@ -16,7 +16,7 @@
 -- originals, accounts in id order); its CH003 (a non-forced debit beyond
 -- a customer balance) rolls the whole call back like CH001 and CH002, and
 -- a group of one reads it as 'stale'. A group of LIMIT cards carries
--- neither key and runs exactly the statements of 0033.
+-- neither key and runs exactly the statements of 0035.
 --
 -- Helpers changing ch_commit_group after this migration must keep the
 -- money steps marked below.
@@ -58,7 +58,8 @@ BEGIN
     WITH items AS (
         SELECT * FROM jsonb_to_recordset(p_items) AS i(
             idx integer, card_id text, card_version bigint, upd boolean, spend jsonb, total_spent bigint,
-            last_atc integer, pin_tries integer, used_at timestamptz, status text, status_reason text, match_key text)
+            last_atc integer, pin_tries integer, cvv2_tries integer, used_at timestamptz, status text, status_reason text,
+            match_key text)
     ), dup AS (
         SELECT i.idx FROM items i WHERE i.match_key = ANY (v_dup)
     ), upd AS (
@@ -67,6 +68,7 @@ BEGIN
             total_spent   = CASE WHEN i.upd THEN i.total_spent ELSE c.total_spent END,
             last_atc      = CASE WHEN i.upd THEN i.last_atc ELSE c.last_atc END,
             pin_tries     = CASE WHEN i.upd THEN i.pin_tries ELSE c.pin_tries END,
+            cvv2_tries    = CASE WHEN i.upd THEN coalesce(i.cvv2_tries, c.cvv2_tries) ELSE c.cvv2_tries END,
             used_at       = CASE WHEN i.upd THEN i.used_at ELSE c.used_at END,
             status        = coalesce(i.status, c.status),
             status_reason = CASE WHEN i.status IS NULL THEN c.status_reason ELSE i.status_reason END,
