@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/cmd/cardhost/admin"
+	"github.com/cardhost/cardhost/cmd/cardhost/startup"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance/postgres"
 )
@@ -107,8 +108,8 @@ var settings = []setting{
 		addrSetter(func(c *Config, v string) { c.HTTPAddr = v })},
 	{"CARDHOST_ISO_ADDR", "iso-addr", ":8583", "ISO 8583 host listen address",
 		addrSetter(func(c *Config, v string) { c.ISOAddr = v })},
-	{"CARDHOST_DATA_DIR", "data-dir", ".cardhost", "folder for the sandbox master key file and embossing files",
-		func(c *Config, v string) error { c.DataDir = v; return nonEmpty(v) }},
+	{"CARDHOST_DATA_DIR", "data-dir", "", "folder for the sandbox master key file and embossing files; unset: $XDG_STATE_HOME/cardhost, else ~/.local/state/cardhost (never the working directory)",
+		func(c *Config, v string) error { c.DataDir = strings.TrimSpace(v); return nil }},
 	{"CARDHOST_MASTER_KEY", "master-key", "", "HSM master key, 64 hex characters (AES-256); overrides the key file",
 		func(c *Config, v string) error { c.MasterKeyHex = strings.TrimSpace(v); return nil }},
 	{"CARDHOST_MASTER_KEY_FILE", "master-key-file", "", "HSM master key file (0600); default <data-dir>/master.key in sandbox mode",
@@ -287,11 +288,11 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 			return Config{}, fmt.Errorf("invalid %s (--%s): %w", s.env, s.flag, err)
 		}
 	}
-	if c.MasterKeyFile == "" && c.Mode == "sandbox" {
-		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
-	}
 	if c.Mode == "production" && c.MasterKeyHex == "" && c.MasterKeyFile == "" {
 		return Config{}, errors.New("production mode needs an explicit master key: set CARDHOST_MASTER_KEY or CARDHOST_MASTER_KEY_FILE")
+	}
+	if err := c.resolvePaths(getenv); err != nil {
+		return Config{}, err
 	}
 	if (c.HTTPTLSCert == "") != (c.HTTPTLSKey == "") {
 		return Config{}, errors.New("CARDHOST_HTTP_TLS_CERT and CARDHOST_HTTP_TLS_KEY must be set together")
@@ -303,6 +304,27 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 		return Config{}, errors.New("CARDHOST_ISO_TLS_CLIENT_CA needs CARDHOST_ISO_TLS_CERT and CARDHOST_ISO_TLS_KEY")
 	}
 	return c, nil
+}
+
+// resolvePaths makes the data folder and the key file absolute, so that
+// logs and messages name them fully and no path depends on where cardhost
+// was started: the data folder defaults to the user's state directory.
+func (c *Config) resolvePaths(getenv func(string) string) (err error) {
+	if c.DataDir == "" {
+		if c.DataDir, err = startup.DefaultDataDir(getenv); err != nil {
+			return err
+		}
+	}
+	if c.DataDir, err = filepath.Abs(c.DataDir); err != nil {
+		return fmt.Errorf("invalid CARDHOST_DATA_DIR (--data-dir): %w", err)
+	}
+	if c.MasterKeyFile == "" && c.Mode == "sandbox" {
+		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
+	}
+	if c.MasterKeyFile != "" {
+		c.MasterKeyFile, err = filepath.Abs(c.MasterKeyFile)
+	}
+	return err
 }
 
 // embeddedKafkaWarning is what a production instance on the embedded broker
@@ -372,7 +394,7 @@ func adminLoad(getenv func(string) string, stderr io.Writer) admin.Load {
 		return admin.Env{
 			Mode: cfg.Mode, Log: log, Brokers: brokers, Topic: cfg.KafkaTopic,
 			OpenDB:  func(ctx context.Context) (*postgres.DB, error) { return openDB(ctx, cfg, log) },
-			OpenHSM: func(db *postgres.DB) (*softhsm.HSM, error) { return openHSM(cfg, db, log) },
+			OpenHSM: func(ctx context.Context, db *postgres.DB) (*softhsm.HSM, error) { return openHSM(ctx, cfg, db, log) },
 		}, nil
 	}
 }

@@ -151,7 +151,7 @@ func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Write
 		return 1
 	}
 	defer db.Close()
-	hsm, err := env.OpenHSM(db)
+	hsm, err := env.OpenHSM(ctx, db)
 	if err != nil {
 		fmt.Fprintln(stderr, "cardhost keys:", err)
 		return 1

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cardhost/cardhost/emv/softhsm"
+)
+
+// binEnv turns a test environment into a process environment, with HOME
+// (and so the default data folder) in home.
+func binEnv(env map[string]string, home string) []string {
+	out := []string{"HOME=" + home, "PATH=" + os.Getenv("PATH")}
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// TestStartFromAnotherFolderRefusesASecondMasterKey: a database seeded
+// under one master key, then the binary started from another working
+// directory with the default data folder (where no key file is): before,
+// cardhost generated a second master key there and reported ready while
+// every key operation failed; now it refuses (exit 2) naming the check
+// value the database's keys are wrapped under, and generates nothing.
+// With a different key file at the default place it names both check
+// values; with the old default (.cardhost in the working directory)
+// holding the right key it names that folder.
+func TestStartFromAnotherFolderRefusesASecondMasterKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	env := testEnv(t)
+	first := env["CARDHOST_DATA_DIR"]
+	app := startApp(t, env)
+	app.stop(t)
+	want, err := softhsm.MasterKeyFileKCV(filepath.Join(first, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := buildBinaries(t, t.TempDir(), "cmd/cardhost")[0]
+	delete(env, "CARDHOST_DATA_DIR")
+
+	start := func(t *testing.T, wd, home string) (int, string) {
+		t.Helper()
+		cmd := exec.Command(bin, "serve")
+		cmd.Dir, cmd.Env = wd, binEnv(env, home)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stderr, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, stderr.String()
+	}
+	stateKey := func(home string) string { return filepath.Join(home, ".local", "state", "cardhost", "master.key") }
+
+	t.Run("no key file at the default place", func(t *testing.T) {
+		home := t.TempDir()
+		code, out := start(t, t.TempDir(), home)
+		if code != 2 || !strings.Contains(out, "KCV "+want) || !strings.Contains(out, "CARDHOST_DATA_DIR") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+			t.Fatalf("exit %d, want 2 and one line naming KCV %s and CARDHOST_DATA_DIR:\n%s", code, want, out)
+		}
+		if _, err := os.Stat(stateKey(home)); !os.IsNotExist(err) {
+			t.Fatalf("a master key file was generated at %s (%v)", stateKey(home), err)
+		}
+	})
+	t.Run("another key at the default place", func(t *testing.T) {
+		home := t.TempDir()
+		os.MkdirAll(filepath.Dir(stateKey(home)), 0o700)
+		other, err := softhsm.GenerateMasterKeyFile(stateKey(home), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, out := start(t, t.TempDir(), home)
+		if code != 2 || !strings.Contains(out, "KCV "+want) || !strings.Contains(out, "KCV "+other) {
+			t.Fatalf("exit %d, want 2 naming KCV %s (stored) and %s (configured):\n%s", code, want, other, out)
+		}
+	})
+	t.Run("the old default folder holds the key", func(t *testing.T) {
+		wd := t.TempDir()
+		os.Mkdir(filepath.Join(wd, ".cardhost"), 0o700)
+		b, err := os.ReadFile(filepath.Join(first, "master.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(wd, ".cardhost", "master.key"), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out := start(t, wd, t.TempDir())
+		if code != 2 || !strings.Contains(out, "CARDHOST_DATA_DIR="+filepath.Join(wd, ".cardhost")) {
+			t.Fatalf("exit %d, want 2 naming CARDHOST_DATA_DIR=%s:\n%s", code, filepath.Join(wd, ".cardhost"), out)
+		}
+	})
+	t.Run("the right key from another folder starts", func(t *testing.T) {
+		env["CARDHOST_DATA_DIR"] = first
+		defer delete(env, "CARDHOST_DATA_DIR")
+		a := startApp(t, env)
+		if status, body := a.get(t, "", "/readyz"); status != 200 || !strings.Contains(string(body), `"hsm":"ok"`) {
+			t.Fatalf("/readyz: %d %s", status, body)
+		}
+		if !strings.Contains(a.stdout.String(), "tenants create-key --tenant ten_") {
+			t.Fatalf("a restart did not say how to get a new sandbox key:\n%s", a.stdout.String())
+		}
+	})
+}
+
+// TestStartErrorsNameTheSetting: a start that fails on a setting exits 2
+// with one line naming what to change: the busy port's variable, or the
+// database (without its password) with the question whether PostgreSQL
+// runs.
+func TestStartErrorsNameTheSetting(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, tc := range []struct {
+		name, key, value string
+		want, not        []string
+	}{
+		{"busy ISO port", "CARDHOST_ISO_ADDR", busy.Addr().String(), []string{"CARDHOST_ISO_ADDR", "in use", busy.Addr().String()}, nil},
+		{"busy HTTP port", "CARDHOST_HTTP_ADDR", busy.Addr().String(), []string{"CARDHOST_HTTP_ADDR", "in use"}, nil},
+		{"busy Kafka port", "CARDHOST_EMBEDDED_KAFKA_ADDR", busy.Addr().String(), []string{"CARDHOST_EMBEDDED_KAFKA_ADDR", "in use"}, nil},
+		{"no PostgreSQL", "DATABASE_URL", "postgres://postgres:s3cret@" + closedAddr(t) + "/cardhost_nowhere?sslmode=disable",
+			[]string{"is PostgreSQL running", "/cardhost_nowhere", "DATABASE_URL"}, []string{"s3cret"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := testEnv(t)
+			env[tc.key] = tc.value
+			var out, errOut bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			code := run(ctx, nil, getenvOf(env), &out, &errOut)
+			msg := errOut.String()
+			if code != 2 || strings.Count(strings.TrimSpace(msg), "\n") != 0 {
+				t.Fatalf("exit %d, want 2 and one line:\n%s", code, msg)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("message lacks %q:\n%s", w, msg)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(msg, n) {
+					t.Errorf("message shows %q:\n%s", n, msg)
+				}
+			}
+		})
+	}
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
