@@ -300,6 +300,12 @@ func (a *App) run(ctx context.Context) error {
 	relayDone := make(chan struct{})
 	go func() {
 		defer close(relayDone)
+		if a.broker != nil { // its log is in memory only: refill it before new events
+			since := time.Now().Add(-embedded.DefaultRetentionTime)
+			if n, err := a.relay.Replay(relayCtx, a.db.Outbox(), since); err != nil || n > 0 {
+				a.log.Info("replayed published events from the outbox into the embedded Kafka broker", "events", n, "since", since.UTC(), "err", err)
+			}
+		}
 		if err := a.relay.Run(relayCtx); err != nil && !errors.Is(err, context.Canceled) {
 			errc <- fmt.Errorf("outbox relay: %w", err)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -12,6 +13,9 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/emv/softhsm"
+	"github.com/cardhost/cardhost/kafka"
+	"github.com/cardhost/cardhost/kafka/consume"
+	"github.com/cardhost/cardhost/kafka/embedded"
 )
 
 // binEnv turns a test environment into a process environment, with HOME
@@ -169,4 +173,50 @@ func closedAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// TestEventsSurviveARestart: the embedded broker keeps its log in memory;
+// after a restart it is refilled from the outbox's retained events, so
+// `events tail --from-beginning` prints the history instead of hanging.
+// On an empty topic the tail says that it waits; with no broker it fails
+// with the next step.
+func TestEventsSurviveARestart(t *testing.T) {
+	env := testEnv(t)
+	first := startApp(t, env)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := consume.Collect(ctx, first.Brokers(), kafka.Topic, 1, consume.Types(kafka.TypeTenantCreated)); err != nil {
+		t.Fatalf("tenant.created before the restart: %v", err)
+	}
+	first.stop(t)
+	second := startApp(t, env)
+
+	tail := func(t *testing.T, broker string, timeout time.Duration, args ...string) (int, string, string) {
+		t.Helper()
+		e := maps.Clone(env)
+		e["CARDHOST_EMBEDDED_KAFKA_ADDR"] = broker
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		var out, errOut bytes.Buffer
+		code := run(ctx, append([]string{"events", "tail"}, args...), getenvOf(e), &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	code, out, errs := tail(t, second.Brokers()[0], 20*time.Second, "--from-beginning", "--limit", "1", "--type", "tenant.created")
+	if code != 0 || !strings.Contains(out, `"type":"tenant.created"`) {
+		t.Fatalf("events tail --from-beginning after a restart: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+
+	empty, err := embedded.Start(embedded.Config{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer empty.Close()
+	code, out, errs = tail(t, empty.Addrs()[0], 3*time.Second, "--from-beginning")
+	if code != 0 || out != "" || !strings.Contains(errs, "holds no events yet; waiting") {
+		t.Fatalf("events tail on an empty topic: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	code, _, errs = tail(t, closedAddr(t), 30*time.Second, "--from-beginning")
+	if code != 1 || !strings.Contains(errs, "is `cardhost serve` running") {
+		t.Fatalf("events tail with no broker: exit %d, stderr %q", code, errs)
+	}
 }
