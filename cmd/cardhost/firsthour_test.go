@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"maps"
 	"net"
 	"os"
@@ -218,5 +219,46 @@ func TestEventsSurviveARestart(t *testing.T) {
 	code, _, errs = tail(t, closedAddr(t), 30*time.Second, "--from-beginning")
 	if code != 1 || !strings.Contains(errs, "is `cardhost serve` running") {
 		t.Fatalf("events tail with no broker: exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestREADMETenants runs README's way back from a lost sandbox key, as
+// written (the lost key's id substituted): tenants list, create-key,
+// the key list with the new key, revoke-key. The old key then answers 401.
+func TestREADMETenants(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs commands")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl not installed")
+	}
+	env := testEnv(t)
+	app := startApp(t, env)
+	_, body := app.get(t, app.SandboxKey, "/v1/api-keys")
+	var keys struct {
+		Data []struct{ ID, Name string }
+	}
+	if err := json.Unmarshal(body, &keys); err != nil || len(keys.Data) != 1 {
+		t.Fatalf("GET /v1/api-keys: %s", body)
+	}
+	block, _, _, _ := readmeBlock(t, "tenants")
+	script := strings.ReplaceAll(strings.Join(shellCommands(block), "\n"), "--key key_...", "--key "+keys.Data[0].ID)
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "KEY="+app.SandboxKey, "CARDHOST="+app.base())
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("README tenants block failed: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Sandbox", `"name":"laptop"`, "API key " + keys.Data[0].ID + " revoked"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("README tenants block output lacks %s:\n%s", want, out)
+		}
+	}
+	if status, _ := app.get(t, app.SandboxKey, "/v1/tenant"); status != 401 {
+		t.Fatalf("the revoked key answers %d", status)
 	}
 }
