@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -160,7 +158,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 // opt-in checkServe asked for), before anything else opens: a taken
 // address stops the start naming its setting.
 func (a *App) bind() (err error) {
-	if a.httpLn, err = listen(a.cfg.HTTPAddr, a.cfg.HTTPTLSCert, a.cfg.HTTPTLSKey, ""); err != nil {
+	if a.httpLn, err = startup.Listen(a.cfg.HTTPAddr, a.cfg.HTTPTLSCert, a.cfg.HTTPTLSKey, ""); err != nil {
 		return startup.AddrInUse("REST API", a.cfg.HTTPAddr, startup.Setting{Env: "CARDHOST_HTTP_ADDR", Flag: "http-addr"}, fmt.Errorf("listening for HTTP: %w", err))
 	}
 	if a.isoLn, err = net.Listen("tcp", a.cfg.ISOAddr); err != nil {
@@ -201,7 +199,7 @@ func (a *App) openHost(log *slog.Logger) error {
 		FingerprintKey: fp, ShutdownTimeout: a.cfg.ShutdownTimeout,
 	}
 	if a.cfg.ISOTLSCert != "" {
-		if ic.TLS, err = tlsConfig(a.cfg.ISOTLSCert, a.cfg.ISOTLSKey, a.cfg.ISOTLSClientCA); err != nil {
+		if ic.TLS, err = startup.TLSConfig(a.cfg.ISOTLSCert, a.cfg.ISOTLSKey, a.cfg.ISOTLSClientCA); err != nil {
 			return err
 		}
 		if ic.TLS.ClientCAs != nil && a.cfg.Mode == "sandbox" {
@@ -247,41 +245,6 @@ func (a *App) outboxReady(ctx context.Context) error {
 		return fmt.Errorf("%d events unpublished, oldest %s ago", n, time.Since(oldest).Round(time.Second))
 	}
 	return nil
-}
-
-// listen opens a TCP listener, wrapped in TLS when a certificate is given
-// (and requiring client certificates signed by clientCA when set).
-func listen(addr, certFile, keyFile, clientCA string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil || certFile == "" {
-		return ln, err
-	}
-	tc, err := tlsConfig(certFile, keyFile, clientCA)
-	if err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return tls.NewListener(ln, tc), nil
-}
-
-func tlsConfig(certFile, keyFile, clientCA string) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("loading TLS certificate: %w", err)
-	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if clientCA != "" {
-		pem, err := os.ReadFile(clientCA)
-		if err != nil {
-			return nil, fmt.Errorf("reading client CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("client CA file holds no PEM certificate")
-		}
-		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
-	}
-	return tc, nil
 }
 
 // HTTPAddr is the REST listener's address.
@@ -416,17 +379,12 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	db, err := openDB(ctx, cfg, newLogger(cfg, stderr))
 	if err != nil {
 		fmt.Fprintln(stderr, "cardhost migrate:", err)
-		return 1 + btoi(startup.IsProblem(err))
+		if startup.IsProblem(err) {
+			return 2
+		}
+		return 1
 	}
 	db.Close()
 	fmt.Fprintln(stdout, "database is up to date")
-	return 0
-}
-
-// btoi is 1 for true: exit code 2 (bad setting) is 1 + btoi(problem).
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
 	return 0
 }

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/cardhost/cardhost/cmd/cardhost/admin"
@@ -270,12 +269,13 @@ func addrSetter(f func(*Config, string)) func(*Config, string) error {
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	vals := make([]string, len(settings))
 	for i, s := range settings {
-		vals[i] = s.def
+		vals[i] = s.def // the default -h shows: never a value from the environment (it may be a secret)
+		fs.Var(startup.NewSettingValue(&vals[i], s.flag, s.def), s.flag, s.doc+" (env "+s.env+")")
 		if v, ok := lookup(getenv, s.env); ok {
 			vals[i] = v
 		}
-		fs.StringVar(&vals[i], s.flag, vals[i], s.doc+" (env "+s.env+")")
 	}
+	fs.Usage = func() { startup.Usage(fs, fs.Name() == "cardhost serve" || fs.Name() == "cardhost migrate") }
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -291,9 +291,6 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 	if c.Mode == "production" && c.MasterKeyHex == "" && c.MasterKeyFile == "" {
 		return Config{}, errors.New("production mode needs an explicit master key: set CARDHOST_MASTER_KEY or CARDHOST_MASTER_KEY_FILE")
 	}
-	if err := c.resolvePaths(getenv); err != nil {
-		return Config{}, err
-	}
 	if (c.HTTPTLSCert == "") != (c.HTTPTLSKey == "") {
 		return Config{}, errors.New("CARDHOST_HTTP_TLS_CERT and CARDHOST_HTTP_TLS_KEY must be set together")
 	}
@@ -303,7 +300,8 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 	if c.ISOTLSClientCA != "" && c.ISOTLSCert == "" {
 		return Config{}, errors.New("CARDHOST_ISO_TLS_CLIENT_CA needs CARDHOST_ISO_TLS_CERT and CARDHOST_ISO_TLS_KEY")
 	}
-	return c, nil
+	err := c.resolvePaths(getenv)
+	return c, err
 }
 
 // resolvePaths makes the data folder and the key file absolute, so that
@@ -357,15 +355,6 @@ func writeConfigTable(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| `%s` | `--%s` | `%s` | %s |\n", s.env, s.flag, def, s.doc)
 	}
-}
-
-// writeConfigHelp prints the variables for `cardhost help config`.
-func writeConfigHelp(w io.Writer) {
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	for _, s := range settings {
-		fmt.Fprintf(tw, "%s\t--%s\t%s\n", s.env, s.flag, s.def)
-	}
-	tw.Flush()
 }
 
 // newLogger builds the process logger from the config.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"maps"
 	"net"
 	"os"
@@ -260,5 +261,68 @@ func TestREADMETenants(t *testing.T) {
 	}
 	if status, _ := app.get(t, app.SandboxKey, "/v1/tenant"); status != 401 {
 		t.Fatalf("the revoked key answers %d", status)
+	}
+}
+
+// TestHelp: `cardhost --help`, `-h`, `help` list the commands (exit 0);
+// a command's -h shows its own flags with their types, not the server's
+// forty settings; serve's -h shows the settings typed, with their
+// defaults and never a value taken from the environment.
+func TestHelp(t *testing.T) {
+	help := func(env map[string]string, args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), args, getenvOf(env), &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
+		code, out := help(nil, args...)
+		if code != 0 {
+			t.Errorf("cardhost %v: exit %d", args, code)
+		}
+		for _, cmd := range []string{"serve", "migrate", "tenants", "keys", "acquirers", "crypto", "events", "config", "version"} {
+			if !strings.Contains(out, "\n  "+cmd+" ") {
+				t.Errorf("cardhost %v does not list %s:\n%s", args, cmd, out)
+			}
+		}
+	}
+	for _, args := range [][]string{{"events", "tail", "-h"}, {"help", "events"}} {
+		code, out := help(nil, args...)
+		if args[0] == "help" { // help events: the command's usage
+			if code != 0 || !strings.Contains(out, "cardhost events tail") {
+				t.Errorf("cardhost %v: exit %d\n%s", args, code, out)
+			}
+			continue
+		}
+		if code != 0 || !strings.Contains(out, "--limit int") || !strings.Contains(out, "--from-beginning\n") || strings.Contains(out, "--database-url") || strings.Contains(out, "--http-addr") {
+			t.Errorf("cardhost %v: exit %d, want its own typed flags only:\n%s", args, code, out)
+		}
+	}
+	secret := strings.Repeat("ab", 32)
+	code, out := help(map[string]string{"CARDHOST_MASTER_KEY": secret, "CARDHOST_DB_TIMEOUT": "7s"}, "serve", "-h")
+	for _, want := range []string{"--db-timeout duration", "--http-addr host:port", "--http-rate-limit int", "(default 2s)", "--mode sandbox|production", "--embedded-kafka-in-production\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("cardhost serve -h lacks %q:\n%s", want, out)
+		}
+	}
+	if code != 0 || strings.Contains(out, secret) || strings.Contains(out, "7s") || strings.Contains(out, " string\n") && strings.Count(out, " string\n") > 3 {
+		t.Errorf("cardhost serve -h: exit %d, shows the environment's values or untyped flags:\n%s", code, out)
+	}
+	// A boolean setting is a boolean flag.
+	cfg, err := loadConfig(flag.NewFlagSet("x", flag.ContinueOnError), []string{"--embedded-kafka-in-production"}, getenvOf(map[string]string{"CARDHOST_DATA_DIR": "/tmp"}))
+	if err != nil || !cfg.EmbeddedKafkaInProduction {
+		t.Fatalf("--embedded-kafka-in-production alone: %v %v", cfg.EmbeddedKafkaInProduction, err)
+	}
+}
+
+// TestJSONAnswersEndWithANewline: answers, problems and the OpenAPI
+// document end with a newline (a shell prompt after curl starts on its
+// own line).
+func TestJSONAnswersEndWithANewline(t *testing.T) {
+	app := startApp(t, testEnv(t))
+	for _, tc := range []struct{ key, path string }{{"", "/healthz"}, {"", "/openapi.json"}, {app.SandboxKey, "/v1/tenant"}, {"", "/v1/tenant"}, {app.SandboxKey, "/v1/cards/crd_nope"}} {
+		_, body := app.get(t, tc.key, tc.path)
+		if !bytes.HasSuffix(body, []byte("}\n")) {
+			t.Errorf("GET %s: the answer does not end with a newline: %q", tc.path, body[max(0, len(body)-20):])
+		}
 	}
 }

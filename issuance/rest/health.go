@@ -62,5 +62,5 @@ func (s *Server) serveOpenAPI(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Send(b)
+	return c.Send(append(b, '\n'))
 }

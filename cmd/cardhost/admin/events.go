@@ -17,6 +17,9 @@ import (
 func Events(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "tail" {
 		fmt.Fprintln(stderr, "usage: cardhost events tail [--type card.*,authorization.approved] [--from-beginning] [--limit N] [--tenant ID]")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return 0
+		}
 		return 2
 	}
 	fs := flag.NewFlagSet("cardhost events tail", flag.ContinueOnError)
