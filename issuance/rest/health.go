@@ -57,7 +57,7 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 }
 
 func (s *Server) serveOpenAPI(c *fiber.Ctx) error {
-	b, err := json.MarshalIndent(s.openAPI(), "", "  ")
+	b, err := json.MarshalIndent(s.openAPI(c.BaseURL()), "", "  ")
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,9 @@
 package rest
 
 import (
-	"encoding/json"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"net/netip"
