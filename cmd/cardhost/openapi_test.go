@@ -1,16 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // howToDocument is what a failure of TestOpenAPIReference asks for.
@@ -277,4 +282,60 @@ func (v *validator) validate(schema, value any, at string) error {
 		}
 	}
 	return nil
+}
+
+// TestDocsPageInABrowser renders /docs in headless Chromium (skipped when
+// it is not installed) and checks the screenshot shows a page: text on a
+// light background, not a blank or an error page.
+func TestDocsPageInABrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a browser")
+	}
+	browser := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			browser = p
+			break
+		}
+	}
+	if browser == "" {
+		t.Skip("no headless Chromium installed")
+	}
+	app := startApp(t, testEnv(t))
+	shot := filepath.Join(t.TempDir(), "docs.png")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--virtual-time-budget=5000",
+		"--user-data-dir="+t.TempDir(), "--screenshot="+shot, "--window-size=1280,1000", app.base()+"/docs")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dark, light, total := 0, 0, 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			lum := (299*r + 587*g + 114*bl) / 1000 >> 8
+			switch {
+			case lum < 100:
+				dark++
+			case lum > 200:
+				light++
+			}
+			total++
+		}
+	}
+	// A rendered reference is mostly light with a good share of text.
+	if light < total/2 || dark < total/200 {
+		t.Fatalf("the screenshot of /docs does not look like a page of text: %d light, %d dark of %d pixels", light, dark, total)
+	}
 }

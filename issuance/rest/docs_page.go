@@ -41,7 +41,7 @@ type docsPage struct {
 	Tags                                []docsTag
 }
 
-var docsTemplate = template.Must(template.New("docs").Parse(`<!doctype html>
+var docsTemplate = template.Must(template.New("docs").Funcs(template.FuncMap{"md": inlineCode}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}} — reference</title>
 <style>
@@ -59,14 +59,14 @@ table{border-collapse:collapse;margin:.3rem 0}td,th{border:1px solid #dde2ea;pad
 <nav><strong>{{.Title}}</strong><br><span class="pub">version {{.Version}} · <a href="/openapi.json" style="display:inline">openapi.json</a></span>
 {{range .Tags}}<h3>{{.Name}}</h3>{{range .Operations}}<a href="#{{.ID}}"><span class="m {{.Method}}">{{.Method}}</span> {{.Path}}</a>{{end}}{{end}}
 </nav><main>
-<h1>{{.Title}}</h1><p>{{.Description}}</p><p>Server: <code>{{.Server}}</code></p>
-{{range .Tags}}<h2 id="tag-{{.Name}}">{{.Name}}</h2><p>{{.Description}}</p>
+<h1>{{.Title}}</h1><p>{{md .Description}}</p><p>Server: <code>{{.Server}}</code></p>
+{{range .Tags}}<h2 id="tag-{{.Name}}">{{.Name}}</h2><p>{{md .Description}}</p>
 {{range .Operations}}<section class="op" id="{{.ID}}">
 <h3><span class="m {{.Method}}">{{.Method}}</span> <code>{{.Path}}</code></h3>
-<p><strong>{{.Summary}}</strong>{{if .Public}} <span class="pub">(no API key)</span>{{end}}</p><p>{{.Description}}</p>
-{{if .Params}}<table><tr><th>parameter</th><th>in</th><th>type</th><th>description</th></tr>{{range .Params}}<tr><td><code>{{.Name}}</code></td><td>{{.In}}</td><td>{{.Type}}</td><td>{{.Description}}</td></tr>{{end}}</table>{{end}}
+<p><strong>{{.Summary}}</strong>{{if .Public}} <span class="pub">(no API key)</span>{{end}}</p><p>{{md .Description}}</p>
+{{if .Params}}<table><tr><th>parameter</th><th>in</th><th>type</th><th>description</th></tr>{{range .Params}}<tr><td><code>{{.Name}}</code></td><td>{{.In}}</td><td>{{.Type}}</td><td>{{md .Description}}</td></tr>{{end}}</table>{{end}}
 {{if .Request}}<p>Request body, for example:</p><pre>{{.Request}}</pre>{{end}}
-<table><tr><th>status</th><th>answer</th></tr>{{range .Responses}}<tr><td class="st">{{.Status}}</td><td>{{.Description}}{{if .Example}}<pre>{{.Example}}</pre>{{end}}</td></tr>{{end}}</table>
+<table><tr><th>status</th><th>answer</th></tr>{{range .Responses}}<tr><td class="st">{{.Status}}</td><td>{{md .Description}}{{if .Example}}<pre>{{.Example}}</pre>{{end}}</td></tr>{{end}}</table>
 </section>{{end}}{{end}}
 </main></body></html>
 `))
@@ -162,6 +162,24 @@ func exampleOf(content any) string {
 		}
 	}
 	return ""
+}
+
+// inlineCode escapes s for HTML and shows its `quoted` parts as code, as
+// Markdown does.
+func inlineCode(s string) template.HTML {
+	parts := strings.Split(s, "`")
+	var b strings.Builder
+	for i, p := range parts {
+		if i%2 == 1 && i < len(parts)-1 {
+			b.WriteString("<code>" + template.HTMLEscapeString(p) + "</code>")
+		} else {
+			if i%2 == 1 { // an unpaired backquote stays as it was
+				b.WriteString("`")
+			}
+			b.WriteString(template.HTMLEscapeString(p))
+		}
+	}
+	return template.HTML(b.String())
 }
 
 func str(v any) string { s, _ := v.(string); return s }
