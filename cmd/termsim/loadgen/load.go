@@ -677,8 +677,12 @@ func (r *LoadReport) WriteText(w io.Writer) {
 		r.Sent, r.Answered, r.Approved, r.Declined, r.Unexpected, r.Errors, r.Timeouts)
 	fmt.Fprintf(w, "  throughput %.0f answers/s\n", r.Throughput)
 	l := r.Latency
-	fmt.Fprintf(w, "  latency    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %s  (from the %s send)\n",
-		FormatLatency(l.P50), FormatLatency(l.P90), FormatLatency(l.P99), FormatLatency(l.P999), FormatLatency(l.Max), FormatLatency(l.Mean), r.LatencyFrom)
+	from := "round trips"
+	if r.LatencyFrom == "scheduled" {
+		from = "from each scheduled send"
+	}
+	fmt.Fprintf(w, "  latency    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %s  (%s)\n",
+		FormatLatency(l.P50), FormatLatency(l.P90), FormatLatency(l.P99), FormatLatency(l.P999), FormatLatency(l.Max), FormatLatency(l.Mean), from)
 	fmt.Fprintf(w, "  codes      %s\n", formatCodes(r.Codes))
 	for _, k := range r.Kinds {
 		fmt.Fprintf(w, "    %-16s %7d sent  %7d answered  %5d unexpected  p50 %s  p99 %s  %s", k.Name, k.Sent, k.Answered, k.Unexpected,
