@@ -94,7 +94,7 @@ var settings = []setting{
 		intSetter(func(c *Config, n int) { c.KafkaPartitions = n }, 1, 10000)},
 	{"CARDHOST_EMBEDDED_KAFKA_ADDR", "embedded-kafka-addr", "127.0.0.1:9092", "listen address of the embedded Kafka broker (only without KAFKA_BROKERS)",
 		addrSetter(func(c *Config, v string) { c.EmbeddedKafkaAddr = v })},
-	{"CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION", "embedded-kafka-in-production", "false", "true lets production mode run on the embedded in-memory broker without KAFKA_BROKERS (single-box trials only: its events are gone after a restart; a WARN line at start and a kafka warning on /readyz)",
+	{"CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION", "embedded-kafka-in-production", "false", "true lets production mode run on the embedded in-memory broker without KAFKA_BROKERS (single-box trials only: its log is in memory, refilled at start with the outbox's last 24 h only; a WARN line at start and a kafka warning on /readyz)",
 		func(c *Config, v string) error {
 			b, err := strconv.ParseBool(strings.TrimSpace(v))
 			if err != nil {
@@ -327,7 +327,7 @@ func (c *Config) resolvePaths(getenv func(string) string) (err error) {
 
 // embeddedKafkaWarning is what a production instance on the embedded broker
 // logs at start and /readyz reports under "warnings".
-const embeddedKafkaWarning = "production mode on the embedded in-memory Kafka broker (CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION): events it received are gone after a restart; set KAFKA_BROKERS to a Kafka cluster"
+const embeddedKafkaWarning = "production mode on the embedded in-memory Kafka broker (CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION): its log is in memory, and a restart keeps only the last 24 h of events the outbox still holds; set KAFKA_BROKERS to a Kafka cluster"
 
 // checkServe validates what only `cardhost serve` needs (the operator
 // subcommands and migrate do not publish events): production mode runs on
