@@ -159,6 +159,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 // address stops the start naming its setting.
 func (a *App) bind() (err error) {
 	if a.httpLn, err = startup.Listen(a.cfg.HTTPAddr, a.cfg.HTTPTLSCert, a.cfg.HTTPTLSKey, ""); err != nil {
+		err = startup.TLSFiles("REST", startup.Setting{Env: "CARDHOST_HTTP_TLS_CERT", Flag: "http-tls-cert"}, startup.Setting{Env: "CARDHOST_HTTP_TLS_KEY", Flag: "http-tls-key"}, err)
 		return startup.AddrInUse("REST API", a.cfg.HTTPAddr, startup.Setting{Env: "CARDHOST_HTTP_ADDR", Flag: "http-addr"}, fmt.Errorf("listening for HTTP: %w", err))
 	}
 	if a.isoLn, err = net.Listen("tcp", a.cfg.ISOAddr); err != nil {
@@ -200,7 +201,7 @@ func (a *App) openHost(log *slog.Logger) error {
 	}
 	if a.cfg.ISOTLSCert != "" {
 		if ic.TLS, err = startup.TLSConfig(a.cfg.ISOTLSCert, a.cfg.ISOTLSKey, a.cfg.ISOTLSClientCA); err != nil {
-			return err
+			return startup.TLSFiles("ISO 8583", startup.Setting{Env: "CARDHOST_ISO_TLS_CERT", Flag: "iso-tls-cert"}, startup.Setting{Env: "CARDHOST_ISO_TLS_KEY", Flag: "iso-tls-key"}, err)
 		}
 		if ic.TLS.ClientCAs != nil && a.cfg.Mode == "sandbox" {
 			// The sandbox simulator is an acquirer on our own port: give it

@@ -138,12 +138,17 @@ func TestStartErrorsNameTheSetting(t *testing.T) {
 		{"busy ISO port", "CARDHOST_ISO_ADDR", busy.Addr().String(), []string{"CARDHOST_ISO_ADDR", "in use", busy.Addr().String()}, nil},
 		{"busy HTTP port", "CARDHOST_HTTP_ADDR", busy.Addr().String(), []string{"CARDHOST_HTTP_ADDR", "in use"}, nil},
 		{"busy Kafka port", "CARDHOST_EMBEDDED_KAFKA_ADDR", busy.Addr().String(), []string{"CARDHOST_EMBEDDED_KAFKA_ADDR", "in use"}, nil},
+		{"unreadable TLS certificate", "CARDHOST_HTTP_TLS_CERT", "/nonexistent/cert.pem", []string{"CARDHOST_HTTP_TLS_CERT", "CARDHOST_HTTP_TLS_KEY"}, nil},
+		{"not a database URL", "DATABASE_URL", "postgres://u:s3cret@host:notaport/db", []string{"DATABASE_URL", "not a PostgreSQL connection string"}, []string{"s3cret"}},
 		{"no PostgreSQL", "DATABASE_URL", "postgres://postgres:s3cret@" + closedAddr(t) + "/cardhost_nowhere?sslmode=disable",
 			[]string{"is PostgreSQL running", "/cardhost_nowhere", "DATABASE_URL"}, []string{"s3cret"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := testEnv(t)
 			env[tc.key] = tc.value
+			if tc.key == "CARDHOST_HTTP_TLS_CERT" {
+				env["CARDHOST_HTTP_TLS_KEY"] = "/nonexistent/key.pem"
+			}
 			var out, errOut bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()

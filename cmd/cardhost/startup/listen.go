@@ -9,6 +9,20 @@ import (
 	"os"
 )
 
+// ErrTLSFiles is wrapped by TLSConfig's errors: a certificate, key or CA
+// file that cannot be read or used.
+var ErrTLSFiles = errors.New("TLS files unusable")
+
+// TLSFiles turns a TLSConfig error into a *Problem naming the settings of
+// the files; other errors are returned as they are.
+func TLSFiles(what string, cert, key Setting, err error) error {
+	if !errors.Is(err, ErrTLSFiles) {
+		return err
+	}
+	return &Problem{What: "cannot load the " + what + " TLS certificate", Fix: "set " + cert.String() + " and " + key.String() +
+		" to a readable PEM certificate and its private key", Err: err}
+}
+
 // Listen opens a TCP listener, wrapped in TLS when a certificate is given
 // (and requiring client certificates signed by clientCA when set).
 func Listen(addr, certFile, keyFile, clientCA string) (net.Listener, error) {
@@ -29,17 +43,17 @@ func Listen(addr, certFile, keyFile, clientCA string) (net.Listener, error) {
 func TLSConfig(certFile, keyFile, clientCA string) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return nil, fmt.Errorf("loading TLS certificate: %w", err)
+		return nil, fmt.Errorf("loading TLS certificate: %w: %w", ErrTLSFiles, err)
 	}
 	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if clientCA != "" {
 		pem, err := os.ReadFile(clientCA)
 		if err != nil {
-			return nil, fmt.Errorf("reading client CA: %w", err)
+			return nil, fmt.Errorf("reading client CA: %w: %w", ErrTLSFiles, err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("client CA file holds no PEM certificate")
+			return nil, fmt.Errorf("%w: client CA file holds no PEM certificate", ErrTLSFiles)
 		}
 		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}

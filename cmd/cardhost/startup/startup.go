@@ -12,6 +12,7 @@
 package startup
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -19,6 +20,8 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Setting names a configuration variable and its flag, as messages show
@@ -100,13 +103,20 @@ func RedactURL(s string) string {
 	return keywordPassword.ReplaceAllString(s, "${1}xxxxx")
 }
 
-// Database turns an error of opening the database into a *Problem naming
-// the database (without its password) and asking whether PostgreSQL runs
-// there. Errors that are already problems, and nil, are returned as they
-// are.
+// Database turns an error of connecting to the database into a *Problem
+// naming the database (without its password) and asking whether PostgreSQL
+// runs there (or, for a malformed URL, saying so). Other errors (a failed
+// migration...), problems and nil are returned as they are.
 func Database(dbURL string, err error) error {
-	if err == nil || IsProblem(err) {
+	var connErr *pgconn.ConnectError
+	var parseErr *pgconn.ParseConfigError
+	switch {
+	case err == nil || IsProblem(err):
 		return err
+	case errors.As(err, &parseErr) || strings.HasPrefix(err.Error(), "parsing DATABASE_URL"):
+		return &Problem{What: "DATABASE_URL is not a PostgreSQL connection string", Fix: "set " + DatabaseURLSetting.String() + " to a URL such as postgres://user@host:5432/cardhost", Err: err}
+	case !errors.As(err, &connErr) && !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, context.DeadlineExceeded):
+		return err // connected: a migration or another fault, not a setting
 	}
 	what := "cannot open the database " + RedactURL(dbURL)
 	fix := "is PostgreSQL running and accepting connections there? Start it (e.g. pg_ctlcluster ... main start) or set " + DatabaseURLSetting.String()
