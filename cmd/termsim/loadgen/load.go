@@ -541,9 +541,13 @@ func (l *loadRun) progress(runCtx context.Context, done chan<- struct{}) {
 			cur := l.hist.Snapshot()
 			d := cur.Sub(prev)
 			a, dc := l.approved.Load(), l.declined.Load()
-			fmt.Fprintf(l.cfg.Progress, "%5.0fs  %7d auths/s  approved %d  declined %d  unexpected %d  errors %d  timeouts %d  p50 %s  p99 %s\n",
-				now.Sub(l.start).Seconds(), d.N, a-prevApproved, dc-prevDeclined, l.unexpected.Load(), l.errors.Load(), l.timeouts.Load(),
-				FormatLatency(d.Quantile(0.5)), FormatLatency(d.Quantile(0.99)))
+			warm := ""
+			if now.Before(l.warm) {
+				warm = "  (warm-up: not counted)"
+			}
+			fmt.Fprintf(l.cfg.Progress, "%5.0fs  %7d auths/s  approved %d  declined %d  unexpected %d  errors %d  timeouts %d  p50 %s  p99 %s%s\n",
+				now.Sub(l.start).Seconds(), a+dc-prevApproved-prevDeclined, a-prevApproved, dc-prevDeclined, l.unexpected.Load(), l.errors.Load(), l.timeouts.Load(),
+				FormatLatency(d.Quantile(0.5)), FormatLatency(d.Quantile(0.99)), warm)
 			prev, prevApproved, prevDeclined = cur, a, dc
 		}
 	}
