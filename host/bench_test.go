@@ -76,7 +76,7 @@ func (m *memLedger) AuthorizationByKey(_ context.Context, k string) (*host.Autho
 func (m *memLedger) FindOriginal(context.Context, host.OriginalQuery) (*host.Authorization, error) {
 	return nil, host.ErrNotFound
 }
-func (m *memLedger) AcquirerZPK(context.Context, string) (string, error) { return "", host.ErrNotFound }
+func (m *memLedger) Acquirers(context.Context) ([]host.Acquirer, error) { return nil, nil }
 func (m *memLedger) Commit(_ context.Context, c *host.Commit) (host.CommitOutcome, *host.Authorization, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -60,6 +60,23 @@ const (
 	ReasonCryptogramAmountMismatch Reason = "cryptogram_amount_mismatch"
 )
 
+// Reasons of message authentication and of the acquirer's PIN block
+// formats (issue 12; docs/iso8583.md sections 5.9 and 5.15). All answer 63,
+// security violation: the acquirer's security set-up is at fault, not the
+// card.
+const (
+	// ReasonMACMissing: the acquirer requires a MAC (fields 64/128) and
+	// the message has none.
+	ReasonMACMissing Reason = "mac_missing"
+	// ReasonMACInvalid: the message's MAC does not verify under any live
+	// version of the acquirer's ZAK, or the acquirer has no ZAK.
+	ReasonMACInvalid Reason = "mac_invalid"
+	// ReasonPINFormatNotAllowed: field 52 is a well-formed PIN block in a
+	// format the acquirer is not configured for (format 1, not bound to
+	// the PAN, unless allowed). The PIN is not checked nor counted.
+	ReasonPINFormatNotAllowed Reason = "pin_block_format_not_allowed"
+)
+
 // reasonCodes maps every reason to its ISO response code, row by row as in
 // DESIGN.md.
 var reasonCodes = map[Reason]iso.ResponseCode{
@@ -101,6 +118,10 @@ var reasonCodes = map[Reason]iso.ResponseCode{
 	ReasonEntryModeNotSupported:    iso.NotPermittedToTerminal,
 	ReasonCryptogramTypeInvalid:    iso.CryptographicFailure,
 	ReasonCryptogramAmountMismatch: iso.CryptographicFailure,
+
+	ReasonMACMissing:          iso.SecurityViolation,
+	ReasonMACInvalid:          iso.SecurityViolation,
+	ReasonPINFormatNotAllowed: iso.SecurityViolation,
 }
 
 // Code returns the reason's ISO response code (96 for an unknown reason).

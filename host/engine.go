@@ -40,6 +40,11 @@ type Config struct {
 	// again (it bounds memory of cards not used any more, not correctness).
 	// Default 5 minutes.
 	CacheTTL time.Duration
+	// AcquirerTTL is how long the acquirers (keys, MAC and PIN block
+	// settings) read from the ledger are used before they are read again;
+	// an acquirer the engine does not know is looked for at most once a
+	// second. Default 1 minute.
+	AcquirerTTL time.Duration
 	// Now is the clock. Default time.Now (used in UTC).
 	Now func() time.Time
 }
@@ -54,6 +59,7 @@ type Engine struct {
 	log    *slog.Logger
 	hook   StepHook
 	cache  *cardCache
+	acq    *acquirerBook
 	locks  [lockStripes]sync.Mutex
 }
 
@@ -92,23 +98,40 @@ func New(cfg Config, ledger Ledger, v Verifier, logger *slog.Logger, hook StepHo
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = 5 * time.Minute
 	}
+	if cfg.AcquirerTTL <= 0 {
+		cfg.AcquirerTTL = time.Minute
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, ledger: ledger, v: v, log: logger.With("component", "host"), hook: hook,
-		cache: newCardCache(cfg.CacheSize, cfg.CacheTTL)}, nil
+	e := &Engine{cfg: cfg, ledger: ledger, v: v, log: logger.With("component", "host"), hook: hook,
+		cache: newCardCache(cfg.CacheSize, cfg.CacheTTL)}
+	e.acq = newAcquirerBook(ledger.Acquirers, cfg.AcquirerTTL, e.now)
+	return e, nil
 }
 
 func (e *Engine) now() time.Time { return e.cfg.Now().UTC() }
+
+// Acquirer returns the acquirer whose field 32 is id, from memory (see
+// Config.AcquirerTTL), or ErrNotFound. The ISO server reads its MAC
+// settings with it; the PIN step its zone PIN key and PIN block formats.
+func (e *Engine) Acquirer(ctx context.Context, id string) (Acquirer, error) {
+	return e.acq.get(ctx, id)
+}
 
 // Decide answers one request. A business decline is a Response with a nil
 // error; an error means the request could not be decided (96).
 func (e *Engine) Decide(ctx context.Context, req *Request) (*Response, error) {
 	now := e.now()
 	early := stepFormat(req)
+	if req.Refused != "" {
+		// The transport refused the message (its MAC): recorded, never
+		// decided, whatever its kind.
+		early = Decline(req.Refused)
+	}
 	if early.Decided() && !panLooksValid(req) {
 		return e.decideWithoutCard(ctx, req, early, now)
 	}
@@ -123,6 +146,9 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (*Response, error) {
 	card, err := e.lookup(ctx, idxs)
 	e.observe("card_lookup", start)
 	if errors.Is(err, ErrNotFound) {
+		if req.Refused != "" {
+			return e.decideWithoutCard(ctx, req, early, now)
+		}
 		if req.Kind == KindReversal || req.Kind == KindReversalAdvice || req.Kind == KindAdvice || req.Kind == KindCapture {
 			// Advices and reversals are acknowledged whatever happens.
 			return e.decideWithoutCard(ctx, req, Decision{Code: ReasonApproved.Code(), Reason: ReasonCardNotFound}, now)
@@ -145,7 +171,7 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (*Response, error) {
 		}
 	case req.Kind == KindAuthorization || req.Kind == KindFinancial:
 		// The HSM's answers are the request's: every attempt reuses them.
-		v := newVerified(e.v, e.ledger.AcquirerZPK)
+		v := newVerified(e.v)
 		decide = func(ctx context.Context, req *Request, card *Card, now time.Time) (*Commit, *Response, error) {
 			return e.authorize(ctx, req, card, now, v)
 		}
@@ -354,6 +380,12 @@ func (e *Engine) newRecord(req *Request, card *Card, d Decision, now time.Time) 
 	}
 	if card != nil {
 		rec.TenantID, rec.CardID = card.TenantID, card.ID
+	}
+	if req.Refused != "" {
+		// A refused message does not take its match key: the acquirer's
+		// retransmission of the request with a good MAC is decided, and a
+		// forged message cannot make a real one a duplicate (94).
+		rec.MatchKey = "refused|" + rec.ID
 	}
 	if rec.ReceivedAt.IsZero() {
 		rec.ReceivedAt = now

@@ -40,9 +40,18 @@ var (
 	clearCVK = mustHex("0123456789ABCDEFFEDCBA9876543210")
 	clearPVK = mustHex("0123456789ABCDEFFEDCBA9876543210")
 	clearZPK = mustHex("A1B2C3D4E5F60718293A4B5C6D7E8F90")
+	// clearZAK is the key of ISO/IEC 9797-1 Annex B's examples, K || K'.
+	clearZAK = mustHex("0123456789ABCDEFFEDCBA9876543210")
 )
 
-const acquirerID = "12345678"
+// The env's acquirers: acquirerID has a ZPK and default settings (no MAC,
+// PIN block formats 0 and 3); macAcquirerID also the ZAK clearZAK and
+// requires MACs; format1AcquirerID accepts PIN block formats 0, 1 and 3.
+const (
+	acquirerID        = "12345678"
+	macAcquirerID     = "87654321"
+	format1AcquirerID = "11111111"
+)
 
 func mustHex(s string) []byte {
 	b, err := hex.DecodeString(s)
@@ -108,7 +117,7 @@ func newHostEnvWith(t testing.TB, wrap func(host.Ledger, host.Verifier) (host.Le
 		}
 		e.keys[k] = info.Ref
 	}
-	for k, clear := range map[emv.KeyType][]byte{emv.KeyIMKAC: clearIMK, emv.KeyCVK: clearCVK, emv.KeyPVK: clearPVK, emv.KeyZPK: clearZPK} {
+	for k, clear := range map[emv.KeyType][]byte{emv.KeyIMKAC: clearIMK, emv.KeyCVK: clearCVK, emv.KeyPVK: clearPVK, emv.KeyZPK: clearZPK, emv.KeyZAK: clearZAK} {
 		kcv, err := emv.KCV(emv.AlgorithmTDES, clear)
 		if err != nil {
 			t.Fatal(err)
@@ -120,8 +129,15 @@ func newHostEnvWith(t testing.TB, wrap func(host.Ledger, host.Verifier) (host.Le
 		}
 		e.keys[k] = info.Ref
 	}
-	if err := db.CreateAcquirer(ctx, postgres.Acquirer{ID: acquirerID, Name: "Test acquirer", ZPKRef: e.keys[emv.KeyZPK]}); err != nil {
-		t.Fatal(err)
+	for _, a := range []postgres.Acquirer{
+		{ID: acquirerID, Name: "Test acquirer", ZPKRef: e.keys[emv.KeyZPK]},
+		{ID: macAcquirerID, Name: "MAC acquirer", ZPKRef: e.keys[emv.KeyZPK], ZAKRef: e.keys[emv.KeyZAK], MACRequired: true},
+		{ID: format1AcquirerID, Name: "Format 1 acquirer", ZPKRef: e.keys[emv.KeyZPK],
+			PINFormats: []pinblock.Format{pinblock.Format0, pinblock.Format1, pinblock.Format3}},
+	} {
+		if err := db.CreateAcquirer(ctx, a); err != nil {
+			t.Fatal(err)
+		}
 	}
 	e.reg = prometheus.NewRegistry()
 	steps, err := isoserver.NewStepMetrics(e.reg)
@@ -138,7 +154,8 @@ func newHostEnvWith(t testing.TB, wrap func(host.Ledger, host.Verifier) (host.Le
 		t.Fatal(err)
 	}
 	fp, _ := h.DeriveSecret("iso-retransmission-fingerprint")
-	srv, err := isoserver.New(isoserver.Config{FingerprintKey: fp, MaxInFlight: 128}, e.engine, slog.New(slog.DiscardHandler), e.reg)
+	srv, err := isoserver.New(isoserver.Config{FingerprintKey: fp, MaxInFlight: 128, Acquirers: e.engine, MAC: h},
+		e.engine, slog.New(slog.DiscardHandler), e.reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,11 +399,17 @@ func original(mti, stan, transmission string) *iso.OriginalData {
 // pinBlock enciphers pin in ISO format 0 under the test ZPK.
 func pinBlock(t testing.TB, pin, pan string) string {
 	t.Helper()
+	return pinBlockIn(t, pinblock.Format0, pin, pan)
+}
+
+// pinBlockIn enciphers pin in ISO format f under the test ZPK.
+func pinBlockIn(t testing.TB, f pinblock.Format, pin, pan string) string {
+	t.Helper()
 	c, err := des.NewTripleDESCipher(append(append([]byte(nil), clearZPK...), clearZPK[:8]...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := pinblock.Encipher(pinblock.Format0, c, []byte(pin), pan, nil)
+	b, err := pinblock.Encipher(f, c, []byte(pin), pan, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,8 +44,8 @@ type txn struct {
 	card *Card
 	now  time.Time
 	v    Verifier
-	// zpk returns an acquirer's zone PIN key reference (ErrNotFound).
-	zpk func(ctx context.Context, acquirerID string) (string, error)
+	// acquirer returns the acquirer with a field 32 (ErrNotFound).
+	acquirer func(ctx context.Context, id string) (Acquirer, error)
 
 	// amount is the request amount in the card's currency.
 	amount int64
@@ -69,8 +69,8 @@ type txn struct {
 	cancel bool
 }
 
-func newTxn(req *Request, card *Card, now time.Time, v Verifier, zpk func(context.Context, string) (string, error)) *txn {
-	t := &txn{req: req, card: card, now: now, v: v, zpk: zpk}
+func newTxn(req *Request, card *Card, now time.Time, v Verifier, acquirer func(context.Context, string) (Acquirer, error)) *txn {
+	t := &txn{req: req, card: card, now: now, v: v, acquirer: acquirer}
 	if card != nil {
 		t.next = card.State.Clone()
 		t.amount = cardAmount(req, &card.Card)

@@ -52,7 +52,7 @@ func TestFirstDeclineWins(t *testing.T) {
 		{ReasonApproved, nil},
 	}
 	for _, s := range steps {
-		tx := newTxn(req, card, now, v, func(context.Context, string) (string, error) { return "zpk", nil })
+		tx := newTxn(req, card, now, v, func(context.Context, string) (Acquirer, error) { return Acquirer{ZPKRef: "zpk"}, nil })
 		d, err := runPipeline(context.Background(), tx, authorizationPipeline, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -87,6 +87,7 @@ func testRequest() *Request {
 type fakeVerifier struct {
 	cvvOK, icvvOK, cvv2OK, pinOK, arqcOK bool
 	pinErr                               error
+	pinIn                                emv.EncryptedPIN // the last VerifyPIN's
 }
 
 func (f *fakeVerifier) IndexPANAll(_ context.Context, _ string, pan emv.PAN) ([][]byte, error) {
@@ -107,6 +108,7 @@ func (f *fakeVerifier) VerifyICVV(context.Context, string, emv.PAN, string, emv.
 func (f *fakeVerifier) VerifyCVV2(context.Context, string, emv.PAN, string, emv.CVV) (bool, error) {
 	return f.cvv2OK, nil
 }
-func (f *fakeVerifier) VerifyPIN(context.Context, emv.EncryptedPIN, emv.PAN, emv.PINCheck) (bool, error) {
+func (f *fakeVerifier) VerifyPIN(_ context.Context, in emv.EncryptedPIN, _ emv.PAN, _ emv.PINCheck) (bool, error) {
+	f.pinIn = in
 	return f.pinOK, f.pinErr
 }

@@ -216,9 +216,11 @@ func isChipDataError(err error) bool {
 }
 
 // stepPIN verifies field 52 when present: under the acquirer's zone PIN key
-// (looked up by field 32), formats 0, 1 and 3, against the card's PVV or
-// IBM 3624 offset. Wrong PINs count; at the card's limit the card answers
-// 75 until a PIN set resets the counter.
+// (looked up by field 32), in one of the PIN block formats the acquirer is
+// configured for (default 0 and 3; a block in another format, e.g. format
+// 1, is pin_block_format_not_allowed, not a PIN try), against the card's
+// PVV or IBM 3624 offset. Wrong PINs count; at the card's limit the card
+// answers 75 until a PIN set resets the counter.
 func stepPIN(ctx context.Context, t *txn) (Decision, error) {
 	r, c := t.req, t.card
 	if r.PINBlock == "" {
@@ -237,8 +239,8 @@ func stepPIN(ctx context.Context, t *txn) (Decision, error) {
 	if c.PINMethod == "" {
 		return t.wrongPIN(max), nil
 	}
-	zpk, err := t.zpk(ctx, r.AcquirerID)
-	if errors.Is(err, ErrNotFound) {
+	acq, err := t.acquirer(ctx, r.AcquirerID)
+	if errors.Is(err, ErrNotFound) || (err == nil && acq.ZPKRef == "") {
 		return Decline(ReasonSecurityViolation), nil
 	}
 	if err != nil {
@@ -253,8 +255,12 @@ func stepPIN(ctx context.Context, t *txn) (Decision, error) {
 	default:
 		return Decision{}, fmt.Errorf("card %s: unknown PIN method", c.ID)
 	}
-	ok, err := t.v.VerifyPIN(ctx, emv.EncryptedPIN{ZPKRef: zpk, Format: pinblock.FormatAny, Block: r.PINBlock}, r.PAN, check)
+	in := emv.EncryptedPIN{ZPKRef: acq.ZPKRef, Format: pinblock.FormatAny, Block: r.PINBlock, Accept: acq.AcceptedPINFormats()}
+	ok, err := t.v.VerifyPIN(ctx, in, r.PAN, check)
 	if err != nil {
+		if errors.Is(err, pinblock.ErrNotAccepted) {
+			return Decline(ReasonPINFormatNotAllowed), nil // not a PIN try
+		}
 		if errors.Is(err, pinblock.ErrMalformed) {
 			return t.wrongPIN(max), nil // wrong key or garbage: a wrong PIN
 		}

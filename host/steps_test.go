@@ -261,11 +261,16 @@ func TestSpendDecision(t *testing.T) {
 }
 
 func TestStepPIN(t *testing.T) {
-	zpk := func(_ context.Context, acq string) (string, error) {
-		if acq == "unknown" {
-			return "", ErrNotFound
+	acquirers := func(_ context.Context, acq string) (Acquirer, error) {
+		switch acq {
+		case "unknown":
+			return Acquirer{}, ErrNotFound
+		case "nozpk":
+			return Acquirer{ID: acq}, nil
+		case "format1":
+			return Acquirer{ID: acq, ZPKRef: "zpk", PINFormats: []pinblock.Format{pinblock.Format0, pinblock.Format1, pinblock.Format3}}, nil
 		}
-		return "zpk", nil
+		return Acquirer{ID: acq, ZPKRef: "zpk"}, nil
 	}
 	for _, tc := range []struct {
 		name      string
@@ -283,14 +288,18 @@ func TestStepPIN(t *testing.T) {
 		{"tries exhausted: not even checked", 3, "PVV", true, nil, "123456", ReasonPINTriesExceeded, 3},
 		{"malformed block counts as wrong", 0, "PVV", false, fmt.Errorf("x: %w", pinblock.ErrMalformed), "123456", ReasonPINInvalid, 1},
 		{"no PIN set", 0, "", true, nil, "123456", ReasonPINInvalid, 1},
-		{"acquirer without ZPK", 0, "PVV", true, nil, "unknown", ReasonSecurityViolation, 0},
+		{"unknown acquirer", 0, "PVV", true, nil, "unknown", ReasonSecurityViolation, 0},
+		{"acquirer without ZPK", 0, "PVV", true, nil, "nozpk", ReasonSecurityViolation, 0},
+		{"format the acquirer refuses: not a try", 1, "PVV", false, fmt.Errorf("x: %w", pinblock.ErrNotAccepted), "123456", ReasonPINFormatNotAllowed, 1},
+		{"acquirer allowing format 1", 0, "PVV", true, nil, "format1", "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			card := testCard()
 			card.PINTries, card.PINMethod = tc.tries, tc.method
 			req := testRequest()
 			req.PINBlock, req.AcquirerID = "0123456789ABCDEF", tc.acquirer
-			tx := newTxn(req, card, time.Now(), &fakeVerifier{pinOK: tc.ok, pinErr: tc.err}, zpk)
+			v := &fakeVerifier{pinOK: tc.ok, pinErr: tc.err}
+			tx := newTxn(req, card, time.Now(), v, acquirers)
 			d, err := stepPIN(context.Background(), tx)
 			if err != nil {
 				t.Fatal(err)
@@ -298,11 +307,16 @@ func TestStepPIN(t *testing.T) {
 			if d.Reason != tc.want || tx.next.PINTries != tc.wantTries {
 				t.Fatalf("got %s with %d tries, want %s with %d", d.Reason, tx.next.PINTries, tc.want, tc.wantTries)
 			}
+			// The HSM is told the acquirer's formats (default 0 and 3).
+			want, _ := acquirers(context.Background(), tc.acquirer)
+			if v.pinIn.ZPKRef != "" && fmt.Sprint(v.pinIn.Accept) != fmt.Sprint(want.AcceptedPINFormats()) {
+				t.Fatalf("PIN block formats asked %v, want %v", v.pinIn.Accept, want.AcceptedPINFormats())
+			}
 		})
 	}
 	// An HSM failure is an error (96), not a decline.
 	tx := newTxn(func() *Request { r := testRequest(); r.PINBlock = "0123456789ABCDEF"; return r }(), testCard(), time.Now(),
-		&fakeVerifier{pinErr: errors.New("hsm down")}, zpk)
+		&fakeVerifier{pinErr: errors.New("hsm down")}, acquirers)
 	if _, err := stepPIN(context.Background(), tx); err == nil {
 		t.Fatal("HSM failure did not return an error")
 	}

@@ -25,7 +25,7 @@ const (
 	// SlugNoTransportKey: the card has no embosser with a transport key to
 	// seal its personalisation record under.
 	SlugNoTransportKey = "transport_key_not_found"
-	// SlugPANTaken: an imported PAN is already a card on this platform.
+	// SlugPANTaken: an imported PAN is already a card of the tenant.
 	SlugPANTaken = "pan_taken"
 	// SlugNothingToUpdate: a PATCH without any field.
 	SlugNothingToUpdate = "nothing_to_update"

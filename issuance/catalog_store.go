@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/issuance/bins"
 )
 
 // CatalogStore persists the catalog (templates, embossers, layouts,
@@ -15,6 +16,7 @@ import (
 // catalog_page.go). Implementations must be safe for concurrent use.
 type CatalogStore interface {
 	CatalogReader
+	bins.Store // the tenants' BIN ranges (templates' IINs and imported PANs lie in them)
 
 	// IssuerPublicKey returns the PEM public key known under an
 	// hsm_key_reference (an issuer certificate's key, package ca) and the

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/issuance/bins"
 )
 
 // Function-field fakes of the Service's collaborators, for unit tests of
@@ -43,7 +44,15 @@ type fakeCatalog struct {
 	embosser        func(id string) (Embosser, error)
 	cardholder      func(id string) (Cardholder, error)
 	issuerPublicKey func(ref string) ([]byte, time.Time, error)
+	binRanges       func(tenantID string) ([]bins.Range, error)
+	hsmKey          func(ref string) (KeyMeta, error)
 }
+
+func (f *fakeCatalog) BINRanges(_ context.Context, tenantID string) ([]bins.Range, error) {
+	return f.binRanges(tenantID)
+}
+
+func (f *fakeCatalog) HSMKey(_ context.Context, ref string) (KeyMeta, error) { return f.hsmKey(ref) }
 
 func (f *fakeCatalog) Product(_ context.Context, _, id string) (Product, error) { return f.product(id) }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/iso/digit"
+	"github.com/cardhost/cardhost/issuance/bins"
 	"github.com/cardhost/cardhost/issuance/dataprep"
 	"github.com/cardhost/cardhost/kafka"
 )
@@ -20,7 +21,7 @@ import (
 
 // ImportRequest is the body of POST /v1/cards/import.
 type ImportRequest struct {
-	PAN         emv.PAN `json:"pan" required:"true" doc:"the card's PAN (12-19 digits, Luhn-valid)"`
+	PAN         emv.PAN `json:"pan" required:"true" doc:"the card's PAN (12-19 digits, Luhn-valid), in one of the tenant's BIN ranges (GET /v1/bin-ranges)"`
 	Expiry      string  `json:"expiry" required:"true" doc:"printed expiry, YYMM"`
 	PSN         string  `json:"psn,omitempty" doc:"PAN sequence number, 2 digits (default 00)"`
 	ServiceCode string  `json:"service_code,omitempty" doc:"3 digits (default 201)"`
@@ -53,8 +54,10 @@ type ImportRequest struct {
 
 // ImportCard stores a card moved from another processor and publishes
 // card.created (in its imported status) and order.completed. Rejections:
-// validation_failed, product_not_found, product_not_active,
-// cardholder_not_found, pan_taken, reference_id_taken, key_not_configured.
+// validation_failed, pan_outside_bin_ranges, product_not_found,
+// product_not_active, cardholder_not_found, pan_taken (a card of this
+// tenant: the PAN is in its own BIN ranges), reference_id_taken,
+// key_not_configured.
 func (s *Service) ImportCard(ctx context.Context, tenantID string, req ImportRequest) (Card, Order, error) {
 	now := s.now()
 	var v Validator
@@ -113,6 +116,14 @@ func (s *Service) ImportCard(ctx context.Context, tenantID string, req ImportReq
 	cr.validateStatic(&v, now)
 	if err := v.Err(); err != nil {
 		return Card{}, Order{}, err
+	}
+	// Before the PAN index is looked up, and whatever other tenants hold.
+	if rs, err := s.d.Catalog.BINRanges(ctx, tenantID); err != nil || !bins.Covers(rs, pan) {
+		if err != nil {
+			return Card{}, Order{}, fmt.Errorf("reading BIN ranges: %w", err)
+		}
+		return Card{}, Order{}, &Error{Slug: bins.SlugPANOutside, Message: "the PAN is not in any of this tenant's BIN ranges",
+			Fields: []FieldError{{Field: "pan", Code: "outside_bin_ranges", Message: "see GET /v1/bin-ranges"}}}
 	}
 	if err := s.requireKeys(); err != nil {
 		return Card{}, Order{}, err
@@ -189,7 +200,7 @@ func (s *Service) ImportCard(ctx context.Context, tenantID string, req ImportReq
 	err = s.d.Cards.CreateCard(ctx, NewCard{Card: c, Order: o, Events: ev.list})
 	switch {
 	case errors.Is(err, ErrPANTaken):
-		return Card{}, Order{}, &Error{Slug: SlugPANTaken, Message: "this PAN is already a card on this platform"}
+		return Card{}, Order{}, &Error{Slug: SlugPANTaken, Message: "this PAN is already a card of this tenant"}
 	case errors.Is(err, ErrReferenceIDTaken):
 		return Card{}, Order{}, &Error{Slug: SlugReferenceIDTaken, Message: "a card with this reference_id exists",
 			Fields: []FieldError{{Field: "reference_id", Code: "taken", Message: "unique per tenant"}}}

@@ -198,6 +198,7 @@ func (a *App) openHost(log *slog.Logger) error {
 		MaxConnections: a.cfg.ISOMaxConns, MaxInFlight: a.cfg.ISOMaxInFlight, IdleTimeout: a.cfg.ISOIdleTimeout,
 		ReadTimeout: a.cfg.ISOReadTimeout, DecisionTimeout: a.cfg.ISODecisionTimeout,
 		FingerprintKey: fp, ShutdownTimeout: a.cfg.ShutdownTimeout,
+		Acquirers: a.engine, MAC: a.hsm, // message authentication (MACs by the HSM)
 	}
 	if a.cfg.ISOTLSCert != "" {
 		if ic.TLS, err = startup.TLSConfig(a.cfg.ISOTLSCert, a.cfg.ISOTLSKey, a.cfg.ISOTLSClientCA); err != nil {

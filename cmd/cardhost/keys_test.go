@@ -291,6 +291,51 @@ func TestAcquirersCommand(t *testing.T) {
 	}
 }
 
+// TestTenantsBINRanges: the operator assigns BIN ranges with `cardhost
+// tenants add-bin`; a range overlapping another is refused naming it, a
+// range is removed only from its own tenant, and `tenants bins` lists them.
+func TestTenantsBINRanges(t *testing.T) {
+	getenv, _, _ := cliEnv(t, "")
+	tenantRE := regexp.MustCompile(`ten_[0-9A-Z]{26}`)
+	a := tenantRE.FindString(cliOK(t, getenv, "tenants", "create", "--name", "Issuer A"))
+	b := tenantRE.FindString(cliOK(t, getenv, "tenants", "create", "--name", "Issuer B"))
+	if out := cliOK(t, getenv, "tenants", "add-bin", "--tenant", a, "--bin", "400000"); !strings.Contains(out, "BIN range 400000 assigned to tenant "+a) {
+		t.Fatalf("add-bin printed %q", out)
+	}
+	cliOK(t, getenv, "tenants", "add-bin", "--tenant", b, "--bin", "400001")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"inside another tenant's range", []string{"add-bin", "--tenant", b, "--bin", "40000018"}, []string{"bin_range_conflict", "400000", a}},
+		{"not 6 to 8 digits", []string{"add-bin", "--tenant", b, "--bin", "4000"}, []string{"validation_failed", "prefix"}},
+		{"unknown tenant", []string{"add-bin", "--tenant", "ten_00000000000000000000000000", "--bin", "410000"}, []string{"not_found"}},
+		{"another tenant's range", []string{"remove-bin", "--tenant", a, "--bin", "400001"}, []string{"bin_range_not_found"}},
+		{"no --bin", []string{"add-bin", "--tenant", a}, []string{"missing required flag"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := cli(t, getenv, append([]string{"tenants"}, tc.args...)...)
+			for _, w := range tc.want {
+				if code != 2 || !strings.Contains(errs, w) {
+					t.Fatalf("exit %d, stderr %q; want 2 and %q", code, errs, w)
+				}
+			}
+		})
+	}
+	all := cliOK(t, getenv, "tenants", "bins")
+	if !strings.Contains(all, "400000  "+a) || !strings.Contains(all, "400001  "+b) {
+		t.Fatalf("tenants bins:\n%s", all)
+	}
+	if own := cliOK(t, getenv, "tenants", "bins", "--tenant", b); strings.Contains(own, a) || !strings.Contains(own, "400001") {
+		t.Fatalf("tenants bins --tenant B:\n%s", own)
+	}
+	cliOK(t, getenv, "tenants", "remove-bin", "--tenant", b, "--bin", "400001")
+	if own := cliOK(t, getenv, "tenants", "bins", "--tenant", b); strings.Contains(own, "400001") {
+		t.Fatalf("removed range still listed:\n%s", own)
+	}
+}
+
 func TestTenantsCreateSandboxSeeds(t *testing.T) {
 	getenv, url, mk := cliEnv(t, "sandbox")
 	out := cliOK(t, getenv, "tenants", "create", "--name", "Integrator", "--sandbox")

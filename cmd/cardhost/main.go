@@ -46,7 +46,7 @@ const usage = `usage: cardhost [command] [flags]
 commands:
   serve       run the REST API, the ISO 8583 host and the outbox relay (default)
   migrate     create the database if missing and apply migrations
-  tenants     create | list | create-key | revoke-key
+  tenants     create | list | create-key | revoke-key | add-bin | remove-bin | bins
   keys        generate | import | list | export | rotate | assign | roles (key ceremonies)
   acquirers   add | list (acquirers by field 32 and their zone PIN keys)
   crypto      cryptographic calculator (kcv, arqc, cvv, pinblock ...)

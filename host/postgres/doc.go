@@ -1,6 +1,6 @@
 // Package postgres is the authorization host's PostgreSQL adapter: its
 // [Ledger] implements [host.Ledger] (card snapshots by PAN index, the
-// originals of captures and reversals, acquirer zone PIN keys, and the
+// originals of captures and reversals, the acquirers and their keys, and the
 // atomic commit of every decision) and serves the tenant-scoped reads of
 // authorization records that the REST API and the sandbox simulator use.
 //

@@ -118,14 +118,18 @@ func (l *Ledger) CardByID(ctx context.Context, id string) (*host.Card, error) {
 	return c, issuancepg.WrapUnavailable(err)
 }
 
-// AcquirerZPK implements host.Ledger: an unknown acquirer, or one without
-// a zone PIN key, is host.ErrNotFound.
-func (l *Ledger) AcquirerZPK(ctx context.Context, acquirerID string) (string, error) {
-	ref, err := l.db.AcquirerZPK(ctx, acquirerID)
-	if errors.Is(err, issuance.ErrNotFound) || (err == nil && ref == "") {
-		return "", host.ErrNotFound
+// Acquirers implements host.Ledger: every acquirer, with its keys and
+// settings, in one read.
+func (l *Ledger) Acquirers(ctx context.Context) ([]host.Acquirer, error) {
+	as, err := l.db.Acquirers(ctx)
+	if err != nil {
+		return nil, issuancepg.WrapUnavailable(err)
 	}
-	return ref, issuancepg.WrapUnavailable(err)
+	out := make([]host.Acquirer, len(as))
+	for i, a := range as {
+		out[i] = host.Acquirer{ID: a.ID, ZPKRef: a.ZPKRef, ZAKRef: a.ZAKRef, MACRequired: a.MACRequired, PINFormats: a.PINFormats}
+	}
+	return out, nil
 }
 
 const authColumns = `id, coalesce(tenant_id, ''), coalesce(card_id, ''), kind, mti, processing_code, amount, currency, card_amount,

@@ -139,7 +139,8 @@ func (s *Service) checkKeyRef(ctx context.Context, v *issuance.Validator, tenant
 // CreateTemplate validates and stores a data prep template for a tenant:
 // IIN in the network's range, a CVN of the emv registry for that network,
 // an AID under the network's RID, and key references of the right types
-// that exist in the HSM and belong to the tenant (or are shared).
+// that exist in the HSM and belong to the tenant (or are shared); then the
+// IIN in one of the tenant's BIN ranges (422 iin_outside_bin_ranges).
 func (s *Service) CreateTemplate(ctx context.Context, tenantID string, t issuance.Template) (issuance.Template, error) {
 	normalizeTemplate(&t)
 	var v issuance.Validator
@@ -160,6 +161,9 @@ func (s *Service) CreateTemplate(ctx context.Context, tenantID string, t issuanc
 		}
 	}
 	if err := v.Err(); err != nil {
+		return issuance.Template{}, err
+	}
+	if err := s.checkIIN(ctx, tenantID, t.IIN); err != nil {
 		return issuance.Template{}, err
 	}
 	now := s.now()

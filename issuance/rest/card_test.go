@@ -546,18 +546,22 @@ func TestCardImport(t *testing.T) {
 		{"reference_id taken", body(map[string]any{"pan": fresh.Reveal()}), 409, "reference_id_taken", ""},
 		{"unknown product", body(map[string]any{"pan": fresh.Reveal(), "reference_id": "X", "product_id": "prd_01HZZZZZZZZZZZZZZZZZZZZZZZ"}), 404, "product_not_found", ""},
 	})
-	// Another tenant cannot import a card that exists here either.
+	// Another tenant cannot import a card that exists here: the PAN is in
+	// this tenant's BIN range, not in the other's, and the answer is the
+	// one for any PAN outside its ranges (TestImportOutsideBINRanges).
 	other, otherKey := newTenantKey(t, ce.env, "Other")
 	oe := setUpCards(t, ce.env, otherKey, other.ID)
-	r := oe.do("POST", "/v1/cards/import", map[string]any{"pan": pan.Reveal(), "expiry": "3012", "network": "MASTERCARD", "cvn": 17,
-		"imk_ac_key_reference": oe.keys.imkAC, "cvk_key_reference": oe.keys.cvk, "product_id": oe.cat.product})
-	if r.Status != 409 || r.problem(t).Slug != "pan_taken" {
+	otherImport := func(p, imk, cvk string) response {
+		return oe.do("POST", "/v1/cards/import", map[string]any{"pan": p, "expiry": "3012", "network": "MASTERCARD", "cvn": 17,
+			"imk_ac_key_reference": imk, "cvk_key_reference": cvk, "product_id": oe.cat.product})
+	}
+	r := otherImport(pan.Reveal(), oe.keys.imkAC, oe.keys.cvk)
+	if r.Status != 422 || r.problem(t).Slug != "pan_outside_bin_ranges" {
 		t.Fatalf("import of a PAN another tenant holds: %d %s", r.Status, r.Body)
 	}
-	// ... nor use this tenant's keys.
-	r = oe.do("POST", "/v1/cards/import", map[string]any{"pan": fresh.Reveal(), "expiry": "3012", "network": "MASTERCARD", "cvn": 17,
-		"imk_ac_key_reference": ce.keys.imkAC, "cvk_key_reference": ce.keys.cvk, "product_id": oe.cat.product})
-	fieldError(t, r, "imk_ac_key_reference", "invalid")
+	// ... nor use this tenant's keys (on a PAN in its own range).
+	own, _ := dataprep.GeneratePAN(oe.keys.bins.mastercard, 16, nil)
+	fieldError(t, otherImport(own.Reveal(), ce.keys.imkAC, ce.keys.cvk), "imk_ac_key_reference", "invalid")
 }
 
 // TestPANStaysUniqueAcrossPANIndexRotation: a PAN imported before a

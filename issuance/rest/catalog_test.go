@@ -10,6 +10,7 @@ import (
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/rest"
 )
@@ -32,8 +33,39 @@ func withCatalog(t *testing.T) envOption {
 	}
 }
 
-// catalogKeys are HSM keys of one tenant for templates and embossers.
-type catalogKeys struct{ imkAC, imkSMI, imkSMC, cvk, pvk, kek string }
+// catalogKeys are HSM keys of one tenant for templates and embossers, and
+// the BIN ranges its templates and imports lie in.
+type catalogKeys struct {
+	imkAC, imkSMI, imkSMC, cvk, pvk, kek string
+	bins                                 tenantBINs
+}
+
+// tenantBINs are the BIN ranges a test tenant is assigned, as an operator
+// would (`cardhost tenants add-bin`): the n-th tenant of an env gets Visa
+// 40nnnn (its templates' IIN is 40nnnn18), Mastercard 52nnnn and 2221nn,
+// so the env's first tenant has 400000, 520000 and 222100.
+type tenantBINs struct{ visa, mastercard, series2 string }
+
+// visaIIN is the IIN of the tenant's Visa CVN 18 templates.
+func (b tenantBINs) visaIIN() string { return b.visa + "18" }
+
+// assignBINs gives the tenant its ranges once per env.
+func (e *env) assignBINs(t *testing.T, tenantID string) tenantBINs {
+	t.Helper()
+	if b, ok := e.bins[tenantID]; ok {
+		return b
+	}
+	n := len(e.bins)
+	b := tenantBINs{visa: fmt.Sprintf("40%04d", n), mastercard: fmt.Sprintf("52%04d", n), series2: fmt.Sprintf("2221%02d", n)}
+	cat := catalog.New(issuance.Deps{Catalog: e.db})
+	for _, p := range []string{b.visa, b.mastercard, b.series2} {
+		if _, err := cat.AssignBINRange(context.Background(), tenantID, p); err != nil {
+			t.Fatalf("assigning BIN range %s: %v", p, err)
+		}
+	}
+	e.bins[tenantID] = b
+	return b
+}
 
 func newCatalogKeys(t *testing.T, e *env, tenantID string) catalogKeys {
 	t.Helper()
@@ -44,12 +76,12 @@ func newCatalogKeys(t *testing.T, e *env, tenantID string) catalogKeys {
 		}
 		return info.Ref
 	}
-	return catalogKeys{gen(emv.KeyIMKAC), gen(emv.KeyIMKSMI), gen(emv.KeyIMKSMC), gen(emv.KeyCVK), gen(emv.KeyPVK), gen(emv.KeyKEK)}
+	return catalogKeys{gen(emv.KeyIMKAC), gen(emv.KeyIMKSMI), gen(emv.KeyIMKSMC), gen(emv.KeyCVK), gen(emv.KeyPVK), gen(emv.KeyKEK), e.assignBINs(t, tenantID)}
 }
 
 func templateBody(k catalogKeys) map[string]any {
 	return map[string]any{
-		"name": "Visa Classic CVN 18", "network": "VISA", "iin": "40000018", "cvn": 18, "aid": "A0000000031010", "service_code": "201",
+		"name": "Visa Classic CVN 18", "network": "VISA", "iin": k.bins.visaIIN(), "cvn": 18, "aid": "A0000000031010", "service_code": "201",
 		"imk_ac_key_reference": k.imkAC, "imk_smi_key_reference": k.imkSMI, "imk_smc_key_reference": k.imkSMC,
 		"cvk_key_reference": k.cvk, "pvk_key_reference": k.pvk,
 	}
@@ -198,7 +230,10 @@ func TestCatalogCreateReadUpdate(t *testing.T) {
 func TestTemplateValidation(t *testing.T) {
 	e := newEnv(t, withCatalog(t))
 	k := newCatalogKeys(t, e, e.tenant.ID)
-	other := newCatalogKeys(t, e, "ten_someoneelse")
+	otherCVK, err := e.hsm.GenerateKey(context.Background(), softhsm.KeyRequest{Type: emv.KeyCVK, Tenant: "ten_someoneelse"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	shared, err := e.hsm.GenerateKey(context.Background(), softhsm.KeyRequest{Type: emv.KeyCVK})
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +257,7 @@ func TestTemplateValidation(t *testing.T) {
 		{"PIN method", with("pin_method", "OFFSET"), "pin_method", "invalid"},
 		{"missing IMK-AC", with("imk_ac_key_reference", nil), "imk_ac_key_reference", "required"},
 		{"unknown key", with("cvk_key_reference", "key_doesnotexist"), "cvk_key_reference", "not_found"},
-		{"another tenant's key", with("cvk_key_reference", other.cvk), "cvk_key_reference", "not_found"},
+		{"another tenant's key", with("cvk_key_reference", otherCVK.Ref), "cvk_key_reference", "not_found"},
 		{"key of the wrong type", with("cvk_key_reference", k.pvk), "cvk_key_reference", "wrong_type"},
 		{"SMI key in the SMC slot", with("imk_smc_key_reference", k.imkSMI), "imk_smc_key_reference", "wrong_type"},
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/rest"
 )
 
@@ -44,6 +45,10 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 		Keys: issuance.SystemKeys{PANDEK: gen(emv.KeyPANDEK, ""), PANIndex: gen(emv.KeyPANIDX, ""), CA: gen(emv.KeyCA, ""), ECDH: gen(emv.KeyECDH, "")}})
 	tenant, key, err := svc.CreateTenant(ctx, "Fuzz Issuer", true, []string{issuance.ScopeReveal})
 	if err != nil {
+		tb.Fatal(err)
+	}
+	// The operator's BIN range for the template's IIN and the imported PAN.
+	if _, err := catalog.New(issuance.Deps{Catalog: db}).AssignBINRange(ctx, tenant.ID, "400000"); err != nil {
 		tb.Fatal(err)
 	}
 	e := &fuzzEnv{app: srv.App(), key: key, ids: map[string]string{}, keys: map[string]string{}}

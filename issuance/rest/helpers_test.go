@@ -38,6 +38,7 @@ type env struct {
 	key    string // the tenant's API key
 	cfg    rest.Config
 	deps   issuance.Deps
+	bins   map[string]tenantBINs // BIN ranges assigned to the env's tenants (assignBINs)
 }
 
 type envOption func(*rest.Config, *issuance.Deps)
@@ -76,7 +77,7 @@ func newServer(tb testing.TB, cfg rest.Config, db *postgres.DB, deps issuance.De
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	db, hsm := newStore(t)
-	e := &env{t: t, db: db, hsm: hsm}
+	e := &env{t: t, db: db, hsm: hsm, bins: map[string]tenantBINs{}}
 	e.serve(rest.Config{Sandbox: true, Version: "test", RateLimit: -1}, issuance.Deps{Tenants: db, Vault: hsm, Sandbox: true}, opts...)
 	var err error
 	e.tenant, e.key, err = e.svc.CreateTenant(context.Background(), "Test Issuer", true, []string{issuance.ScopeReveal})
@@ -91,7 +92,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 // env's tenant and key; opts change its configuration.
 func (e *env) instance(opts ...envOption) *env {
 	e.t.Helper()
-	o := &env{t: e.t, db: e.db, hsm: e.hsm, tenant: e.tenant, key: e.key}
+	o := &env{t: e.t, db: e.db, hsm: e.hsm, tenant: e.tenant, key: e.key, bins: e.bins}
 	o.serve(e.cfg, e.deps, opts...)
 	return o
 }

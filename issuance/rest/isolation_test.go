@@ -22,6 +22,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/dataprep"
 	"github.com/cardhost/cardhost/issuance/emboss"
 	"github.com/cardhost/cardhost/issuance/postgres"
@@ -247,8 +249,9 @@ type isolationTenant struct {
 
 	virtualProduct, plasticProduct, plasticCard string
 	seededProduct, seededEmbosser               string
-	imkAC, cvk, pvk, kek                        string // the tenant's own HSM key references
-	ipk                                         string // hsm_key_reference of its issuer certificate
+	imkAC, cvk, pvk, kek                        string     // the tenant's own HSM key references
+	bins                                        tenantBINs // its BIN ranges
+	ipk                                         string     // hsm_key_reference of its issuer certificate
 	csrPEM                                      string
 	refID, layoutName, email, batchRequestID    string
 	pan, last4                                  string
@@ -271,7 +274,7 @@ func ownCatalog(t *testing.T, e *env, o *isolationTenant) {
 	t.Helper()
 	k := newCatalogKeys(t, e, o.id)
 	cat := createCatalog(t, e, o.c.key, k)
-	o.imkAC, o.cvk, o.pvk, o.kek = k.imkAC, k.cvk, k.pvk, k.kek
+	o.imkAC, o.cvk, o.pvk, o.kek, o.bins = k.imkAC, k.cvk, k.pvk, k.kek, k.bins
 	o.seededEmbosser, o.seededProduct = cat.embosser, cat.product
 }
 
@@ -286,6 +289,12 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 	o.add("tenant id", o.id)
 	o.add("API key", c.key)
 	ownCatalog(t, e, o)
+	// A distinctive BIN range of its own, which no other tenant may see.
+	binRange := fmt.Sprintf("473829%02d", int(tag[0])%100)
+	if _, err := catalog.New(issuance.Deps{Catalog: e.db}).AssignBINRange(context.Background(), o.id, binRange); err != nil {
+		t.Fatal(err)
+	}
+	o.add("BIN range", binRange)
 	for name, v := range map[string]string{"IMK-AC reference": o.imkAC, "CVK reference": o.cvk, "PVK reference": o.pvk,
 		"transport key reference": o.kek, "seeded product": o.seededProduct, "seeded embosser": o.seededEmbosser} {
 		o.add(name, v)
@@ -293,7 +302,7 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 
 	var tpl struct{ ID string }
 	c.do("POST", "/v1/data-prep-templates", map[string]any{"name": "Isolation " + tag + " template", "network": "VISA",
-		"iin": "41" + fmt.Sprint(100000+int(tag[0])), "cvn": 18, "aid": "A0000000031010", "service_code": "201",
+		"iin": o.bins.visa + "22", "cvn": 18, "aid": "A0000000031010", "service_code": "201",
 		"imk_ac_key_reference": o.imkAC, "cvk_key_reference": o.cvk, "pvk_key_reference": o.pvk}).must(t, 201).decode(t, &tpl)
 	var emb struct{ ID string }
 	c.do("POST", "/v1/embossers", map[string]any{"name": "Isolation " + tag + " embosser", "type": "LOOPBACK",
@@ -689,7 +698,7 @@ func (w *isolationWalk) custom(id string) func() {
 	case "importCard":
 		return func() {
 			imp := func(extra map[string]any) map[string]any {
-				m := map[string]any{"pan": luhnPAN(t, "411111"), "expiry": time.Now().AddDate(2, 0, 0).Format("0601"), "network": "VISA", "cvn": 18,
+				m := map[string]any{"pan": luhnPAN(t, b.bins.visa), "expiry": time.Now().AddDate(2, 0, 0).Format("0601"), "network": "VISA", "cvn": 18,
 					"imk_ac_key_reference": b.imkAC, "cvk_key_reference": b.cvk, "product_id": b.seededProduct}
 				for k, v := range extra {
 					m[k] = v
@@ -721,14 +730,36 @@ func (w *isolationWalk) custom(id string) func() {
 					return w.b.c.do("POST", "/v1/cards/import", imp(extra))
 				})
 			}
-			// PANs are unique platform-wide (docs/api.md, Import): importing
-			// A's PAN is refused with pan_taken. That tells B the PAN is a
-			// card on this platform (an oracle that needs the full PAN);
-			// the answer must still hold nothing of A's.
-			ans := w.b.c.do("POST", "/v1/cards/import", imp(map[string]any{"pan": a.pan}))
-			w.scan(ans)
-			if ans.Status != 409 || ans.slug() != "pan_taken" {
-				t.Errorf("importing tenant A's PAN as tenant B: %d %s, want 409 pan_taken", ans.Status, ans.Body)
+			// PANs are unique platform-wide, but B imports only in its own
+			// BIN ranges (docs/api.md, BIN ranges): A's card answers as a
+			// PAN of A's range that is no card, and as a PAN of no range,
+			// so the answer tells B nothing about A's cards.
+			got := w.sameAsMissing("importCard with tenant A's PAN", 422, func(missing bool) apiAnswer {
+				pan := a.pan
+				if missing {
+					pan = luhnPAN(t, a.bins.visa)
+				}
+				return w.b.c.do("POST", "/v1/cards/import", imp(map[string]any{"pan": pan}))
+			})
+			if got.slug() != "pan_outside_bin_ranges" {
+				t.Errorf("importing tenant A's PAN as tenant B: %d %s, want 422 pan_outside_bin_ranges", got.Status, got.Body)
+			}
+			w.sameAsMissing("importCard of a PAN in tenant A's BIN range", 422, func(missing bool) apiAnswer {
+				pan := luhnPAN(t, a.bins.visa)
+				if missing {
+					pan = luhnPAN(t, "49999999")
+				}
+				return w.b.c.do("POST", "/v1/cards/import", imp(map[string]any{"pan": pan}))
+			})
+			// pan_taken is about B's own cards only.
+			var own struct{ PAN string }
+			var c struct {
+				ID string `json:"card_id"`
+			}
+			w.b.c.do("POST", "/v1/cards", cardBody(nil)).must(t, 201).decode(t, &c)
+			w.b.c.do("POST", "/v1/cards/"+c.ID+"/reveal", nil).must(t, 200).decode(t, &own)
+			if ans := w.b.c.do("POST", "/v1/cards/import", imp(map[string]any{"pan": own.PAN})); ans.Status != 409 || ans.slug() != "pan_taken" {
+				t.Errorf("tenant B importing its own card's PAN: %d %s, want 409 pan_taken", ans.Status, ans.Body)
 			}
 		}
 	case "createCardBatch":
@@ -801,7 +832,7 @@ func (w *isolationWalk) custom(id string) func() {
 	case "createDataPrepTemplate":
 		return func() {
 			body := func(extra map[string]any) map[string]any {
-				m := map[string]any{"name": "Tenant B template", "network": "VISA", "iin": "41999918", "cvn": 18, "aid": "A0000000031010",
+				m := map[string]any{"name": "Tenant B template", "network": "VISA", "iin": b.bins.visa + "99", "cvn": 18, "aid": "A0000000031010",
 					"service_code": "201", "imk_ac_key_reference": b.imkAC, "cvk_key_reference": b.cvk, "pvk_key_reference": b.pvk}
 				for k, v := range extra {
 					m[k] = v
@@ -809,6 +840,17 @@ func (w *isolationWalk) custom(id string) func() {
 				return m
 			}
 			w.b.c.do("POST", "/v1/data-prep-templates", body(nil)).must(t, 201)
+			// A's IIN answers as one of no tenant's BIN range.
+			ans := w.sameAsMissing("createDataPrepTemplate with tenant A's IIN", 422, func(missing bool) apiAnswer {
+				iin := a.bins.visa + "22"
+				if missing {
+					iin = "49999922"
+				}
+				return w.b.c.do("POST", "/v1/data-prep-templates", body(map[string]any{"iin": iin}))
+			})
+			if ans.slug() != "iin_outside_bin_ranges" {
+				t.Errorf("tenant B's template with tenant A's IIN: %d %s, want 422 iin_outside_bin_ranges", ans.Status, ans.Body)
+			}
 			for member, v := range map[string]string{"imk_ac_key_reference": a.imkAC, "cvk_key_reference": a.cvk, "pvk_key_reference": a.pvk} {
 				w.sameAsMissing("createDataPrepTemplate with tenant A's "+member, 422, func(missing bool) apiAnswer {
 					if missing {

@@ -1,6 +1,9 @@
 package rest
 
-import "github.com/cardhost/cardhost/issuance"
+import (
+	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/bins"
+)
 
 // opDoc is the reference text of one operation: its description, and the
 // business problem slugs it can answer beyond those its shape implies
@@ -23,10 +26,11 @@ var operationDocs = map[string]opDoc{
 	"apiDocs":  {Doc: "A readable reference of every operation of `/openapi.json`: descriptions, parameters, request and response examples and the problem answers each can give. Plain HTML, no scripts."},
 	"apiIndex": {Doc: "Points to the API reference: redirects to `/docs`."},
 
-	"getTenant":    {Doc: "Returns the tenant (issuer) that owns the calling API key: its id, name, whether it is a sandbox tenant and whether it signs its requests."},
-	"listAPIKeys":  {Doc: "Lists the tenant's API keys with their ids, names, scopes and status. Secrets are never shown again after creation: a lost key is revoked and replaced."},
-	"createAPIKey": {Doc: "Creates another API key for the calling tenant with at most the scopes the calling key holds. The secret is in this answer only; a replay with the same Idempotency-Key answers without it.", Errors: []string{issuance.SlugScopeNotHeld}},
-	"revokeAPIKey": {Doc: "Revokes an API key of the tenant at once: requests with it answer 401 from then on. A key cannot be restored; create another."},
+	"getTenant":     {Doc: "Returns the tenant (issuer) that owns the calling API key: its id, name, whether it is a sandbox tenant and whether it signs its requests."},
+	"listAPIKeys":   {Doc: "Lists the tenant's API keys with their ids, names, scopes and status. Secrets are never shown again after creation: a lost key is revoked and replaced."},
+	"createAPIKey":  {Doc: "Creates another API key for the calling tenant with at most the scopes the calling key holds. The secret is in this answer only; a replay with the same Idempotency-Key answers without it.", Errors: []string{issuance.SlugScopeNotHeld}},
+	"listBINRanges": {Doc: "Lists the BIN ranges (IIN prefixes, 6 to 8 digits) the operator assigned to the tenant with `cardhost tenants add-bin`. The IINs of its data prep templates and the PANs it imports must lie in them; ranges never overlap between tenants."},
+	"revokeAPIKey":  {Doc: "Revokes an API key of the tenant at once: requests with it answer 401 from then on. A key cannot be restored; create another."},
 
 	"listCardAuthorizations": {Doc: "Lists the card's ISO 8583 records (authorizations, captures, reversals), newest first, with the response code, the reason slug and the amounts held.", Errors: []string{issuance.SlugCardNotFound}},
 	"getAuthorization":       {Doc: "Returns one authorization, capture or reversal record by id, with its decision (response code and reason slug), amounts and the original it refers to."},
@@ -41,7 +45,7 @@ var operationDocs = map[string]opDoc{
 	"getCardBatch":    {Doc: "Returns a card batch with the result of each item: the card created, or the problem slug that stopped it."},
 
 	"createCard":        {Doc: "Creates a card of a product: data prep generates the PAN, expiry, CVVs and chip keys from the product's template. A VIRTUAL card is ACTIVE at once; a PLASTIC card stays PROVISIONED until its embosser reports it issued.", Errors: []string{issuance.SlugProductNotFound, issuance.SlugProductNotActive, issuance.SlugCardholderNotFound, issuance.SlugCardholderNotReady, issuance.SlugReferenceIDTaken, issuance.SlugKeyNotConfigured}},
-	"importCard":        {Doc: "Imports a card issued by another processor (portfolio migration) with its existing PAN, expiry, PAN sequence number, CVN and key reference, so that it keeps working; no embossing.", Errors: []string{issuance.SlugProductNotFound, issuance.SlugPANTaken, issuance.SlugReferenceIDTaken, issuance.SlugKeyNotConfigured}},
+	"importCard":        {Doc: "Imports a card issued by another processor (portfolio migration) with its existing PAN, expiry, PAN sequence number, CVN and key reference, so that it keeps working; no embossing. The PAN must lie in one of the tenant's BIN ranges.", Errors: []string{issuance.SlugProductNotFound, bins.SlugPANOutside, issuance.SlugPANTaken, issuance.SlugReferenceIDTaken, issuance.SlugKeyNotConfigured}},
 	"listCards":         {Doc: "Lists the tenant's cards, newest first; filter by status, product or reference_id. Cards show `last4` and a masked PAN only."},
 	"getCard":           {Doc: "Returns a card with its status, controls, embossing status and masked PAN."},
 	"updateCard":        {Doc: "Changes the card's spending and risk controls, card limit, metadata, `expiry_at` or, before embossing, its printed name. Send only the fields to change.", Errors: []string{issuance.SlugCardClosed, issuance.SlugPrintedNameLocked, issuance.SlugNothingToUpdate}},
@@ -53,7 +57,7 @@ var operationDocs = map[string]opDoc{
 	"getCardAuditTrail": {Doc: "Lists who accessed the card's secrets and when: reveals, sandbox personalisation exports and PIN changes, oldest first."},
 	"revealCard":        {Doc: "Returns the full PAN, the CVV2 and the expiry (YYMM). Allowed to sandbox tenants and to API keys with the `reveal` scope; every call is written to the card's audit trail. Not idempotent on purpose: no copy of the answer is kept.", Errors: []string{issuance.SlugScopeNotHeld}},
 
-	"createDataPrepTemplate": {Doc: "Creates a data prep template: the IIN, network, CVN, AID, PAN length, service code and the references of the issuer master keys that cards of its products are derived from.", Errors: []string{issuance.SlugKeyNotConfigured}},
+	"createDataPrepTemplate": {Doc: "Creates a data prep template: the IIN (within one of the tenant's BIN ranges), network, CVN, AID, PAN length, service code and the references of the issuer master keys that cards of its products are derived from.", Errors: []string{bins.SlugIINOutside, issuance.SlugKeyNotConfigured}},
 	"listDataPrepTemplates":  {Doc: "Lists the tenant's data prep templates (sandbox tenants get one per supported CVN)."},
 	"getDataPrepTemplate":    {Doc: "Returns a data prep template."},
 	"createEmbosser":         {Doc: "Creates an embosser that receives personalisation records encrypted under its transport key. LOOPBACK writes embossing files to the data folder and reports the card issued.", Errors: []string{issuance.SlugNoTransportKey}},

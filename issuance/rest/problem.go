@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/bins"
 )
 
 // Problem is an RFC 9457 problem details object, extended with a machine
@@ -28,8 +29,8 @@ type Problem struct {
 const problemTypeBase = "https://cardhost.dev/problems/"
 
 // slugStatus is the one table from business slugs to HTTP statuses. A slug
-// missing here answers 422 when it ends in a validation-like rejection and
-// is flagged by TestEverySlugHasStatus.
+// missing here answers 422; TestEverySlugHasStatus flags every domain slug
+// missing here and keeps docs/api.md's Errors table equal to this one.
 var slugStatus = map[string]int{
 	issuance.SlugValidationFailed:        http.StatusUnprocessableEntity,
 	issuance.SlugNotFound:                http.StatusNotFound,
@@ -54,6 +55,7 @@ var slugStatus = map[string]int{
 	issuance.SlugEmbosserNotFound:   http.StatusNotFound,
 	issuance.SlugKeyNotConfigured:   http.StatusServiceUnavailable,
 	issuance.SlugSigningKeyNotFound: http.StatusNotFound,
+	bins.SlugIINOutside:             http.StatusUnprocessableEntity,
 	// Cards, PIN set, batches and the card simulator.
 	issuance.SlugPrintedNameLocked:      http.StatusConflict,
 	issuance.SlugIncomingPEKNotFound:    http.StatusUnprocessableEntity,
@@ -63,6 +65,7 @@ var slugStatus = map[string]int{
 	issuance.SlugInvalidEmbossingStatus: http.StatusConflict,
 	issuance.SlugNoTransportKey:         http.StatusConflict,
 	issuance.SlugPANTaken:               http.StatusConflict,
+	bins.SlugPANOutside:                 http.StatusUnprocessableEntity,
 	issuance.SlugNothingToUpdate:        http.StatusUnprocessableEntity,
 	issuance.SlugRequestIDReused:        http.StatusUnprocessableEntity,
 	// Transport-level slugs produced by this package.

@@ -47,6 +47,8 @@ func (s *Server) routeTable() []route {
 		{post, "/v1/api-keys", s.createAPIKey, operation{ID: "createAPIKey", Summary: "Create another API key with scopes the calling key holds; the secret is shown once", Tag: "tenant",
 			Idempotent: true, SecretOnce: true, Request: issuance.KeyRequest{}, Response: apiKeyResponse{}}},
 		{post, "/v1/api-keys/:id/revoke", s.revokeAPIKey, operation{ID: "revokeAPIKey", Summary: "Revoke an API key at once", Tag: "tenant", Status: fiber.StatusNoContent}},
+		{get, "/v1/bin-ranges", s.listBINRanges, operation{ID: "listBINRanges", Summary: "The tenant's BIN ranges, assigned by the operator: templates' IINs and imported PANs must lie in them", Tag: "tenant",
+			Response: binRangeList{}}},
 	}
 
 	// The host's records (authorization.go), when wired.

@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/bins"
 )
 
 type tenantResponse struct {
@@ -28,6 +29,23 @@ type apiKeyList struct {
 func (s *Server) getTenant(c *fiber.Ctx) error {
 	t := tenantOf(c)
 	return c.JSON(tenantResponse{ID: t.ID, Name: t.Name, Sandbox: t.Sandbox, CreatedAt: t.CreatedAt, Signing: t.SigningKeyPEM != ""})
+}
+
+// binRangeList is the tenant's BIN ranges, by prefix (not paged: an
+// issuer has a handful).
+type binRangeList struct {
+	Data []bins.Range `json:"data"`
+}
+
+func (s *Server) listBINRanges(c *fiber.Ctx) error {
+	rs, err := s.deps.Catalog.BINRanges(c.UserContext(), tenantOf(c).ID)
+	if err != nil {
+		return err
+	}
+	if rs == nil {
+		rs = []bins.Range{}
+	}
+	return c.JSON(binRangeList{Data: rs})
 }
 
 func (s *Server) listAPIKeys(c *fiber.Ctx) error {

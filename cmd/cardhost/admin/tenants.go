@@ -10,6 +10,8 @@ import (
 
 	"github.com/cardhost/cardhost/cmd/cardhost/sandbox"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/bins"
+	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/postgres"
 )
 
@@ -18,13 +20,16 @@ const tenantsUsage = `usage:
   cardhost tenants list
   cardhost tenants create-key --tenant ID --name KEY_NAME [--scopes reveal]   print another API key
   cardhost tenants revoke-key --tenant ID --key KEY_ID
+  cardhost tenants add-bin --tenant ID --bin PREFIX      assign a BIN range (6-8 digits) to the tenant
+  cardhost tenants remove-bin --tenant ID --bin PREFIX   take back a range it has no templates or cards in
+  cardhost tenants bins [--tenant ID]                    list BIN ranges (every tenant's without --tenant)
 (database flags as for serve: --database-url or DATABASE_URL)
 `
 
 // Tenants is `cardhost tenants ...`: operator commands run against the
 // database directly (no server needed).
 func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
-	var name, scopes, tenant, key *string
+	var name, scopes, tenant, key, bin *string
 	var sandbox *bool
 	// Unknown subcommands are refused after the flags are read.
 	sub, env, _, code := command("tenants", tenantsUsage, nil, args, load, stderr, func(fs *flag.FlagSet) {
@@ -32,6 +37,7 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 		scopes = fs.String("scopes", "", "comma-separated API key scopes (reveal)")
 		tenant = fs.String("tenant", "", "tenant id")
 		key = fs.String("key", "", "API key id (key_...)")
+		bin = fs.String("bin", "", "BIN range: the IIN prefix (6 to 8 digits) every card number of the range starts with")
 		sandbox = fs.Bool("sandbox", false, "mark the tenant as a sandbox tenant (simulator endpoints, reveal); refused in production mode")
 	})
 	if code >= 0 {
@@ -42,12 +48,13 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 		sc = strings.Split(*scopes, ",")
 	}
 	switch sub {
-	case "create", "list", "create-key", "revoke-key":
+	case "create", "list", "create-key", "revoke-key", "add-bin", "remove-bin", "bins":
 	default:
 		fmt.Fprintf(stderr, "cardhost tenants: unknown subcommand %q\n%s", sub, tenantsUsage)
 		return 2
 	}
-	if (sub == "create" && *name == "") || (sub == "create-key" && (*tenant == "" || *name == "")) || (sub == "revoke-key" && (*tenant == "" || *key == "")) {
+	if (sub == "create" && *name == "") || (sub == "create-key" && (*tenant == "" || *name == "")) || (sub == "revoke-key" && (*tenant == "" || *key == "")) ||
+		((sub == "add-bin" || sub == "remove-bin") && (*tenant == "" || *bin == "")) {
 		fmt.Fprintf(stderr, "cardhost tenants %s: missing required flag\n%s", sub, tenantsUsage)
 		return 2
 	}
@@ -107,6 +114,8 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "API key %s revoked\n", *key)
+	case "add-bin", "remove-bin", "bins":
+		return binRanges(ctx, sub, catalog.New(issuance.Deps{Catalog: db, Logger: env.Log}), *tenant, *bin, stdout, fail)
 	}
 	return 0
 }
@@ -127,4 +136,41 @@ func seedSandboxTenant(ctx context.Context, env Env, db *postgres.DB, tenantID s
 		}
 	}
 	return s.SeedTenant(ctx, tenantID)
+}
+
+// binRanges runs `tenants add-bin|remove-bin|bins`: the operator assigns
+// the BIN ranges a tenant's templates and imported cards must lie in
+// (docs/api.md, BIN ranges).
+func binRanges(ctx context.Context, sub string, cat *catalog.Service, tenant, prefix string, stdout io.Writer, fail func(error) int) int {
+	switch sub {
+	case "add-bin":
+		r, err := cat.AssignBINRange(ctx, tenant, prefix)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "BIN range %s assigned to tenant %s\n", r.Prefix, r.TenantID)
+	case "remove-bin":
+		if err := cat.RemoveBINRange(ctx, tenant, prefix); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "BIN range %s removed from tenant %s\n", prefix, tenant)
+	case "bins":
+		var rs []bins.Range
+		var err error
+		if tenant == "" {
+			rs, err = cat.AllBINRanges(ctx)
+		} else {
+			rs, err = cat.BINRanges(ctx, tenant)
+		}
+		if err != nil {
+			return fail(err)
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "PREFIX\tTENANT\tASSIGNED")
+		for _, r := range rs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Prefix, r.TenantID, r.CreatedAt.Format("2006-01-02T15:04:05Z"))
+		}
+		tw.Flush()
+	}
+	return 0
 }

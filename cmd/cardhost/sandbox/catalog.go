@@ -7,41 +7,77 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/bins"
 	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/postgres"
 )
 
-// templates are the seeded data prep templates: one per supported
-// CVN, each IIN ending with its CVN so that a PAN tells its CVN.
+// templates are the seeded data prep templates: one per supported CVN.
+// Each IIN is the tenant's BIN range of the network followed by the CVN, so
+// that a PAN tells its CVN (rangeOf).
 var templates = []struct {
 	network issuance.Network
 	cvn     int
-	iin     string
 	aid     string
 }{
-	{issuance.NetworkVisa, 10, "40000010", "A0000000031010"},
-	{issuance.NetworkVisa, 18, "40000018", "A0000000031010"},
-	{issuance.NetworkVisa, 22, "40000022", "A0000000031010"},
-	{issuance.NetworkMastercard, 16, "51000016", "A0000000041010"},
-	{issuance.NetworkMastercard, 17, "51000017", "A0000000041010"},
-	{issuance.NetworkMastercard, 20, "51000020", "A0000000041010"},
-	{issuance.NetworkMastercard, 21, "51000021", "A0000000041010"},
+	{issuance.NetworkVisa, 10, "A0000000031010"},
+	{issuance.NetworkVisa, 18, "A0000000031010"},
+	{issuance.NetworkVisa, 22, "A0000000031010"},
+	{issuance.NetworkMastercard, 16, "A0000000041010"},
+	{issuance.NetworkMastercard, 17, "A0000000041010"},
+	{issuance.NetworkMastercard, 20, "A0000000041010"},
+	{issuance.NetworkMastercard, 21, "A0000000041010"},
+}
+
+// Every sandbox tenant gets its own block of BIN ranges, so that no two
+// tenants share card numbers: block n is the Visa range 40nnnn and the
+// Mastercard range 51nnnn (block 0, 400000 and 510000, holds the IINs the
+// first sandbox tenant always had: 40000018...).
+const blocks = 10000
+
+// rangeOf is the BIN range of a network in block n.
+func rangeOf(n issuance.Network, block int) string {
+	if n == issuance.NetworkMastercard {
+		return fmt.Sprintf("51%04d", block)
+	}
+	return fmt.Sprintf("40%04d", block)
+}
+
+// freeBlock returns the lowest block from start on none of whose ranges
+// overlaps a range of taken; ok is false when every block is taken.
+func freeBlock(taken []bins.Range, start int) (block int, ok bool) {
+	for b := start; b < blocks; b++ {
+		free := true
+		for _, r := range taken {
+			if bins.Overlap(r.Prefix, rangeOf(issuance.NetworkVisa, b)) || bins.Overlap(r.Prefix, rangeOf(issuance.NetworkMastercard, b)) {
+				free = false
+				break
+			}
+		}
+		if free {
+			return b, true
+		}
+	}
+	return 0, false
 }
 
 // defaultCVN is the template of the seeded default product.
 const defaultCVN = 18
 
-// buildCatalog builds a tenant's seeded catalog, checked by the same
-// rules as the API's.
-func buildCatalog(tenantID string, keys map[string]string, now time.Time) (postgres.CatalogSeed, error) {
+// buildCatalog builds a tenant's seeded catalog in a block of BIN ranges,
+// checked by the same rules as the API's.
+func buildCatalog(tenantID string, keys map[string]string, block int, now time.Time) (postgres.CatalogSeed, error) {
 	s := postgres.CatalogSeed{TenantID: tenantID, At: now}
+	for _, n := range []issuance.Network{issuance.NetworkVisa, issuance.NetworkMastercard} {
+		s.BINRanges = append(s.BINRanges, bins.Range{Prefix: rangeOf(n, block), TenantID: tenantID, CreatedAt: now})
+	}
 	var v issuance.Validator
 	var defaultTemplate string
 	for _, st := range templates {
 		t := issuance.Template{
 			ID: issuance.NewID(issuance.TemplateIDPrefix, now), TenantID: tenantID,
 			Name: fmt.Sprintf("Sandbox %s CVN %d", networkName(st.network), st.cvn), Description: "seeded sandbox template",
-			Network: st.network, IIN: st.iin, PANLength: 16, CVN: st.cvn, AID: st.aid, ServiceCode: "201",
+			Network: st.network, IIN: fmt.Sprintf("%s%02d", rangeOf(st.network, block), st.cvn), PANLength: 16, CVN: st.cvn, AID: st.aid, ServiceCode: "201",
 			IMKACRef: keys["imk-ac"], IMKSMIRef: keys["imk-smi"], IMKSMCRef: keys["imk-smc"], CVKRef: keys["cvk"], PVKRef: keys["pvk"],
 			PINMethod: issuance.PINMethodPVV, PVKI: "1", CreatedAt: now,
 		}

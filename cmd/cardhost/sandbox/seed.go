@@ -11,6 +11,7 @@ import (
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/bins"
 	"github.com/cardhost/cardhost/issuance/postgres"
 )
 
@@ -76,35 +77,51 @@ func (d *Seeder) importKey(ctx context.Context, tenant, label string, k Publishe
 	})
 }
 
-// ensureAcquirer registers the sandbox acquirer with its ZPK
-// imported from the published components, unless it exists.
+// ensureAcquirer registers the sandbox acquirers, each unless it exists:
+// AcquirerID with its ZPK imported from the published components, and
+// MACAcquirerID with the same ZPK and its ZAK, MACs required.
 func (d *Seeder) ensureAcquirer(ctx context.Context) error {
 	return d.DB.WithSeedLock(ctx, func(ctx context.Context) error {
-		_, err := d.DB.AcquirerZPK(ctx, AcquirerID)
-		if err == nil {
-			return nil
+		zpkRef, err := d.DB.AcquirerZPK(ctx, AcquirerID)
+		if errors.Is(err, issuance.ErrNotFound) {
+			var zpk softhsm.KeyInfo
+			if zpk, err = d.importKey(ctx, "", "sandbox acquirer ZPK", AcquirerZPK); err != nil {
+				return fmt.Errorf("importing the sandbox ZPK: %w", err)
+			}
+			if err := d.DB.CreateAcquirer(ctx, postgres.Acquirer{ID: AcquirerID, Name: acquirerName, ZPKRef: zpk.Ref, CreatedAt: d.now().UTC()}); err != nil {
+				return err
+			}
+			fmt.Fprintf(d.Out, "sandbox: acquirer %s (%s), zone PIN key %s, KCV %s (published test components, docs/sandbox.md)\n\n",
+				AcquirerID, acquirerName, zpk.Ref, zpk.KCV)
+			zpkRef = zpk.Ref
 		}
-		if !errors.Is(err, issuance.ErrNotFound) {
-			return err
-		}
-		zpk, err := d.importKey(ctx, "", "sandbox acquirer ZPK", AcquirerZPK)
 		if err != nil {
-			return fmt.Errorf("importing the sandbox ZPK: %w", err)
-		}
-		if err := d.DB.CreateAcquirer(ctx, postgres.Acquirer{ID: AcquirerID, Name: acquirerName, ZPKRef: zpk.Ref, CreatedAt: d.now().UTC()}); err != nil {
 			return err
 		}
-		fmt.Fprintf(d.Out, "sandbox: acquirer %s (%s), zone PIN key %s, KCV %s (published test components, docs/sandbox.md)\n\n",
-			AcquirerID, acquirerName, zpk.Ref, zpk.KCV)
+		_, err = d.DB.AcquirerZPK(ctx, MACAcquirerID)
+		if err == nil || !errors.Is(err, issuance.ErrNotFound) {
+			return err
+		}
+		zak, err := d.importKey(ctx, "", "sandbox MAC acquirer ZAK", MACAcquirerZAK)
+		if err != nil {
+			return fmt.Errorf("importing the sandbox ZAK: %w", err)
+		}
+		a := postgres.Acquirer{ID: MACAcquirerID, Name: macAcquirerName, ZPKRef: zpkRef, ZAKRef: zak.Ref, MACRequired: true, CreatedAt: d.now().UTC()}
+		if err := d.DB.CreateAcquirer(ctx, a); err != nil {
+			return err
+		}
+		fmt.Fprintf(d.Out, "sandbox: acquirer %s (%s), MACs required, zone MAC key %s, KCV %s (published test components, docs/sandbox.md)\n\n",
+			MACAcquirerID, macAcquirerName, zak.Ref, zak.KCV)
 		return nil
 	})
 }
 
 // SeedTenant gives a sandbox tenant its own keys (IMK-AC, IMK-SMI,
 // IMK-SMC, CVK, PVK generated; the transport KEK imported from the
-// published components) and a catalog: one template per CVN, the loopback
-// embosser, a default layout and an ACTIVE default product (USD, VIRTUAL,
-// 36 months). It does nothing for a tenant seeded before, and a seed
+// published components), its own BIN ranges (a Visa and a Mastercard
+// range no other tenant holds) and a catalog: one template per CVN in
+// them, the loopback embosser, a default layout and an ACTIVE default
+// product (USD, VIRTUAL, 36 months). It does nothing for a tenant seeded before, and a seed
 // interrupted half-way resumes with the keys it already made.
 func (d *Seeder) SeedTenant(ctx context.Context, tenantID string) error {
 	return d.DB.WithSeedLock(ctx, func(ctx context.Context) error {
@@ -142,19 +159,47 @@ func (d *Seeder) SeedTenant(ctx context.Context, tenantID string) error {
 			roles[k.role] = info.Ref
 		}
 
-		seed, err := buildCatalog(tenantID, roles, d.now().UTC())
+		seed, err := d.seedCatalog(ctx, tenantID, roles)
 		if err != nil {
 			return err
 		}
-		if err := d.DB.SeedCatalog(ctx, seed); err != nil {
-			return fmt.Errorf("seeding the sandbox catalog: %w", err)
-		}
 		p := seed.Products[0]
-		fmt.Fprintf(d.Out, "sandbox: tenant %s seeded\n%s  product %s (%s), %d data prep templates (%s), embosser %s, layout %s\n\n",
-			tenantID, report, p.ID, p.Name, len(seed.Templates), templateCVNs(), p.DefaultEmbosserID, p.LayoutID)
+		fmt.Fprintf(d.Out, "sandbox: tenant %s seeded\n%s  BIN ranges %s and %s, product %s (%s), %d data prep templates (%s), embosser %s, layout %s\n\n",
+			tenantID, report, seed.BINRanges[0].Prefix, seed.BINRanges[1].Prefix, p.ID, p.Name, len(seed.Templates), templateCVNs(), p.DefaultEmbosserID, p.LayoutID)
 		d.Log.Info("sandbox: seeded tenant", "tenant_id", tenantID, "product_id", p.ID)
 		return nil
 	})
+}
+
+// seedCatalog stores the tenant's catalog in the lowest free block of BIN
+// ranges: blocks that overlap a range are skipped at once, and a block
+// holding another tenant's template or cards (a database from before BIN
+// ranges) is refused by the store and the next one tried.
+func (d *Seeder) seedCatalog(ctx context.Context, tenantID string, roles map[string]string) (postgres.CatalogSeed, error) {
+	taken, err := d.DB.BINRanges(ctx, "")
+	if err != nil {
+		return postgres.CatalogSeed{}, err
+	}
+	for block, tries := 0, 0; tries < 100; block, tries = block+1, tries+1 {
+		var ok bool
+		if block, ok = freeBlock(taken, block); !ok {
+			break
+		}
+		seed, err := buildCatalog(tenantID, roles, block, d.now().UTC())
+		if err != nil {
+			return seed, err
+		}
+		err = d.DB.SeedCatalog(ctx, seed)
+		var c *bins.Conflict
+		if errors.As(err, &c) {
+			continue
+		}
+		if err != nil {
+			return seed, fmt.Errorf("seeding the sandbox catalog: %w", err)
+		}
+		return seed, nil
+	}
+	return postgres.CatalogSeed{}, errors.New("seeding the sandbox catalog: no free block of sandbox BIN ranges (40nnnn, 51nnnn)")
 }
 
 // Bootstrap creates the sandbox tenant on the first start and returns its

@@ -8,13 +8,16 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/bins"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/dataprep"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 )
@@ -22,7 +25,7 @@ import (
 // TestSandboxPublishedComponents checks the documented clear values and
 // check values of the sandbox keys against their published components.
 func TestSandboxPublishedComponents(t *testing.T) {
-	for _, pk := range []PublishedKey{TransportKEK, AcquirerZPK} {
+	for _, pk := range []PublishedKey{TransportKEK, AcquirerZPK, MACAcquirerZAK} {
 		t.Run(string(pk.Type), func(t *testing.T) {
 			alg := emv.AlgorithmTDES
 			if pk.Spec == emv.KeySpecAES256 {
@@ -120,12 +123,12 @@ func TestSandboxBootstrapSeedsOnce(t *testing.T) {
 		t.Fatalf("tenants %+v", ts)
 	}
 	tenant := ts[0].ID
-	for _, want := range []string{"tenant " + tenant + " seeded", "KCV " + TransportKEK.KCV, "acquirer " + AcquirerID, "KCV " + AcquirerZPK.KCV, "imk-ac", "pvk"} {
+	for _, want := range []string{"tenant " + tenant + " seeded", "KCV " + TransportKEK.KCV, "acquirer " + AcquirerID, "KCV " + AcquirerZPK.KCV, "acquirer " + MACAcquirerID, "KCV " + MACAcquirerZAK.KCV, "imk-ac", "pvk"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
 	}
-	if strings.Contains(report, TransportKEK.Clear) || strings.Contains(report, AcquirerZPK.Clear) {
+	if strings.Contains(report, TransportKEK.Clear) || strings.Contains(report, AcquirerZPK.Clear) || strings.Contains(report, MACAcquirerZAK.Clear) {
 		t.Fatal("the report printed a clear key")
 	}
 
@@ -176,6 +179,11 @@ func TestSandboxBootstrapSeedsOnce(t *testing.T) {
 	zpk, _ := a.HSM.KeyInfo(ctx, zpkRef, 0)
 	if err != nil || zpk.Type != emv.KeyZPK || zpk.KCV != AcquirerZPK.KCV || zpk.Tenant != "" {
 		t.Fatalf("sandbox acquirer ZPK %+v, %v", zpk, err)
+	}
+	macAcq, err := a.DB.Acquirer(ctx, MACAcquirerID)
+	zak, _ := a.HSM.KeyInfo(ctx, macAcq.ZAKRef, 0)
+	if err != nil || !macAcq.MACRequired || macAcq.ZPKRef != zpkRef || zak.Type != emv.KeyZAK || zak.KCV != MACAcquirerZAK.KCV || zak.Tenant != "" {
+		t.Fatalf("sandbox MAC acquirer %+v, ZAK %+v, %v", macAcq, zak, err)
 	}
 
 	// A restart seeds nothing twice and prints nothing.
@@ -238,5 +246,77 @@ func TestSeedSandboxTenantResumesWithExistingKeys(t *testing.T) {
 	keys, _ := a.HSM.ListKeys(ctx, emv.KeyFilter{Tenant: t2.ID})
 	if len(prds) != 1 || len(keys) != len(tenantKeys) {
 		t.Fatalf("concurrent seeding: %d products, %d keys", len(prds), len(keys))
+	}
+}
+
+// TestSandboxTenantsGetTheirOwnBINRanges: each seeded sandbox tenant owns
+// a Visa and a Mastercard BIN range no other tenant has, with its
+// templates' IINs inside; the first gets 400000 and 510000 (its IINs are
+// 40000018...), the next the next free block, and a block holding another
+// tenant's template (a database from before BIN ranges) is skipped. A
+// tenant can then import PANs of its own ranges and not of another's.
+func TestSandboxTenantsGetTheirOwnBINRanges(t *testing.T) {
+	a := newSeedEnv(t)
+	ctx := context.Background()
+	if _, err := a.Bootstrap(ctx, a.svc); err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := a.svc.Tenants(ctx)
+	first := ts[0].ID
+	// A tenant from before BIN ranges, with a template in block 1 and no range.
+	legacy, _, _ := a.svc.CreateTenant(ctx, "Legacy", false, nil)
+	if err := a.DB.CreateTemplate(ctx, issuance.Template{ID: issuance.NewID(issuance.TemplateIDPrefix, a.now()), TenantID: legacy.ID, Name: "old",
+		Network: issuance.NetworkVisa, IIN: "40000118", PANLength: 16, CVN: 18, AID: "A0000000031010", ServiceCode: "201", IMKACRef: "k", CVKRef: "k",
+		CreatedAt: a.now()}); err != nil {
+		t.Fatal(err)
+	}
+	second, _, _ := a.svc.CreateTenant(ctx, "Second", true, nil)
+	a.out.Reset()
+	if err := a.SeedTenant(ctx, second.ID); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(a.out.String(), "BIN ranges 400002 and 510002") {
+		t.Fatalf("report:\n%s", a.out)
+	}
+	for _, tc := range []struct {
+		tenant string
+		ranges []string
+		iin18  string
+	}{{first, []string{"400000", "510000"}, "40000018"}, {second.ID, []string{"400002", "510002"}, "40000218"}} {
+		rs, err := a.catalog.BINRanges(ctx, tc.tenant)
+		var got []string
+		for _, r := range rs {
+			got = append(got, r.Prefix)
+		}
+		if err != nil || !slices.Equal(got, tc.ranges) {
+			t.Fatalf("tenant %s ranges %v %v, want %v", tc.tenant, got, err, tc.ranges)
+		}
+		tpls, _, _ := a.DB.Templates(ctx, tc.tenant, issuance.PageRequest{Limit: 100})
+		var iins []string
+		for _, tp := range tpls {
+			iins = append(iins, tp.IIN)
+			if !bins.Covers(rs, tp.IIN) || tp.IIN[len(tp.IIN)-2:] != strconv.Itoa(tp.CVN) {
+				t.Fatalf("template %s IIN %s (CVN %d) outside the tenant's ranges %v or not ending in its CVN", tp.Name, tp.IIN, tp.CVN, got)
+			}
+		}
+		if !slices.Contains(iins, tc.iin18) {
+			t.Fatalf("tenant %s IINs %v, want %s among them", tc.tenant, iins, tc.iin18)
+		}
+	}
+
+	// Imports: a PAN of the tenant's range, not one of the other's.
+	prds, _, _ := a.DB.Products(ctx, second.ID, issuance.ProductFilter{})
+	tpl, _ := a.DB.Template(ctx, second.ID, prds[0].TemplateID)
+	imp := func(prefix string) error {
+		pan, _ := dataprep.GeneratePAN(prefix, 16, nil)
+		_, _, err := a.svc.ImportCard(ctx, second.ID, issuance.ImportRequest{PAN: pan, Expiry: a.now().AddDate(2, 0, 0).Format("0601"),
+			Network: issuance.NetworkVisa, CVN: 18, IMKACRef: tpl.IMKACRef, CVKRef: tpl.CVKRef, ProductID: prds[0].ID})
+		return err
+	}
+	if err := imp("40000218"); err != nil {
+		t.Fatalf("import in the tenant's own range: %v", err)
+	}
+	if err := imp("40000018"); issuance.SlugOf(err) != bins.SlugPANOutside {
+		t.Fatalf("import in the first tenant's range: %v, want %s", err, bins.SlugPANOutside)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/emv/pinblock"
 	"github.com/cardhost/cardhost/iso"
 )
 
@@ -505,6 +506,11 @@ func (run *scenarioRun) buildAuth(kind string, a *AuthStep, card *terminal.Card)
 	if a.Entry != "" {
 		o.Entry, _ = terminal.ParseEntryMode(a.Entry)
 	}
+	o.MAC, _ = terminal.ParseMACMode(a.MAC)
+	if a.PINFormat != nil {
+		f := pinblock.Format(*a.PINFormat)
+		o.PINFormat = &f
+	}
 	if o.Entry == "" {
 		o.Entry = terminal.EntryChip
 		if !card.HasChip() {
@@ -588,7 +594,7 @@ func (run *scenarioRun) checkAnswer(ctx context.Context, sr *StepResult, s *Step
 		sr.add("code", e.Code+" "+iso.ResponseCode(e.Code).Meaning(), string(res.Code)+" "+res.Code.Meaning(), string(res.Code) == e.Code)
 	}
 	for _, p := range res.Problems {
-		if e.ARPC != "" && p == res.ARPCProblem {
+		if e.ARPC != "" && p == res.ARPCProblem || e.MAC != "" && p == res.MACProblem {
 			continue // checked as asked below
 		}
 		sr.add("host interface", "no breach of docs/iso8583.md", p, false)
@@ -603,6 +609,13 @@ func (run *scenarioRun) checkAnswer(ctx context.Context, sr *StepResult, s *Step
 		}
 		ok := string(res.ARPC.Status) == e.ARPC || (e.ARPC == "any" && res.ARPC.Status != terminal.ARPCInvalid)
 		sr.add("ARPC (tag 91)", e.ARPC, got, ok)
+	}
+	if e.MAC != "" {
+		got := string(res.MAC)
+		if res.MACProblem != "" {
+			got += " (" + res.MACProblem + ")"
+		}
+		sr.add("MAC (64/128)", e.MAC, got, string(res.MAC) == e.MAC)
 	}
 	if e.ApprovalCode != "" {
 		got := "absent"

@@ -203,6 +203,12 @@ type AuthStep struct {
 	ChipCurrency string `yaml:"chip_currency"` // see ChipAmount
 	// Code is the stand-in decision of an advice (field 39, default 00).
 	Code string `yaml:"code"`
+	// MAC is the request's MAC (fields 64/128) under the terminal's zone
+	// MAC key: right, wrong or none (default: the terminal's --mac).
+	MAC string `yaml:"mac"`
+	// PINFormat is field 52's ISO 9564 format (0, 1 or 3) instead of the
+	// terminal's.
+	PINFormat *int `yaml:"pin_format"`
 	// Of (advice only) names an earlier auth step of the same card whose
 	// transaction the advice reports: it carries that request's RRN (field
 	// 37), as a network's stand-in advice of a request whose answer never
@@ -283,6 +289,10 @@ type Expect struct {
 	// ARPC is valid, absent or any. Unset: valid where DESIGN.md requires
 	// tag 91 (see ARPCExpected), and never invalid.
 	ARPC string `yaml:"arpc"`
+	// MAC is the answer's MAC (fields 64/128) under the terminal's zone
+	// MAC key: valid or absent. Unset: valid when the request was MACed,
+	// and never invalid.
+	MAC string `yaml:"mac"`
 	// Amount is field 4 of the answer (the approved amount of a partial
 	// approval).
 	Amount *int64 `yaml:"amount"`
@@ -321,6 +331,8 @@ var Reasons = map[string]iso.ResponseCode{
 	"refund_exceeds_spent":     iso.InvalidAmount,
 	"entry_mode_not_supported": iso.NotPermittedToTerminal, "cryptogram_type_invalid": iso.CryptographicFailure,
 	"cryptogram_amount_mismatch": iso.CryptographicFailure,
+	"mac_missing":                iso.SecurityViolation, "mac_invalid": iso.SecurityViolation,
+	"pin_block_format_not_allowed": iso.SecurityViolation,
 }
 
 // EventTypes are the event types of package kafka's catalogue
@@ -726,6 +738,12 @@ func (sc *Scenario) checkAuth(d *strictDecoder, kind string, a *AuthStep, card *
 	if a.Field22 != "" && !digit.N(a.Field22, 3) {
 		d.errorf(n, "%s: field22 must be 3 digits", kind)
 	}
+	if _, err := terminal.ParseMACMode(a.MAC); err != nil || a.MAC != strings.ToLower(a.MAC) {
+		d.errorf(n, "%s: mac must be right, wrong or none", kind)
+	}
+	if a.PINFormat != nil && (a.PIN == "" || !slices.Contains([]int{0, 1, 3}, *a.PINFormat)) {
+		d.errorf(n, "%s: pin_format must be 0, 1 or 3, with a pin", kind)
+	}
 	if !slices.Contains([]string{"", "aac", "tc"}, a.Cryptogram) {
 		d.errorf(n, "%s: cryptogram must be aac or tc", kind)
 	}
@@ -771,6 +789,9 @@ func (sc *Scenario) checkExpect(d *strictDecoder, s *Step, kind string, card *Se
 	if !slices.Contains([]string{"", "valid", "absent", "any"}, e.ARPC) {
 		d.errorf(n, "expect: arpc must be valid, absent or any")
 	}
+	if !slices.Contains([]string{"", "valid", "absent"}, e.MAC) {
+		d.errorf(n, "expect: mac must be valid or absent")
+	}
 	for _, t := range e.Events {
 		if !slices.Contains(EventTypes, t) {
 			d.errorf(n, "expect: event type %q is not in DESIGN.md's list", t)
@@ -804,13 +825,13 @@ func (sc *Scenario) checkExpect(d *strictDecoder, s *Step, kind string, card *Se
 // sameAs reports whether e and o expect the same (positions aside).
 func (e Expect) sameAs(o Expect) bool {
 	e.Line, e.Column, o.Line, o.Column = 0, 0, 0, 0
-	return e.Code == o.Code && e.Reason == o.Reason && e.ApprovalCode == o.ApprovalCode && e.ARPC == o.ARPC &&
+	return e.Code == o.Code && e.Reason == o.Reason && e.ApprovalCode == o.ApprovalCode && e.ARPC == o.ARPC && e.MAC == o.MAC &&
 		(e.Amount == nil) == (o.Amount == nil) && (e.Balance == nil) == (o.Balance == nil) &&
 		strings.Join(e.Events, ",") == strings.Join(o.Events, ",") && e.SameAs == o.SameAs && e.Status == o.Status
 }
 
 // empty reports whether nothing is expected.
 func (e Expect) empty() bool {
-	return e.Code == "" && e.Reason == "" && e.ApprovalCode == "" && e.ARPC == "" && e.Amount == nil && e.Balance == nil &&
+	return e.Code == "" && e.Reason == "" && e.ApprovalCode == "" && e.ARPC == "" && e.MAC == "" && e.Amount == nil && e.Balance == nil &&
 		len(e.Events) == 0 && e.SameAs == "" && e.Status == ""
 }

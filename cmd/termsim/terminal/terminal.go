@@ -133,6 +133,14 @@ type TerminalConfig struct {
 	ZPK []byte
 	// PINFormat is the ISO 9564-1 format of field 52: 0 (default), 1 or 3.
 	PINFormat pinblock.Format
+	// ZAK is the acquirer's zone MAC key in clear (16 bytes, K || K');
+	// nil means DefaultZAKHex. Requests are MACed under it as MAC (or
+	// TxnOptions.MAC) says, and every answer that carries a MAC is checked
+	// with it (Result.MAC).
+	ZAK []byte
+	// MAC MACs every request (fields 64/128, docs/iso8583.md section
+	// 5.15); TxnOptions.MAC overrides it per request. Default false.
+	MAC bool
 	// STAN returns the next field 11 (6 digits). Default: a counter that
 	// starts at a random value and counts 000001-999999.
 	STAN func() string
@@ -170,6 +178,7 @@ const DefaultZPKKCV = "DDA8BA"
 type Terminal struct {
 	cfg  TerminalConfig
 	zpk  cipher.Block // the zone PIN key's expanded cipher
+	mac  func(data []byte) ([]byte, error)
 	acq  string
 	f43  string
 	stan atomic.Uint32
@@ -223,6 +232,15 @@ func NewTerminal(cfg TerminalConfig) (*Terminal, error) {
 	}
 	t.zpk = blk
 	t.cfg.ZPK = nil // the clear key is not kept
+	zak := cfg.ZAK
+	if zak == nil {
+		zak, _ = emv.DecodeHex(DefaultZAKHex)
+	}
+	if len(zak) != 16 {
+		return nil, fmt.Errorf("%w: zone MAC key must be 16 bytes", ErrTransaction)
+	}
+	t.mac = macFunc(zak)
+	t.cfg.ZAK = nil
 	t.f43 = fmt.Sprintf("%-25s%-13s%-2s", cfg.Name, cfg.City, cfg.CountryAlpha)
 	if t.cfg.Now == nil {
 		t.cfg.Now = time.Now
@@ -309,6 +327,12 @@ type TxnOptions struct {
 	// advice: the network's stand-in decision (default 00 and a generated
 	// approval code when approved).
 	AdviceCode, AdviceApproval string
+	// MAC is the request's MAC (fields 64/128): right, wrong, none, or
+	// the terminal's setting.
+	MAC MACMode
+	// PINFormat, when set, is field 52's format instead of the
+	// terminal's (0, 1 or 3).
+	PINFormat *pinblock.Format
 }
 
 // Txn is one built request and what the terminal must remember about it:
@@ -331,6 +355,11 @@ type Txn struct {
 	Chip *ChipRequest
 	// Original is the transaction a capture or reversal refers to.
 	Original *Txn
+	// MAC is how the request is MACed (right, wrong or none).
+	MAC MACMode
+	// mac computes MACs under the terminal's ZAK (answers are checked
+	// with it).
+	mac func(data []byte) ([]byte, error)
 }
 
 // Purchase builds a purchase of amount (minor units).
@@ -484,6 +513,9 @@ func (t *Terminal) Request(c *Card, amount int64, o TxnOptions) (*Txn, error) {
 	}
 	if o.PIN != "" {
 		f := t.cfg.PINFormat
+		if o.PINFormat != nil {
+			f = *o.PINFormat
+		}
 		pb, err := c.pinBlockWith(o.PIN, f, t.zpk)
 		if err != nil {
 			return nil, err
@@ -498,6 +530,9 @@ func (t *Terminal) Request(c *Card, amount int64, o TxnOptions) (*Txn, error) {
 		}
 	}
 	tx.Msg = m
+	if err := t.applyMAC(tx, o.MAC); err != nil {
+		return nil, err
+	}
 	return tx, nil
 }
 
@@ -588,6 +623,13 @@ func (t *Terminal) follow(orig *Txn, mti string, amount int64, extra func(*iso85
 		return nil, err
 	}
 	tx.Msg = m
+	mode := MACDefault
+	if orig.MAC == MACRight || orig.MAC == MACWrong {
+		mode = MACRight // the acquirer MACs: its follow-ups too
+	}
+	if err := t.applyMAC(tx, mode); err != nil {
+		return nil, err
+	}
 	return tx, nil
 }
 
@@ -616,6 +658,12 @@ func (tx *Txn) Retransmit(repeat bool, change func(m *iso8583.Message)) (*Txn, e
 			if a, ok := iso.ParseAmount(v); ok {
 				cp.Amount = a
 			}
+		}
+	}
+	if repeat || change != nil {
+		// The acquirer MACs what it sends again (the MTI is MACed too).
+		if err := cp.seal(); err != nil {
+			return nil, err
 		}
 	}
 	return &cp, nil
