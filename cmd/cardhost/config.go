@@ -310,13 +310,15 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 func (c *Config) resolvePaths(getenv func(string) string) (err error) {
 	if c.DataDir == "" {
 		if c.DataDir, err = startup.DefaultDataDir(getenv); err != nil {
-			return err
+			c.DataDir, err = "", nil // checkServe refuses it; commands that keep no files do not need it
 		}
 	}
-	if c.DataDir, err = filepath.Abs(c.DataDir); err != nil {
-		return fmt.Errorf("invalid CARDHOST_DATA_DIR (--data-dir): %w", err)
+	if c.DataDir != "" {
+		if c.DataDir, err = filepath.Abs(c.DataDir); err != nil {
+			return fmt.Errorf("invalid CARDHOST_DATA_DIR (--data-dir): %w", err)
+		}
 	}
-	if c.MasterKeyFile == "" && c.Mode == "sandbox" {
+	if c.MasterKeyFile == "" && c.Mode == "sandbox" && c.DataDir != "" {
 		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
 	}
 	if c.MasterKeyFile != "" {
@@ -333,6 +335,9 @@ const embeddedKafkaWarning = "production mode on the embedded in-memory Kafka br
 // subcommands and migrate do not publish events): production mode runs on
 // a Kafka cluster unless the single-box opt-in is set.
 func checkServe(c Config) error {
+	if c.DataDir == "" {
+		return startup.ErrNoDataDir
+	}
 	if c.Mode == "production" && len(c.KafkaBrokers) == 0 && !c.EmbeddedKafkaInProduction {
 		return errors.New("production mode needs a Kafka cluster: set KAFKA_BROKERS (the embedded in-memory broker loses its events on restart; for a single-box trial only, set CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION=true)")
 	}

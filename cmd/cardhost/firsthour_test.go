@@ -138,6 +138,7 @@ func TestStartErrorsNameTheSetting(t *testing.T) {
 		{"busy ISO port", "CARDHOST_ISO_ADDR", busy.Addr().String(), []string{"CARDHOST_ISO_ADDR", "in use", busy.Addr().String()}, nil},
 		{"busy HTTP port", "CARDHOST_HTTP_ADDR", busy.Addr().String(), []string{"CARDHOST_HTTP_ADDR", "in use"}, nil},
 		{"busy Kafka port", "CARDHOST_EMBEDDED_KAFKA_ADDR", busy.Addr().String(), []string{"CARDHOST_EMBEDDED_KAFKA_ADDR", "in use"}, nil},
+		{"no data folder (no HOME)", "CARDHOST_DATA_DIR", "", []string{"CARDHOST_DATA_DIR", "no default data folder"}, nil},
 		{"unreadable TLS certificate", "CARDHOST_HTTP_TLS_CERT", "/nonexistent/cert.pem", []string{"CARDHOST_HTTP_TLS_CERT", "CARDHOST_HTTP_TLS_KEY"}, nil},
 		{"not a database URL", "DATABASE_URL", "postgres://u:s3cret@host:notaport/db", []string{"DATABASE_URL", "not a PostgreSQL connection string"}, []string{"s3cret"}},
 		{"no PostgreSQL", "DATABASE_URL", "postgres://postgres:s3cret@" + closedAddr(t) + "/cardhost_nowhere?sslmode=disable",

@@ -81,9 +81,13 @@ func DefaultDataDir(getenv func(string) string) (string, error) {
 	if h := getenv("HOME"); filepath.IsAbs(h) {
 		return filepath.Join(h, ".local", "state", "cardhost"), nil
 	}
-	return "", &Problem{What: "no default data folder (neither XDG_STATE_HOME nor HOME is an absolute path)",
-		Fix: "set " + DataDirSetting.String() + " to an absolute folder for the master key file and embossing files"}
+	return "", ErrNoDataDir
 }
+
+// ErrNoDataDir is DefaultDataDir's problem when the environment names no
+// home or state directory.
+var ErrNoDataDir = &Problem{What: "no default data folder (neither XDG_STATE_HOME nor HOME is an absolute path)",
+	Fix: "set " + DataDirSetting.String() + " to an absolute folder for the master key file and embossing files"}
 
 // keywordPassword matches password=... in a keyword/value connection string.
 var keywordPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('[^']*'|\S+)`)
