@@ -146,7 +146,7 @@ func BenchmarkPipeline(b *testing.B) {
 			k := int(i % cards)
 			req := &host.Request{MTI: "0100", Kind: host.KindAuthorization, PAN: emv.PAN(pans[k]), ProcessingCode: "000000",
 				Amount: 100, Currency: "840", TransmissionTime: "1122120000", STAN: stan6(i), MCC: "5411", Country: "840",
-				EntryMode: "812", AcquirerID: "1", RRN: "BENCH" + stan6(i), Terminal: "T1", CVV2: emv.CVV(cvv2s[k])}
+				EntryMode: "812", Expiry: "3012", AcquirerID: "1", RRN: "BENCH" + stan6(i), Terminal: "T1", CVV2: emv.CVV(cvv2s[k])}
 			t0 := time.Now()
 			resp, err := eng.Decide(ctx, req)
 			lat.add(time.Since(t0))

@@ -21,6 +21,11 @@ type step struct {
 // wins. TestPipelineOrder pins it.
 var authorizationPipeline = []step{
 	{"status", stepStatus},
+	// card_not_present: for key-entered and e-commerce requests,
+	// expiry_missing, then cvv2_tries_exceeded (before any check whose
+	// answer would tell a guesser something: the expiry, the CVV2), then
+	// cvv2_missing.
+	{"card_not_present", stepCardNotPresent},
 	{"expiry", stepExpiry},
 	// card_verification: for chip, cryptogram_type_invalid and
 	// cryptogram_amount_mismatch (chipBinding) come after cvn_mismatch and
@@ -35,7 +40,10 @@ var authorizationPipeline = []step{
 // Format and card look-up come before the list above: format needs no
 // card (stepFormat, which also refuses entry modes outside the allow-list
 // of entrymode.go: entry_mode_not_supported, after the processing code and
-// before the amount) and look-up is I/O done by the engine.
+// before the amount) and look-up is I/O done by the engine. Between them,
+// a card-not-present request of a merchant the guard blocked (merchant.go)
+// is declined merchant_blocked, whether or not its card exists, so a
+// blocked merchant learns nothing more about any card.
 
 // txn is one decision in progress: the request, the card snapshot, the
 // clock and what the steps found out along the way.

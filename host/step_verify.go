@@ -17,8 +17,9 @@ import (
 // brings (the card data column of entrymode.go): for chip and contactless
 // the ARQC in field 55 (and the iCVV when track 2 is present), for
 // magnetic stripe the CVV in track 2, and the CVV2 of field 48 whenever
-// present (required for nothing: card-not-present merchants that do not
-// send it are not declined for it).
+// present (whether a card-not-present request must carry one is the
+// card's cvv2_policy, stepCardNotPresent). A wrong CVV2 is counted, a
+// right one resets the count.
 func stepCardVerification(ctx context.Context, t *txn) (Decision, error) {
 	r, c := t.req, t.card
 	m, ok := entryModeOf(r.EntryMode)
@@ -68,7 +69,11 @@ func stepCardVerification(ctx context.Context, t *txn) (Decision, error) {
 			return Decision{}, fmt.Errorf("verifying CVV2: %w", err)
 		}
 		if !ok {
-			return Decline(ReasonCVV2Invalid), nil
+			return t.wrongCVV2(), nil
+		}
+		if t.next.CVV2Tries != 0 {
+			t.next.CVV2Tries = 0
+			t.dirty = true
 		}
 	}
 	return Decision{}, nil

@@ -307,8 +307,12 @@ type TxnOptions struct {
 	// partial approval.
 	Partial bool
 	// Expiry overrides the expiry sent in field 14 (manual and
-	// e-commerce, or any entry when set).
-	Expiry string
+	// e-commerce, or any entry when set); NoExpiry leaves field 14 out of
+	// a manual or e-commerce request (expiry_missing).
+	Expiry   string
+	NoExpiry bool
+	// MerchantID overrides the terminal's field 42.
+	MerchantID string
 	// WrongTrackCVV changes the CVV (iCVV for chip) in track 2 to another
 	// value (cvv_invalid, icvv_invalid).
 	WrongTrackCVV bool
@@ -442,11 +446,14 @@ func (t *Terminal) Request(c *Card, amount int64, o TxnOptions) (*Txn, error) {
 	if o.RRN != "" && (len(o.RRN) > 12 || !iso.Alphanumeric(o.RRN)) {
 		return nil, fmt.Errorf("%w: rrn must be 1 to 12 letters or digits", ErrTransaction)
 	}
+	if len(o.MerchantID) > 15 {
+		return nil, fmt.Errorf("%w: merchant id must be at most 15 characters", ErrTransaction)
+	}
 	now := t.cfg.Now()
 	stan := t.cfg.STAN()
 	tx := &Txn{
 		Card: c, Entry: o.Entry, MTI: o.MTI, STAN: stan, TransmissionTime: iso.FormatTransmissionTime(now),
-		RRN: or(o.RRN, t.cfg.RRN(now, stan)), AcquirerID: acq, TerminalID: t.cfg.TerminalID, MerchantID: t.cfg.MerchantID,
+		RRN: or(o.RRN, t.cfg.RRN(now, stan)), AcquirerID: acq, TerminalID: t.cfg.TerminalID, MerchantID: or(o.MerchantID, t.cfg.MerchantID),
 		ProcessingCode: string(o.Type) + accounts, Currency: currency, Amount: amount,
 	}
 	m := iso.NewMessage(o.MTI)
@@ -461,7 +468,7 @@ func (t *Terminal) Request(c *Card, amount int64, o TxnOptions) (*Txn, error) {
 	set(iso.FieldAcquirerID, acq)
 	set(iso.FieldRRN, tx.RRN)
 	set(iso.FieldTerminal, t.cfg.TerminalID)
-	set(iso.FieldMerchant, t.cfg.MerchantID)
+	set(iso.FieldMerchant, tx.MerchantID)
 	set(iso.FieldAcceptor, t.f43)
 	set(iso.FieldCurrency, currency)
 
@@ -486,7 +493,9 @@ func (t *Terminal) Request(c *Card, amount int64, o TxnOptions) (*Txn, error) {
 		}
 		set(iso.FieldTrack2, trackCVV(c.Track2.Reveal(), o.WrongTrackCVV))
 	case EntryManual, EntryEcommerce:
-		set(iso.FieldExpiry, or(o.Expiry, c.Expiry))
+		if !o.NoExpiry {
+			set(iso.FieldExpiry, or(o.Expiry, c.Expiry))
+		}
 	}
 	if o.Expiry != "" {
 		set(iso.FieldExpiry, o.Expiry)
