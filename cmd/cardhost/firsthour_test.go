@@ -56,7 +56,10 @@ func TestStartFromAnotherFolderRefusesASecondMasterKey(t *testing.T) {
 
 	start := func(t *testing.T, wd, home string) (int, string) {
 		t.Helper()
-		cmd := exec.Command(bin, "serve")
+		// A cardhost that starts instead of refusing is stopped after a while.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, "serve")
 		cmd.Dir, cmd.Env = wd, binEnv(env, home)
 		var stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stderr, &stderr
