@@ -45,6 +45,9 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return "" }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
+// Type names the flag's values in help texts (each is hex; the flag repeats).
+func (m *multiFlag) Type() string { return "hex" }
+
 // keyInputError is a ceremony input the HSM refused: a bad request, not a
 // failure (exit code 2).
 func keyInputError(err error) bool {
