@@ -305,7 +305,7 @@ func TestDocsPageInABrowser(t *testing.T) {
 	shot := filepath.Join(t.TempDir(), "docs.png")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--virtual-time-budget=5000",
+	cmd := exec.CommandContext(ctx, browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--virtual-time-budget=5000",
 		"--user-data-dir="+t.TempDir(), "--screenshot="+shot, "--window-size=1280,1000", app.base()+"/docs")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("chromium: %v\n%s", err, out)
