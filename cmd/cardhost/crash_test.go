@@ -499,6 +499,20 @@ func TestCrashConsistency(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
+	// The first kill waits for `termsim load` to have made its cards and
+	// sent its first request: a kill while it creates them over REST ends
+	// it (it needs its cards), and on a busy machine that takes seconds.
+	waitConn := dbConn(t, dbURL)
+	for started, deadline := 0, time.Now().Add(2*time.Minute); started == 0; time.Sleep(100 * time.Millisecond) {
+		if err := waitConn.QueryRow(ctx, `SELECT count(*) FROM authorizations WHERE terminal_id = 'LOAD0001'`).Scan(&started); err != nil {
+			t.Fatalf("waiting for termsim load: %v", err)
+		}
+		if started == 0 && time.Now().After(deadline) {
+			t.Fatal("termsim load sent nothing within 2 minutes")
+		}
+	}
+	waitConn.Close(ctx)
+	stage("termsim load started")
 	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	runFor := func() time.Duration {
 		return cfg.MinRun + time.Duration(rnd.Int64N(int64(cfg.MaxRun-cfg.MinRun)))
