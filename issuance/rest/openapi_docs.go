@@ -3,6 +3,7 @@ package rest
 import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/bins"
+	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
 // opDoc is the reference text of one operation: its description, and the
@@ -95,6 +96,18 @@ var operationDocs = map[string]opDoc{
 	"simulateCardFail":  {Doc: "Sandbox mode only. Plays the embosser failing the card: its embossing status becomes FAILED and the order fails.", Errors: []string{issuance.SlugInvalidEmbossingStatus}},
 	"exportCardPerso":   {Doc: "Sandbox mode only. Exports the card's personalisation record (track 2, CVV2, chip keys) sealed under the tenant's sandbox transport key, for termsim to act as the card. Audited.", Errors: []string{issuance.SlugNoTransportKey}},
 	"simulateCardPIN":   {Doc: "Sandbox mode only. Sets the card's PIN from a clear test PIN; it is kept sealed for the personalisation export."},
+
+	"createWebhookEndpoint":  {Doc: "Registers an HTTPS URL to receive the tenant's events of the given types (a type, or a group such as `card.*`), signed with the Standard Webhooks scheme (docs/webhooks.md). The `whsec_` secret is in this answer only; a replay with the same Idempotency-Key answers without it. Outside sandbox mode loopback, private and link-local addresses are refused.", Errors: []string{webhook.SlugEndpointLimit}},
+	"listWebhookEndpoints":   {Doc: "Lists the tenant's webhook endpoints, newest first, with their event types and whether they are disabled (and why). Secrets are never shown again."},
+	"getWebhookEndpoint":     {Doc: "Returns one webhook endpoint: URL, event types, description, disabled state and reason."},
+	"updateWebhookEndpoint":  {Doc: "Changes the endpoint's URL, event types or description, or disables or enables it (`disabled`). Enabling an endpoint disabled after a 410 or five days of failures resumes its deliveries. Send only the fields to change."},
+	"deleteWebhookEndpoint":  {Doc: "Deletes the endpoint; its pending deliveries are dropped and its past attempts stay readable under their events."},
+	"rotateWebhookSecret":    {Doc: "Gives the endpoint a new `whsec_` secret, shown in this answer only. For 24 hours deliveries carry a signature under each secret (space-separated in `webhook-signature`), so the receiver can switch without losing one."},
+	"recoverWebhookEndpoint": {Doc: "Queues again, for this endpoint, every event of its types since `since` (within the 30 days events are kept) whose delivery to it failed or never succeeded; answers how many were queued.", Errors: []string{webhook.SlugEndpointDisabled}},
+	"listEvents":             {Doc: "Lists the tenant's events of the last 30 days, newest first, as CloudEvents; filter by type or group (`card.*`), card and creation time."},
+	"getEvent":               {Doc: "Returns one event as webhooks deliver it (CloudEvents JSON; the id is the `webhook-id` of every delivery)."},
+	"listEventAttempts":      {Doc: "Lists every delivery attempt of the event: endpoint, time, HTTP status, duration and the error when it failed."},
+	"redeliverEvent":         {Doc: "Delivers the event again, now, to one endpoint (`endpoint_id`) or to every enabled endpoint subscribed to its type; the receiver sees the same `webhook-id`.", Errors: []string{webhook.SlugEndpointDisabled, webhook.SlugNotSubscribed}},
 }
 
 // tagDocs describes each tag of the document. TestOpenAPIReference fails,
@@ -110,4 +123,6 @@ var tagDocs = map[string]string{
 	"orders":         "Card orders: each card's way through the embosser.",
 	"authorizations": "What the ISO 8583 host decided for each card: authorizations, captures, reversals, spend.",
 	"simulator":      "Sandbox mode only: play the acquirer, the embosser and the KYC provider.",
+	"webhooks":       "Webhook endpoints: where cardhost POSTs the tenant's events, signed, at least once.",
+	"events":         "The tenant's events of the last 30 days and their webhook delivery attempts.",
 }
