@@ -68,7 +68,7 @@ func Clearing(ctx context.Context, args []string, load Load, stdout, stderr io.W
 				rec.FinishedAt.UTC().Format("2006-01-02 15:04:05Z"), rec.Records, rec.Applied, rec.Failed)
 			return 0
 		}
-		hsm, err := env.OpenHSM(db)
+		hsm, err := env.OpenHSM(ctx, db)
 		if err != nil {
 			fmt.Fprintln(stderr, fs.Name()+":", err)
 			return 1
