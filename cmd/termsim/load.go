@@ -174,8 +174,8 @@ func runBare(ctx context.Context, cfg loadgen.LoadConfig, stderr io.Writer) (*lo
 	return loadgen.RunLoad(ctx, cfg)
 }
 
-// createCards creates n cards through the REST API (sandbox), funded of
-// them funded, and becomes them.
+// createCards creates n cards through the REST API (sandbox), the last
+// funded of them funded (half SHARED, half PREPAID), and becomes them.
 func createCards(ctx context.Context, stderr io.Writer, apiURL, key, tkeyHex, productID, pin string, n, funded int) ([]*terminal.Card, error) {
 	api, err := scenario.NewAPI(apiURL, key, 0)
 	if err != nil {
