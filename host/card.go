@@ -14,6 +14,9 @@ import (
 type Card struct {
 	issuance.Card
 	State
+	// FundingAccount is the ledger account a funded card spends ("" for
+	// LIMIT): ledger.SourceAccount of the card, stored with it.
+	FundingAccount string
 	// Source is the funding account a funded card spends (its own or the
 	// program balance; zero for LIMIT cards), as read with the card: a
 	// snapshot the commit checks (docs/ledger.md, "Concurrency"), exact

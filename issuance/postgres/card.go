@@ -31,7 +31,7 @@ const cardColumns = `id, tenant_id, coalesce(product_id, ''), coalesce(cardholde
 	auto_cancel_trigger, expiry_at, pin_length, metadata, billing_address, shipping_address, embosser_id, layout_id,
 	embossing_status, template_id, pan_cipher, pan_index, bin, last4, pan_length, expiry, psn, service_code, network, cvn,
 	imk_ac_ref, cvk_ref, pvk_ref, pin_method, pvki, pin_verify, pin_try_max, imported, cvk_version,
-	cvv2_policy, cvv2_max_tries, created_at, updated_at, version, funding_mode, coalesce(funding_account, '')`
+	cvv2_policy, cvv2_max_tries, created_at, updated_at, version, funding_mode`
 
 func scanCard(row pgx.Row) (issuance.Card, error) {
 	var c issuance.Card
@@ -42,7 +42,7 @@ func scanCard(row pgx.Row) (issuance.Card, error) {
 		&trigger, &c.ExpiryAt, &c.PINLength, &metadata, &billing, &shipping, &c.EmbosserID, &c.LayoutID,
 		&c.EmbossingStatus, &c.TemplateID, &c.PANCipher, &c.PANIndex, &c.BIN, &c.Last4, &c.PANLength, &c.Expiry, &c.PSN, &c.ServiceCode, &network, &c.CVN,
 		&c.IMKACRef, &c.CVKRef, &c.PVKRef, &c.PINMethod, &c.PVKI, &c.PINVerify, &c.PINTryMax, &c.Imported, &c.CVKVersion,
-		&c.CVV2Policy, &c.CVV2MaxTries, &c.CreatedAt, &c.UpdatedAt, &c.Version, &c.FundingMode, &c.FundingAccount)
+		&c.CVV2Policy, &c.CVV2MaxTries, &c.CreatedAt, &c.UpdatedAt, &c.Version, &c.FundingMode)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, issuance.ErrNotFound
 	}
@@ -153,7 +153,7 @@ func insertCard(ctx context.Context, tx pgx.Tx, c *issuance.Card) error {
 		string(c.AutoCancelTrigger), c.ExpiryAt, c.PINLength, metadata, billing, shipping, c.EmbosserID, c.LayoutID,
 		c.EmbossingStatus, c.TemplateID, c.PANCipher, c.PANIndex, c.BIN, c.Last4, c.PANLength, c.Expiry, c.PSN, c.ServiceCode, string(c.Network), c.CVN,
 		c.IMKACRef, c.CVKRef, c.PVKRef, c.PINMethod, c.PVKI, c.PINVerify, c.PINTryMax, c.Imported, c.CVKVersion,
-		cvv2Policy(c.CVV2Policy), cvv2MaxTries(c.CVV2MaxTries), c.CreatedAt, c.UpdatedAt, fundingMode(c.FundingMode), c.FundingAccount)
+		cvv2Policy(c.CVV2Policy), cvv2MaxTries(c.CVV2MaxTries), c.CreatedAt, c.UpdatedAt, fundingMode(c.FundingMode), ledger.SourceAccount(fundingMode(c.FundingMode), c.TenantID, c.ID, c.Currency))
 	switch {
 	case isUniqueViolation(err, "cards_pan_index"):
 		return issuance.ErrPANTaken
@@ -170,7 +170,6 @@ func insertCard(ctx context.Context, tx pgx.Tx, c *issuance.Card) error {
 func (db *DB) CreateCard(ctx context.Context, n issuance.NewCard) error {
 	c := &n.Card
 	c.FundingMode = fundingMode(c.FundingMode)
-	c.FundingAccount = ledger.SourceAccount(c.FundingMode, c.TenantID, c.ID, c.Currency)
 	return db.feeRefused(ctx, &n, db.inTx(ctx, func(tx pgx.Tx) error {
 		if n.Order.BatchID != "" {
 			if err := lockOpenOrder(ctx, tx, n.Order.TenantID, n.Order.ID); err != nil {
