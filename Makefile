@@ -6,7 +6,7 @@ SHELL := /bin/bash
 BENCH_DIR      ?= bench-results
 BENCH_DURATION ?= 30s
 BENCH_CARDS    ?= 64
-BENCH_FUNDED   ?= 32
+BENCH_FUNDED   ?= 0
 BENCH_CONNS    ?= 4
 BENCH_INFLIGHT ?= 16
 BENCH_MIX      ?= testdata/bench/mix.yaml
@@ -31,7 +31,7 @@ fmt:
 # bench starts a PostgreSQL-backed cardhost (fresh database, production-like
 # logging, profiles on loopback), runs `termsim load --baseline` with the
 # fixed mix on BENCH_CARDS cards of which BENCH_FUNDED are funded (half
-# SHARED, half PREPAID; 0 for LIMIT cards only), and writes the JSON
+# SHARED, half PREPAID; default 0: LIMIT cards only), and writes the JSON
 # summary, the text report and CPU and heap profiles of cardhost into
 # $(BENCH_DIR). BENCH_HTTP, BENCH_ISO, BENCH_KAFKA and BENCH_PPROF move its
 # ports.

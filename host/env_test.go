@@ -508,18 +508,7 @@ func (e *hostEnv) cvv2Tries(id string) (n int) {
 // events returns the types of a card's outbox events, in seq order.
 func (e *hostEnv) events(cardID string) []string {
 	e.t.Helper()
-	rows, err := e.db.Pool().Query(context.Background(), `SELECT type FROM outbox WHERE subject = $1 ORDER BY seq`, cardID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		rows.Scan(&s)
-		out = append(out, s)
-	}
-	return out
+	return e.texts(`SELECT type FROM outbox WHERE subject = $1 ORDER BY seq`, cardID)
 }
 
 // lastEvent decodes the newest outbox event of a card.

@@ -79,16 +79,22 @@ func (e *hostEnv) program() string {
 // kinds returns the kinds of a card's transfers, oldest first.
 func (e *hostEnv) kinds(cardID string) []string {
 	e.t.Helper()
-	rows, err := e.db.Pool().Query(context.Background(), `SELECT kind FROM ledger_transfers WHERE card_id = $1 ORDER BY seq`, cardID)
+	return e.texts(`SELECT kind FROM ledger_transfers WHERE card_id = $1 ORDER BY seq`, cardID)
+}
+
+// texts runs a query of one text column and returns its rows.
+func (e *hostEnv) texts(query string, args ...any) []string {
+	e.t.Helper()
+	rows, err := e.db.Pool().Query(context.Background(), query, args...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var k string
-		rows.Scan(&k)
-		out = append(out, k)
+		var s string
+		rows.Scan(&s)
+		out = append(out, s)
 	}
 	return out
 }
