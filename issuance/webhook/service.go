@@ -16,6 +16,9 @@ import (
 // Deps are the Service's collaborators and settings.
 type Deps struct {
 	Store Store
+	// Decisions keeps the decision endpoints (decision.go); the webhook
+	// store implements it.
+	Decisions DecisionStore
 	Vault Vault
 	// SealKeyRef is the HSM key that seals endpoint secrets (the
 	// platform's PAN-DEK); "" answers key_not_configured to the calls that

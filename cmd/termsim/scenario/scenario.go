@@ -342,6 +342,8 @@ var Reasons = map[string]iso.ResponseCode{
 	"cvv2_tries_exceeded": iso.CryptographicFailure, "merchant_blocked": iso.SuspectedFraud,
 	"mac_missing": iso.SecurityViolation, "mac_invalid": iso.SecurityViolation,
 	"pin_block_format_not_allowed": iso.SecurityViolation,
+	"issuer_declined":              iso.DoNotHonor, "issuer_insufficient_funds": iso.InsufficientFunds,
+	"issuer_suspected_fraud": iso.SuspectedFraud, "issuer_unavailable": iso.DoNotHonor,
 }
 
 // EventTypes are the event types of package kafka's catalogue
