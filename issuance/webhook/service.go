@@ -16,8 +16,8 @@ import (
 // Deps are the Service's collaborators and settings.
 type Deps struct {
 	Store Store
-	// Decisions keeps the decision endpoints (decision.go); the webhook
-	// store implements it.
+	// Decisions keeps the decision endpoints (decision.go); default: the
+	// Store, when it implements DecisionStore (the PostgreSQL one does).
 	Decisions DecisionStore
 	Vault Vault
 	// SealKeyRef is the HSM key that seals endpoint secrets (the
@@ -43,6 +43,9 @@ type Service struct{ d Deps }
 func NewService(d Deps) *Service {
 	if d.Resolver == nil {
 		d.Resolver = net.DefaultResolver
+	}
+	if ds, ok := d.Store.(DecisionStore); ok && d.Decisions == nil {
+		d.Decisions = ds
 	}
 	if d.Retention <= 0 {
 		d.Retention = DefaultRetention
