@@ -19,7 +19,7 @@ type Deps struct {
 	// Decisions keeps the decision endpoints (decision.go); default: the
 	// Store, when it implements DecisionStore (the PostgreSQL one does).
 	Decisions DecisionStore
-	Vault Vault
+	Vault     Vault
 	// SealKeyRef is the HSM key that seals endpoint secrets (the
 	// platform's PAN-DEK); "" answers key_not_configured to the calls that
 	// make a secret.
