@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/host"
 	hostpg "github.com/cardhost/cardhost/host/postgres"
@@ -34,6 +35,8 @@ type issuerReceiver struct {
 	sleep  time.Duration
 	got    []host.IssuerRequest
 	bad    int // requests whose signature did not verify
+	// slowAmount: a request for this amount waits a second more.
+	slowAmount int64
 }
 
 func newIssuerReceiver(t *testing.T) *issuerReceiver {
@@ -48,6 +51,9 @@ func newIssuerReceiver(t *testing.T) *issuerReceiver {
 			r.bad++
 		}
 		r.got = append(r.got, q)
+		if r.slowAmount != 0 && q.Amount == r.slowAmount {
+			sleep += time.Second
+		}
 		r.mu.Unlock()
 		select {
 		case <-time.After(sleep):
@@ -99,7 +105,18 @@ func (e *hostEnv) decided(cardID string) (record, event string, latency *int64) 
 // partial approval (and its refusal without field 48.04), non-2xx, and a
 // timeout under each default action decide as docs/webhooks.md says, and
 // the record and its event say who decided. A host decline asks no one.
-func TestIssuerDecisions(t *testing.T) {
+// decisionEnv is a host whose tenant has a decision endpoint (rcv),
+// set through the webhook service over the env's database and HSM.
+type decisionEnv struct {
+	*hostEnv
+	rcv    *issuerReceiver
+	svc    *webhook.Service
+	engine *host.Engine
+	client *terminal.Client
+	put    func(timeoutMS int, action string)
+}
+
+func newDecisionEnv(t *testing.T) *decisionEnv {
 	e := newHostEnv(t)
 	ctx := context.Background()
 	rcv := newIssuerReceiver(t)
@@ -133,6 +150,12 @@ func TestIssuerDecisions(t *testing.T) {
 	engine, addr := e.serve(hostpg.New(e.db), e.hsm, nil, prometheus.NewRegistry())
 	e.addr = addr
 	client := e.dial()
+	return &decisionEnv{hostEnv: e, rcv: rcv, svc: svc, engine: engine, client: client, put: put}
+}
+
+func TestIssuerDecisions(t *testing.T) {
+	d := newDecisionEnv(t)
+	e, rcv, svc, engine, client, put, ctx := d.hostEnv, d.rcv, d.svc, d.engine, d.client, d.put, context.Background()
 	limit := int64(5000)
 	card := e.newCard(cardOpts{limit: &limit})
 	spent := int64(0)
@@ -231,4 +254,36 @@ func (m msg) amountOr(d int64) int64 {
 		return d
 	}
 	return m.amount
+}
+
+// TestIssuerCallOutsideTheCardLock: while the issuer takes its time over
+// one request, a second request of the same card is decided (the first
+// has let go of the card): the call holds no lock, and the answers still
+// add up (both approvals counted once each).
+func TestIssuerCallOutsideTheCardLock(t *testing.T) {
+	d := newDecisionEnv(t)
+	d.rcv.slowAmount = 1111
+	d.put(3000, webhook.ActionDecline)
+	d.engine.RefreshDecisionEndpoints(context.Background())
+	d.rcv.answer(200, `{"approved": true}`, 0)
+	card := d.newCard(cardOpts{})
+	other := d.dial()
+	type res struct {
+		a  answer
+		at time.Time
+	}
+	slow, fast := make(chan res, 1), make(chan res, 1)
+	go func() { a := d.send(d.client, d.build(card, msg{amount: 1111})); slow <- res{a, time.Now()} }()
+	time.Sleep(200 * time.Millisecond) // the slow request is at the issuer
+	go func() { a := d.send(other, d.build(card, msg{amount: 2222})); fast <- res{a, time.Now()} }()
+	f, s := <-fast, <-slow
+	if f.a.code != "00" || s.a.code != "00" {
+		t.Fatalf("answers %s and %s, want 00 00", s.a.code, f.a.code)
+	}
+	if !f.at.Before(s.at) {
+		t.Fatal("the second request of the card waited for the first one's issuer call")
+	}
+	if _, total, _ := d.cardState(card.ID); total != 1111+2222 {
+		t.Fatalf("card total %d, want %d", total, 1111+2222)
+	}
 }

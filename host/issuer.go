@@ -115,6 +115,10 @@ type DecisionsConfig struct {
 // before the deadline the default action is applied without a call.
 const minIssuerCall = 50 * time.Millisecond
 
+// lateGrace is how long a call may go on past its deadline so that a
+// late answer is logged (and ignored) rather than cut off unseen.
+const lateGrace = 2 * time.Second
+
 // decisionBook is the engine's copy of the decision endpoints, by tenant,
 // read whole and kept in memory: no request reads the database to learn
 // whether its tenant has an endpoint. The first request loads it; later
@@ -351,8 +355,9 @@ func (b *decisionBook) call(ctx context.Context, c *issuerCall, log logger) {
 		log.WarnContext(ctx, "no time left to ask the issuer: default action applied", "authorization_id", c.id, "tenant_id", c.ep.TenantID)
 		return
 	}
-	cctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
+	// The call itself may run lateGrace past the deadline, so that a late
+	// answer is seen (logged and ignored); the decision waits only until
+	// the deadline.
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	whsig.SetHeaders(h, c.id, b.now(), c.question, c.ep.Secret)
@@ -363,29 +368,35 @@ func (b *decisionBook) call(ctx context.Context, c *issuerCall, log logger) {
 	}
 	done := make(chan result, 1)
 	go func() {
+		cctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(lateGrace))
+		defer cancel()
 		s, a, err := b.cfg.Caller.Call(cctx, c.ep.URL, h, c.question)
 		done <- result{s, a, err}
 	}()
 	var r result
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
 	waiting := false // the call goes on past the deadline
 	select {
 	case r = <-done:
-	case <-cctx.Done():
-		r.err, waiting = cctx.Err(), true
+	case <-timer.C:
+		waiting = true
+	case <-ctx.Done():
+		waiting = true
 	}
 	c.latency = time.Since(start)
 	switch {
-	case waiting || (r.err != nil && cctx.Err() != nil):
+	case waiting:
 		c.by = DecidedByIssuerTimeout
 		log.WarnContext(ctx, "issuer decision timed out: default action applied", "authorization_id", c.id, "tenant_id", c.ep.TenantID,
 			"latency_ms", c.latency.Milliseconds())
-		if waiting {
-			go func() { // a late answer is logged and ignored
-				if late := <-done; late.err == nil {
-					log.InfoContext(context.Background(), "late issuer decision ignored", "authorization_id", c.id, "tenant_id", c.ep.TenantID, "status", late.status)
-				}
-			}()
-		}
+		go func() { // a late answer is logged and ignored
+			late := <-done
+			if late.err == nil {
+				log.InfoContext(context.Background(), "late issuer decision ignored", "authorization_id", c.id, "tenant_id", c.ep.TenantID,
+					"status", late.status, "latency_ms", time.Since(start).Milliseconds())
+			}
+		}()
 		return
 	case r.err != nil:
 		c.by = DecidedByIssuerError
