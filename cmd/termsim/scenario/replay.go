@@ -111,6 +111,18 @@ func (sc *Scenario) Needs() (api, kafka bool) {
 	return api, kafka
 }
 
+// Exclusive reports whether sc must run alone: its decider steps set the
+// tenant's decision endpoint, which would decide the requests of the
+// scenarios running beside it.
+func (sc *Scenario) Exclusive() bool {
+	for _, s := range sc.Steps {
+		if s.Decider != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // Run runs sc and returns its result; the error is only for a canceled
 // context. Setup failures and failed steps are in the result.
 func (r *Runner) Run(ctx context.Context, sc *Scenario) (*ScenarioResult, error) {
