@@ -6,11 +6,16 @@ SHELL := /bin/bash
 BENCH_DIR      ?= bench-results
 BENCH_DURATION ?= 30s
 BENCH_CARDS    ?= 64
+BENCH_FUNDED   ?= 0
 BENCH_CONNS    ?= 4
 BENCH_INFLIGHT ?= 16
 BENCH_MIX      ?= testdata/bench/mix.yaml
 BENCH_DB       ?= cardhost_bench
 BENCH_PG       ?= postgres://postgres@127.0.0.1:5432
+BENCH_HTTP     ?= 127.0.0.1:18080
+BENCH_ISO      ?= 127.0.0.1:18583
+BENCH_KAFKA    ?= 127.0.0.1:19092
+BENCH_PPROF    ?= 127.0.0.1:16060
 
 .PHONY: test vet fmt bench
 
@@ -25,8 +30,11 @@ fmt:
 
 # bench starts a PostgreSQL-backed cardhost (fresh database, production-like
 # logging, profiles on loopback), runs `termsim load --baseline` with the
-# fixed mix, and writes the JSON summary, the text report and CPU and heap
-# profiles of cardhost into $(BENCH_DIR).
+# fixed mix on BENCH_CARDS cards of which BENCH_FUNDED are funded (half
+# SHARED, half PREPAID; default 0: LIMIT cards only), and writes the JSON
+# summary, the text report and CPU and heap profiles of cardhost into
+# $(BENCH_DIR). BENCH_HTTP, BENCH_ISO, BENCH_KAFKA and BENCH_PPROF move its
+# ports.
 .ONESHELL:
 .SILENT: bench
 bench:
@@ -37,18 +45,18 @@ bench:
 	psql "$(BENCH_PG)/postgres?sslmode=disable" -q -c 'DROP DATABASE IF EXISTS $(BENCH_DB)'
 	rm -rf $(BENCH_DIR)/data
 	export DATABASE_URL="$(BENCH_PG)/$(BENCH_DB)?sslmode=disable" CARDHOST_DATA_DIR=$(BENCH_DIR)/data \
-	  CARDHOST_HTTP_ADDR=127.0.0.1:18080 CARDHOST_ISO_ADDR=127.0.0.1:18583 CARDHOST_EMBEDDED_KAFKA_ADDR=127.0.0.1:19092 \
-	  CARDHOST_PPROF_ADDR=127.0.0.1:16060 CARDHOST_LOG_LEVEL=warn
+	  CARDHOST_HTTP_ADDR=$(BENCH_HTTP) CARDHOST_ISO_ADDR=$(BENCH_ISO) CARDHOST_EMBEDDED_KAFKA_ADDR=$(BENCH_KAFKA) \
+	  CARDHOST_PPROF_ADDR=$(BENCH_PPROF) CARDHOST_LOG_LEVEL=warn
 	$(BENCH_DIR)/cardhost > $(BENCH_DIR)/cardhost.out 2> $(BENCH_DIR)/cardhost.log &
 	pid=$$!
 	trap 'kill $$pid 2>/dev/null || true' EXIT
-	for i in $$(seq 60); do curl -sf http://127.0.0.1:18080/readyz > /dev/null && break; sleep 1; done
+	for i in $$(seq 60); do curl -sf http://$(BENCH_HTTP)/readyz > /dev/null && break; sleep 1; done
 	key=$$(grep -o 'chk_[A-Za-z0-9_-]*' $(BENCH_DIR)/cardhost.out | head -1)
 	secs=$$(echo $(BENCH_DURATION) | sed 's/s$$//')
-	( sleep $$(( secs + secs / 4 + 3 )); curl -s "http://127.0.0.1:16060/debug/pprof/profile?seconds=$$(( secs / 2 ))" > $(BENCH_DIR)/cpu.prof; \
-	  curl -s http://127.0.0.1:16060/debug/pprof/heap > $(BENCH_DIR)/heap.prof ) &
+	( sleep $$(( secs + secs / 4 + 3 )); curl -s "http://$(BENCH_PPROF)/debug/pprof/profile?seconds=$$(( secs / 2 ))" > $(BENCH_DIR)/cpu.prof; \
+	  curl -s http://$(BENCH_PPROF)/debug/pprof/heap > $(BENCH_DIR)/heap.prof ) &
 	prof=$$!
-	$(BENCH_DIR)/termsim load --host 127.0.0.1:18583 --api http://127.0.0.1:18080 --key "$$key" --cards $(BENCH_CARDS) \
+	$(BENCH_DIR)/termsim load --host $(BENCH_ISO) --api http://$(BENCH_HTTP) --key "$$key" --cards $(BENCH_CARDS) --funded $(BENCH_FUNDED) \
 	  --connections $(BENCH_CONNS) --inflight $(BENCH_INFLIGHT) --duration $(BENCH_DURATION) --mix $(BENCH_MIX) \
 	  --baseline --quiet --json $(BENCH_DIR)/summary.json | tee $(BENCH_DIR)/report.txt
 	wait $$prof || true

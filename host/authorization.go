@@ -12,8 +12,10 @@ type AuthStatus string
 // Record statuses. An authorization (0100) is OPEN while its amount is
 // held, CAPTURED once completed (0220), REVERSED when fully reversed;
 // a financial request (0200) is CAPTURED at once; a declined request is
-// DECLINED. Captures and reversals are stored as their own records, APPLIED
-// when they matched an original and UNMATCHED when none was found.
+// DECLINED; an authorization whose hold expired is EXPIRED. Captures,
+// reversals, clearing records and expiries are stored as their own
+// records, APPLIED when they matched an original and UNMATCHED when none
+// was found.
 const (
 	StatusOpen      AuthStatus = "OPEN"
 	StatusCaptured  AuthStatus = "CAPTURED"
@@ -21,6 +23,7 @@ const (
 	StatusDeclined  AuthStatus = "DECLINED"
 	StatusApplied   AuthStatus = "APPLIED"
 	StatusUnmatched AuthStatus = "UNMATCHED"
+	StatusExpired   AuthStatus = "EXPIRED"
 )
 
 // Authorization is one stored message and its decision. It never holds a
@@ -67,6 +70,14 @@ type Authorization struct {
 	// Applied lists the spend counters this authorization added to, so a
 	// reversal restores exactly what was added (in the same windows).
 	Applied []Applied
+
+	// Money (funded cards, docs/ledger.md). HoldID is the pending ledger
+	// transfer holding HoldAmount (0 once posted, voided or expired) until
+	// HoldExpiresAt. Cleared is what clearing records presented of it.
+	HoldID        string
+	HoldAmount    int64
+	HoldExpiresAt *time.Time
+	Cleared       int64
 
 	// MatchKey is the retransmission key (unique); Fingerprint the keyed
 	// hash of the request content.

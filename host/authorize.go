@@ -7,6 +7,7 @@ import (
 	"github.com/cardhost/cardhost/iso"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ledger"
 )
 
 // authorize decides a 0100 or 0200 through the pipeline and builds its
@@ -72,11 +73,15 @@ func (e *Engine) authorize(ctx context.Context, req *Request, card *Card, now ti
 			t.next.UsedAt = &used
 			t.dirty = true
 		}
+		approvalMoney(e.newMoney(card, now), req, rec, c)
 	} else {
 		rec.Status = StatusDeclined
 	}
+	if t.fundsBelow > 0 {
+		c.FundsAccount, c.FundsBelow = card.FundingAccount, t.fundsBelow
+	}
 	if req.TxnType() == TxnBalanceInquiry || d.Approved() {
-		resp.Balances = balances(req, card, t.next, now)
+		resp.Balances = balances(req, card, t.next, c.Source, now)
 		rec.Balances = resp.Balances
 	}
 	if resp.ICC, err = arpc(ctx, t, d); err != nil {
@@ -93,6 +98,22 @@ func (e *Engine) authorize(ctx context.Context, req *Request, card *Card, now ti
 		return nil, nil, err
 	}
 	return c, resp, nil
+}
+
+// approvalMoney is what an approval moves on a funded card: a hold of the
+// approved amount (0100), a posted debit (0200), a credit (refunds);
+// nothing for a balance inquiry.
+func approvalMoney(m *money, req *Request, rec *Authorization, c *Commit) {
+	switch {
+	case m == nil || req.TxnType() == TxnBalanceInquiry:
+	case rec.CardAmount < 0:
+		m.give(ledger.KindRefund, -rec.CardAmount, rec.ID)
+	case req.Kind == KindFinancial:
+		m.spend(ledger.KindDebit, rec.CardAmount, rec.ID, req.MCC, false)
+	default:
+		m.hold(rec, rec.CardAmount, rec.ID, req.MCC, false, nil)
+	}
+	m.done(c)
 }
 
 // advice records a 0120: the network already decided (stand-in), so the
@@ -129,6 +150,7 @@ func (e *Engine) advice(ctx context.Context, req *Request, card *Card, now time.
 	resp := &Response{Decision: d, Amount: req.Amount, AuthorizationID: rec.ID}
 	amount := cardAmount(req, &card.Card)
 	next := card.State.Clone()
+	m := e.newMoney(card, now)
 	switch {
 	case !approved:
 		rec.Status = StatusDeclined
@@ -140,6 +162,7 @@ func (e *Engine) advice(ctx context.Context, req *Request, card *Card, now time.
 			releaseSpend(&next, o.Applied, o.Held, true)
 			o.ReversedAmount += o.Held
 			o.Held, o.Status = 0, StatusReversed
+			m.resolve(ledger.KindVoid, &o, 0, rec.ID)
 			c.Original, c.State = &o, &next
 		}
 	case orig != nil:
@@ -154,6 +177,11 @@ func (e *Engine) advice(ctx context.Context, req *Request, card *Card, now time.
 				applySpend(&next, withoutCount(o.Applied, delta), delta)
 			}
 			o.Held = amount
+			if m != nil && o.HoldAmount > 0 { // the network approved another amount: hold that
+				expires := o.HoldExpiresAt
+				m.resolve(ledger.KindVoid, &o, 0, rec.ID)
+				m.hold(&o, amount, rec.ID, o.MCC, true, expires)
+			}
 			c.State = &next
 		}
 		c.Original = &o
@@ -163,8 +191,10 @@ func (e *Engine) advice(ctx context.Context, req *Request, card *Card, now time.
 		rec.CardAmount, rec.ApprovedAmount, rec.Held, rec.Applied = amount, req.Amount, amount, applied
 		rec.Status = StatusOpen
 		rec.ApprovalCode = adviceApprovalCode(req, "")
+		m.hold(rec, amount, rec.ID, req.MCC, true, nil) // the network approved it: forced
 		c.State = &next
 	}
+	m.done(c)
 	if c.Events, err = decisionEvents(card, rec, c, now); err != nil {
 		return nil, nil, err
 	}
@@ -199,8 +229,9 @@ func dedupApplied(in []Applied) []Applied {
 
 // balances answers field 54: the available amount against the card limit
 // (or, without one, the smallest remaining amount control), in the card's
-// currency.
-func balances(req *Request, card *Card, s State, now time.Time) []Balance {
+// currency; for a funded card no more than its funding account's available
+// balance (source: as the decision leaves it, nil when it moved nothing).
+func balances(req *Request, card *Card, s State, source *ledger.Account, now time.Time) []Balance {
 	cur, _ := issuance.CurrencyNumeric(card.Currency)
 	acct := "00"
 	if len(req.ProcessingCode) >= 4 {
@@ -217,6 +248,14 @@ func balances(req *Request, card *Card, s State, now time.Time) []Balance {
 		}
 		v := *sc.Amount - s.current(sc, now).Amount
 		if avail == nil || v < *avail {
+			avail = &v
+		}
+	}
+	if card.Funded() {
+		if source == nil {
+			source = &card.Source
+		}
+		if v := source.Available(); avail == nil || v < *avail {
 			avail = &v
 		}
 	}

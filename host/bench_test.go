@@ -16,6 +16,7 @@ import (
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ledger"
 )
 
 // latencies collects per-operation durations and reports percentiles.
@@ -181,11 +182,32 @@ func kcvHex(tb testing.TB, key []byte) string {
 // as the server is configured) and the outbox row, 64 in flight over 4
 // connections on 64 cards.
 func BenchmarkAuthorizationTCPPostgres(b *testing.B) {
+	// LIMIT cards (no money), and funded cards whose holds ride the same
+	// commits (docs/ledger.md): SHARED on one program balance, PREPAID on
+	// their own.
+	for _, mode := range []string{ledger.ModeLimit, ledger.ModeShared, ledger.ModePrepaid} {
+		b.Run(mode, func(b *testing.B) { benchAuthorizations(b, mode) })
+	}
+}
+
+func benchAuthorizations(b *testing.B, mode string) {
 	e := newHostEnv(b)
 	const cards = 64
 	tc := make([]testCard, cards)
+	funding := ""
+	if mode != ledger.ModeLimit {
+		funding = mode
+	}
 	for i := range tc {
-		tc[i] = e.newCard(cardOpts{})
+		tc[i] = e.newCard(cardOpts{funding: funding})
+	}
+	if funding != "" {
+		e.deposit(cards * 1_000_000_000)
+	}
+	if funding == ledger.ModePrepaid {
+		for _, c := range tc {
+			e.recharge(c.ID, 1_000_000_000)
+		}
 	}
 	clients := make([]*hostClient, 4)
 	for i := range clients {
@@ -267,4 +289,11 @@ func (m *memLedger) CommitLocked(ctx context.Context, id string, decide func(*ho
 		return 0, nil, err
 	}
 	return m.Commit(ctx, c)
+}
+
+func (m *memLedger) AuthorizationByID(context.Context, string) (*host.Authorization, error) {
+	return nil, host.ErrNotFound
+}
+func (m *memLedger) DueHolds(context.Context, time.Time, int) ([]host.HoldRef, error) {
+	return nil, nil
 }

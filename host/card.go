@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ledger"
 )
 
 // Card is the snapshot of a card the pipeline decides on: the issuer's card
@@ -13,7 +14,18 @@ import (
 type Card struct {
 	issuance.Card
 	State
+	// FundingAccount is the ledger account a funded card spends ("" for
+	// LIMIT): ledger.SourceAccount of the card, stored with it.
+	FundingAccount string
+	// Source is the funding account a funded card spends (its own or the
+	// program balance; zero for LIMIT cards), as read with the card: a
+	// snapshot the commit checks (docs/ledger.md, "Concurrency"), exact
+	// when the card was read for a locked commit.
+	Source ledger.Account
 }
+
+// Funded reports whether the card spends a ledger balance.
+func (c *Card) Funded() bool { return c.FundingAccount != "" && ledger.Funded(c.FundingMode) }
 
 // State is the authorization state of a card, updated only by commits.
 type State struct {

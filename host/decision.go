@@ -96,6 +96,11 @@ const (
 	ReasonPINFormatNotAllowed Reason = "pin_block_format_not_allowed"
 )
 
+// ReasonInsufficientFunds: a funded card's funding account (its own
+// balance, or the program balance) has less available than the amount
+// (issue 13, docs/ledger.md); partial approval applies to it.
+const ReasonInsufficientFunds Reason = "insufficient_funds"
+
 // reasonCodes maps every reason to its ISO response code, row by row as in
 // DESIGN.md.
 var reasonCodes = map[Reason]iso.ResponseCode{
@@ -151,6 +156,7 @@ var reasonCodes = map[Reason]iso.ResponseCode{
 	ReasonIssuerInsufficientFunds: iso.InsufficientFunds,
 	ReasonIssuerSuspectedFraud:    iso.SuspectedFraud,
 	ReasonIssuerUnavailable:       iso.DoNotHonor,
+	ReasonInsufficientFunds:       iso.InsufficientFunds,
 }
 
 // Code returns the reason's ISO response code (96 for an unknown reason).

@@ -45,6 +45,12 @@ type Config struct {
 	// an acquirer the engine does not know is looked for at most once a
 	// second. Default 1 minute.
 	AcquirerTTL time.Duration
+	// HoldExpiry is how long a funded card's hold lives before it expires
+	// and gives the money back (docs/ledger.md). Default 7 days.
+	HoldExpiry time.Duration
+	// HoldExpiryLong is the life of holds at lodging and vehicle rental
+	// MCCs. Default 31 days.
+	HoldExpiryLong time.Duration
 	// Now is the clock. Default time.Now (used in UTC).
 	Now func() time.Time
 	// Merchants configures the guard against BIN attacks (merchant.go);
@@ -417,6 +423,9 @@ func (e *Engine) remember(card *Card, c *Commit) {
 	if c.Status != "" {
 		next.Status, next.StatusReason = c.Status, c.StatusReason
 	}
+	if c.Source != nil {
+		next.Source = *c.Source
+	}
 	e.cache.put(&next, e.now())
 }
 
@@ -467,6 +476,9 @@ func (e *Engine) newRecord(req *Request, card *Card, d Decision, now time.Time) 
 // STAN, transmission time, RRN and the message class (the MTI without its
 // repeat digit).
 func MatchKey(r *Request) string {
+	if r.Clearing != nil { // a clearing record is applied once: its type and ARN
+		return "CLR|" + r.Clearing.Type + "|" + r.Clearing.ARN
+	}
 	class := r.MTI
 	if len(class) == 4 {
 		class = class[:3]

@@ -229,6 +229,7 @@ type cardOpts struct {
 	// (default REQUIRED and 5, as the columns' defaults).
 	cvv2Policy   string
 	cvv2MaxTries int
+	funding      string // ledger mode: "" (LIMIT), SHARED or PREPAID
 }
 
 // newCard inserts an ACTIVE USD card straight into the cards table (the
@@ -283,6 +284,9 @@ func (e *hostEnv) newCard(o cardOpts) testCard {
 		o.cvv2Policy, o.cvv2MaxTries)
 	if err != nil {
 		e.t.Fatalf("inserting card: %v", err)
+	}
+	if o.funding != "" {
+		e.fund(id, o.funding)
 	}
 	return testCard{ID: id, PAN: pan, Expiry: o.expiry}
 }
@@ -507,18 +511,7 @@ func (e *hostEnv) cvv2Tries(id string) (n int) {
 // events returns the types of a card's outbox events, in seq order.
 func (e *hostEnv) events(cardID string) []string {
 	e.t.Helper()
-	rows, err := e.db.Pool().Query(context.Background(), `SELECT type FROM outbox WHERE subject = $1 ORDER BY seq`, cardID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		rows.Scan(&s)
-		out = append(out, s)
-	}
-	return out
+	return e.texts(`SELECT type FROM outbox WHERE subject = $1 ORDER BY seq`, cardID)
 }
 
 // lastEvent decodes the newest outbox event of a card.

@@ -14,6 +14,9 @@ func decisionEvents(card *Card, rec *Authorization, c *Commit, now time.Time) ([
 	if card == nil {
 		return nil, nil // no card: no subject or tenant to publish to
 	}
+	if rec.Kind == KindClearing || rec.Kind == KindClearingReversal || rec.Kind == KindExpiry {
+		return statusEvents(card, c, now, nil) // their ledger.* event is the money's (clearing.go)
+	}
 	typ := kafka.TypeAuthorizationDeclined
 	switch {
 	case rec.Status == StatusDeclined:
@@ -71,7 +74,12 @@ func decisionEvents(card *Card, rec *Authorization, c *Commit, now time.Time) ([
 	if err != nil {
 		return nil, err
 	}
-	events := []kafka.Event{ev}
+	return statusEvents(card, c, now, []kafka.Event{ev})
+}
+
+// statusEvents adds the card's status change, if the commit makes one, to
+// events.
+func statusEvents(card *Card, c *Commit, now time.Time, events []kafka.Event) ([]kafka.Event, error) {
 	if c.Status == issuance.StatusCanceled && card.Status != issuance.StatusCanceled {
 		after := card.Card
 		after.Status, after.StatusReason = c.Status, c.StatusReason

@@ -3,8 +3,10 @@ package host
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/kafka"
 )
 
@@ -54,12 +56,25 @@ type Ledger interface {
 	// whole; a retransmission of the request then finds it by match key.
 	Commit(ctx context.Context, c *Commit) (CommitOutcome, *Authorization, error)
 	// CommitLocked reads the card with id cardID under a lock that every
-	// other commit of that card (in any instance) waits for, calls decide
-	// with it and commits the result like Commit, in the same transaction.
-	// It is the engine's way out when optimistic commits keep finding the
-	// card changed by other instances: the locked decision cannot lose the
-	// race. decide's error is returned as is.
+	// other commit of that card (in any instance) waits for, and its
+	// funding account (Card.Source) under a lock too, calls decide with it
+	// and commits the result like Commit, in the same transaction. It is
+	// the engine's way out when optimistic commits keep finding the card
+	// changed by other instances: the locked decision cannot lose the
+	// race; and the way of hold expiry and clearing, whose events carry the
+	// exact balance. decide's error is returned as is.
 	CommitLocked(ctx context.Context, cardID string, decide func(*Card) (*Commit, error)) (CommitOutcome, *Authorization, error)
+	// AuthorizationByID returns a record by id, or ErrNotFound.
+	AuthorizationByID(ctx context.Context, id string) (*Authorization, error)
+	// DueHolds lists up to limit authorizations whose hold expires at or
+	// before now, soonest first.
+	DueHolds(ctx context.Context, now time.Time, limit int) ([]HoldRef, error)
+}
+
+// HoldRef names an authorization holding money, and its card.
+type HoldRef struct {
+	CardID          string
+	AuthorizationID string
 }
 
 // OriginalQuery identifies the original of a capture or reversal: field 90
@@ -75,6 +90,14 @@ type OriginalQuery struct {
 	AcquirerID       string
 	Terminal         string
 	RRN              string
+	// Clearing: the query of a clearing record, whose original is the
+	// card's approved authorization with ApprovalCode and RRN (each when
+	// set); field 90, terminal and acquirer are not used. Refund: a
+	// clearing refund looks for a refund (processing code 20), a
+	// presentment for anything else.
+	Clearing     bool
+	ApprovalCode string
+	Refund       bool
 }
 
 // Commit is everything one decision changes.
@@ -95,6 +118,22 @@ type Commit struct {
 	Original *Authorization
 	// Events are written to the outbox after the card update.
 	Events []kafka.Event
+
+	// Transfers are the decision's ledger transfers (funded cards), applied
+	// in the same transaction: a non-forced debit that would take a
+	// customer account below zero makes the commit CommitStale (decide
+	// again on a fresh read).
+	Transfers []ledger.Transfer
+	// FundsBelow, when > 0, guards a decision the card's funding account
+	// (FundsAccount) decided by being short (51, or a partial approval on
+	// the balance): it commits only while the account's available balance
+	// is below FundsBelow, else CommitStale.
+	FundsAccount string
+	FundsBelow   int64
+	// Source is the card's funding account as the Transfers leave it
+	// (what the decision saw plus them): the engine's card cache keeps it.
+	// Not written.
+	Source *ledger.Account
 }
 
 // CommitOutcome is the result of Ledger.Commit.

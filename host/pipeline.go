@@ -75,6 +75,9 @@ type txn struct {
 	applied  []Applied
 	// cancel: a one-time card is cancelled by this approval.
 	cancel bool
+	// fundsBelow, when > 0: the funding account's balance decided (a 51 or
+	// a partial approval); the decision holds while the balance is below it.
+	fundsBelow int64
 }
 
 func newTxn(req *Request, card *Card, now time.Time, v Verifier, acquirer func(context.Context, string) (Acquirer, error)) *txn {

@@ -18,9 +18,14 @@ const (
 	KindCapture             // 0220: completion of an earlier 0100
 	KindReversal            // 0400: full or partial reversal
 	KindReversalAdvice      // 0420: reversal advice
+	// Kinds that come from no ISO message (docs/ledger.md).
+	KindClearing         // a clearing record: a presentment or a refund
+	KindClearingReversal // a clearing record that reverses a presentment
+	KindExpiry           // a hold expired
 )
 
-var kindNames = [...]string{"unknown", "authorization", "financial", "advice", "capture", "reversal", "reversal_advice"}
+var kindNames = [...]string{"unknown", "authorization", "financial", "advice", "capture", "reversal", "reversal_advice",
+	"clearing", "clearing_reversal", "expiry"}
 
 // String returns the kind's lower-case name.
 func (k Kind) String() string {
@@ -94,6 +99,10 @@ type Request struct {
 	Original    *OriginalData // 90
 	Replacement *int64        // 95, first 12 digits: the amount that stays authorized
 
+	// Clearing is the record of a clearing file (KindClearing,
+	// KindClearingReversal), nil for ISO messages.
+	Clearing *Clearing
+
 	// Fingerprint identifies the request's content for retransmission
 	// detection: a keyed hash over every field, computed by the transport.
 	Fingerprint []byte
@@ -139,6 +148,14 @@ type Response struct {
 	Balances     []Balance // field 54, balance inquiries and approvals
 	// AuthorizationID is the stored record's id ("" when nothing was stored).
 	AuthorizationID string
+}
+
+// Clearing is what a clearing record adds to a Request (Amount, Currency,
+// PAN, MCC, RRN and Acceptor carry the rest).
+type Clearing struct {
+	Type         string // ledger.ClearingPurchase, ClearingRefund, ClearingReversal
+	ARN          string // acquirer reference number: with Type, the record's key
+	ApprovalCode string // field 38 of the authorization it presents ("" when none)
 }
 
 // ParseKind returns the Kind named by s (Kind.String), or KindUnknown.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ledger"
 )
 
 // findOriginal looks up the authorization a capture or reversal refers to:
@@ -54,19 +55,35 @@ func (e *Engine) capture(ctx context.Context, req *Request, card *Card, now time
 	if err != nil {
 		return nil, nil, err
 	}
+	m := e.newMoney(card, now)
+	c, err := e.post(req, card, orig, cardAmount(req, &card.Card), m, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, &Response{Decision: acknowledged, Amount: req.Amount, AuthorizationID: c.Record.ID}, nil
+}
+
+// post applies a final amount (in the card's currency) to an original (a
+// capture, or a clearing presentment): the final amount replaces what was
+// held (for less the rest is released, for more the difference is added),
+// further captures add, and without an original (or a declined one) it is
+// a forced capture, spent as it stands. A funded card's money moves with
+// it (money.post). A one-time card with trigger ON_CAPTURE is cancelled.
+func (e *Engine) post(req *Request, card *Card, orig *Authorization, amount int64, m *money, now time.Time) (*Commit, error) {
 	rec := e.newRecord(req, card, acknowledged, now)
 	c := &Commit{CardID: card.ID, CardVersion: card.Version, Record: rec}
 	next := card.State.Clone()
-	amount := cardAmount(req, &card.Card)
 	rec.CardAmount, rec.ApprovedAmount = amount, req.Amount
 	if orig == nil || orig.Status == StatusDeclined {
 		rec.Status = StatusUnmatched
 		applied := spendTargets(&card.Card, req.MCC, now, amount)
 		applySpend(&next, applied, amount)
 		rec.Held, rec.Applied = amount, applied
+		m.post(nil, amount, rec.ID, req.MCC)
 	} else {
 		o := *orig
 		rec.OriginalID, rec.Status = o.ID, StatusApplied
+		m.post(&o, amount, rec.ID, req.MCC)
 		if o.Status == StatusOpen {
 			if delta := amount - o.Held; delta < 0 {
 				releaseSpend(&next, o.Applied, -delta, false)
@@ -74,7 +91,7 @@ func (e *Engine) capture(ctx context.Context, req *Request, card *Card, now time
 				applySpend(&next, withoutCount(o.Applied, delta), delta)
 			}
 			o.Held, o.CapturedAmount = amount, amount
-		} else { // an additional capture (split shipment) or after a reversal
+		} else { // an additional capture (split shipment), after a reversal or an expiry
 			applySpend(&next, withoutCount(o.Applied, amount), amount)
 			o.Held += amount
 			o.CapturedAmount += amount
@@ -90,10 +107,10 @@ func (e *Engine) capture(ctx context.Context, req *Request, card *Card, now time
 		}
 	}
 	c.State = &next
-	if c.Events, err = decisionEvents(card, rec, c, now); err != nil {
-		return nil, nil, err
-	}
-	return c, &Response{Decision: acknowledged, Amount: req.Amount, AuthorizationID: rec.ID}, nil
+	m.done(c)
+	var err error
+	c.Events, err = decisionEvents(card, rec, c, now)
+	return c, err
 }
 
 // reverse applies a 0400/0420 to its original: a full reversal releases
@@ -119,6 +136,7 @@ func (e *Engine) reverse(ctx context.Context, req *Request, card *Card, now time
 	o := *orig
 	rec.OriginalID, rec.Status = o.ID, StatusApplied
 	next := card.State.Clone()
+	m := e.newMoney(card, now)
 	switch {
 	case o.Status == StatusDeclined || o.Status == StatusReversed:
 		// Nothing held: nothing to give back.
@@ -126,6 +144,7 @@ func (e *Engine) reverse(ctx context.Context, req *Request, card *Card, now time
 		next.TotalSpent -= o.CardAmount
 		o.Status, o.ReversedAmount = StatusReversed, o.ApprovedAmount
 		rec.CardAmount = -o.CardAmount
+		m.spend(ledger.KindDebit, -o.CardAmount, rec.ID, o.MCC, true)
 		c.State = &next
 	default:
 		stays := int64(0)
@@ -143,14 +162,35 @@ func (e *Engine) reverse(ctx context.Context, req *Request, card *Card, now time
 			if stays == 0 {
 				o.Status = StatusReversed
 			}
+			reverseMoney(m, &o, release, stays, rec.ID)
 			c.State = &next
 		}
 	}
+	m.done(c)
 	c.Original = &o
 	if c.Events, err = decisionEvents(card, rec, c, now); err != nil {
 		return nil, nil, err
 	}
 	return c, resp, nil
+}
+
+// reverseMoney is what a reversal of release moves on a funded card: a
+// live hold is voided (and, when stays remains authorized, a new hold of
+// stays placed with the old one's expiry: each hold resolves once);
+// money already posted is credited back.
+func reverseMoney(m *money, o *Authorization, release, stays int64, recID string) {
+	if m == nil {
+		return
+	}
+	if o.HoldAmount <= 0 {
+		m.give(ledger.KindCredit, release, recID)
+		return
+	}
+	expires := o.HoldExpiresAt
+	m.resolve(ledger.KindVoid, o, 0, recID)
+	if stays > 0 {
+		m.hold(o, stays, recID, o.MCC, true, expires)
+	}
 }
 
 // spendTargets lists the counters an amount spent now at this MCC adds to.

@@ -35,7 +35,20 @@ func stepSpending(_ context.Context, t *txn) (Decision, error) {
 	if t.amount <= 0 {
 		return Decline(ReasonInvalidTransaction), nil
 	}
-	d, approved, applied := spendDecision(&t.card.Card, t.card.State, t.req.MCC, t.amount, t.req.PartialSupported, t.now)
+	var funds *int64
+	if t.card.Funded() {
+		a := t.card.Source.Available()
+		funds = &a
+	}
+	d, approved, applied := spendDecision(&t.card.Card, t.card.State, t.req.MCC, t.amount, t.req.PartialSupported, funds, t.now)
+	switch {
+	case d.Reason == ReasonInsufficientFunds && t.req.PartialSupported:
+		t.fundsBelow = 1 // nothing was available
+	case d.Reason == ReasonInsufficientFunds:
+		t.fundsBelow = t.amount
+	case funds != nil && d.Reason == ReasonPartialApproval && approved == *funds:
+		t.fundsBelow = approved + 1 // the balance, not a limit, cut the amount
+	}
 	if !d.Approved() {
 		return d, nil
 	}
@@ -60,8 +73,10 @@ func refundDecision(spent, amount int64) Decision {
 }
 
 // spendDecision is the spending rule as a pure function: the decision, the
-// amount approved and the counters it adds to.
-func spendDecision(c *issuance.Card, s State, mcc string, amount int64, partialOK bool, now time.Time) (Decision, int64, []Applied) {
+// amount approved and the counters it adds to. funds, for a funded card, is
+// its funding account's available balance: the last bound, after the
+// spending controls and the card limit (insufficient_funds, 51).
+func spendDecision(c *issuance.Card, s State, mcc string, amount int64, partialOK bool, funds *int64, now time.Time) (Decision, int64, []Applied) {
 	allowed := amount // the most that every amount limit lets through
 	limitReason := Reason("")
 	for _, sc := range c.SpendingControls {
@@ -89,6 +104,9 @@ func spendDecision(c *issuance.Card, s State, mcc string, amount int64, partialO
 		if remaining := *c.CardLimit - s.TotalSpent; remaining < allowed {
 			allowed, limitReason = remaining, ReasonCardLimitExceeded
 		}
+	}
+	if funds != nil && *funds < allowed {
+		allowed, limitReason = *funds, ReasonInsufficientFunds
 	}
 	decision := Approve
 	if allowed < amount {

@@ -215,20 +215,29 @@ func TestSpendDecision(t *testing.T) {
 		partial  bool
 		want     Reason
 		approved int64
+		funds    *int64 // a funded card's available balance
 	}{
-		{"no controls", nil, nil, State{}, "5812", 1000, false, ReasonApproved, 1000},
-		{"daily fits", []issuance.SpendingControl{daily}, nil, State{Spend: map[string]Counter{"DAILY": {Window: issuance.Daily.WindowStart(now), Amount: 4000}}}, "5812", 1000, false, ReasonApproved, 1000},
-		{"daily exceeded", []issuance.SpendingControl{daily}, nil, State{Spend: map[string]Counter{"DAILY": {Window: issuance.Daily.WindowStart(now), Amount: 4001}}}, "5812", 1000, false, ReasonSpendingAmount, 0},
-		{"yesterday's spend does not count", []issuance.SpendingControl{daily}, nil, State{Spend: map[string]Counter{"DAILY": {Window: issuance.Daily.WindowStart(now.Add(-24 * time.Hour)), Amount: 5000}}}, "5812", 1000, false, ReasonApproved, 1000},
-		{"daily partial", []issuance.SpendingControl{daily}, nil, State{Spend: map[string]Counter{"DAILY": {Window: issuance.Daily.WindowStart(now), Amount: 4500}}}, "5812", 1000, true, ReasonPartialApproval, 500},
-		{"per transaction", []issuance.SpendingControl{perTxn}, nil, State{}, "5812", 3001, false, ReasonSpendingAmount, 0},
-		{"weekly count", []issuance.SpendingControl{weeklyCount}, nil, State{Spend: map[string]Counter{"WEEKLY": {Window: issuance.Weekly.WindowStart(now), Count: 2}}}, "5812", 1, true, ReasonSpendingCount, 0},
-		{"mcc-scoped control ignores other mccs", []issuance.SpendingControl{groceries}, nil, State{}, "5812", 1000, false, ReasonApproved, 1000},
-		{"mcc-scoped control applies", []issuance.SpendingControl{groceries}, nil, State{}, "5411", 1000, false, ReasonSpendingAmount, 0},
-		{"card limit", nil, ptr(int64(1500)), State{TotalSpent: 1000}, "5812", 1000, false, ReasonCardLimitExceeded, 0},
-		{"card limit partial", nil, ptr(int64(1500)), State{TotalSpent: 1000}, "5812", 1000, true, ReasonPartialApproval, 500},
-		{"card limit exhausted: no partial of zero", nil, ptr(int64(1000)), State{TotalSpent: 1000}, "5812", 1000, true, ReasonCardLimitExceeded, 0},
-		{"smallest limit wins", []issuance.SpendingControl{daily}, ptr(int64(700)), State{}, "5812", 1000, true, ReasonPartialApproval, 700},
+		{"no controls", nil, nil, State{}, "5812", 1000, false, ReasonApproved, 1000, nil},
+		{"daily fits", []issuance.SpendingControl{daily}, nil, State{Spend: map[string]Counter{"DAILY": {Window: issuance.Daily.WindowStart(now), Amount: 4000}}}, "5812", 1000, false, ReasonApproved, 1000, nil},
+		{"daily exceeded", []issuance.SpendingControl{daily}, nil, State{Spend: map[string]Counter{"DAILY": {Window: issuance.Daily.WindowStart(now), Amount: 4001}}}, "5812", 1000, false, ReasonSpendingAmount, 0, nil},
+		{"yesterday's spend does not count", []issuance.SpendingControl{daily}, nil, State{Spend: map[string]Counter{"DAILY": {Window: issuance.Daily.WindowStart(now.Add(-24 * time.Hour)), Amount: 5000}}}, "5812", 1000, false, ReasonApproved, 1000, nil},
+		{"daily partial", []issuance.SpendingControl{daily}, nil, State{Spend: map[string]Counter{"DAILY": {Window: issuance.Daily.WindowStart(now), Amount: 4500}}}, "5812", 1000, true, ReasonPartialApproval, 500, nil},
+		{"per transaction", []issuance.SpendingControl{perTxn}, nil, State{}, "5812", 3001, false, ReasonSpendingAmount, 0, nil},
+		{"weekly count", []issuance.SpendingControl{weeklyCount}, nil, State{Spend: map[string]Counter{"WEEKLY": {Window: issuance.Weekly.WindowStart(now), Count: 2}}}, "5812", 1, true, ReasonSpendingCount, 0, nil},
+		{"mcc-scoped control ignores other mccs", []issuance.SpendingControl{groceries}, nil, State{}, "5812", 1000, false, ReasonApproved, 1000, nil},
+		{"mcc-scoped control applies", []issuance.SpendingControl{groceries}, nil, State{}, "5411", 1000, false, ReasonSpendingAmount, 0, nil},
+		{"card limit", nil, ptr(int64(1500)), State{TotalSpent: 1000}, "5812", 1000, false, ReasonCardLimitExceeded, 0, nil},
+		{"card limit partial", nil, ptr(int64(1500)), State{TotalSpent: 1000}, "5812", 1000, true, ReasonPartialApproval, 500, nil},
+		{"card limit exhausted: no partial of zero", nil, ptr(int64(1000)), State{TotalSpent: 1000}, "5812", 1000, true, ReasonCardLimitExceeded, 0, nil},
+		{"smallest limit wins", []issuance.SpendingControl{daily}, ptr(int64(700)), State{}, "5812", 1000, true, ReasonPartialApproval, 700, nil},
+		{"balance covers it", nil, nil, State{}, "5812", 1000, false, ReasonApproved, 1000, ptr(int64(1000))},
+		{"balance short", nil, nil, State{}, "5812", 1000, false, ReasonInsufficientFunds, 0, ptr(int64(999))},
+		{"balance partial", nil, nil, State{}, "5812", 1000, true, ReasonPartialApproval, 400, ptr(int64(400))},
+		{"empty balance: no partial of zero", nil, nil, State{}, "5812", 1000, true, ReasonInsufficientFunds, 0, ptr(int64(0))},
+		{"overdrawn balance", nil, nil, State{}, "5812", 1, true, ReasonInsufficientFunds, 0, ptr(int64(-50))},
+		{"a limit below the balance decides", nil, ptr(int64(300)), State{}, "5812", 1000, false, ReasonCardLimitExceeded, 0, ptr(int64(500))},
+		{"the balance below a limit decides", nil, ptr(int64(800)), State{}, "5812", 1000, false, ReasonInsufficientFunds, 0, ptr(int64(500))},
+		{"count limits come first", []issuance.SpendingControl{weeklyCount}, nil, State{Spend: map[string]Counter{"WEEKLY": {Window: issuance.Weekly.WindowStart(now), Count: 2}}}, "5812", 1, true, ReasonSpendingCount, 0, ptr(int64(0))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testCard().Card
@@ -236,7 +245,7 @@ func TestSpendDecision(t *testing.T) {
 			if tc.state.Spend == nil {
 				tc.state.Spend = map[string]Counter{}
 			}
-			d, approved, applied := spendDecision(&c, tc.state, tc.mcc, tc.amount, tc.partial, now)
+			d, approved, applied := spendDecision(&c, tc.state, tc.mcc, tc.amount, tc.partial, tc.funds, now)
 			if d.Reason != tc.want || approved != tc.approved {
 				t.Fatalf("got %s/%d, want %s/%d", d.Reason, approved, tc.want, tc.approved)
 			}

@@ -92,6 +92,7 @@ type Card struct {
 	PrintedName     string
 	Currency        string // ISO 4217 alpha
 	CardLimit       *int64 // most the card may spend in total (nil: none)
+	FundingMode     string // the product's (issuance/ledger: LIMIT, SHARED, PREPAID; "" is LIMIT)
 
 	SpendingControls  []SpendingControl
 	RiskControls      RiskControls

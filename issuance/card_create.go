@@ -58,6 +58,7 @@ type cardPlan struct {
 	pinBlock  emv.PINBlock
 	issuerKey []byte // issuer public key for the PIN set (nil: none)
 	batchRef  string
+	fee       int64 // the product's issue fee
 }
 
 func (s *Service) createCard(ctx context.Context, tenantID string, req *CardRequest, batchOrder *Order) (Card, Order, error) {
@@ -179,7 +180,7 @@ func (s *Service) planCard(ctx context.Context, tenantID string, req *CardReques
 		end, _ := dataprep.ExpiryEnd(expiry)
 		v.Check(req.ExpiryAt.Before(end), "expiry_at", "invalid", "must be before the end of the printed expiry month ("+dataprep.ExpiryDisplay(expiry)+")")
 	}
-	plan := cardPlan{template: tpl}
+	plan := cardPlan{template: tpl, fee: p.IssueFee}
 	if req.EncipheredPINBlock != "" {
 		if pinMethodOf(tpl.PINMethod) == "" || tpl.PVKRef == "" {
 			v.Add("enciphered_pin_block", "not_supported", "the product's data prep template has no PIN verification method")
@@ -207,7 +208,7 @@ func (s *Service) planCard(ctx context.Context, tenantID string, req *CardReques
 	}
 	c := Card{
 		TenantID: tenantID, ProductID: p.ID, ReferenceID: req.ReferenceID, Type: typ, Status: StatusProvisioned,
-		PrintedName: printed, Currency: currency, CardLimit: limit, SpendingControls: spending, RiskControls: risk,
+		PrintedName: printed, Currency: currency, CardLimit: limit, SpendingControls: spending, RiskControls: risk, FundingMode: p.FundingMode,
 		UsageType: req.UsageType, AutoCancelTrigger: req.AutoCancelTrigger, ExpiryAt: utcPtr(req.ExpiryAt),
 		PINLength: req.PINLength, Metadata: req.Metadata, BillingAddress: req.BillingAddress, ShippingAddress: req.ShippingAddress,
 		EmbosserID: embosserID, LayoutID: p.LayoutID, EmbossingStatus: EmbossingNotRequired,
@@ -274,7 +275,7 @@ func (s *Service) sealCardData(ctx context.Context, c *Card, pan emv.PAN) error 
 
 // newCardWrite assembles the card's order, embossing job and events.
 func (s *Service) newCardWrite(c Card, plan *cardPlan, batchOrder *Order, now time.Time) (NewCard, error) {
-	n := NewCard{Card: c}
+	n := NewCard{Card: c, Fee: plan.fee}
 	var o Order
 	if batchOrder != nil {
 		o = *batchOrder

@@ -98,6 +98,7 @@ type NewCard struct {
 	// BatchItem, for a batch order, is the item the card settles.
 	BatchItem *BatchItem
 	Events    []kafka.Event
+	Fee       int64 // the issue fee, debited from the program balance with the card (insufficient_funds)
 }
 
 // CardChange is a change to one card, decided by a callback while the card

@@ -91,6 +91,8 @@ type Product struct {
 	CardLimit         *int64            `json:"card_limit,omitempty"`
 	SpendingControls  []SpendingControl `json:"spending_controls,omitempty"`
 	RiskControls      RiskControls      `json:"risk_controls"`
+	FundingMode       string            `json:"funding_mode" enum:"LIMIT,SHARED,PREPAID" doc:"LIMIT (default): limits only, no balance; SHARED: cards spend the program balance; PREPAID: each card has its own balance (docs/ledger.md)"`
+	IssueFee          int64             `json:"issue_fee" doc:"minor units of the product currency, debited from the program balance with each card's creation; 0: none"`
 	// RequiredCardholderFields must be present on a cardholder before a
 	// card can be issued to them ("email", "phone", "birth_date",
 	// "address", "nationality").

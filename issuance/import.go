@@ -172,7 +172,7 @@ func (s *Service) ImportCard(ctx context.Context, tenantID string, req ImportReq
 	spending, risk, limit := controlsOrProduct(p, cr.SpendingControls, cr.RiskControls, cr.CardLimit)
 	c := Card{
 		ID: NewID(CardIDPrefix, now), TenantID: tenantID, ProductID: p.ID, CardholderID: req.CardholderID, ReferenceID: cr.ReferenceID,
-		Type: typ, Status: req.Status, StatusReason: req.StatusReason, PrintedName: printed, Currency: currency, CardLimit: limit,
+		Type: typ, Status: req.Status, StatusReason: req.StatusReason, PrintedName: printed, Currency: currency, CardLimit: limit, FundingMode: p.FundingMode,
 		SpendingControls: spending, RiskControls: risk, UsageType: UsageNormal, ExpiryAt: utcPtr(cr.ExpiryAt), PINLength: cr.PINLength,
 		Metadata: cr.Metadata, BillingAddress: cr.BillingAddress, EmbosserID: p.DefaultEmbosserID, LayoutID: p.LayoutID,
 		EmbossingStatus: EmbossingNotRequired, Expiry: req.Expiry, PSN: req.PSN, ServiceCode: req.ServiceCode, Network: req.Network,

@@ -28,6 +28,16 @@ const (
 	// by itself (docs/webhooks.md).
 	TypeWebhookEndpointDisabled = "webhook_endpoint.disabled"
 	TypeMerchantBlocked         = "merchant.blocked"
+	// Money movements (issuance/ledger, docs/ledger.md).
+	TypeLedgerDeposit       = "ledger.deposit"
+	TypeLedgerFundingCredit = "ledger.funding_credit"
+	TypeLedgerFundingDebit  = "ledger.funding_debit"
+	TypeLedgerRecharge      = "ledger.recharge"
+	TypeLedgerWithdraw      = "ledger.withdraw"
+	TypeLedgerFee           = "ledger.fee"
+	TypeLedgerHoldExpired   = "ledger.hold_expired"
+	TypeLedgerCleared       = "ledger.cleared"
+	TypeLedgerForcePosted   = "ledger.force_posted"
 )
 
 // Event sources (the CloudEvents "source" attribute): the part of cardhost
@@ -35,6 +45,7 @@ const (
 const (
 	SourceIssuance = "/cardhost/issuance" // REST API, card lifecycle, orders, certificates
 	SourceHost     = "/cardhost/host"     // ISO 8583 authorization host
+	SourceLedger   = "/cardhost/ledger"   // money movements: the REST money operations, hold expiry, clearing
 )
 
 // Spec describes one event type of the catalogue.
@@ -75,6 +86,15 @@ var catalogue = []Spec{
 	{TypeCertificateExpiring, SourceIssuance, "tenant id", reflect.TypeFor[CertificateData](), "an issuer certificate expires soon and should be rotated"},
 	{TypeWebhookEndpointDisabled, SourceIssuance, "tenant id", reflect.TypeFor[WebhookEndpointData](), "cardhost disabled a webhook endpoint: it answered 410 Gone, or every delivery failed for 5 days"},
 	{TypeMerchantBlocked, SourceHost, "acquirer id/merchant id", reflect.TypeFor[MerchantData](), "a merchant failed card-not-present verifications on many cards (a BIN attack): its card-not-present requests are declined for a while; one event per issuer whose cards it hit"},
+	{TypeLedgerDeposit, SourceLedger, "tenant id", reflect.TypeFor[MoneyData](), "a sandbox deposit credited the program balance"},
+	{TypeLedgerFundingCredit, SourceLedger, "tenant id", reflect.TypeFor[MoneyData](), "an operator credited the program balance (cardhost funding credit)"},
+	{TypeLedgerFundingDebit, SourceLedger, "tenant id", reflect.TypeFor[MoneyData](), "an operator debited the program balance (cardhost funding debit)"},
+	{TypeLedgerRecharge, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "money moved from the program balance to a PREPAID card"},
+	{TypeLedgerWithdraw, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "money moved from a PREPAID card back to the program balance"},
+	{TypeLedgerFee, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a card's issue fee was debited from the program balance"},
+	{TypeLedgerHoldExpired, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a hold was not posted in time and gave its money back"},
+	{TypeLedgerCleared, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a clearing record was matched to its authorization and posted (or credited, for refunds and reversals)"},
+	{TypeLedgerForcePosted, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a clearing record or capture that matched no live hold was posted anyway, flagged for review"},
 }
 
 // byType indexes the catalogue by type name.

@@ -30,6 +30,13 @@ func samplePayload(t *testing.T, spec Spec, subject, tenant string) any {
 			STAN: "000123", RRN: "612345000123", CreatedAt: testNow.UTC()}
 	case reflect.TypeFor[OrderData]():
 		return OrderData{ID: "ord_1", TenantID: tenant, CardID: subject, Status: "completed"}
+	case reflect.TypeFor[MoneyData]():
+		d := MoneyData{TenantID: tenant, TransferIDs: []string{"trf_1"}, Kind: "deposit", Amount: 5000, Currency: "EUR",
+			Account: "acct_program_ten_1_EUR", BalanceBefore: 100, BalanceAfter: 5100, Posted: 5100, CreatedAt: testNow.UTC()}
+		if subject != tenant {
+			d.CardID = subject
+		}
+		return d
 	case reflect.TypeFor[CertificateData]():
 		return CertificateData{ID: "cert_1", TenantID: tenant, NotAfter: testNow.Add(90 * 24 * time.Hour).UTC()}
 	case reflect.TypeFor[WebhookEndpointData]():

@@ -235,3 +235,53 @@ func (d WebhookEndpointData) missing() []string {
 	}
 	return out
 }
+
+// MoneyData is the payload of ledger.* events: one money movement, made of
+// one or more ledger transfers, and the balance of the account it is about
+// after it (the program balance for deposits, funding and fees; the card's
+// own for recharge and withdraw; the card's funding account for expiries
+// and clearing). The subject is the card id when a card is concerned, the
+// tenant id otherwise.
+type MoneyData struct {
+	TenantID    string   `json:"tenant_id"`
+	CardID      string   `json:"card_id,omitempty"`
+	TransferIDs []string `json:"transfer_ids"`
+	// Kind is the movement: deposit, funding_credit, funding_debit,
+	// recharge, withdraw, fee, expire, or for clearing the record's type
+	// (purchase, refund, reversal).
+	Kind     string `json:"kind"`
+	Amount   int64  `json:"amount"`   // minor units
+	Currency string `json:"currency"` // ISO 4217 alphabetic code
+	// AuthorizationID is the authorization a hold, expiry or clearing
+	// record belongs to; Reference the clearing record's acquirer
+	// reference number or the operator's funding reference.
+	AuthorizationID string `json:"authorization_id,omitempty"`
+	Reference       string `json:"reference,omitempty"`
+	// Flagged marks a forced posting for review (ledger.force_posted).
+	Flagged bool `json:"flagged,omitempty"`
+	// Account is the ledger account the balance fields describe:
+	// BalanceBefore and BalanceAfter are its available balance (posted
+	// less pending) around the movement, Pending and Posted its other two
+	// figures after it.
+	Account       string    `json:"account"`
+	BalanceBefore int64     `json:"balance_before"`
+	BalanceAfter  int64     `json:"balance_after"`
+	Pending       int64     `json:"pending"`
+	Posted        int64     `json:"posted"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+func (d MoneyData) eventSubject() string {
+	if d.CardID != "" {
+		return d.CardID
+	}
+	return d.TenantID
+}
+func (d MoneyData) eventTenant() string { return d.TenantID }
+func (d MoneyData) missing() []string {
+	out := required("tenant_id", d.TenantID, "kind", d.Kind, "currency", d.Currency, "account", d.Account)
+	if len(d.TransferIDs) == 0 {
+		out = append(out, "transfer_ids")
+	}
+	return out
+}

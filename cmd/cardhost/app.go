@@ -23,6 +23,7 @@ import (
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/cvv2"
+	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/rest"
 	"github.com/cardhost/cardhost/issuance/webhook"
@@ -151,6 +152,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 			Tenants: a.db, Idempotency: a.db, Service: a.svc, Catalog: a.catalog, CA: a.ca, CVV2: a.cvv2,
 			Authorizations: a.ledger, Simulator: a.newSimulator(), Webhooks: webhooks,
 			DecisionsChanged: a.engine.RefreshDecisionEndpoints,
+			Ledger:           ledger.NewService(ledger.Deps{Store: a.db, Cards: a.db, Logger: log}),
 			IsUnavailable:    postgres.IsUnavailable,
 			Ready: []rest.ReadyCheck{
 				{Name: "postgres", Check: a.db.Ping},
@@ -198,7 +200,8 @@ func (a *App) openHost(log *slog.Logger, w *webhook.Service) error {
 	if err != nil {
 		return err
 	}
-	if a.engine, err = host.New(host.Config{PANIndexRef: keys.PANIndex, Merchants: a.cfg.CNPMerchants, Decisions: a.decisions(w)}, a.ledger, a.hsm, log, steps); err != nil {
+	hc := host.Config{PANIndexRef: keys.PANIndex, Merchants: a.cfg.CNPMerchants, HoldExpiry: a.cfg.HoldExpiry, HoldExpiryLong: a.cfg.HoldExpiryLong, Decisions: a.decisions(w)}
+	if a.engine, err = host.New(hc, a.ledger, a.hsm, log, steps); err != nil {
 		return err
 	}
 	fp, err := a.hsm.DeriveSecret("iso-retransmission-fingerprint")
@@ -263,7 +266,7 @@ func (a *App) newSimulator() rest.Simulator {
 	}
 	_, port, _ := net.SplitHostPort(a.ISOAddr())
 	a.sim = &sandbox.Simulator{Addr: net.JoinHostPort("127.0.0.1", port), TLS: a.cfg.ISOTLSCert != "", ClientCert: a.simCert,
-		Ledger: a.ledger, Vault: a.hsm, DEKRef: a.svc.Keys().PANDEK}
+		Ledger: a.ledger, Vault: a.hsm, DEKRef: a.svc.Keys().PANDEK, Engine: a.engine}
 	return a.sim
 }
 

@@ -75,7 +75,8 @@ type Config struct {
 	OutboxRetention    time.Duration // 0: keep published events forever
 	WebhookSchedule    []time.Duration
 	// CNPMerchants is the host's guard against BIN attacks (per instance).
-	CNPMerchants host.MerchantGuardConfig
+	CNPMerchants               host.MerchantGuardConfig
+	HoldExpiry, HoldExpiryLong time.Duration // a funded card's hold; the long one at lodging and vehicle rental
 }
 
 // setting is one configuration variable: its environment name, its flag,
@@ -213,6 +214,10 @@ var settings = []setting{
 		durSetter(func(c *Config, d time.Duration) { c.CNPMerchants.Window = d })},
 	{"CARDHOST_CNP_MERCHANT_BLOCK", "cnp-merchant-block", "30m", "BIN-attack guard: how long a blocked merchant's card-not-present requests are declined",
 		durSetter(func(c *Config, d time.Duration) { c.CNPMerchants.Block = d })},
+	{"CARDHOST_HOLD_EXPIRY", "hold-expiry", "168h", "a funded card's hold expires and gives the money back this long after its approval when no capture or clearing posted it (docs/ledger.md)",
+		durSetter(func(c *Config, d time.Duration) { c.HoldExpiry = d })},
+	{"CARDHOST_HOLD_EXPIRY_LONG", "hold-expiry-long", "744h", "the same for lodging and vehicle rental MCCs (7011, 3501-3999, 7512, 7513, 7519, 3351-3500)",
+		durSetter(func(c *Config, d time.Duration) { c.HoldExpiryLong = d })},
 }
 
 func nonEmpty(v string) error {

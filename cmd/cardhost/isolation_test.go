@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/rest"
 	"github.com/cardhost/cardhost/issuance/webhook"
 )
@@ -33,6 +34,8 @@ var hostOperations = map[string]string{
 	"getAuthorization":       "authorizations",
 	"simulateCapture":        "authorizations",
 	"simulateReversal":       "authorizations",
+	"simulateClearing":       "authorizations",
+	"simulateExpiry":         "authorizations",
 	"simulateAuthorization":  "",
 }
 
@@ -41,7 +44,9 @@ var hostOperations = map[string]string{
 func restWalked(t *testing.T) map[string]bool {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	srv, err := rest.New(rest.Config{Sandbox: true}, rest.Deps{Webhooks: webhook.NewService(webhook.Deps{})}, nil, reg, reg)
+	// The REST walk's server has the webhook and money routes (issuance/rest
+	// wires them in its tests), not the host's.
+	srv, err := rest.New(rest.Config{Sandbox: true}, rest.Deps{Webhooks: webhook.NewService(webhook.Deps{}), Ledger: ledger.NewService(ledger.Deps{})}, nil, reg, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +199,8 @@ func TestTenantIsolationOfHostOperations(t *testing.T) {
 	})
 	before := dumpTables(t, conn, ten.ID)
 
-	bodies := map[string]any{"simulateCapture": map[string]any{"amount": 100}, "simulateReversal": map[string]any{}}
+	bodies := map[string]any{"simulateCapture": map[string]any{"amount": 100}, "simulateReversal": map[string]any{},
+		"simulateClearing": map[string]any{"amount": 100}, "simulateExpiry": map[string]any{}}
 	for _, op := range openAPIOperations(t, app.base()) {
 		coll, host := hostOperations[op.ID]
 		if !host || coll == "" {

@@ -10,6 +10,7 @@
 //	cardhost acquirers add|list  acquirers and their zone keys
 //	cardhost crypto ...          cryptographic calculator
 //	cardhost events tail         print events as JSON lines
+//	cardhost funding credit|debit, ledger check, clearing import, reports settlement   money
 //	cardhost config              print the configuration variables
 //
 // This package holds flags, configuration, wiring and the subcommand
@@ -51,6 +52,10 @@ commands:
   acquirers   add | list (acquirers by field 32 and their zone PIN keys)
   crypto      cryptographic calculator (kcv, arqc, cvv, pinblock ...)
   events      tail: print events from Kafka as JSON lines
+  funding     credit | debit a tenant's program balance (audited)
+  ledger      check: verify every invariant of the ledger
+  clearing    import FILE: post a clearing file's records
+  reports     settlement --date: the day's settlement per currency
   config      print every configuration variable with its default
   version     print the version
 
@@ -79,6 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return calc.Run("cardhost crypto", args, stdout, stderr)
 	case "events":
 		return admin.Events(ctx, args, adminLoad(getenv, stderr), stdout, stderr)
+	case "funding", "ledger", "reports", "clearing":
+		return admin.Money(ctx, cmd, args, adminLoad(getenv, stderr), stdout, stderr)
 	case "config":
 		writeConfigTable(stdout)
 		return 0

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -379,6 +380,19 @@ func metricValue(exposition, name string) float64 {
 
 // termsimCardRequest is a card request with a limit high enough that the
 // tests' purchases never hit it.
+// ledgerCheck runs `cardhost ledger check` (the binary at bin) with env
+// and fails the test unless every invariant holds.
+func ledgerCheck(t *testing.T, bin string, env []string) {
+	t.Helper()
+	cmd := exec.Command(bin, "ledger", "check")
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ledger check passed") {
+		t.Fatalf("cardhost ledger check: %v\n%s", err, out)
+	}
+	t.Logf("%s", strings.TrimSpace(string(out)))
+}
+
 func termsimCardRequest() scenario.CardRequest {
 	limit := int64(100_000_000)
 	return scenario.CardRequest{CardLimit: &limit}

@@ -89,6 +89,11 @@ func backgroundJobs(a *App) []job {
 				})
 			})
 		}},
+		{"hold-expiry", func(ctx context.Context) error {
+			return every(ctx, time.Minute, func(ctx context.Context) error {
+				return cardJobDrain(ctx, cardJobTimeout(a), a.engine.ExpireDue)
+			})
+		}},
 		{"card-expiry", func(ctx context.Context) error {
 			return every(ctx, time.Minute, func(ctx context.Context) error {
 				return cardJobDrain(ctx, cardJobTimeout(a), func(ctx context.Context) (bool, error) {

@@ -18,7 +18,7 @@ import (
 // (codes of the mix, valid ARPCs) and nothing failed; 1: unexpected
 // answers, errors or timeouts, or no connection; 2: bad flags.
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("load", "termsim load --card-dir DIR | --api URL --key KEY [--cards N] [--connections 2] [--inflight 8] [--rate R | --max] [--warmup 0s] [--duration 10s] [--mix FILE] [--json FILE] [--baseline]", stderr)
+	fs := newFlags("load", "termsim load --card-dir DIR | --api URL --key KEY [--cards N] [--funded N] [--connections 2] [--inflight 8] [--rate R | --max] [--warmup 0s] [--duration 10s] [--mix FILE] [--json FILE] [--baseline]", stderr)
 	tf := newTerminalFlags(fs)
 	nCards := fs.Int("cards", 0, "number of cards: the first N of --card-dir, or N new cards created through --api (default: all of --card-dir, or 10 with --api)")
 	cardDir := fs.String("card-dir", "", "`folder` of card files (*.json, *.yaml); their ATCs are kept in FILE.state")
@@ -26,6 +26,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	apiKey := fs.String("key", "", "API key for --api (default $CARDHOST_API_KEY)")
 	product := fs.String("product", "", "product id of the cards created with --api (default: the tenant's first ACTIVE VIRTUAL product)")
 	cardPIN := fs.String("card-pin", "1234", "sandbox PIN set on the cards created with --api")
+	funded := fs.Int("funded", 0, "of the cards created with --api, how many are funded (docs/ledger.md): half SHARED, half PREPAID, each with a balance that never runs short")
 	tkey := fs.String("transport-key", "", "transport key in clear `hex` that opens the cards' personalisation exports (default: the sandbox key)")
 	conns := fs.Int("connections", 2, "TCP connections")
 	inflight := fs.Int("inflight", 8, "requests in flight per connection")
@@ -91,7 +92,10 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if n == 0 {
 			n = 10
 		}
-		if cards, err = createCards(ctx, stderr, *apiURL, *apiKey, *tkey, *product, *cardPIN, n); err != nil {
+		if *funded < 0 || *funded > n {
+			return fail(usagef("--funded must be 0 to the number of cards"))
+		}
+		if cards, err = createCards(ctx, stderr, *apiURL, *apiKey, *tkey, *product, *cardPIN, n, *funded); err != nil {
 			return fail(err)
 		}
 	}
@@ -170,9 +174,9 @@ func runBare(ctx context.Context, cfg loadgen.LoadConfig, stderr io.Writer) (*lo
 	return loadgen.RunLoad(ctx, cfg)
 }
 
-// createCards creates n cards through the REST API (sandbox) and becomes
-// them.
-func createCards(ctx context.Context, stderr io.Writer, apiURL, key, tkeyHex, productID, pin string, n int) ([]*terminal.Card, error) {
+// createCards creates n cards through the REST API (sandbox), the last
+// funded of them funded (half SHARED, half PREPAID), and becomes them.
+func createCards(ctx context.Context, stderr io.Writer, apiURL, key, tkeyHex, productID, pin string, n, funded int) ([]*terminal.Card, error) {
 	api, err := scenario.NewAPI(apiURL, key, 0)
 	if err != nil {
 		return nil, usagef("%v", err)
@@ -182,18 +186,29 @@ func createCards(ctx context.Context, stderr io.Writer, apiURL, key, tkeyHex, pr
 		return nil, err
 	}
 	is := &scenario.Issuer{API: api, TransportKey: tk}
+	model, err := is.DefaultProduct(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if productID == "" {
-		p, err := is.DefaultProduct(ctx)
-		if err != nil {
-			return nil, err
-		}
-		productID = p.ID
+		productID = model.ID
 	}
 	start := time.Now()
-	cards, err := is.NewCards(ctx, n, 8, scenario.CardRequest{ProductID: productID, CardHolderName: "TERMSIM LOAD"}, pin)
+	req := scenario.CardRequest{ProductID: productID, CardHolderName: "TERMSIM LOAD"}
+	cards, err := is.NewCards(ctx, n-funded, 8, req, pin)
+	for _, f := range []struct {
+		mode string
+		n    int
+	}{{"SHARED", funded / 2}, {"PREPAID", funded - funded/2}} {
+		if err == nil && f.n > 0 {
+			var more []*terminal.Card
+			more, err = is.NewFundedCards(ctx, f.n, f.mode, model, req, pin, 900_000_000_000/int64(f.n)) // a deposit is at most 12 digits
+			cards = append(cards, more...)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("creating cards: %w", err)
 	}
-	fmt.Fprintf(stderr, "created %d cards of product %s through %s in %v\n", n, productID, apiURL, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stderr, "created %d cards of product %s (and %d funded) through %s in %v\n", n-funded, productID, funded, apiURL, time.Since(start).Round(time.Millisecond))
 	return cards, nil
 }

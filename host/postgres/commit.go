@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cardhost/cardhost/host"
+	"github.com/cardhost/cardhost/issuance/ledger"
 	issuancepg "github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/kafka"
 )
@@ -60,6 +61,15 @@ func (l *Ledger) CommitLocked(ctx context.Context, cardID string, decide func(*h
 		card, err := l.card(ctx, tx, `id = $1 FOR UPDATE`, cardID)
 		if err != nil {
 			return err
+		}
+		if card.Funded() { // its balance, exact for this decision (card first, then account: every writer's order)
+			var totals []int64
+			err := tx.QueryRow(ctx, `SELECT ARRAY[debits_pending, debits_posted, credits_pending, credits_posted] FROM ledger_accounts
+				WHERE id = $1 FOR UPDATE`, card.FundingAccount).Scan(&totals)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("locking funding account: %w", err)
+			}
+			card.Source = sourceAccount(card, totals)
 		}
 		if c, err = decide(card); err != nil {
 			return err
@@ -117,6 +127,8 @@ var outcomes = map[string]host.CommitOutcome{
 var races = map[string]host.CommitOutcome{
 	"CH001": host.CommitStale,
 	"CH002": host.CommitDuplicate,
+	"CH003": host.CommitStale, // a debit beyond a customer balance: decide on a fresh read
+	"23505": host.CommitStale, // ledger_transfers_resolves_once: the hold was resolved meanwhile
 }
 
 // commitGroup applies decisions with one ch_commit_group call, one round
@@ -148,7 +160,7 @@ func (l *Ledger) commitGroup(ctx context.Context, q querier, cs []*host.Commit) 
 		}
 	}
 	var pgErr *pgconn.PgError
-	if len(cs) == 1 && errors.As(err, &pgErr) {
+	if len(cs) == 1 && errors.As(err, &pgErr) && (pgErr.Code != "23505" || pgErr.ConstraintName == "ledger_transfers_resolves_once") {
 		if o, ok := races[pgErr.Code]; ok {
 			return []host.CommitOutcome{o}, nil
 		}
@@ -190,6 +202,10 @@ type commitItem struct {
 	StatusReason string                  `json:"status_reason"`
 	MatchKey     string                  `json:"match_key"`
 	*commitOriginal
+	// Money (funded cards only; absent for LIMIT cards).
+	Transfers    []ledger.Transfer `json:"transfers,omitempty"`
+	FundsAccount string            `json:"funds_account,omitempty"`
+	FundsBelow   int64             `json:"funds_below,omitempty"`
 }
 
 // commitOriginal is the update of a capture's, reversal's or matched
@@ -202,6 +218,11 @@ type commitOriginal struct {
 	Held     int64  `json:"orig_held"`
 	Captured int64  `json:"orig_captured"`
 	Reversed int64  `json:"orig_reversed"`
+	// Money: absent keys leave the columns as they are.
+	HoldID        *string    `json:"orig_hold_id,omitempty"`
+	HoldAmount    *int64     `json:"orig_hold_amount,omitempty"`
+	HoldExpiresAt *time.Time `json:"orig_hold_expires_at,omitempty"`
+	Cleared       *int64     `json:"orig_cleared,omitempty"`
 }
 
 // commitEvent is one event of ch_commit_group's p_events, tagged with its
@@ -233,7 +254,14 @@ func encodeCommits(cs []*host.Commit, now time.Time) ([]any, error) {
 		if o := c.Original; o != nil {
 			it.commitOriginal = &commitOriginal{ID: o.ID, Version: o.Version, Status: string(o.Status), Held: o.Held,
 				Captured: o.CapturedAmount, Reversed: o.ReversedAmount}
+			if o.HoldID != "" { // a funded card's authorization: its hold as the decision leaves it
+				it.commitOriginal.HoldID, it.commitOriginal.HoldAmount, it.commitOriginal.HoldExpiresAt = &o.HoldID, &o.HoldAmount, o.HoldExpiresAt
+			}
+			if o.Cleared != 0 {
+				it.commitOriginal.Cleared = &o.Cleared
+			}
 		}
+		it.Transfers, it.FundsAccount, it.FundsBelow = c.Transfers, c.FundsAccount, c.FundsBelow
 		items[i], records[i] = it, newRecordRow(c.Record)
 		for _, e := range c.Events {
 			events = append(events, commitEvent{Idx: i + 1, Event: e})
@@ -294,6 +322,10 @@ type recordRow struct {
 	Version          int64          `json:"version"`
 	DecidedBy        string         `json:"decided_by"`
 	IssuerLatencyMS  *int64         `json:"issuer_latency_ms"`
+	// Money: NULL (absent) for LIMIT cards.
+	HoldID        *string    `json:"hold_id,omitempty"`
+	HoldAmount    *int64     `json:"hold_amount,omitempty"`
+	HoldExpiresAt *time.Time `json:"hold_expires_at,omitempty"`
 }
 
 func newRecordRow(a *host.Authorization) recordRow {
@@ -311,6 +343,7 @@ func newRecordRow(a *host.Authorization) recordRow {
 		ReversedAmount: a.ReversedAmount, Applied: applied, MatchKey: a.MatchKey, Fingerprint: byteaHex(a.Fingerprint),
 		ResponseICC: byteaHex(a.ResponseICC), Balances: a.Balances, ReceivedAt: a.ReceivedAt, DecidedAt: a.DecidedAt, Version: 1,
 		DecidedBy: decidedBy(a.DecidedBy), IssuerLatencyMS: a.IssuerLatencyMS(),
+		HoldID: nullString(a.HoldID), HoldAmount: nonZero(a.HoldAmount), HoldExpiresAt: a.HoldExpiresAt,
 	}
 }
 
@@ -320,6 +353,13 @@ func decidedBy(d host.DecidedBy) string {
 		return string(host.DecidedByHost)
 	}
 	return string(d)
+}
+
+func nonZero(n int64) *int64 {
+	if n == 0 {
+		return nil
+	}
+	return &n
 }
 
 func nullString(s string) *string {

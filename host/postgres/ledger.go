@@ -13,6 +13,7 @@ import (
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ledger"
 	issuancepg "github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/kafka"
 )
@@ -58,17 +59,19 @@ const hostCardColumns = `id, tenant_id, coalesce(product_id, ''), coalesce(cardh
 	type, status, status_reason, printed_name, currency, card_limit, spending_controls, risk_controls, usage_type,
 	auto_cancel_trigger, expiry_at, pin_length, pan_index, bin, last4, pan_length, expiry, psn, service_code, network, cvn,
 	imk_ac_ref, cvk_ref, pvk_ref, pin_method, pvki, pin_verify, pin_try_max, template_id, cvk_version, cvv2_policy, cvv2_max_tries,
-	spend, total_spent, last_atc, pin_tries, cvv2_tries, used_at, created_at, updated_at, version`
+	spend, total_spent, last_atc, pin_tries, cvv2_tries, used_at, created_at, updated_at, version, funding_mode, coalesce(funding_account, ''),
+	(SELECT ARRAY[a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted] FROM ledger_accounts a WHERE a.id = cards.funding_account)`
 
 func scanHostCard(row pgx.Row) (*host.Card, error) {
 	var c host.Card
 	var typ, status, usage, trigger, network string
 	var spending, risk, spend []byte
+	var totals []int64
 	err := row.Scan(&c.ID, &c.TenantID, &c.ProductID, &c.CardholderID, &c.ReferenceID, &c.ReferenceNumber,
 		&typ, &status, &c.StatusReason, &c.PrintedName, &c.Currency, &c.CardLimit, &spending, &risk, &usage,
 		&trigger, &c.ExpiryAt, &c.PINLength, &c.PANIndex, &c.BIN, &c.Last4, &c.PANLength, &c.Expiry, &c.PSN, &c.ServiceCode, &network, &c.CVN,
 		&c.IMKACRef, &c.CVKRef, &c.PVKRef, &c.PINMethod, &c.PVKI, &c.PINVerify, &c.PINTryMax, &c.TemplateID, &c.CVKVersion, &c.CVV2Policy, &c.CVV2MaxTries,
-		&spend, &c.TotalSpent, &c.LastATC, &c.PINTries, &c.CVV2Tries, &c.UsedAt, &c.CreatedAt, &c.UpdatedAt, &c.Version)
+		&spend, &c.TotalSpent, &c.LastATC, &c.PINTries, &c.CVV2Tries, &c.UsedAt, &c.CreatedAt, &c.UpdatedAt, &c.Version, &c.FundingMode, &c.FundingAccount, &totals)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, host.ErrNotFound
 	}
@@ -89,7 +92,18 @@ func scanHostCard(row pgx.Row) (*host.Card, error) {
 	if c.Spend == nil {
 		c.Spend = map[string]host.Counter{}
 	}
+	c.Source = sourceAccount(&c, totals)
 	return &c, nil
+}
+
+// sourceAccount is a card's funding account from its four totals (none
+// yet: zero).
+func sourceAccount(c *host.Card, totals []int64) ledger.Account {
+	a := ledger.Account{ID: c.FundingAccount, TenantID: c.TenantID, Currency: c.Currency, NoOverdraft: true, Kind: ledger.KindOf(c.FundingAccount)}
+	if len(totals) == 4 {
+		a.DebitsPending, a.DebitsPosted, a.CreditsPending, a.CreditsPosted = totals[0], totals[1], totals[2], totals[3]
+	}
+	return a
 }
 
 // card reads one card through q, selected by a WHERE clause.
@@ -146,7 +160,7 @@ const authColumns = `id, coalesce(tenant_id, ''), coalesce(card_id, ''), kind, m
 	approved_amount, response_code, reason, approval_code, acquirer_id, terminal_id, merchant_id, acceptor, stan, rrn,
 	transmission_time, mcc, country, entry_mode, eci, coalesce(original_id, ''), status, held, captured_amount,
 	reversed_amount, applied, match_key, fingerprint, response_icc, balances, received_at, decided_at, version, decided_by,
-	coalesce(issuer_latency_ms, 0)`
+	coalesce(issuer_latency_ms, 0), coalesce(hold_id, ''), coalesce(hold_amount, 0), hold_expires_at, coalesce(cleared_amount, 0)`
 
 func scanAuthorization(row pgx.Row) (*host.Authorization, error) {
 	var a host.Authorization
@@ -157,7 +171,8 @@ func scanAuthorization(row pgx.Row) (*host.Authorization, error) {
 	err := row.Scan(&a.ID, &a.TenantID, &a.CardID, &kind, &a.MTI, &a.ProcessingCode, &a.Amount, &a.Currency, &a.CardAmount,
 		&a.ApprovedAmount, &code, &reason, &a.ApprovalCode, &a.AcquirerID, &a.Terminal, &a.Merchant, &a.Acceptor, &a.STAN, &a.RRN,
 		&a.TransmissionTime, &a.MCC, &a.Country, &a.EntryMode, &a.ECI, &a.OriginalID, &status, &a.Held, &a.CapturedAmount,
-		&a.ReversedAmount, &applied, &a.MatchKey, &a.Fingerprint, &a.ResponseICC, &balances, &a.ReceivedAt, &a.DecidedAt, &a.Version, &decided, &latencyMS)
+		&a.ReversedAmount, &applied, &a.MatchKey, &a.Fingerprint, &a.ResponseICC, &balances, &a.ReceivedAt, &a.DecidedAt, &a.Version, &decided, &latencyMS,
+		&a.HoldID, &a.HoldAmount, &a.HoldExpiresAt, &a.Cleared)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, host.ErrNotFound
 	}
@@ -175,7 +190,31 @@ func scanAuthorization(row pgx.Row) (*host.Authorization, error) {
 		}
 	}
 	a.ReceivedAt, a.DecidedAt = a.ReceivedAt.UTC(), a.DecidedAt.UTC()
+	if a.HoldExpiresAt != nil {
+		t := a.HoldExpiresAt.UTC()
+		a.HoldExpiresAt = &t
+	}
 	return &a, nil
+}
+
+// AuthorizationByID implements host.Ledger.
+func (l *Ledger) AuthorizationByID(ctx context.Context, id string) (*host.Authorization, error) {
+	a, err := scanAuthorization(l.pool.QueryRow(ctx, `SELECT `+authColumns+` FROM authorizations WHERE id = $1`, id))
+	return a, issuancepg.WrapUnavailable(err)
+}
+
+// DueHolds implements host.Ledger, through authorizations_hold_expiry.
+func (l *Ledger) DueHolds(ctx context.Context, now time.Time, limit int) ([]host.HoldRef, error) {
+	rows, err := l.pool.Query(ctx, `SELECT card_id, id FROM authorizations WHERE hold_amount > 0 AND hold_expires_at <= $1
+		ORDER BY hold_expires_at LIMIT $2`, now, limit)
+	if err != nil {
+		return nil, issuancepg.WrapUnavailable(fmt.Errorf("listing due holds: %w", err))
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (host.HoldRef, error) {
+		var h host.HoldRef
+		return h, r.Scan(&h.CardID, &h.AuthorizationID)
+	})
+	return out, issuancepg.WrapUnavailable(err)
 }
 
 // AuthorizationByKey implements host.Ledger.
@@ -195,6 +234,15 @@ func (l *Ledger) FindOriginal(ctx context.Context, q host.OriginalQuery) (*host.
 func (l *Ledger) findOriginal(ctx context.Context, q host.OriginalQuery) (*host.Authorization, error) {
 	const kinds = `kind IN ('authorization', 'financial', 'advice')`
 	const outer = `SELECT ` + authColumns + ` FROM authorizations WHERE id = (SELECT coalesce(original_id, id) FROM authorizations `
+	if q.Clearing {
+		// A clearing record: the card's approved authorization with this
+		// approval code (and RRN when both are known), a refund for a
+		// refund.
+		return scanAuthorization(l.pool.QueryRow(ctx, outer+`
+			WHERE card_id = $1 AND ($2 = '' OR approval_code = $2) AND ($3 = '' OR rrn = $3) AND `+kinds+`
+			  AND response_code IN ('00', '10') AND (left(processing_code, 2) = '20') = $4
+			ORDER BY decided_at DESC LIMIT 1)`, q.CardID, q.ApprovalCode, q.RRN, q.Refund))
+	}
 	if q.STAN != "" {
 		return scanAuthorization(l.pool.QueryRow(ctx, outer+`
 			WHERE card_id = $1 AND stan = $2 AND transmission_time = $3

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/cvv2"
+	"github.com/cardhost/cardhost/issuance/ledger"
 )
 
 var cardholderFields = []string{issuance.CardholderFieldEmail, issuance.CardholderFieldPhone, issuance.CardholderFieldBirthDate, issuance.CardholderFieldAddress, issuance.CardholderFieldNationality}
@@ -22,6 +23,7 @@ func validateProductDefaults(v *issuance.Validator, p issuance.Product) {
 	if p.CardLimit != nil {
 		v.Check(*p.CardLimit >= 0 && *p.CardLimit <= issuance.MaxAmount, "card_limit", "out_of_range", "0 to 999999999999 minor units")
 	}
+	v.Check(p.IssueFee >= 0 && p.IssueFee <= issuance.MaxAmount, "issue_fee", "out_of_range", "0 to 999999999999 minor units")
 	issuance.ValidateSpendingControls(v, "spending_controls", p.SpendingControls)
 	issuance.ValidateRiskControls(v, "risk_controls", p.RiskControls)
 	cvv2.Validate(v, p.CVV2Policy, p.CVV2MaxTries)
@@ -47,12 +49,16 @@ func ValidateProduct(v *issuance.Validator, p issuance.Product) {
 	v.Check(p.DefaultEmbosserID != "", "default_embosser_id", "required", "a product needs a default embosser")
 	v.Check(issuance.ValidCurrency(p.Currency), "currency", "invalid", "an ISO 4217 alpha code such as USD")
 	v.Check(p.CardType.Valid(), "card_type", "invalid", "one of VIRTUAL, PLASTIC, TEMPORARY")
+	v.Check(p.FundingMode == "" || ledger.ValidMode(p.FundingMode), "funding_mode", "invalid", "one of LIMIT, SHARED, PREPAID")
 }
 
 // normalizeProduct applies defaults and canonical case.
 func normalizeProduct(p *issuance.Product) {
 	p.Name = strings.TrimSpace(p.Name)
 	p.Currency = strings.ToUpper(strings.TrimSpace(p.Currency))
+	if p.FundingMode = strings.ToUpper(strings.TrimSpace(p.FundingMode)); p.FundingMode == "" {
+		p.FundingMode = ledger.ModeLimit
+	}
 	if p.ValidityMonths == 0 {
 		p.ValidityMonths = issuance.DefaultValidityMonths
 	}
@@ -136,7 +142,7 @@ func (s *Service) Products(ctx context.Context, tenantID string, f issuance.Prod
 }
 
 // ProductUpdate is a partial change to a product (PATCH): nil fields stay
-// as they are. The template, currency and card type are fixed at creation:
+// as they are. The template, currency, card type and funding mode are fixed at creation:
 // every card of a product shares its BIN, CVN, currency and form. Changes
 // apply to cards created afterwards; existing cards keep their values.
 type ProductUpdate struct {
@@ -155,6 +161,7 @@ type ProductUpdate struct {
 	RequireKYC               *bool
 	CVV2Policy               *string
 	CVV2MaxTries             *int
+	IssueFee                 *int64
 }
 
 // UpdateProduct applies a partial change to a product, checking the new
@@ -204,6 +211,7 @@ func (s *Service) UpdateProduct(ctx context.Context, tenantID, id string, u Prod
 		issuance.Patch(&p.RequireKYC, u.RequireKYC)
 		issuance.Patch(&p.CVV2Policy, u.CVV2Policy)
 		issuance.Patch(&p.CVV2MaxTries, u.CVV2MaxTries)
+		issuance.Patch(&p.IssueFee, u.IssueFee)
 		for i := range p.RiskControls.AllowedCountries {
 			p.RiskControls.AllowedCountries[i] = strings.ToUpper(p.RiskControls.AllowedCountries[i])
 		}

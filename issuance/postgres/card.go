@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ledger"
 )
 
 // Cards as the card domain sees them (issuance.CardStore). The columns the
@@ -30,7 +31,7 @@ const cardColumns = `id, tenant_id, coalesce(product_id, ''), coalesce(cardholde
 	auto_cancel_trigger, expiry_at, pin_length, metadata, billing_address, shipping_address, embosser_id, layout_id,
 	embossing_status, template_id, pan_cipher, pan_index, bin, last4, pan_length, expiry, psn, service_code, network, cvn,
 	imk_ac_ref, cvk_ref, pvk_ref, pin_method, pvki, pin_verify, pin_try_max, imported, cvk_version,
-	cvv2_policy, cvv2_max_tries, created_at, updated_at, version`
+	cvv2_policy, cvv2_max_tries, created_at, updated_at, version, funding_mode`
 
 func scanCard(row pgx.Row) (issuance.Card, error) {
 	var c issuance.Card
@@ -41,7 +42,7 @@ func scanCard(row pgx.Row) (issuance.Card, error) {
 		&trigger, &c.ExpiryAt, &c.PINLength, &metadata, &billing, &shipping, &c.EmbosserID, &c.LayoutID,
 		&c.EmbossingStatus, &c.TemplateID, &c.PANCipher, &c.PANIndex, &c.BIN, &c.Last4, &c.PANLength, &c.Expiry, &c.PSN, &c.ServiceCode, &network, &c.CVN,
 		&c.IMKACRef, &c.CVKRef, &c.PVKRef, &c.PINMethod, &c.PVKI, &c.PINVerify, &c.PINTryMax, &c.Imported, &c.CVKVersion,
-		&c.CVV2Policy, &c.CVV2MaxTries, &c.CreatedAt, &c.UpdatedAt, &c.Version)
+		&c.CVV2Policy, &c.CVV2MaxTries, &c.CreatedAt, &c.UpdatedAt, &c.Version, &c.FundingMode)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, issuance.ErrNotFound
 	}
@@ -143,16 +144,16 @@ func insertCard(ctx context.Context, tx pgx.Tx, c *issuance.Card) error {
 		auto_cancel_trigger, expiry_at, pin_length, metadata, billing_address, shipping_address, embosser_id, layout_id,
 		embossing_status, template_id, pan_cipher, pan_index, bin, last4, pan_length, expiry, psn, service_code, network, cvn,
 		imk_ac_ref, cvk_ref, pvk_ref, pin_method, pvki, pin_verify, pin_try_max, imported, cvk_version,
-		cvv2_policy, cvv2_max_tries, created_at, updated_at, version)
+		cvv2_policy, cvv2_max_tries, created_at, updated_at, version, funding_mode, funding_account)
 		VALUES ($1, $2, nullif($3, ''), nullif($4, ''), nullif($5, ''), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
 		$19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42,
-		$43, $44, $45, $46, $47, $48, 1)`,
+		$43, $44, $45, $46, $47, $48, 1, $49, nullif($50, ''))`,
 		c.ID, c.TenantID, c.ProductID, c.CardholderID, c.ReferenceID, c.ReferenceNumber,
 		string(c.Type), string(c.Status), c.StatusReason, c.PrintedName, c.Currency, c.CardLimit, spending, risk, string(c.UsageType),
 		string(c.AutoCancelTrigger), c.ExpiryAt, c.PINLength, metadata, billing, shipping, c.EmbosserID, c.LayoutID,
 		c.EmbossingStatus, c.TemplateID, c.PANCipher, c.PANIndex, c.BIN, c.Last4, c.PANLength, c.Expiry, c.PSN, c.ServiceCode, string(c.Network), c.CVN,
 		c.IMKACRef, c.CVKRef, c.PVKRef, c.PINMethod, c.PVKI, c.PINVerify, c.PINTryMax, c.Imported, c.CVKVersion,
-		cvv2Policy(c.CVV2Policy), cvv2MaxTries(c.CVV2MaxTries), c.CreatedAt, c.UpdatedAt)
+		cvv2Policy(c.CVV2Policy), cvv2MaxTries(c.CVV2MaxTries), c.CreatedAt, c.UpdatedAt, fundingMode(c.FundingMode), ledger.SourceAccount(fundingMode(c.FundingMode), c.TenantID, c.ID, c.Currency))
 	switch {
 	case isUniqueViolation(err, "cards_pan_index"):
 		return issuance.ErrPANTaken
@@ -167,7 +168,9 @@ func insertCard(ctx context.Context, tx pgx.Tx, c *issuance.Card) error {
 
 // CreateCard implements issuance.CardStore.
 func (db *DB) CreateCard(ctx context.Context, n issuance.NewCard) error {
-	return db.inTx(ctx, func(tx pgx.Tx) error {
+	c := &n.Card
+	c.FundingMode = fundingMode(c.FundingMode)
+	return db.feeRefused(ctx, &n, db.inTx(ctx, func(tx pgx.Tx) error {
 		if n.Order.BatchID != "" {
 			if err := lockOpenOrder(ctx, tx, n.Order.TenantID, n.Order.ID); err != nil {
 				return err
@@ -176,6 +179,11 @@ func (db *DB) CreateCard(ctx context.Context, n issuance.NewCard) error {
 		if err := insertCard(ctx, tx, &n.Card); err != nil {
 			return err
 		}
+		events, err := fundCard(ctx, tx, &n, db.Now())
+		if err != nil {
+			return err
+		}
+		n.Events = append(n.Events, events...)
 		if n.Order.BatchID != "" {
 			if err := updateOrder(ctx, tx, &n.Order); err != nil {
 				return err
@@ -195,7 +203,7 @@ func (db *DB) CreateCard(ctx context.Context, n issuance.NewCard) error {
 			}
 		}
 		return insertEvents(ctx, tx, n.Events)
-	})
+	}))
 }
 
 // Cards implements issuance.CardStore.

@@ -118,13 +118,13 @@ var products = &tenantTable[issuance.Product]{
 	what: "card product", plural: "card products", table: "card_products", fkNotFound: true,
 	columns: `id, tenant_id, name, description, layout_id, template_id, default_embosser_id, currency, card_type,
 	status, validity_months, card_limit, spending_controls, risk_controls, required_cardholder_fields, require_kyc, cvv2_policy, cvv2_max_tries,
-	created_at, updated_at`,
+	created_at, updated_at, funding_mode, issue_fee`,
 	scan: scanProduct,
 	values: func(p issuance.Product) ([]any, error) {
 		spending, risk, fields, err := productArgs(p)
 		return []any{p.ID, p.TenantID, p.Name, p.Description, p.LayoutID, p.TemplateID, p.DefaultEmbosserID, p.Currency, string(p.CardType),
 			string(p.Status), p.ValidityMonths, p.CardLimit, spending, risk, fields, p.RequireKYC, cvv2Policy(p.CVV2Policy), cvv2MaxTries(p.CVV2MaxTries),
-			p.CreatedAt, p.UpdatedAt}, err
+			p.CreatedAt, p.UpdatedAt, fundingMode(p.FundingMode), p.IssueFee}, err
 	},
 }
 
@@ -134,7 +134,7 @@ func scanProduct(row pgx.Row) (issuance.Product, error) {
 	var spending, risk []byte
 	err := row.Scan(&p.ID, &p.TenantID, &p.Name, &p.Description, &p.LayoutID, &p.TemplateID, &p.DefaultEmbosserID, &p.Currency, &cardType,
 		&status, &p.ValidityMonths, &p.CardLimit, &spending, &risk, &p.RequiredCardholderFields, &p.RequireKYC, &p.CVV2Policy, &p.CVV2MaxTries,
-		&p.CreatedAt, &p.UpdatedAt)
+		&p.CreatedAt, &p.UpdatedAt, &p.FundingMode, &p.IssueFee)
 	if err != nil {
 		return p, err
 	}
@@ -214,10 +214,10 @@ func (db *DB) UpdateProduct(ctx context.Context, tenantID, id string, fn func(*i
 		}
 		_, err = tx.Exec(ctx, `UPDATE card_products SET name = $3, description = $4, layout_id = $5, default_embosser_id = $6,
 			status = $7, validity_months = $8, card_limit = $9, spending_controls = $10, risk_controls = $11,
-			required_cardholder_fields = $12, require_kyc = $13, updated_at = $14, cvv2_policy = $15, cvv2_max_tries = $16
+			required_cardholder_fields = $12, require_kyc = $13, updated_at = $14, cvv2_policy = $15, cvv2_max_tries = $16, issue_fee = $17
 			WHERE tenant_id = $1 AND id = $2`,
 			tenantID, id, p.Name, p.Description, p.LayoutID, p.DefaultEmbosserID, string(p.Status), p.ValidityMonths, p.CardLimit,
-			spending, risk, fields, p.RequireKYC, p.UpdatedAt, cvv2Policy(p.CVV2Policy), cvv2MaxTries(p.CVV2MaxTries))
+			spending, risk, fields, p.RequireKYC, p.UpdatedAt, cvv2Policy(p.CVV2Policy), cvv2MaxTries(p.CVV2MaxTries), p.IssueFee)
 		if fkViolation(err) {
 			return issuance.ErrNotFound
 		}

@@ -34,7 +34,7 @@ func catalogFixture(t *testing.T, db *postgres.DB, tenantID string, at time.Time
 		TemplateID: tpl.ID, DefaultEmbosserID: emb.ID, Currency: "USD", CardType: issuance.CardVirtual, Status: issuance.ProductActive,
 		ValidityMonths: 36, CardLimit: &limit, SpendingControls: []issuance.SpendingControl{{Amount: &amount, Interval: issuance.Daily, MCC: []string{"5411"}}},
 		RiskControls:             issuance.RiskControls{BlockedMCC: []string{"7995"}, AllowedCountries: []string{"US"}, Channels: issuance.Channels{ATM: &no}},
-		RequiredCardholderFields: []string{"email"}, RequireKYC: true, CVV2Policy: "IF_PRESENT", CVV2MaxTries: 7, CreatedAt: at, UpdatedAt: at}
+		RequiredCardholderFields: []string{"email"}, RequireKYC: true, CVV2Policy: "IF_PRESENT", CVV2MaxTries: 7, FundingMode: "LIMIT", CreatedAt: at, UpdatedAt: at}
 	chd := issuance.Cardholder{ID: issuance.NewID("chd", at), TenantID: tenantID, FirstName: "Ana", LastName: "Silva", Email: "ana@example.com",
 		Phone: "+5511912345678", BirthDate: "1990-04-01", Nationality: "BR",
 		Address: &issuance.Address{Line1: "Av. Paulista 1000", City: "São Paulo", Country: "BR"}, KYCStatus: issuance.KYCPending, CreatedAt: at, UpdatedAt: at}

@@ -27,7 +27,22 @@ type Simulator interface {
 	Authorize(ctx context.Context, tenantID string, r SimAuthorization) (*host.Authorization, error)
 	Capture(ctx context.Context, tenantID, authorizationID string, amount int64) (*host.Authorization, error)
 	Reverse(ctx context.Context, tenantID, authorizationID string, remaining *int64) (*host.Authorization, error)
+	// Expire expires the authorization's hold now (a funded card's) and
+	// returns the authorization after it; Clear sends a clearing record of
+	// it through the clearing path (cardhost clearing import) and returns
+	// the record stored.
+	Expire(ctx context.Context, tenantID, authorizationID string) (*host.Authorization, error)
+	Clear(ctx context.Context, tenantID, authorizationID string, r SimClearing) (*host.Authorization, error)
 }
+
+// SimClearing is a simulated clearing record of an authorization.
+type SimClearing struct {
+	Amount int64  `json:"amount" required:"true" doc:"presented amount, minor units; more than held for a tip"`
+	Type   string `json:"type,omitempty" enum:"purchase,refund,reversal" doc:"default purchase"`
+	ARN    string `json:"arn,omitempty" doc:"acquirer reference number, 23 digits; default a new one (a reversal names its presentment's)"`
+}
+
+type simExpireRequest struct{}
 
 // SimAuthorization is a simulated authorization request.
 type SimAuthorization struct {
@@ -56,39 +71,43 @@ type simReversalRequest struct {
 // authorizationView is a stored authorization as the API shows it: never a
 // PAN, track data, PIN block or CVV.
 type authorizationView struct {
-	ID                      string    `json:"authorization_id"`
-	CardID                  string    `json:"card_id"`
-	Kind                    string    `json:"kind" enum:"authorization,financial,advice,capture,reversal,reversal_advice"`
-	MTI                     string    `json:"mti"`
-	ProcessingCode          string    `json:"processing_code"`
-	Amount                  int64     `json:"amount"`
-	Currency                string    `json:"currency"`
-	ApprovedAmount          int64     `json:"approved_amount"`
-	CardAmount              int64     `json:"card_amount" doc:"what the decision applied to the card, in the card's currency"`
-	ResponseCode            string    `json:"response_code"`
-	Reason                  string    `json:"reason"`
-	ApprovalCode            string    `json:"approval_code,omitempty"`
-	Status                  string    `json:"status" enum:"OPEN,CAPTURED,REVERSED,DECLINED,APPLIED,UNMATCHED"`
-	HeldAmount              int64     `json:"held_amount"`
-	CapturedAmount          int64     `json:"captured_amount"`
-	ReversedAmount          int64     `json:"reversed_amount"`
-	OriginalAuthorizationID string    `json:"original_authorization_id,omitempty"`
-	MCC                     string    `json:"mcc"`
-	MerchantID              string    `json:"merchant_id"`
-	MerchantName            string    `json:"merchant_name,omitempty"`
-	MerchantCity            string    `json:"merchant_city,omitempty"`
-	Country                 string    `json:"country,omitempty"`
-	TerminalID              string    `json:"terminal_id"`
-	AcquirerID              string    `json:"acquirer_id"`
-	STAN                    string    `json:"stan"`
-	RRN                     string    `json:"rrn"`
-	EntryMode               string    `json:"entry_mode"`
-	ECI                     string    `json:"eci,omitempty"`
-	ReceivedAt              time.Time `json:"received_at"`
-	DecidedAt               time.Time `json:"decided_at"`
-	DecisionMicros          int64     `json:"decision_us" doc:"time from the last byte received to the decision"`
-	DecidedBy               string    `json:"decided_by" enum:"host,issuer,issuer_timeout,issuer_error,stand_in" doc:"who decided (docs/webhooks.md, Authorization decisions)"`
-	IssuerLatencyMS         *int64    `json:"issuer_latency_ms,omitempty" doc:"how long the issuer's decision endpoint took, when it was called"`
+	ID                      string     `json:"authorization_id"`
+	CardID                  string     `json:"card_id"`
+	Kind                    string     `json:"kind" enum:"authorization,financial,advice,capture,reversal,reversal_advice,clearing,clearing_reversal,expiry"`
+	MTI                     string     `json:"mti"`
+	ProcessingCode          string     `json:"processing_code"`
+	Amount                  int64      `json:"amount"`
+	Currency                string     `json:"currency"`
+	ApprovedAmount          int64      `json:"approved_amount"`
+	CardAmount              int64      `json:"card_amount" doc:"what the decision applied to the card, in the card's currency"`
+	ResponseCode            string     `json:"response_code"`
+	Reason                  string     `json:"reason"`
+	ApprovalCode            string     `json:"approval_code,omitempty"`
+	Status                  string     `json:"status" enum:"OPEN,CAPTURED,REVERSED,DECLINED,APPLIED,UNMATCHED,EXPIRED"`
+	HeldAmount              int64      `json:"held_amount"`
+	CapturedAmount          int64      `json:"captured_amount"`
+	ReversedAmount          int64      `json:"reversed_amount"`
+	OriginalAuthorizationID string     `json:"original_authorization_id,omitempty"`
+	HoldID                  string     `json:"hold_id,omitempty" doc:"funded cards: the ledger hold (pending transfer) of the authorization"`
+	HoldAmount              int64      `json:"hold_amount,omitempty" doc:"funded cards: what the hold still reserves"`
+	HoldExpiresAt           *time.Time `json:"hold_expires_at,omitempty" doc:"funded cards: when the hold expires unless posted"`
+	ClearedAmount           int64      `json:"cleared_amount,omitempty" doc:"what clearing records presented of it"`
+	MCC                     string     `json:"mcc"`
+	MerchantID              string     `json:"merchant_id"`
+	MerchantName            string     `json:"merchant_name,omitempty"`
+	MerchantCity            string     `json:"merchant_city,omitempty"`
+	Country                 string     `json:"country,omitempty"`
+	TerminalID              string     `json:"terminal_id"`
+	AcquirerID              string     `json:"acquirer_id"`
+	STAN                    string     `json:"stan"`
+	RRN                     string     `json:"rrn"`
+	EntryMode               string     `json:"entry_mode"`
+	ECI                     string     `json:"eci,omitempty"`
+	ReceivedAt              time.Time  `json:"received_at"`
+	DecidedAt               time.Time  `json:"decided_at"`
+	DecisionMicros          int64      `json:"decision_us" doc:"time from the last byte received to the decision"`
+	DecidedBy               string     `json:"decided_by" enum:"host,issuer,issuer_timeout,issuer_error,stand_in" doc:"who decided (docs/webhooks.md, Authorization decisions)"`
+	IssuerLatencyMS         *int64     `json:"issuer_latency_ms,omitempty" doc:"how long the issuer's decision endpoint took, when it was called"`
 }
 
 type authorizationList struct {
@@ -102,6 +121,7 @@ func viewAuthorization(a *host.Authorization) authorizationView {
 		Amount: a.Amount, Currency: a.Currency, ApprovedAmount: a.ApprovedAmount, CardAmount: a.CardAmount,
 		ResponseCode: string(a.Code), Reason: string(a.Reason), ApprovalCode: a.ApprovalCode, Status: string(a.Status),
 		HeldAmount: a.Held, CapturedAmount: a.CapturedAmount, ReversedAmount: a.ReversedAmount, OriginalAuthorizationID: a.OriginalID,
+		HoldID: a.HoldID, HoldAmount: a.HoldAmount, HoldExpiresAt: a.HoldExpiresAt, ClearedAmount: a.Cleared,
 		MCC: a.MCC, MerchantID: a.Merchant, TerminalID: a.Terminal, AcquirerID: a.AcquirerID, STAN: a.STAN, RRN: a.RRN,
 		EntryMode: a.EntryMode, ECI: a.ECI, ReceivedAt: a.ReceivedAt, DecidedAt: a.DecidedAt,
 		DecisionMicros: a.DecidedAt.Sub(a.ReceivedAt).Microseconds(),
@@ -309,4 +329,28 @@ func checkReversal(v *issuance.Validator, req simReversalRequest) {
 
 func (s *Server) simulateReversal(c *fiber.Ctx, id string, req simReversalRequest) (*host.Authorization, error) {
 	return s.deps.Simulator.Reverse(c.UserContext(), tenantOf(c).ID, id, req.Remaining)
+}
+
+func checkClearing(v *issuance.Validator, req SimClearing) {
+	v.Check(req.Amount > 0 && req.Amount <= issuance.MaxAmount, "amount", "out_of_range", "1 to 999999999999 minor units")
+	v.Check(req.Type == "" || req.Type == "purchase" || req.Type == "refund" || req.Type == "reversal", "type", "invalid", "purchase, refund or reversal")
+	v.Check(req.ARN == "" || len(req.ARN) == 23 && digitsOnly(req.ARN), "arn", "invalid", "23 digits")
+	v.Check(req.Type != "reversal" || req.ARN != "", "arn", "required", "a reversal names the ARN of the presentment it reverses")
+}
+
+func digitsOnly(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) simulateClearing(c *fiber.Ctx, id string, req SimClearing) (*host.Authorization, error) {
+	return s.deps.Simulator.Clear(c.UserContext(), tenantOf(c).ID, id, req)
+}
+
+func (s *Server) simulateExpiry(c *fiber.Ctx, id string, _ simExpireRequest) (*host.Authorization, error) {
+	return s.deps.Simulator.Expire(c.UserContext(), tenantOf(c).ID, id)
 }

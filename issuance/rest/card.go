@@ -9,6 +9,7 @@ import (
 
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/dataprep"
+	"github.com/cardhost/cardhost/issuance/ledger"
 )
 
 // Cards (QPay's card creation and status flow, UQPay's controls, Pismo's
@@ -36,6 +37,7 @@ type cardView struct {
 	Network           issuance.Network           `json:"network" enum:"VISA,MASTERCARD"`
 	Currency          string                     `json:"currency"`
 	CardLimit         *int64                     `json:"card_limit" doc:"most the card may spend in total, minor units; null: none"`
+	FundingMode       string                     `json:"funding_mode" enum:"LIMIT,SHARED,PREPAID" doc:"the product's: LIMIT (no balance), SHARED (the program balance) or PREPAID (its own, GET /v1/cards/{id}/balance)"`
 	SpendingControls  []issuance.SpendingControl `json:"spending_controls"`
 	RiskControls      issuance.RiskControls      `json:"risk_controls"`
 	UsageType         issuance.UsageType         `json:"usage_type" enum:"NORMAL,ONE_TIME"`
@@ -65,12 +67,20 @@ func viewCard(c issuance.Card) cardView {
 		CardID: c.ID, ReferenceNumber: c.ReferenceNumber, ReferenceID: c.ReferenceID, Status: c.Status, StatusReason: c.StatusReason,
 		EmbossingStatus: c.EmbossingStatus, Type: c.Type, ProductID: c.ProductID, CardholderID: c.CardholderID, PrintedName: c.PrintedName,
 		MaskedPAN: c.MaskedPAN(), Last4: c.Last4, Expiry: c.Expiry, ExpiryMMYY: dataprep.ExpiryDisplay(c.Expiry), Network: c.Network,
-		Currency: c.Currency, CardLimit: ctl.CardLimit, SpendingControls: ctl.SpendingControls, RiskControls: ctl.RiskControls,
+		Currency: c.Currency, CardLimit: ctl.CardLimit, FundingMode: fundingModeOf(c.FundingMode), SpendingControls: ctl.SpendingControls, RiskControls: ctl.RiskControls,
 		UsageType: c.UsageType, AutoCancelTrigger: c.AutoCancelTrigger, ExpiryAt: c.ExpiryAt, PINLength: c.PINLength,
 		PINSet: c.PINMethod != "", Metadata: md, BillingAddress: c.BillingAddress, ShippingAddress: c.ShippingAddress,
 		EmbosserID: c.EmbosserID, LayoutID: c.LayoutID, Imported: c.Imported, CVV2Policy: c.CVV2Policy, CVV2MaxTries: c.CVV2MaxTries,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
+}
+
+// fundingModeOf is a card's funding mode, LIMIT when none is set.
+func fundingModeOf(m string) string {
+	if m == "" {
+		return ledger.ModeLimit
+	}
+	return m
 }
 
 // cardCreated is the answer to a card creation or import: the card, its

@@ -69,6 +69,8 @@ type productRequest struct {
 	RequireKYC               bool                       `json:"require_kyc,omitempty" doc:"refuse cards for cardholders whose KYC is not VERIFIED"`
 	CVV2Policy               string                     `json:"cvv2_policy,omitempty" enum:"REQUIRED,IF_PRESENT" doc:"default REQUIRED: key-entered and e-commerce authorizations without CVV2 decline (82 cvv2_missing); IF_PRESENT: the CVV2 is verified when sent"`
 	CVV2MaxTries             int                        `json:"cvv2_max_tries,omitempty" doc:"consecutive wrong CVV2s before the card's card-not-present requests decline (82 cvv2_tries_exceeded) until reset; 1 to 99 (default 5)"`
+	FundingMode              string                     `json:"funding_mode,omitempty" enum:"LIMIT,SHARED,PREPAID" doc:"default LIMIT (limits only, no balance); fixed once the product exists (docs/ledger.md)"`
+	IssueFee                 int64                      `json:"issue_fee,omitempty" doc:"minor units debited from the program balance with each card's creation (insufficient_funds without them); default 0"`
 }
 
 type productPatch struct {
@@ -85,6 +87,7 @@ type productPatch struct {
 	RequireKYC               *bool                       `json:"require_kyc,omitempty"`
 	CVV2Policy               *string                     `json:"cvv2_policy,omitempty" enum:"REQUIRED,IF_PRESENT"`
 	CVV2MaxTries             *int                        `json:"cvv2_max_tries,omitempty" doc:"1 to 99"`
+	IssueFee                 *int64                      `json:"issue_fee,omitempty" doc:"applies to cards created afterwards"`
 }
 
 type productList page[issuance.Product]
@@ -143,7 +146,7 @@ func (r productRequest) product() issuance.Product {
 		Name: r.Name, Description: r.Description, LayoutID: r.LayoutID, TemplateID: r.TemplateID, DefaultEmbosserID: r.DefaultEmbosserID,
 		Currency: r.Currency, CardType: r.CardType, Status: r.Status, ValidityMonths: r.ValidityMonths, CardLimit: r.CardLimit,
 		SpendingControls: r.SpendingControls, RequiredCardholderFields: r.RequiredCardholderFields, RequireKYC: r.RequireKYC,
-		CVV2Policy: r.CVV2Policy, CVV2MaxTries: r.CVV2MaxTries,
+		CVV2Policy: r.CVV2Policy, CVV2MaxTries: r.CVV2MaxTries, FundingMode: r.FundingMode, IssueFee: r.IssueFee,
 	}
 	if r.RiskControls != nil {
 		p.RiskControls = *r.RiskControls
@@ -178,6 +181,7 @@ func (s *Server) updateCardProduct(c *fiber.Ctx) error {
 		CardLimit: r.CardLimit, RemoveCardLimit: explicitNull(c.Body(), "card_limit"),
 		SpendingControls: r.SpendingControls, RiskControls: r.RiskControls, ValidityMonths: r.ValidityMonths, Status: r.Status,
 		RequiredCardholderFields: r.RequiredCardholderFields, RequireKYC: r.RequireKYC, CVV2Policy: r.CVV2Policy, CVV2MaxTries: r.CVV2MaxTries,
+		IssueFee: r.IssueFee,
 	})
 	if err != nil {
 		return err

@@ -407,6 +407,26 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 	}
 	c.do("POST", "/v1/api-keys", map[string]any{"name": "isolation", "scopes": []string{}}).must(t, 201).decode(t, &key)
 
+	// Money: a deposit, a PREPAID product with an issue fee, a card of it
+	// and a recharge, so that the ledger's tables hold A's rows too.
+	var dep struct {
+		TransferID string `json:"transfer_id"`
+	}
+	c.do("POST", "/v1/simulator/deposits", map[string]any{"currency": "USD", "amount": 98765}).must(t, 201).decode(t, &dep)
+	var prepaid struct {
+		ID string `json:"product_id"`
+	}
+	c.do("POST", "/v1/card-products", map[string]any{"name": "Isolation " + tag + " prepaid", "layout_id": lay.ID, "data_prep_template_id": tpl.ID,
+		"default_embosser_id": emb.ID, "currency": "USD", "card_type": "VIRTUAL", "funding_mode": "PREPAID", "issue_fee": 125}).must(t, 201).decode(t, &prepaid)
+	var prepaidCard struct {
+		ID string `json:"card_id"`
+	}
+	c.do("POST", "/v1/cards", map[string]any{"product_id": prepaid.ID, "card_holder_name": "QUINTESSA PREPAID"}).must(t, 201).decode(t, &prepaidCard)
+	var rch struct {
+		TransferID string `json:"transfer_id"`
+	}
+	c.do("POST", "/v1/cards/"+prepaidCard.ID+"/recharge", map[string]any{"amount": 4321}).must(t, 200).decode(t, &rch)
+
 	// Background work settles: the plastic is embossed, the batch issued.
 	var batchCard string
 	pollUntil(t, 30*time.Second, "tenant "+tag+"'s plastic card and batch", func() bool {
@@ -460,6 +480,7 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 		"API key prefix": key.Prefix, "API key secret": key.Secret, "PAN": o.pan,
 		"webhook secret": hook.Secret, "webhook URL token": hookToken, "webhook description": "Isolation " + tag + " hook",
 		"decision secret": decider.Secret, "decision URL token": deciderToken,
+		"deposit transfer": dep.TransferID, "prepaid product": prepaid.ID, "prepaid card": prepaidCard.ID, "recharge transfer": rch.TransferID,
 	} {
 		o.add(name, v)
 	}
@@ -548,6 +569,8 @@ func (w *isolationWalk) bodyFor(op apiOperation) any {
 		return map[string]any{"description": "changed by tenant B"}
 	case "recoverWebhookEndpoint":
 		return map[string]any{"since": time.Now().Add(-time.Hour).Format(time.RFC3339)}
+	case "rechargeCard", "withdrawCard":
+		return map[string]any{"amount": 100}
 	}
 	if op.HasBody {
 		return map[string]any{}
@@ -919,6 +942,12 @@ func (w *isolationWalk) custom(id string) func() {
 				}
 				return w.b.c.do("POST", "/v1/embossers", map[string]any{"name": "Tenant B embosser", "type": "LOOPBACK", "transport_key_reference": ref})
 			})
+		}
+	case "simulateDeposit":
+		// Names no object: B credits its own program balance, and A's is
+		// untouched (the row comparison at the end).
+		return func() {
+			w.scan(w.b.c.do("POST", "/v1/simulator/deposits", map[string]any{"currency": "USD", "amount": 700}).must(t, 201))
 		}
 	case "createCardLayout":
 		return func() {

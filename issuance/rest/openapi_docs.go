@@ -3,6 +3,7 @@ package rest
 import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/bins"
+	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
@@ -36,6 +37,16 @@ var operationDocs = map[string]opDoc{
 	"listCardAuthorizations": {Doc: "Lists the card's ISO 8583 records (authorizations, captures, reversals), newest first, with the response code, the reason slug and the amounts held.", Errors: []string{issuance.SlugCardNotFound}},
 	"getAuthorization":       {Doc: "Returns one authorization, capture or reversal record by id, with its decision (response code and reason slug), amounts and the original it refers to."},
 	"getCardSpend":           {Doc: "Returns what the card spent in each spending control's current window and against its card limit, and what remains available.", Errors: []string{issuance.SlugCardNotFound}},
+
+	"simulateDeposit":     {Doc: "Sandbox mode only. Credits the tenant's program balance in a currency from its funding account, as a wire received would; answers the movement with the program balance before and after, and publishes `ledger.deposit`. In production the operator credits it with `cardhost funding credit`."},
+	"simulateClearing":    {Doc: "Sandbox mode only. Clears an authorization through the host's clearing path, as a clearing file record would: a purchase presentment (for more than held: a tip, within the MCC's tolerance or flagged beyond it), a refund or a reversal; answers the authorization.", Errors: []string{issuance.SlugConflict}},
+	"simulateExpiry":      {Doc: "Sandbox mode only. Expires a funded card's pending hold now, as the hold expiry job does when it is due: the money is available again, the authorization is EXPIRED and `ledger.hold_expired` is published.", Errors: []string{issuance.SlugConflict}},
+	"listBalances":        {Doc: "Lists the tenant's program balance in each currency it has one: `available` (what SHARED cards and recharges can spend now), `pending` (held by authorizations) and `posted`."},
+	"rechargeCard":        {Doc: "Moves money from the program balance (in the card's currency) to a PREPAID card's own balance, in one transaction; answers the transfer with the card's balance before and after and both balances, and publishes `ledger.recharge`.", Errors: []string{ledger.SlugCardNotPrepaid, issuance.SlugCardClosed, issuance.SlugInsufficientFunds}},
+	"withdrawCard":        {Doc: "Moves money from a PREPAID card's available balance back to the program balance; answers the transfer with the card's balance before and after, and publishes `ledger.withdraw`. Possible whatever the card's status.", Errors: []string{ledger.SlugCardNotPrepaid, issuance.SlugInsufficientFunds}},
+	"getCardBalance":      {Doc: "Returns what a funded card can spend: a PREPAID card's own balance, or for a SHARED card the program balance in its currency. LIMIT cards have no balance (their limits are in `/spend`).", Errors: []string{ledger.SlugCardNotFunded}},
+	"listLedgerTransfers": {Doc: "Lists the tenant's ledger transfers, newest first: deposits, funding, recharges, withdrawals, fees, and the holds, posts, voids, expiries and postings of authorizations and clearing. Filter by card, account, kind and creation time."},
+	"getSettlementReport": {Doc: "Returns the settlement of a day (UTC) per currency from the clearing records imported that day: presentments, refunds and reversals (count and amount), unmatched records, and the net owed to the networks."},
 
 	"simulateAuthorization": {Doc: "Sandbox mode only. Builds an ISO 8583 0100 for the card (track 2 or chip data from its personalisation) and sends it through the host's own TCP port, as an acquirer would; answers the resulting record.", Errors: []string{issuance.SlugCardNotFound}},
 	"simulateCapture":       {Doc: "Sandbox mode only. Sends an 0220 advice capturing (part of) an approved authorization through the host's TCP port; answers the capture record."},
@@ -128,4 +139,5 @@ var tagDocs = map[string]string{
 	"simulator":      "Sandbox mode only: play the acquirer, the embosser and the KYC provider.",
 	"webhooks":       "Webhook endpoints: where cardhost POSTs the tenant's events, signed, at least once.",
 	"events":         "The tenant's events of the last 30 days and their webhook delivery attempts.",
+	"money":          "Balances and the ledger (docs/ledger.md): the program balance, PREPAID cards' balances, recharge and withdraw, transfers, settlement.",
 }

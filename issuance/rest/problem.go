@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/bins"
+	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
@@ -23,6 +25,29 @@ type Problem struct {
 	Slug      string                `json:"slug"`
 	RequestID string                `json:"request_id,omitempty"`
 	Errors    []issuance.FieldError `json:"errors,omitempty"`
+	// Extra are extension members (RFC 9457 section 3.2): for
+	// insufficient_funds the currency, amount, available and balances.
+	Extra map[string]any `json:"-"`
+}
+
+// MarshalJSON writes the problem's members and its extension members
+// beside them (never over them).
+func (p Problem) MarshalJSON() ([]byte, error) {
+	type plain Problem
+	b, err := json.Marshal(plain(p))
+	if err != nil || len(p.Extra) == 0 {
+		return b, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range p.Extra {
+		if _, taken := m[k]; !taken {
+			m[k] = v
+		}
+	}
+	return json.Marshal(m)
 }
 
 // problemTypeBase prefixes each slug to form the problem "type" URI; the
@@ -73,6 +98,10 @@ var slugStatus = map[string]int{
 	webhook.SlugEndpointDisabled: http.StatusConflict,
 	webhook.SlugNotSubscribed:    http.StatusConflict,
 	webhook.SlugEndpointLimit:    http.StatusConflict,
+	// Money (issuance/ledger).
+	ledger.SlugCardNotPrepaid:     http.StatusConflict,
+	ledger.SlugCardNotFunded:      http.StatusConflict,
+	ledger.SlugDuplicateReference: http.StatusConflict,
 	// Transport-level slugs produced by this package.
 	slugMalformedJSON:        http.StatusBadRequest,
 	slugUnsupportedMediaType: http.StatusUnsupportedMediaType,
@@ -118,9 +147,14 @@ func statusOf(slug string) int {
 func (s *Server) problemOf(err error) (Problem, bool) {
 	var ie *issuance.Error
 	var fe *fiber.Error
+	var extra interface{ ProblemExtra() map[string]any }
 	switch {
 	case errors.As(err, &ie):
-		return Problem{Slug: ie.Slug, Status: statusOf(ie.Slug), Detail: ie.Message, Errors: ie.Fields}, false
+		p := Problem{Slug: ie.Slug, Status: statusOf(ie.Slug), Detail: ie.Message, Errors: ie.Fields}
+		if errors.As(err, &extra) {
+			p.Extra = extra.ProblemExtra()
+		}
+		return p, false
 	case errors.Is(err, issuance.ErrNotFound):
 		return Problem{Slug: issuance.SlugNotFound, Status: http.StatusNotFound, Detail: "no such object"}, false
 	case errors.As(err, &fe):

@@ -70,12 +70,18 @@ func (s *Server) routeTable() []route {
 					Summary: "Send an 0220 capture of an authorization", Request: simCaptureRequest{}, Response: authorizationView{}}},
 				route{post, "/v1/simulator/authorizations/:id/reversal", simulateOnAuthorization(checkReversal, s.simulateReversal), operation{ID: "simulateReversal", Tag: "simulator", SandboxOnly: true, Idempotent: true,
 					Summary: "Send an 0400 reversal (full, or partial with remaining_amount) of an authorization", Request: simReversalRequest{}, Response: authorizationView{}}},
+				route{post, "/v1/simulator/authorizations/:id/clearing", simulateOnAuthorization(checkClearing, s.simulateClearing), operation{ID: "simulateClearing", Tag: "simulator", SandboxOnly: true, Idempotent: true,
+					Summary: "Clear an authorization through the clearing path: a presentment (more than held for a tip), a refund or a reversal", Request: SimClearing{}, Response: authorizationView{}}},
+				route{post, "/v1/simulator/authorizations/:id/expire", simulateOnAuthorization(func(*issuance.Validator, simExpireRequest) {}, s.simulateExpiry), operation{ID: "simulateExpiry", Tag: "simulator", SandboxOnly: true, Idempotent: true,
+					Summary: "Expire a funded card's hold now, as the hold expiry job does when it is due (ledger.hold_expired); answers the authorization", Request: simExpireRequest{}, Response: authorizationView{}}},
 			)
 		}
 	}
 
 	// Webhook endpoints and events (webhook.go), when wired.
 	routes = append(routes, s.webhookRoutes()...)
+	// Money (ledger.go), when wired.
+	routes = append(routes, s.ledgerRoutes()...)
 
 	return append(routes, []route{
 		// Card batches (batch.go).

@@ -16,6 +16,7 @@ import (
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/cvv2"
+	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
@@ -134,6 +135,9 @@ type Deps struct {
 	// DecisionsChanged, when set, is called after a decision endpoint is
 	// set or removed (the host reads them again at once).
 	DecisionsChanged func(ctx context.Context)
+	// Ledger runs the money operations (package issuance/ledger; nil:
+	// those routes are off).
+	Ledger *ledger.Service
 	// Ready lists the checks /readyz runs (PostgreSQL, Kafka...).
 	Ready []ReadyCheck
 	// IsUnavailable reports whether an error means a backing service is

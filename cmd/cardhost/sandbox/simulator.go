@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	hostpg "github.com/cardhost/cardhost/host/postgres"
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/rest"
 )
 
@@ -42,6 +44,8 @@ type Simulator struct {
 		RevealCVV2(ctx context.Context, cvkRef string, version int, pan emv.PAN, expiry string) (emv.CVV, error)
 	}
 	DEKRef string
+	// Engine expires holds and clears records (Expire, Clear).
+	Engine *host.Engine
 	Now    func() time.Time // default time.Now
 
 	mu     sync.Mutex
@@ -281,6 +285,56 @@ func (s *Simulator) pan(ctx context.Context, tenantID, cardID string) (emv.PAN, 
 		return "", fmt.Errorf("opening the card's PAN: %w", err)
 	}
 	return pan, nil
+}
+
+// Expire implements rest.Simulator: the hold expiry job's work, now.
+func (s *Simulator) Expire(ctx context.Context, tenantID, authID string) (*host.Authorization, error) {
+	if _, err := s.Ledger.TenantAuthorization(ctx, tenantID, authID); err != nil {
+		return nil, err
+	}
+	ok, err := s.Engine.ExpireHold(ctx, authID, true)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, &issuance.Error{Slug: issuance.SlugConflict, Message: "this authorization holds no money (a LIMIT card's, or posted, voided or expired already)"}
+	}
+	return s.Ledger.TenantAuthorization(ctx, tenantID, authID)
+}
+
+// Clear implements rest.Simulator: a clearing record of the authorization
+// (its card's PAN, approval code and RRN), through the clearing path.
+func (s *Simulator) Clear(ctx context.Context, tenantID, authID string, r rest.SimClearing) (*host.Authorization, error) {
+	orig, err := s.Ledger.TenantAuthorization(ctx, tenantID, authID)
+	if err != nil {
+		return nil, err
+	}
+	card, err := s.Ledger.TenantCard(ctx, tenantID, orig.CardID)
+	if err != nil {
+		return nil, err
+	}
+	pan, err := s.pan(ctx, tenantID, card.ID)
+	if err != nil {
+		return nil, err
+	}
+	rec := ledger.ClearingRecord{Type: r.Type, PAN: pan, Amount: r.Amount, Currency: card.Currency, ApprovalCode: orig.ApprovalCode,
+		RRN: orig.RRN, ARN: r.ARN, MCC: orig.MCC, Merchant: "CARDHOST SIMULATOR"}
+	if rec.Type == "" {
+		rec.Type = ledger.ClearingPurchase
+	}
+	if rec.MCC == "" {
+		rec.MCC = "5999"
+	}
+	if rec.ARN == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		rec.ARN = fmt.Sprintf("74%021d", binary.BigEndian.Uint64(b[:])%1_000_000_000_000_000_000)
+	}
+	res, err := s.Engine.Clear(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	return s.Ledger.TenantAuthorization(ctx, tenantID, res.RecordID)
 }
 
 // or returns v, or def when v is empty.

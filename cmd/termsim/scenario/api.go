@@ -333,6 +333,7 @@ type Product struct {
 	Status            string `json:"status"`
 	CVV2Policy        string `json:"cvv2_policy"`
 	CVV2MaxTries      int    `json:"cvv2_max_tries"`
+	FundingMode       string `json:"funding_mode"`
 }
 
 // ProductRequest is the body of POST /v1/card-products.
@@ -350,6 +351,7 @@ type ProductRequest struct {
 	RiskControls      *RiskControls     `json:"risk_controls,omitempty"`
 	CVV2Policy        string            `json:"cvv2_policy,omitempty"`
 	CVV2MaxTries      int               `json:"cvv2_max_tries,omitempty"`
+	FundingMode       string            `json:"funding_mode,omitempty"`
 }
 
 // Embosser is an embosser (the members termsim uses).
@@ -436,6 +438,46 @@ func (a *API) CardAuthorizations(ctx context.Context, cardID string) ([]Authoriz
 	}
 	err := a.call(ctx, http.MethodGet, "/v1/cards/"+url.PathEscape(cardID)+"/authorizations?limit=100", nil, &page, false)
 	return page.Data, err
+}
+
+// Balance is an account balance (docs/ledger.md).
+// Its members are the API's JSON members of the same names (docs/api.md).
+type Balance struct {
+	Currency  string `json:"currency"`
+	Available int64  `json:"available"`
+	Pending   int64  `json:"pending"`
+	Posted    int64  `json:"posted"`
+}
+
+// Deposit credits the tenant's program balance (sandbox, idempotent).
+func (a *API) Deposit(ctx context.Context, currency string, amount int64) error {
+	return a.call(ctx, http.MethodPost, "/v1/simulator/deposits", map[string]any{"currency": currency, "amount": amount}, nil, true)
+}
+
+// Recharge moves money from the program balance to a PREPAID card
+// (idempotent).
+func (a *API) Recharge(ctx context.Context, cardID string, amount int64) error {
+	return a.call(ctx, http.MethodPost, "/v1/cards/"+url.PathEscape(cardID)+"/recharge", map[string]any{"amount": amount}, nil, true)
+}
+
+// CardBalance returns what a funded card can spend.
+func (a *API) CardBalance(ctx context.Context, cardID string) (Balance, error) {
+	return do[Balance](ctx, a, http.MethodGet, "/v1/cards/"+url.PathEscape(cardID)+"/balance", nil, false)
+}
+
+// SimulateClearing sends a clearing record of an authorization (sandbox):
+// typ purchase or refund, amount presented.
+func (a *API) SimulateClearing(ctx context.Context, authorizationID, typ string, amount int64) (Authorization, error) {
+	body := map[string]any{"amount": amount}
+	if typ != "" {
+		body["type"] = typ
+	}
+	return do[Authorization](ctx, a, http.MethodPost, "/v1/simulator/authorizations/"+url.PathEscape(authorizationID)+"/clearing", body, true)
+}
+
+// SimulateExpire expires an authorization's hold now (sandbox).
+func (a *API) SimulateExpire(ctx context.Context, authorizationID string) (Authorization, error) {
+	return do[Authorization](ctx, a, http.MethodPost, "/v1/simulator/authorizations/"+url.PathEscape(authorizationID)+"/expire", map[string]any{}, true)
 }
 
 // do sends one request (see call) and returns its JSON answer.

@@ -62,7 +62,7 @@ type StepResult struct {
 	Index int     `json:"index"`           // 1-based position in the scenario
 	Line  int     `json:"line"`            // line of the step in the file
 	Name  string  `json:"name"`            // the step's name (default its kind)
-	Kind  string  `json:"kind"`            // auth, advice, capture, reversal, retransmit, echo, wait, card
+	Kind  string  `json:"kind"`            // auth, advice, capture, reversal, retransmit, echo, wait, card, clearing, expire
 	Pass  bool    `json:"pass"`            // every check held and the step ran
 	Error string  `json:"error,omitempty"` // why the step could not be run
 	Check []Check `json:"checks"`          // the expectations checked
@@ -106,7 +106,7 @@ func (sc *Scenario) Needs() (api, kafka bool) {
 	}
 	for _, s := range sc.Steps {
 		kafka = kafka || len(s.Expect.Events) > 0
-		api = api || s.Decider != nil
+		api = api || s.Decider != nil || s.Clearing != nil || s.Expire != nil || s.Expect.Available != nil
 	}
 	return api, kafka
 }
@@ -277,6 +277,18 @@ func (run *scenarioRun) createCard(ctx context.Context, sc *SetupCard) (*termina
 	if c.PIN == "" && sc.PIN != "" {
 		c.PIN = emv.Sensitive(sc.PIN)
 	}
+	if sc.Recharge != nil { // the card's starting balance, from a sandbox deposit
+		cur := sc.Currency
+		if cur == "" {
+			cur = "USD"
+		}
+		if err := r.API.Deposit(ctx, cur, *sc.Recharge); err != nil {
+			return nil, err
+		}
+		if err := r.API.Recharge(ctx, info.CardID, *sc.Recharge); err != nil {
+			return nil, err
+		}
+	}
 	action := map[string]string{"FROZEN": "freeze", "BLOCKED": "block", "CANCELED": "cancel"}[sc.Status]
 	if action != "" {
 		if _, err := r.API.CardAction(ctx, info.CardID, action, sc.BlockReason); err != nil {
@@ -287,13 +299,14 @@ func (run *scenarioRun) createCard(ctx context.Context, sc *SetupCard) (*termina
 }
 
 // productFor returns a product of the card's network and CVN's sandbox
-// template in its currency, with its CVV2 rules: the tenant's existing one,
-// or a new one made like the seeded default product (same layout and
-// embosser). A plastic product uses an embosser with manual issue (its
-// cards stay PROVISIONED).
+// template in its currency, with its CVV2 rules and funding mode (""
+// for LIMIT): the tenant's existing one, or a new one made like the seeded
+// default product (same layout and embosser). A plastic product uses an
+// embosser with manual issue (its cards stay PROVISIONED).
 func (r *Runner) productFor(ctx context.Context, sc *SetupCard, plastic bool) (string, error) {
 	network, cvn, currency := sc.Network, sc.CVN, sc.Currency
 	policy, tries := cmp.Or(sc.CVV2Policy, "REQUIRED"), cmp.Or(sc.CVV2MaxTries, 5)
+	funding, mode := sc.Funding, cmp.Or(sc.Funding, "LIMIT")
 	if network == "" {
 		network = "VISA"
 	}
@@ -311,7 +324,7 @@ func (r *Runner) productFor(ctx context.Context, sc *SetupCard, plastic bool) (s
 	if plastic {
 		cardType = "PLASTIC"
 	}
-	key := fmt.Sprintf("%s/%d/%s/%s/%s/%d", nw, cvn, currency, cardType, policy, tries)
+	key := fmt.Sprintf("%s/%d/%s/%s/%s/%d/%s", nw, cvn, currency, cardType, policy, tries, mode)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if id, ok := r.products[key]; ok {
@@ -342,7 +355,7 @@ func (r *Runner) productFor(ctx context.Context, sc *SetupCard, plastic bool) (s
 			continue
 		}
 		if p.TemplateID == tpl && p.Currency == currency && p.CardType == cardType && (!plastic || strings.HasPrefix(p.Name, "termsim ")) &&
-			p.CVV2Policy == policy && p.CVV2MaxTries == tries {
+			p.CVV2Policy == policy && p.CVV2MaxTries == tries && (p.FundingMode == mode || p.FundingMode == "" && mode == "LIMIT") {
 			r.remember(key, p.ID)
 			return p.ID, nil
 		}
@@ -359,8 +372,12 @@ func (r *Runner) productFor(ctx context.Context, sc *SetupCard, plastic bool) (s
 			return "", err
 		}
 	}
-	p, err := r.API.CreateProduct(ctx, ProductRequest{Name: fmt.Sprintf("termsim %s CVN %d %s %s CVV2 %s %d", nw, cvn, currency, cardType, policy, tries),
-		LayoutID: model.LayoutID, TemplateID: tpl, DefaultEmbosserID: embosser, Currency: currency, CardType: cardType, CVV2Policy: policy, CVV2MaxTries: tries})
+	name := fmt.Sprintf("termsim %s CVN %d %s %s CVV2 %s %d", nw, cvn, currency, cardType, policy, tries)
+	if funding != "" {
+		name += " " + funding
+	}
+	p, err := r.API.CreateProduct(ctx, ProductRequest{Name: name, LayoutID: model.LayoutID, TemplateID: tpl, DefaultEmbosserID: embosser,
+		Currency: currency, CardType: cardType, CVV2Policy: policy, CVV2MaxTries: tries, FundingMode: funding})
 	if err != nil {
 		return "", err
 	}
@@ -462,6 +479,37 @@ func (run *scenarioRun) step(ctx context.Context, i int, s *Step) StepResult {
 		c := s.Card
 		card = run.cards[c.Card]
 		if _, err := run.r.API.CardAction(ctx, card.ID, c.Action, c.Reason); err != nil {
+			return fail(err)
+		}
+		run.checkCard(ctx, &sr, s, card, nil, start)
+		sr.Pass = sr.passed()
+		return sr
+	case "clearing", "expire":
+		of := ""
+		if s.Clearing != nil {
+			of = s.Clearing.Of
+		} else {
+			of = s.Expire.Of
+		}
+		orig := run.steps[of]
+		if orig == nil {
+			return fail(fmt.Errorf("of %q: that step sent no request", of))
+		}
+		card = orig.tx.Card
+		id, err := run.authorizationID(ctx, card, orig.tx)
+		if err != nil {
+			return fail(err)
+		}
+		if s.Clearing != nil {
+			amount := orig.tx.Amount
+			if s.Clearing.Amount != nil {
+				amount = *s.Clearing.Amount
+			}
+			_, err = run.r.API.SimulateClearing(ctx, id, s.Clearing.Type, amount)
+		} else {
+			_, err = run.r.API.SimulateExpire(ctx, id)
+		}
+		if err != nil {
 			return fail(err)
 		}
 		run.checkCard(ctx, &sr, s, card, nil, start)
@@ -763,11 +811,33 @@ func (run *scenarioRun) checkCard(ctx context.Context, sr *StepResult, s *Step, 
 		}
 		sr.add("card status", e.Status, got, got == e.Status)
 	}
+	if e.Available != nil {
+		b, err := run.r.API.CardBalance(ctx, card.ID)
+		got := fmt.Sprint(b.Available)
+		if err != nil {
+			got = err.Error()
+		}
+		sr.add("available balance", fmt.Sprint(*e.Available), got, err == nil && b.Available == *e.Available)
+	}
 }
 
-// stepEvents matches the events a step caused: card events committed
-// after it started, and authorization events of its request (STAN and
-// terminal).
+// authorizationID returns the id of the record the host stored for tx.
+func (run *scenarioRun) authorizationID(ctx context.Context, card *terminal.Card, tx *terminal.Txn) (string, error) {
+	list, err := run.r.API.CardAuthorizations(ctx, card.ID)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range list {
+		if a.STAN == tx.STAN && a.TerminalID == tx.TerminalID {
+			return a.ID, nil
+		}
+	}
+	return "", errors.New("no authorization record for that step's request")
+}
+
+// stepEvents matches the events a step caused: card and ledger events
+// committed after it started, and authorization events of its request
+// (STAN and terminal).
 func stepEvents(tx *terminal.Txn, start time.Time) func(Event) bool {
 	since := start.Add(-time.Millisecond)
 	return func(e Event) bool {
@@ -777,7 +847,7 @@ func stepEvents(tx *terminal.Txn, start time.Time) func(Event) bool {
 		if strings.HasPrefix(e.Type, "authorization.") {
 			return tx != nil && e.STAN == tx.STAN && e.TerminalID == tx.TerminalID
 		}
-		return strings.HasPrefix(e.Type, "card.")
+		return strings.HasPrefix(e.Type, "card.") || strings.HasPrefix(e.Type, "ledger.")
 	}
 }
 

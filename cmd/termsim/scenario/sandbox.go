@@ -88,8 +88,9 @@ func (is *Issuer) NewCards(ctx context.Context, n, parallel int, r CardRequest, 
 }
 
 // DefaultProduct returns the product cards are created from when none is
-// named: the first ACTIVE VIRTUAL product (the sandbox's seeded one), or
-// else the first ACTIVE one.
+// named: the first ACTIVE VIRTUAL LIMIT product (the sandbox's seeded one:
+// a funded product's cards need money first), or else the first ACTIVE
+// one.
 func (is *Issuer) DefaultProduct(ctx context.Context) (Product, error) {
 	ps, err := is.API.Products(ctx)
 	if err != nil {
@@ -100,7 +101,7 @@ func (is *Issuer) DefaultProduct(ctx context.Context) (Product, error) {
 		if ps[i].Status != "ACTIVE" {
 			continue
 		}
-		if ps[i].CardType == "VIRTUAL" {
+		if ps[i].CardType == "VIRTUAL" && (ps[i].FundingMode == "" || ps[i].FundingMode == "LIMIT") {
 			return ps[i], nil
 		}
 		if first == nil {
@@ -111,4 +112,33 @@ func (is *Issuer) DefaultProduct(ctx context.Context) (Product, error) {
 		return Product{}, fmt.Errorf("%w: the tenant has no ACTIVE card product", ErrAPIConfig)
 	}
 	return *first, nil
+}
+
+// NewFundedCards creates n cards of a new product of the funding mode
+// (SHARED or PREPAID, docs/ledger.md) made like model, with balance each:
+// a sandbox deposit of it all, moved to each PREPAID card (SHARED cards
+// spend the tenant's program balance).
+func (is *Issuer) NewFundedCards(ctx context.Context, n int, mode string, model Product, r CardRequest, pin string, balance int64) ([]*terminal.Card, error) {
+	p, err := is.API.CreateProduct(ctx, ProductRequest{Name: "termsim " + mode, LayoutID: model.LayoutID, TemplateID: model.TemplateID,
+		DefaultEmbosserID: model.DefaultEmbosserID, Currency: model.Currency, CardType: "VIRTUAL", FundingMode: mode})
+	if err != nil {
+		return nil, err
+	}
+	r.ProductID = p.ID
+	cards, err := is.NewCards(ctx, n, 8, r, pin)
+	if err != nil {
+		return nil, err
+	}
+	if err := is.API.Deposit(ctx, model.Currency, balance*int64(n)); err != nil {
+		return nil, err
+	}
+	for _, c := range cards {
+		if mode != "PREPAID" {
+			break
+		}
+		if err := is.API.Recharge(ctx, c.ID, balance); err != nil {
+			return nil, err
+		}
+	}
+	return cards, nil
 }

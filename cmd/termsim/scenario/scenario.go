@@ -115,6 +115,13 @@ type SetupCard struct {
 	// a product with these card-not-present rules (default REQUIRED, 5).
 	CVV2Policy   string `yaml:"cvv2_policy"`
 	CVV2MaxTries int    `yaml:"cvv2_max_tries"`
+	// Funding makes a funded card (docs/ledger.md): SHARED (it spends the
+	// tenant's program balance) or PREPAID (its own balance); default the
+	// LIMIT card of every other scenario.
+	Funding string `yaml:"funding"`
+	// Recharge, for a PREPAID card, is the balance it starts with: the
+	// setup deposits it (sandbox) and moves it to the card.
+	Recharge *int64 `yaml:"recharge"`
 }
 
 // Local reports whether the card comes from a card file rather than the
@@ -142,6 +149,8 @@ type Step struct {
 	Wait       time.Duration   `yaml:"wait"`       // pause
 	Card       *CardStep       `yaml:"card"`       // REST status change
 	Decider    *DeciderStep    `yaml:"decider"`    // the local decision endpoint
+	Clearing   *ClearingStep   `yaml:"clearing"`   // a clearing record (sandbox simulator)
+	Expire     *ExpireStep     `yaml:"expire"`     // a hold expired now (sandbox simulator)
 
 	// Expect is what the result must be.
 	Expect Expect `yaml:"expect"`
@@ -305,6 +314,30 @@ type CardStep struct {
 	Reason string `yaml:"reason"`
 }
 
+// ClearingStep sends a clearing record of an earlier authorization
+// through the host's clearing path (POST
+// /v1/simulator/authorizations/{id}/clearing).
+type ClearingStep struct {
+	Line   int `yaml:"-"` // position in the file
+	Column int `yaml:"-"` // position in the file
+	// Of is the id of the authorization step.
+	Of string `yaml:"of"`
+	// Amount presented (default the authorization's; more for a tip).
+	Amount *int64 `yaml:"amount"`
+	// Type: purchase (default) or refund.
+	Type string `yaml:"type"`
+}
+
+// ExpireStep expires the hold of an earlier authorization now, as the
+// hold expiry job does when it is due (POST
+// /v1/simulator/authorizations/{id}/expire).
+type ExpireStep struct {
+	Line   int `yaml:"-"` // position in the file
+	Column int `yaml:"-"` // position in the file
+	// Of is the id of the authorization step.
+	Of string `yaml:"of"`
+}
+
 // Expect is what a step's result must be. Empty members are not checked.
 type Expect struct {
 	Line   int `yaml:"-"` // position in the file
@@ -337,6 +370,9 @@ type Expect struct {
 	SameAs string `yaml:"same_as"`
 	// Status is the card's status after the step (REST).
 	Status string `yaml:"status"`
+	// Available is a funded card's available balance after the step
+	// (GET /v1/cards/{id}/balance), minor units.
+	Available *int64 `yaml:"available"`
 }
 
 // Reasons are the reason slugs of DESIGN.md's table and of the host
@@ -367,6 +403,7 @@ var Reasons = map[string]iso.ResponseCode{
 	"pin_block_format_not_allowed": iso.SecurityViolation,
 	"issuer_declined":              iso.DoNotHonor, "issuer_insufficient_funds": iso.InsufficientFunds,
 	"issuer_suspected_fraud": iso.SuspectedFraud, "issuer_unavailable": iso.DoNotHonor,
+	"insufficient_funds": iso.InsufficientFunds,
 }
 
 // EventTypes are the event types of package kafka's catalogue
@@ -377,6 +414,7 @@ var EventTypes = []string{
 	kafka.TypeCardExpired, kafka.TypeCardControlsUpdated, kafka.TypeCardPINChanged, kafka.TypeCardCVV2TriesReset,
 	kafka.TypeAuthorizationApproved, kafka.TypeAuthorizationDeclined, kafka.TypeAuthorizationReversed, kafka.TypeAuthorizationCaptured,
 	kafka.TypeOrderCompleted, kafka.TypeOrderFailed,
+	kafka.TypeLedgerRecharge, kafka.TypeLedgerWithdraw, kafka.TypeLedgerHoldExpired, kafka.TypeLedgerCleared, kafka.TypeLedgerForcePosted,
 }
 
 // ScenarioError lists the mistakes of a scenario file, each with its line.
@@ -485,7 +523,7 @@ func (sc *Scenario) checkCard(d *strictDecoder, c *SetupCard) {
 	n := at(c.Line, c.Column)
 	rest := c.Network != "" || c.CVN != 0 || c.Product != "" || c.Currency != "" || c.CardLimit != nil || c.SpendingControls != nil ||
 		c.RiskControls != nil || c.UsageType != "" || c.AutoCancelTrigger != "" || c.ExpiryAt != "" || c.PIN != "" || c.Status != "" || c.BlockReason != "" ||
-		c.CVV2Policy != "" || c.CVV2MaxTries != 0
+		c.CVV2Policy != "" || c.CVV2MaxTries != 0 || c.Funding != "" || c.Recharge != nil
 	switch {
 	case c.File != "" && c.Card != nil:
 		d.errorf(n, "card %q: give file or card, not both", c.Name)
@@ -550,6 +588,15 @@ func (sc *Scenario) checkCard(d *strictDecoder, c *SetupCard) {
 	if c.Product != "" && (c.CVV2Policy != "" || c.CVV2MaxTries != 0) {
 		d.errorf(n, "card %q: a product has its CVV2 rules: give product, or cvv2_policy and cvv2_max_tries, not both", c.Name)
 	}
+	if !slices.Contains([]string{"", "SHARED", "PREPAID"}, c.Funding) {
+		d.errorf(n, "card %q: funding %q is not SHARED or PREPAID", c.Name, c.Funding)
+	}
+	if c.Recharge != nil && (c.Funding != "PREPAID" || *c.Recharge <= 0 || *c.Recharge > iso.MaxAmount) {
+		d.errorf(n, "card %q: recharge is a positive amount a PREPAID card starts with", c.Name)
+	}
+	if c.Funding != "" && c.Product != "" {
+		d.errorf(n, "card %q: give product, or funding (a product of that mode is made), not both", c.Name)
+	}
 	switch c.Status {
 	case "", "ACTIVE", "FROZEN", "CANCELED", "PROVISIONED":
 		if c.BlockReason != "" {
@@ -578,7 +625,8 @@ func (s *Step) kind() (string, int) {
 	for k, set := range map[string]bool{
 		"auth": s.Auth != nil, "advice": s.Advice != nil, "capture": s.Capture != nil, "reversal": s.Reversal != nil,
 		"retransmit": s.Retransmit != nil, "echo": s.Echo != nil, "wait": s.Wait != 0, "card": s.Card != nil,
-		"decider": s.Decider != nil,
+		"decider":  s.Decider != nil,
+		"clearing": s.Clearing != nil, "expire": s.Expire != nil,
 	} {
 		if set {
 			name, n = k, n+1
@@ -597,7 +645,7 @@ func (sc *Scenario) checkStep(d *strictDecoder, s *Step, earlier map[string]*Ste
 	n := at(s.Line, s.Column)
 	kind, count := s.kind()
 	if count != 1 {
-		d.errorf(n, "a step needs exactly one of auth, advice, capture, reversal, retransmit, echo, wait, card, decider (found %d)", count)
+		d.errorf(n, "a step needs exactly one of auth, advice, capture, reversal, retransmit, echo, wait, card, decider, clearing, expire (found %d)", count)
 		return
 	}
 	cardRef := func(name string, line, col int) *SetupCard {
@@ -706,6 +754,24 @@ func (sc *Scenario) checkStep(d *strictDecoder, s *Step, earlier map[string]*Ste
 		case c.DeclineAbove < 0 || c.Partial < 0 || c.Sleep < 0 || c.Sleep > time.Minute:
 			d.errorf(at(c.Line, c.Column), "decider: decline_above and partial must be positive, sleep between 0 and 1m")
 		}
+	case "clearing":
+		c := s.Clearing
+		if e := stepRef(c.Of, c.Line, c.Column, "auth", "advice"); e != nil {
+			card = sc.stepCard(e)
+		}
+		if c.Amount != nil && (*c.Amount <= 0 || *c.Amount > iso.MaxAmount) {
+			d.errorf(at(c.Line, c.Column), "clearing: amount out of range")
+		}
+		if !slices.Contains([]string{"", "purchase", "refund"}, c.Type) {
+			d.errorf(at(c.Line, c.Column), "clearing: type %q is not purchase or refund", c.Type)
+		}
+	case "expire":
+		if e := stepRef(s.Expire.Of, s.Expire.Line, s.Expire.Column, "auth", "advice"); e != nil {
+			card = sc.stepCard(e)
+		}
+	}
+	if (kind == "clearing" || kind == "expire") && card != nil && card.Local() {
+		d.errorf(n, "%s: card %q comes from a card file; the simulator clears and expires cards created through the API", kind, card.Name)
 	}
 	sc.checkExpect(d, s, kind, card, earlier)
 }
@@ -730,7 +796,9 @@ func (sc *Scenario) stepCard(s *Step) *SetupCard {
 		switch {
 		case s.Capture != nil && o.ID == s.Capture.Of,
 			s.Reversal != nil && o.ID == s.Reversal.Of,
-			s.Retransmit != nil && o.ID == s.Retransmit.Of:
+			s.Retransmit != nil && o.ID == s.Retransmit.Of,
+			s.Clearing != nil && o.ID == s.Clearing.Of,
+			s.Expire != nil && o.ID == s.Expire.Of:
 			return sc.stepCard(o)
 		}
 	}
@@ -867,10 +935,15 @@ func (sc *Scenario) checkExpect(d *strictDecoder, s *Step, kind string, card *Se
 		d.errorf(n, "expect: an echo checks only its code")
 	case kind == "card" && !(Expect{Status: e.Status, Events: e.Events}).sameAs(e):
 		d.errorf(n, "expect: a card step checks only status and events")
+	case (kind == "clearing" || kind == "expire") && !(Expect{Status: e.Status, Events: e.Events, Available: e.Available}).sameAs(e):
+		d.errorf(n, "expect: a %s step checks only status, events and available", kind)
 	case isISO(kind) && e.Code == "":
 		d.errorf(n, "expect: code is required for an ISO 8583 step")
 	case kind == "retransmit" && e.Reason != "":
 		d.errorf(n, "expect: a retransmission is not stored anew, so it has no reason to read back (expect its code, or same_as)")
+	}
+	if e.Available != nil && card != nil && card.Funding == "" {
+		d.errorf(n, "expect: available is a funded card's balance; card %q has no funding", card.Name)
 	}
 	if card != nil && card.Local() && (e.Reason != "" || len(e.Events) > 0 || e.Status != "") {
 		d.errorf(n, "expect: reason, events and status are read back for cards created through the API; card %q comes from a card file", card.Name)
@@ -882,11 +955,12 @@ func (e Expect) sameAs(o Expect) bool {
 	e.Line, e.Column, o.Line, o.Column = 0, 0, 0, 0
 	return e.Code == o.Code && e.Reason == o.Reason && e.ApprovalCode == o.ApprovalCode && e.ARPC == o.ARPC && e.MAC == o.MAC &&
 		(e.Amount == nil) == (o.Amount == nil) && (e.Balance == nil) == (o.Balance == nil) &&
-		strings.Join(e.Events, ",") == strings.Join(o.Events, ",") && e.SameAs == o.SameAs && e.Status == o.Status
+		strings.Join(e.Events, ",") == strings.Join(o.Events, ",") && e.SameAs == o.SameAs && e.Status == o.Status &&
+		(e.Available == nil) == (o.Available == nil)
 }
 
 // empty reports whether nothing is expected.
 func (e Expect) empty() bool {
 	return e.Code == "" && e.Reason == "" && e.ApprovalCode == "" && e.ARPC == "" && e.MAC == "" && e.Amount == nil && e.Balance == nil &&
-		len(e.Events) == 0 && e.SameAs == "" && e.Status == ""
+		len(e.Events) == 0 && e.SameAs == "" && e.Status == "" && e.Available == nil
 }

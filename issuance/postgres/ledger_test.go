@@ -1,0 +1,205 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cardhost/cardhost/issuance/ledger"
+	"github.com/cardhost/cardhost/issuance/postgres"
+	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
+	"github.com/cardhost/cardhost/kafka"
+)
+
+// checkLedger runs the invariant checker over the database and fails the
+// test on any violation.
+func checkLedger(t *testing.T, db *postgres.DB) {
+	t.Helper()
+	c := ledger.NewChecker()
+	if err := db.CheckLedger(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := c.Finish(); len(v) > 0 {
+		t.Fatalf("ledger check: %v", v)
+	}
+}
+
+func move(db *postgres.DB, tenant string, ts ...ledger.Transfer) (ledger.Moved, error) {
+	return db.Move(context.Background(), ledger.Move{TenantID: tenant, Currency: "EUR", Transfers: ts})
+}
+
+func TestLedgerApplyTwoPhase(t *testing.T) {
+	db := pgtest.New(t, postgres.Config{})
+	ten, _ := newTenant(t, db, "Money Issuing")
+	now := time.Now().UTC()
+	program := ledger.TenantAccount(ledger.AccountProgram, ten.ID, "EUR")
+	settlement := ledger.TenantAccount(ledger.AccountSettlement, ten.ID, "EUR")
+	funding := ledger.TenantAccount(ledger.AccountFunding, ten.ID, "EUR")
+
+	res, err := move(db, ten.ID, ledger.New(ledger.KindDeposit, ten.ID, funding, program, 1000, "EUR", now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Before[program] != 0 || res.After[program].Available() != 1000 || res.After[funding].CreditsPosted-res.After[funding].DebitsPosted != -1000 {
+		t.Fatalf("after the deposit: %+v", res)
+	}
+	exp := now.Add(time.Hour)
+	h := ledger.New(ledger.KindHold, ten.ID, program, settlement, 600, "EUR", now)
+	h.Pending, h.ExpiresAt = true, &exp
+	res, err = move(db, ten.ID, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := res.After[program].Balance(); b != (ledger.Balance{Currency: "EUR", Available: 400, Pending: 600, Posted: 1000}) {
+		t.Fatalf("after the hold: %+v", b)
+	}
+	// A second hold beyond the available balance is refused whole.
+	h2 := h
+	h2.ID, h2.Amount = "trf_second", 500
+	_, err = move(db, ten.ID, h2)
+	var short *ledger.Shortfall
+	if !errors.As(err, &short) || short.Account != program {
+		t.Fatalf("overdraft: %v", err)
+	}
+	// ... unless forced, which a capture or network advice may be.
+	forced := ledger.New(ledger.KindForcePost, ten.ID, program, settlement, 500, "EUR", now)
+	forced.Forced = true
+	// Posting for more than the hold is refused (CH004), and so is
+	// voiding another amount.
+	over := ledger.Resolve(ledger.KindPost, h, 600, "auth_x", now)
+	over.Amount = 601
+	if _, err := move(db, ten.ID, over); !pgCode(err, "CH004") {
+		t.Fatalf("post above the hold: %v", err)
+	}
+	post := ledger.Resolve(ledger.KindPost, h, 550, "auth_x", now)
+	if res, err = move(db, ten.ID, post, forced); err != nil {
+		t.Fatal(err)
+	}
+	if b := res.After[program].Balance(); b != (ledger.Balance{Currency: "EUR", Available: -50, Pending: 0, Posted: -50}) {
+		t.Fatalf("after the post of 550 and the forced 500: %+v", b)
+	}
+	if res.Before[program] != 400 {
+		t.Fatalf("available before %d", res.Before[program])
+	}
+	// A hold resolves once.
+	void := ledger.Resolve(ledger.KindVoid, h, 0, "auth_y", now)
+	if _, err := move(db, ten.ID, void); err == nil {
+		t.Fatal("a hold resolved twice")
+	}
+	// A refund brings it back above zero; a fee from an overdrawn balance
+	// is refused.
+	if _, err := move(db, ten.ID, ledger.New(ledger.KindFee, ten.ID, program, ledger.TenantAccount(ledger.AccountFees, ten.ID, "EUR"), 1, "EUR", now)); !errors.As(err, &short) {
+		t.Fatalf("a fee from an overdrawn balance: %v", err)
+	}
+	if _, err := move(db, ten.ID, ledger.New(ledger.KindRefund, ten.ID, settlement, program, 100, "EUR", now)); err != nil {
+		t.Fatal(err)
+	}
+	checkLedger(t, db)
+	got, _, err := db.Transfers(context.Background(), ten.ID, ledger.TransferFilter{Kind: ledger.KindPost})
+	if err != nil || len(got) != 1 || got[0].Amount != 550 || got[0].PendingID != h.ID {
+		t.Fatalf("transfers of kind post: %+v %v", got, err)
+	}
+}
+
+func pgCode(err error, code string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == code
+}
+
+// TestLedgerNoOverdraftUnderConcurrency: many concurrent withdrawals from
+// one program balance, across connections, never take it below zero, and
+// exactly as many as fit go through.
+func TestLedgerNoOverdraftUnderConcurrency(t *testing.T) {
+	db := pgtest.New(t, postgres.Config{MaxConns: 12})
+	ten, _ := newTenant(t, db, "Money Issuing")
+	now := time.Now().UTC()
+	program := ledger.TenantAccount(ledger.AccountProgram, ten.ID, "EUR")
+	settlement := ledger.TenantAccount(ledger.AccountSettlement, ten.ID, "EUR")
+	if _, err := move(db, ten.ID, ledger.New(ledger.KindDeposit, ten.ID, ledger.TenantAccount(ledger.AccountFunding, ten.ID, "EUR"), program, 10_000, "EUR", now)); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, short := 0, 0
+	for i := 0; i < 60; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := move(db, ten.ID, ledger.New(ledger.KindDebit, ten.ID, program, settlement, 300, "EUR", time.Now()))
+			var s *ledger.Shortfall
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.As(err, &s):
+				short++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 33 || short != 27 {
+		t.Fatalf("%d debits went through and %d were short, want 33 and 27", ok, short)
+	}
+	a, err := db.Account(context.Background(), ten.ID, program)
+	if err != nil || a.Available() != 100 {
+		t.Fatalf("program balance %+v %v", a.Balance(), err)
+	}
+	checkLedger(t, db)
+}
+
+func TestLedgerMoveEventsAndFundingReference(t *testing.T) {
+	db := pgtest.New(t, postgres.Config{})
+	ten, _ := newTenant(t, db, "Money Issuing")
+	svc := ledger.NewService(ledger.Deps{Store: db, Cards: db})
+	ctx := context.Background()
+	r := ledger.FundingRequest{Currency: "eur", Amount: 2500, Reference: "WIRE-1", Operator: "alice", Reason: "initial funding"}
+	m, err := svc.Fund(ctx, ten.ID, true, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.BalanceBefore != 0 || m.BalanceAfter != 2500 || m.Currency != "EUR" {
+		t.Fatalf("movement %+v", m)
+	}
+	if _, err := svc.Fund(ctx, ten.ID, true, r); err == nil || !contains(err.Error(), ledger.SlugDuplicateReference) {
+		t.Fatalf("the same reference twice: %v", err)
+	}
+	r.Reference, r.Amount = "PAYOUT-1", 5000
+	if _, err := svc.Fund(ctx, ten.ID, false, r); err == nil || !contains(err.Error(), "insufficient_funds") {
+		t.Fatalf("debit beyond the balance: %v", err)
+	}
+	recs, err := db.Outbox().Pending(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var money []kafka.Event
+	for _, rec := range recs {
+		if rec.Event.Type == kafka.TypeLedgerFundingCredit {
+			money = append(money, rec.Event)
+		}
+	}
+	if len(money) != 1 || money[0].Subject != ten.ID {
+		t.Fatalf("ledger events %+v", money)
+	}
+	p, err := money[0].Payload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := p.(kafka.MoneyData); d.BalanceBefore != 0 || d.BalanceAfter != 2500 || d.Reference != "WIRE-1" || d.TransferIDs[0] != m.TransferID {
+		t.Fatalf("payload %+v", d)
+	}
+	var n int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM ledger_audit WHERE operator = 'alice' AND reason = 'initial funding'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("audit rows %d %v", n, err)
+	}
+	checkLedger(t, db)
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
