@@ -26,6 +26,7 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/console"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/rest"
 	"github.com/cardhost/cardhost/kafka/embedded"
@@ -51,6 +52,7 @@ type App struct {
 	ca      *ca.Service
 	catalog *catalog.Service
 	api     *rest.Server
+	console *console.Console // nil when CARDHOST_CONSOLE=false
 	engine  *host.Engine
 	iso     *isoserver.Server
 	sim     *sandbox.Simulator
@@ -174,6 +176,13 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		}, log, a.reg, a.reg)
 	if err != nil {
 		return a, err
+	}
+	if cfg.Console {
+		if a.console, err = console.New(console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Sandbox: cfg.Mode == "sandbox"},
+			console.Deps{API: a.api, Sessions: a.db, Service: a.svc, Catalog: a.catalog, Records: a.ledger}, log); err != nil {
+			return a, err
+		}
+		a.console.Mount(a.api.App())
 	}
 	if a.httpLn, err = listen(cfg.HTTPAddr, cfg.HTTPTLSCert, cfg.HTTPTLSKey, ""); err != nil {
 		return a, fmt.Errorf("listening for HTTP: %w", err)
@@ -347,6 +356,7 @@ func (a *App) run(ctx context.Context) error {
 			a.log.Error("ISO 8583 shutdown", "err", err)
 		}
 	}()
+	a.console.Shutdown() // live streams end, so the HTTP server can drain
 	if err := a.api.Shutdown(sctx); err != nil {
 		a.log.Error("REST shutdown", "err", err)
 	}

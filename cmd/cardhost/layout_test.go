@@ -70,14 +70,18 @@ var dependencyRules = map[string]rule{
 	"issuance/postgres":        {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "host", "iso", "kafka"}), []string{pgx}},
 	"issuance/postgres/pgtest": {[]string{"issuance/postgres"}, []string{pgx}},
 	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/catalog", "issuance/dataprep", "issuance/httpsig", "host", "iso", "kafka"}), []string{fiber, prom}},
-	"issuance/emboss":          {join(emvLeafs, []string{"issuance", "issuance/dataprep"}), nil},
-	"host/isoserver":           {join(emvLeafs, []string{"host", "iso"}), []string{moovISO, moovConn, prom}},
-	"host/postgres":            {[]string{"host", "iso", "issuance", "issuance/postgres", "kafka"}, []string{pgx}},
-	"kafka/outbox":             {[]string{"kafka", "kafka/internal/kgolog", "kafka/internal/wire"}, []string{franz, prom}},
-	"kafka/embedded":           {[]string{"kafka", "kafka/internal/kgolog"}, []string{franz}},
-	"kafka/consume":            {[]string{"kafka", "kafka/internal/wire"}, []string{franz}},
-	"kafka/internal/kgolog":    {nil, []string{franz}},
-	"kafka/internal/wire":      {[]string{"kafka"}, []string{franz}},
+	// issuance/console is the operator console: an HTTP adapter beside
+	// issuance/rest (never importing it: the wiring hands it the REST
+	// server through its own small interface).
+	"issuance/console":      {[]string{"issuance", "issuance/catalog", "issuance/isocode", "host"}, []string{fiber}},
+	"issuance/emboss":       {join(emvLeafs, []string{"issuance", "issuance/dataprep"}), nil},
+	"host/isoserver":        {join(emvLeafs, []string{"host", "iso"}), []string{moovISO, moovConn, prom}},
+	"host/postgres":         {[]string{"host", "iso", "issuance", "issuance/postgres", "kafka"}, []string{pgx}},
+	"kafka/outbox":          {[]string{"kafka", "kafka/internal/kgolog", "kafka/internal/wire"}, []string{franz, prom}},
+	"kafka/embedded":        {[]string{"kafka", "kafka/internal/kgolog"}, []string{franz}},
+	"kafka/consume":         {[]string{"kafka", "kafka/internal/wire"}, []string{franz}},
+	"kafka/internal/kgolog": {nil, []string{franz}},
+	"kafka/internal/wire":   {[]string{"kafka"}, []string{franz}},
 
 	// termsim's packages beside their command: clients of the host that
 	// know it only over TCP and HTTP, so never host or its subpackages.
