@@ -126,5 +126,5 @@ func minuteChart(title, unit string, minutes []host.ActivityMinute, value func(h
 }
 
 func perSecond(n int, d time.Duration) string {
-	return strconv.FormatFloat(float64(n)/d.Seconds(), 'f', 2, 64)
+	return strconv.FormatFloat(float64(n)/d.Seconds(), 'f', 3, 64)
 }
