@@ -126,6 +126,11 @@ type EncryptedPIN struct {
 	ZPKRef string
 	Format pinblock.Format
 	Block  PINBlock // hex: 16 characters (formats 0, 1, 3) or 32 (format 4)
+	// Accept, with Format pinblock.FormatAny, lists the formats the block
+	// may be in (an acquirer's setting); a well-formed block in another is
+	// refused with an error wrapping pinblock.ErrNotAccepted. Empty: 0, 1
+	// and 3.
+	Accept []pinblock.Format
 }
 
 // PINMethod is how the issuer verifies PINs.

@@ -14,7 +14,7 @@ import (
 // cards, the ARPC. v is the request's Verifier across its attempts, so a
 // decision taken again after a stale commit reuses the HSM's answers.
 func (e *Engine) authorize(ctx context.Context, req *Request, card *Card, now time.Time, v *verified) (*Commit, *Response, error) {
-	t := newTxn(req, card, now, v, v.acquirerZPK)
+	t := newTxn(req, card, now, v, e.Acquirer)
 	d, err := runPipeline(ctx, t, authorizationPipeline, e.hook)
 	if err != nil {
 		return nil, nil, err

@@ -76,7 +76,7 @@ func (m *memLedger) AuthorizationByKey(_ context.Context, k string) (*host.Autho
 func (m *memLedger) FindOriginal(context.Context, host.OriginalQuery) (*host.Authorization, error) {
 	return nil, host.ErrNotFound
 }
-func (m *memLedger) AcquirerZPK(context.Context, string) (string, error) { return "", host.ErrNotFound }
+func (m *memLedger) Acquirers(context.Context) ([]host.Acquirer, error) { return nil, nil }
 func (m *memLedger) Commit(_ context.Context, c *host.Commit) (host.CommitOutcome, *host.Authorization, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -146,7 +146,7 @@ func BenchmarkPipeline(b *testing.B) {
 			k := int(i % cards)
 			req := &host.Request{MTI: "0100", Kind: host.KindAuthorization, PAN: emv.PAN(pans[k]), ProcessingCode: "000000",
 				Amount: 100, Currency: "840", TransmissionTime: "1122120000", STAN: stan6(i), MCC: "5411", Country: "840",
-				EntryMode: "812", AcquirerID: "1", RRN: "BENCH" + stan6(i), Terminal: "T1", CVV2: emv.CVV(cvv2s[k])}
+				EntryMode: "812", Expiry: "3012", AcquirerID: "1", RRN: "BENCH" + stan6(i), Terminal: "T1", CVV2: emv.CVV(cvv2s[k])}
 			t0 := time.Now()
 			resp, err := eng.Decide(ctx, req)
 			lat.add(time.Since(t0))

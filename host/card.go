@@ -27,6 +27,9 @@ type State struct {
 	LastATC int
 	// PINTries counts consecutive wrong PINs.
 	PINTries int
+	// CVV2Tries counts consecutive wrong CVV2s (step_cnp.go); only the
+	// issuer resets it once it reached the card's limit.
+	CVV2Tries int
 	// UsedAt is when a one-time card was first used.
 	UsedAt *time.Time
 }

@@ -60,6 +60,42 @@ const (
 	ReasonCryptogramAmountMismatch Reason = "cryptogram_amount_mismatch"
 )
 
+// Reasons of the card-not-present rules (issue 12, points 1 and 2;
+// step_cnp.go and merchant.go).
+const (
+	// ReasonExpiryMissing: a card-not-present request (key entry,
+	// e-commerce) without field 14.
+	ReasonExpiryMissing Reason = "expiry_missing"
+	// ReasonCVV2Missing: a card-not-present request without a CVV2 (field
+	// 48 element 01) for a card whose product's cvv2_policy is REQUIRED.
+	ReasonCVV2Missing Reason = "cvv2_missing"
+	// ReasonCVV2TriesExceeded: the card's consecutive wrong CVV2s reached
+	// its cvv2_max_tries; its card-not-present requests (and any request
+	// with a CVV2) decline until the issuer resets the counter.
+	ReasonCVV2TriesExceeded Reason = "cvv2_tries_exceeded"
+	// ReasonMerchantBlocked: the merchant (fields 32 and 42) failed
+	// card-not-present verifications on many cards in a short window (a
+	// BIN attack); its card-not-present requests decline for a while.
+	ReasonMerchantBlocked Reason = "merchant_blocked"
+)
+
+// Reasons of message authentication and of the acquirer's PIN block
+// formats (issue 12; docs/iso8583.md sections 5.9 and 5.15). All answer 63,
+// security violation: the acquirer's security set-up is at fault, not the
+// card.
+const (
+	// ReasonMACMissing: the acquirer requires a MAC (fields 64/128) and
+	// the message has none.
+	ReasonMACMissing Reason = "mac_missing"
+	// ReasonMACInvalid: the message's MAC does not verify under any live
+	// version of the acquirer's ZAK, or the acquirer has no ZAK.
+	ReasonMACInvalid Reason = "mac_invalid"
+	// ReasonPINFormatNotAllowed: field 52 is a well-formed PIN block in a
+	// format the acquirer is not configured for (format 1, not bound to
+	// the PAN, unless allowed). The PIN is not checked nor counted.
+	ReasonPINFormatNotAllowed Reason = "pin_block_format_not_allowed"
+)
+
 // reasonCodes maps every reason to its ISO response code, row by row as in
 // DESIGN.md.
 var reasonCodes = map[Reason]iso.ResponseCode{
@@ -101,6 +137,15 @@ var reasonCodes = map[Reason]iso.ResponseCode{
 	ReasonEntryModeNotSupported:    iso.NotPermittedToTerminal,
 	ReasonCryptogramTypeInvalid:    iso.CryptographicFailure,
 	ReasonCryptogramAmountMismatch: iso.CryptographicFailure,
+
+	ReasonExpiryMissing:     iso.FormatError,
+	ReasonCVV2Missing:       iso.CryptographicFailure,
+	ReasonCVV2TriesExceeded: iso.CryptographicFailure,
+	ReasonMerchantBlocked:   iso.SuspectedFraud,
+
+	ReasonMACMissing:          iso.SecurityViolation,
+	ReasonMACInvalid:          iso.SecurityViolation,
+	ReasonPINFormatNotAllowed: iso.SecurityViolation,
 }
 
 // Code returns the reason's ISO response code (96 for an unknown reason).

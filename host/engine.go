@@ -40,21 +40,33 @@ type Config struct {
 	// again (it bounds memory of cards not used any more, not correctness).
 	// Default 5 minutes.
 	CacheTTL time.Duration
+	// AcquirerTTL is how long the acquirers (keys, MAC and PIN block
+	// settings) read from the ledger are used before they are read again;
+	// an acquirer the engine does not know is looked for at most once a
+	// second. Default 1 minute.
+	AcquirerTTL time.Duration
 	// Now is the clock. Default time.Now (used in UTC).
 	Now func() time.Time
+	// Merchants configures the guard against BIN attacks (merchant.go);
+	// its window lives in this Engine's memory.
+	Merchants MerchantGuardConfig
 }
 
 // Engine decides requests. It holds no state that decides an authorization
 // (the card cache is validated by every commit), so several engines on
-// several instances may share one ledger. Safe for concurrent use.
+// several instances may share one ledger; the one exception is the
+// merchant guard's window (merchant.go), which is per instance by design.
+// Safe for concurrent use.
 type Engine struct {
-	cfg    Config
-	ledger Ledger
-	v      Verifier
-	log    *slog.Logger
-	hook   StepHook
-	cache  *cardCache
-	locks  [lockStripes]sync.Mutex
+	cfg       Config
+	ledger    Ledger
+	v         Verifier
+	log       *slog.Logger
+	hook      StepHook
+	cache     *cardCache
+	acq       *acquirerBook
+	merchants *merchantGuard
+	locks     [lockStripes]sync.Mutex
 }
 
 // lockStripes is the number of per-card locks: requests for one card are
@@ -92,25 +104,70 @@ func New(cfg Config, ledger Ledger, v Verifier, logger *slog.Logger, hook StepHo
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = 5 * time.Minute
 	}
+	if cfg.AcquirerTTL <= 0 {
+		cfg.AcquirerTTL = time.Minute
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, ledger: ledger, v: v, log: logger.With("component", "host"), hook: hook,
-		cache: newCardCache(cfg.CacheSize, cfg.CacheTTL)}, nil
+	e := &Engine{cfg: cfg, ledger: ledger, v: v, log: logger.With("component", "host"), hook: hook,
+		cache: newCardCache(cfg.CacheSize, cfg.CacheTTL), merchants: newMerchantGuard(cfg.Merchants)}
+	e.acq = newAcquirerBook(ledger.Acquirers, cfg.AcquirerTTL, e.now)
+	return e, nil
 }
 
 func (e *Engine) now() time.Time { return e.cfg.Now().UTC() }
 
+// Acquirer returns the acquirer whose field 32 is id, from memory (see
+// Config.AcquirerTTL), or ErrNotFound. The ISO server reads its MAC
+// settings with it; the PIN step its zone PIN key and PIN block formats.
+func (e *Engine) Acquirer(ctx context.Context, id string) (Acquirer, error) {
+	return e.acq.get(ctx, id)
+}
+
 // Decide answers one request. A business decline is a Response with a nil
 // error; an error means the request could not be decided (96).
 func (e *Engine) Decide(ctx context.Context, req *Request) (*Response, error) {
-	now := e.now()
+	n := &decideNote{now: e.now()}
+	resp, err := e.decide(ctx, req, n)
+	if err == nil {
+		e.decided(ctx, req, resp, n)
+	}
+	return resp, err
+}
+
+// decideNote is what Decide learns about a request on the way, for what
+// follows the answer (decided).
+type decideNote struct {
+	now time.Time
+	// cnp: an 0100/0200 of a card-not-present entry mode past the format
+	// step; the merchant guard counts it.
+	cnp bool
+	// index is the PAN's index under the newest PAN-index key (nil when
+	// the PAN was not looked up); card the card found (nil: none).
+	index []byte
+	card  *Card
+	// repeat: the answer is a retransmission's stored one (or 94).
+	repeat bool
+}
+
+func (e *Engine) decide(ctx context.Context, req *Request, n *decideNote) (*Response, error) {
+	now := n.now
 	early := stepFormat(req)
+	if req.Refused != "" {
+		// The transport refused the message (its MAC): recorded, never
+		// decided, whatever its kind.
+		early = Decline(req.Refused)
+	}
 	if early.Decided() && !panLooksValid(req) {
-		return e.decideWithoutCard(ctx, req, early, now)
+		return e.decideWithoutCard(ctx, req, early, n)
+	}
+	n.cnp = !early.Decided() && (req.Kind == KindAuthorization || req.Kind == KindFinancial) && cardNotPresent(req.EntryMode)
+	if n.cnp && e.merchants.blocked(req.AcquirerID, req.Merchant, now) {
+		early = Decline(ReasonMerchantBlocked) // known card or not: the same answer
 	}
 	idxs, err := e.v.IndexPANAll(ctx, e.cfg.PANIndexRef, req.PAN)
 	if err == nil && len(idxs) == 0 {
@@ -119,22 +176,27 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("indexing PAN: %w", err)
 	}
+	n.index = idxs[0]
 	start := time.Now()
 	card, err := e.lookup(ctx, idxs)
 	e.observe("card_lookup", start)
 	if errors.Is(err, ErrNotFound) {
+		if req.Refused != "" {
+			return e.decideWithoutCard(ctx, req, early, n)
+		}
 		if req.Kind == KindReversal || req.Kind == KindReversalAdvice || req.Kind == KindAdvice || req.Kind == KindCapture {
 			// Advices and reversals are acknowledged whatever happens.
-			return e.decideWithoutCard(ctx, req, Decision{Code: ReasonApproved.Code(), Reason: ReasonCardNotFound}, now)
+			return e.decideWithoutCard(ctx, req, Decision{Code: ReasonApproved.Code(), Reason: ReasonCardNotFound}, n)
 		}
 		if early.Decided() {
-			return e.decideWithoutCard(ctx, req, early, now)
+			return e.decideWithoutCard(ctx, req, early, n)
 		}
-		return e.decideWithoutCard(ctx, req, Decline(ReasonCardNotFound), now)
+		return e.decideWithoutCard(ctx, req, Decline(ReasonCardNotFound), n)
 	}
 	if err != nil {
 		return nil, err
 	}
+	n.card = card
 	var decide func(ctx context.Context, req *Request, card *Card, now time.Time) (*Commit, *Response, error)
 	switch {
 	case early.Decided():
@@ -145,7 +207,7 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (*Response, error) {
 		}
 	case req.Kind == KindAuthorization || req.Kind == KindFinancial:
 		// The HSM's answers are the request's: every attempt reuses them.
-		v := newVerified(e.v, e.ledger.AcquirerZPK)
+		v := newVerified(e.v)
 		decide = func(ctx context.Context, req *Request, card *Card, now time.Time) (*Commit, *Response, error) {
 			return e.authorize(ctx, req, card, now, v)
 		}
@@ -156,7 +218,7 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (*Response, error) {
 	case req.Kind == KindReversal || req.Kind == KindReversalAdvice:
 		decide = e.reverse
 	default:
-		return e.decideWithoutCard(ctx, req, Decline(ReasonInvalidTransaction), now)
+		return e.decideWithoutCard(ctx, req, Decline(ReasonInvalidTransaction), n)
 	}
 	mu := e.lockCard(card.ID)
 	defer mu.Unlock()
@@ -201,6 +263,7 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (*Response, error) {
 			e.reindex(ctx, card, idxs[0])
 			return resp, nil
 		case CommitDuplicate:
+			n.repeat = true
 			return retransmission(req, existing), nil
 		}
 		if attempt >= e.cfg.MaxAttempts {
@@ -251,8 +314,8 @@ func (e *Engine) earlyDecline(req *Request, card *Card, d Decision, now time.Tim
 }
 
 // decideWithoutCard records a decision made before a card was found.
-func (e *Engine) decideWithoutCard(ctx context.Context, req *Request, d Decision, now time.Time) (*Response, error) {
-	rec := e.newRecord(req, nil, d, now)
+func (e *Engine) decideWithoutCard(ctx context.Context, req *Request, d Decision, n *decideNote) (*Response, error) {
+	rec := e.newRecord(req, nil, d, n.now)
 	if d.Approved() {
 		rec.Status = StatusUnmatched
 	} else {
@@ -264,6 +327,7 @@ func (e *Engine) decideWithoutCard(ctx context.Context, req *Request, d Decision
 		return nil, fmt.Errorf("recording decision: %w", err)
 	}
 	if outcome == CommitDuplicate {
+		n.repeat = true
 		return retransmission(req, existing), nil
 	}
 	return resp, nil
@@ -354,6 +418,12 @@ func (e *Engine) newRecord(req *Request, card *Card, d Decision, now time.Time) 
 	}
 	if card != nil {
 		rec.TenantID, rec.CardID = card.TenantID, card.ID
+	}
+	if req.Refused != "" {
+		// A refused message does not take its match key: the acquirer's
+		// retransmission of the request with a good MAC is decided, and a
+		// forged message cannot make a real one a duplicate (94).
+		rec.MatchKey = "refused|" + rec.ID
 	}
 	if rec.ReceivedAt.IsZero() {
 		rec.ReceivedAt = now

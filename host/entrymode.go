@@ -18,8 +18,11 @@ const (
 	dataChip cardData = iota + 1
 	// dataTrack: track 2 (field 35) with a CVV that verifies.
 	dataTrack
-	// dataKeyed: no card is read (key entry, e-commerce): the CVV2 of
-	// field 48 element 01 and field 14 are checked when present.
+	// dataKeyed: no card is read (key entry, e-commerce): the card is
+	// not present. Field 14 is required and checked, the CVV2 of field 48
+	// element 01 is required by the card's cvv2_policy, verified and its
+	// wrong values counted (step_cnp.go); the merchant guard watches
+	// these requests (merchant.go).
 	dataKeyed
 )
 
@@ -44,6 +47,13 @@ var entryModes = []entryMode{
 	{"81", "e-commerce", issuance.ChannelEcommerce, dataKeyed},
 	{"90", "magnetic stripe, full track", issuance.ChannelMagstripe, dataTrack},
 	{"91", "contactless magnetic stripe", issuance.ChannelContactless, dataTrack},
+}
+
+// cardNotPresent reports whether field 22 is an accepted entry mode that
+// reads no card (dataKeyed): the card-not-present rules apply to it.
+func cardNotPresent(field22 string) bool {
+	m, ok := entryModeOf(field22)
+	return ok && m.data == dataKeyed
 }
 
 // pinCapabilities are the values of field 22 position 3 the host accepts:

@@ -40,9 +40,18 @@ var (
 	clearCVK = mustHex("0123456789ABCDEFFEDCBA9876543210")
 	clearPVK = mustHex("0123456789ABCDEFFEDCBA9876543210")
 	clearZPK = mustHex("A1B2C3D4E5F60718293A4B5C6D7E8F90")
+	// clearZAK is the key of ISO/IEC 9797-1 Annex B's examples, K || K'.
+	clearZAK = mustHex("0123456789ABCDEFFEDCBA9876543210")
 )
 
-const acquirerID = "12345678"
+// The env's acquirers: acquirerID has a ZPK and default settings (no MAC,
+// PIN block formats 0 and 3); macAcquirerID also the ZAK clearZAK and
+// requires MACs; format1AcquirerID accepts PIN block formats 0, 1 and 3.
+const (
+	acquirerID        = "12345678"
+	macAcquirerID     = "87654321"
+	format1AcquirerID = "11111111"
+)
 
 func mustHex(s string) []byte {
 	b, err := hex.DecodeString(s)
@@ -108,7 +117,7 @@ func newHostEnvWith(t testing.TB, wrap func(host.Ledger, host.Verifier) (host.Le
 		}
 		e.keys[k] = info.Ref
 	}
-	for k, clear := range map[emv.KeyType][]byte{emv.KeyIMKAC: clearIMK, emv.KeyCVK: clearCVK, emv.KeyPVK: clearPVK, emv.KeyZPK: clearZPK} {
+	for k, clear := range map[emv.KeyType][]byte{emv.KeyIMKAC: clearIMK, emv.KeyCVK: clearCVK, emv.KeyPVK: clearPVK, emv.KeyZPK: clearZPK, emv.KeyZAK: clearZAK} {
 		kcv, err := emv.KCV(emv.AlgorithmTDES, clear)
 		if err != nil {
 			t.Fatal(err)
@@ -120,8 +129,15 @@ func newHostEnvWith(t testing.TB, wrap func(host.Ledger, host.Verifier) (host.Le
 		}
 		e.keys[k] = info.Ref
 	}
-	if err := db.CreateAcquirer(ctx, postgres.Acquirer{ID: acquirerID, Name: "Test acquirer", ZPKRef: e.keys[emv.KeyZPK]}); err != nil {
-		t.Fatal(err)
+	for _, a := range []postgres.Acquirer{
+		{ID: acquirerID, Name: "Test acquirer", ZPKRef: e.keys[emv.KeyZPK]},
+		{ID: macAcquirerID, Name: "MAC acquirer", ZPKRef: e.keys[emv.KeyZPK], ZAKRef: e.keys[emv.KeyZAK], MACRequired: true},
+		{ID: format1AcquirerID, Name: "Format 1 acquirer", ZPKRef: e.keys[emv.KeyZPK],
+			PINFormats: []pinblock.Format{pinblock.Format0, pinblock.Format1, pinblock.Format3}},
+	} {
+		if err := db.CreateAcquirer(ctx, a); err != nil {
+			t.Fatal(err)
+		}
 	}
 	e.reg = prometheus.NewRegistry()
 	steps, err := isoserver.NewStepMetrics(e.reg)
@@ -133,12 +149,23 @@ func newHostEnvWith(t testing.TB, wrap func(host.Ledger, host.Verifier) (host.Le
 	if wrap != nil {
 		ledger, hsm = wrap(ledger, hsm)
 	}
-	e.engine, err = host.New(host.Config{PANIndexRef: e.keys[emv.KeyPANIDX]}, ledger, hsm, slog.New(slog.DiscardHandler), steps)
+	e.engine, e.addr = e.serve(ledger, hsm, steps, e.reg)
+	e.client = e.dial()
+	return e
+}
+
+// serve starts an engine over ledger and hsm and an ISO 8583 server for it
+// on a loopback port, until the test ends.
+func (e *hostEnv) serve(ledger host.Ledger, hsm host.Verifier, steps host.StepHook, reg prometheus.Registerer) (*host.Engine, string) {
+	t := e.t
+	t.Helper()
+	engine, err := host.New(host.Config{PANIndexRef: e.keys[emv.KeyPANIDX]}, ledger, hsm, slog.New(slog.DiscardHandler), steps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fp, _ := h.DeriveSecret("iso-retransmission-fingerprint")
-	srv, err := isoserver.New(isoserver.Config{FingerprintKey: fp, MaxInFlight: 128}, e.engine, slog.New(slog.DiscardHandler), e.reg)
+	fp, _ := e.hsm.DeriveSecret("iso-retransmission-fingerprint")
+	srv, err := isoserver.New(isoserver.Config{FingerprintKey: fp, MaxInFlight: 128, Acquirers: engine, MAC: e.hsm},
+		engine, slog.New(slog.DiscardHandler), reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,9 +179,20 @@ func newHostEnvWith(t testing.TB, wrap func(host.Ledger, host.Verifier) (host.Le
 		defer cancel()
 		srv.Shutdown(ctx)
 	})
-	e.addr = ln.Addr().String()
-	e.client = e.dial()
-	return e
+	return engine, ln.Addr().String()
+}
+
+// instance starts a second host instance (its own engine, card cache and
+// ISO port) over the env's database and HSM and returns a client of it.
+func (e *hostEnv) instance() *terminal.Client {
+	e.t.Helper()
+	_, addr := e.serve(hostpg.New(e.db), e.hsm, nil, prometheus.NewRegistry())
+	c, err := terminal.Dial(context.Background(), addr, terminal.RequestTimeout(10*time.Second))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { c.Close() })
+	return c
 }
 
 func (e *hostEnv) dial() *terminal.Client {
@@ -184,6 +222,10 @@ type cardOpts struct {
 	expiry   string
 	network  issuance.Network
 	cvn      int
+	// cvv2Policy and cvv2MaxTries: the product's CVV2 rules the card got
+	// (default REQUIRED and 5, as the columns' defaults).
+	cvv2Policy   string
+	cvv2MaxTries int
 }
 
 // newCard inserts an ACTIVE USD card straight into the cards table (the
@@ -229,11 +271,13 @@ func (e *hostEnv) newCard(o cardOpts) testCard {
 	risk, _ := json.Marshal(o.risk)
 	_, err = e.db.Pool().Exec(ctx, `INSERT INTO cards (id, tenant_id, reference_number, type, status, status_reason, currency, card_limit,
 		spending_controls, risk_controls, usage_type, auto_cancel_trigger, pan_cipher, pan_index, bin, last4, pan_length, expiry,
-		psn, service_code, network, cvn, imk_ac_ref, cvk_ref, pvk_ref, pin_method, pvki, pin_verify, created_at, updated_at)
+		psn, service_code, network, cvn, imk_ac_ref, cvk_ref, pvk_ref, pin_method, pvki, pin_verify, cvv2_policy, cvv2_max_tries,
+		created_at, updated_at)
 		VALUES ($1, $2, $3, 'VIRTUAL', $4, $5, 'USD', $6, $7, $8, $9, $10, $11, $12, $13, $14, 16, $15, '00', '201', $16, $17,
-		$18, $19, $20, $21, '1', $22, now(), now())`,
+		$18, $19, $20, $21, '1', $22, coalesce(nullif($23, ''), 'REQUIRED'), coalesce(nullif($24, 0), 5), now(), now())`,
 		id, e.tenant, "R"+id[5:15], string(o.status), o.reason, o.limit, spending, risk, string(usage), trigger, sealed, idx,
-		pan[:6], pan[12:], o.expiry, string(o.network), o.cvn, e.keys[emv.KeyIMKAC], e.keys[emv.KeyCVK], e.keys[emv.KeyPVK], pinMethod, pvv)
+		pan[:6], pan[12:], o.expiry, string(o.network), o.cvn, e.keys[emv.KeyIMKAC], e.keys[emv.KeyCVK], e.keys[emv.KeyPVK], pinMethod, pvv,
+		o.cvv2Policy, o.cvv2MaxTries)
 	if err != nil {
 		e.t.Fatalf("inserting card: %v", err)
 	}
@@ -250,8 +294,12 @@ func luhnComplete(partial string) string {
 }
 
 // msg builds a request; fields override the defaults of an e-commerce
-// purchase of 10.00 USD at a grocery in the US.
+// purchase of 10.00 USD at a grocery in the US. A key-entered or
+// e-commerce 0100/0200 carries the card's expiry and CVV2 unless noExpiry
+// or noCVV2 (the cardholder typed them).
 type msg struct {
+	noExpiry, noCVV2                                                                                         bool
+	merchant                                                                                                 string // field 42; default MERCHANT0000001
 	mti, processing, entry, mcc, country, currency, terminal, rrn, stan, cvv2, eci, pinBlock, track2, expiry string
 	amount                                                                                                   int64
 	partial, zeroAmount                                                                                      bool
@@ -286,6 +334,14 @@ func (e *hostEnv) build(card testCard, m msg) *iso8583.Message {
 	if m.amount == 0 && m.processing[:2] != "30" && !m.zeroAmount {
 		m.amount = 1000
 	}
+	if keyed := m.entry[:2] == "01" || m.entry[:2] == "81"; keyed && (m.mti[:3] == "010" || m.mti[:3] == "020") {
+		if !m.noExpiry {
+			def(&m.expiry, card.Expiry)
+		}
+		if !m.noCVV2 {
+			def(&m.cvv2, cvv2(e.t, card))
+		}
+	}
 	msg := iso.NewMessage(m.mti)
 	set := func(id int, v string) {
 		if v == "" {
@@ -311,7 +367,7 @@ func (e *hostEnv) build(card testCard, m msg) *iso8583.Message {
 	set(iso.FieldApprovalCode, m.approval)
 	set(iso.FieldResponseCode, m.adviceCode)
 	set(iso.FieldTerminal, m.terminal)
-	set(iso.FieldMerchant, "MERCHANT0000001")
+	set(iso.FieldMerchant, cmp.Or(m.merchant, "MERCHANT0000001"))
 	set(iso.FieldCurrency, m.currency)
 	set(iso.FieldPINBlock, m.pinBlock)
 	var pd iso.PrivateData
@@ -382,11 +438,17 @@ func original(mti, stan, transmission string) *iso.OriginalData {
 // pinBlock enciphers pin in ISO format 0 under the test ZPK.
 func pinBlock(t testing.TB, pin, pan string) string {
 	t.Helper()
+	return pinBlockIn(t, pinblock.Format0, pin, pan)
+}
+
+// pinBlockIn enciphers pin in ISO format f under the test ZPK.
+func pinBlockIn(t testing.TB, f pinblock.Format, pin, pan string) string {
+	t.Helper()
 	c, err := des.NewTripleDESCipher(append(append([]byte(nil), clearZPK...), clearZPK[:8]...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := pinblock.Encipher(pinblock.Format0, c, []byte(pin), pan, nil)
+	b, err := pinblock.Encipher(f, c, []byte(pin), pan, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,6 +479,9 @@ func track2(t testing.TB, c testCard, good bool) string {
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
+// wrongCVV2 returns another three digits than cvv2.
+func wrongCVV2(cvv2 string) string { return fmt.Sprintf("%03d", (atoi(cvv2)+1)%1000) }
+
 // cardState reads a card's status and spend total.
 func (e *hostEnv) cardState(id string) (status string, total int64, pinTries int) {
 	e.t.Helper()
@@ -425,6 +490,15 @@ func (e *hostEnv) cardState(id string) (status string, total int64, pinTries int
 		e.t.Fatal(err)
 	}
 	return
+}
+
+// cvv2Tries reads a card's count of consecutive wrong CVV2s.
+func (e *hostEnv) cvv2Tries(id string) (n int) {
+	e.t.Helper()
+	if err := e.db.Pool().QueryRow(context.Background(), `SELECT cvv2_tries FROM cards WHERE id = $1`, id).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
 }
 
 // events returns the types of a card's outbox events, in seq order.

@@ -16,11 +16,15 @@ func decisionEvents(card *Card, rec *Authorization, c *Commit, now time.Time) ([
 	}
 	typ := kafka.TypeAuthorizationDeclined
 	switch {
+	case rec.Status == StatusDeclined:
+		// Declined whatever its kind: a capture or reversal refused before
+		// it was decided (format, message authentication) captured or
+		// reversed nothing.
 	case rec.Kind == KindCapture:
 		typ = kafka.TypeAuthorizationCaptured
 	case rec.Kind == KindReversal || rec.Kind == KindReversalAdvice:
 		typ = kafka.TypeAuthorizationReversed
-	case rec.Code.Approved() && rec.Status != StatusDeclined:
+	case rec.Code.Approved():
 		typ = kafka.TypeAuthorizationApproved
 	}
 	d := kafka.AuthorizationData{

@@ -13,6 +13,7 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/kafka"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 func p64(v int64) *int64 { return &v }
@@ -29,8 +30,12 @@ func TestEcommerceApprovalAndDeclines(t *testing.T) {
 		reason host.Reason
 	}{
 		{"approved with CVV2", msg{cvv2: good}, "00", host.ReasonApproved},
-		{"approved without CVV2", msg{}, "00", host.ReasonApproved},
-		{"wrong CVV2", msg{cvv2: "000"}, "82", host.ReasonCVV2Invalid},
+		{"approved with the expiry and CVV2 the cardholder typed", msg{}, "00", host.ReasonApproved},
+		{"wrong CVV2", msg{cvv2: wrongCVV2(good)}, "82", host.ReasonCVV2Invalid},
+		{"no CVV2 (the product requires it)", msg{noCVV2: true}, "82", host.ReasonCVV2Missing},
+		{"key entry without CVV2", msg{entry: "012", noCVV2: true}, "82", host.ReasonCVV2Missing},
+		{"no field 14", msg{noExpiry: true}, "30", host.ReasonExpiryMissing},
+		{"key entry without field 14", msg{entry: "011", noExpiry: true}, "30", host.ReasonExpiryMissing},
 		{"field 14 mismatch", msg{expiry: "2001"}, "54", host.ReasonCardExpired},
 		{"refund", msg{processing: "200000"}, "00", host.ReasonApproved},
 		{"unsupported processing code", msg{processing: "400000"}, "12", host.ReasonInvalidTransaction},
@@ -56,6 +61,22 @@ func TestEcommerceApprovalAndDeclines(t *testing.T) {
 	// Purchases of 10.00 twice and a refund of 10.00: 10.00 spent.
 	if _, total, _ := e.cardState(card.ID); total != 1000 {
 		t.Fatalf("total spent %d, want 1000", total)
+	}
+	// A product that takes CVV2s only when sent: no CVV2 approves, a
+	// missing field 14 still declines.
+	lenient := e.newCard(cardOpts{cvv2Policy: "IF_PRESENT"})
+	if a := e.auth(lenient, msg{noCVV2: true}); a.code != "00" {
+		t.Fatalf("IF_PRESENT card without CVV2 answered %s, want 00", a.code)
+	}
+	if a := e.auth(lenient, msg{cvv2: wrongCVV2(cvv2(t, lenient))}); a.code != "82" {
+		t.Fatalf("IF_PRESENT card with a wrong CVV2 answered %s, want 82", a.code)
+	}
+	if a := e.auth(lenient, msg{noCVV2: true, noExpiry: true}); a.code != "30" {
+		t.Fatalf("IF_PRESENT card without field 14 answered %s, want 30", a.code)
+	}
+	// Card present: neither is needed.
+	if a := e.auth(card, msg{entry: "901", track2: track2(t, card, true)}); a.code != "00" {
+		t.Fatalf("magnetic stripe without field 14 and CVV2 answered %s, want 00", a.code)
 	}
 	// Unknown card.
 	other := testCard{PAN: luhnComplete("411111111111111"), Expiry: "3012"}
@@ -467,24 +488,30 @@ func TestCardContendedByAnotherInstance(t *testing.T) {
 
 // stepCount returns how often the pipeline step ran.
 func stepCount(t *testing.T, reg *prometheus.Registry, step string) uint64 {
+	return metric(t, reg, "cardhost_host_step_duration_seconds", "step", step).GetHistogram().GetSampleCount()
+}
+
+// metric returns the metric of the family name whose label is value (nil
+// when there is none).
+func metric(t *testing.T, reg *prometheus.Registry, name, label, value string) *dto.Metric {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() != "cardhost_host_step_duration_seconds" {
+		if mf.GetName() != name {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "step" && l.GetValue() == step {
-					return m.GetHistogram().GetSampleCount()
+				if l.GetName() == label && l.GetValue() == value {
+					return m
 				}
 			}
 		}
 	}
-	return 0
+	return nil
 }
 
 // TestAdviceMatchesTheAuthorizationItReports: the host approved and stored

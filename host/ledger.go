@@ -42,9 +42,9 @@ type Ledger interface {
 	// FindOriginal returns the authorization a capture or reversal refers
 	// to, or ErrNotFound.
 	FindOriginal(ctx context.Context, q OriginalQuery) (*Authorization, error)
-	// AcquirerZPK returns the zone PIN key reference of an acquirer (field
-	// 32), or ErrNotFound.
-	AcquirerZPK(ctx context.Context, acquirerID string) (string, error)
+	// Acquirers returns every acquirer (field 32) with its keys and
+	// settings. The engine keeps them in memory (Config.AcquirerTTL).
+	Acquirers(ctx context.Context) ([]Acquirer, error)
 	// Commit applies c atomically (one transaction): it reports
 	// CommitStale when the card or the original changed since they were
 	// read, CommitDuplicate (with the stored record) when a record with

@@ -21,6 +21,11 @@ type step struct {
 // wins. TestPipelineOrder pins it.
 var authorizationPipeline = []step{
 	{"status", stepStatus},
+	// card_not_present: for key-entered and e-commerce requests,
+	// expiry_missing, then cvv2_tries_exceeded (before any check whose
+	// answer would tell a guesser something: the expiry, the CVV2), then
+	// cvv2_missing.
+	{"card_not_present", stepCardNotPresent},
 	{"expiry", stepExpiry},
 	// card_verification: for chip, cryptogram_type_invalid and
 	// cryptogram_amount_mismatch (chipBinding) come after cvn_mismatch and
@@ -35,7 +40,10 @@ var authorizationPipeline = []step{
 // Format and card look-up come before the list above: format needs no
 // card (stepFormat, which also refuses entry modes outside the allow-list
 // of entrymode.go: entry_mode_not_supported, after the processing code and
-// before the amount) and look-up is I/O done by the engine.
+// before the amount) and look-up is I/O done by the engine. Between them,
+// a card-not-present request of a merchant the guard blocked (merchant.go)
+// is declined merchant_blocked, whether or not its card exists, so a
+// blocked merchant learns nothing more about any card.
 
 // txn is one decision in progress: the request, the card snapshot, the
 // clock and what the steps found out along the way.
@@ -44,8 +52,8 @@ type txn struct {
 	card *Card
 	now  time.Time
 	v    Verifier
-	// zpk returns an acquirer's zone PIN key reference (ErrNotFound).
-	zpk func(ctx context.Context, acquirerID string) (string, error)
+	// acquirer returns the acquirer with a field 32 (ErrNotFound).
+	acquirer func(ctx context.Context, id string) (Acquirer, error)
 
 	// amount is the request amount in the card's currency.
 	amount int64
@@ -69,8 +77,8 @@ type txn struct {
 	cancel bool
 }
 
-func newTxn(req *Request, card *Card, now time.Time, v Verifier, zpk func(context.Context, string) (string, error)) *txn {
-	t := &txn{req: req, card: card, now: now, v: v, zpk: zpk}
+func newTxn(req *Request, card *Card, now time.Time, v Verifier, acquirer func(context.Context, string) (Acquirer, error)) *txn {
+	t := &txn{req: req, card: card, now: now, v: v, acquirer: acquirer}
 	if card != nil {
 		t.next = card.State.Clone()
 		t.amount = cardAmount(req, &card.Card)

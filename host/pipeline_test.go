@@ -12,7 +12,7 @@ import (
 // TestPipelineOrder pins DESIGN.md's decision order (format and card
 // look-up come first, outside the list).
 func TestPipelineOrder(t *testing.T) {
-	want := []string{"status", "expiry", "card_verification", "pin", "risk_controls", "one_time", "spending"}
+	want := []string{"status", "card_not_present", "expiry", "card_verification", "pin", "risk_controls", "one_time", "spending"}
 	if len(authorizationPipeline) != len(want) {
 		t.Fatalf("pipeline has %d steps, want %d", len(authorizationPipeline), len(want))
 	}
@@ -34,7 +34,9 @@ func TestFirstDeclineWins(t *testing.T) {
 	card.RiskControls.BlockedMCC = []string{"5411"}
 	card.UsageType, card.UsedAt = issuance.UsageOneTime, &now
 	card.CardLimit = ptr(int64(10))
+	card.CVV2Tries = 5
 	req := testRequest()
+	req.Expiry = ""
 	req.CVV2 = "999" // fake verifier: wrong
 	req.PINBlock = "0000000000000000"
 	v := &fakeVerifier{cvv2OK: false, pinOK: false}
@@ -43,6 +45,8 @@ func TestFirstDeclineWins(t *testing.T) {
 		fix  func()
 	}{
 		{ReasonCardFrozen, func() { card.Status = issuance.StatusActive }},
+		{ReasonExpiryMissing, func() { req.Expiry = "2912" }},
+		{ReasonCVV2TriesExceeded, func() { card.CVV2Tries = 0 }},
 		{ReasonCardExpired, func() { card.Expiry = "2912" }},
 		{ReasonCVV2Invalid, func() { v.cvv2OK = true }},
 		{ReasonPINInvalid, func() { v.pinOK = true }},
@@ -52,7 +56,7 @@ func TestFirstDeclineWins(t *testing.T) {
 		{ReasonApproved, nil},
 	}
 	for _, s := range steps {
-		tx := newTxn(req, card, now, v, func(context.Context, string) (string, error) { return "zpk", nil })
+		tx := newTxn(req, card, now, v, func(context.Context, string) (Acquirer, error) { return Acquirer{ZPKRef: "zpk"}, nil })
 		d, err := runPipeline(context.Background(), tx, authorizationPipeline, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -79,7 +83,7 @@ func testCard() *Card {
 func testRequest() *Request {
 	return &Request{MTI: "0100", Kind: KindAuthorization, PAN: "4000001234567899", ProcessingCode: "000000",
 		Amount: 1000, Currency: "840", TransmissionTime: "1122120000", STAN: "000001", MCC: "5411", Country: "840",
-		EntryMode: "812", AcquirerID: "123456", RRN: "000000000001", Terminal: "TERM0001", Merchant: "MERCHANT1"}
+		EntryMode: "812", Expiry: "2912", AcquirerID: "123456", RRN: "000000000001", Terminal: "TERM0001", Merchant: "MERCHANT1"}
 }
 
 // fakeVerifier answers by flags; ARQC verification is tested against the
@@ -87,6 +91,7 @@ func testRequest() *Request {
 type fakeVerifier struct {
 	cvvOK, icvvOK, cvv2OK, pinOK, arqcOK bool
 	pinErr                               error
+	pinIn                                emv.EncryptedPIN // the last VerifyPIN's
 }
 
 func (f *fakeVerifier) IndexPANAll(_ context.Context, _ string, pan emv.PAN) ([][]byte, error) {
@@ -107,6 +112,7 @@ func (f *fakeVerifier) VerifyICVV(context.Context, string, emv.PAN, string, emv.
 func (f *fakeVerifier) VerifyCVV2(context.Context, string, emv.PAN, string, emv.CVV) (bool, error) {
 	return f.cvv2OK, nil
 }
-func (f *fakeVerifier) VerifyPIN(context.Context, emv.EncryptedPIN, emv.PAN, emv.PINCheck) (bool, error) {
+func (f *fakeVerifier) VerifyPIN(_ context.Context, in emv.EncryptedPIN, _ emv.PAN, _ emv.PINCheck) (bool, error) {
+	f.pinIn = in
 	return f.pinOK, f.pinErr
 }

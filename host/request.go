@@ -100,6 +100,15 @@ type Request struct {
 
 	// Received is when the transport finished reading the message.
 	Received time.Time
+
+	// Refused, when set, is a decline the transport decided before the
+	// host: the message failed its acquirer's message authentication
+	// (mac_missing, mac_invalid; docs/iso8583.md section 5.15). The host
+	// runs no step: it records the request as declined with that reason
+	// (with its card when the PAN names one, which it does not change;
+	// under a match key of its own, so that a retransmission with a good
+	// MAC is still decided) and answers it.
+	Refused Reason
 }
 
 // TxnType returns field 3 positions 1-2 ("00" purchase, "01" cash, ...).

@@ -17,8 +17,9 @@ import (
 // brings (the card data column of entrymode.go): for chip and contactless
 // the ARQC in field 55 (and the iCVV when track 2 is present), for
 // magnetic stripe the CVV in track 2, and the CVV2 of field 48 whenever
-// present (required for nothing: card-not-present merchants that do not
-// send it are not declined for it).
+// present (whether a card-not-present request must carry one is the
+// card's cvv2_policy, stepCardNotPresent). A wrong CVV2 is counted, a
+// right one resets the count.
 func stepCardVerification(ctx context.Context, t *txn) (Decision, error) {
 	r, c := t.req, t.card
 	m, ok := entryModeOf(r.EntryMode)
@@ -68,7 +69,11 @@ func stepCardVerification(ctx context.Context, t *txn) (Decision, error) {
 			return Decision{}, fmt.Errorf("verifying CVV2: %w", err)
 		}
 		if !ok {
-			return Decline(ReasonCVV2Invalid), nil
+			return t.wrongCVV2(), nil
+		}
+		if t.next.CVV2Tries != 0 {
+			t.next.CVV2Tries = 0
+			t.dirty = true
 		}
 	}
 	return Decision{}, nil
@@ -216,9 +221,11 @@ func isChipDataError(err error) bool {
 }
 
 // stepPIN verifies field 52 when present: under the acquirer's zone PIN key
-// (looked up by field 32), formats 0, 1 and 3, against the card's PVV or
-// IBM 3624 offset. Wrong PINs count; at the card's limit the card answers
-// 75 until a PIN set resets the counter.
+// (looked up by field 32), in one of the PIN block formats the acquirer is
+// configured for (default 0 and 3; a block in another format, e.g. format
+// 1, is pin_block_format_not_allowed, not a PIN try), against the card's
+// PVV or IBM 3624 offset. Wrong PINs count; at the card's limit the card
+// answers 75 until a PIN set resets the counter.
 func stepPIN(ctx context.Context, t *txn) (Decision, error) {
 	r, c := t.req, t.card
 	if r.PINBlock == "" {
@@ -237,8 +244,8 @@ func stepPIN(ctx context.Context, t *txn) (Decision, error) {
 	if c.PINMethod == "" {
 		return t.wrongPIN(max), nil
 	}
-	zpk, err := t.zpk(ctx, r.AcquirerID)
-	if errors.Is(err, ErrNotFound) {
+	acq, err := t.acquirer(ctx, r.AcquirerID)
+	if errors.Is(err, ErrNotFound) || (err == nil && acq.ZPKRef == "") {
 		return Decline(ReasonSecurityViolation), nil
 	}
 	if err != nil {
@@ -253,8 +260,12 @@ func stepPIN(ctx context.Context, t *txn) (Decision, error) {
 	default:
 		return Decision{}, fmt.Errorf("card %s: unknown PIN method", c.ID)
 	}
-	ok, err := t.v.VerifyPIN(ctx, emv.EncryptedPIN{ZPKRef: zpk, Format: pinblock.FormatAny, Block: r.PINBlock}, r.PAN, check)
+	in := emv.EncryptedPIN{ZPKRef: acq.ZPKRef, Format: pinblock.FormatAny, Block: r.PINBlock, Accept: acq.AcceptedPINFormats()}
+	ok, err := t.v.VerifyPIN(ctx, in, r.PAN, check)
 	if err != nil {
+		if errors.Is(err, pinblock.ErrNotAccepted) {
+			return Decline(ReasonPINFormatNotAllowed), nil // not a PIN try
+		}
 		if errors.Is(err, pinblock.ErrMalformed) {
 			return t.wrongPIN(max), nil // wrong key or garbage: a wrong PIN
 		}

@@ -261,11 +261,16 @@ func TestSpendDecision(t *testing.T) {
 }
 
 func TestStepPIN(t *testing.T) {
-	zpk := func(_ context.Context, acq string) (string, error) {
-		if acq == "unknown" {
-			return "", ErrNotFound
+	acquirers := func(_ context.Context, acq string) (Acquirer, error) {
+		switch acq {
+		case "unknown":
+			return Acquirer{}, ErrNotFound
+		case "nozpk":
+			return Acquirer{ID: acq}, nil
+		case "format1":
+			return Acquirer{ID: acq, ZPKRef: "zpk", PINFormats: []pinblock.Format{pinblock.Format0, pinblock.Format1, pinblock.Format3}}, nil
 		}
-		return "zpk", nil
+		return Acquirer{ID: acq, ZPKRef: "zpk"}, nil
 	}
 	for _, tc := range []struct {
 		name      string
@@ -283,14 +288,18 @@ func TestStepPIN(t *testing.T) {
 		{"tries exhausted: not even checked", 3, "PVV", true, nil, "123456", ReasonPINTriesExceeded, 3},
 		{"malformed block counts as wrong", 0, "PVV", false, fmt.Errorf("x: %w", pinblock.ErrMalformed), "123456", ReasonPINInvalid, 1},
 		{"no PIN set", 0, "", true, nil, "123456", ReasonPINInvalid, 1},
-		{"acquirer without ZPK", 0, "PVV", true, nil, "unknown", ReasonSecurityViolation, 0},
+		{"unknown acquirer", 0, "PVV", true, nil, "unknown", ReasonSecurityViolation, 0},
+		{"acquirer without ZPK", 0, "PVV", true, nil, "nozpk", ReasonSecurityViolation, 0},
+		{"format the acquirer refuses: not a try", 1, "PVV", false, fmt.Errorf("x: %w", pinblock.ErrNotAccepted), "123456", ReasonPINFormatNotAllowed, 1},
+		{"acquirer allowing format 1", 0, "PVV", true, nil, "format1", "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			card := testCard()
 			card.PINTries, card.PINMethod = tc.tries, tc.method
 			req := testRequest()
 			req.PINBlock, req.AcquirerID = "0123456789ABCDEF", tc.acquirer
-			tx := newTxn(req, card, time.Now(), &fakeVerifier{pinOK: tc.ok, pinErr: tc.err}, zpk)
+			v := &fakeVerifier{pinOK: tc.ok, pinErr: tc.err}
+			tx := newTxn(req, card, time.Now(), v, acquirers)
 			d, err := stepPIN(context.Background(), tx)
 			if err != nil {
 				t.Fatal(err)
@@ -298,11 +307,16 @@ func TestStepPIN(t *testing.T) {
 			if d.Reason != tc.want || tx.next.PINTries != tc.wantTries {
 				t.Fatalf("got %s with %d tries, want %s with %d", d.Reason, tx.next.PINTries, tc.want, tc.wantTries)
 			}
+			// The HSM is told the acquirer's formats (default 0 and 3).
+			want, _ := acquirers(context.Background(), tc.acquirer)
+			if v.pinIn.ZPKRef != "" && fmt.Sprint(v.pinIn.Accept) != fmt.Sprint(want.AcceptedPINFormats()) {
+				t.Fatalf("PIN block formats asked %v, want %v", v.pinIn.Accept, want.AcceptedPINFormats())
+			}
 		})
 	}
 	// An HSM failure is an error (96), not a decline.
 	tx := newTxn(func() *Request { r := testRequest(); r.PINBlock = "0123456789ABCDEF"; return r }(), testCard(), time.Now(),
-		&fakeVerifier{pinErr: errors.New("hsm down")}, zpk)
+		&fakeVerifier{pinErr: errors.New("hsm down")}, acquirers)
 	if _, err := stepPIN(context.Background(), tx); err == nil {
 		t.Fatal("HSM failure did not return an error")
 	}
@@ -481,5 +495,113 @@ func TestReleaseNeverLiftsAboveTheLimit(t *testing.T) {
 	releaseSpend(&s, nil, 600, true)
 	if s.TotalSpent != 0 {
 		t.Fatalf("total spent %d after the release, want 0", s.TotalSpent)
+	}
+}
+
+// TestCardNotPresentDecision: a key-entered or e-commerce request needs
+// field 14, a CVV2 unless the card's policy is IF_PRESENT, and declines
+// once the card's wrong CVV2s reached its limit (so do requests of other
+// entry modes that carry a CVV2).
+func TestCardNotPresentDecision(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		entry, expiry string
+		cvv2          emv.CVV
+		policy        string
+		tries, max    int
+		want          Reason
+		pcode         string // field 3; a purchase when empty
+	}{
+		{"e-commerce with expiry and CVV2", "812", "2912", "123", "", 0, 0, "", ""},
+		{"key entry with expiry and CVV2", "012", "2912", "123", "", 0, 0, "", ""},
+		{"e-commerce without expiry", "812", "", "123", "", 0, 0, ReasonExpiryMissing, ""},
+		{"key entry without expiry", "011", "", "123", "IF_PRESENT", 0, 0, ReasonExpiryMissing, ""},
+		{"e-commerce without CVV2, no policy: required", "812", "2912", "", "", 0, 0, ReasonCVV2Missing, ""},
+		{"e-commerce without CVV2, REQUIRED", "810", "2912", "", "REQUIRED", 0, 0, ReasonCVV2Missing, ""},
+		{"key entry without CVV2, REQUIRED", "012", "2912", "", "REQUIRED", 0, 0, ReasonCVV2Missing, ""},
+		{"e-commerce without CVV2, IF_PRESENT", "812", "2912", "", "IF_PRESENT", 0, 0, "", ""},
+		{"without both: the expiry first", "812", "", "", "REQUIRED", 0, 0, ReasonExpiryMissing, ""},
+		{"tries at the default limit (5)", "812", "2912", "123", "", 5, 0, ReasonCVV2TriesExceeded, ""},
+		{"tries under the default limit", "812", "2912", "123", "", 4, 0, "", ""},
+		{"tries at the product's limit", "812", "2912", "123", "", 2, 2, ReasonCVV2TriesExceeded, ""},
+		{"tries exceeded, IF_PRESENT, no CVV2", "812", "2912", "", "IF_PRESENT", 5, 0, ReasonCVV2TriesExceeded, ""},
+		{"tries exceeded, a wrong expiry is not looked at", "812", "2001", "123", "", 5, 0, ReasonCVV2TriesExceeded, ""},
+		{"chip needs neither", "051", "", "", "REQUIRED", 0, 0, "", ""},
+		{"magnetic stripe needs neither", "901", "", "", "REQUIRED", 0, 0, "", ""},
+		{"chip with tries exceeded and no CVV2", "051", "", "", "", 5, 0, "", ""},
+		{"chip with tries exceeded and a CVV2", "051", "", "123", "", 5, 0, ReasonCVV2TriesExceeded, ""},
+		{"refund without CVV2, REQUIRED: a credit needs none", "812", "2912", "", "REQUIRED", 0, 0, "", "200000"},
+		{"refund without expiry", "812", "", "", "REQUIRED", 0, 0, ReasonExpiryMissing, "200000"},
+		{"refund on a locked card", "812", "2912", "", "REQUIRED", 5, 0, ReasonCVV2TriesExceeded, "200000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := testRequest()
+			r.EntryMode, r.Expiry, r.CVV2 = tc.entry, tc.expiry, tc.cvv2
+			if tc.pcode != "" {
+				r.ProcessingCode = tc.pcode
+			}
+			card := testCard()
+			card.CVV2Policy, card.CVV2MaxTries, card.CVV2Tries = tc.policy, tc.max, tc.tries
+			tx := newTxn(r, card, time.Now(), &fakeVerifier{}, nil)
+			d, err := stepCardNotPresent(context.Background(), tx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Reason != tc.want {
+				t.Fatalf("reason %q, want %q", d.Reason, tc.want)
+			}
+			if tc.want != "" && d.Code != tc.want.Code() {
+				t.Fatalf("code %s, want %s", d.Code, tc.want.Code())
+			}
+			if tx.dirty {
+				t.Fatal("the card-not-present rules changed the card")
+			}
+		})
+	}
+}
+
+// TestCVV2Tries: wrong CVV2s are counted like wrong PINs (the decline
+// writes the count), the one that reaches the limit answers
+// cvv2_tries_exceeded, and a right CVV2 resets the count.
+func TestCVV2Tries(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		tries, max int
+		ok         bool
+		want       Reason
+		wantTries  int
+		dirty      bool
+	}{
+		{"first wrong CVV2", 0, 0, false, ReasonCVV2Invalid, 1, true},
+		{"fourth wrong CVV2", 3, 0, false, ReasonCVV2Invalid, 4, true},
+		{"fifth wrong CVV2 reaches the default limit", 4, 0, false, ReasonCVV2TriesExceeded, 5, true},
+		{"second wrong CVV2 reaches a limit of 2", 1, 2, false, ReasonCVV2TriesExceeded, 2, true},
+		{"right CVV2 resets the count", 3, 0, true, "", 0, true},
+		{"right CVV2 on a clean card changes nothing", 0, 0, true, "", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			card := testCard()
+			card.CVV2Tries, card.CVV2MaxTries = tc.tries, tc.max
+			r := testRequest()
+			r.CVV2 = "123"
+			tx := newTxn(r, card, time.Now(), &fakeVerifier{cvv2OK: tc.ok}, nil)
+			d, err := stepCardVerification(context.Background(), tx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Reason != tc.want || tx.next.CVV2Tries != tc.wantTries || tx.dirty != tc.dirty {
+				t.Fatalf("got %q with %d tries (dirty %v), want %q with %d (dirty %v)", d.Reason, tx.next.CVV2Tries, tx.dirty, tc.want, tc.wantTries, tc.dirty)
+			}
+			if card.CVV2Tries != tc.tries {
+				t.Fatal("the step changed the snapshot instead of the next state")
+			}
+		})
+	}
+	// A CVV2 that is not three digits is a format error, not a guess.
+	r := testRequest()
+	r.CVV2 = "12"
+	tx := newTxn(r, testCard(), time.Now(), &fakeVerifier{}, nil)
+	if d, _ := stepCardVerification(context.Background(), tx); d.Reason != ReasonFormatError || tx.next.CVV2Tries != 0 {
+		t.Fatalf("a 2-digit CVV2: %s with %d tries, want format_error with 0", d.Reason, tx.next.CVV2Tries)
 	}
 }

@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	"github.com/cardhost/cardhost/emv"
@@ -17,18 +18,15 @@ import (
 // expiry, PIN verification data, CVN) is part of it, so a card whose keys
 // changed between attempts is verified again; errors are not remembered.
 // What the request contributes (PAN, field 55, track 2, CVV2, PIN block) is
-// the same for every attempt and is left out of the questions. The acquirer's
-// zone PIN key reference (read from the ledger) is remembered the same way.
+// the same for every attempt and is left out of the questions.
 //
 // Not safe for concurrent use: a request's attempts run one after another.
 type verified struct {
 	Verifier
-	zpkOf func(ctx context.Context, acquirerID string) (string, error)
 
 	arqc                   remembered[emv.ARQCResult]
 	arpc                   remembered[[]byte]
 	cvv, icvv, cvv2, pinOK remembered[bool]
-	zpk                    remembered[string]
 }
 
 // remembered is the last answer to one kind of question.
@@ -52,13 +50,8 @@ func (m *remembered[T]) ask(q string, f func() (T, error)) (T, error) {
 	return a, nil
 }
 
-func newVerified(v Verifier, zpkOf func(context.Context, string) (string, error)) *verified {
-	return &verified{Verifier: v, zpkOf: zpkOf}
-}
-
-// acquirerZPK looks up an acquirer's zone PIN key reference once.
-func (m *verified) acquirerZPK(ctx context.Context, acquirerID string) (string, error) {
-	return m.zpk.ask(acquirerID, func() (string, error) { return m.zpkOf(ctx, acquirerID) })
+func newVerified(v Verifier) *verified {
+	return &verified{Verifier: v}
 }
 
 // arqcQuestion is what the card contributes to an ARQC check.
@@ -92,6 +85,6 @@ func (m *verified) VerifyCVV2(ctx context.Context, cvkRef string, pan emv.PAN, e
 }
 
 func (m *verified) VerifyPIN(ctx context.Context, in emv.EncryptedPIN, pan emv.PAN, c emv.PINCheck) (bool, error) {
-	q := in.ZPKRef + "|" + string(c.Method) + "|" + c.PVKRef + "|" + c.PVKI + "|" + c.PVV + "|" + c.Offset + "|" + c.ValidationData
+	q := in.ZPKRef + "|" + fmt.Sprint(in.Accept) + "|" + string(c.Method) + "|" + c.PVKRef + "|" + c.PVKI + "|" + c.PVV + "|" + c.Offset + "|" + c.ValidationData
 	return m.pinOK.ask(q, func() (bool, error) { return m.Verifier.VerifyPIN(ctx, in, pan, c) })
 }

@@ -26,7 +26,7 @@ func (c *cvv2Counter) VerifyCVV2(context.Context, string, emv.PAN, string, emv.C
 func TestVerifiedAsksOncePerQuestion(t *testing.T) {
 	ctx := context.Background()
 	hsm := &cvv2Counter{}
-	v := newVerified(hsm, nil)
+	v := newVerified(hsm)
 	for _, step := range []struct {
 		name, cvk, expiry string
 		err               error

@@ -137,6 +137,10 @@ type Card struct {
 	// made with (0: the active one), so that the audited reveal shows the
 	// CVV2 on the plastic even after the CVK is rotated.
 	CVKVersion int
+	// CVV2Policy and CVV2MaxTries are the product's card-not-present rules
+	// when the card was made (issuance/cvv2).
+	CVV2Policy   string
+	CVV2MaxTries int
 
 	CreatedAt time.Time
 	UpdatedAt time.Time

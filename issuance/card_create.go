@@ -213,7 +213,7 @@ func (s *Service) planCard(ctx context.Context, tenantID string, req *CardReques
 		EmbosserID: embosserID, LayoutID: p.LayoutID, EmbossingStatus: EmbossingNotRequired,
 		PANLength: panLen, Expiry: expiry, PSN: "00", ServiceCode: tpl.ServiceCode, Network: tpl.Network, CVN: tpl.CVN,
 		IMKACRef: tpl.IMKACRef, CVKRef: tpl.CVKRef, PVKRef: tpl.PVKRef, PVKI: tpl.PVKI, PINTryMax: DefaultPINTryMax,
-		TemplateID: tpl.ID, CreatedAt: now, UpdatedAt: now, Version: 1,
+		TemplateID: tpl.ID, CVV2Policy: p.CVV2Policy, CVV2MaxTries: p.CVV2MaxTries, CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
 	if holder != nil {
 		c.CardholderID = holder.ID

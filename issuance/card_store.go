@@ -110,8 +110,9 @@ type CardChange struct {
 	// back when OrderChanged is set.
 	Order        *Order
 	OrderChanged bool
-	// ResetPINTries sets pin_tries to 0 (a new PIN).
-	ResetPINTries bool
+	// ResetPINTries sets pin_tries to 0 (a new PIN); ResetCVV2Tries sets
+	// cvv2_tries to 0 (issuance/cvv2).
+	ResetPINTries, ResetCVV2Tries bool
 	// SandboxPIN, when not nil, replaces the sealed sandbox PIN; an empty
 	// slice deletes it.
 	SandboxPIN []byte

@@ -96,9 +96,11 @@ type Product struct {
 	// "address", "nationality").
 	RequiredCardholderFields []string `json:"required_cardholder_fields,omitempty"`
 	// RequireKYC refuses cards for cardholders whose KYC is not VERIFIED.
-	RequireKYC bool      `json:"require_kyc"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	RequireKYC   bool      `json:"require_kyc"`
+	CVV2Policy   string    `json:"cvv2_policy" enum:"REQUIRED,IF_PRESENT" doc:"REQUIRED (default): a key-entered or e-commerce authorization without CVV2 declines 82 cvv2_missing; IF_PRESENT: the CVV2 is verified only when sent"`
+	CVV2MaxTries int       `json:"cvv2_max_tries" doc:"consecutive wrong CVV2s after which card-not-present requests decline 82 cvv2_tries_exceeded until POST /v1/cards/{id}/cvv2-tries/reset; 1 to 99, default 5"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // KYCStatus is a cardholder's identity verification status.

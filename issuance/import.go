@@ -177,7 +177,7 @@ func (s *Service) ImportCard(ctx context.Context, tenantID string, req ImportReq
 		Metadata: cr.Metadata, BillingAddress: cr.BillingAddress, EmbosserID: p.DefaultEmbosserID, LayoutID: p.LayoutID,
 		EmbossingStatus: EmbossingNotRequired, Expiry: req.Expiry, PSN: req.PSN, ServiceCode: req.ServiceCode, Network: req.Network,
 		CVN: req.CVN, IMKACRef: req.IMKACRef, CVKRef: req.CVKRef, PVKRef: req.PVKRef, PVKI: req.PVKI, PINTryMax: DefaultPINTryMax,
-		Imported: true, CreatedAt: now, UpdatedAt: now, Version: 1,
+		Imported: true, CVV2Policy: p.CVV2Policy, CVV2MaxTries: p.CVV2MaxTries, CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
 	switch req.PINMethod {
 	case PINMethodPVV:

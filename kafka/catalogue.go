@@ -15,6 +15,7 @@ const (
 	TypeCardExpired           = "card.expired"
 	TypeCardControlsUpdated   = "card.controls_updated"
 	TypeCardPINChanged        = "card.pin_changed"
+	TypeCardCVV2TriesReset    = "card.cvv2_tries_reset"
 	TypeAuthorizationApproved = "authorization.approved"
 	TypeAuthorizationDeclined = "authorization.declined"
 	TypeAuthorizationReversed = "authorization.reversed"
@@ -23,6 +24,7 @@ const (
 	TypeOrderFailed           = "order.failed"
 	TypeCertificateCreated    = "certificate.created"
 	TypeCertificateExpiring   = "certificate.expiring"
+	TypeMerchantBlocked       = "merchant.blocked"
 )
 
 // Event sources (the CloudEvents "source" attribute): the part of cardhost
@@ -59,6 +61,7 @@ var catalogue = []Spec{
 	{TypeCardExpired, SourceIssuance, "card id", reflect.TypeFor[CardData](), "a card passed its printed expiry"},
 	{TypeCardControlsUpdated, SourceIssuance, "card id", reflect.TypeFor[CardData](), "a card's spending or risk controls or card_limit changed"},
 	{TypeCardPINChanged, SourceIssuance, "card id", reflect.TypeFor[CardData](), "a card's PIN was set or changed (the PIN itself is never published)"},
+	{TypeCardCVV2TriesReset, SourceIssuance, "card id", reflect.TypeFor[CardData](), "the issuer reset a card's count of consecutive wrong CVV2s"},
 	{TypeAuthorizationApproved, SourceHost, "card id", reflect.TypeFor[AuthorizationData](), "an authorization or financial request was approved, fully or partially"},
 	{TypeAuthorizationDeclined, SourceHost, "card id", reflect.TypeFor[AuthorizationData](), "an authorization or financial request for a known card was declined"},
 	{TypeAuthorizationReversed, SourceHost, "card id", reflect.TypeFor[AuthorizationData](), "an authorization was reversed, fully or partially"},
@@ -67,6 +70,7 @@ var catalogue = []Spec{
 	{TypeOrderFailed, SourceIssuance, "card id, or order id when the order has no card", reflect.TypeFor[OrderData](), "a card order failed"},
 	{TypeCertificateCreated, SourceIssuance, "tenant id", reflect.TypeFor[CertificateData](), "an issuer certificate was issued from a CSR"},
 	{TypeCertificateExpiring, SourceIssuance, "tenant id", reflect.TypeFor[CertificateData](), "an issuer certificate expires soon and should be rotated"},
+	{TypeMerchantBlocked, SourceHost, "acquirer id/merchant id", reflect.TypeFor[MerchantData](), "a merchant failed card-not-present verifications on many cards (a BIN attack): its card-not-present requests are declined for a while; one event per issuer whose cards it hit"},
 }
 
 // byType indexes the catalogue by type name.

@@ -15,10 +15,11 @@ import (
 var wantTypes = []string{
 	"tenant.created",
 	"card.created", "card.activated", "card.frozen", "card.unfrozen", "card.blocked",
-	"card.canceled", "card.expired", "card.controls_updated", "card.pin_changed",
+	"card.canceled", "card.expired", "card.controls_updated", "card.pin_changed", "card.cvv2_tries_reset",
 	"authorization.approved", "authorization.declined", "authorization.reversed", "authorization.captured",
 	"order.completed", "order.failed",
 	"certificate.created", "certificate.expiring",
+	"merchant.blocked",
 }
 
 func TestCatalogueHasEveryTypeOnce(t *testing.T) {

@@ -32,6 +32,9 @@ func samplePayload(t *testing.T, spec Spec, subject, tenant string) any {
 		return OrderData{ID: "ord_1", TenantID: tenant, CardID: subject, Status: "completed"}
 	case reflect.TypeFor[CertificateData]():
 		return CertificateData{ID: "cert_1", TenantID: tenant, NotAfter: testNow.Add(90 * 24 * time.Hour).UTC()}
+	case reflect.TypeFor[MerchantData]():
+		return MerchantData{Merchant: subject, TenantID: tenant, AcquirerID: "12345678901", MerchantID: "SHOP0001", CardIDs: []string{"card_1"},
+			FailedCards: 10, FailedRequests: 12, Requests: 14, WindowSeconds: 600, BlockedAt: testNow.UTC(), BlockedUntil: testNow.Add(30 * time.Minute).UTC()}
 	}
 	t.Fatalf("no sample payload for %s", spec.Payload)
 	return nil
@@ -41,6 +44,9 @@ func samplePayload(t *testing.T, spec Spec, subject, tenant string) any {
 func subjectFor(spec Spec) string {
 	if strings.HasPrefix(spec.Subject, "tenant") {
 		return "ten_1"
+	}
+	if strings.HasPrefix(spec.Subject, "acquirer") {
+		return MerchantKey("12345678901", "SHOP0001")
 	}
 	return "card_1"
 }

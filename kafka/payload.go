@@ -170,3 +170,38 @@ func (d CertificateData) missing() []string {
 	}
 	return out
 }
+
+// MerchantData is the payload of merchant.blocked: a merchant (acquirer id,
+// field 32, and merchant id, field 42) whose card-not-present requests
+// failed verification on many cards in a short window, the signature of a
+// BIN attack, so the host declines its card-not-present requests until
+// BlockedUntil. One event goes to each issuer whose cards it hit, with
+// those cards; the counts are over every card. The subject is the
+// merchant, "acquirer_id/merchant_id".
+type MerchantData struct {
+	Merchant       string    `json:"merchant"` // acquirer_id + "/" + merchant_id
+	TenantID       string    `json:"tenant_id"`
+	AcquirerID     string    `json:"acquirer_id"`     // field 32
+	MerchantID     string    `json:"merchant_id"`     // field 42
+	CardIDs        []string  `json:"card_ids"`        // this issuer's cards the merchant failed to verify
+	FailedCards    int       `json:"failed_cards"`    // distinct cards failed in the window, of every issuer and unknown ones
+	FailedRequests int       `json:"failed_requests"` // card-not-present requests failed in the window
+	Requests       int       `json:"requests"`        // card-not-present requests in the window
+	WindowSeconds  int       `json:"window_seconds"`  // the window the counts cover
+	BlockedAt      time.Time `json:"blocked_at"`
+	BlockedUntil   time.Time `json:"blocked_until"`
+}
+
+// MerchantKey is the subject of merchant events: acquirer id and merchant
+// id, joined by a slash.
+func MerchantKey(acquirerID, merchantID string) string { return acquirerID + "/" + merchantID }
+
+func (d MerchantData) eventSubject() string { return d.Merchant }
+func (d MerchantData) eventTenant() string  { return d.TenantID }
+func (d MerchantData) missing() []string {
+	out := required("merchant", d.Merchant, "tenant_id", d.TenantID, "acquirer_id", d.AcquirerID)
+	if d.BlockedUntil.IsZero() {
+		out = append(out, "blocked_until")
+	}
+	return out
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/console"
+	"github.com/cardhost/cardhost/issuance/cvv2"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/rest"
 	"github.com/cardhost/cardhost/kafka/embedded"
@@ -51,6 +52,7 @@ type App struct {
 	svc     *issuance.Service
 	ca      *ca.Service
 	catalog *catalog.Service
+	cvv2    *cvv2.Service
 	api     *rest.Server
 	console *console.Console // nil when CARDHOST_CONSOLE=false
 	engine  *host.Engine
@@ -166,7 +168,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	a.api, err = rest.New(rest.Config{BodyLimit: cfg.HTTPBodyLimit, RateLimit: cfg.HTTPRateLimit, AuthFailureLimit: cfg.HTTPAuthFailures, TrustedProxies: cfg.HTTPTrustedProxies, ReadTimeout: cfg.HTTPReadTimeout,
 		RequestTimeout: cfg.HTTPRequestTimeout, Sandbox: cfg.Mode == "sandbox", Version: version, RequestHashKey: rhk, ReadyWarnings: warnings},
 		rest.Deps{
-			Tenants: a.db, Idempotency: a.db, Service: a.svc, Catalog: a.catalog, CA: a.ca,
+			Tenants: a.db, Idempotency: a.db, Service: a.svc, Catalog: a.catalog, CA: a.ca, CVV2: a.cvv2,
 			Authorizations: a.ledger, Simulator: a.newSimulator(),
 			IsUnavailable: postgres.IsUnavailable,
 			Ready: []rest.ReadyCheck{
@@ -201,7 +203,7 @@ func (a *App) openHost(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if a.engine, err = host.New(host.Config{PANIndexRef: keys.PANIndex}, a.ledger, a.hsm, log, steps); err != nil {
+	if a.engine, err = host.New(host.Config{PANIndexRef: keys.PANIndex, Merchants: a.cfg.CNPMerchants}, a.ledger, a.hsm, log, steps); err != nil {
 		return err
 	}
 	fp, err := a.hsm.DeriveSecret("iso-retransmission-fingerprint")
@@ -212,6 +214,7 @@ func (a *App) openHost(log *slog.Logger) error {
 		MaxConnections: a.cfg.ISOMaxConns, MaxInFlight: a.cfg.ISOMaxInFlight, IdleTimeout: a.cfg.ISOIdleTimeout,
 		ReadTimeout: a.cfg.ISOReadTimeout, DecisionTimeout: a.cfg.ISODecisionTimeout,
 		FingerprintKey: fp, ShutdownTimeout: a.cfg.ShutdownTimeout,
+		Acquirers: a.engine, MAC: a.hsm, // message authentication (MACs by the HSM)
 	}
 	if a.cfg.ISOTLSCert != "" {
 		if ic.TLS, err = tlsConfig(a.cfg.ISOTLSCert, a.cfg.ISOTLSKey, a.cfg.ISOTLSClientCA); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cardhost/cardhost/cmd/cardhost/admin"
 	"github.com/cardhost/cardhost/emv/softhsm"
+	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/issuance/postgres"
 )
 
@@ -71,6 +72,8 @@ type Config struct {
 	PprofAddr          string
 	OutboxMaxLag       time.Duration
 	OutboxRetention    time.Duration // 0: keep published events forever
+	// CNPMerchants is the host's guard against BIN attacks (per instance).
+	CNPMerchants       host.MerchantGuardConfig
 	Console            bool
 	ConsoleIdleTimeout time.Duration
 }
@@ -197,6 +200,14 @@ var settings = []setting{
 			c.OutboxRetention = d
 			return nil
 		}},
+	{"CARDHOST_CNP_MERCHANT_CARDS", "cnp-merchant-cards", "10", "BIN-attack guard (in memory, per instance): a merchant (fields 32 and 42) whose card-not-present requests fail verification (unknown card, wrong or missing expiry or CVV2) on this many distinct cards within the window has them declined 59 merchant_blocked for a while; -1 turns the guard off",
+		intSetter(func(c *Config, n int) { c.CNPMerchants.Cards = n }, -1, 100_000)},
+	{"CARDHOST_CNP_MERCHANT_SHARE", "cnp-merchant-share", "50", "BIN-attack guard: and the failures are at least this percentage of the merchant's card-not-present requests in the window",
+		intSetter(func(c *Config, n int) { c.CNPMerchants.Share = n }, 1, 100)},
+	{"CARDHOST_CNP_MERCHANT_WINDOW", "cnp-merchant-window", "10m", "BIN-attack guard: how far back failed verifications count",
+		durSetter(func(c *Config, d time.Duration) { c.CNPMerchants.Window = d })},
+	{"CARDHOST_CNP_MERCHANT_BLOCK", "cnp-merchant-block", "30m", "BIN-attack guard: how long a blocked merchant's card-not-present requests are declined",
+		durSetter(func(c *Config, d time.Duration) { c.CNPMerchants.Block = d })},
 }
 
 func nonEmpty(v string) error {

@@ -422,6 +422,26 @@ func TestSimulatorAuthorizationCaptureReversal(t *testing.T) {
 	if len(list.Data) != 4 || list.Data[0].ID != reversal.ID {
 		t.Fatalf("card authorizations %+v, want 4, newest first", list.Data)
 	}
+	// The simulated cardholder types the card's expiry and CVV2; without
+	// them (or with other digits) the host's card-not-present rules answer.
+	for _, tc := range []struct {
+		body         map[string]any
+		code, reason string
+	}{
+		{map[string]any{"entry_mode": "manual"}, "00", "approved"},
+		{map[string]any{"cvv2": "none"}, "82", "cvv2_missing"},
+		{map[string]any{"expiry": "none", "entry_mode": "manual"}, "30", "expiry_missing"},
+		{map[string]any{"expiry": "3001"}, "54", "card_expired"},
+	} {
+		tc.body["card_id"], tc.body["amount"] = card.ID, 100
+		api.do("POST", "/v1/simulator/authorizations", tc.body).must(t, 201).decode(t, &got)
+		if got.Code != tc.code || got.Reason != tc.reason {
+			t.Fatalf("simulated %v: %s %s, want %s %s", tc.body, got.Code, got.Reason, tc.code, tc.reason)
+		}
+	}
+	if a := api.do("POST", "/v1/simulator/authorizations", map[string]any{"card_id": card.ID, "amount": 100, "cvv2": "12"}); a.Status != 422 || a.slug() != "validation_failed" {
+		t.Fatalf("a 2-digit cvv2: %d %s", a.Status, a.Body)
+	}
 }
 
 func TestTrustedProxiesParse(t *testing.T) {

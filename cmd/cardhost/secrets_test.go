@@ -463,6 +463,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	sec.long("HSM master key", strings.ToUpper(strings.TrimSpace(string(masterKey))))
 	for name, k := range map[string]string{"sandbox transport key": terminal.DefaultTransportKeyHex, "sandbox zone PIN key": terminal.DefaultZPKHex,
+		"sandbox zone MAC key":      terminal.DefaultZAKHex,
 		"transport key component 1": "88E1AB2A2E3DD38C1FA039A536500CC8A87AB9D62DC92C01058FA79F44657DE6",
 		"transport key component 2": "BE19E6A07A760F10EF8E83A226B63AAD141F463FDDD4F47DB244B4023EC3CACC",
 		"ZPK component 1":           "3B577FB3FD756DDFE62F6B52751580E0", "ZPK component 2": "D9CDE338A104A789859E76150B543251",

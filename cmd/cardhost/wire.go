@@ -12,11 +12,13 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/cvv2"
 	"github.com/cardhost/cardhost/issuance/emboss"
 )
 
 // newService wires the card domain service (and its certificate
-// authority a.ca and catalog a.catalog): stores, vault and keys.
+// authority a.ca, catalog a.catalog and CVV2 tries a.cvv2): stores, vault
+// and keys.
 func newService(ctx context.Context, a *App) (*issuance.Service, error) {
 	keys, err := platformKeys(ctx, a)
 	if err != nil {
@@ -31,7 +33,7 @@ func newService(ctx context.Context, a *App) (*issuance.Service, error) {
 		Sandbox: a.cfg.Mode == "sandbox",
 		Logger:  a.log,
 	}
-	a.ca, a.catalog = ca.New(deps, a.db), catalog.New(deps)
+	a.ca, a.catalog, a.cvv2 = ca.New(deps, a.db), catalog.New(deps), cvv2.New(deps)
 	return issuance.NewService(deps), nil
 }
 

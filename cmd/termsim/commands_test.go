@@ -84,6 +84,7 @@ func TestAuthCommand(t *testing.T) {
 		{"bad processing code", []string{"auth", "--card", card, "--processing-code", "12"}, "--processing-code must be 6 digits"},
 		{"bad zpk", []string{"auth", "--card", card, "--zpk", "ABCD"}, "--zpk must be 32 or 48 hex characters"},
 		{"bad pin format", []string{"auth", "--card", card, "--pin-format", "4"}, "--pin-format must be 0, 1 or 3"},
+		{"bad zak", []string{"auth", "--card", card, "--zak", "0123456789ABCDEF"}, "--zak must be 32 hex characters"},
 		{"missing card file", []string{"auth", "--card", filepath.Join(dir, "nope.yaml")}, "no such file"},
 		{"bad card file", []string{"auth", "--card", writeFile(t, dir, "bad.yaml", "pan: \"4761739001010010\"\nexpiry: \"3012\"\ncolour: red\n")}, "line 3: field colour not found"},
 		{"bad perso export", []string{"auth", "--perso", writeFile(t, dir, "perso.json", "{}")}, "not a personalisation export"},

@@ -246,6 +246,11 @@ steps:
 			{[]string{"--entry", "ecommerce", "--cvv2", "card"}, exitOK, "decision: approved"},
 			{[]string{"--entry", "chip", "--pin", "0000"}, exitFail, "decision: declined, 55 (incorrect PIN), ARPC valid"},
 			{[]string{"--entry", "magstripe", "--type", "refund"}, exitOK, "decision: approved"},
+			// The sandbox MAC acquirer: MACed under its published ZAK, the
+			// answer's MAC checked; without a MAC, refused.
+			{[]string{"--entry", "magstripe", "--acquirer", "00000000002", "--mac"}, exitOK, "decision: approved, 00 (approved), approval code"},
+			{[]string{"--entry", "magstripe", "--acquirer", "00000000002", "--mac"}, exitOK, "MAC valid"},
+			{[]string{"--entry", "magstripe", "--acquirer", "00000000002"}, exitFail, "decision: declined, 63 (security violation), MAC valid"},
 		}
 		for _, tc := range tests {
 			code, out, errOut := p.termsimRun(t, append([]string{"auth", "--host", p.iso, "--perso", persoFile}, tc.args...)...)

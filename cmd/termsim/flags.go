@@ -58,6 +58,8 @@ type terminalFlags struct {
 	currency   string
 	mcc        string
 	zpk        string
+	zak        string
+	mac        bool
 	pinFormat  int
 	timeout    time.Duration
 }
@@ -79,6 +81,8 @@ func (t *terminalFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.mcc, "mcc", terminal.DefaultMCC, "merchant category code, field 18")
 	fs.StringVar(&t.zpk, "zpk", "", "acquirer zone PIN key in clear `hex` (default: the sandbox acquirer's published test ZPK)")
 	fs.IntVar(&t.pinFormat, "pin-format", 0, "PIN block format of field 52: 0, 1 or 3")
+	fs.StringVar(&t.zak, "zak", "", "acquirer zone MAC key in clear `hex`, checks answer MACs (default: the sandbox MAC acquirer's published test ZAK)")
+	fs.BoolVar(&t.mac, "mac", false, "MAC every request under the ZAK (fields 64/128), as acquirer "+terminal.DefaultMACAcquirerID+" of the sandbox must")
 	fs.DurationVar(&t.timeout, "timeout", 5*time.Second, "how long to wait for each answer (and to connect)")
 }
 
@@ -104,6 +108,14 @@ func (t *terminalFlags) terminalConfig() (terminal.TerminalConfig, error) {
 		}
 		cfg.ZPK = k
 	}
+	if t.zak != "" {
+		k, err := emv.DecodeHex(t.zak)
+		if err != nil || len(k) != 16 {
+			return cfg, usagef("--zak must be 32 hex characters (a double length TDES key)")
+		}
+		cfg.ZAK = k
+	}
+	cfg.MAC = t.mac
 	if _, err := terminal.NewTerminal(cfg); err != nil {
 		return cfg, usagef("%v", strings.TrimPrefix(err.Error(), "termsim: invalid transaction: "))
 	}

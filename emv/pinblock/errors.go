@@ -19,6 +19,10 @@ var (
 	ErrFill         = fmt.Errorf("%w: wrong fill", ErrMalformed)
 )
 
+// ErrNotAccepted: the block is well formed, but in a format the caller
+// does not accept ([DecipherAny]). It does not wrap ErrMalformed.
+var ErrNotAccepted = errors.New("PIN block format not accepted")
+
 // Input errors: the caller passed something unusable.
 var (
 	// ErrPIN: the PIN to encode is not 4 to 12 decimal digits.

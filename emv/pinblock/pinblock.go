@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/cardhost/cardhost/iso/digit"
 )
@@ -124,6 +125,37 @@ func Decipher(f Format, c cipher.Block, block []byte, pan string) ([]byte, error
 		}
 		return pin, nil
 	}
+	pin, _, err := decipher8(f, c, block, pan)
+	return pin, err
+}
+
+// DecipherAny deciphers an 8-byte block as Decipher with FormatAny does
+// (the format taken from the control field of the deciphered block) and
+// returns the PIN and the format it was in. A well-formed block in a
+// format that accept does not list is refused with ErrNotAccepted, which
+// does not wrap ErrMalformed: the block was readable, its format is not
+// allowed. An empty accept allows 0, 1 and 3.
+func DecipherAny(accept []Format, c cipher.Block, block []byte, pan string) ([]byte, Format, error) {
+	if err := checkCipher(FormatAny, c); err != nil {
+		return nil, 0, fmt.Errorf("deciphering PIN block: %w", err)
+	}
+	if len(block) != 8 {
+		return nil, 0, fmt.Errorf("deciphering PIN block: %w", ErrBlockSize)
+	}
+	pin, f, err := decipher8(FormatAny, c, block, pan)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(accept) > 0 && !slices.Contains(accept, f) {
+		wipe(pin)
+		return nil, f, fmt.Errorf("deciphering PIN block: %s: %w", f, ErrNotAccepted)
+	}
+	return pin, f, nil
+}
+
+// decipher8 deciphers an 8-byte block (format 0, 1, 3, or FormatAny: the
+// control field's) and returns the PIN and the format read.
+func decipher8(f Format, c cipher.Block, block []byte, pan string) ([]byte, Format, error) {
 	clear := make([]byte, 8)
 	defer wipe(clear)
 	c.Decrypt(clear, block)
@@ -132,14 +164,14 @@ func Decipher(f Format, c cipher.Block, block []byte, pan string) ([]byte, error
 		case Format0, Format1, Format3:
 			f = cf
 		default:
-			return nil, fmt.Errorf("deciphering PIN block: %w", ErrControlField)
+			return nil, 0, fmt.Errorf("deciphering PIN block: %w", ErrControlField)
 		}
 	}
 	pin, err := decodeClear(f, clear, pan)
 	if err != nil {
-		return nil, fmt.Errorf("deciphering PIN block: %w", err)
+		return nil, 0, fmt.Errorf("deciphering PIN block: %w", err)
 	}
-	return pin, nil
+	return pin, f, nil
 }
 
 // Translate deciphers block (format from, key src), re-encodes the PIN in

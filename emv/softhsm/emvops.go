@@ -289,17 +289,44 @@ func (h *HSM) ExportKey(ctx context.Context, ref, kekRef string) (ExportedKey, e
 	return h.wrapUnderKEK(ctx, kekRef, hdr, k.raw, k.rec.Spec)
 }
 
-// GenerateMAC computes the ISO 9797-1 algorithm 3 (retail) MAC of data with
-// the ZAK, method 2 padding, and returns the leftmost 8 bytes.
-func (h *HSM) GenerateMAC(ctx context.Context, zakRef string, data []byte) ([]byte, error) {
+// GenerateMAC computes the ISO/IEC 9797-1 MAC algorithm 3 (retail MAC)
+// of data with version of the ZAK (0: the active one; a retired version
+// while it is usable for verification, so that the answer to a message
+// MACed under it is MACed under it too), padding method 2, and returns the
+// full 8 bytes. Errors: ErrKeyNotFound, ErrKeyUsage (not a ZAK),
+// ErrKeyExpired.
+func (h *HSM) GenerateMAC(ctx context.Context, zakRef string, version int, data []byte) ([]byte, error) {
 	var mac []byte
-	err := h.withActive(ctx, zakRef, opMAC, func(k *key) error {
+	fn := func(k *key) error {
 		var err error
 		mac, err = emv.MACAlgorithm3(k.raw, data, emv.PaddingMethod2)
 		if err != nil {
 			return fmt.Errorf("generating MAC: %w", err)
 		}
 		return nil
+	}
+	if version == 0 {
+		return mac, h.withActive(ctx, zakRef, opMAC, fn)
+	}
+	return mac, h.withVersion(ctx, zakRef, version, opMAC, fn)
+}
+
+// VerifyMAC checks mac (8 bytes) as the ISO/IEC 9797-1 MAC algorithm 3 of
+// data (padding method 2) under the ZAK: the active version first, then
+// every retired version still usable for verification, so that an
+// acquirer that has not yet changed to a rotated key keeps working. It
+// returns the version that verified, 0 for a wrong MAC (a decline, not an
+// error). Errors: ErrKeyNotFound, ErrKeyUsage (not a ZAK), ErrKeyExpired,
+// ErrInvalidInput (mac is not 8 bytes).
+func (h *HSM) VerifyMAC(ctx context.Context, zakRef string, data, mac []byte) (int, error) {
+	if len(mac) != 8 {
+		return 0, fmt.Errorf("verifying MAC: %d bytes, want 8: %w", len(mac), ErrInvalidInput)
+	}
+	return h.eachVerifiable(ctx, zakRef, opMAC, func(k *key) (bool, error) {
+		want, err := emv.MACAlgorithm3(k.raw, data, emv.PaddingMethod2)
+		if err != nil {
+			return false, fmt.Errorf("verifying MAC: %w", err)
+		}
+		return subtle.ConstantTimeCompare(want, mac) == 1, nil
 	})
-	return mac, err
 }

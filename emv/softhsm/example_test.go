@@ -39,7 +39,7 @@ func Example() {
 	fmt.Println(ok)
 
 	// A CVK cannot compute a MAC (ErrKeyUsage).
-	_, err = h.GenerateMAC(ctx, cvk.Ref, []byte("x"))
+	_, err = h.GenerateMAC(ctx, cvk.Ref, 0, []byte("x"))
 	fmt.Println(err != nil)
 	// Output:
 	// CVK C0 08D7B4

@@ -482,7 +482,7 @@ func TestKeyUsageEnforced(t *testing.T) {
 			return err
 		}},
 		{"PVK cannot MAC", func() error {
-			_, err := f.hsm.GenerateMAC(ctx, keys[emv.KeyPVK], []byte("data"))
+			_, err := f.hsm.GenerateMAC(ctx, keys[emv.KeyPVK], 0, []byte("data"))
 			return err
 		}},
 	}

@@ -338,6 +338,16 @@ func TestPINTranslateAndVerify(t *testing.T) {
 					t.Fatalf("VerifyPIN(%s) = %v, %v; want %v", pinTry, ok, err, want)
 				}
 			}
+			// Field 52 from an acquirer accepting formats 0 and 3: format 3
+			// verifies, format 1 (not bound to the PAN) is refused unread.
+			bound := []pinblock.Format{pinblock.Format0, pinblock.Format3}
+			for pf, want := range map[pinblock.Format]error{pinblock.Format3: nil, pinblock.Format1: pinblock.ErrNotAccepted} {
+				try := encipherPIN(t, pf, zpkA, "4321", pan.Reveal())
+				ok, err := f.hsm.VerifyPIN(ctx, softhsm.EncryptedPIN{ZPKRef: a.Ref, Format: pinblock.FormatAny, Block: try, Accept: bound}, pan, chk)
+				if want == nil && (err != nil || !ok) || want != nil && (!errors.Is(err, want) || errors.Is(err, softhsm.ErrPINBlock) || ok) {
+					t.Fatalf("VerifyPIN(%s, accepting 0 and 3) = %v, %v; want %v", pf, ok, err, want)
+				}
+			}
 		})
 	}
 }
@@ -472,13 +482,59 @@ func TestMAC(t *testing.T) {
 	zak := unhex(t, "0123456789ABCDEFFEDCBA9876543210")
 	info := f.importKey(t, emv.KeyZAK, emv.KeySpecTDES2, zak)
 	data := []byte("0200 message body")
-	got, err := f.hsm.GenerateMAC(context.Background(), info.Ref, data)
+	got, err := f.hsm.GenerateMAC(context.Background(), info.Ref, 0, data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want, _ := emv.MACAlgorithm3(zak, data, emv.PaddingMethod2)
 	if !bytes.Equal(got, want) {
 		t.Fatalf("MAC %X, want %X", got, want)
+	}
+}
+
+// TestVerifyMACAcrossRotation: VerifyMAC names the ZAK version that
+// verified; after a rotation a MAC under the retired version verifies
+// until its UsableUntil (the acquirer changes keys on its own schedule),
+// and the answer can be MACed under that version.
+func TestVerifyMACAcrossRotation(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	zak := unhex(t, "0123456789ABCDEFFEDCBA9876543210")
+	info := f.importKey(t, emv.KeyZAK, emv.KeySpecTDES2, zak)
+	data := []byte("01007220000000000000")
+	old, _ := emv.MACAlgorithm3(zak, data, emv.PaddingMethod2)
+	if v, err := f.hsm.VerifyMAC(ctx, info.Ref, data, old); v != 1 || err != nil {
+		t.Fatalf("VerifyMAC = %d, %v; want version 1", v, err)
+	}
+	wrong := append([]byte(nil), old...)
+	wrong[7] ^= 1
+	if v, err := f.hsm.VerifyMAC(ctx, info.Ref, data, wrong); v != 0 || err != nil {
+		t.Fatalf("wrong MAC: %d, %v; want 0, nil", v, err)
+	}
+	if _, err := f.hsm.VerifyMAC(ctx, info.Ref, data, old[:4]); !errors.Is(err, softhsm.ErrInvalidInput) {
+		t.Fatalf("4-byte MAC: %v, want ErrInvalidInput", err)
+	}
+	until := f.clock.Now().Add(24 * time.Hour)
+	if _, err := f.hsm.Rotate(ctx, info.Ref, until); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := f.hsm.VerifyMAC(ctx, info.Ref, data, old); v != 1 || err != nil {
+		t.Fatalf("after rotation: VerifyMAC = %d, %v; want version 1", v, err)
+	}
+	if got, err := f.hsm.GenerateMAC(ctx, info.Ref, 1, data); err != nil || !bytes.Equal(got, old) {
+		t.Fatalf("GenerateMAC v1 = %X, %v; want %X", got, err, old)
+	}
+	fresh, err := f.hsm.GenerateMAC(ctx, info.Ref, 0, data)
+	if err != nil || bytes.Equal(fresh, old) {
+		t.Fatalf("GenerateMAC active = %X, %v (v1's MAC %X)", fresh, err, old)
+	}
+	if v, err := f.hsm.VerifyMAC(ctx, info.Ref, data, fresh); v != 2 || err != nil {
+		t.Fatalf("VerifyMAC new = %d, %v; want version 2", v, err)
+	}
+	f.clock.Add(25 * time.Hour)
+	f.hsm.Purge()
+	if v, err := f.hsm.VerifyMAC(ctx, info.Ref, data, old); v != 0 || err != nil {
+		t.Fatalf("past UsableUntil: VerifyMAC = %d, %v; want 0", v, err)
 	}
 }
 

@@ -34,20 +34,32 @@ func (h *HSM) TranslatePIN(ctx context.Context, in EncryptedPIN, pan emv.PAN, ou
 }
 
 // withClearPIN deciphers in with its ZPK (any usable version), runs fn with
-// the PIN digits and wipes them.
+// the PIN digits and wipes them. A block in a format in.Accept refuses
+// gives an error wrapping pinblock.ErrNotAccepted.
 func (h *HSM) withClearPIN(ctx context.Context, in EncryptedPIN, pan emv.PAN, fn func(pin []byte) error) error {
 	block, err := emv.DecodeHex(in.Block.Reveal())
 	if err != nil {
 		return fmt.Errorf("reading PIN block: %w", ErrPINBlock)
 	}
 	var pin []byte
-	var lastErr error
+	var lastErr, refused error
 	_, err = h.eachVerifiable(ctx, in.ZPKRef, opPINBlock, func(k *key) (bool, error) {
-		p, err := pinblock.Decipher(in.Format, k.block, block, pan.Reveal())
+		var p []byte
+		var err error
+		if in.Format == pinblock.FormatAny {
+			p, _, err = pinblock.DecipherAny(in.Accept, k.block, block, pan.Reveal())
+		} else {
+			p, err = pinblock.Decipher(in.Format, k.block, block, pan.Reveal())
+		}
 		switch {
 		case err == nil:
 			pin = p
 			return true, nil
+		case errors.Is(err, pinblock.ErrNotAccepted):
+			// Readable under this version, in a refused format; another
+			// version may still read it in an accepted one.
+			refused = fmt.Errorf("deciphering PIN block: %w", err)
+			return false, nil
 		case errors.Is(err, pinblock.ErrMalformed):
 			lastErr = fmt.Errorf("deciphering PIN block: %w: %w", ErrPINBlock, err)
 			return false, nil // maybe another (retired) version
@@ -61,6 +73,9 @@ func (h *HSM) withClearPIN(ctx context.Context, in EncryptedPIN, pan emv.PAN, fn
 		return err
 	}
 	if pin == nil {
+		if refused != nil {
+			return refused
+		}
 		return lastErr
 	}
 	defer emv.SecretBytes(pin).Wipe()
@@ -103,7 +118,9 @@ func pinValidation(c PINCheck, pan string) (string, string, error) {
 // VerifyPIN deciphers the PIN block under its ZPK and checks the PIN with
 // the PVK by the method in c. It returns false for a wrong PIN (decline
 // pin_invalid). A block that does not decode gives an error wrapping
-// ErrPINBlock, which the host also treats as pin_invalid.
+// ErrPINBlock, which the host also treats as pin_invalid; a block in a
+// format in.Accept does not list, an error wrapping
+// pinblock.ErrNotAccepted (the PIN is not checked).
 func (h *HSM) VerifyPIN(ctx context.Context, in EncryptedPIN, pan emv.PAN, c PINCheck) (bool, error) {
 	return onClearPIN(ctx, h, in, pan, c, h.checkPIN)
 }

@@ -63,6 +63,16 @@ type Config struct {
 	// the same on every instance sharing a database.
 	FingerprintKey emv.SecretBytes
 
+	// Acquirers and MAC, set together, turn on message authentication
+	// (docs/iso8583.md section 5.15): fields 64/128 of a message whose
+	// field 32 names an acquirer with a zone MAC key (ZAK) are verified
+	// (ISO/IEC 9797-1 MAC algorithm 3, by the HSM), a message without one
+	// is refused when the acquirer requires MACs, and the answers carry a
+	// MAC. Default nil: no message is authenticated and MACs are ignored
+	// (tests of other things; cmd/cardhost always sets both).
+	Acquirers Acquirers
+	MAC       MACer
+
 	// Now returns the current time (Request.Received, field 7 checks).
 	// Default time.Now. Times are used in UTC.
 	Now func() time.Time
@@ -86,6 +96,9 @@ const (
 func (cfg Config) withDefaults() (Config, error) {
 	if len(cfg.FingerprintKey) < minFingerprintKeyLen {
 		return cfg, ErrFingerprintKey
+	}
+	if (cfg.Acquirers == nil) != (cfg.MAC == nil) {
+		return cfg, fmt.Errorf("%w: Acquirers and MAC go together", ErrConfig)
 	}
 	def := func(d *time.Duration, v time.Duration, name string) error {
 		switch {

@@ -19,6 +19,13 @@
 //     STAN, with response code 30 (format error) on the same connection;
 //   - an engine error with response code 96 (system malfunction).
 //
+// With [Config.Acquirers] and [Config.MAC] it authenticates messages
+// (mac.go): the MAC in field 64 (or 128 with a secondary bitmap) of a
+// message whose acquirer has a zone MAC key is verified by the HSM, a
+// message that fails is passed to the engine as refused (recorded as a
+// 63 decline, mac_missing or mac_invalid, nothing decided), and answers to
+// that acquirer are MACed.
+//
 // A length header of zero or over 8,192 bytes, or an unreadable MTI, cannot
 // be recovered from: the server answers what is already in flight on that
 // connection, then closes it. Other connections are not disturbed.

@@ -101,8 +101,8 @@ func (l *memLedger) FindOriginal(_ context.Context, q host.OriginalQuery) (*host
 	return &c, nil
 }
 
-func (l *memLedger) AcquirerZPK(_ context.Context, acquirerID string) (string, error) {
-	return "zpk", nil
+func (l *memLedger) Acquirers(context.Context) ([]host.Acquirer, error) {
+	return []host.Acquirer{{ID: "00000000001", ZPKRef: "zpk"}}, nil
 }
 
 func (l *memLedger) Commit(_ context.Context, c *host.Commit) (host.CommitOutcome, *host.Authorization, error) {

@@ -31,6 +31,8 @@ func (s *Server) handle(msg []byte, received time.Time, remote string) []byte {
 // process returns the packed response, the request MTI and the response
 // code ("" when there is no response).
 func (s *Server) process(msg []byte, received time.Time, remote string) ([]byte, string, iso.ResponseCode) {
+	ctx, cancel := context.WithTimeout(s.baseCtx, s.cfg.DecisionTimeout)
+	defer cancel()
 	start := s.cfg.Now()
 	m, err := iso.Unpack(msg)
 	s.m.unpack.Observe(s.cfg.Now().Sub(start).Seconds())
@@ -42,7 +44,9 @@ func (s *Server) process(msg []byte, received time.Time, remote string) ([]byte,
 			return nil, "", ""
 		}
 		s.log.Warn("format error", "remote", remote, "mti", ue.MTI, "stan", ue.STAN, "field", ue.Field, "cause", ue.Err.Error())
-		return s.reply(fieldsOf(m), ue.MTI, iso.FormatError, remote)
+		f := fieldsOf(m)
+		acq, _ := s.acquirer(ctx, f) // the answer is MACed when the acquirer requires MACs
+		return s.reply(ctx, f, ue.MTI, iso.FormatError, remote, msgAuth{acq: acq})
 	}
 
 	f := fieldsOf(m)
@@ -51,25 +55,48 @@ func (s *Server) process(msg []byte, received time.Time, remote string) ([]byte,
 		s.log.Warn("dropping a response message: nothing answers it", "remote", remote, "mti", mti, "stan", f.str(iso.FieldSTAN))
 		return nil, mti, ""
 	}
+	auth, err := s.authenticate(ctx, msg, f)
+	if err != nil {
+		if iso.FieldOf(err) >= 0 {
+			s.log.Warn("format error", "remote", remote, "mti", mti, "stan", f.str(iso.FieldSTAN), "field", iso.FieldOf(err), "error", err)
+			return s.reply(ctx, f, mti, iso.FormatError, remote, auth)
+		}
+		s.log.Error("authenticating message", "remote", remote, "mti", mti, "stan", f.str(iso.FieldSTAN), "acquirer", f.str(iso.FieldAcquirerID), "error", err)
+		return s.reply(ctx, f, mti, failureCode(err), remote, auth)
+	}
+	if auth.refused != "" {
+		s.log.Warn("message authentication failed", "remote", remote, "mti", mti, "stan", f.str(iso.FieldSTAN),
+			"terminal", f.str(iso.FieldTerminal), "acquirer", f.str(iso.FieldAcquirerID), "reason", string(auth.refused))
+	}
 	if f.str(iso.FieldSTAN) == "" {
 		s.log.Warn("format error: no STAN", "remote", remote, "mti", mti, "field", iso.FieldSTAN)
-		return s.reply(f, mti, iso.FormatError, remote)
+		return s.reply(ctx, f, mti, iso.FormatError, remote, auth)
 	}
 	if iso.BaseMTI(mti) == iso.MTINetworkRequest {
-		return s.network(f, mti, remote)
+		return s.network(ctx, f, mti, remote, auth)
 	}
 
 	req, err := decodeRequest(f, mti, received)
 	if err != nil {
+		if auth.refused != "" {
+			// Refused before it was read: answered, not recorded.
+			s.m.decisions.WithLabelValues(string(auth.refused)).Inc()
+			return s.reply(ctx, f, mti, auth.refused.Code(), remote, auth)
+		}
 		s.log.Warn("format error", "remote", remote, "mti", mti, "stan", f.str(iso.FieldSTAN), "field", iso.FieldOf(err), "error", err)
-		return s.reply(f, mti, iso.FormatError, remote)
+		return s.reply(ctx, f, mti, iso.FormatError, remote, auth)
 	}
-	req.Fingerprint = s.fingerprint(msg, mti)
+	body := msg
+	if auth.present {
+		// Without its MAC: a repeat (0101) is MACed again because its MTI
+		// changed, and must still be the same content as its original.
+		body = auth.data
+	}
+	req.Fingerprint = s.fingerprint(body, mti)
 	req.Received = received.UTC()
+	req.Refused = auth.refused
 
-	ctx, cancel := context.WithTimeout(s.baseCtx, s.cfg.DecisionTimeout)
 	r, err := s.engine.Decide(ctx, req)
-	cancel()
 	if err == nil && r == nil {
 		err = fmt.Errorf("%w: nil response", errEngineResponse)
 	}
@@ -81,28 +108,35 @@ func (s *Server) process(msg []byte, received time.Time, remote string) ([]byte,
 			s.log.Warn("answering 91: the ledger is unavailable", "remote", remote, "mti", mti, "stan", req.STAN, "terminal", req.Terminal,
 				"error", err, "suppressed", suppressed)
 		}
-		return s.reply(f, mti, code, remote)
+		return s.reply(ctx, f, mti, code, remote, auth)
 	}
+	s.m.decisions.WithLabelValues(string(r.Reason)).Inc()
 	respMTI, _ := iso.ResponseMTI(mti)
 	resp, err := decisionResponse(f, respMTI, req, r)
 	if err == nil {
 		var out []byte
-		if out, err = s.pack(resp); err == nil {
+		if out, err = s.packAnswer(ctx, resp, auth); err == nil {
 			return out, mti, r.Code
 		}
 	}
 	s.log.Error("answering request", "remote", remote, "mti", mti, "stan", req.STAN, "terminal", req.Terminal, "error", err)
-	return s.reply(f, mti, iso.SystemMalfunction, remote)
+	return s.reply(ctx, f, mti, iso.SystemMalfunction, remote, auth)
 }
 
-// reply answers a request with code and the echoed fields only.
-func (s *Server) reply(req fields, mti string, code iso.ResponseCode, remote string) ([]byte, string, iso.ResponseCode) {
+// reply answers a request with code and the echoed fields only, MACed as
+// packAnswer says (and without a MAC when it cannot be computed: an answer
+// the acquirer may refuse is better than none).
+func (s *Server) reply(ctx context.Context, req fields, mti string, code iso.ResponseCode, remote string, a msgAuth) ([]byte, string, iso.ResponseCode) {
 	respMTI, ok := iso.ResponseMTI(mti)
 	if !ok {
 		s.log.Warn("dropping a response message: nothing answers it", "remote", remote, "mti", mti)
 		return nil, mti, ""
 	}
-	out, err := s.pack(newResponse(req, respMTI, code))
+	out, err := s.packAnswer(ctx, newResponse(req, respMTI, code), a)
+	if err != nil && a.acq.MACs(a.present) {
+		s.log.Error("answering without MAC", "remote", remote, "mti", respMTI, "acquirer", a.acq.ID, "error", err)
+		out, err = s.pack(newResponse(req, respMTI, code))
+	}
 	if err != nil {
 		s.log.Error("packing response", "remote", remote, "mti", respMTI, "error", err)
 		return nil, mti, ""

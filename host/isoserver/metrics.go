@@ -12,6 +12,7 @@ import (
 // cardhost_iso_; durations are in seconds.
 type metrics struct {
 	requests     *prometheus.CounterVec   // mti, code
+	decisions    *prometheus.CounterVec   // reason
 	latency      *prometheus.HistogramVec // mti
 	unpack       prometheus.Histogram
 	pack         prometheus.Histogram
@@ -49,6 +50,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "cardhost_iso_requests_total",
 			Help: "ISO 8583 requests answered, by request MTI and response code (code is empty for messages that get no answer).",
 		}, []string{"mti", "code"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cardhost_iso_decisions_total",
+			Help: "Requests decided, by the host's reason slug (approved, each decline reason, and the transport's refusals mac_missing and mac_invalid).",
+		}, []string{"reason"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "cardhost_iso_request_duration_seconds",
 			Help:    "Time from a request's last byte read to its response queued for writing, by request MTI.",
@@ -88,7 +93,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{
-		m.requests, m.latency, m.unpack, m.pack, m.write, m.open, m.inFlight, m.rejected, m.closed, m.unanswerable,
+		m.requests, m.decisions, m.latency, m.unpack, m.pack, m.write, m.open, m.inFlight, m.rejected, m.closed, m.unanswerable,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering isoserver metrics: %w", err)

@@ -18,8 +18,8 @@ import (
 
 // The one commit path: every host.Commit, grouped or alone, optimistic or
 // locked, is encoded by encodeCommits, applied by the PL/pgSQL function
-// ch_commit_group (migration 0033) and its answer mapped to a
-// host.CommitOutcome by commitGroup.
+// ch_commit_group (migration 0033; 0035 adds cvv2_tries) and its answer
+// mapped to a host.CommitOutcome by commitGroup.
 
 // commitSQL is the one SQL entry point of every commit.
 const commitSQL = `SELECT item, outcome FROM ch_commit_group($1, $2, $3, $4)`
@@ -184,6 +184,7 @@ type commitItem struct {
 	TotalSpent   int64                   `json:"total_spent"`
 	LastATC      int                     `json:"last_atc"`
 	PINTries     int                     `json:"pin_tries"`
+	CVV2Tries    int                     `json:"cvv2_tries"`
 	UsedAt       *time.Time              `json:"used_at"`
 	Status       *string                 `json:"status"`
 	StatusReason string                  `json:"status_reason"`
@@ -220,7 +221,7 @@ func encodeCommits(cs []*host.Commit, now time.Time) ([]any, error) {
 	for i, c := range cs {
 		it := commitItem{Idx: i + 1, CardID: nullString(c.CardID), CardVersion: c.CardVersion, Upd: c.State != nil, MatchKey: c.Record.MatchKey}
 		if s := c.State; s != nil {
-			it.Spend, it.TotalSpent, it.LastATC, it.PINTries, it.UsedAt = s.Spend, s.TotalSpent, s.LastATC, s.PINTries, s.UsedAt
+			it.Spend, it.TotalSpent, it.LastATC, it.PINTries, it.CVV2Tries, it.UsedAt = s.Spend, s.TotalSpent, s.LastATC, s.PINTries, s.CVV2Tries, s.UsedAt
 			if it.Spend == nil {
 				it.Spend = map[string]host.Counter{}
 			}

@@ -1,6 +1,6 @@
 // Package postgres is the authorization host's PostgreSQL adapter: its
 // [Ledger] implements [host.Ledger] (card snapshots by PAN index, the
-// originals of captures and reversals, acquirer zone PIN keys, and the
+// originals of captures and reversals, the acquirers and their keys, and the
 // atomic commit of every decision) and serves the tenant-scoped reads of
 // authorization records that the REST API and the sandbox simulator use.
 //
@@ -9,7 +9,7 @@
 // Every [host.Commit], grouped or alone, optimistic ([Ledger.Commit]) or
 // under the card's row lock ([Ledger.CommitLocked]), is encoded by one
 // encoder, applied by one PL/pgSQL function, ch_commit_group (migration
-// 0033 in issuance/postgres), in one round trip and one transaction, and its
+// 0033 in issuance/postgres, last redefined by 0035), in one round trip and one transaction, and its
 // answer is mapped to a [host.CommitOutcome] in one place (commit.go). A
 // group of one is a group. Concurrent commits are grouped by a small queue
 // of workers (batcher.go): one WAL flush per group, and no caller is

@@ -14,6 +14,7 @@ import (
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance"
 	issuancepg "github.com/cardhost/cardhost/issuance/postgres"
+	"github.com/cardhost/cardhost/kafka"
 )
 
 // Ledger is the authorization host's persistence (host.Ledger): card
@@ -34,7 +35,10 @@ type Ledger struct {
 	locked chan struct{}
 }
 
-var _ host.Ledger = (*Ledger)(nil)
+var (
+	_ host.Ledger        = (*Ledger)(nil)
+	_ host.EventAppender = (*Ledger)(nil)
+)
 
 // New returns the host ledger over db and starts its commit workers
 // (db.Config().CommitBatch, CommitWorkers); db.Close stops them, after
@@ -53,8 +57,8 @@ func New(db *issuancepg.DB) *Ledger {
 const hostCardColumns = `id, tenant_id, coalesce(product_id, ''), coalesce(cardholder_id, ''), coalesce(reference_id, ''), reference_number,
 	type, status, status_reason, printed_name, currency, card_limit, spending_controls, risk_controls, usage_type,
 	auto_cancel_trigger, expiry_at, pin_length, pan_index, bin, last4, pan_length, expiry, psn, service_code, network, cvn,
-	imk_ac_ref, cvk_ref, pvk_ref, pin_method, pvki, pin_verify, pin_try_max, template_id,
-	spend, total_spent, last_atc, pin_tries, used_at, created_at, updated_at, version`
+	imk_ac_ref, cvk_ref, pvk_ref, pin_method, pvki, pin_verify, pin_try_max, template_id, cvk_version, cvv2_policy, cvv2_max_tries,
+	spend, total_spent, last_atc, pin_tries, cvv2_tries, used_at, created_at, updated_at, version`
 
 func scanHostCard(row pgx.Row) (*host.Card, error) {
 	var c host.Card
@@ -63,8 +67,8 @@ func scanHostCard(row pgx.Row) (*host.Card, error) {
 	err := row.Scan(&c.ID, &c.TenantID, &c.ProductID, &c.CardholderID, &c.ReferenceID, &c.ReferenceNumber,
 		&typ, &status, &c.StatusReason, &c.PrintedName, &c.Currency, &c.CardLimit, &spending, &risk, &usage,
 		&trigger, &c.ExpiryAt, &c.PINLength, &c.PANIndex, &c.BIN, &c.Last4, &c.PANLength, &c.Expiry, &c.PSN, &c.ServiceCode, &network, &c.CVN,
-		&c.IMKACRef, &c.CVKRef, &c.PVKRef, &c.PINMethod, &c.PVKI, &c.PINVerify, &c.PINTryMax, &c.TemplateID,
-		&spend, &c.TotalSpent, &c.LastATC, &c.PINTries, &c.UsedAt, &c.CreatedAt, &c.UpdatedAt, &c.Version)
+		&c.IMKACRef, &c.CVKRef, &c.PVKRef, &c.PINMethod, &c.PVKI, &c.PINVerify, &c.PINTryMax, &c.TemplateID, &c.CVKVersion, &c.CVV2Policy, &c.CVV2MaxTries,
+		&spend, &c.TotalSpent, &c.LastATC, &c.PINTries, &c.CVV2Tries, &c.UsedAt, &c.CreatedAt, &c.UpdatedAt, &c.Version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, host.ErrNotFound
 	}
@@ -118,14 +122,24 @@ func (l *Ledger) CardByID(ctx context.Context, id string) (*host.Card, error) {
 	return c, issuancepg.WrapUnavailable(err)
 }
 
-// AcquirerZPK implements host.Ledger: an unknown acquirer, or one without
-// a zone PIN key, is host.ErrNotFound.
-func (l *Ledger) AcquirerZPK(ctx context.Context, acquirerID string) (string, error) {
-	ref, err := l.db.AcquirerZPK(ctx, acquirerID)
-	if errors.Is(err, issuance.ErrNotFound) || (err == nil && ref == "") {
-		return "", host.ErrNotFound
+// AppendEvents implements host.EventAppender: the events are written to
+// the outbox in one transaction (issuancepg.DB.AppendEvents).
+func (l *Ledger) AppendEvents(ctx context.Context, events []kafka.Event) error {
+	return issuancepg.WrapUnavailable(l.db.AppendEvents(ctx, events))
+}
+
+// Acquirers implements host.Ledger: every acquirer, with its keys and
+// settings, in one read.
+func (l *Ledger) Acquirers(ctx context.Context) ([]host.Acquirer, error) {
+	as, err := l.db.Acquirers(ctx)
+	if err != nil {
+		return nil, issuancepg.WrapUnavailable(err)
 	}
-	return ref, issuancepg.WrapUnavailable(err)
+	out := make([]host.Acquirer, len(as))
+	for i, a := range as {
+		out[i] = host.Acquirer{ID: a.ID, ZPKRef: a.ZPKRef, ZAKRef: a.ZAKRef, MACRequired: a.MACRequired, PINFormats: a.PINFormats}
+	}
+	return out, nil
 }
 
 const authColumns = `id, coalesce(tenant_id, ''), coalesce(card_id, ''), kind, mti, processing_code, amount, currency, card_amount,

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/cvv2"
 )
 
 var cardholderFields = []string{issuance.CardholderFieldEmail, issuance.CardholderFieldPhone, issuance.CardholderFieldBirthDate, issuance.CardholderFieldAddress, issuance.CardholderFieldNationality}
@@ -23,6 +24,7 @@ func validateProductDefaults(v *issuance.Validator, p issuance.Product) {
 	}
 	issuance.ValidateSpendingControls(v, "spending_controls", p.SpendingControls)
 	issuance.ValidateRiskControls(v, "risk_controls", p.RiskControls)
+	cvv2.Validate(v, p.CVV2Policy, p.CVV2MaxTries)
 	seen := map[string]bool{}
 	for i, f := range p.RequiredCardholderFields {
 		field := "required_cardholder_fields[" + strconv.Itoa(i) + "]"
@@ -57,6 +59,7 @@ func normalizeProduct(p *issuance.Product) {
 	if p.Status == "" {
 		p.Status = issuance.ProductActive
 	}
+	cvv2.Normalize(p)
 	for i := range p.RiskControls.AllowedCountries {
 		p.RiskControls.AllowedCountries[i] = strings.ToUpper(p.RiskControls.AllowedCountries[i])
 	}
@@ -104,7 +107,7 @@ func (s *Service) checkProductRefs(ctx context.Context, tenantID string, p issua
 // CreateProduct validates and stores a card product. The layout, template
 // and embosser it names must belong to the tenant (404 layout_not_found,
 // template_not_found, embosser_not_found). Defaults: status ACTIVE,
-// validity 36 months.
+// validity 36 months, CVV2 policy REQUIRED with 5 tries.
 func (s *Service) CreateProduct(ctx context.Context, tenantID string, p issuance.Product) (issuance.Product, error) {
 	normalizeProduct(&p)
 	var v issuance.Validator
@@ -150,6 +153,8 @@ type ProductUpdate struct {
 	Status                   *issuance.ProductStatus
 	RequiredCardholderFields *[]string
 	RequireKYC               *bool
+	CVV2Policy               *string
+	CVV2MaxTries             *int
 }
 
 // UpdateProduct applies a partial change to a product, checking the new
@@ -197,6 +202,8 @@ func (s *Service) UpdateProduct(ctx context.Context, tenantID, id string, u Prod
 		issuance.Patch(&p.Status, u.Status)
 		issuance.Patch(&p.RequiredCardholderFields, u.RequiredCardholderFields)
 		issuance.Patch(&p.RequireKYC, u.RequireKYC)
+		issuance.Patch(&p.CVV2Policy, u.CVV2Policy)
+		issuance.Patch(&p.CVV2MaxTries, u.CVV2MaxTries)
 		for i := range p.RiskControls.AllowedCountries {
 			p.RiskControls.AllowedCountries[i] = strings.ToUpper(p.RiskControls.AllowedCountries[i])
 		}

@@ -42,6 +42,13 @@ var plainWords = map[host.Reason]string{
 	host.ReasonEntryModeNotSupported:    "The terminal's entry mode is not supported",
 	host.ReasonCryptogramTypeInvalid:    "The chip did not ask for online authorization",
 	host.ReasonCryptogramAmountMismatch: "The chip's cryptogram is for another amount",
+	host.ReasonExpiryMissing:            "A card-not-present payment came without the expiry date",
+	host.ReasonCVV2Missing:              "A card-not-present payment came without the security code the product requires",
+	host.ReasonCVV2TriesExceeded:        "Too many wrong security codes (CVV2) in a row",
+	host.ReasonMerchantBlocked:          "The merchant is blocked for a while (many failed card-not-present checks)",
+	host.ReasonMACMissing:               "The acquirer's message had no MAC",
+	host.ReasonMACInvalid:               "The acquirer's message MAC did not verify",
+	host.ReasonPINFormatNotAllowed:      "The PIN block's format is not allowed for this acquirer",
 }
 
 // reasonWords is a reason in plain words (its slug when it has none).

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/cvv2"
 )
 
 // The catalog: data prep templates, embossers, card layouts, card products
@@ -116,12 +117,14 @@ func (db *DB) Layouts(ctx context.Context, tenantID string, p issuance.PageReque
 var products = &tenantTable[issuance.Product]{
 	what: "card product", plural: "card products", table: "card_products", fkNotFound: true,
 	columns: `id, tenant_id, name, description, layout_id, template_id, default_embosser_id, currency, card_type,
-	status, validity_months, card_limit, spending_controls, risk_controls, required_cardholder_fields, require_kyc, created_at, updated_at`,
+	status, validity_months, card_limit, spending_controls, risk_controls, required_cardholder_fields, require_kyc, cvv2_policy, cvv2_max_tries,
+	created_at, updated_at`,
 	scan: scanProduct,
 	values: func(p issuance.Product) ([]any, error) {
 		spending, risk, fields, err := productArgs(p)
 		return []any{p.ID, p.TenantID, p.Name, p.Description, p.LayoutID, p.TemplateID, p.DefaultEmbosserID, p.Currency, string(p.CardType),
-			string(p.Status), p.ValidityMonths, p.CardLimit, spending, risk, fields, p.RequireKYC, p.CreatedAt, p.UpdatedAt}, err
+			string(p.Status), p.ValidityMonths, p.CardLimit, spending, risk, fields, p.RequireKYC, cvv2Policy(p.CVV2Policy), cvv2MaxTries(p.CVV2MaxTries),
+			p.CreatedAt, p.UpdatedAt}, err
 	},
 }
 
@@ -130,7 +133,8 @@ func scanProduct(row pgx.Row) (issuance.Product, error) {
 	var cardType, status string
 	var spending, risk []byte
 	err := row.Scan(&p.ID, &p.TenantID, &p.Name, &p.Description, &p.LayoutID, &p.TemplateID, &p.DefaultEmbosserID, &p.Currency, &cardType,
-		&status, &p.ValidityMonths, &p.CardLimit, &spending, &risk, &p.RequiredCardholderFields, &p.RequireKYC, &p.CreatedAt, &p.UpdatedAt)
+		&status, &p.ValidityMonths, &p.CardLimit, &spending, &risk, &p.RequiredCardholderFields, &p.RequireKYC, &p.CVV2Policy, &p.CVV2MaxTries,
+		&p.CreatedAt, &p.UpdatedAt)
 	if err != nil {
 		return p, err
 	}
@@ -149,6 +153,22 @@ func scanProduct(row pgx.Row) (issuance.Product, error) {
 		return p, fmt.Errorf("decoding risk controls: %w", err)
 	}
 	return p, nil
+}
+
+// cvv2Policy and cvv2MaxTries store a product's or card's CVV2 rules, the
+// defaults (issuance/cvv2) for an object made without them.
+func cvv2Policy(p string) string {
+	if p == "" {
+		return cvv2.Required
+	}
+	return p
+}
+
+func cvv2MaxTries(n int) int {
+	if n <= 0 {
+		return cvv2.DefaultMaxTries
+	}
+	return n
 }
 
 // productArgs returns the JSON and array columns of a product.
@@ -194,10 +214,10 @@ func (db *DB) UpdateProduct(ctx context.Context, tenantID, id string, fn func(*i
 		}
 		_, err = tx.Exec(ctx, `UPDATE card_products SET name = $3, description = $4, layout_id = $5, default_embosser_id = $6,
 			status = $7, validity_months = $8, card_limit = $9, spending_controls = $10, risk_controls = $11,
-			required_cardholder_fields = $12, require_kyc = $13, updated_at = $14
+			required_cardholder_fields = $12, require_kyc = $13, updated_at = $14, cvv2_policy = $15, cvv2_max_tries = $16
 			WHERE tenant_id = $1 AND id = $2`,
 			tenantID, id, p.Name, p.Description, p.LayoutID, p.DefaultEmbosserID, string(p.Status), p.ValidityMonths, p.CardLimit,
-			spending, risk, fields, p.RequireKYC, p.UpdatedAt)
+			spending, risk, fields, p.RequireKYC, p.UpdatedAt, cvv2Policy(p.CVV2Policy), cvv2MaxTries(p.CVV2MaxTries))
 		if fkViolation(err) {
 			return issuance.ErrNotFound
 		}

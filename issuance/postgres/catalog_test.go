@@ -3,11 +3,13 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/emv/pinblock"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/postgres"
@@ -32,7 +34,7 @@ func catalogFixture(t *testing.T, db *postgres.DB, tenantID string, at time.Time
 		TemplateID: tpl.ID, DefaultEmbosserID: emb.ID, Currency: "USD", CardType: issuance.CardVirtual, Status: issuance.ProductActive,
 		ValidityMonths: 36, CardLimit: &limit, SpendingControls: []issuance.SpendingControl{{Amount: &amount, Interval: issuance.Daily, MCC: []string{"5411"}}},
 		RiskControls:             issuance.RiskControls{BlockedMCC: []string{"7995"}, AllowedCountries: []string{"US"}, Channels: issuance.Channels{ATM: &no}},
-		RequiredCardholderFields: []string{"email"}, RequireKYC: true, CreatedAt: at, UpdatedAt: at}
+		RequiredCardholderFields: []string{"email"}, RequireKYC: true, CVV2Policy: "IF_PRESENT", CVV2MaxTries: 7, CreatedAt: at, UpdatedAt: at}
 	chd := issuance.Cardholder{ID: issuance.NewID("chd", at), TenantID: tenantID, FirstName: "Ana", LastName: "Silva", Email: "ana@example.com",
 		Phone: "+5511912345678", BirthDate: "1990-04-01", Nationality: "BR",
 		Address: &issuance.Address{Line1: "Av. Paulista 1000", City: "São Paulo", Country: "BR"}, KYCStatus: issuance.KYCPending, CreatedAt: at, UpdatedAt: at}
@@ -275,5 +277,29 @@ func TestKeyRolesAndAcquirers(t *testing.T) {
 	bad.ID = "12A"
 	if err := db.CreateAcquirer(ctx, bad); err == nil {
 		t.Fatal("non-numeric acquirer id stored")
+	}
+
+	// Security settings (migration 0037): PIN block formats 0 and 3 by
+	// default; MACs required only with a ZAK; only formats 0, 1 and 3.
+	if got, err := db.Acquirer(ctx, "00000000001"); err != nil || got.MACRequired || fmt.Sprint(got.PINFormats) != fmt.Sprint([]pinblock.Format{0, 3}) {
+		t.Fatalf("defaults: %+v, %v", got, err)
+	}
+	a.ZAKRef, a.MACRequired, a.PINFormats = "key_zak", true, []pinblock.Format{pinblock.Format1, pinblock.Format0}
+	if err := db.UpdateAcquirer(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Acquirer(ctx, "00000000001"); got.ZAKRef != "key_zak" || !got.MACRequired || fmt.Sprint(got.PINFormats) != fmt.Sprint([]pinblock.Format{1, 0}) {
+		t.Fatalf("after update: %+v", got)
+	}
+	for name, b := range map[string]postgres.Acquirer{
+		"MAC required without ZAK": {ID: "00000000001", Name: "x", ZPKRef: "key_zpk", MACRequired: true},
+		"format 4":                 {ID: "00000000001", Name: "x", ZPKRef: "key_zpk", PINFormats: []pinblock.Format{pinblock.Format4}},
+	} {
+		if err := db.UpdateAcquirer(ctx, b); err == nil {
+			t.Fatalf("%s stored", name)
+		}
+	}
+	if err := db.UpdateAcquirer(ctx, postgres.Acquirer{ID: "2", Name: "x", ZPKRef: "key_zpk"}); !errors.Is(err, issuance.ErrNotFound) {
+		t.Fatalf("update of an unknown acquirer: %v", err)
 	}
 }

@@ -45,6 +45,13 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []kafka.Event) error {
 	return nil
 }
 
+// AppendEvents writes events that go with no change of a row (the host's
+// merchant.blocked) to the outbox in a transaction of their own, and wakes
+// the relay.
+func (db *DB) AppendEvents(ctx context.Context, events []kafka.Event) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error { return insertEvents(ctx, tx, events) })
+}
+
 // Outbox reads the outbox for the relay. Only the instance holding the
 // relay lease (a session advisory lock on a dedicated connection) gets rows,
 // so that one relay in a cluster publishes and per-key order holds. Safe for

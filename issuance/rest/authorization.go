@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/cardhost/cardhost/host"
+	"github.com/cardhost/cardhost/iso/digit"
 	"github.com/cardhost/cardhost/issuance"
 )
 
@@ -40,6 +41,8 @@ type SimAuthorization struct {
 	MerchantName     string `json:"merchant_name,omitempty"`
 	PartialSupported bool   `json:"partial_supported,omitempty"`
 	Financial        bool   `json:"financial,omitempty" doc:"send an 0200 (authorize and capture) instead of an 0100"`
+	CVV2             string `json:"cvv2,omitempty" doc:"field 48 element 01: three digits, or none; default the card's own"`
+	Expiry           string `json:"expiry,omitempty" doc:"field 14, YYMM, or none; default the card's"`
 }
 
 type simCaptureRequest struct {
@@ -261,6 +264,8 @@ func (s *Server) simulateAuthorization(c *fiber.Ctx) error {
 		v.Check(req.EntryMode == "" || req.EntryMode == "ecommerce" || req.EntryMode == "manual", "entry_mode", "invalid", "ecommerce or manual")
 		v.Check(req.ProcessingCode == "" || len(req.ProcessingCode) == 6, "processing_code", "invalid", "six digits")
 		v.Check(len(req.MerchantName) <= 25, "merchant_name", "too_long", "at most 25 characters")
+		v.Check(req.CVV2 == "" || req.CVV2 == "none" || digit.N(req.CVV2, 3), "cvv2", "invalid", "three digits, or none")
+		v.Check(req.Expiry == "" || req.Expiry == "none" || digit.N(req.Expiry, 4), "expiry", "invalid", "YYMM, or none")
 	}); err != nil {
 		return err
 	}

@@ -49,6 +49,8 @@ type cardView struct {
 	EmbosserID        string                     `json:"embosser_id,omitempty"`
 	LayoutID          string                     `json:"layout_id,omitempty"`
 	Imported          bool                       `json:"imported"`
+	CVV2Policy        string                     `json:"cvv2_policy" enum:"REQUIRED,IF_PRESENT" doc:"the product's when the card was made"`
+	CVV2MaxTries      int                        `json:"cvv2_max_tries" doc:"the product's when the card was made"`
 	CreatedAt         time.Time                  `json:"created_at"`
 	UpdatedAt         time.Time                  `json:"updated_at"`
 }
@@ -66,7 +68,8 @@ func viewCard(c issuance.Card) cardView {
 		Currency: c.Currency, CardLimit: ctl.CardLimit, SpendingControls: ctl.SpendingControls, RiskControls: ctl.RiskControls,
 		UsageType: c.UsageType, AutoCancelTrigger: c.AutoCancelTrigger, ExpiryAt: c.ExpiryAt, PINLength: c.PINLength,
 		PINSet: c.PINMethod != "", Metadata: md, BillingAddress: c.BillingAddress, ShippingAddress: c.ShippingAddress,
-		EmbosserID: c.EmbosserID, LayoutID: c.LayoutID, Imported: c.Imported, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		EmbosserID: c.EmbosserID, LayoutID: c.LayoutID, Imported: c.Imported, CVV2Policy: c.CVV2Policy, CVV2MaxTries: c.CVV2MaxTries,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }
 
@@ -102,7 +105,7 @@ type auditTrailView struct {
 
 type auditEntryView struct {
 	ID        string    `json:"id"`
-	Action    string    `json:"action"`     // card.reveal, card.perso_export, card.sandbox_pin_set
+	Action    string    `json:"action"`     // card.reveal, card.perso_export, card.sandbox_pin_set, card.cvv2_tries_reset
 	APIKeyID  string    `json:"api_key_id"` // the key that asked
 	RequestID string    `json:"request_id"` // X-Request-Id of the call
 	At        time.Time `json:"at"`
@@ -260,6 +263,16 @@ func (s *Server) changeCardStatus(action issuance.StatusAction) fiber.Handler {
 		card, err := s.deps.Service.ChangeStatus(c.UserContext(), tenantOf(c).ID, id, action, r.Reason)
 		return cardAnswer(c, card, err)
 	}
+}
+
+// resetCVV2Tries resets the card's count of wrong CVV2s (issuance/cvv2).
+func (s *Server) resetCVV2Tries(c *fiber.Ctx) error {
+	id, err := cardIDParam(c)
+	if err != nil {
+		return err
+	}
+	card, err := s.deps.CVV2.ResetTries(c.UserContext(), s.actorOf(c), tenantOf(c).ID, id)
+	return cardAnswer(c, card, err)
 }
 
 func (s *Server) setCardPIN(c *fiber.Ctx, id string, r issuance.PINSetRequest) (issuance.Card, error) {

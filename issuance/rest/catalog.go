@@ -67,6 +67,8 @@ type productRequest struct {
 	RiskControls             *issuance.RiskControls     `json:"risk_controls,omitempty" doc:"default risk controls of new cards"`
 	RequiredCardholderFields []string                   `json:"required_cardholder_fields,omitempty" enum:"email,phone,birth_date,address,nationality"`
 	RequireKYC               bool                       `json:"require_kyc,omitempty" doc:"refuse cards for cardholders whose KYC is not VERIFIED"`
+	CVV2Policy               string                     `json:"cvv2_policy,omitempty" enum:"REQUIRED,IF_PRESENT" doc:"default REQUIRED: key-entered and e-commerce authorizations without CVV2 decline (82 cvv2_missing); IF_PRESENT: the CVV2 is verified when sent"`
+	CVV2MaxTries             int                        `json:"cvv2_max_tries,omitempty" doc:"consecutive wrong CVV2s before the card's card-not-present requests decline (82 cvv2_tries_exceeded) until reset; 1 to 99 (default 5)"`
 }
 
 type productPatch struct {
@@ -81,6 +83,8 @@ type productPatch struct {
 	Status                   *issuance.ProductStatus     `json:"status,omitempty" enum:"ACTIVE,INACTIVE"`
 	RequiredCardholderFields *[]string                   `json:"required_cardholder_fields,omitempty" enum:"email,phone,birth_date,address,nationality"`
 	RequireKYC               *bool                       `json:"require_kyc,omitempty"`
+	CVV2Policy               *string                     `json:"cvv2_policy,omitempty" enum:"REQUIRED,IF_PRESENT"`
+	CVV2MaxTries             *int                        `json:"cvv2_max_tries,omitempty" doc:"1 to 99"`
 }
 
 type productList page[issuance.Product]
@@ -139,6 +143,7 @@ func (r productRequest) product() issuance.Product {
 		Name: r.Name, Description: r.Description, LayoutID: r.LayoutID, TemplateID: r.TemplateID, DefaultEmbosserID: r.DefaultEmbosserID,
 		Currency: r.Currency, CardType: r.CardType, Status: r.Status, ValidityMonths: r.ValidityMonths, CardLimit: r.CardLimit,
 		SpendingControls: r.SpendingControls, RequiredCardholderFields: r.RequiredCardholderFields, RequireKYC: r.RequireKYC,
+		CVV2Policy: r.CVV2Policy, CVV2MaxTries: r.CVV2MaxTries,
 	}
 	if r.RiskControls != nil {
 		p.RiskControls = *r.RiskControls
@@ -172,7 +177,7 @@ func (s *Server) updateCardProduct(c *fiber.Ctx) error {
 		Name: r.Name, Description: r.Description, LayoutID: r.LayoutID, DefaultEmbosserID: r.DefaultEmbosserID,
 		CardLimit: r.CardLimit, RemoveCardLimit: explicitNull(c.Body(), "card_limit"),
 		SpendingControls: r.SpendingControls, RiskControls: r.RiskControls, ValidityMonths: r.ValidityMonths, Status: r.Status,
-		RequiredCardholderFields: r.RequiredCardholderFields, RequireKYC: r.RequireKYC,
+		RequiredCardholderFields: r.RequiredCardholderFields, RequireKYC: r.RequireKYC, CVV2Policy: r.CVV2Policy, CVV2MaxTries: r.CVV2MaxTries,
 	})
 	if err != nil {
 		return err

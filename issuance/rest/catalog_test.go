@@ -295,6 +295,10 @@ func TestEmbosserLayoutProductValidation(t *testing.T) {
 		{"risk control", product("risk_controls", map[string]any{"blocked_mcc": []string{"59"}}), "risk_controls.blocked_mcc[0]", "invalid"},
 		{"cardholder field", product("required_cardholder_fields", []string{"email", "shoe_size"}), "required_cardholder_fields[1]", "invalid"},
 		{"missing layout", product("layout_id", ""), "layout_id", "required"},
+		{"CVV2 policy", product("cvv2_policy", "SOMETIMES"), "cvv2_policy", "invalid"},
+		{"CVV2 policy in lower case", product("cvv2_policy", "if_present"), "cvv2_policy", "invalid"},
+		{"CVV2 tries above 99", product("cvv2_max_tries", 100), "cvv2_max_tries", "out_of_range"},
+		{"negative CVV2 tries", product("cvv2_max_tries", -1), "cvv2_max_tries", "out_of_range"},
 	})
 
 	// References to objects the tenant does not have: 404 with a slug.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/cvv2"
 	"io"
 	"log/slog"
 	"net"
@@ -60,13 +61,13 @@ func newStore(tb testing.TB) (*postgres.DB, *softhsm.HSM) {
 }
 
 // newServer builds a REST server over db for the services of deps (the
-// card service, the catalog and the certificate authority), as
-// cmd/cardhost wires it.
+// card service, the catalog, the certificate authority and the CVV2
+// tries), as cmd/cardhost wires it.
 func newServer(tb testing.TB, cfg rest.Config, db *postgres.DB, deps issuance.Deps) (*rest.Server, *issuance.Service, *ca.Service) {
 	tb.Helper()
 	reg := prometheus.NewRegistry()
 	svc, authority := issuance.NewService(deps), ca.New(deps, db)
-	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: authority, IsUnavailable: postgres.IsUnavailable,
+	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: authority, CVV2: cvv2.New(deps), IsUnavailable: postgres.IsUnavailable,
 		Ready: []rest.ReadyCheck{{Name: "postgres", Check: db.Ping}}}, slog.New(slog.DiscardHandler), reg, reg)
 	if err != nil {
 		tb.Fatal(err)

@@ -96,7 +96,9 @@ func (s *Server) routeTable() []route {
 		{post, "/v1/cards/:id/cancel", s.changeCardStatus(issuance.ActionCancel), statusMove.named("cancelCard", "Cancel a card (card.canceled); a card not yet issued leaves embossing")},
 		{post, "/v1/cards/:id/pin", withCard(s.setCardPIN), operation{ID: "setCardPIN", Summary: "Set the card's PIN from a format 4 PIN block under the ECDH-agreed key (card.pin_changed)", Tag: "cards",
 			Idempotent: true, Status: fiber.StatusOK, Request: issuance.PINSetRequest{}, Response: cardView{}}},
-		{get, "/v1/cards/:id/audit-trail", s.getCardAuditTrail, operation{ID: "getCardAuditTrail", Summary: "Who accessed the card's data: reveals, sandbox exports and PINs, oldest first", Tag: "cards",
+		{post, "/v1/cards/:id/cvv2-tries/reset", s.resetCVV2Tries, operation{ID: "resetCardCVV2Tries", Tag: "cards", Idempotent: true, Status: fiber.StatusOK, Response: cardView{},
+			Summary: "Reset the card's count of consecutive wrong CVV2s: its card-not-present requests are decided again (audited; card.cvv2_tries_reset)"}},
+		{get, "/v1/cards/:id/audit-trail", s.getCardAuditTrail, operation{ID: "getCardAuditTrail", Summary: "Who accessed the card's data or reset its CVV2 tries: reveals, sandbox exports and PINs, resets, oldest first", Tag: "cards",
 			Response: auditTrailView{}}},
 		// Not idempotent on purpose: a stored replay would keep the PAN and
 		// CVV2 in the idempotency table. Each call is audited.

@@ -14,6 +14,7 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/cvv2"
 )
 
 // Config configures the REST server. The zero value of each field means its
@@ -118,6 +119,9 @@ type Deps struct {
 	// CA issues issuer certificates and registers signing keys (package
 	// issuance/ca; nil while only the skeleton is wired).
 	CA *ca.Service
+	// CVV2 resets cards' CVV2 tries (package issuance/cvv2; nil while only
+	// the skeleton is wired).
+	CVV2 *cvv2.Service
 	// Authorizations reads the host's records (nil: those routes are off).
 	Authorizations AuthorizationReader
 	// Simulator drives the host in sandbox mode (nil: no simulator routes).

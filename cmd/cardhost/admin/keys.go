@@ -217,6 +217,10 @@ func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Write
 		}
 		fmt.Fprintf(stdout, "rotated %s %s: version %d active, KCV %s; version %d retired, usable until %s\n",
 			info.Type, info.Ref, info.Version, info.KCV, old.Version, old.UsableUntil.Format(time.RFC3339))
+		if info.Type == emv.KeyZPK || info.Type == emv.KeyZAK {
+			fmt.Fprintf(stdout, "exchange version %d with the acquirers that use it (cardhost keys export --ref %s --under KEK_REF); their PIN blocks and MACs under version %d are accepted until %s\n",
+				info.Version, info.Ref, old.Version, old.UsableUntil.Format(time.RFC3339))
+		}
 		if info.Type == emv.KeyPANIDX {
 			fmt.Fprintf(stdout, "cards move to version %d as the hosts serve them, from %s; then run cardhost keys reindex to move the others before %s\n",
 				info.Version, hsm.IndexSettles(info.Activated).Format(time.RFC3339), old.UsableUntil.Format(time.RFC3339))

@@ -9,6 +9,7 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/bins"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/cvv2"
 	"github.com/cardhost/cardhost/issuance/postgres"
 )
 
@@ -93,7 +94,8 @@ func buildCatalog(tenantID string, keys map[string]string, block int, now time.T
 		Name: "Sandbox default layout", CreatedAt: now}
 	prd := issuance.Product{ID: issuance.NewID(issuance.ProductIDPrefix, now), TenantID: tenantID, Name: "Sandbox virtual card",
 		Description: "seeded sandbox product (Visa CVN 18)", LayoutID: lay.ID, TemplateID: defaultTemplate, DefaultEmbosserID: emb.ID,
-		Currency: "USD", CardType: issuance.CardVirtual, Status: issuance.ProductActive, ValidityMonths: 36, CreatedAt: now, UpdatedAt: now}
+		Currency: "USD", CardType: issuance.CardVirtual, Status: issuance.ProductActive, ValidityMonths: 36,
+		CVV2Policy: cvv2.Required, CVV2MaxTries: cvv2.DefaultMaxTries, CreatedAt: now, UpdatedAt: now}
 	catalog.ValidateProduct(&v, prd)
 	if err := v.Err(); err != nil {
 		return s, fmt.Errorf("building the sandbox catalog: %w", err)

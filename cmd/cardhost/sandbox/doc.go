@@ -3,11 +3,12 @@
 //
 // [Seeder] seeds on the first start in sandbox mode, once the master key
 // exists: the platform key roles get keys, the sandbox tenant is created,
-// every sandbox tenant gets its own keys and a ready catalog, and a test
-// acquirer is registered. Everything runs under a cluster-wide lock and is
+// every sandbox tenant gets its own keys and a ready catalog, and two test
+// acquirers are registered (one requires MACs). Everything runs under a cluster-wide lock and is
 // recorded, so a restart (or a second instance) seeds nothing twice. The
 // key references and check values are printed once, when created; keys
-// made from published components ([TransportKEK], [AcquirerZPK]) are for
+// made from published components ([TransportKEK], [AcquirerZPK],
+// [MACAcquirerZAK]) are for
 // the sandbox only.
 //
 // [Simulator] implements the REST API's simulator endpoints as an acquirer

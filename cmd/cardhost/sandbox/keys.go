@@ -37,12 +37,29 @@ var (
 		Clear:         "F2A84CD346401C19CE6194D6EA1FBF8F",
 		KCV:           "DDA8BA",
 	}
+	// MACAcquirerZAK makes the sandbox MAC acquirer's zone MAC key (double
+	// length TDES): the key of the ISO/IEC 9797-1 Annex B MAC examples,
+	// K = 0123456789ABCDEF, K' = FEDCBA9876543210, as one component and a
+	// zero component, so that MACs under it can be checked against the
+	// standard's examples (testdata/vectors/iso9797_mac.json).
+	MACAcquirerZAK = PublishedKey{
+		Type:          emv.KeyZAK,
+		Spec:          emv.KeySpecTDES2,
+		Components:    []string{"0123456789ABCDEFFEDCBA9876543210", "00000000000000000000000000000000"},
+		ComponentKCVs: []string{"08D7B4", "8CA64D"},
+		Clear:         "0123456789ABCDEFFEDCBA9876543210",
+		KCV:           "08D7B4",
+	}
 )
 
-// The sandbox acquirer (field 32).
+// The sandbox acquirers (field 32): AcquirerID with the ZPK AcquirerZPK,
+// and MACAcquirerID with the same ZPK and the ZAK MACAcquirerZAK, which
+// requires MACs (docs/sandbox.md).
 const (
-	AcquirerID   = "00000000001"
-	acquirerName = "Sandbox acquirer"
+	AcquirerID      = "00000000001"
+	acquirerName    = "Sandbox acquirer"
+	MACAcquirerID   = "00000000002"
+	macAcquirerName = "Sandbox MAC acquirer"
 )
 
 // tenantKeys are the per-tenant key roles seeding creates.

@@ -77,26 +77,41 @@ func (d *Seeder) importKey(ctx context.Context, tenant, label string, k Publishe
 	})
 }
 
-// ensureAcquirer registers the sandbox acquirer with its ZPK
-// imported from the published components, unless it exists.
+// ensureAcquirer registers the sandbox acquirers, each unless it exists:
+// AcquirerID with its ZPK imported from the published components, and
+// MACAcquirerID with the same ZPK and its ZAK, MACs required.
 func (d *Seeder) ensureAcquirer(ctx context.Context) error {
 	return d.DB.WithSeedLock(ctx, func(ctx context.Context) error {
-		_, err := d.DB.AcquirerZPK(ctx, AcquirerID)
-		if err == nil {
-			return nil
+		zpkRef, err := d.DB.AcquirerZPK(ctx, AcquirerID)
+		if errors.Is(err, issuance.ErrNotFound) {
+			var zpk softhsm.KeyInfo
+			if zpk, err = d.importKey(ctx, "", "sandbox acquirer ZPK", AcquirerZPK); err != nil {
+				return fmt.Errorf("importing the sandbox ZPK: %w", err)
+			}
+			if err := d.DB.CreateAcquirer(ctx, postgres.Acquirer{ID: AcquirerID, Name: acquirerName, ZPKRef: zpk.Ref, CreatedAt: d.now().UTC()}); err != nil {
+				return err
+			}
+			fmt.Fprintf(d.Out, "sandbox: acquirer %s (%s), zone PIN key %s, KCV %s (published test components, docs/sandbox.md)\n\n",
+				AcquirerID, acquirerName, zpk.Ref, zpk.KCV)
+			zpkRef = zpk.Ref
 		}
-		if !errors.Is(err, issuance.ErrNotFound) {
-			return err
-		}
-		zpk, err := d.importKey(ctx, "", "sandbox acquirer ZPK", AcquirerZPK)
 		if err != nil {
-			return fmt.Errorf("importing the sandbox ZPK: %w", err)
-		}
-		if err := d.DB.CreateAcquirer(ctx, postgres.Acquirer{ID: AcquirerID, Name: acquirerName, ZPKRef: zpk.Ref, CreatedAt: d.now().UTC()}); err != nil {
 			return err
 		}
-		fmt.Fprintf(d.Out, "sandbox: acquirer %s (%s), zone PIN key %s, KCV %s (published test components, docs/sandbox.md)\n\n",
-			AcquirerID, acquirerName, zpk.Ref, zpk.KCV)
+		_, err = d.DB.AcquirerZPK(ctx, MACAcquirerID)
+		if err == nil || !errors.Is(err, issuance.ErrNotFound) {
+			return err
+		}
+		zak, err := d.importKey(ctx, "", "sandbox MAC acquirer ZAK", MACAcquirerZAK)
+		if err != nil {
+			return fmt.Errorf("importing the sandbox ZAK: %w", err)
+		}
+		a := postgres.Acquirer{ID: MACAcquirerID, Name: macAcquirerName, ZPKRef: zpkRef, ZAKRef: zak.Ref, MACRequired: true, CreatedAt: d.now().UTC()}
+		if err := d.DB.CreateAcquirer(ctx, a); err != nil {
+			return err
+		}
+		fmt.Fprintf(d.Out, "sandbox: acquirer %s (%s), MACs required, zone MAC key %s, KCV %s (published test components, docs/sandbox.md)\n\n",
+			MACAcquirerID, macAcquirerName, zak.Ref, zak.KCV)
 		return nil
 	})
 }

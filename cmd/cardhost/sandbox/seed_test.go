@@ -25,7 +25,7 @@ import (
 // TestSandboxPublishedComponents checks the documented clear values and
 // check values of the sandbox keys against their published components.
 func TestSandboxPublishedComponents(t *testing.T) {
-	for _, pk := range []PublishedKey{TransportKEK, AcquirerZPK} {
+	for _, pk := range []PublishedKey{TransportKEK, AcquirerZPK, MACAcquirerZAK} {
 		t.Run(string(pk.Type), func(t *testing.T) {
 			alg := emv.AlgorithmTDES
 			if pk.Spec == emv.KeySpecAES256 {
@@ -123,12 +123,12 @@ func TestSandboxBootstrapSeedsOnce(t *testing.T) {
 		t.Fatalf("tenants %+v", ts)
 	}
 	tenant := ts[0].ID
-	for _, want := range []string{"tenant " + tenant + " seeded", "KCV " + TransportKEK.KCV, "acquirer " + AcquirerID, "KCV " + AcquirerZPK.KCV, "imk-ac", "pvk"} {
+	for _, want := range []string{"tenant " + tenant + " seeded", "KCV " + TransportKEK.KCV, "acquirer " + AcquirerID, "KCV " + AcquirerZPK.KCV, "acquirer " + MACAcquirerID, "KCV " + MACAcquirerZAK.KCV, "imk-ac", "pvk"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
 	}
-	if strings.Contains(report, TransportKEK.Clear) || strings.Contains(report, AcquirerZPK.Clear) {
+	if strings.Contains(report, TransportKEK.Clear) || strings.Contains(report, AcquirerZPK.Clear) || strings.Contains(report, MACAcquirerZAK.Clear) {
 		t.Fatal("the report printed a clear key")
 	}
 
@@ -179,6 +179,11 @@ func TestSandboxBootstrapSeedsOnce(t *testing.T) {
 	zpk, _ := a.HSM.KeyInfo(ctx, zpkRef, 0)
 	if err != nil || zpk.Type != emv.KeyZPK || zpk.KCV != AcquirerZPK.KCV || zpk.Tenant != "" {
 		t.Fatalf("sandbox acquirer ZPK %+v, %v", zpk, err)
+	}
+	macAcq, err := a.DB.Acquirer(ctx, MACAcquirerID)
+	zak, _ := a.HSM.KeyInfo(ctx, macAcq.ZAKRef, 0)
+	if err != nil || !macAcq.MACRequired || macAcq.ZPKRef != zpkRef || zak.Type != emv.KeyZAK || zak.KCV != MACAcquirerZAK.KCV || zak.Tenant != "" {
+		t.Fatalf("sandbox MAC acquirer %+v, ZAK %+v, %v", macAcq, zak, err)
 	}
 
 	// A restart seeds nothing twice and prints nothing.

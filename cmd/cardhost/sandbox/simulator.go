@@ -34,9 +34,12 @@ type Simulator struct {
 	// Ledger finds the card and, by its retransmission key, the record the
 	// host stored for each simulated message.
 	Ledger *hostpg.Ledger
-	// Vault opens the card's sealed PAN under the PAN key DEKRef.
+	// Vault opens the card's sealed PAN under the PAN key DEKRef, and
+	// computes the CVV2 printed on it (what the simulated cardholder
+	// types).
 	Vault interface {
 		OpenPAN(ctx context.Context, dekRef, tenant, cardID string, sealed []byte) (emv.PAN, error)
+		RevealCVV2(ctx context.Context, cvkRef string, version int, pan emv.PAN, expiry string) (emv.CVV, error)
 	}
 	DEKRef string
 	Now    func() time.Time // default time.Now
@@ -181,9 +184,29 @@ func (s *Simulator) Authorize(ctx context.Context, tenantID string, r rest.SimAu
 	}
 	acceptor := fmt.Sprintf("%-25.25s%-13.13s%-2.2s", strings.ToUpper(name), "SANDBOX", "US")
 	fields := map[int]string{iso.FieldMCC: mcc, iso.FieldAcquirerCountry: country, iso.FieldEntryMode: entry, iso.FieldAcceptor: acceptor}
+	// The cardholder keys in the printed expiry and CVV2 (a card-not-present
+	// request needs them, docs/iso8583.md section 5.3), unless told
+	// otherwise.
+	if fields[iso.FieldExpiry] = or(r.Expiry, card.Expiry); r.Expiry == "none" {
+		delete(fields, iso.FieldExpiry)
+	}
+	var pd iso.PrivateData
+	switch r.CVV2 {
+	case "none":
+	case "":
+		cvv2, err := s.Vault.RevealCVV2(ctx, card.CVKRef, card.CVKVersion, pan, card.Expiry)
+		if err != nil {
+			return nil, fmt.Errorf("computing the card's CVV2: %w", err)
+		}
+		pd = append(pd, iso.Element{Tag: iso.ElementCVV2, Value: cvv2.Reveal()})
+	default:
+		pd = append(pd, iso.Element{Tag: iso.ElementCVV2, Value: r.CVV2})
+	}
 	if r.PartialSupported {
-		pd, _ := iso.PrivateData{{Tag: iso.ElementPartialApproval, Value: "Y"}}.Encode()
-		fields[iso.FieldPrivateData] = pd
+		pd = append(pd, iso.Element{Tag: iso.ElementPartialApproval, Value: "Y"})
+	}
+	if len(pd) > 0 {
+		fields[iso.FieldPrivateData], _ = pd.Encode()
 	}
 	for id, v := range fields {
 		if err := m.Field(id, v); err != nil {
@@ -258,4 +281,12 @@ func (s *Simulator) pan(ctx context.Context, tenantID, cardID string) (emv.PAN, 
 		return "", fmt.Errorf("opening the card's PAN: %w", err)
 	}
 	return pan, nil
+}
+
+// or returns v, or def when v is empty.
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }

@@ -45,7 +45,7 @@ type MixKind struct {
 	// PIN: none (default), right (the card's PIN) or wrong.
 	PIN string `yaml:"pin,omitempty" json:"pin,omitempty"`
 	// CVV2: none, right (the card's) or wrong; default right for
-	// e-commerce, none otherwise.
+	// e-commerce and key entry, none otherwise.
 	CVV2 string `yaml:"cvv2,omitempty" json:"cvv2,omitempty"`
 	// ECI is field 48 element 02 (e-commerce).
 	ECI string `yaml:"eci,omitempty" json:"eci,omitempty"`
@@ -194,10 +194,23 @@ func (m *Mix) needs() (chip, stripe, cvv2, pin bool) {
 	for _, k := range m.Kinds {
 		chip = chip || k.entry.IsChip()
 		stripe = stripe || k.entry == terminal.EntryMagstripe || k.entry == terminal.EntryFallback
-		cvv2 = cvv2 || k.CVV2 == "right" || k.CVV2 == "wrong" || (k.CVV2 == "" && k.entry == terminal.EntryEcommerce)
+		cvv2 = cvv2 || k.cvv2() != "none"
 		pin = pin || k.PIN == "right" || k.PIN == "wrong"
 	}
 	return
+}
+
+// cvv2 is what kind k sends in field 48 element 01: right, wrong or none;
+// by default the card's own for key entry and e-commerce (the cardholder
+// types it), nothing for card-present entries.
+func (k *MixKind) cvv2() string {
+	switch {
+	case k.CVV2 != "":
+		return k.CVV2
+	case k.entry == terminal.EntryEcommerce || k.entry == terminal.EntryManual:
+		return "right"
+	}
+	return "none"
 }
 
 // options returns the request options of kind k for card c.
@@ -212,11 +225,7 @@ func (k *MixKind) options(c *terminal.Card) (terminal.TxnOptions, int64) {
 	case "wrong":
 		o.PIN = terminal.WrongDigits(c.PIN.Reveal())
 	}
-	cvv2 := k.CVV2
-	if cvv2 == "" && k.entry == terminal.EntryEcommerce {
-		cvv2 = "right"
-	}
-	switch cvv2 {
+	switch k.cvv2() {
 	case "right":
 		o.CVV2 = c.CVV2.Reveal()
 	case "wrong":

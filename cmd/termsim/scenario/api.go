@@ -264,12 +264,15 @@ func (a *API) Card(ctx context.Context, id string) (CardInfo, error) {
 }
 
 // CardAction moves a card's status: action freeze, unfreeze, block (reason
-// lost, stolen, fraud or other) or cancel.
+// lost, stolen, fraud or other) or cancel; or, action reset_cvv2_tries,
+// resets its count of wrong CVV2s (POST /v1/cards/{id}/cvv2-tries/reset).
 func (a *API) CardAction(ctx context.Context, id, action, reason string) (CardInfo, error) {
 	switch action {
 	case "freeze", "unfreeze", "block", "cancel":
+	case "reset_cvv2_tries":
+		action = "cvv2-tries/reset"
 	default:
-		return CardInfo{}, fmt.Errorf("%w: card action %q is not freeze, unfreeze, block or cancel", ErrAPIConfig, action)
+		return CardInfo{}, fmt.Errorf("%w: card action %q is not freeze, unfreeze, block, cancel or reset_cvv2_tries", ErrAPIConfig, action)
 	}
 	var body any
 	if reason != "" {
@@ -328,6 +331,8 @@ type Product struct {
 	Currency          string `json:"currency"`
 	CardType          string `json:"card_type"`
 	Status            string `json:"status"`
+	CVV2Policy        string `json:"cvv2_policy"`
+	CVV2MaxTries      int    `json:"cvv2_max_tries"`
 }
 
 // ProductRequest is the body of POST /v1/card-products.
@@ -343,6 +348,8 @@ type ProductRequest struct {
 	CardLimit         *int64            `json:"card_limit,omitempty"`
 	SpendingControls  []SpendingControl `json:"spending_controls,omitempty"`
 	RiskControls      *RiskControls     `json:"risk_controls,omitempty"`
+	CVV2Policy        string            `json:"cvv2_policy,omitempty"`
+	CVV2MaxTries      int               `json:"cvv2_max_tries,omitempty"`
 }
 
 // Embosser is an embosser (the members termsim uses).

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/emv/pinblock"
 	"github.com/cardhost/cardhost/iso"
 )
 
@@ -190,7 +192,7 @@ func (run *scenarioRun) createCard(ctx context.Context, sc *SetupCard) (*termina
 	plastic := sc.Status == "PROVISIONED"
 	if product == "" {
 		var err error
-		if product, err = r.productFor(ctx, sc.Network, sc.CVN, sc.Currency, plastic); err != nil {
+		if product, err = r.productFor(ctx, sc, plastic); err != nil {
 			return nil, err
 		}
 	}
@@ -229,11 +231,14 @@ func (run *scenarioRun) createCard(ctx context.Context, sc *SetupCard) (*termina
 	return c, nil
 }
 
-// productFor returns a product of the network and CVN's sandbox template
-// in currency: the tenant's existing one, or a new one made like the
-// seeded default product (same layout and embosser). A plastic product
-// uses an embosser with manual issue (its cards stay PROVISIONED).
-func (r *Runner) productFor(ctx context.Context, network string, cvn int, currency string, plastic bool) (string, error) {
+// productFor returns a product of the card's network and CVN's sandbox
+// template in its currency, with its CVV2 rules: the tenant's existing one,
+// or a new one made like the seeded default product (same layout and
+// embosser). A plastic product uses an embosser with manual issue (its
+// cards stay PROVISIONED).
+func (r *Runner) productFor(ctx context.Context, sc *SetupCard, plastic bool) (string, error) {
+	network, cvn, currency := sc.Network, sc.CVN, sc.Currency
+	policy, tries := cmp.Or(sc.CVV2Policy, "REQUIRED"), cmp.Or(sc.CVV2MaxTries, 5)
 	if network == "" {
 		network = "VISA"
 	}
@@ -251,7 +256,7 @@ func (r *Runner) productFor(ctx context.Context, network string, cvn int, curren
 	if plastic {
 		cardType = "PLASTIC"
 	}
-	key := fmt.Sprintf("%s/%d/%s/%s", nw, cvn, currency, cardType)
+	key := fmt.Sprintf("%s/%d/%s/%s/%s/%d", nw, cvn, currency, cardType, policy, tries)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if id, ok := r.products[key]; ok {
@@ -281,7 +286,8 @@ func (r *Runner) productFor(ctx context.Context, network string, cvn int, curren
 		if p.Status != "ACTIVE" {
 			continue
 		}
-		if p.TemplateID == tpl && p.Currency == currency && p.CardType == cardType && (!plastic || strings.HasPrefix(p.Name, "termsim ")) {
+		if p.TemplateID == tpl && p.Currency == currency && p.CardType == cardType && (!plastic || strings.HasPrefix(p.Name, "termsim ")) &&
+			p.CVV2Policy == policy && p.CVV2MaxTries == tries {
 			r.remember(key, p.ID)
 			return p.ID, nil
 		}
@@ -298,8 +304,8 @@ func (r *Runner) productFor(ctx context.Context, network string, cvn int, curren
 			return "", err
 		}
 	}
-	p, err := r.API.CreateProduct(ctx, ProductRequest{Name: fmt.Sprintf("termsim %s CVN %d %s %s", nw, cvn, currency, cardType), LayoutID: model.LayoutID,
-		TemplateID: tpl, DefaultEmbosserID: embosser, Currency: currency, CardType: cardType})
+	p, err := r.API.CreateProduct(ctx, ProductRequest{Name: fmt.Sprintf("termsim %s CVN %d %s %s CVV2 %s %d", nw, cvn, currency, cardType, policy, tries),
+		LayoutID: model.LayoutID, TemplateID: tpl, DefaultEmbosserID: embosser, Currency: currency, CardType: cardType, CVV2Policy: policy, CVV2MaxTries: tries})
 	if err != nil {
 		return "", err
 	}
@@ -394,11 +400,9 @@ func (run *scenarioRun) step(ctx context.Context, i int, s *Step) StepResult {
 	case "card":
 		c := s.Card
 		card = run.cards[c.Card]
-		info, err := run.r.API.CardAction(ctx, card.ID, c.Action, c.Reason)
-		if err != nil {
+		if _, err := run.r.API.CardAction(ctx, card.ID, c.Action, c.Reason); err != nil {
 			return fail(err)
 		}
-		_ = info
 		run.checkCard(ctx, &sr, s, card, nil, start)
 		sr.Pass = sr.passed()
 		return sr
@@ -501,9 +505,17 @@ func (run *scenarioRun) buildAuth(kind string, a *AuthStep, card *terminal.Card)
 		typ, accounts = terminal.TxnType(a.ProcessingCode[:2]), a.ProcessingCode[2:]
 	}
 	o := terminal.TxnOptions{Type: typ, AccountTypes: accounts, AcquirerID: a.Acquirer, Currency: a.Currency, Country: a.Country, MCC: a.MCC, ECI: a.ECI, CAVV: a.CAVV,
-		Partial: a.Partial, MTI: a.MTI, Expiry: a.Expiry, WrongTrackCVV: a.WrongCVV, Field22: a.Field22}
+		Partial: a.Partial, MTI: a.MTI, Expiry: a.Expiry, WrongTrackCVV: a.WrongCVV, Field22: a.Field22, MerchantID: a.Merchant}
+	if a.Expiry == "none" {
+		o.Expiry, o.NoExpiry = "", true
+	}
 	if a.Entry != "" {
 		o.Entry, _ = terminal.ParseEntryMode(a.Entry)
+	}
+	o.MAC, _ = terminal.ParseMACMode(a.MAC)
+	if a.PINFormat != nil {
+		f := pinblock.Format(*a.PINFormat)
+		o.PINFormat = &f
 	}
 	if o.Entry == "" {
 		o.Entry = terminal.EntryChip
@@ -527,8 +539,8 @@ func (run *scenarioRun) buildAuth(kind string, a *AuthStep, card *terminal.Card)
 		o.PIN = a.PIN
 	}
 	cvv2 := a.CVV2
-	if cvv2 == "" && o.Entry == terminal.EntryEcommerce {
-		cvv2 = "right"
+	if cvv2 == "" && (o.Entry == terminal.EntryEcommerce || o.Entry == terminal.EntryManual) && card.CVV2 != "" {
+		cvv2 = "right" // the cardholder types the printed CVV2
 	}
 	switch cvv2 {
 	case "", "none":
@@ -588,7 +600,7 @@ func (run *scenarioRun) checkAnswer(ctx context.Context, sr *StepResult, s *Step
 		sr.add("code", e.Code+" "+iso.ResponseCode(e.Code).Meaning(), string(res.Code)+" "+res.Code.Meaning(), string(res.Code) == e.Code)
 	}
 	for _, p := range res.Problems {
-		if e.ARPC != "" && p == res.ARPCProblem {
+		if e.ARPC != "" && p == res.ARPCProblem || e.MAC != "" && p == res.MACProblem {
 			continue // checked as asked below
 		}
 		sr.add("host interface", "no breach of docs/iso8583.md", p, false)
@@ -603,6 +615,13 @@ func (run *scenarioRun) checkAnswer(ctx context.Context, sr *StepResult, s *Step
 		}
 		ok := string(res.ARPC.Status) == e.ARPC || (e.ARPC == "any" && res.ARPC.Status != terminal.ARPCInvalid)
 		sr.add("ARPC (tag 91)", e.ARPC, got, ok)
+	}
+	if e.MAC != "" {
+		got := string(res.MAC)
+		if res.MACProblem != "" {
+			got += " (" + res.MACProblem + ")"
+		}
+		sr.add("MAC (64/128)", e.MAC, got, string(res.MAC) == e.MAC)
 	}
 	if e.ApprovalCode != "" {
 		got := "absent"

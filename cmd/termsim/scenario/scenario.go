@@ -111,6 +111,10 @@ type SetupCard struct {
 	Status string `yaml:"status"`
 	// BlockReason is the reason of BLOCKED: lost, stolen, fraud or other.
 	BlockReason string `yaml:"block_reason"`
+	// CVV2Policy (REQUIRED or IF_PRESENT) and CVV2MaxTries (1 to 99) choose
+	// a product with these card-not-present rules (default REQUIRED, 5).
+	CVV2Policy   string `yaml:"cvv2_policy"`
+	CVV2MaxTries int    `yaml:"cvv2_max_tries"`
 }
 
 // Local reports whether the card comes from a card file rather than the
@@ -168,8 +172,8 @@ type AuthStep struct {
 	MCC      string `yaml:"mcc"`     // see Currency
 	// PIN: right (the card's), wrong, or the digits to enter.
 	PIN string `yaml:"pin"`
-	// CVV2: right (the card's; the default for ecommerce), wrong, none, or
-	// the digits to send.
+	// CVV2: right (the card's; the default for ecommerce and manual when
+	// the card has one), wrong, none, or the digits to send.
 	CVV2 string `yaml:"cvv2"`
 	ECI  string `yaml:"eci"`  // field 48 element 02
 	CAVV string `yaml:"cavv"` // field 48 element 03, 40 hex characters
@@ -177,8 +181,11 @@ type AuthStep struct {
 	Partial bool `yaml:"partial"`
 	// MTI: 0100 (default) or 0200 (0200 default for balance).
 	MTI string `yaml:"mti"`
-	// Expiry sends this YYMM in field 14 instead of the card's.
+	// Expiry sends this YYMM in field 14 instead of the card's; none
+	// leaves field 14 out of a manual or e-commerce request.
 	Expiry string `yaml:"expiry"`
+	// Merchant is field 42 instead of the terminal's.
+	Merchant string `yaml:"merchant"`
 	// WrongCVV puts a wrong CVV (iCVV for chip) in track 2.
 	WrongCVV bool `yaml:"wrong_cvv"`
 	// TamperARQC sends a cryptogram that does not verify.
@@ -203,6 +210,12 @@ type AuthStep struct {
 	ChipCurrency string `yaml:"chip_currency"` // see ChipAmount
 	// Code is the stand-in decision of an advice (field 39, default 00).
 	Code string `yaml:"code"`
+	// MAC is the request's MAC (fields 64/128) under the terminal's zone
+	// MAC key: right, wrong or none (default: the terminal's --mac).
+	MAC string `yaml:"mac"`
+	// PINFormat is field 52's ISO 9564 format (0, 1 or 3) instead of the
+	// terminal's.
+	PINFormat *int `yaml:"pin_format"`
 	// Of (advice only) names an earlier auth step of the same card whose
 	// transaction the advice reports: it carries that request's RRN (field
 	// 37), as a network's stand-in advice of a request whose answer never
@@ -263,7 +276,7 @@ type CardStep struct {
 	Column int `yaml:"-"` // position in the file
 	// Card names a setup card (created through the API).
 	Card string `yaml:"card"`
-	// Action is freeze, unfreeze, block or cancel.
+	// Action is freeze, unfreeze, block, cancel or reset_cvv2_tries.
 	Action string `yaml:"action"`
 	// Reason of a block: lost, stolen, fraud or other.
 	Reason string `yaml:"reason"`
@@ -283,6 +296,10 @@ type Expect struct {
 	// ARPC is valid, absent or any. Unset: valid where DESIGN.md requires
 	// tag 91 (see ARPCExpected), and never invalid.
 	ARPC string `yaml:"arpc"`
+	// MAC is the answer's MAC (fields 64/128) under the terminal's zone
+	// MAC key: valid or absent. Unset: valid when the request was MACed,
+	// and never invalid.
+	MAC string `yaml:"mac"`
 	// Amount is field 4 of the answer (the approved amount of a partial
 	// approval).
 	Amount *int64 `yaml:"amount"`
@@ -321,6 +338,10 @@ var Reasons = map[string]iso.ResponseCode{
 	"refund_exceeds_spent":     iso.InvalidAmount,
 	"entry_mode_not_supported": iso.NotPermittedToTerminal, "cryptogram_type_invalid": iso.CryptographicFailure,
 	"cryptogram_amount_mismatch": iso.CryptographicFailure,
+	"expiry_missing":             iso.FormatError, "cvv2_missing": iso.CryptographicFailure,
+	"cvv2_tries_exceeded": iso.CryptographicFailure, "merchant_blocked": iso.SuspectedFraud,
+	"mac_missing": iso.SecurityViolation, "mac_invalid": iso.SecurityViolation,
+	"pin_block_format_not_allowed": iso.SecurityViolation,
 }
 
 // EventTypes are the event types of package kafka's catalogue
@@ -328,7 +349,7 @@ var Reasons = map[string]iso.ResponseCode{
 // events a step causes, and the order events.
 var EventTypes = []string{
 	kafka.TypeCardCreated, kafka.TypeCardActivated, kafka.TypeCardFrozen, kafka.TypeCardUnfrozen, kafka.TypeCardBlocked, kafka.TypeCardCanceled,
-	kafka.TypeCardExpired, kafka.TypeCardControlsUpdated, kafka.TypeCardPINChanged,
+	kafka.TypeCardExpired, kafka.TypeCardControlsUpdated, kafka.TypeCardPINChanged, kafka.TypeCardCVV2TriesReset,
 	kafka.TypeAuthorizationApproved, kafka.TypeAuthorizationDeclined, kafka.TypeAuthorizationReversed, kafka.TypeAuthorizationCaptured,
 	kafka.TypeOrderCompleted, kafka.TypeOrderFailed,
 }
@@ -438,7 +459,8 @@ func (sc *Scenario) check(d *strictDecoder, root *yaml.Node) {
 func (sc *Scenario) checkCard(d *strictDecoder, c *SetupCard) {
 	n := at(c.Line, c.Column)
 	rest := c.Network != "" || c.CVN != 0 || c.Product != "" || c.Currency != "" || c.CardLimit != nil || c.SpendingControls != nil ||
-		c.RiskControls != nil || c.UsageType != "" || c.AutoCancelTrigger != "" || c.ExpiryAt != "" || c.PIN != "" || c.Status != "" || c.BlockReason != ""
+		c.RiskControls != nil || c.UsageType != "" || c.AutoCancelTrigger != "" || c.ExpiryAt != "" || c.PIN != "" || c.Status != "" || c.BlockReason != "" ||
+		c.CVV2Policy != "" || c.CVV2MaxTries != 0
 	switch {
 	case c.File != "" && c.Card != nil:
 		d.errorf(n, "card %q: give file or card, not both", c.Name)
@@ -496,6 +518,12 @@ func (sc *Scenario) checkCard(d *strictDecoder, c *SetupCard) {
 	}
 	if c.PIN != "" && (len(c.PIN) < 4 || len(c.PIN) > 12 || !digit.N(c.PIN, len(c.PIN))) {
 		d.errorf(n, "card %q: pin must be 4 to 12 digits", c.Name)
+	}
+	if !slices.Contains([]string{"", "REQUIRED", "IF_PRESENT"}, c.CVV2Policy) || c.CVV2MaxTries < 0 || c.CVV2MaxTries > 99 {
+		d.errorf(n, "card %q: cvv2_policy is REQUIRED or IF_PRESENT, cvv2_max_tries 1 to 99", c.Name)
+	}
+	if c.Product != "" && (c.CVV2Policy != "" || c.CVV2MaxTries != 0) {
+		d.errorf(n, "card %q: a product has its CVV2 rules: give product, or cvv2_policy and cvv2_max_tries, not both", c.Name)
 	}
 	switch c.Status {
 	case "", "ACTIVE", "FROZEN", "CANCELED", "PROVISIONED":
@@ -632,8 +660,8 @@ func (sc *Scenario) checkStep(d *strictDecoder, s *Step, earlier map[string]*Ste
 		if card != nil && card.Local() {
 			d.errorf(at(c.Line, c.Column), "card: %q comes from a card file; only cards created through the API can change status", c.Card)
 		}
-		if !slices.Contains([]string{"freeze", "unfreeze", "block", "cancel"}, c.Action) {
-			d.errorf(at(c.Line, c.Column), "card: action %q is not freeze, unfreeze, block or cancel", c.Action)
+		if !slices.Contains([]string{"freeze", "unfreeze", "block", "cancel", "reset_cvv2_tries"}, c.Action) {
+			d.errorf(at(c.Line, c.Column), "card: action %q is not freeze, unfreeze, block, cancel or reset_cvv2_tries", c.Action)
 		}
 		if c.Action == "block" && !slices.Contains([]string{"lost", "stolen", "fraud", "other"}, c.Reason) {
 			d.errorf(at(c.Line, c.Column), "card: block needs reason lost, stolen, fraud or other")
@@ -700,8 +728,11 @@ func (sc *Scenario) checkAuth(d *strictDecoder, kind string, a *AuthStep, card *
 	if a.MCC != "" && !digit.N(a.MCC, 4) {
 		d.errorf(n, "%s: mcc must be 4 digits", kind)
 	}
-	if a.Expiry != "" && !digit.N(a.Expiry, 4) {
-		d.errorf(n, "%s: expiry must be YYMM", kind)
+	if a.Expiry != "" && a.Expiry != "none" && !digit.N(a.Expiry, 4) {
+		d.errorf(n, "%s: expiry must be YYMM or none", kind)
+	}
+	if len(a.Merchant) > 15 || !iso.Alphanumeric(strings.ReplaceAll(a.Merchant, " ", "")) {
+		d.errorf(n, "%s: merchant (field 42) must be up to 15 letters, digits or spaces", kind)
 	}
 	if !slices.Contains([]string{"", "right", "wrong"}, a.PIN) && (len(a.PIN) < 4 || len(a.PIN) > 12 || !digit.N(a.PIN, len(a.PIN))) {
 		d.errorf(n, "%s: pin must be right, wrong or 4 to 12 digits", kind)
@@ -725,6 +756,12 @@ func (sc *Scenario) checkAuth(d *strictDecoder, kind string, a *AuthStep, card *
 	}
 	if a.Field22 != "" && !digit.N(a.Field22, 3) {
 		d.errorf(n, "%s: field22 must be 3 digits", kind)
+	}
+	if _, err := terminal.ParseMACMode(a.MAC); err != nil || a.MAC != strings.ToLower(a.MAC) {
+		d.errorf(n, "%s: mac must be right, wrong or none", kind)
+	}
+	if a.PINFormat != nil && (a.PIN == "" || !slices.Contains([]int{0, 1, 3}, *a.PINFormat)) {
+		d.errorf(n, "%s: pin_format must be 0, 1 or 3, with a pin", kind)
 	}
 	if !slices.Contains([]string{"", "aac", "tc"}, a.Cryptogram) {
 		d.errorf(n, "%s: cryptogram must be aac or tc", kind)
@@ -771,6 +808,9 @@ func (sc *Scenario) checkExpect(d *strictDecoder, s *Step, kind string, card *Se
 	if !slices.Contains([]string{"", "valid", "absent", "any"}, e.ARPC) {
 		d.errorf(n, "expect: arpc must be valid, absent or any")
 	}
+	if !slices.Contains([]string{"", "valid", "absent"}, e.MAC) {
+		d.errorf(n, "expect: mac must be valid or absent")
+	}
 	for _, t := range e.Events {
 		if !slices.Contains(EventTypes, t) {
 			d.errorf(n, "expect: event type %q is not in DESIGN.md's list", t)
@@ -804,13 +844,13 @@ func (sc *Scenario) checkExpect(d *strictDecoder, s *Step, kind string, card *Se
 // sameAs reports whether e and o expect the same (positions aside).
 func (e Expect) sameAs(o Expect) bool {
 	e.Line, e.Column, o.Line, o.Column = 0, 0, 0, 0
-	return e.Code == o.Code && e.Reason == o.Reason && e.ApprovalCode == o.ApprovalCode && e.ARPC == o.ARPC &&
+	return e.Code == o.Code && e.Reason == o.Reason && e.ApprovalCode == o.ApprovalCode && e.ARPC == o.ARPC && e.MAC == o.MAC &&
 		(e.Amount == nil) == (o.Amount == nil) && (e.Balance == nil) == (o.Balance == nil) &&
 		strings.Join(e.Events, ",") == strings.Join(o.Events, ",") && e.SameAs == o.SameAs && e.Status == o.Status
 }
 
 // empty reports whether nothing is expected.
 func (e Expect) empty() bool {
-	return e.Code == "" && e.Reason == "" && e.ApprovalCode == "" && e.ARPC == "" && e.Amount == nil && e.Balance == nil &&
+	return e.Code == "" && e.Reason == "" && e.ApprovalCode == "" && e.ARPC == "" && e.MAC == "" && e.Amount == nil && e.Balance == nil &&
 		len(e.Events) == 0 && e.SameAs == "" && e.Status == ""
 }

@@ -438,4 +438,8 @@ func TestDefaultKeysAreTheSandboxKeys(t *testing.T) {
 	if err != nil || emv.EncodeHex(kcv) != terminal.DefaultZPKKCV {
 		t.Fatalf("ZPK KCV %X, %v; want %s", kcv, err, terminal.DefaultZPKKCV)
 	}
+	kcv, err = emv.KCV(emv.AlgorithmTDES, terminaltest.MustHex(t, terminal.DefaultZAKHex))
+	if err != nil || emv.EncodeHex(kcv) != terminal.DefaultZAKKCV {
+		t.Fatalf("ZAK KCV %X, %v; want %s", kcv, err, terminal.DefaultZAKKCV)
+	}
 }

@@ -46,6 +46,9 @@ func (r *Result) Decision() string {
 			fmt.Fprintf(&b, " (%s)", r.ARPC.Detail)
 		}
 	}
+	if r.MAC == MACValid || r.MAC == MACInvalid || r.Txn.MAC == MACRight {
+		fmt.Fprintf(&b, ", MAC %s", r.MAC)
+	}
 	return b.String()
 }
 

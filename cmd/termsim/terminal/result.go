@@ -41,6 +41,11 @@ type Result struct {
 	Problems []string
 	// ARPCProblem is the entry of Problems about the ARPC ("" when none).
 	ARPCProblem string
+	// MAC is the check of the answer's MAC (fields 64/128) under the
+	// terminal's ZAK; MACProblem the entry of Problems about it (an
+	// invalid MAC, or none on the answer to a MACed request).
+	MAC        MACStatus
+	MACProblem string
 }
 
 // OK reports whether the answer is well-formed (no Problems).
@@ -58,6 +63,9 @@ func (c *Client) Do(ctx context.Context, tx *Txn) (*Result, error) {
 	}
 	r := Evaluate(tx, resp)
 	r.Raw, r.Latency = raw, lat
+	if r.MAC, r.MACProblem = tx.checkMAC(raw); r.MACProblem != "" {
+		r.Problems = append(r.Problems, r.MACProblem)
+	}
 	return r, nil
 }
 

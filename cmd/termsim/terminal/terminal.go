@@ -133,6 +133,14 @@ type TerminalConfig struct {
 	ZPK []byte
 	// PINFormat is the ISO 9564-1 format of field 52: 0 (default), 1 or 3.
 	PINFormat pinblock.Format
+	// ZAK is the acquirer's zone MAC key in clear (16 bytes, K || K');
+	// nil means DefaultZAKHex. Requests are MACed under it as MAC (or
+	// TxnOptions.MAC) says, and every answer that carries a MAC is checked
+	// with it (Result.MAC).
+	ZAK []byte
+	// MAC MACs every request (fields 64/128, docs/iso8583.md section
+	// 5.15); TxnOptions.MAC overrides it per request. Default false.
+	MAC bool
 	// STAN returns the next field 11 (6 digits). Default: a counter that
 	// starts at a random value and counts 000001-999999.
 	STAN func() string
@@ -170,6 +178,7 @@ const DefaultZPKKCV = "DDA8BA"
 type Terminal struct {
 	cfg  TerminalConfig
 	zpk  cipher.Block // the zone PIN key's expanded cipher
+	mac  func(data []byte) ([]byte, error)
 	acq  string
 	f43  string
 	stan atomic.Uint32
@@ -223,6 +232,15 @@ func NewTerminal(cfg TerminalConfig) (*Terminal, error) {
 	}
 	t.zpk = blk
 	t.cfg.ZPK = nil // the clear key is not kept
+	zak := cfg.ZAK
+	if zak == nil {
+		zak, _ = emv.DecodeHex(DefaultZAKHex)
+	}
+	if len(zak) != 16 {
+		return nil, fmt.Errorf("%w: zone MAC key must be 16 bytes", ErrTransaction)
+	}
+	t.mac = macFunc(zak)
+	t.cfg.ZAK = nil
 	t.f43 = fmt.Sprintf("%-25s%-13s%-2s", cfg.Name, cfg.City, cfg.CountryAlpha)
 	if t.cfg.Now == nil {
 		t.cfg.Now = time.Now
@@ -289,8 +307,12 @@ type TxnOptions struct {
 	// partial approval.
 	Partial bool
 	// Expiry overrides the expiry sent in field 14 (manual and
-	// e-commerce, or any entry when set).
-	Expiry string
+	// e-commerce, or any entry when set); NoExpiry leaves field 14 out of
+	// a manual or e-commerce request (expiry_missing).
+	Expiry   string
+	NoExpiry bool
+	// MerchantID overrides the terminal's field 42.
+	MerchantID string
 	// WrongTrackCVV changes the CVV (iCVV for chip) in track 2 to another
 	// value (cvv_invalid, icvv_invalid).
 	WrongTrackCVV bool
@@ -309,6 +331,12 @@ type TxnOptions struct {
 	// advice: the network's stand-in decision (default 00 and a generated
 	// approval code when approved).
 	AdviceCode, AdviceApproval string
+	// MAC is the request's MAC (fields 64/128): right, wrong, none, or
+	// the terminal's setting.
+	MAC MACMode
+	// PINFormat, when set, is field 52's format instead of the
+	// terminal's (0, 1 or 3).
+	PINFormat *pinblock.Format
 }
 
 // Txn is one built request and what the terminal must remember about it:
@@ -331,6 +359,11 @@ type Txn struct {
 	Chip *ChipRequest
 	// Original is the transaction a capture or reversal refers to.
 	Original *Txn
+	// MAC is how the request is MACed (right, wrong or none).
+	MAC MACMode
+	// mac computes MACs under the terminal's ZAK (answers are checked
+	// with it).
+	mac func(data []byte) ([]byte, error)
 }
 
 // Purchase builds a purchase of amount (minor units).
@@ -413,11 +446,14 @@ func (t *Terminal) Request(c *Card, amount int64, o TxnOptions) (*Txn, error) {
 	if o.RRN != "" && (len(o.RRN) > 12 || !iso.Alphanumeric(o.RRN)) {
 		return nil, fmt.Errorf("%w: rrn must be 1 to 12 letters or digits", ErrTransaction)
 	}
+	if len(o.MerchantID) > 15 {
+		return nil, fmt.Errorf("%w: merchant id must be at most 15 characters", ErrTransaction)
+	}
 	now := t.cfg.Now()
 	stan := t.cfg.STAN()
 	tx := &Txn{
 		Card: c, Entry: o.Entry, MTI: o.MTI, STAN: stan, TransmissionTime: iso.FormatTransmissionTime(now),
-		RRN: or(o.RRN, t.cfg.RRN(now, stan)), AcquirerID: acq, TerminalID: t.cfg.TerminalID, MerchantID: t.cfg.MerchantID,
+		RRN: or(o.RRN, t.cfg.RRN(now, stan)), AcquirerID: acq, TerminalID: t.cfg.TerminalID, MerchantID: or(o.MerchantID, t.cfg.MerchantID),
 		ProcessingCode: string(o.Type) + accounts, Currency: currency, Amount: amount,
 	}
 	m := iso.NewMessage(o.MTI)
@@ -432,7 +468,7 @@ func (t *Terminal) Request(c *Card, amount int64, o TxnOptions) (*Txn, error) {
 	set(iso.FieldAcquirerID, acq)
 	set(iso.FieldRRN, tx.RRN)
 	set(iso.FieldTerminal, t.cfg.TerminalID)
-	set(iso.FieldMerchant, t.cfg.MerchantID)
+	set(iso.FieldMerchant, tx.MerchantID)
 	set(iso.FieldAcceptor, t.f43)
 	set(iso.FieldCurrency, currency)
 
@@ -457,7 +493,9 @@ func (t *Terminal) Request(c *Card, amount int64, o TxnOptions) (*Txn, error) {
 		}
 		set(iso.FieldTrack2, trackCVV(c.Track2.Reveal(), o.WrongTrackCVV))
 	case EntryManual, EntryEcommerce:
-		set(iso.FieldExpiry, or(o.Expiry, c.Expiry))
+		if !o.NoExpiry {
+			set(iso.FieldExpiry, or(o.Expiry, c.Expiry))
+		}
 	}
 	if o.Expiry != "" {
 		set(iso.FieldExpiry, o.Expiry)
@@ -484,6 +522,9 @@ func (t *Terminal) Request(c *Card, amount int64, o TxnOptions) (*Txn, error) {
 	}
 	if o.PIN != "" {
 		f := t.cfg.PINFormat
+		if o.PINFormat != nil {
+			f = *o.PINFormat
+		}
 		pb, err := c.pinBlockWith(o.PIN, f, t.zpk)
 		if err != nil {
 			return nil, err
@@ -498,6 +539,9 @@ func (t *Terminal) Request(c *Card, amount int64, o TxnOptions) (*Txn, error) {
 		}
 	}
 	tx.Msg = m
+	if err := t.applyMAC(tx, o.MAC); err != nil {
+		return nil, err
+	}
 	return tx, nil
 }
 
@@ -588,6 +632,13 @@ func (t *Terminal) follow(orig *Txn, mti string, amount int64, extra func(*iso85
 		return nil, err
 	}
 	tx.Msg = m
+	mode := MACDefault
+	if orig.MAC == MACRight || orig.MAC == MACWrong {
+		mode = MACRight // the acquirer MACs: its follow-ups too
+	}
+	if err := t.applyMAC(tx, mode); err != nil {
+		return nil, err
+	}
 	return tx, nil
 }
 
@@ -616,6 +667,12 @@ func (tx *Txn) Retransmit(repeat bool, change func(m *iso8583.Message)) (*Txn, e
 			if a, ok := iso.ParseAmount(v); ok {
 				cp.Amount = a
 			}
+		}
+	}
+	if repeat || change != nil {
+		// The acquirer MACs what it sends again (the MTI is MACed too).
+		if err := cp.seal(); err != nil {
+			return nil, err
 		}
 	}
 	return &cp, nil

@@ -1,0 +1,100 @@
+package host
+
+import (
+	"context"
+	"hash/fnv"
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/cardhost/cardhost/kafka"
+)
+
+// DecisionHook observes every decision the engine answers (not the
+// stored answers of retransmissions), by reason: a counter per reason
+// slug. A StepHook given to New that also implements it gets them.
+// Decided must be cheap and safe for concurrent use.
+type DecisionHook interface {
+	Decided(reason Reason)
+}
+
+// EventAppender is what a Ledger also implements to publish events that
+// no decision's commit carries (merchant.blocked), written to the outbox
+// in a transaction of their own. host/postgres implements it; without it
+// those events are only logged.
+type EventAppender interface {
+	AppendEvents(ctx context.Context, events []kafka.Event) error
+}
+
+// cnpLogLevels are the levels the card-not-present declines are logged at
+// (never with card data): merchant_blocked, which a BIN attack answers by
+// the thousand, only at debug; the block itself is a warning.
+var cnpLogLevels = map[Reason]slog.Level{
+	ReasonExpiryMissing: slog.LevelInfo, ReasonCVV2Missing: slog.LevelInfo,
+	ReasonCVV2TriesExceeded: slog.LevelInfo, ReasonMerchantBlocked: slog.LevelDebug,
+}
+
+// appendTimeout bounds the write of a merchant.blocked event.
+const appendTimeout = 10 * time.Second
+
+// decided follows an answer: the reason counter, the log line of a
+// card-not-present decline, and the merchant guard's count of a
+// card-not-present request (which may block the merchant).
+func (e *Engine) decided(ctx context.Context, req *Request, resp *Response, n *decideNote) {
+	if n.repeat {
+		return
+	}
+	if h, ok := e.hook.(DecisionHook); ok {
+		h.Decided(resp.Reason)
+	}
+	var tenant, cardID string
+	if n.card != nil {
+		tenant, cardID = n.card.TenantID, n.card.ID
+	}
+	if lvl, ok := cnpLogLevels[resp.Reason]; ok {
+		e.log.Log(ctx, lvl, "card-not-present request declined", "reason", resp.Reason, "code", resp.Code, "card_id", cardID,
+			"acquirer_id", req.AcquirerID, "merchant_id", req.Merchant, "terminal", req.Terminal, "stan", req.STAN, "entry_mode", req.EntryMode)
+	}
+	if !n.cnp || n.index == nil || resp.Reason == ReasonMerchantBlocked {
+		return
+	}
+	h := fnv.New64a()
+	h.Write(n.index)
+	if trip := e.merchants.record(req.AcquirerID, req.Merchant, h.Sum64(), tenant, cardID, failureReasons[resp.Reason], n.now); trip != nil {
+		e.merchantBlocked(ctx, trip)
+	}
+}
+
+// merchantBlocked reports a blocked merchant: a warning, and a
+// merchant.blocked event to each issuer whose cards it hit, written off the
+// request's path.
+func (e *Engine) merchantBlocked(ctx context.Context, t *merchantTrip) {
+	e.log.WarnContext(ctx, "merchant blocked for card-not-present requests: verification failures on many cards", "acquirer_id", t.acquirer,
+		"merchant_id", t.merchant, "failed_cards", t.failedCards, "failed_requests", t.failures, "requests", t.all, "blocked_until", t.until)
+	var events []kafka.Event
+	for _, tenant := range slices.Sorted(maps.Keys(t.cards)) {
+		cards := t.cards[tenant]
+		slices.Sort(cards)
+		d := kafka.MerchantData{Merchant: kafka.MerchantKey(t.acquirer, t.merchant), TenantID: tenant, AcquirerID: t.acquirer, MerchantID: t.merchant,
+			CardIDs: cards, FailedCards: t.failedCards, FailedRequests: t.failures, Requests: t.all,
+			WindowSeconds: int(e.merchants.cfg.Window / time.Second), BlockedAt: t.at, BlockedUntil: t.until}
+		ev, err := kafka.NewEvent(kafka.TypeMerchantBlocked, d.Merchant, tenant, d, t.at)
+		if err != nil {
+			e.log.ErrorContext(ctx, "building merchant.blocked event", "tenant_id", tenant, "error", err)
+			continue
+		}
+		events = append(events, ev)
+	}
+	a, ok := e.ledger.(EventAppender)
+	if !ok || len(events) == 0 {
+		return
+	}
+	go func() {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
+		defer cancel()
+		if err := a.AppendEvents(actx, events); err != nil {
+			e.log.Error("writing merchant.blocked events", "acquirer_id", t.acquirer, "merchant_id", t.merchant, "error", err)
+		}
+	}()
+}
