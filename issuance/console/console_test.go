@@ -17,6 +17,7 @@ import (
 // an HttpOnly, SameSite=Strict cookie (not Secure over plain HTTP) and the
 // pages answer without JavaScript.
 func TestSignIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.browser(e.base)
 	if p := b.get("/console/"); p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/console/login" {
@@ -96,6 +97,7 @@ func TestSignIn(t *testing.T) {
 // TestCSRF: every state-changing form needs the session's token (and the
 // sign-in form its own); a refused form changes nothing.
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.browser(e.base)
 	if p := b.post("/console/login", url.Values{"api_key": {e.a.key}}); p.Status != http.StatusForbidden {
@@ -141,6 +143,7 @@ func TestCSRF(t *testing.T) {
 // and when the key is revoked, the session cookie opens nothing and the
 // browser is sent to sign in.
 func TestSessionEnds(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	expired := func(b *browser, why string) {
 		t.Helper()
@@ -203,6 +206,7 @@ func TestSessionEnds(t *testing.T) {
 // another over the same database (several instances behind one load
 // balancer), and a logout on one ends it on both.
 func TestSessionsAcrossInstances(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	other := e.serve(console.Config{})
 	b := e.browser(e.base)

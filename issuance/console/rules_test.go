@@ -15,6 +15,7 @@ import (
 // their ids answer 404 (pages and forms alike, and the form changes
 // nothing), and searches list only the session's tenant.
 func TestTenantIsolation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	mine, theirs := e.card(e.a, ""), e.card(e.b, "Lin")
 	// A key that may reveal, so that the reveal reaches the card look-up.
@@ -56,6 +57,7 @@ func TestTenantIsolation(t *testing.T) {
 // key with that scope; with it, the reveal answers the number and the
 // audit trail names the key and the request.
 func TestScopes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.card(e.a, "")
 	pan := e.pan(e.a, c.ID)
@@ -116,6 +118,7 @@ func TestScopes(t *testing.T) {
 // TestNoPANInPages: no page but the reveal's answer holds a card number;
 // everywhere else it is masked (first six, last four).
 func TestNoPANInPages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.card(e.a, "Grace")
 	pan := e.pan(e.a, c.ID)
@@ -140,6 +143,7 @@ func TestNoPANInPages(t *testing.T) {
 // input answers the form with the API's field errors next to the fields
 // and changes nothing.
 func TestControlsEditor(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.card(e.a, "")
 	b := e.browser(e.base)
@@ -189,6 +193,7 @@ func TestControlsEditor(t *testing.T) {
 
 // TestHTMLEscaped: what tenants and acquirers write is text, never markup.
 func TestHTMLEscaped(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	const evil = "<script>alert(1)</script>"
 	ctx := context.Background()
@@ -217,6 +222,7 @@ func TestHTMLEscaped(t *testing.T) {
 // (RFC 9421) cannot sign in with the key alone, or the console would be
 // the door that needs less than the API.
 func TestSigningTenantRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if err := e.db.SetSigningKey(context.Background(), e.a.ID, "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----\n", "k1", "ecdsa-p256-sha256"); err != nil {
 		t.Fatal(err)
@@ -230,6 +236,7 @@ func TestSigningTenantRefused(t *testing.T) {
 
 // TestNotInOpenAPI: the console's pages are not API operations.
 func TestNotInOpenAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	p := e.browser(e.base).get("/openapi.json").must(t, http.StatusOK)
 	if strings.Contains(p.Body, "/console") {

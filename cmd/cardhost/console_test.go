@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// consoleClient is a browser without JavaScript: a cookie jar, no
+// redirects followed.
+type consoleClient struct {
+	t    *testing.T
+	base string
+	hc   *http.Client
+}
+
+func newConsoleClient(t *testing.T, base string) *consoleClient {
+	jar, _ := cookiejar.New(nil)
+	return &consoleClient{t: t, base: base, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (c *consoleClient) do(method, path string, form url.Values) (int, string) {
+	c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, c.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+var consoleCSRF = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+func (c *consoleClient) signIn(key string) {
+	c.t.Helper()
+	_, page := c.do("GET", "/console/login", nil)
+	m := consoleCSRF.FindStringSubmatch(page)
+	if m == nil {
+		c.t.Fatal("no CSRF token on the sign-in page")
+	}
+	if status, _ := c.do("POST", "/console/login", url.Values{"csrf_token": {m[1]}, "api_key": {key}}); status != http.StatusSeeOther {
+		c.t.Fatalf("sign-in: %d", status)
+	}
+}
+
+// TestConsoleOverHTTP: on the real server, the overview counts the
+// tenant's decisions and its decline reasons in plain words, and the
+// live stream (server-sent events, read here without a browser) sends an
+// authorization decided after it opened, with the masked number only.
+// CARDHOST_CONSOLE=false turns the console off.
+func TestConsoleOverHTTP(t *testing.T) {
+	env := testEnv(t)
+	a := startApp(t, env)
+	api := newAPIClient(t, a.base(), a.SandboxKey)
+	var products struct {
+		Data []struct {
+			ID       string `json:"product_id"`
+			CardType string `json:"card_type"`
+		} `json:"data"`
+	}
+	api.do("GET", "/v1/card-products?status=ACTIVE", nil).must(t, 200).decode(t, &products)
+	var card struct {
+		ID     string `json:"card_id"`
+		Masked string `json:"masked_pan"`
+	}
+	for _, p := range products.Data {
+		if p.CardType == "VIRTUAL" {
+			api.do("POST", "/v1/cards", map[string]any{"product_id": p.ID, "card_holder_name": "ADA LOVELACE", "card_limit": 10000}).must(t, 201).decode(t, &card)
+			break
+		}
+	}
+	var revealed struct {
+		PAN string `json:"pan"`
+	}
+	api.do("POST", "/v1/cards/"+card.ID+"/reveal", nil).must(t, 200).decode(t, &revealed)
+	api.do("POST", "/v1/simulator/authorizations", map[string]any{"card_id": card.ID, "amount": 3000}).must(t, 201)
+	api.do("POST", "/v1/simulator/authorizations", map[string]any{"card_id": card.ID, "amount": 20000}).must(t, 201) // over the limit
+
+	c := newConsoleClient(t, a.base())
+	c.signIn(a.SandboxKey)
+	status, page := c.do("GET", "/console/", nil)
+	text := strings.Join(strings.Fields(regexp.MustCompile(`<[^>]+>`).ReplaceAllString(page, " ")), " ")
+	if status != 200 || !strings.Contains(text, "2 requests, 1 approved") || !strings.Contains(text, "The card limit was exceeded card_limit_exceeded 1") {
+		t.Fatalf("overview (%d): %s", status, text)
+	}
+
+	// The stream, opened before the next authorization.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", a.base()+"/console/stream/events", nil)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var sim struct {
+		ID string `json:"authorization_id"`
+	}
+	api.do("POST", "/v1/simulator/authorizations", map[string]any{"card_id": card.ID, "amount": 1234, "merchant_name": "<b>CORNER SHOP</b>"}).must(t, 201).decode(t, &sim)
+	sc := bufio.NewScanner(resp.Body)
+	var event []string
+	found := false
+	for sc.Scan() && !found {
+		line := sc.Text()
+		if line != "" {
+			event = append(event, line)
+			continue
+		}
+		e := strings.Join(event, "\n")
+		event = nil
+		if strings.Contains(e, "id: "+sim.ID) {
+			found = true
+			if strings.Contains(e, revealed.PAN) || !strings.Contains(e, card.Masked) || !strings.Contains(e, "12.34 USD") ||
+				!strings.Contains(strings.ToUpper(e), "&LT;B&GT;CORNER SHOP") || !strings.Contains(e, "event: authorization") {
+				t.Fatalf("stream event:\n%s", e)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("the stream did not send %s (%v)", sim.ID, sc.Err())
+	}
+
+	// Without a session the stream answers 401 (EventSource gives up).
+	if r, err := http.Get(a.base() + "/console/stream/events"); err != nil || r.StatusCode != 401 {
+		t.Fatalf("stream without a session: %v %v", r, err)
+	}
+	cancel()
+}
+
+// TestConsoleOff: CARDHOST_CONSOLE=false serves no console.
+func TestConsoleOff(t *testing.T) {
+	env := testEnv(t)
+	env["CARDHOST_CONSOLE"] = "false"
+	a := startApp(t, env)
+	if status, _ := a.get(t, "", "/console/login"); status != 404 {
+		t.Fatalf("/console/login with the console off: %d", status)
+	}
+}
