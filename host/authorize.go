@@ -195,7 +195,7 @@ func balances(req *Request, card *Card, s State, now time.Time) []Balance {
 		if sc.Amount == nil || sc.Interval == issuance.PerTransaction || !sc.Applies(req.MCC) {
 			continue
 		}
-		v := *sc.Amount - s.current(sc, now).Amount
+		v := *sc.Amount - s.Current(sc, now).Amount
 		if avail == nil || v < *avail {
 			avail = &v
 		}

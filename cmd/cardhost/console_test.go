@@ -69,23 +69,11 @@ func TestConsoleOverHTTP(t *testing.T) {
 	env := testEnv(t)
 	a := startApp(t, env)
 	api := newAPIClient(t, a.base(), a.SandboxKey)
-	var products struct {
-		Data []struct {
-			ID       string `json:"product_id"`
-			CardType string `json:"card_type"`
-		} `json:"data"`
-	}
-	api.do("GET", "/v1/card-products?status=ACTIVE", nil).must(t, 200).decode(t, &products)
 	var card struct {
 		ID     string `json:"card_id"`
 		Masked string `json:"masked_pan"`
 	}
-	for _, p := range products.Data {
-		if p.CardType == "VIRTUAL" {
-			api.do("POST", "/v1/cards", map[string]any{"product_id": p.ID, "card_holder_name": "ADA LOVELACE", "card_limit": 10000}).must(t, 201).decode(t, &card)
-			break
-		}
-	}
+	api.do("POST", "/v1/cards", map[string]any{"product_id": virtualProduct(t, api), "card_holder_name": "ADA LOVELACE", "card_limit": 10000}).must(t, 201).decode(t, &card)
 	var revealed struct {
 		PAN string `json:"pan"`
 	}
@@ -138,6 +126,20 @@ func TestConsoleOverHTTP(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("the stream did not send %s (%v)", sim.ID, sc.Err())
+	}
+
+	// The record's page shows its timeline: the capture that followed it.
+	var capture struct {
+		ID string `json:"authorization_id"`
+	}
+	api.do("POST", "/v1/simulator/authorizations/"+sim.ID+"/capture", map[string]any{"amount": 1000}).must(t, 201).decode(t, &capture)
+	status, page = c.do("GET", "/console/authorizations/"+sim.ID, nil)
+	if status != 200 || !strings.Contains(page, card.Masked) || !strings.Contains(page, `href="/console/authorizations/`+capture.ID+`"`) || strings.Contains(page, revealed.PAN) {
+		t.Fatalf("record page (%d):\n%s", status, page)
+	}
+	status, page = c.do("GET", "/console/cards/"+card.ID, nil)
+	if status != 200 || !strings.Contains(page, `<tr class="then">`) || !strings.Contains(page, "The card limit was exceeded") {
+		t.Fatalf("card page timeline (%d)", status)
 	}
 
 	// Without a session the stream answers 401 (EventSource gives up).

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -82,6 +83,7 @@ type cardPage struct {
 	Error      string // why the last action was refused
 	Form       controlsForm
 	Spend      *host.Card
+	Now        time.Time // when the spend is read (its windows)
 	Timeline   []timelineEntry
 	MoreAuths  bool
 	Audit      []issuance.AuditEntry
@@ -134,7 +136,7 @@ func (co *Console) loadCard(c *fiber.Ctx, id string) (*cardPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &cardPage{Card: card, Masked: card.MaskedPAN(), Actions: actionsFor(card.Status), CanReveal: co.canReveal(s)}
+	p := &cardPage{Card: card, Masked: card.MaskedPAN(), Actions: actionsFor(card.Status), CanReveal: co.canReveal(s), Now: co.deps.Now()}
 	if len(card.Expiry) == 4 {
 		p.Expiry = card.Expiry[2:] + "/" + card.Expiry[:2]
 	}

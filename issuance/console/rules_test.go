@@ -181,7 +181,8 @@ func TestControlsEditor(t *testing.T) {
 	}
 	// The editor shows what was saved; clearing the fields removes it.
 	p = b.get("/console/cards/"+c.ID+"?done=controls").must(t, http.StatusOK)
-	if !strings.Contains(p.Body, "The controls are saved.") || !strings.Contains(p.Body, `value="50000"`) || !strings.Contains(p.Body, `value="5411, 5812"`) {
+	if !strings.Contains(p.Body, "The controls are saved.") || !strings.Contains(p.Body, `value="50000"`) || !strings.Contains(p.Body, `value="5411, 5812"`) ||
+		!strings.Contains(p.Body, `<td>WEEKLY</td><td>5411, 5812</td>`) || !strings.Contains(p.Body, "available 500.00 USD") {
 		t.Error("the editor does not show the saved controls")
 	}
 	b.post(path, url.Values{"csrf_token": {token}}).must(t, http.StatusSeeOther)
