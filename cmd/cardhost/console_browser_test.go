@@ -144,6 +144,30 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	screenshot(t, ctx, "card")
 
+	// Reveal it (sandbox keys may) and leave: htmx keeps no copy of the
+	// pages it swapped (its history cache is off), so the number stays
+	// nowhere in the browser's storage.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`form[action$="/reveal"] button`),
+		chromedp.WaitVisible(`code.pan-full`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	pan := strings.ReplaceAll(text(t, ctx, `code.pan-full`), " ", "")
+	if len(pan) < 13 || !strings.HasSuffix(pan, info.Last4) {
+		t.Fatalf("revealed %q", pan)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`a[href="/console/cards/`+info.CardID+`"]`),
+		chromedp.WaitVisible(`#card-summary`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(sessionStorage) + JSON.stringify(localStorage)`))
+	if stored = strings.ReplaceAll(stored, " ", ""); err != nil || strings.Contains(stored, pan) {
+		t.Fatalf("browser storage holds the card number (%v)", err)
+	}
+
 	// Freeze it and see the status change.
 	if err := chromedp.Do(ctx,
 		chromedp.Click(`form.action-freeze button`),
