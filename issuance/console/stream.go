@@ -37,7 +37,7 @@ type streamPage struct {
 
 func (co *Console) streamPage(c *fiber.Ctx) error {
 	s := sessionOf(c)
-	entries, err := co.deps.Records.LatestFeed(c.UserContext(), s.Tenant.ID, co.deps.Now().Add(-24*time.Hour), streamRows)
+	entries, err := co.deps.Records.LatestFeed(c.UserContext(), s.Tenant.ID, co.deps.Now().Add(-time.Hour), streamRows)
 	if err != nil {
 		return co.fail(c, err)
 	}
