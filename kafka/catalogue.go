@@ -24,7 +24,10 @@ const (
 	TypeOrderFailed           = "order.failed"
 	TypeCertificateCreated    = "certificate.created"
 	TypeCertificateExpiring   = "certificate.expiring"
-	TypeMerchantBlocked       = "merchant.blocked"
+	// TypeWebhookEndpointDisabled: cardhost disabled a webhook endpoint
+	// by itself (docs/webhooks.md).
+	TypeWebhookEndpointDisabled = "webhook_endpoint.disabled"
+	TypeMerchantBlocked         = "merchant.blocked"
 )
 
 // Event sources (the CloudEvents "source" attribute): the part of cardhost
@@ -70,6 +73,7 @@ var catalogue = []Spec{
 	{TypeOrderFailed, SourceIssuance, "card id, or order id when the order has no card", reflect.TypeFor[OrderData](), "a card order failed"},
 	{TypeCertificateCreated, SourceIssuance, "tenant id", reflect.TypeFor[CertificateData](), "an issuer certificate was issued from a CSR"},
 	{TypeCertificateExpiring, SourceIssuance, "tenant id", reflect.TypeFor[CertificateData](), "an issuer certificate expires soon and should be rotated"},
+	{TypeWebhookEndpointDisabled, SourceIssuance, "tenant id", reflect.TypeFor[WebhookEndpointData](), "cardhost disabled a webhook endpoint: it answered 410 Gone, or every delivery failed for 5 days"},
 	{TypeMerchantBlocked, SourceHost, "acquirer id/merchant id", reflect.TypeFor[MerchantData](), "a merchant failed card-not-present verifications on many cards (a BIN attack): its card-not-present requests are declined for a while; one event per issuer whose cards it hit"},
 }
 

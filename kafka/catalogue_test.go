@@ -19,6 +19,7 @@ var wantTypes = []string{
 	"authorization.approved", "authorization.declined", "authorization.reversed", "authorization.captured",
 	"order.completed", "order.failed",
 	"certificate.created", "certificate.expiring",
+	"webhook_endpoint.disabled",
 	"merchant.blocked",
 }
 

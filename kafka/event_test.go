@@ -32,6 +32,9 @@ func samplePayload(t *testing.T, spec Spec, subject, tenant string) any {
 		return OrderData{ID: "ord_1", TenantID: tenant, CardID: subject, Status: "completed"}
 	case reflect.TypeFor[CertificateData]():
 		return CertificateData{ID: "cert_1", TenantID: tenant, NotAfter: testNow.Add(90 * 24 * time.Hour).UTC()}
+	case reflect.TypeFor[WebhookEndpointData]():
+		since := testNow.Add(-5 * 24 * time.Hour).UTC()
+		return WebhookEndpointData{ID: "whe_1", TenantID: tenant, Reason: "failing", FailingSince: &since, DisabledAt: testNow.UTC()}
 	case reflect.TypeFor[MerchantData]():
 		return MerchantData{Merchant: subject, TenantID: tenant, AcquirerID: "12345678901", MerchantID: "SHOP0001", CardIDs: []string{"card_1"},
 			FailedCards: 10, FailedRequests: 12, Requests: 14, WindowSeconds: 600, BlockedAt: testNow.UTC(), BlockedUntil: testNow.Add(30 * time.Minute).UTC()}

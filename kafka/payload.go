@@ -205,3 +205,27 @@ func (d MerchantData) missing() []string {
 	}
 	return out
 }
+
+// WebhookEndpointData is the payload of webhook_endpoint.* events: an
+// endpoint cardhost disabled by itself. The subject is the tenant id: the
+// endpoint belongs to the tenant. The endpoint's URL and secrets are not
+// in it (a URL may carry a token of the issuer's).
+type WebhookEndpointData struct {
+	ID       string `json:"id"` // webhook endpoint id
+	TenantID string `json:"tenant_id"`
+	// Reason is gone (the endpoint answered 410) or failing (every
+	// delivery failed since failing_since, for 5 days or more).
+	Reason       string     `json:"reason"`
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+	DisabledAt   time.Time  `json:"disabled_at"`
+}
+
+func (d WebhookEndpointData) eventSubject() string { return d.TenantID }
+func (d WebhookEndpointData) eventTenant() string  { return d.TenantID }
+func (d WebhookEndpointData) missing() []string {
+	out := required("id", d.ID, "tenant_id", d.TenantID, "reason", d.Reason)
+	if d.DisabledAt.IsZero() {
+		out = append(out, "disabled_at")
+	}
+	return out
+}

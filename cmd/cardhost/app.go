@@ -30,6 +30,9 @@ import (
 	"github.com/cardhost/cardhost/issuance/cvv2"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/rest"
+	"github.com/cardhost/cardhost/issuance/webhook"
+	whpg "github.com/cardhost/cardhost/issuance/webhook/postgres"
+	"github.com/cardhost/cardhost/issuance/webhook/sender"
 	"github.com/cardhost/cardhost/kafka/embedded"
 	"github.com/cardhost/cardhost/kafka/outbox"
 )
@@ -56,6 +59,7 @@ type App struct {
 	api     *rest.Server
 	console *console.Console // nil when CARDHOST_CONSOLE=false
 	engine  *host.Engine
+	hooks   *webhook.Dispatcher
 	iso     *isoserver.Server
 	sim     *sandbox.Simulator
 
@@ -153,7 +157,11 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	if err != nil {
 		return a, err
 	}
-	a.db.SetAfterCommit(a.relay.Wake)
+	webhooks, err := a.openWebhooks()
+	if err != nil {
+		return a, err
+	}
+	a.db.SetAfterCommit(func() { a.relay.Wake(); a.hooks.Wake() })
 
 	if err := a.openHost(log); err != nil {
 		return a, err
@@ -169,7 +177,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		RequestTimeout: cfg.HTTPRequestTimeout, Sandbox: cfg.Mode == "sandbox", Version: version, RequestHashKey: rhk, ReadyWarnings: warnings},
 		rest.Deps{
 			Tenants: a.db, Idempotency: a.db, Service: a.svc, Catalog: a.catalog, CA: a.ca, CVV2: a.cvv2,
-			Authorizations: a.ledger, Simulator: a.newSimulator(),
+			Authorizations: a.ledger, Simulator: a.newSimulator(), Webhooks: webhooks,
 			IsUnavailable: postgres.IsUnavailable,
 			Ready: []rest.ReadyCheck{
 				{Name: "postgres", Check: a.db.Ping},
@@ -235,6 +243,18 @@ func (a *App) openHost(log *slog.Logger) error {
 		return fmt.Errorf("listening for ISO 8583: %w", err)
 	}
 	return nil
+}
+
+// openWebhooks builds the webhook service (endpoints, Events API) and the
+// dispatcher that delivers events, run as a background job.
+func (a *App) openWebhooks() (*webhook.Service, error) {
+	store, sandbox := whpg.New(a.db), a.cfg.Mode == "sandbox"
+	m, err := sender.NewMetrics(a.reg)
+	if err != nil {
+		return nil, err
+	}
+	a.hooks = webhook.NewDispatcher(webhook.Config{Schedule: a.cfg.WebhookSchedule}, store, a.hsm, sender.New(sender.Config{AllowPrivate: sandbox}), m, a.log, nil)
+	return webhook.NewService(webhook.Deps{Store: store, Vault: a.hsm, SealKeyRef: a.svc.Keys().PANDEK, Sandbox: sandbox}), nil
 }
 
 // newSimulator returns the sandbox simulator (nil outside sandbox mode).

@@ -19,6 +19,7 @@ import (
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/issuance/postgres"
+	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
 // Config is everything `cardhost serve` (and the other subcommands) can be
@@ -72,6 +73,7 @@ type Config struct {
 	PprofAddr          string
 	OutboxMaxLag       time.Duration
 	OutboxRetention    time.Duration // 0: keep published events forever
+	WebhookSchedule    []time.Duration
 	// CNPMerchants is the host's guard against BIN attacks (per instance).
 	CNPMerchants       host.MerchantGuardConfig
 	Console            bool
@@ -200,6 +202,8 @@ var settings = []setting{
 			c.OutboxRetention = d
 			return nil
 		}},
+	{"CARDHOST_WEBHOOK_RETRY_SCHEDULE", "webhook-retry-schedule", "0s,5s,5m,30m,2h,5h,10h,10h", "delay before each attempt of a webhook delivery (comma-separated durations, jittered by up to 20%); its length is the number of attempts",
+		func(c *Config, v string) (err error) { c.WebhookSchedule, err = webhook.ParseSchedule(v); return err }},
 	{"CARDHOST_CNP_MERCHANT_CARDS", "cnp-merchant-cards", "10", "BIN-attack guard (in memory, per instance): a merchant (fields 32 and 42) whose card-not-present requests fail verification (unknown card, wrong or missing expiry or CVV2) on this many distinct cards within the window has them declined 59 merchant_blocked for a while; -1 turns the guard off",
 		intSetter(func(c *Config, n int) { c.CNPMerchants.Cards = n }, -1, 100_000)},
 	{"CARDHOST_CNP_MERCHANT_SHARE", "cnp-merchant-share", "50", "BIN-attack guard: and the failures are at least this percentage of the merchant's card-not-present requests in the window",

@@ -383,7 +383,10 @@ type stored struct {
 // capture releases, and for the tracked cards what the terminals saw;
 // (d) every stored authorization has exactly one outbox row and every
 // outbox row reached Kafka, duplicates only as copies of one event id;
-// (e) each card's events are on Kafka in outbox order.
+// (e) each card's events are on Kafka in outbox order; (f) every card and
+// authorization event reached the webhook endpoint, validly signed, and
+// one arrived twice only when a kill came between the two (an attempt in
+// flight at a crash; one whose answer was recorded is never sent again).
 func TestCrashConsistency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills binaries")
@@ -424,6 +427,10 @@ func TestCrashConsistency(t *testing.T) {
 	if key == "" {
 		t.Fatalf("the first start printed no sandbox key: %q", h.firstStdout)
 	}
+
+	// A webhook endpoint for every card and authorization event, on a
+	// receiver that outlives the kills (f).
+	hooks := newCrashReceiver(t, "http://"+h.http, key)
 
 	// Cards, through the API, and the terminals that act as them.
 	api, err := scenario.NewAPI("http://"+h.http, key, 20*time.Second)
@@ -499,6 +506,20 @@ func TestCrashConsistency(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
+	// The first kill waits for `termsim load` to have made its cards and
+	// sent its first request: a kill while it creates them over REST ends
+	// it (it needs its cards), and on a busy machine that takes seconds.
+	waitConn := dbConn(t, dbURL)
+	for started, deadline := 0, time.Now().Add(2*time.Minute); started == 0; time.Sleep(100 * time.Millisecond) {
+		if err := waitConn.QueryRow(ctx, `SELECT count(*) FROM authorizations WHERE terminal_id = 'LOAD0001'`).Scan(&started); err != nil {
+			t.Fatalf("waiting for termsim load: %v", err)
+		}
+		if started == 0 && time.Now().After(deadline) {
+			t.Fatal("termsim load sent nothing within 2 minutes")
+		}
+	}
+	waitConn.Close(ctx)
+	stage("termsim load started")
 	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	runFor := func() time.Duration {
 		return cfg.MinRun + time.Duration(rnd.Int64N(int64(cfg.MaxRun-cfg.MinRun)))
@@ -545,12 +566,24 @@ func TestCrashConsistency(t *testing.T) {
 		return n == 0
 	})
 	stage("outbox drained")
+	// A delivery in flight at the last kill waits out its lease (the
+	// attempt timeout and a margin) before it is sent again.
+	waitFor(t, 60*time.Second, "every webhook delivery to be made", func() bool {
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM outbox WHERE dispatched_at IS NULL)
+			+ (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending')`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 0
+	})
+	stage("webhooks delivered")
 	h.stop()
 
 	stage("stopped")
 	checkCrashTerminals(t, conn, log, h.killTimes())
 	checkCrashSpend(t, conn, log, cards)
 	checkCrashEvents(t, conn, broker.Addrs())
+	hooks.check(t, conn, h.killTimes())
 
 	var lr struct {
 		Sent, Answered, Approved, Declined, Errors, Timeouts uint64

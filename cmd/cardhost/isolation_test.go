@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cardhost/cardhost/issuance/rest"
+	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
 // The tenant isolation walk of the REST API is issuance/rest's
@@ -40,7 +41,7 @@ var hostOperations = map[string]string{
 func restWalked(t *testing.T) map[string]bool {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	srv, err := rest.New(rest.Config{Sandbox: true}, rest.Deps{}, nil, reg, reg)
+	srv, err := rest.New(rest.Config{Sandbox: true}, rest.Deps{Webhooks: webhook.NewService(webhook.Deps{})}, nil, reg, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,9 +185,9 @@ func TestTenantIsolationOfHostOperations(t *testing.T) {
 	_, bKey := cliTenant(t, env, "Isolation Tenant B", true)
 	b := newAPIClient(t, app.base(), bKey)
 	conn := dbConn(t, env["DATABASE_URL"])
-	waitFor(t, 20*time.Second, "the outbox to be published", func() bool {
+	waitFor(t, 20*time.Second, "the outbox to be published and ingested by the webhook dispatcher", func() bool {
 		var n int
-		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE sent_at IS NULL`).Scan(&n); err != nil {
+		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE sent_at IS NULL OR dispatched_at IS NULL`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n == 0

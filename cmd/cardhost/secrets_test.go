@@ -20,11 +20,14 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -670,6 +673,40 @@ func TestSecretsNeverLeak(t *testing.T) {
 	keySecret("secrets replayed", "Idempotency-Key", "secrets-key")
 	keySecret("secrets plain")
 	api.do("POST", "/v1/api-keys", map[string]any{"name": "secrets replayed", "scopes": []string{"reveal"}}, "Idempotency-Key", "secrets-key").must(t, 201)
+
+	// Webhook secrets: an endpoint created with an Idempotency-Key (and
+	// the request replayed), its secret rotated, and a delivery signed
+	// with both secrets made to a receiver (the issuer's side, where the
+	// signatures belong). The secrets belong only in the create and rotate
+	// answers.
+	var hooked atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(strings.Fields(r.Header.Get("webhook-signature"))) == 2 {
+			hooked.Add(1)
+		}
+	}))
+	defer receiver.Close()
+	hookSecret := func(name string, ans apiAnswer) string {
+		var ep struct{ ID, Secret string }
+		ans.decode(t, &ep)
+		control.add("webhook "+name+" answer", ans.Body, true)
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(ep.Secret, "whsec_"))
+		if err != nil || len(raw) < 24 {
+			t.Fatalf("webhook %s answer holds no secret: %s", name, ans.Body)
+		}
+		sec.long("webhook secret ("+name+")", strings.TrimPrefix(ep.Secret, "whsec_"))
+		sec.key("webhook secret key ("+name+")", raw)
+		return ep.ID
+	}
+	hookBody := map[string]any{"url": receiver.URL + "/hooks", "event_types": []string{"card.*"}, "description": "secrets"}
+	hookID := hookSecret("creation", creator.do("POST", "/v1/webhook-endpoints", hookBody, "Idempotency-Key", "secrets-hook").must(t, 201))
+	api.do("POST", "/v1/webhook-endpoints", hookBody, "Idempotency-Key", "secrets-hook").must(t, 201)
+	hookSecret("rotation", creator.do("POST", "/v1/webhook-endpoints/"+hookID+"/rotate-secret", nil, "Idempotency-Key", "secrets-rotate").must(t, 200))
+	api.do("POST", "/v1/webhook-endpoints/"+hookID+"/rotate-secret", nil, "Idempotency-Key", "secrets-rotate").must(t, 200)
+	api.do("POST", "/v1/cards/"+virtual.ID+"/freeze", map[string]any{"reason": "webhook"}).must(t, 200)
+	waitFor(t, 20*time.Second, "a webhook signed with both secrets", func() bool { return hooked.Load() > 0 })
+	api.do("GET", "/v1/webhook-endpoints/"+hookID, nil).must(t, 200)
+	api.do("GET", "/v1/events?limit=100", nil).must(t, 200)
 
 	// Read-only calls, so their answers are searched too.
 	for _, p := range []string{"/v1/cards", "/v1/cards/" + virtual.ID, "/v1/cards/" + virtual.ID + "/authorizations", "/v1/cards/" + virtual.ID + "/spend",

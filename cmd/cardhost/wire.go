@@ -48,6 +48,7 @@ type job struct {
 func backgroundJobs(a *App) []job {
 	return []job{
 		{"pprof", a.servePprof},
+		{"webhooks", a.hooks.Run},
 		{"idempotency-purge", func(ctx context.Context) error {
 			return every(ctx, time.Hour, func(ctx context.Context) error {
 				_, err := a.db.PurgeIdempotency(ctx, time.Now())

@@ -778,3 +778,32 @@ func TestSealOpenPIN(t *testing.T) {
 		t.Fatalf("a PIN sealed as a PAN does not open: %v", err)
 	}
 }
+
+// TestSealOpenSecret: a webhook secret opens only for its tenant and
+// binding, never as a PAN of that binding, and the sealed form does not
+// hold it.
+func TestSealOpenSecret(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	dek := f.generate(t, emv.KeyPANDEK)
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	sealed, err := f.hsm.SealSecret(ctx, dek.Ref, "ten_a", "whe_1", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, secret) {
+		t.Fatal("the sealed secret holds the secret")
+	}
+	if got, err := f.hsm.OpenSecret(ctx, dek.Ref, "ten_a", "whe_1", sealed); err != nil || !bytes.Equal(got, secret) {
+		t.Fatalf("OpenSecret: %v", err)
+	}
+	for name, open := range map[string]func() error{
+		"another tenant":  func() error { _, err := f.hsm.OpenSecret(ctx, dek.Ref, "ten_b", "whe_1", sealed); return err },
+		"another binding": func() error { _, err := f.hsm.OpenSecret(ctx, dek.Ref, "ten_a", "whe_2", sealed); return err },
+		"as a PAN":        func() error { _, err := f.hsm.OpenPAN(ctx, dek.Ref, "ten_a", "whe_1", sealed); return err },
+	} {
+		if err := open(); !errors.Is(err, softhsm.ErrSealed) {
+			t.Errorf("opened under %s: %v", name, err)
+		}
+	}
+}

@@ -41,6 +41,24 @@ func (h *HSM) SealPIN(ctx context.Context, dekRef, tenant, binding string, pin e
 	return h.seal(ctx, dekRef, tenant, binding, pin.Reveal())
 }
 
+// SealSecret seals a secret that cardhost must use again in clear (a
+// webhook endpoint's signing secret) like SealPAN, bound to tenant and to
+// binding (the object that owns it). The additional data differs from any
+// PAN's or PIN's ("secret:" + binding), so one sealed value never opens as
+// another kind.
+func (h *HSM) SealSecret(ctx context.Context, dekRef, tenant, binding string, secret []byte) ([]byte, error) {
+	return h.seal(ctx, dekRef, tenant, secretBinding(binding), string(secret))
+}
+
+// OpenSecret decrypts data made by SealSecret for the same tenant and
+// binding; tampered data, another tenant or binding give ErrSealed.
+func (h *HSM) OpenSecret(ctx context.Context, dekRef, tenant, binding string, sealed []byte) (emv.SecretBytes, error) {
+	clear, err := h.open(ctx, dekRef, tenant, secretBinding(binding), sealed)
+	return emv.SecretBytes(clear), err
+}
+
+func secretBinding(binding string) string { return "secret:" + binding }
+
 func (h *HSM) seal(ctx context.Context, dekRef, tenant, cardID, clear string) ([]byte, error) {
 	var out []byte
 	err := h.withActive(ctx, dekRef, opSeal, func(k *key) error {

@@ -28,6 +28,14 @@ func eventArgs(events []kafka.Event) []any {
 	return []any{ids, types, sources, subjects, tenants, times, data}
 }
 
+// InsertEvents writes events to the outbox inside tx, for the packages
+// that build on DB (issuance/webhook/postgres): the events become
+// visible to the relay exactly when tx commits. Call DB.Committed after
+// the commit to wake the relay.
+func InsertEvents(ctx context.Context, tx pgx.Tx, events []kafka.Event) error {
+	return insertEvents(ctx, tx, events)
+}
+
 // insertEvents writes events to the outbox inside tx: they become visible to
 // the relay exactly when the change they describe commits.
 func insertEvents(ctx context.Context, tx pgx.Tx, events []kafka.Event) error {
@@ -168,12 +176,14 @@ func (o *Outbox) Close() {
 
 // PruneOutbox deletes events Kafka acknowledged before sentBefore among the
 // limit oldest rows of the outbox, and returns how many it deleted. Unsent
-// events are never deleted. It looks only at the head of the table (rows
+// events are never deleted, nor events the webhook dispatcher has not yet
+// moved to its event store (dispatched_at, migration 0040). It looks only at the head of the table (rows
 // are sent in seq order), so a pass over a table with nothing to prune
 // costs one short index scan; call it again while it deletes something.
 func (db *DB) PruneOutbox(ctx context.Context, sentBefore time.Time, limit int) (int64, error) {
 	tag, err := db.pool.Exec(ctx, `DELETE FROM outbox WHERE seq IN (
-		SELECT seq FROM (SELECT seq, sent_at FROM outbox ORDER BY seq LIMIT $2) head WHERE sent_at < $1)`, sentBefore, limit)
+		SELECT seq FROM (SELECT seq, sent_at, dispatched_at FROM outbox ORDER BY seq LIMIT $2) head
+		WHERE sent_at < $1 AND dispatched_at IS NOT NULL)`, sentBefore, limit)
 	if err != nil {
 		return 0, fmt.Errorf("pruning outbox: %w", err)
 	}

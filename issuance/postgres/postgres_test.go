@@ -184,7 +184,8 @@ func TestOutboxLeaseIsExclusiveAndOrdered(t *testing.T) {
 }
 
 // TestPruneOutboxKeepsUnsentAndRecent: pruning deletes only events Kafka
-// acknowledged before the cut-off, never an unsent one, oldest first.
+// acknowledged before the cut-off, never an unsent one, oldest first, and
+// never one the webhook dispatcher has not ingested yet.
 func TestPruneOutboxKeepsUnsentAndRecent(t *testing.T) {
 	db := pgtest.New(t, postgres.Config{})
 	ctx := context.Background()
@@ -209,6 +210,12 @@ func TestPruneOutboxKeepsUnsentAndRecent(t *testing.T) {
 		t.Fatal(err)
 	}
 	cut := time.Now().Add(-7 * 24 * time.Hour)
+	if n, err := db.PruneOutbox(ctx, cut, 3); err != nil || n != 0 {
+		t.Fatalf("pruned %d, %v before the webhook dispatcher ingested anything; want 0", n, err)
+	}
+	if _, err := db.Pool().Exec(ctx, `UPDATE outbox SET dispatched_at = now()`); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := db.PruneOutbox(ctx, cut, 3); err != nil || n != 2 { // the 3 oldest rows hold 2 to prune
 		t.Fatalf("first pass pruned %d, %v; want 2", n, err)
 	}

@@ -23,6 +23,8 @@ import (
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/issuance/rest"
+	"github.com/cardhost/cardhost/issuance/webhook"
+	whpg "github.com/cardhost/cardhost/issuance/webhook/postgres"
 )
 
 // env is a REST server on a real TCP port over a fresh PostgreSQL schema
@@ -67,7 +69,9 @@ func newServer(tb testing.TB, cfg rest.Config, db *postgres.DB, deps issuance.De
 	tb.Helper()
 	reg := prometheus.NewRegistry()
 	svc, authority := issuance.NewService(deps), ca.New(deps, db)
-	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: authority, CVV2: cvv2.New(deps), IsUnavailable: postgres.IsUnavailable,
+	vault, _ := deps.Vault.(webhook.Vault)
+	hooks := webhook.NewService(webhook.Deps{Store: whpg.New(db), Vault: vault, SealKeyRef: deps.Keys.PANDEK, Sandbox: cfg.Sandbox, Now: deps.Now})
+	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: authority, CVV2: cvv2.New(deps), Webhooks: hooks, IsUnavailable: postgres.IsUnavailable,
 		Ready: []rest.ReadyCheck{{Name: "postgres", Check: db.Ping}}}, slog.New(slog.DiscardHandler), reg, reg)
 	if err != nil {
 		tb.Fatal(err)

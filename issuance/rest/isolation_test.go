@@ -28,6 +28,7 @@ import (
 	"github.com/cardhost/cardhost/issuance/emboss"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/rest"
+	whpg "github.com/cardhost/cardhost/issuance/webhook/postgres"
 )
 
 // The tenant isolation walk: tenant B calls every operation of
@@ -171,10 +172,22 @@ func pollUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 }
 
 // settle runs the background work cmd/cardhost runs in its workers: the
-// embossing queue (loopback embosser) and pending batch items.
+// embossing queue (loopback embosser), pending batch items, and the
+// webhook dispatcher's ingest of new events (not its deliveries).
 func settle(t *testing.T, e *env) {
 	t.Helper()
 	ctx := context.Background()
+	defer func() {
+		for {
+			n, err := whpg.New(e.db).Ingest(ctx, 1000, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				return
+			}
+		}
+	}()
 	if _, err := emboss.NewWorker(e.svc, &emboss.Loopback{Dir: t.TempDir()}, emboss.Config{}, nil).Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -342,6 +355,16 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 	c.do("POST", "/v1/certificates", map[string]any{"certificate_request_pem": o.csrPEM}).must(t, 201).decode(t, &crt)
 	o.ipk = crt.IPK
 
+	// A webhook endpoint (its deliveries stay pending: no dispatcher runs
+	// here) with a token in its URL.
+	var hook struct {
+		ID     string `json:"id"`
+		Secret string `json:"secret"`
+	}
+	hookToken := "isolation-" + low + "-hook-token-5d1e"
+	c.do("POST", "/v1/webhook-endpoints", map[string]any{"url": "https://hooks.isolation-" + low + ".example/cardhost?token=" + hookToken,
+		"event_types": []string{"card.*", "order.*"}, "description": "Isolation " + tag + " hook"}).must(t, 201).decode(t, &hook)
+
 	o.refID = "ISOLATION-" + tag + "-REF-0001"
 	o.idemKey = "isolation-shared-idempotency-key"
 	o.idemBody = map[string]any{"product_id": o.virtualProduct, "cardholder_id": chd.ID, "reference_id": o.refID,
@@ -399,7 +422,20 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 		t.Fatal("the batch issued no card")
 	}
 
+	settle(t, e) // every event of the tenant is in the event store
+	var events struct {
+		Data []struct {
+			ID   string `json:"id"`
+			Type string `json:"type"`
+		} `json:"data"`
+	}
+	c.do("GET", "/v1/events?type=card.created&card_id="+card.ID, nil).must(t, 200).decode(t, &events)
+	if len(events.Data) != 1 {
+		t.Fatalf("tenant %s's card.created events: %+v", tag, events.Data)
+	}
+
 	o.ids = map[string]string{
+		"webhook-endpoints": hook.ID, "events": events.Data[0].ID,
 		"cards": card.ID, "card-products": o.virtualProduct, "data-prep-templates": tpl.ID, "embossers": emb.ID,
 		"card-layouts": lay.ID, "cardholders": chd.ID, "certificates": crt.ID, "orders": card.OrderID,
 		"card-batches": bat.ID, "api-keys": key.ID,
@@ -415,6 +451,7 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 		"product name": "Isolation " + tag + " virtual", "issuer key reference": crt.IPK,
 		"certificate fingerprint": crt.Fingerprint, "certificate serial": crt.Serial, "batch request_id": o.batchRequestID,
 		"API key prefix": key.Prefix, "API key secret": key.Secret, "PAN": o.pan,
+		"webhook secret": hook.Secret, "webhook URL token": hookToken, "webhook description": "Isolation " + tag + " hook",
 	} {
 		o.add(name, v)
 	}
@@ -499,6 +536,10 @@ func (w *isolationWalk) bodyFor(op apiOperation) any {
 		return map[string]any{}
 	case "simulateCardPIN":
 		return map[string]any{"pin": "2468"}
+	case "updateWebhookEndpoint":
+		return map[string]any{"description": "changed by tenant B"}
+	case "recoverWebhookEndpoint":
+		return map[string]any{"since": time.Now().Add(-time.Hour).Format(time.RFC3339)}
 	}
 	if op.HasBody {
 		return map[string]any{}
@@ -886,6 +927,32 @@ func (w *isolationWalk) custom(id string) func() {
 			// A's own CSR sent by B: a new key reference of B's, never A's.
 			ans := w.b.c.do("POST", "/v1/certificates", map[string]any{"certificate_request_pem": a.csrPEM}).must(t, 201)
 			w.scan(ans)
+		}
+	case "createWebhookEndpoint":
+		return func() {
+			var own struct {
+				ID string `json:"id"`
+			}
+			ans := w.b.c.do("POST", "/v1/webhook-endpoints", map[string]any{"url": "https://hooks.tenant-b.example/x", "event_types": []string{"card.*"}}).must(t, 201)
+			w.scan(ans)
+			ans.decode(t, &own)
+			// B's own event redelivered to A's endpoint: not found, as a missing one.
+			var evs struct {
+				Data []struct{ ID string } `json:"data"`
+			}
+			w.settle()
+			w.b.c.do("GET", "/v1/events?limit=1&type=card.*", nil).must(t, 200).decode(t, &evs)
+			if len(evs.Data) != 1 {
+				t.Fatalf("tenant B has no event to redeliver")
+			}
+			w.sameAsMissing("redeliverEvent of B's event to tenant A's endpoint", 404, func(missing bool) apiAnswer {
+				ref := a.ids["webhook-endpoints"]
+				if missing {
+					ref = missingID(ref)
+				}
+				return w.b.c.do("POST", "/v1/events/"+evs.Data[0].ID+"/redeliver", map[string]any{"endpoint_id": ref})
+			})
+			w.scan(w.b.c.do("POST", "/v1/events/"+evs.Data[0].ID+"/redeliver", map[string]any{"endpoint_id": own.ID}).must(t, 202))
 		}
 	case "createAPIKey":
 		return func() {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/bins"
+	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
 // Problem is an RFC 9457 problem details object, extended with a machine
@@ -69,6 +70,10 @@ var slugStatus = map[string]int{
 	bins.SlugPANOutside:                 http.StatusUnprocessableEntity,
 	issuance.SlugNothingToUpdate:        http.StatusUnprocessableEntity,
 	issuance.SlugRequestIDReused:        http.StatusUnprocessableEntity,
+	// Webhook endpoints and events.
+	webhook.SlugEndpointDisabled: http.StatusConflict,
+	webhook.SlugNotSubscribed:    http.StatusConflict,
+	webhook.SlugEndpointLimit:    http.StatusConflict,
 	// Transport-level slugs produced by this package.
 	slugMalformedJSON:        http.StatusBadRequest,
 	slugUnsupportedMediaType: http.StatusUnsupportedMediaType,

@@ -72,6 +72,9 @@ func (s *Server) routeTable() []route {
 		}
 	}
 
+	// Webhook endpoints and events (webhook.go), when wired.
+	routes = append(routes, s.webhookRoutes()...)
+
 	return append(routes, []route{
 		// Card batches (batch.go).
 		{post, "/v1/card-batches", s.createCardBatch, operation{ID: "createCardBatch", Summary: "Issue up to 1000 cards asynchronously (202; a repeated request_id answers the first batch with 200)", Tag: "card-batches",

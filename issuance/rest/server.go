@@ -15,6 +15,7 @@ import (
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/cvv2"
+	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
 // Config configures the REST server. The zero value of each field means its
@@ -126,6 +127,9 @@ type Deps struct {
 	Authorizations AuthorizationReader
 	// Simulator drives the host in sandbox mode (nil: no simulator routes).
 	Simulator Simulator
+	// Webhooks manages webhook endpoints and answers the Events API
+	// (package issuance/webhook; nil: those routes are off).
+	Webhooks *webhook.Service
 	// Ready lists the checks /readyz runs (PostgreSQL, Kafka...).
 	Ready []ReadyCheck
 	// IsUnavailable reports whether an error means a backing service is
