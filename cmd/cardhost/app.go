@@ -189,7 +189,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	}
 	if cfg.Console {
 		if a.console, err = console.New(console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Sandbox: cfg.Mode == "sandbox"},
-			console.Deps{API: a.api, Sessions: a.db, Service: a.svc, Catalog: a.catalog, Records: a.ledger}, log); err != nil {
+			console.Deps{API: a.api, Sessions: a.db, Service: a.svc, Catalog: a.catalog, Records: a.ledger, Webhooks: webhooks}, log); err != nil {
 			return a, err
 		}
 		a.console.Mount(a.api.App())

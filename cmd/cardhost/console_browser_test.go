@@ -237,6 +237,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("another tenant's card: %q", got)
 	}
 
+	// The events page lists the card's events (for the docs).
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/events?card_id="+info.CardID), chromedp.WaitVisible(`table.events`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, `table.events`); !strings.Contains(got, "card.frozen") || !strings.Contains(got, "authorization.declined") {
+		t.Errorf("the card's events: %q", got)
+	}
+	screenshot(t, ctx, "events")
+
 	// The keys page, for the docs.
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/keys"), chromedp.WaitVisible(`table.keys`)); err != nil {
 		t.Fatal(err)

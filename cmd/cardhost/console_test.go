@@ -6,9 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -69,6 +71,16 @@ func TestConsoleOverHTTP(t *testing.T) {
 	env := testEnv(t)
 	a := startApp(t, env)
 	api := newAPIClient(t, a.base(), a.SandboxKey)
+	var received atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received.Add(1)
+		w.WriteHeader(204)
+	}))
+	defer receiver.Close()
+	var endpoint struct {
+		ID string `json:"id"`
+	}
+	api.do("POST", "/v1/webhook-endpoints", map[string]any{"url": receiver.URL, "event_types": []string{"card.*"}}).must(t, 201).decode(t, &endpoint)
 	var card struct {
 		ID     string `json:"card_id"`
 		Masked string `json:"masked_pan"`
@@ -140,6 +152,55 @@ func TestConsoleOverHTTP(t *testing.T) {
 	status, page = c.do("GET", "/console/cards/"+card.ID, nil)
 	if status != 200 || !strings.Contains(page, `<tr class="then">`) || !strings.Contains(page, "The card limit was exceeded") {
 		t.Fatalf("card page timeline (%d)", status)
+	}
+
+	// Events and webhook deliveries: the card's card.created, its attempt,
+	// and a redelivery that makes another.
+	var created string
+	waitFor(t, 20*time.Second, "card.created delivered and listed", func() bool {
+		_, page := c.do("GET", "/console/events?type=card.created&card_id="+card.ID, nil)
+		m := regexp.MustCompile(`href="/console/events/([0-9a-f-]{36})"`).FindStringSubmatch(page)
+		if m == nil {
+			return false
+		}
+		created = m[1]
+		_, ev := c.do("GET", "/console/events/"+created, nil)
+		return strings.Contains(ev, ">delivered<")
+	})
+	status, page = c.do("GET", "/console/cards/"+card.ID, nil)
+	if status != 200 || !strings.Contains(page, `href="/console/events/`+created+`"`) {
+		t.Fatalf("the card page does not list its events (%d)", status)
+	}
+	before := received.Load()
+	token := consoleCSRF.FindStringSubmatch(page)[1]
+	if status, _ := c.do("POST", "/console/events/"+created+"/redeliver", url.Values{"endpoint_id": {endpoint.ID}}); status != http.StatusForbidden {
+		t.Fatalf("redeliver without the CSRF token: %d", status)
+	}
+	if status, _ := c.do("POST", "/console/events/"+created+"/redeliver", url.Values{"csrf_token": {token}, "endpoint_id": {"wh_nope"}}); status != http.StatusNotFound {
+		t.Fatalf("redeliver to no such endpoint: %d", status)
+	}
+	status, _ = c.do("POST", "/console/events/"+created+"/redeliver", url.Values{"csrf_token": {token}, "endpoint_id": {endpoint.ID}})
+	if status != http.StatusSeeOther {
+		t.Fatalf("redeliver: %d", status)
+	}
+	waitFor(t, 20*time.Second, "the redelivery", func() bool { return received.Load() > before })
+	if _, page := c.do("GET", "/console/events/"+created+"?redelivered="+endpoint.ID, nil); strings.Count(page, ">delivered<") < 2 || !strings.Contains(page, "Redelivery pending for "+endpoint.ID) {
+		t.Fatalf("event page after the redelivery:\n%s", page)
+	}
+	if status, _ := c.do("GET", "/console/events/0190a0a0-0000-7000-8000-000000000000", nil); status != 404 {
+		t.Fatalf("no such event: %d", status)
+	}
+	// Another tenant's session sees neither the event nor the card.
+	_, otherKey := cliTenant(t, env, "Other issuer", false)
+	oc := newConsoleClient(t, a.base())
+	oc.signIn(otherKey)
+	for _, path := range []string{"/console/events/" + created, "/console/cards/" + card.ID, "/console/authorizations/" + sim.ID} {
+		if status, page := oc.do("GET", path, nil); status != 404 || strings.Contains(page, card.Masked) {
+			t.Errorf("another tenant's session, %s: %d", path, status)
+		}
+	}
+	if _, page := oc.do("GET", "/console/events", nil); strings.Contains(page, created) {
+		t.Error("another tenant's session lists the event")
 	}
 
 	// Without a session the stream answers 401 (EventSource gives up).

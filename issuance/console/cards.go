@@ -10,6 +10,8 @@ import (
 
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/webhook"
+	"github.com/cardhost/cardhost/kafka"
 )
 
 // cardsPage is the card search and its results.
@@ -87,6 +89,8 @@ type cardPage struct {
 	Timeline   []timelineEntry
 	MoreAuths  bool
 	Audit      []issuance.AuditEntry
+	Events     []kafka.Event
+	MoreEvents bool
 }
 
 // timelineEntry is a record and the captures and reversals that apply to
@@ -161,6 +165,9 @@ func (co *Console) loadCard(c *fiber.Ctx, id string) (*cardPage, error) {
 	}
 	p.Timeline, p.MoreAuths = timeline(auths), more
 	if p.Audit, err = co.deps.Service.CardAuditTrail(ctx, s.Tenant.ID, id); err != nil {
+		return nil, err
+	}
+	if p.Events, p.MoreEvents, err = co.deps.Webhooks.Events(ctx, s.Tenant.ID, webhook.EventFilter{PageRequest: issuance.PageRequest{Limit: 20}, CardID: id}); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
 // Config configures the console. The zero value of each field means its
@@ -108,6 +109,8 @@ type Deps struct {
 	Service  *issuance.Service
 	Catalog  *catalog.Service
 	Records  Records
+	// Webhooks lists events and their deliveries and redelivers them.
+	Webhooks *webhook.Service
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -167,6 +170,9 @@ func (co *Console) Mount(r fiber.Router) {
 	a.Post("/cards/:id/reveal", co.cardReveal)
 	a.Get("/authorizations/:id", co.authorization)
 	a.Get("/products", co.products)
+	a.Get("/events", co.events)
+	a.Get("/events/:id", co.event)
+	a.Post("/events/:id/redeliver", co.redeliver)
 	a.Get("/keys", co.keys)
 	a.Post("/keys", co.createKey)
 	a.Post("/keys/:id/revoke", co.revokeKey)

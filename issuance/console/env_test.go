@@ -28,6 +28,8 @@ import (
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/issuance/rest"
+	"github.com/cardhost/cardhost/issuance/webhook"
+	whpg "github.com/cardhost/cardhost/issuance/webhook/postgres"
 )
 
 // env is the REST API with the console mounted, as cmd/cardhost wires
@@ -40,6 +42,7 @@ type env struct {
 	svc    *issuance.Service
 	cat    *catalog.Service
 	ledger *hostpg.Ledger
+	hooks  *webhook.Service
 	clock  *clock
 	base   string
 	a, b   tenant
@@ -88,7 +91,8 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	deps := issuance.Deps{Tenants: db, Catalog: db, Cards: db, Keys: keys, Vault: hsm, Logger: slog.New(slog.DiscardHandler)}
-	e := &env{t: t, db: db, svc: issuance.NewService(deps), cat: catalog.New(deps), ledger: hostpg.New(db), clock: &clock{}}
+	e := &env{t: t, db: db, svc: issuance.NewService(deps), cat: catalog.New(deps), ledger: hostpg.New(db), clock: &clock{},
+		hooks: webhook.NewService(webhook.Deps{Store: whpg.New(db), Vault: hsm, SealKeyRef: keys.PANDEK})}
 	for _, tn := range []*tenant{&e.a, &e.b} {
 		name := "Issuer A"
 		if tn == &e.b {
@@ -116,12 +120,12 @@ func (e *env) serve(cfg console.Config) string {
 	e.t.Helper()
 	reg := prometheus.NewRegistry()
 	srv, err := rest.New(rest.Config{Version: "test", AuthFailureLimit: 2},
-		rest.Deps{Tenants: e.db, Idempotency: e.db, Service: e.svc, Catalog: e.cat, Authorizations: e.ledger, IsUnavailable: postgres.IsUnavailable},
+		rest.Deps{Tenants: e.db, Idempotency: e.db, Service: e.svc, Catalog: e.cat, Authorizations: e.ledger, Webhooks: e.hooks, IsUnavailable: postgres.IsUnavailable},
 		slog.New(slog.DiscardHandler), reg, reg)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	co, err := console.New(cfg, console.Deps{API: srv, Sessions: e.db, Service: e.svc, Catalog: e.cat, Records: e.ledger, Now: e.clock.Now}, nil)
+	co, err := console.New(cfg, console.Deps{API: srv, Sessions: e.db, Service: e.svc, Catalog: e.cat, Records: e.ledger, Webhooks: e.hooks, Now: e.clock.Now}, nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ type pages struct {
 
 // pageNames are the templates in templates/, each a "content" block that
 // the layout frames.
-var pageNames = []string{"login", "error", "overview", "stream", "cards", "card", "authorization", "products", "keys", "reveal"}
+var pageNames = []string{"login", "error", "overview", "stream", "cards", "card", "authorization", "products", "keys", "reveal", "events", "event"}
 
 func parsePages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -63,8 +63,11 @@ func (co *Console) render(c *fiber.Ctx, status int, name string, data any) error
 	t := co.pages.byName[name]
 	s := sessionOf(c)
 	v := view{Title: titles[name], Nav: name, Session: s, Sandbox: co.cfg.Sandbox || (s != nil && s.Tenant.Sandbox), Data: data}
-	if name == "card" || name == "authorization" || name == "reveal" {
+	switch name {
+	case "card", "authorization", "reveal":
 		v.Nav = "cards"
+	case "event":
+		v.Nav = "events"
 	}
 	var b bytes.Buffer
 	if err := t.Execute(&b, v); err != nil {
@@ -78,6 +81,7 @@ func (co *Console) render(c *fiber.Ctx, status int, name string, data any) error
 var titles = map[string]string{
 	"login": "Sign in", "error": "Error", "overview": "Overview", "stream": "Live authorizations", "cards": "Cards",
 	"card": "Card", "authorization": "Authorization", "products": "Products and templates", "keys": "API keys", "reveal": "Card data",
+	"events": "Events and webhook deliveries", "event": "Event",
 }
 
 // errorPage is the data of the error page.
@@ -146,16 +150,17 @@ func (co *Console) serveStatic(static fs.FS) fiber.Handler {
 
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{
-	"money":    money,
-	"currency": currencyAlpha,
-	"when":     when,
-	"reason":   reasonWords,
-	"decider":  decidedBy,
-	"approved": func(a *host.Authorization) bool { return a.Code == "00" || a.Code == "10" },
-	"join":     strings.Join,
-	"merchant": merchant,
-	"sub":      func(a, b int64) int64 { return a - b },
-	"since":    func(from, to time.Time) time.Duration { return to.Sub(from) },
+	"money":     money,
+	"currency":  currencyAlpha,
+	"when":      when,
+	"reason":    reasonWords,
+	"decider":   decidedBy,
+	"approved":  func(a *host.Authorization) bool { return a.Code == "00" || a.Code == "10" },
+	"join":      strings.Join,
+	"hasPrefix": strings.HasPrefix,
+	"merchant":  merchant,
+	"sub":       func(a, b int64) int64 { return a - b },
+	"since":     func(from, to time.Time) time.Duration { return to.Sub(from) },
 	"title": func(v any) string {
 		s := fmt.Sprint(v)
 		if s == "" {
