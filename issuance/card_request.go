@@ -19,7 +19,7 @@ type CardRequest struct {
 	CardholderID string `json:"cardholder_id,omitempty" doc:"the cardholder the card is issued to (or give card_holder_name)"`
 	// CardHolderName is QPay's name to emboss; printed_name wins when both
 	// are given.
-	CardHolderName string   `json:"card_holder_name,omitempty" doc:"name to emboss when the card has no cardholder record (A-Z and spaces, 2-26)"`
+	CardHolderName string   `json:"card_holder_name,omitempty" example:"ADA LOVELACE" doc:"name to emboss when the card has no cardholder record (A-Z and spaces, 2-26)"`
 	ReferenceID    string   `json:"reference_id,omitempty" doc:"your own id for the card, unique per tenant (1-64 characters)"`
 	Type           CardType `json:"type,omitempty" enum:"VIRTUAL,PLASTIC,TEMPORARY" doc:"default: the product's card_type"`
 	PrintedName    string   `json:"printed_name,omitempty" doc:"EMV 5F20 name: 2-26 letters A-Z and spaces, upper-cased; default from the cardholder's names"`

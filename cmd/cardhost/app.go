@@ -3,22 +3,18 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/cardhost/cardhost/cmd/cardhost/sandbox"
-	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/cmd/cardhost/startup"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/host/isoserver"
@@ -74,9 +70,10 @@ type App struct {
 	SandboxKey string
 }
 
-// openDB opens (creating and migrating) the database.
+// openDB opens (creating and migrating) the database; its errors name
+// the database (without password) and ask whether PostgreSQL runs.
 func openDB(ctx context.Context, cfg Config, log *slog.Logger) (*postgres.DB, error) {
-	return postgres.Open(ctx, postgres.Config{
+	db, err := postgres.Open(ctx, postgres.Config{
 		URL:              cfg.DatabaseURL,
 		CreateDatabase:   true,
 		MaxConns:         int32(cfg.DBMaxConns),
@@ -84,31 +81,16 @@ func openDB(ctx context.Context, cfg Config, log *slog.Logger) (*postgres.DB, er
 		CommitBatch:      cfg.DBCommitBatch,
 		StatementTimeout: cfg.DBTimeout,
 	}, log)
+	return db, startup.Database(cfg.DatabaseURL, err)
 }
 
-// openHSM opens the software HSM over the database key store. In sandbox
-// mode a missing master key file is generated (0600) first.
-func openHSM(cfg Config, db *postgres.DB, log *slog.Logger) (*softhsm.HSM, error) {
-	hc := softhsm.Config{CacheTTL: cfg.KeyCacheTTL}
-	switch {
-	case cfg.MasterKeyHex != "":
-		hc.MasterKeyHex = emv.Sensitive(cfg.MasterKeyHex)
-	default:
-		hc.MasterKeyFile = cfg.MasterKeyFile
-		if cfg.Mode == "sandbox" {
-			if _, err := os.Stat(cfg.MasterKeyFile); errors.Is(err, fs.ErrNotExist) {
-				if err := os.MkdirAll(filepath.Dir(cfg.MasterKeyFile), 0o700); err != nil {
-					return nil, fmt.Errorf("creating data dir: %w", err)
-				}
-				kcv, err := softhsm.GenerateMasterKeyFile(cfg.MasterKeyFile, nil)
-				if err != nil {
-					return nil, err
-				}
-				log.Warn("sandbox: generated a new HSM master key file", "path", cfg.MasterKeyFile, "kcv", kcv)
-			}
-		}
-	}
-	return softhsm.New(hc, db.KeyStore())
+// openHSM opens the software HSM over the database key store
+// (startup.OpenHSM: a sandbox master key file is generated only for a
+// database that holds no key, and keys under another master key stop the
+// start).
+func openHSM(ctx context.Context, cfg Config, db *postgres.DB, log *slog.Logger) (*softhsm.HSM, error) {
+	return startup.OpenHSM(ctx, startup.HSMConfig{Sandbox: cfg.Mode == "sandbox", MasterKeyHex: cfg.MasterKeyHex,
+		MasterKeyFile: cfg.MasterKeyFile, CacheTTL: cfg.KeyCacheTTL, LegacyDirs: []string{".cardhost"}}, db.KeyStore(), log)
 }
 
 // openApp builds every component and binds the listeners; run serves.
@@ -120,11 +102,14 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		}
 	}()
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err = a.bind(); err != nil { // a taken port stops the start before anything is written
+		return a, err
+	}
 	if a.db, err = openDB(ctx, cfg, log); err != nil {
 		return a, err
 	}
 	a.ledger = hostpg.New(a.db)
-	if a.hsm, err = openHSM(cfg, a.db, log); err != nil {
+	if a.hsm, err = openHSM(ctx, cfg, a.db, log); err != nil {
 		return a, err
 	}
 	if a.svc, err = newService(ctx, a); err != nil {
@@ -136,21 +121,10 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		}
 	}
 
-	// Kafka: the configured cluster, or the embedded broker (in production
-	// only with the opt-in checkServe asked for: warned here and on /readyz).
-	a.brokers = cfg.KafkaBrokers
 	var warnings map[string]string
-	if len(a.brokers) == 0 {
-		a.broker, err = embedded.Start(embedded.Config{Addr: cfg.EmbeddedKafkaAddr, Topic: cfg.KafkaTopic,
-			Partitions: int32(cfg.KafkaPartitions), Logger: log.With("component", "kafka")})
-		if err != nil {
-			return a, fmt.Errorf("starting embedded Kafka: %w", err)
-		}
-		a.brokers = a.broker.Addrs()
-		if cfg.Mode == "production" {
-			warnings = map[string]string{"kafka": embeddedKafkaWarning}
-			log.Warn(embeddedKafkaWarning, "addr", a.brokers)
-		}
+	if a.broker != nil && cfg.Mode == "production" {
+		warnings = map[string]string{"kafka": embeddedKafkaWarning}
+		log.Warn(embeddedKafkaWarning, "addr", a.brokers)
 	}
 	a.relay, err = outbox.New(outbox.Config{Brokers: a.brokers, Topic: cfg.KafkaTopic, Partitions: int32(cfg.KafkaPartitions),
 		PollInterval: 250 * time.Millisecond, LagInterval: 5 * time.Second}, a.db.Outbox(), log, a.reg)
@@ -181,6 +155,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 			IsUnavailable: postgres.IsUnavailable,
 			Ready: []rest.ReadyCheck{
 				{Name: "postgres", Check: a.db.Ping},
+				{Name: "hsm", Check: a.hsm.CheckMasterKey}, // every stored key opens under this master key
 				{Name: "outbox", Check: a.outboxReady},
 			},
 		}, log, a.reg, a.reg)
@@ -194,14 +169,34 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		}
 		a.console.Mount(a.api.App())
 	}
-	if a.httpLn, err = listen(cfg.HTTPAddr, cfg.HTTPTLSCert, cfg.HTTPTLSKey, ""); err != nil {
-		return a, fmt.Errorf("listening for HTTP: %w", err)
-	}
 	return a, nil
 }
 
-// openHost builds the authorization engine and the ISO 8583 server and
-// binds the ISO port.
+// bind takes the REST and ISO 8583 ports and starts the embedded Kafka
+// broker when no KAFKA_BROKERS are set (in production only with the
+// opt-in checkServe asked for), before anything else opens: a taken
+// address stops the start naming its setting.
+func (a *App) bind() (err error) {
+	if a.httpLn, err = startup.Listen(a.cfg.HTTPAddr, a.cfg.HTTPTLSCert, a.cfg.HTTPTLSKey, ""); err != nil {
+		err = startup.TLSFiles("REST", startup.Setting{Env: "CARDHOST_HTTP_TLS_CERT", Flag: "http-tls-cert"}, startup.Setting{Env: "CARDHOST_HTTP_TLS_KEY", Flag: "http-tls-key"}, err)
+		return startup.AddrInUse("REST API", a.cfg.HTTPAddr, startup.Setting{Env: "CARDHOST_HTTP_ADDR", Flag: "http-addr"}, fmt.Errorf("listening for HTTP: %w", err))
+	}
+	if a.isoLn, err = net.Listen("tcp", a.cfg.ISOAddr); err != nil {
+		return startup.AddrInUse("ISO 8583", a.cfg.ISOAddr, startup.Setting{Env: "CARDHOST_ISO_ADDR", Flag: "iso-addr"}, fmt.Errorf("listening for ISO 8583: %w", err))
+	}
+	if a.brokers = a.cfg.KafkaBrokers; len(a.brokers) > 0 {
+		return nil
+	}
+	a.broker, err = embedded.Start(embedded.Config{Addr: a.cfg.EmbeddedKafkaAddr, Topic: a.cfg.KafkaTopic,
+		Partitions: int32(a.cfg.KafkaPartitions), Logger: a.log.With("component", "kafka")})
+	if err != nil {
+		return startup.AddrInUse("embedded Kafka", a.cfg.EmbeddedKafkaAddr, startup.Setting{Env: "CARDHOST_EMBEDDED_KAFKA_ADDR", Flag: "embedded-kafka-addr"}, fmt.Errorf("starting embedded Kafka: %w", err))
+	}
+	a.brokers = a.broker.Addrs()
+	return nil
+}
+
+// openHost builds the authorization engine and the ISO 8583 server.
 func (a *App) openHost(log *slog.Logger) error {
 	keys := a.svc.Keys()
 	if keys.PANIndex == "" {
@@ -225,8 +220,8 @@ func (a *App) openHost(log *slog.Logger) error {
 		Acquirers: a.engine, MAC: a.hsm, // message authentication (MACs by the HSM)
 	}
 	if a.cfg.ISOTLSCert != "" {
-		if ic.TLS, err = tlsConfig(a.cfg.ISOTLSCert, a.cfg.ISOTLSKey, a.cfg.ISOTLSClientCA); err != nil {
-			return err
+		if ic.TLS, err = startup.TLSConfig(a.cfg.ISOTLSCert, a.cfg.ISOTLSKey, a.cfg.ISOTLSClientCA); err != nil {
+			return startup.TLSFiles("ISO 8583", startup.Setting{Env: "CARDHOST_ISO_TLS_CERT", Flag: "iso-tls-cert"}, startup.Setting{Env: "CARDHOST_ISO_TLS_KEY", Flag: "iso-tls-key"}, err)
 		}
 		if ic.TLS.ClientCAs != nil && a.cfg.Mode == "sandbox" {
 			// The sandbox simulator is an acquirer on our own port: give it
@@ -236,13 +231,8 @@ func (a *App) openHost(log *slog.Logger) error {
 			}
 		}
 	}
-	if a.iso, err = isoserver.New(ic, a.engine, log, a.reg); err != nil {
-		return err
-	}
-	if a.isoLn, err = net.Listen("tcp", a.cfg.ISOAddr); err != nil {
-		return fmt.Errorf("listening for ISO 8583: %w", err)
-	}
-	return nil
+	a.iso, err = isoserver.New(ic, a.engine, log, a.reg)
+	return err
 }
 
 // openWebhooks builds the webhook service (endpoints, Events API) and the
@@ -290,41 +280,6 @@ func (a *App) outboxReady(ctx context.Context) error {
 	return nil
 }
 
-// listen opens a TCP listener, wrapped in TLS when a certificate is given
-// (and requiring client certificates signed by clientCA when set).
-func listen(addr, certFile, keyFile, clientCA string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil || certFile == "" {
-		return ln, err
-	}
-	tc, err := tlsConfig(certFile, keyFile, clientCA)
-	if err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return tls.NewListener(ln, tc), nil
-}
-
-func tlsConfig(certFile, keyFile, clientCA string) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("loading TLS certificate: %w", err)
-	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if clientCA != "" {
-		pem, err := os.ReadFile(clientCA)
-		if err != nil {
-			return nil, fmt.Errorf("reading client CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("client CA file holds no PEM certificate")
-		}
-		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
-	}
-	return tc, nil
-}
-
 // HTTPAddr is the REST listener's address.
 func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
 
@@ -341,6 +296,12 @@ func (a *App) run(ctx context.Context) error {
 	relayDone := make(chan struct{})
 	go func() {
 		defer close(relayDone)
+		if a.broker != nil { // its log is in memory only: refill it before new events
+			since := time.Now().Add(-embedded.DefaultRetentionTime)
+			if n, err := a.relay.Replay(relayCtx, a.db.Outbox(), since); err != nil || n > 0 {
+				a.log.Info("replayed published events from the outbox into the embedded Kafka broker", "events", n, "since", since.UTC(), "err", err)
+			}
+		}
 		if err := a.relay.Run(relayCtx); err != nil && !errors.Is(err, context.Canceled) {
 			errc <- fmt.Errorf("outbox relay: %w", err)
 		}
@@ -424,6 +385,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log := newLogger(cfg, stderr)
 	a, err := openApp(ctx, cfg, log, stdout)
+	if startup.IsProblem(err) {
+		fmt.Fprintf(stderr, "cardhost serve: %v\n", err)
+		return 2
+	}
 	if err != nil {
 		log.Error("starting cardhost", "err", err)
 		return 1
@@ -448,6 +413,9 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	db, err := openDB(ctx, cfg, newLogger(cfg, stderr))
 	if err != nil {
 		fmt.Fprintln(stderr, "cardhost migrate:", err)
+		if startup.IsProblem(err) {
+			return 2
+		}
 		return 1
 	}
 	db.Close()

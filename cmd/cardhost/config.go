@@ -12,10 +12,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/cardhost/cardhost/cmd/cardhost/admin"
+	"github.com/cardhost/cardhost/cmd/cardhost/startup"
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/issuance/postgres"
@@ -101,14 +101,14 @@ var settings = []setting{
 		intSetter(func(c *Config, n int) { c.KafkaPartitions = n }, 1, 10000)},
 	{"CARDHOST_EMBEDDED_KAFKA_ADDR", "embedded-kafka-addr", "127.0.0.1:9092", "listen address of the embedded Kafka broker (only without KAFKA_BROKERS)",
 		addrSetter(func(c *Config, v string) { c.EmbeddedKafkaAddr = v })},
-	{"CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION", "embedded-kafka-in-production", "false", "true lets production mode run on the embedded in-memory broker without KAFKA_BROKERS (single-box trials only: its events are gone after a restart; a WARN line at start and a kafka warning on /readyz)",
+	{"CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION", "embedded-kafka-in-production", "false", "true lets production mode run on the embedded in-memory broker without KAFKA_BROKERS (single-box trials only: its log is in memory, refilled at start with the outbox's last 24 h only; a WARN line at start and a kafka warning on /readyz)",
 		boolSetter(func(c *Config, b bool) { c.EmbeddedKafkaInProduction = b })},
 	{"CARDHOST_HTTP_ADDR", "http-addr", ":8080", "REST API listen address",
 		addrSetter(func(c *Config, v string) { c.HTTPAddr = v })},
 	{"CARDHOST_ISO_ADDR", "iso-addr", ":8583", "ISO 8583 host listen address",
 		addrSetter(func(c *Config, v string) { c.ISOAddr = v })},
-	{"CARDHOST_DATA_DIR", "data-dir", ".cardhost", "folder for the sandbox master key file and embossing files",
-		func(c *Config, v string) error { c.DataDir = v; return nonEmpty(v) }},
+	{"CARDHOST_DATA_DIR", "data-dir", "", "folder for the sandbox master key file and embossing files; unset: $XDG_STATE_HOME/cardhost, else ~/.local/state/cardhost (never the working directory)",
+		func(c *Config, v string) error { c.DataDir = strings.TrimSpace(v); return nil }},
 	{"CARDHOST_MASTER_KEY", "master-key", "", "HSM master key, 64 hex characters (AES-256); overrides the key file",
 		func(c *Config, v string) error { c.MasterKeyHex = strings.TrimSpace(v); return nil }},
 	{"CARDHOST_MASTER_KEY_FILE", "master-key-file", "", "HSM master key file (0600); default <data-dir>/master.key in sandbox mode",
@@ -294,12 +294,13 @@ func addrSetter(f func(*Config, string)) func(*Config, string) error {
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	vals := make([]string, len(settings))
 	for i, s := range settings {
-		vals[i] = s.def
+		vals[i] = s.def // the default -h shows: never a value from the environment (it may be a secret)
+		fs.Var(startup.NewSettingValue(&vals[i], s.flag, s.def), s.flag, s.doc+" (env "+s.env+")")
 		if v, ok := lookup(getenv, s.env); ok {
 			vals[i] = v
 		}
-		fs.StringVar(&vals[i], s.flag, vals[i], s.doc+" (env "+s.env+")")
 	}
+	fs.Usage = func() { startup.Usage(fs, fs.Name() == "cardhost serve" || fs.Name() == "cardhost migrate") }
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -311,9 +312,6 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 		if err := s.set(&c, vals[i]); err != nil {
 			return Config{}, fmt.Errorf("invalid %s (--%s): %w", s.env, s.flag, err)
 		}
-	}
-	if c.MasterKeyFile == "" && c.Mode == "sandbox" {
-		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
 	}
 	if c.Mode == "production" && c.MasterKeyHex == "" && c.MasterKeyFile == "" {
 		return Config{}, errors.New("production mode needs an explicit master key: set CARDHOST_MASTER_KEY or CARDHOST_MASTER_KEY_FILE")
@@ -327,17 +325,44 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 	if c.ISOTLSClientCA != "" && c.ISOTLSCert == "" {
 		return Config{}, errors.New("CARDHOST_ISO_TLS_CLIENT_CA needs CARDHOST_ISO_TLS_CERT and CARDHOST_ISO_TLS_KEY")
 	}
-	return c, nil
+	err := c.resolvePaths(getenv)
+	return c, err
+}
+
+// resolvePaths makes the data folder and the key file absolute, so that
+// logs and messages name them fully and no path depends on where cardhost
+// was started: the data folder defaults to the user's state directory.
+func (c *Config) resolvePaths(getenv func(string) string) (err error) {
+	if c.DataDir == "" {
+		if c.DataDir, err = startup.DefaultDataDir(getenv); err != nil {
+			c.DataDir, err = "", nil // checkServe refuses it; commands that keep no files do not need it
+		}
+	}
+	if c.DataDir != "" {
+		if c.DataDir, err = filepath.Abs(c.DataDir); err != nil {
+			return fmt.Errorf("invalid CARDHOST_DATA_DIR (--data-dir): %w", err)
+		}
+	}
+	if c.MasterKeyFile == "" && c.Mode == "sandbox" && c.DataDir != "" {
+		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
+	}
+	if c.MasterKeyFile != "" {
+		c.MasterKeyFile, err = filepath.Abs(c.MasterKeyFile)
+	}
+	return err
 }
 
 // embeddedKafkaWarning is what a production instance on the embedded broker
 // logs at start and /readyz reports under "warnings".
-const embeddedKafkaWarning = "production mode on the embedded in-memory Kafka broker (CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION): events it received are gone after a restart; set KAFKA_BROKERS to a Kafka cluster"
+const embeddedKafkaWarning = "production mode on the embedded in-memory Kafka broker (CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION): its log is in memory, and a restart keeps only the last 24 h of events the outbox still holds; set KAFKA_BROKERS to a Kafka cluster"
 
 // checkServe validates what only `cardhost serve` needs (the operator
 // subcommands and migrate do not publish events): production mode runs on
 // a Kafka cluster unless the single-box opt-in is set.
 func checkServe(c Config) error {
+	if c.DataDir == "" {
+		return startup.ErrNoDataDir
+	}
 	if c.Mode == "production" && len(c.KafkaBrokers) == 0 && !c.EmbeddedKafkaInProduction {
 		return errors.New("production mode needs a Kafka cluster: set KAFKA_BROKERS (the embedded in-memory broker loses its events on restart; for a single-box trial only, set CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION=true)")
 	}
@@ -360,15 +385,6 @@ func writeConfigTable(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| `%s` | `--%s` | `%s` | %s |\n", s.env, s.flag, def, s.doc)
 	}
-}
-
-// writeConfigHelp prints the variables for `cardhost help config`.
-func writeConfigHelp(w io.Writer) {
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	for _, s := range settings {
-		fmt.Fprintf(tw, "%s\t--%s\t%s\n", s.env, s.flag, s.def)
-	}
-	tw.Flush()
 }
 
 // newLogger builds the process logger from the config.
@@ -397,7 +413,7 @@ func adminLoad(getenv func(string) string, stderr io.Writer) admin.Load {
 		return admin.Env{
 			Mode: cfg.Mode, Log: log, Brokers: brokers, Topic: cfg.KafkaTopic,
 			OpenDB:  func(ctx context.Context) (*postgres.DB, error) { return openDB(ctx, cfg, log) },
-			OpenHSM: func(db *postgres.DB) (*softhsm.HSM, error) { return openHSM(cfg, db, log) },
+			OpenHSM: func(ctx context.Context, db *postgres.DB) (*softhsm.HSM, error) { return openHSM(ctx, cfg, db, log) },
 		}, nil
 	}
 }

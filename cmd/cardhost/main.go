@@ -54,14 +54,14 @@ commands:
   config      print every configuration variable with its default
   version     print the version
 
-Run 'cardhost COMMAND -h' for a command's flags.
+Run 'cardhost help COMMAND' or 'cardhost COMMAND -h' for a command's flags.
 `
 
 // run is the whole program; main only adds the signal context and the
 // exit code. Exit codes: 0 ok, 1 failure, 2 bad usage.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -85,7 +85,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version":
 		fmt.Fprintln(stdout, "cardhost", version)
 		return 0
-	case "help", "-h", "--help":
+	case "help", "-h", "--help", "-help":
+		if len(args) > 0 && args[0] != "serve" { // help COMMAND: the command's own -h
+			return run(ctx, []string{args[0], "-h"}, getenv, stdout, stderr)
+		}
+		if len(args) > 0 {
+			return runServe(ctx, []string{"-h"}, getenv, stdout, stdout)
+		}
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:

@@ -292,7 +292,10 @@ func TestREADMETour(t *testing.T) {
 
 // TestREADMEWalk runs README's issuing walk (certificate -> key -> template
 // -> embosser -> layout -> product -> card -> ACTIVE -> authorization) with
-// curl, jq and openssl, as written, against a running cardhost.
+// curl, jq and openssl, as written, against a running cardhost, twice in a
+// row: each run creates its own card (fresh idempotency keys), and leaves
+// no temporary folder behind. A step that fails stops the walk with its
+// error answer.
 func TestREADMEWalk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs commands")
@@ -304,17 +307,42 @@ func TestREADMEWalk(t *testing.T) {
 	}
 	app := startApp(t, testEnv(t))
 	block, _, _, _ := readmeBlock(t, "walk")
-	cmd := exec.Command("bash", "-euo", "pipefail", "-c", strings.Join(shellCommands(block), "\n"))
-	cmd.Env = append(os.Environ(), "KEY="+app.SandboxKey, "CARDHOST="+app.base())
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("README walk failed: %v\n%s", err, out)
+	tmp := t.TempDir()
+	walk := func(key string) (string, error) {
+		cmd := exec.Command("bash", "-c", strings.Join(shellCommands(block), "\n"))
+		cmd.Env = append(os.Environ(), "KEY="+key, "CARDHOST="+app.base(), "TMPDIR="+tmp)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
 	}
-	for _, want := range []string{`"hsm_key_reference": "ipk_`, `"algorithm": "ECDH-P256"`, `"status": "ACTIVE"`,
-		`"embossing_status": "ISSUED"`, `"response_code": "00"`, `"reason": "approved"`, `"spent": 1250`} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("README walk output lacks %s:\n%s", want, out)
+	cardRE := regexp.MustCompile(`"card_id": "(crd_[0-9A-Z]+)"`)
+	var cards []string
+	for run := 1; run <= 2; run++ {
+		out, err := walk(app.SandboxKey)
+		if err != nil {
+			t.Fatalf("README walk run %d failed: %v\n%s", run, err, out)
 		}
+		for _, want := range []string{`"hsm_key_reference": "ipk_`, `"algorithm": "ECDH-P256"`, `"status": "ACTIVE"`,
+			`"embossing_status": "ISSUED"`, `"response_code": "00"`, `"reason": "approved"`, `"spent": 1250`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("README walk run %d output lacks %s:\n%s", run, want, out)
+			}
+		}
+		m := cardRE.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("README walk run %d shows no card:\n%s", run, out)
+		}
+		cards = append(cards, m[1])
+		if left, _ := os.ReadDir(tmp); len(left) != 0 {
+			t.Fatalf("README walk run %d left %d entries in TMPDIR", run, len(left))
+		}
+	}
+	if cards[0] == cards[1] {
+		t.Fatalf("the second walk replayed the first one's card %s", cards[0])
+	}
+	// A failing step stops the walk and shows the error answer.
+	out, err := walk("chk_not_a_key")
+	if err == nil || !strings.Contains(out, "answered HTTP 401") || strings.Contains(out, "response_code") {
+		t.Fatalf("README walk with a wrong key: %v\n%s", err, out)
 	}
 }
 

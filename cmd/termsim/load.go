@@ -18,7 +18,7 @@ import (
 // (codes of the mix, valid ARPCs) and nothing failed; 1: unexpected
 // answers, errors or timeouts, or no connection; 2: bad flags.
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("load", "termsim load --card-dir DIR | --api URL --key KEY [--cards N] [--connections 2] [--inflight 8] [--rate R | --max] [--duration 10s] [--mix FILE] [--json FILE] [--baseline]", stderr)
+	fs := newFlags("load", "termsim load --card-dir DIR | --api URL --key KEY [--cards N] [--connections 2] [--inflight 8] [--rate R | --max] [--warmup 0s] [--duration 10s] [--mix FILE] [--json FILE] [--baseline]", stderr)
 	tf := newTerminalFlags(fs)
 	nCards := fs.Int("cards", 0, "number of cards: the first N of --card-dir, or N new cards created through --api (default: all of --card-dir, or 10 with --api)")
 	cardDir := fs.String("card-dir", "", "`folder` of card files (*.json, *.yaml); their ATCs are kept in FILE.state")
@@ -29,9 +29,10 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tkey := fs.String("transport-key", "", "transport key in clear `hex` that opens the cards' personalisation exports (default: the sandbox key)")
 	conns := fs.Int("connections", 2, "TCP connections")
 	inflight := fs.Int("inflight", 8, "requests in flight per connection")
-	rate := fs.Float64("rate", 0, "requests per second over all connections (default: --max)")
+	rate := fs.Float64("rate", 0, "requests per second over all connections, open loop: latency counts from each request's scheduled send, and the report warns when the achieved rate falls short (default: --max)")
 	maxRate := fs.Bool("max", false, "send as fast as answers come back (the default without --rate)")
-	duration := fs.Duration("duration", 10*time.Second, "how long to start requests")
+	duration := fs.Duration("duration", 10*time.Second, "how long to start requests and measure (after --warmup)")
+	warmup := fs.Duration("warmup", 0, "run this long first without counting latencies, throughput or the rate (answers are still checked)")
 	mixFile := fs.String("mix", "", "mix `file` (YAML or JSON, docs/termsim.md); default 40% chip, 30% contactless, 15% magstripe, 15% e-commerce, all expected 00")
 	jsonFile := fs.String("json", "", "also write the report as JSON to `file`")
 	baseline := fs.Bool("baseline", false, "first run the same load against an in-process bare server (answers 00, decides nothing) and report the host's throughput and p99 against it")
@@ -54,8 +55,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(usagef("--rate must be positive"))
 	case *conns < 1 || *inflight < 1 || *conns > 1000 || *inflight > 1000:
 		return fail(usagef("--connections and --inflight must be 1 to 1000"))
-	case *duration <= 0:
-		return fail(usagef("--duration must be positive"))
+	case *duration <= 0 || *warmup < 0:
+		return fail(usagef("--duration must be positive and --warmup not negative"))
 	case *nCards < 0:
 		return fail(usagef("--cards must not be negative"))
 	case (*cardDir == "") == (*apiURL == ""):
@@ -106,7 +107,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := loadgen.LoadConfig{
 		Label: "host", Addr: tf.host, Cards: cards, Terminal: tcfg, Connections: *conns, InFlight: *inflight,
-		Rate: *rate, Duration: *duration, Mix: mix, Timeout: tf.timeout, Validate: true,
+		Rate: *rate, Duration: *duration, Warmup: *warmup, Mix: mix, Timeout: tf.timeout, Validate: true,
 	}
 	if !*quiet {
 		cfg.Progress = stderr

@@ -61,3 +61,9 @@ var (
 	// PAN-DEK, PAN-IDX) or the transport key is not an AES KEK.
 	ErrNotExportable = errors.New("softhsm: key not exportable")
 )
+
+// ErrWrongMasterKey: the key store holds keys wrapped under a master key
+// other than the HSM's (a second master key was generated, or the
+// configuration points at the wrong key file). Returned, as a
+// *MasterKeyMismatch, by CheckMasterKey and StoredMasterKCVs' users.
+var ErrWrongMasterKey = errors.New("softhsm: keys are wrapped under another master key")

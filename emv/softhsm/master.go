@@ -139,3 +139,14 @@ func GenerateMasterKeyFile(path string, rnd io.Reader) (string, error) {
 	}
 	return emv.EncodeHex(kcv), nil
 }
+
+// MasterKeyFileKCV returns the check value of the master key in a key
+// file (the file is read as New reads it, and the key wiped at once), so
+// that an operator can be told which of several files fits a key store.
+func MasterKeyFileKCV(path string) (string, error) {
+	mk, err := loadMasterKey(Config{MasterKeyFile: path})
+	if err != nil {
+		return "", err
+	}
+	return mk.kcv, nil
+}

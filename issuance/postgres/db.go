@@ -171,7 +171,7 @@ func createDatabase(ctx context.Context, cc *pgx.ConnConfig, logger *slog.Logger
 	admin.Database = "postgres"
 	conn, err := pgx.ConnectConfig(ctx, admin)
 	if err != nil {
-		return fmt.Errorf("connecting to database server: %w", err)
+		return fmt.Errorf("connecting to the PostgreSQL server (its \"postgres\" database, to create %q if missing): %w", name, err)
 	}
 	defer conn.Close(ctx)
 	var exists bool

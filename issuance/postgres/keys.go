@@ -102,3 +102,20 @@ func (k *KeyStore) UpdateKeyStatus(ctx context.Context, ref string, version int,
 	}
 	return nil
 }
+
+// MasterKCVs counts the stored key records per master key check value
+// (softhsm.MasterKCVCounter): one aggregate, cheap enough for /readyz.
+func (k *KeyStore) MasterKCVs(ctx context.Context) (map[string]int, error) {
+	rows, err := k.db.pool.Query(ctx, `SELECT master_kcv, count(*) FROM hsm_keys GROUP BY master_kcv`)
+	if err != nil {
+		return nil, WrapUnavailable(fmt.Errorf("counting keys per master key: %w", err))
+	}
+	out := map[string]int{}
+	var kcv string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&kcv, &n}, func() error { out[kcv] = n; return nil })
+	if err != nil {
+		return nil, WrapUnavailable(fmt.Errorf("counting keys per master key: %w", err))
+	}
+	return out, nil
+}

@@ -120,14 +120,30 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]kafka.OutboxRecord, 
 	if err != nil {
 		return nil, fmt.Errorf("reading outbox: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (kafka.OutboxRecord, error) {
-		var rec kafka.OutboxRecord
-		e := &rec.Event
-		err := r.Scan(&rec.Seq, &e.ID, &e.Type, &e.Source, &e.Subject, &e.TenantID, &e.Time, &e.Data)
-		e.SpecVersion, e.DataContentType = kafka.SpecVersion, kafka.ContentTypeJSON
-		e.Time = e.Time.UTC()
-		return rec, err
-	})
+	return pgx.CollectRows(rows, scanOutboxRecord)
+}
+
+func scanOutboxRecord(r pgx.CollectableRow) (kafka.OutboxRecord, error) {
+	var rec kafka.OutboxRecord
+	e := &rec.Event
+	err := r.Scan(&rec.Seq, &e.ID, &e.Type, &e.Source, &e.Subject, &e.TenantID, &e.Time, &e.Data)
+	e.SpecVersion, e.DataContentType = kafka.SpecVersion, kafka.ContentTypeJSON
+	e.Time = e.Time.UTC()
+	return rec, err
+}
+
+// Published returns up to limit events Kafka acknowledged (and the prune
+// has not deleted yet) whose seq is above afterSeq and whose time is not
+// before since, in seq order: the history that outbox.Relay.Replay
+// publishes again into a broker that lost it (the embedded, in-memory
+// broker after a restart). It needs no relay lease: it changes nothing.
+func (o *Outbox) Published(ctx context.Context, afterSeq int64, since time.Time, limit int) ([]kafka.OutboxRecord, error) {
+	rows, err := o.db.pool.Query(ctx, `SELECT seq, event_id, type, source, subject, tenant_id, time, data
+		FROM outbox WHERE sent_at IS NOT NULL AND seq > $1 AND time >= $2 ORDER BY seq LIMIT $3`, afterSeq, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("reading published outbox rows: %w", err)
+	}
+	return pgx.CollectRows(rows, scanOutboxRecord)
 }
 
 // MarkSent records that the events with these seqs were acknowledged by

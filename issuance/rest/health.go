@@ -57,10 +57,10 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 }
 
 func (s *Server) serveOpenAPI(c *fiber.Ctx) error {
-	b, err := json.MarshalIndent(s.openAPI(), "", "  ")
+	b, err := json.MarshalIndent(s.openAPI(c.BaseURL()), "", "  ")
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Send(b)
+	return c.Send(append(b, '\n'))
 }

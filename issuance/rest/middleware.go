@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -234,7 +233,7 @@ func validIdempotencyKey(k string) bool {
 // success answer of a secretOnce route, in place of the answer sent: v is
 // the answer without its secret.
 func keepForReplay(c *fiber.Ctx, v any) error {
-	b, err := json.Marshal(v)
+	b, err := jsonLine(v)
 	if err != nil {
 		return fmt.Errorf("encoding the answer kept for replay: %w", err)
 	}

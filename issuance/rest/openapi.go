@@ -2,11 +2,15 @@ package rest
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/gofiber/fiber/v2"
 )
 
 // The OpenAPI 3.1 document is built from the same route table that fiber
@@ -51,6 +55,13 @@ type operation struct {
 	ContentType string
 	// SandboxOnly marks simulator routes.
 	SandboxOnly bool
+	// Doc is the operation's description (a paragraph); empty: its line
+	// of operationDocs (openapi_docs.go). Every operation has one.
+	Doc string
+	// Errors are the business problem slugs the operation can answer
+	// beyond those its shape implies (problemResponses); added to its
+	// operationDocs line's.
+	Errors []string
 }
 
 // named returns the operation with an id and a summary.
@@ -64,23 +75,24 @@ type queryParam struct {
 	Name, Type, Doc string
 }
 
-// openAPI renders the document for the registered routes.
-func (s *Server) openAPI() map[string]any {
+// openAPI renders the document for the registered routes; base is the
+// URL the request came to (scheme and host), which `servers` names.
+func (s *Server) openAPI(base string) map[string]any {
 	g := &schemaGen{defs: map[string]any{}}
 	paths := map[string]map[string]any{}
+	tags := map[string]bool{}
 	for _, r := range s.routes {
 		p := openAPIPath(r.path)
 		if paths[p] == nil {
 			paths[p] = map[string]any{}
 		}
 		op := r.op
-		o := map[string]any{"operationId": op.ID, "summary": op.Summary, "tags": []string{op.Tag}}
-		if op.SandboxOnly {
-			o["description"] = "Sandbox mode only."
-		}
+		tags[op.Tag] = true
+		o := map[string]any{"operationId": op.ID, "summary": op.Summary, "tags": []string{op.Tag}, "description": op.description()}
 		var params []any
 		for _, name := range pathParams(r.path) {
-			params = append(params, map[string]any{"name": name, "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+			params = append(params, map[string]any{"name": name, "in": "path", "required": true, "description": "the object's id",
+				"schema": map[string]any{"type": "string"}, "example": exampleID(r.path, name)})
 		}
 		for _, q := range op.Query {
 			params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Doc, "schema": map[string]any{"type": q.Type}})
@@ -92,14 +104,15 @@ func (s *Server) openAPI() map[string]any {
 			}
 			params = append(params, map[string]any{"name": headerIdempotencyKey, "in": "header", "required": false,
 				"description": replays + "; a different body answers 422 idempotency_key_reused, a request in flight 409.",
-				"schema":      map[string]any{"type": "string", "maxLength": 255}})
+				"schema":      map[string]any{"type": "string", "maxLength": 255}, "example": "order-4711-card"})
 		}
 		if len(params) > 0 {
 			o["parameters"] = params
 		}
 		if op.Request != nil {
+			sch := g.schema(reflect.TypeOf(op.Request), true)
 			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-				"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(op.Request), true)}}}
+				"application/json": map[string]any{"schema": sch, "example": g.example(sch, true, "", 0)}}}
 		}
 		status := op.Status
 		if status == 0 {
@@ -107,12 +120,18 @@ func (s *Server) openAPI() map[string]any {
 		}
 		resp := map[string]any{"description": http.StatusText(status)}
 		switch {
+		case op.ContentType == fiber.MIMEApplicationJSON: // this document
+			resp["content"] = map[string]any{op.ContentType: map[string]any{"schema": map[string]any{"type": "object", "description": "an OpenAPI 3.1 document"},
+				"example": map[string]any{"openapi": "3.1.0", "info": map[string]any{"title": "cardhost issuance API", "version": s.cfg.Version}}}}
 		case op.ContentType != "":
 			resp["content"] = map[string]any{op.ContentType: map[string]any{"schema": map[string]any{"type": "string"}}}
 		case op.Response != nil:
-			resp["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(op.Response), false)}}
+			sch := g.schema(reflect.TypeOf(op.Response), false)
+			resp["content"] = map[string]any{"application/json": map[string]any{"schema": sch, "example": g.example(sch, false, "", 0)}}
 		}
-		responses := map[string]any{itoa(status): resp, "default": map[string]any{"$ref": "#/components/responses/Problem"}}
+		responses := problemResponses(r)
+		responses[itoa(status)] = resp
+		responses["default"] = map[string]any{"$ref": "#/components/responses/Problem"}
 		o["responses"] = responses
 		if op.Public {
 			o["security"] = []any{}
@@ -120,16 +139,21 @@ func (s *Server) openAPI() map[string]any {
 		paths[p][strings.ToLower(r.method)] = o
 	}
 	g.schema(reflect.TypeOf(Problem{}), false)
+	var tagList []any
+	for _, t := range slices.Sorted(maps.Keys(tags)) {
+		tagList = append(tagList, map[string]any{"name": t, "description": tagDocs[t]})
+	}
 	return map[string]any{
 		"openapi": "3.1.0",
 		"info": map[string]any{
 			"title":       "cardhost issuance API",
 			"version":     s.cfg.Version,
-			"description": "REST API of cardhost, an open-source issuer processor. All errors are RFC 9457 problem details with a machine slug.",
+			"description": "REST API of cardhost, an open-source issuer processor. Authenticate with a tenant API key (`Authorization: Bearer chk_...`). All errors are RFC 9457 problem details (`application/problem+json`) with a machine `slug`; each operation lists the ones it can answer. JSON answers end with a newline.",
 			"license":     map[string]any{"name": "Apache-2.0", "identifier": "Apache-2.0"},
 		},
-		"servers":  []any{map[string]any{"url": "http://127.0.0.1:8080"}},
+		"servers":  []any{map[string]any{"url": base, "description": "this cardhost (the address this document was read from)"}},
 		"security": []any{map[string]any{"bearerAuth": []any{}}},
+		"tags":     tagList,
 		"paths":    paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{"bearerAuth": map[string]any{"type": "http", "scheme": "bearer", "description": "A tenant API key (chk_...)."}},
@@ -141,6 +165,22 @@ func (s *Server) openAPI() map[string]any {
 		},
 	}
 }
+
+// description is the operation's description: its Doc, or its line of
+// operationDocs; sandbox-only operations say so first.
+func (o operation) description() string {
+	d := o.Doc
+	if d == "" {
+		d = operationDocs[o.ID].Doc
+	}
+	if o.SandboxOnly && !strings.HasPrefix(d, sandboxOnlyDoc) {
+		d = strings.TrimSpace(sandboxOnlyDoc + " " + d)
+	}
+	return d
+}
+
+// sandboxOnlyDoc starts the description of sandbox-only operations.
+const sandboxOnlyDoc = "Sandbox mode only."
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
@@ -252,14 +292,21 @@ func (g *schemaGen) structSchema(t reflect.Type, request bool) map[string]any {
 		if d := f.Tag.Get("doc"); d != "" {
 			s["description"] = d
 		}
+		// enum, format and example constrain a list's items, not the list.
+		target := s
+		if items, ok := s["items"].(map[string]any); ok && s["type"] == "array" {
+			if _, isRef := items["$ref"]; !isRef {
+				target = items
+			}
+		}
 		if e := f.Tag.Get("enum"); e != "" {
-			s["enum"] = strings.Split(e, ",")
+			target["enum"] = strings.Split(e, ",")
 		}
 		if fm := f.Tag.Get("format"); fm != "" {
-			s["format"] = fm
+			target["format"] = fm
 		}
 		if ex := f.Tag.Get("example"); ex != "" {
-			s["examples"] = []string{ex}
+			target["examples"] = []string{ex}
 		}
 		props[name] = s
 		if request && f.Tag.Get("required") == "true" || !request && !strings.Contains(opts, "omitempty") {

@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -182,7 +181,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 			c.Set(fiber.HeaderRetryAfter, "1")
 		}
 	}
-	body, _ := json.Marshal(p)
+	body, _ := jsonLine(p)
 	c.Set(fiber.HeaderContentType, "application/problem+json")
 	return c.Status(p.Status).Send(body)
 }

@@ -36,6 +36,8 @@ func (s *Server) routeTable() []route {
 		{get, "/readyz", s.readyz, operation{ID: "readyz", Summary: "Readiness: PostgreSQL and Kafka reachable", Tag: "operations", Public: true, Response: readyResponse{}}},
 		{get, "/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})), operation{ID: "metrics", Summary: "Prometheus metrics", Tag: "operations", Public: true, ContentType: "text/plain"}},
 		{get, "/openapi.json", s.serveOpenAPI, operation{ID: "openapi", Summary: "This OpenAPI 3.1 document", Tag: "operations", Public: true, ContentType: "application/json"}},
+		{get, "/docs", s.serveDocs, operation{ID: "apiDocs", Summary: "The API reference: this document as a readable page", Tag: "operations", Public: true, ContentType: "text/html"}},
+		{get, "/", s.serveIndex, operation{ID: "apiIndex", Summary: "Where to start: links to the API reference and the OpenAPI document", Tag: "operations", Public: true, ContentType: "text/html"}},
 
 		// The tenant and its API keys (tenant.go).
 		{get, "/v1/tenant", s.getTenant, operation{ID: "getTenant", Summary: "The tenant the API key belongs to", Tag: "tenant", Response: tenantResponse{}}},

@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -185,10 +186,19 @@ func New(cfg Config, deps Deps, logger *slog.Logger, reg prometheus.Registerer, 
 		StrictRouting:         false,
 		CaseSensitive:         true,
 		ReadBufferSize:        16 << 10,
+		JSONEncoder:           jsonLine,
 	})
 	s.app.Use(s.requestIDMiddleware, s.recoverMiddleware, s.metricsMiddleware, s.logMiddleware, s.queryMiddleware)
 	s.registerRoutes()
 	return s, nil
+}
+
+// jsonLine encodes v as JSON ending with a newline, as every JSON answer
+// of the API does (a shell prompt after `curl` starts on its own line, and
+// line-oriented tools read the answer whole).
+func jsonLine(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	return append(b, '\n'), err
 }
 
 // Serve serves HTTP on ln until Shutdown.

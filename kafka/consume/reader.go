@@ -19,6 +19,9 @@ var (
 	ErrConfig = errors.New("consume: invalid config")
 	// ErrClosed is returned by Next after Close.
 	ErrClosed = errors.New("consume: reader closed")
+	// ErrUnreachable is wrapped by Tail's error when no broker answered
+	// within TailConfig.ConnectTimeout.
+	ErrUnreachable = errors.New("consume: no broker answered")
 )
 
 // Config configures a [Reader].
@@ -121,6 +124,39 @@ func endOffsets(ctx context.Context, opts []kgo.Opt, topic string) (map[int32]kg
 		return nil, fmt.Errorf("listing end offsets of %s: %w", topic, topicErr)
 	}
 	return out, nil
+}
+
+// TopicSize returns how many records cfg.Topic holds (end minus start
+// offsets over its partitions; 0 when the topic does not exist). It fails
+// when no broker answers before ctx ends.
+func TopicSize(ctx context.Context, cfg Config) (int64, error) {
+	if len(cfg.Brokers) == 0 {
+		return 0, fmt.Errorf("sizing topic: no brokers: %w", ErrConfig)
+	}
+	if cfg.Topic == "" {
+		cfg.Topic = kafka.Topic
+	}
+	cl, err := kgo.NewClient(append(slices.Clone(cfg.Options), kgo.SeedBrokers(cfg.Brokers...))...)
+	if err != nil {
+		return 0, fmt.Errorf("sizing topic: %w: %w", ErrConfig, err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	starts, err := adm.ListStartOffsets(ctx, cfg.Topic)
+	if err != nil {
+		return 0, fmt.Errorf("listing offsets of %s: %w", cfg.Topic, err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, cfg.Topic)
+	if err != nil {
+		return 0, fmt.Errorf("listing offsets of %s: %w", cfg.Topic, err)
+	}
+	var n int64
+	ends.Each(func(e kadm.ListedOffset) {
+		if s, ok := starts.Lookup(cfg.Topic, e.Partition); ok && e.Err == nil && s.Err == nil {
+			n += e.Offset - s.Offset
+		}
+	})
+	return n, nil
 }
 
 // Next returns the next event the filter selects, waiting for one until ctx

@@ -294,3 +294,17 @@ func value(t *testing.T, c prometheus.Collector) float64 {
 	}
 	return m.Gauge.GetValue()
 }
+
+// Published implements History: sent rows above afterSeq whose event time
+// is not before since, in Seq order.
+func (s *memSource) Published(ctx context.Context, afterSeq int64, since time.Time, limit int) ([]Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Record
+	for _, r := range s.rows {
+		if s.sent[r.Seq] && r.Seq > afterSeq && !r.Event.Time.Before(since) && len(out) < limit {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}

@@ -232,6 +232,42 @@ func (r *Relay) Close() {
 	}
 }
 
+// Replay publishes again, in Seq order, the events that h still holds and
+// that were published since the given time, and returns how many it
+// published. It refills a broker that lost its log — the embedded,
+// in-memory broker after a restart — so that consumers reading from the
+// beginning see the history. Run it before Run, in the same goroutine:
+// every replayed event was acknowledged before any event Run publishes
+// (the relay marks rows sent in Seq order per key), so one card's events
+// stay in order. Consumers that already read them get them again (at
+// least once; the event id drops the duplicates).
+func (r *Relay) Replay(ctx context.Context, h History, since time.Time) (int, error) {
+	select {
+	case r.sem <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	defer func() { <-r.sem }()
+	if err := r.connect(ctx); err != nil {
+		return 0, err
+	}
+	n, after := 0, int64(0)
+	for {
+		hctx, cancel := context.WithTimeout(ctx, r.cfg.SourceTimeout)
+		recs, err := h.Published(hctx, after, since, r.cfg.BatchSize)
+		cancel()
+		if err != nil || len(recs) == 0 {
+			return n, err
+		}
+		acked, err := r.publish(ctx, recs)
+		n += acked
+		if err != nil {
+			return n, fmt.Errorf("replaying published events: %w", err)
+		}
+		after = recs[len(recs)-1].Seq
+	}
+}
+
 // pass makes one publishing pass and returns how many rows Pending returned.
 func (r *Relay) pass(ctx context.Context) (int, error) {
 	select {
@@ -240,22 +276,8 @@ func (r *Relay) pass(ctx context.Context) (int, error) {
 		return 0, ctx.Err()
 	}
 	defer func() { <-r.sem }()
-	if r.closed {
-		return 0, ErrClosed
-	}
-	if r.cl == nil {
-		cl, err := r.newClient()
-		if err != nil {
-			return 0, err
-		}
-		r.cl = cl
-	}
-	if !r.topicReady {
-		if err := r.ensureTopic(ctx); err != nil {
-			r.count(ctx, opTopic)
-			return 0, err
-		}
-		r.topicReady = true
+	if err := r.connect(ctx); err != nil {
+		return 0, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, r.cfg.SourceTimeout)
 	recs, err := r.src.Pending(pctx, r.cfg.BatchSize)
@@ -286,6 +308,29 @@ func (r *Relay) pass(ctx context.Context) (int, error) {
 		return len(recs), perr
 	}
 	return len(recs), nil
+}
+
+// connect makes sure the relay is open, has a client and the topic
+// exists. The caller holds sem.
+func (r *Relay) connect(ctx context.Context) error {
+	if r.closed {
+		return ErrClosed
+	}
+	if r.cl == nil {
+		cl, err := r.newClient()
+		if err != nil {
+			return err
+		}
+		r.cl = cl
+	}
+	if !r.topicReady {
+		if err := r.ensureTopic(ctx); err != nil {
+			r.count(ctx, opTopic)
+			return err
+		}
+		r.topicReady = true
+	}
+	return nil
 }
 
 // markSent records acknowledged rows. It runs even when ctx was canceled

@@ -45,3 +45,12 @@ type Source interface {
 	MarkSent(ctx context.Context, seqs []int64) error
 	Lag(ctx context.Context) (count int64, oldest time.Time, err error)
 }
+
+// History is the outbox's record of events already published: the rows
+// Kafka acknowledged that the outbox still keeps (CARDHOST_OUTBOX_RETENTION).
+// issuance/postgres implements it. Published returns up to limit of them
+// with Seq above afterSeq and Event.Time not before since, in ascending Seq
+// order (none when there are no more).
+type History interface {
+	Published(ctx context.Context, afterSeq int64, since time.Time, limit int) ([]Record, error)
+}

@@ -19,7 +19,7 @@ type Env struct {
 	OpenDB func(ctx context.Context) (*postgres.DB, error)
 	// OpenHSM opens the software HSM over db's key store; the caller
 	// purges it.
-	OpenHSM func(db *postgres.DB) (*softhsm.HSM, error)
+	OpenHSM func(ctx context.Context, db *postgres.DB) (*softhsm.HSM, error)
 	// Brokers and Topic are where events are read: the configured Kafka,
 	// or the embedded broker of a local `cardhost serve`.
 	Brokers []string

@@ -17,6 +17,9 @@ import (
 func Events(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "tail" {
 		fmt.Fprintln(stderr, "usage: cardhost events tail [--type card.*,authorization.approved] [--from-beginning] [--limit N] [--tenant ID]")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return 0
+		}
 		return 2
 	}
 	fs := flag.NewFlagSet("cardhost events tail", flag.ContinueOnError)
@@ -39,11 +42,15 @@ func Events(ctx context.Context, args []string, load Load, stdout, stderr io.Wri
 	if *tenant != "" {
 		filters = append(filters, consume.Tenant(*tenant))
 	}
-	tc := consume.TailConfig{Config: consume.Config{Brokers: env.Brokers, Topic: env.Topic, FromBeginning: *from}, Limit: *limit, Dedup: true}
+	tc := consume.TailConfig{Config: consume.Config{Brokers: env.Brokers, Topic: env.Topic, FromBeginning: *from}, Limit: *limit, Dedup: true, Notice: stderr}
 	if len(filters) > 0 {
 		tc.Filter = consume.All(filters...)
 	}
-	if err := consume.Tail(ctx, tc, stdout); err != nil && !errors.Is(err, context.Canceled) {
+	switch err := consume.Tail(ctx, tc, stdout); {
+	case errors.Is(err, consume.ErrUnreachable):
+		fmt.Fprintf(stderr, "cardhost events tail: %v: is `cardhost serve` running (its embedded broker, without KAFKA_BROKERS), or KAFKA_BROKERS set to your cluster?\n", err)
+		return 1
+	case err != nil && !errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "cardhost events tail:", err)
 		return 1
 	}

@@ -45,6 +45,9 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return "" }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
+// Type names the flag's values in help texts (each is hex; the flag repeats).
+func (m *multiFlag) Type() string { return "hex" }
+
 // keyInputError is a ceremony input the HSM refused: a bad request, not a
 // failure (exit code 2).
 func keyInputError(err error) bool {
@@ -151,7 +154,7 @@ func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Write
 		return 1
 	}
 	defer db.Close()
-	hsm, err := env.OpenHSM(db)
+	hsm, err := env.OpenHSM(ctx, db)
 	if err != nil {
 		fmt.Fprintln(stderr, "cardhost keys:", err)
 		return 1

@@ -124,7 +124,7 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 // --sandbox`: it opens the HSM and makes sure the platform keys exist
 // first (in sandbox mode), then seeds the tenant.
 func seedSandboxTenant(ctx context.Context, env Env, db *postgres.DB, tenantID string, out io.Writer) error {
-	hsm, err := env.OpenHSM(db)
+	hsm, err := env.OpenHSM(ctx, db)
 	if err != nil {
 		return err
 	}

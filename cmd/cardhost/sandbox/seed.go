@@ -222,12 +222,18 @@ func (d *Seeder) Bootstrap(ctx context.Context, svc *issuance.Service) (string, 
 	if err := d.ensureAcquirer(ctx); err != nil {
 		return "", err
 	}
+	reported := secret != ""
 	for _, t := range ts {
 		if !t.Sandbox {
 			continue
 		}
 		if err := d.SeedTenant(ctx, t.ID); err != nil {
 			return "", fmt.Errorf("seeding sandbox tenant %s: %w", t.ID, err)
+		}
+		if !reported { // a restart: say which tenant, and the way back to a key
+			reported = true
+			fmt.Fprintf(d.Out, "sandbox: tenant %s (%s); its API key was printed at the first start. Lost it? Make another:\n\n"+
+				"  cardhost tenants create-key --tenant %s --name laptop\n\n", t.ID, t.Name, t.ID)
 		}
 	}
 	return secret, nil

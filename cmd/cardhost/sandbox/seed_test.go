@@ -186,13 +186,16 @@ func TestSandboxBootstrapSeedsOnce(t *testing.T) {
 		t.Fatalf("sandbox MAC acquirer %+v, ZAK %+v, %v", macAcq, zak, err)
 	}
 
-	// A restart seeds nothing twice and prints nothing.
+	// A restart seeds nothing twice and prints only the sandbox tenant and
+	// the way to a new key.
 	before, _ := a.HSM.ListKeys(ctx, emv.KeyFilter{})
 	tpls, _, _ = a.DB.Templates(ctx, tenant, issuance.PageRequest{Limit: 100}) // with the copies made above
 	out.Reset()
 	secret, err = a.Bootstrap(ctx, a.service(t))
-	if err != nil || secret != "" || out.Len() != 0 {
-		t.Fatalf("restart: %q %v, printed %q", secret, err, out.String())
+	want := "sandbox: tenant " + tenant + " (Sandbox); its API key was printed at the first start. Lost it? Make another:\n\n" +
+		"  cardhost tenants create-key --tenant " + tenant + " --name laptop\n\n"
+	if err != nil || secret != "" || out.String() != want {
+		t.Fatalf("restart: %q %v, printed %q, want %q", secret, err, out.String(), want)
 	}
 	after, _ := a.HSM.ListKeys(ctx, emv.KeyFilter{})
 	tpls2, _, _ := a.DB.Templates(ctx, tenant, issuance.PageRequest{Limit: 100})

@@ -159,3 +159,24 @@ func (s *HistogramSnapshot) Summary() Latencies {
 	return Latencies{Count: s.N, Mean: s.Mean(), P50: s.Quantile(0.50), P90: s.Quantile(0.90),
 		P99: s.Quantile(0.99), P999: s.Quantile(0.999), Max: time.Duration(s.Max)}
 }
+
+// HistogramBucket is one non-empty bucket of a histogram: the latencies
+// from Lo to Hi nanoseconds, and how many there were.
+type HistogramBucket struct {
+	Lo    int64  `json:"lo_ns"`
+	Hi    int64  `json:"hi_ns"`
+	Count uint64 `json:"count"`
+}
+
+// Buckets returns the non-empty buckets, lowest first: the whole
+// distribution, to merge runs or draw it (HdrHistogram's bucket layout).
+func (s *HistogramSnapshot) Buckets() []HistogramBucket {
+	out := []HistogramBucket{}
+	for i, c := range s.Counts {
+		if c > 0 {
+			lo, hi := histBounds(i)
+			out = append(out, HistogramBucket{Lo: lo, Hi: hi, Count: c})
+		}
+	}
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -36,12 +37,22 @@ type LoadConfig struct {
 	// InFlight is the number of requests in flight on each connection
 	// (default 1): each is one goroutine sending and waiting.
 	InFlight int
-	// Rate is the total requests per second to start, spread evenly;
-	// 0 sends as fast as answers come back (closed loop).
+	// Rate is the total requests per second to start, spread evenly
+	// (open loop: each request has its scheduled send time, whether or
+	// not the host kept up, and its latency is measured from that time,
+	// as wrk2 does, so that a host that falls behind is not flattered by
+	// the requests it delayed: no coordinated omission). 0 sends as fast
+	// as answers come back (closed loop; latency from the actual send).
 	Rate float64
-	// Duration is how long requests are started (default 10 seconds).
-	// Requests in flight at the end are still waited for.
+	// Duration is how long requests are started and measured (default 10
+	// seconds), after Warmup. Requests in flight at the end are still
+	// waited for.
 	Duration time.Duration
+	// Warmup is a first stretch of the run whose requests are sent and
+	// checked but left out of the figures (latencies, throughput, the
+	// achieved rate): connection pools, caches and the JIT of the host
+	// settle first. Default 0.
+	Warmup time.Duration
 	// Mix is the transaction mix (default DefaultMix()).
 	Mix *Mix
 	// Timeout bounds each request (default 5 seconds) and each connection
@@ -70,10 +81,23 @@ type LoadReport struct {
 	InFlight    int     `json:"inflight_per_connection"` // requests in flight per connection
 	Rate        float64 `json:"rate_per_second"`         // 0: as fast as possible
 	Cards       int     `json:"cards"`                   // cards used
-	// Duration is the configured run time; Elapsed the time from the
-	// first request to the last answer.
-	Duration time.Duration `json:"duration_ns"` // configured
-	Elapsed  time.Duration `json:"elapsed_ns"`  // measured
+	// Duration is the configured (measured) run time, after Warmup;
+	// Elapsed the time from the first measured request to the last answer.
+	Duration time.Duration `json:"duration_ns"`         // configured
+	Warmup   time.Duration `json:"warmup_ns,omitempty"` // excluded from the figures
+	Elapsed  time.Duration `json:"elapsed_ns"`          // measured
+	// AchievedRate is the requests (reversals aside) started per second
+	// of Duration; with a Rate, ShortOfRate says when it fell more than 5%
+	// below it (the host, the connections and requests in flight, or the
+	// cards could not keep up), and Scheduled is how many the rate asked
+	// for in Duration.
+	AchievedRate float64 `json:"achieved_rate_per_second"`
+	Scheduled    uint64  `json:"scheduled,omitempty"`
+	ShortOfRate  bool    `json:"short_of_rate,omitempty"`
+	// LatencyFrom says where latencies start: "scheduled" (with a Rate:
+	// the intended send time, corrected for coordinated omission) or
+	// "sent" (closed loop).
+	LatencyFrom string `json:"latency_from"`
 	// Sent counts requests written (reversals included); Answered those
 	// answered.
 	Sent     uint64 `json:"sent"`     // requests written
@@ -90,8 +114,10 @@ type LoadReport struct {
 	Timeouts uint64 `json:"timeouts"`
 	// Throughput is answers per second of Elapsed.
 	Throughput float64 `json:"throughput_per_second"`
-	// Latency summarises the round trips of answered requests.
-	Latency Latencies `json:"latency"`
+	// Latency summarises the round trips of answered requests, and
+	// Histogram holds their log-linear (HdrHistogram-layout) buckets.
+	Latency   Latencies         `json:"latency"`
+	Histogram []HistogramBucket `json:"histogram"`
 	// Codes counts answers per response code.
 	Codes map[string]uint64 `json:"codes"`
 	// Kinds breaks the run down per mix kind.
@@ -108,6 +134,7 @@ type KindReport struct {
 	Answered   uint64            `json:"answered"`   // and answered
 	Unexpected uint64            `json:"unexpected"` // answers (and reversal answers) not expected
 	Codes      map[string]uint64 `json:"codes"`      // answers per response code
+	Latency    Latencies         `json:"latency"`    // of the kind's requests (its reversals aside)
 	// Reversals counts the reversals sent after approvals (mix kinds with
 	// reversal), and ReversalCodes their answers.
 	Reversals     uint64            `json:"reversals,omitempty"`      // reversals sent
@@ -157,6 +184,7 @@ func (c *codeCounter) snapshot() map[string]uint64 {
 type kindStats struct {
 	sent, answered, unexpected, reversals atomic.Uint64
 	codes, reversalCodes                  codeCounter
+	hist                                  Histogram
 }
 
 // loadRun is one RunLoad in progress.
@@ -164,9 +192,13 @@ type loadRun struct {
 	cfg   LoadConfig
 	mix   *Mix
 	cards chan *terminal.Card
-	start time.Time
+	start time.Time // the first request
+	warm  time.Time // end of the warm-up: the figures start here
 	end   time.Time
 	slot  atomic.Int64
+	// measured counts the requests (reversals aside) scheduled after the
+	// warm-up, and measuredAnswered the answers to requests sent then.
+	measured, measuredAnswered atomic.Uint64
 
 	hist                               Histogram
 	sent, answered, approved, declined atomic.Uint64
@@ -227,7 +259,8 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	}()
 
 	l.start = time.Now()
-	l.end = l.start.Add(cfg.Duration)
+	l.warm = l.start.Add(cfg.Warmup)
+	l.end = l.warm.Add(cfg.Duration)
 	runCtx, stop := context.WithDeadline(ctx, l.end)
 	defer stop()
 	progressDone := make(chan struct{})
@@ -245,7 +278,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		}
 	}
 	wg.Wait()
-	elapsed := time.Since(l.start)
+	elapsed := time.Since(l.warm)
 	stop()
 	<-progressDone
 	return l.report(elapsed), nil
@@ -274,8 +307,8 @@ func (cfg *LoadConfig) defaults() error {
 		return fmt.Errorf("%w: no cards", ErrLoadConfig)
 	case cfg.Connections < 0 || cfg.InFlight < 0 || cfg.Connections > 10000 || cfg.InFlight > 10000:
 		return fmt.Errorf("%w: connections and in-flight requests must be 1 to 10000", ErrLoadConfig)
-	case cfg.Rate < 0 || cfg.Duration < 0 || cfg.Timeout < 0:
-		return fmt.Errorf("%w: rate, duration and timeout must not be negative", ErrLoadConfig)
+	case cfg.Rate < 0 || cfg.Duration < 0 || cfg.Timeout < 0 || cfg.Warmup < 0:
+		return fmt.Errorf("%w: rate, duration, warm-up and timeout must not be negative", ErrLoadConfig)
 	}
 	if cfg.Mix.total == 0 {
 		if err := cfg.Mix.validate(); err != nil {
@@ -298,16 +331,19 @@ func (cfg *LoadConfig) defaults() error {
 	return nil
 }
 
-// pace waits for the next request's start time (with a rate), and reports
-// false once the run is over.
-func (l *loadRun) pace(runCtx context.Context) bool {
+// pace waits for the next request's scheduled time (with a rate) and
+// returns it; false once the run is over. Without a rate the request is
+// scheduled now. A slot whose time has passed (the host, or this run's
+// connections, in-flight requests or cards, are behind) is sent at once
+// and keeps its scheduled time: its wait counts in its latency.
+func (l *loadRun) pace(runCtx context.Context) (time.Time, bool) {
 	if l.cfg.Rate <= 0 {
-		return runCtx.Err() == nil
+		return time.Now(), runCtx.Err() == nil
 	}
 	n := l.slot.Add(1) - 1
 	at := l.start.Add(time.Duration(float64(n) * float64(time.Second) / l.cfg.Rate))
 	if !at.Before(l.end) {
-		return false
+		return at, false
 	}
 	if d := time.Until(at); d > 0 {
 		t := time.NewTimer(d)
@@ -315,14 +351,18 @@ func (l *loadRun) pace(runCtx context.Context) bool {
 		select {
 		case <-t.C:
 		case <-runCtx.Done():
-			return false
+			return at, false
 		}
 	}
-	return runCtx.Err() == nil
+	return at, runCtx.Err() == nil
 }
 
 func (l *loadRun) worker(ctx, runCtx context.Context, conn *loadConn, term *terminal.Terminal, rng *rand.Rand) {
-	for l.pace(runCtx) {
+	for {
+		at, ok := l.pace(runCtx)
+		if !ok {
+			return
+		}
 		var card *terminal.Card
 		select {
 		case card = <-l.cards:
@@ -330,7 +370,7 @@ func (l *loadRun) worker(ctx, runCtx context.Context, conn *loadConn, term *term
 			return
 		}
 		ki := l.pickKind(rng)
-		l.one(ctx, runCtx, conn, term, card, ki)
+		l.one(ctx, runCtx, conn, term, card, ki, at)
 		l.cards <- card
 	}
 }
@@ -345,8 +385,10 @@ func (l *loadRun) pickKind(r *rand.Rand) int {
 	return 0
 }
 
-// one sends one request of kind ki (and its reversal) and counts it.
-func (l *loadRun) one(ctx, runCtx context.Context, conn *loadConn, term *terminal.Terminal, card *terminal.Card, ki int) {
+// one sends one request of kind ki scheduled at at (and its reversal) and
+// counts it; requests scheduled in the warm-up are left out of the
+// figures.
+func (l *loadRun) one(ctx, runCtx context.Context, conn *loadConn, term *terminal.Terminal, card *terminal.Card, ki int, at time.Time) {
 	k := &l.mix.Kinds[ki]
 	ks := &l.kinds[ki]
 	o, amount := k.options(card)
@@ -356,7 +398,11 @@ func (l *loadRun) one(ctx, runCtx context.Context, conn *loadConn, term *termina
 		l.problem(k.Name + ": building request: " + err.Error())
 		return
 	}
-	r := l.send(ctx, runCtx, conn, tx, k.Name)
+	measured := !at.Before(l.warm)
+	if measured {
+		l.measured.Add(1)
+	}
+	r := l.send(ctx, runCtx, conn, tx, k.Name, at, measured, &ks.hist)
 	ks.sent.Add(1)
 	if r == nil {
 		return
@@ -387,7 +433,7 @@ func (l *loadRun) one(ctx, runCtx context.Context, conn *loadConn, term *termina
 			return
 		}
 		ks.reversals.Add(1)
-		rr := l.send(ctx, runCtx, conn, rev, k.Name+" reversal")
+		rr := l.send(ctx, runCtx, conn, rev, k.Name+" reversal", time.Now(), measured, nil)
 		if rr == nil {
 			return
 		}
@@ -416,9 +462,11 @@ func problemSuffix(r *terminal.Result) string {
 	return " [" + strings.Join(r.Problems, "; ") + "]"
 }
 
-// send sends tx on the connection (reconnecting when it dropped) and counts
-// the outcome; nil when there was no answer.
-func (l *loadRun) send(ctx, runCtx context.Context, conn *loadConn, tx *terminal.Txn, name string) *terminal.Result {
+// send sends tx, scheduled at at, on the connection (reconnecting when it
+// dropped) and counts the outcome; nil when there was no answer. A
+// measured answer's latency (from at with a rate, else the round trip)
+// goes to the run's histogram and to kind (when not nil).
+func (l *loadRun) send(ctx, runCtx context.Context, conn *loadConn, tx *terminal.Txn, name string, at time.Time, measured bool, kind *Histogram) *terminal.Result {
 	c, err := conn.get(ctx)
 	if err != nil {
 		l.errors.Add(1)
@@ -448,7 +496,17 @@ func (l *loadRun) send(ctx, runCtx context.Context, conn *loadConn, tx *terminal
 		}
 		return nil
 	}
-	l.hist.Record(r.Latency)
+	if measured {
+		lat := r.Latency
+		if l.cfg.Rate > 0 {
+			lat = time.Since(at)
+		}
+		l.hist.Record(lat)
+		if kind != nil {
+			kind.Record(lat)
+			l.measuredAnswered.Add(1)
+		}
+	}
 	l.answered.Add(1)
 	l.codes.add(r.Code)
 	if r.Code.Approved() {
@@ -483,29 +541,40 @@ func (l *loadRun) progress(runCtx context.Context, done chan<- struct{}) {
 			cur := l.hist.Snapshot()
 			d := cur.Sub(prev)
 			a, dc := l.approved.Load(), l.declined.Load()
-			fmt.Fprintf(l.cfg.Progress, "%5.0fs  %7d auths/s  approved %d  declined %d  unexpected %d  errors %d  timeouts %d  p50 %s  p99 %s\n",
-				now.Sub(l.start).Seconds(), d.N, a-prevApproved, dc-prevDeclined, l.unexpected.Load(), l.errors.Load(), l.timeouts.Load(),
-				FormatLatency(d.Quantile(0.5)), FormatLatency(d.Quantile(0.99)))
+			warm := ""
+			if now.Before(l.warm) {
+				warm = "  (warm-up: not counted)"
+			}
+			fmt.Fprintf(l.cfg.Progress, "%5.0fs  %7d auths/s  approved %d  declined %d  unexpected %d  errors %d  timeouts %d  p50 %s  p99 %s%s\n",
+				now.Sub(l.start).Seconds(), a+dc-prevApproved-prevDeclined, a-prevApproved, dc-prevDeclined, l.unexpected.Load(), l.errors.Load(), l.timeouts.Load(),
+				FormatLatency(d.Quantile(0.5)), FormatLatency(d.Quantile(0.99)), warm)
 			prev, prevApproved, prevDeclined = cur, a, dc
 		}
 	}
 }
 
 func (l *loadRun) report(elapsed time.Duration) *LoadReport {
+	snap := l.hist.Snapshot()
 	r := &LoadReport{
 		Label: l.cfg.Label, Addr: l.cfg.Addr, Connections: l.cfg.Connections, InFlight: l.cfg.InFlight, Rate: l.cfg.Rate,
-		Cards: len(l.cfg.Cards), Duration: l.cfg.Duration, Elapsed: elapsed,
+		Cards: len(l.cfg.Cards), Duration: l.cfg.Duration, Warmup: l.cfg.Warmup, Elapsed: elapsed, LatencyFrom: "sent",
 		Sent: l.sent.Load(), Answered: l.answered.Load(), Approved: l.approved.Load(), Declined: l.declined.Load(),
 		Unexpected: l.unexpected.Load(), Errors: l.errors.Load(), Timeouts: l.timeouts.Load(),
-		Latency: l.hist.Snapshot().Summary(), Codes: l.codes.snapshot(),
+		Latency: snap.Summary(), Histogram: snap.Buckets(), Codes: l.codes.snapshot(),
 	}
 	if elapsed > 0 {
-		r.Throughput = float64(r.Answered) / elapsed.Seconds()
+		r.Throughput = float64(l.measuredAnswered.Load()) / elapsed.Seconds()
+	}
+	r.AchievedRate = float64(l.measured.Load()) / l.cfg.Duration.Seconds()
+	if l.cfg.Rate > 0 {
+		r.LatencyFrom = "scheduled"
+		r.Scheduled = uint64(math.Ceil(l.cfg.Rate * l.cfg.Duration.Seconds()))
+		r.ShortOfRate = r.AchievedRate < 0.95*l.cfg.Rate
 	}
 	for i, k := range l.mix.Kinds {
 		ks := &l.kinds[i]
 		kr := KindReport{Name: k.Name, Sent: ks.sent.Load(), Answered: ks.answered.Load(), Unexpected: ks.unexpected.Load(),
-			Codes: ks.codes.snapshot(), Reversals: ks.reversals.Load()}
+			Codes: ks.codes.snapshot(), Latency: ks.hist.Snapshot().Summary(), Reversals: ks.reversals.Load()}
 		if kr.Reversals > 0 {
 			kr.ReversalCodes = ks.reversalCodes.snapshot()
 		}
@@ -598,17 +667,30 @@ func (r *LoadReport) WriteText(w io.Writer) {
 	if r.Rate > 0 {
 		rate = fmt.Sprintf("%.0f/s", r.Rate)
 	}
-	fmt.Fprintf(w, "%s %s: %d connections x %d in flight, rate %s, %d cards, %v (elapsed %v)\n",
-		r.Label, r.Addr, r.Connections, r.InFlight, rate, r.Cards, r.Duration, r.Elapsed.Round(time.Millisecond))
+	warm := ""
+	if r.Warmup > 0 {
+		warm = fmt.Sprintf(" after a %v warm-up", r.Warmup)
+	}
+	fmt.Fprintf(w, "%s %s: %d connections x %d in flight, rate %s, %d cards, %v%s (elapsed %v)\n",
+		r.Label, r.Addr, r.Connections, r.InFlight, rate, r.Cards, r.Duration, warm, r.Elapsed.Round(time.Millisecond))
+	if r.ShortOfRate {
+		fmt.Fprintf(w, "  WARNING    asked %.0f/s, achieved %.0f/s (%.0f%%): %s could not keep up; latencies count the wait from each scheduled send\n",
+			r.Rate, r.AchievedRate, 100*r.AchievedRate/r.Rate, r.limit())
+	}
 	fmt.Fprintf(w, "  requests   %d sent, %d answered (%d approved, %d declined), %d unexpected, %d errors, %d timeouts\n",
 		r.Sent, r.Answered, r.Approved, r.Declined, r.Unexpected, r.Errors, r.Timeouts)
 	fmt.Fprintf(w, "  throughput %.0f answers/s\n", r.Throughput)
 	l := r.Latency
-	fmt.Fprintf(w, "  latency    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %s\n",
-		FormatLatency(l.P50), FormatLatency(l.P90), FormatLatency(l.P99), FormatLatency(l.P999), FormatLatency(l.Max), FormatLatency(l.Mean))
+	from := "round trips"
+	if r.LatencyFrom == "scheduled" {
+		from = "from each scheduled send"
+	}
+	fmt.Fprintf(w, "  latency    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %s  (%s)\n",
+		FormatLatency(l.P50), FormatLatency(l.P90), FormatLatency(l.P99), FormatLatency(l.P999), FormatLatency(l.Max), FormatLatency(l.Mean), from)
 	fmt.Fprintf(w, "  codes      %s\n", formatCodes(r.Codes))
 	for _, k := range r.Kinds {
-		fmt.Fprintf(w, "    %-16s %7d sent  %7d answered  %5d unexpected  %s", k.Name, k.Sent, k.Answered, k.Unexpected, formatCodes(k.Codes))
+		fmt.Fprintf(w, "    %-16s %7d sent  %7d answered  %5d unexpected  p50 %s  p99 %s  %s", k.Name, k.Sent, k.Answered, k.Unexpected,
+			FormatLatency(k.Latency.P50), FormatLatency(k.Latency.P99), formatCodes(k.Codes))
 		if k.Reversals > 0 {
 			fmt.Fprintf(w, "  reversals %d: %s", k.Reversals, formatCodes(k.ReversalCodes))
 		}
@@ -620,6 +702,16 @@ func (r *LoadReport) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "    %7d  %s\n", p.Count, p.Problem)
 		}
 	}
+}
+
+// limit names what may have held the rate back: the requests in flight
+// when fewer than the rate times the latency, else the host (or cards).
+func (r *LoadReport) limit() string {
+	slots := float64(r.Connections * r.InFlight)
+	if r.Latency.Mean > 0 && slots/r.Latency.Mean.Seconds() < r.Rate {
+		return fmt.Sprintf("the host, or %d connections x %d in flight (raise --connections or --inflight),", r.Connections, r.InFlight)
+	}
+	return "the host (or the cards: one request per card at a time)"
 }
 
 func formatCodes(m map[string]uint64) string {
