@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/cardhost/cardhost/cmd/cardhost/jobs"
 	"github.com/cardhost/cardhost/cmd/cardhost/sandbox"
 	"github.com/cardhost/cardhost/cmd/cardhost/startup"
 	"github.com/cardhost/cardhost/emv/softhsm"
@@ -319,10 +320,10 @@ func (a *App) run(ctx context.Context) error {
 	jobsCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 	jobsDone := make(chan struct{})
-	jobs := backgroundJobs(a)
+	background := backgroundJobs(a)
 	go func() {
 		defer close(jobsDone)
-		runJobs(jobsCtx, jobs, a.log)
+		jobs.Run(jobsCtx, background, a.log)
 	}()
 	a.log.Info("cardhost serving", "mode", a.cfg.Mode, "http", a.HTTPAddr(), "iso8583", a.ISOAddr(), "kafka", a.brokers)
 	var runErr error
