@@ -146,6 +146,11 @@ var reasonCodes = map[Reason]iso.ResponseCode{
 	ReasonMACMissing:          iso.SecurityViolation,
 	ReasonMACInvalid:          iso.SecurityViolation,
 	ReasonPINFormatNotAllowed: iso.SecurityViolation,
+
+	ReasonIssuerDeclined:          iso.DoNotHonor,
+	ReasonIssuerInsufficientFunds: iso.InsufficientFunds,
+	ReasonIssuerSuspectedFraud:    iso.SuspectedFraud,
+	ReasonIssuerUnavailable:       iso.DoNotHonor,
 }
 
 // Code returns the reason's ISO response code (96 for an unknown reason).

@@ -138,7 +138,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	}
 	a.db.SetAfterCommit(func() { a.relay.Wake(); a.hooks.Wake() })
 
-	if err := a.openHost(log); err != nil {
+	if err := a.openHost(log, webhooks); err != nil {
 		return a, err
 	}
 
@@ -153,7 +153,8 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		rest.Deps{
 			Tenants: a.db, Idempotency: a.db, Service: a.svc, Catalog: a.catalog, CA: a.ca, CVV2: a.cvv2,
 			Authorizations: a.ledger, Simulator: a.newSimulator(), Webhooks: webhooks,
-			IsUnavailable: postgres.IsUnavailable,
+			DecisionsChanged: a.engine.RefreshDecisionEndpoints,
+			IsUnavailable:    postgres.IsUnavailable,
 			Ready: []rest.ReadyCheck{
 				{Name: "postgres", Check: a.db.Ping},
 				{Name: "hsm", Check: a.hsm.CheckMasterKey}, // every stored key opens under this master key
@@ -198,7 +199,7 @@ func (a *App) bind() (err error) {
 }
 
 // openHost builds the authorization engine and the ISO 8583 server.
-func (a *App) openHost(log *slog.Logger) error {
+func (a *App) openHost(log *slog.Logger, w *webhook.Service) error {
 	keys := a.svc.Keys()
 	if keys.PANIndex == "" {
 		return errors.New("no PAN index key assigned: run `cardhost keys generate --type PAN-IDX` and `cardhost keys assign --role pan-idx --ref REF` (sandbox mode does this by itself)")
@@ -207,7 +208,7 @@ func (a *App) openHost(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if a.engine, err = host.New(host.Config{PANIndexRef: keys.PANIndex, Merchants: a.cfg.CNPMerchants}, a.ledger, a.hsm, log, steps); err != nil {
+	if a.engine, err = host.New(host.Config{PANIndexRef: keys.PANIndex, Merchants: a.cfg.CNPMerchants, Decisions: a.decisions(w)}, a.ledger, a.hsm, log, steps); err != nil {
 		return err
 	}
 	fp, err := a.hsm.DeriveSecret("iso-retransmission-fingerprint")
@@ -245,7 +246,24 @@ func (a *App) openWebhooks() (*webhook.Service, error) {
 		return nil, err
 	}
 	a.hooks = webhook.NewDispatcher(webhook.Config{Schedule: a.cfg.WebhookSchedule}, store, a.hsm, sender.New(sender.Config{AllowPrivate: sandbox}), m, a.log, nil)
-	return webhook.NewService(webhook.Deps{Store: store, Vault: a.hsm, SealKeyRef: a.svc.Keys().PANDEK, Sandbox: sandbox}), nil
+	return webhook.NewService(webhook.Deps{Store: store, Decisions: store, Vault: a.hsm, SealKeyRef: a.svc.Keys().PANDEK, Sandbox: sandbox}), nil
+}
+
+// decisions configures the host's real-time authorization decisions: the
+// tenants' endpoints from the webhook service, called by a sender of
+// their own (its connection pool apart from webhook deliveries').
+func (a *App) decisions(w *webhook.Service) host.DecisionsConfig {
+	load := func(ctx context.Context) ([]host.DecisionEndpoint, error) {
+		eps, err := w.OpenDecisions(ctx)
+		out := make([]host.DecisionEndpoint, len(eps))
+		for i, e := range eps {
+			out[i] = host.DecisionEndpoint{TenantID: e.TenantID, URL: e.URL, Timeout: time.Duration(e.TimeoutMS) * time.Millisecond,
+				DefaultApprove: e.DefaultAction == webhook.ActionApprove, Secret: e.Secret}
+		}
+		return out, err
+	}
+	caller := sender.New(sender.Config{AllowPrivate: a.cfg.Mode == "sandbox", MaxIdlePerHost: 64, UserAgent: "cardhost-decisions/1"})
+	return host.DecisionsConfig{Load: load, Caller: caller}
 }
 
 // newSimulator returns the sandbox simulator (nil outside sandbox mode).

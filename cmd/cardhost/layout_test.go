@@ -69,7 +69,7 @@ var dependencyRules = map[string]rule{
 	// issuance/cvv2 holds the card-not-present CVV2 rules and the reset of
 	// a card's CVV2 tries: a room beside issuance, read by the host.
 	"issuance/cvv2": {[]string{"issuance", "kafka"}, nil},
-	"host":          {join(emvLeafs, []string{"issuance", "issuance/cvv2", "iso", "kafka"}), nil},
+	"host":          {join(emvLeafs, []string{"issuance", "issuance/cvv2", "issuance/whsig", "iso", "kafka"}), nil},
 	// issuance/webhook is the domain of webhooks and the Events API, a
 	// room beside issuance like catalog and ca.
 	"issuance/webhook": {join(emvLeafs, []string{"issuance", "issuance/whsig", "kafka"}), nil},
@@ -100,7 +100,10 @@ var dependencyRules = map[string]rule{
 	"cmd/termsim/terminal":              {join(emvLeafs, []string{"iso"}), []string{moovISO, moovConn, yaml}},
 	"cmd/termsim/terminal/terminaltest": {join(emvLeafs, []string{"iso", "cmd/termsim/terminal"}), []string{moovISO}},
 	"cmd/termsim/loadgen":               {join(emvLeafs, []string{"iso", "cmd/termsim/terminal"}), []string{moovISO, moovConn, yaml}},
-	"cmd/termsim/scenario":              {join(emvLeafs, []string{"iso", "kafka", "kafka/consume", "cmd/termsim/terminal"}), []string{moovISO, moovConn, yaml}},
+	"cmd/termsim/scenario":              {join(emvLeafs, []string{"iso", "kafka", "kafka/consume", "cmd/termsim/terminal", "cmd/termsim/decider"}), []string{moovISO, moovConn, yaml}},
+	// cmd/termsim/decider is the local decision endpoint: HTTP and the
+	// Standard Webhooks verifier only.
+	"cmd/termsim/decider": {[]string{"issuance/whsig"}, nil},
 }
 
 // domainForbidden are what domain and leaf packages must never import.

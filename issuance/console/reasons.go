@@ -49,6 +49,10 @@ var plainWords = map[host.Reason]string{
 	host.ReasonMACMissing:               "The acquirer's message had no MAC",
 	host.ReasonMACInvalid:               "The acquirer's message MAC did not verify",
 	host.ReasonPINFormatNotAllowed:      "The PIN block's format is not allowed for this acquirer",
+	host.ReasonIssuerDeclined:           "The issuer's decision endpoint declined it",
+	host.ReasonIssuerInsufficientFunds:  "The issuer's decision endpoint declined it: insufficient funds",
+	host.ReasonIssuerSuspectedFraud:     "The issuer's decision endpoint declined it: suspected fraud",
+	host.ReasonIssuerUnavailable:        "The issuer's decision endpoint did not answer in time; its default is to decline",
 }
 
 // reasonWords is a reason in plain words (its slug when it has none).
@@ -60,10 +64,22 @@ func reasonWords(r host.Reason) string {
 }
 
 // decidedBy names who made a record's decision: the network for an
-// advice of its stand-in decision, cardhost for everything else.
+// advice of its stand-in decision, the issuer's real-time decision
+// endpoint (or its default action when the endpoint failed, timed out or
+// could not be asked in time), else cardhost.
 func decidedBy(a *host.Authorization) string {
 	if a.Kind == host.KindAdvice || a.Kind == host.KindReversalAdvice {
 		return "network (stand-in)"
+	}
+	switch a.DecidedBy {
+	case host.DecidedByIssuer:
+		return "issuer"
+	case host.DecidedByIssuerTimeout:
+		return "issuer's default action (endpoint timed out)"
+	case host.DecidedByIssuerError:
+		return "issuer's default action (endpoint failed)"
+	case host.DecidedByStandIn:
+		return "issuer's default action (no time to ask)"
 	}
 	return "cardhost"
 }

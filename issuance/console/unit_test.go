@@ -110,3 +110,22 @@ func TestOverviewLayout(t *testing.T) {
 		t.Fatalf("declines %+v", p.Declines)
 	}
 }
+
+// TestDecidedBy: who decided, in the stream's words.
+func TestDecidedBy(t *testing.T) {
+	for _, tc := range []struct {
+		a    host.Authorization
+		want string
+	}{
+		{host.Authorization{Kind: host.KindAuthorization}, "cardhost"},
+		{host.Authorization{Kind: host.KindAuthorization, DecidedBy: host.DecidedByHost}, "cardhost"},
+		{host.Authorization{Kind: host.KindAuthorization, DecidedBy: host.DecidedByIssuer}, "issuer"},
+		{host.Authorization{Kind: host.KindFinancial, DecidedBy: host.DecidedByIssuerTimeout}, "issuer's default action (endpoint timed out)"},
+		{host.Authorization{Kind: host.KindAuthorization, DecidedBy: host.DecidedByStandIn}, "issuer's default action (no time to ask)"},
+		{host.Authorization{Kind: host.KindAdvice}, "network (stand-in)"},
+	} {
+		if got := decidedBy(&tc.a); got != tc.want {
+			t.Errorf("%v decided by %q: %q, want %q", tc.a.Kind, tc.a.DecidedBy, got, tc.want)
+		}
+	}
+}

@@ -131,6 +131,9 @@ type Deps struct {
 	// Webhooks manages webhook endpoints and answers the Events API
 	// (package issuance/webhook; nil: those routes are off).
 	Webhooks *webhook.Service
+	// DecisionsChanged, when set, is called after a decision endpoint is
+	// set or removed (the host reads them again at once).
+	DecisionsChanged func(ctx context.Context)
 	// Ready lists the checks /readyz runs (PostgreSQL, Kafka...).
 	Ready []ReadyCheck
 	// IsUnavailable reports whether an error means a backing service is
