@@ -246,7 +246,7 @@ func balances(req *Request, card *Card, s State, source *ledger.Account, now tim
 		if sc.Amount == nil || sc.Interval == issuance.PerTransaction || !sc.Applies(req.MCC) {
 			continue
 		}
-		v := *sc.Amount - s.current(sc, now).Amount
+		v := *sc.Amount - s.Current(sc, now).Amount
 		if avail == nil || v < *avail {
 			avail = &v
 		}

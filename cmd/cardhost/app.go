@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/cardhost/cardhost/cmd/cardhost/jobs"
 	"github.com/cardhost/cardhost/cmd/cardhost/sandbox"
 	"github.com/cardhost/cardhost/cmd/cardhost/startup"
 	"github.com/cardhost/cardhost/emv/softhsm"
@@ -22,6 +23,7 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/console"
 	"github.com/cardhost/cardhost/issuance/cvv2"
 	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/postgres"
@@ -53,6 +55,7 @@ type App struct {
 	catalog *catalog.Service
 	cvv2    *cvv2.Service
 	api     *rest.Server
+	console *console.Console // nil when CARDHOST_CONSOLE=false
 	engine  *host.Engine
 	hooks   *webhook.Dispatcher
 	iso     *isoserver.Server
@@ -162,6 +165,13 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		}, log, a.reg, a.reg)
 	if err != nil {
 		return a, err
+	}
+	if cfg.Console {
+		if a.console, err = console.New(console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Sandbox: cfg.Mode == "sandbox"},
+			console.Deps{API: a.api, Sessions: a.db, Service: a.svc, Catalog: a.catalog, Records: a.ledger, Webhooks: webhooks}, log); err != nil {
+			return a, err
+		}
+		a.console.Mount(a.api.App())
 	}
 	return a, nil
 }
@@ -331,10 +341,10 @@ func (a *App) run(ctx context.Context) error {
 	jobsCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 	jobsDone := make(chan struct{})
-	jobs := backgroundJobs(a)
+	background := backgroundJobs(a)
 	go func() {
 		defer close(jobsDone)
-		runJobs(jobsCtx, jobs, a.log)
+		jobs.Run(jobsCtx, background, a.log)
 	}()
 	a.log.Info("cardhost serving", "mode", a.cfg.Mode, "http", a.HTTPAddr(), "iso8583", a.ISOAddr(), "kafka", a.brokers)
 	var runErr error
@@ -352,6 +362,7 @@ func (a *App) run(ctx context.Context) error {
 			a.log.Error("ISO 8583 shutdown", "err", err)
 		}
 	}()
+	a.console.Shutdown() // live streams end, so the HTTP server can drain
 	if err := a.api.Shutdown(sctx); err != nil {
 		a.log.Error("REST shutdown", "err", err)
 	}

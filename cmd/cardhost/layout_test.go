@@ -80,6 +80,10 @@ var dependencyRules = map[string]rule{
 	"issuance/postgres":        {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/cvv2", "issuance/ledger", "host", "iso", "kafka"}), []string{pgx}},
 	"issuance/postgres/pgtest": {[]string{"issuance/postgres"}, []string{pgx}},
 	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/catalog", "issuance/cvv2", "issuance/dataprep", "issuance/httpsig", "issuance/ledger", "issuance/webhook", "host", "iso", "kafka"}), []string{fiber, prom}},
+	// issuance/console is the operator console: an HTTP adapter beside
+	// issuance/rest (never importing it: the wiring hands it the REST
+	// server through its own small interface).
+	"issuance/console": {[]string{"issuance", "issuance/catalog", "issuance/isocode", "issuance/webhook", "host", "kafka"}, []string{fiber}},
 	// issuance/webhook/postgres builds on issuance/postgres as
 	// host/postgres does (CONVENTIONS.md's split rule).
 	"issuance/webhook/postgres": {[]string{"issuance", "issuance/postgres", "issuance/webhook", "kafka"}, []string{pgx}},

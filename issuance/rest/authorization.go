@@ -199,9 +199,8 @@ func viewSpend(c *host.Card, now time.Time) spendView {
 		cs := controlSpend{Interval: string(sc.Interval), MCC: sc.MCC, AmountLimit: sc.Amount, CountLimit: sc.Count}
 		if sc.Interval != issuance.PerTransaction {
 			start := sc.Interval.WindowStart(now)
-			if cur := c.Spend[sc.Key()]; cur.Window.Equal(start) {
-				cs.Spent, cs.Count = cur.Amount, cur.Count
-			}
+			cur := c.Current(sc, now)
+			cs.Spent, cs.Count = cur.Amount, cur.Count
 			if sc.Interval != issuance.AllTime {
 				cs.WindowStart, cs.WindowEnd = &start, windowEnd(sc.Interval, start)
 			}
