@@ -88,10 +88,32 @@ type Authorization struct {
 	ResponseICC []byte
 	Balances    []Balance
 
+	// DecidedBy says who decided (issuer.go; "" reads as host) and
+	// IssuerLatency how long the issuer's endpoint took (when DecidedBy is
+	// issuer, issuer_timeout or issuer_error; 0 otherwise).
+	DecidedBy     DecidedBy
+	IssuerLatency time.Duration
+
 	ReceivedAt time.Time
 	DecidedAt  time.Time
 	// Version increases with every update (captures, reversals).
 	Version int64
+}
+
+// IssuerCalled reports whether the issuer's decision endpoint was called
+// for a: DecidedBy is issuer, issuer_timeout or issuer_error.
+func (a *Authorization) IssuerCalled() bool {
+	return a.DecidedBy == DecidedByIssuer || a.DecidedBy == DecidedByIssuerTimeout || a.DecidedBy == DecidedByIssuerError
+}
+
+// IssuerLatencyMS is the issuer's latency in milliseconds, nil when it
+// was not called.
+func (a *Authorization) IssuerLatencyMS() *int64 {
+	if !a.IssuerCalled() {
+		return nil
+	}
+	ms := a.IssuerLatency.Milliseconds()
+	return &ms
 }
 
 // Applied is one spend counter an authorization added to.

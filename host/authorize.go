@@ -14,7 +14,12 @@ import (
 // commit: the card's new state, the record, the events and, for chip
 // cards, the ARPC. v is the request's Verifier across its attempts, so a
 // decision taken again after a stale commit reuses the HSM's answers.
-func (e *Engine) authorize(ctx context.Context, req *Request, card *Card, now time.Time, v *verified) (*Commit, *Response, error) {
+//
+// call, for a tenant with a decision endpoint, is the request's question
+// to its issuer: an approval by the host's checks returns errAskIssuer
+// until it is asked (the engine asks with the card let go), then its
+// answer or the default action decides (issuer.go).
+func (e *Engine) authorize(ctx context.Context, req *Request, card *Card, now time.Time, v *verified, call *issuerCall) (*Commit, *Response, error) {
 	t := newTxn(req, card, now, v, e.Acquirer)
 	d, err := runPipeline(ctx, t, authorizationPipeline, e.hook)
 	if err != nil {
@@ -23,7 +28,22 @@ func (e *Engine) authorize(ctx context.Context, req *Request, card *Card, now ti
 	if !d.Decided() {
 		d = Approve
 	}
+	by, latency := DecidedByHost, time.Duration(0)
+	if call != nil && d.Approved() && wantsIssuer(req) {
+		if !call.asked {
+			call.deadline = e.issuers.callDeadline(ctx, call.ep, time.Now())
+			if err := call.prepare(t, d, call.deadline); err != nil {
+				return nil, nil, err
+			}
+			return nil, nil, errAskIssuer
+		}
+		d, by, latency = call.apply(t, d), call.by, call.latency
+	}
 	rec := e.newRecord(req, card, d, now)
+	if call != nil {
+		rec.ID = call.id
+	}
+	rec.DecidedBy, rec.IssuerLatency = by, latency
 	resp := &Response{Decision: d, Amount: req.Amount, AuthorizationID: rec.ID}
 	c := &Commit{CardID: card.ID, CardVersion: card.Version, Record: rec}
 	if d.Approved() {
@@ -226,7 +246,7 @@ func balances(req *Request, card *Card, s State, source *ledger.Account, now tim
 		if sc.Amount == nil || sc.Interval == issuance.PerTransaction || !sc.Applies(req.MCC) {
 			continue
 		}
-		v := *sc.Amount - s.current(sc, now).Amount
+		v := *sc.Amount - s.Current(sc, now).Amount
 		if avail == nil || v < *avail {
 			avail = &v
 		}

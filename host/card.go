@@ -67,9 +67,9 @@ func (s State) Clone() State {
 	return c
 }
 
-// current returns the counter for control c at now, reset when its window
-// has passed.
-func (s State) current(c issuance.SpendingControl, now time.Time) Counter {
+// Current returns the counter for control c at now: what the card spent
+// in the window that holds now (a zero counter once its window has passed).
+func (s State) Current(c issuance.SpendingControl, now time.Time) Counter {
 	w := c.Interval.WindowStart(now)
 	cur := s.Spend[c.Key()]
 	if !cur.Window.Equal(w) {

@@ -152,7 +152,11 @@ var reasonCodes = map[Reason]iso.ResponseCode{
 	ReasonMACInvalid:          iso.SecurityViolation,
 	ReasonPINFormatNotAllowed: iso.SecurityViolation,
 
-	ReasonInsufficientFunds: iso.InsufficientFunds,
+	ReasonIssuerDeclined:          iso.DoNotHonor,
+	ReasonIssuerInsufficientFunds: iso.InsufficientFunds,
+	ReasonIssuerSuspectedFraud:    iso.SuspectedFraud,
+	ReasonIssuerUnavailable:       iso.DoNotHonor,
+	ReasonInsufficientFunds:       iso.InsufficientFunds,
 }
 
 // Code returns the reason's ISO response code (96 for an unknown reason).

@@ -56,6 +56,9 @@ type Config struct {
 	// Merchants configures the guard against BIN attacks (merchant.go);
 	// its window lives in this Engine's memory.
 	Merchants MerchantGuardConfig
+	// Decisions configures real-time authorization decisions by the
+	// tenants' own endpoints (issuer.go); the zero value asks no one.
+	Decisions DecisionsConfig
 }
 
 // Engine decides requests. It holds no state that decides an authorization
@@ -72,6 +75,7 @@ type Engine struct {
 	cache     *cardCache
 	acq       *acquirerBook
 	merchants *merchantGuard
+	issuers   *decisionBook
 	locks     [lockStripes]sync.Mutex
 }
 
@@ -122,6 +126,7 @@ func New(cfg Config, ledger Ledger, v Verifier, logger *slog.Logger, hook StepHo
 	e := &Engine{cfg: cfg, ledger: ledger, v: v, log: logger.With("component", "host"), hook: hook,
 		cache: newCardCache(cfg.CacheSize, cfg.CacheTTL), merchants: newMerchantGuard(cfg.Merchants)}
 	e.acq = newAcquirerBook(ledger.Acquirers, cfg.AcquirerTTL, e.now)
+	e.issuers = newDecisionBook(cfg.Decisions, e.now, e.log)
 	return e, nil
 }
 
@@ -203,7 +208,10 @@ func (e *Engine) decide(ctx context.Context, req *Request, n *decideNote) (*Resp
 		return nil, err
 	}
 	n.card = card
-	var decide func(ctx context.Context, req *Request, card *Card, now time.Time) (*Commit, *Response, error)
+	var (
+		decide func(ctx context.Context, req *Request, card *Card, now time.Time) (*Commit, *Response, error)
+		call   *issuerCall // the issuer's question, for a tenant with a decision endpoint
+	)
 	switch {
 	case early.Decided():
 		// A format decline of a request for a known card is stored and
@@ -214,8 +222,11 @@ func (e *Engine) decide(ctx context.Context, req *Request, n *decideNote) (*Resp
 	case req.Kind == KindAuthorization || req.Kind == KindFinancial:
 		// The HSM's answers are the request's: every attempt reuses them.
 		v := newVerified(e.v)
+		if ep := e.issuers.endpoint(ctx, card.TenantID); ep != nil {
+			call = &issuerCall{ep: ep, id: issuance.NewID(issuance.AuthorizationIDPrefix, now)}
+		}
 		decide = func(ctx context.Context, req *Request, card *Card, now time.Time) (*Commit, *Response, error) {
-			return e.authorize(ctx, req, card, now, v)
+			return e.authorize(ctx, req, card, now, v, call)
 		}
 	case req.Kind == KindAdvice:
 		decide = e.advice
@@ -228,6 +239,16 @@ func (e *Engine) decide(ctx context.Context, req *Request, n *decideNote) (*Resp
 	}
 	mu := e.lockCard(card.ID)
 	defer mu.Unlock()
+	// askIssuer calls the issuer with the card let go (errAskIssuer) and
+	// takes it again, fresher when another request committed meanwhile.
+	askIssuer := func() {
+		mu.Unlock()
+		e.issuers.call(ctx, call, e.log)
+		mu.Lock()
+		if fresh := e.cache.byID(card.ID); fresh != nil && fresh.Version > card.Version {
+			card = fresh
+		}
+	}
 	if fresh := e.cache.byID(card.ID); fresh != nil && fresh.Version > card.Version {
 		card = fresh // another request of this card committed while we waited
 	}
@@ -240,6 +261,11 @@ func (e *Engine) decide(ctx context.Context, req *Request, n *decideNote) (*Resp
 		)
 		if attempt <= e.cfg.OptimisticAttempts {
 			if c, resp, err = decide(ctx, req, card, now); err != nil {
+				if errors.Is(err, errAskIssuer) && call != nil && !call.asked {
+					askIssuer()
+					attempt--
+					continue
+				}
 				return nil, err
 			}
 			start := time.Now()
@@ -257,6 +283,11 @@ func (e *Engine) decide(ctx context.Context, req *Request, n *decideNote) (*Resp
 			})
 			e.observe("commit_locked", start)
 			if err != nil && c == nil {
+				if errors.Is(err, errAskIssuer) && call != nil && !call.asked {
+					askIssuer() // never inside the locked transaction
+					attempt--
+					continue
+				}
 				return nil, err // decide failed, or the card could not be read
 			}
 		}
@@ -424,6 +455,7 @@ func (e *Engine) newRecord(req *Request, card *Card, d Decision, now time.Time) 
 		Fingerprint:      req.Fingerprint,
 		ReceivedAt:       req.Received,
 		DecidedAt:        now,
+		DecidedBy:        DecidedByHost,
 	}
 	if card != nil {
 		rec.TenantID, rec.CardID = card.TenantID, card.ID

@@ -78,6 +78,9 @@ type hostEnv struct {
 	stan   atomic.Int64
 	cards  int
 
+	// decisions configures the engines serve starts (decision_test.go).
+	decisions host.DecisionsConfig
+
 	// hsmAhead moves the HSM's clock forward (nanoseconds), e.g. past the
 	// time a new PAN-index version settles.
 	hsmAhead *atomic.Int64
@@ -159,7 +162,7 @@ func newHostEnvWith(t testing.TB, wrap func(host.Ledger, host.Verifier) (host.Le
 func (e *hostEnv) serve(ledger host.Ledger, hsm host.Verifier, steps host.StepHook, reg prometheus.Registerer) (*host.Engine, string) {
 	t := e.t
 	t.Helper()
-	engine, err := host.New(host.Config{PANIndexRef: e.keys[emv.KeyPANIDX]}, ledger, hsm, slog.New(slog.DiscardHandler), steps)
+	engine, err := host.New(host.Config{PANIndexRef: e.keys[emv.KeyPANIDX], Decisions: e.decisions}, ledger, hsm, slog.New(slog.DiscardHandler), steps)
 	if err != nil {
 		t.Fatal(err)
 	}

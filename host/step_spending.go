@@ -84,7 +84,7 @@ func spendDecision(c *issuance.Card, s State, mcc string, amount int64, partialO
 			continue
 		}
 		if sc.Count != nil {
-			cur := s.current(sc, now)
+			cur := s.Current(sc, now)
 			if sc.Interval != issuance.PerTransaction && cur.Count+1 > *sc.Count {
 				return Decline(ReasonSpendingCount), 0, nil
 			}
@@ -94,7 +94,7 @@ func spendDecision(c *issuance.Card, s State, mcc string, amount int64, partialO
 		}
 		remaining := *sc.Amount
 		if sc.Interval != issuance.PerTransaction {
-			remaining -= s.current(sc, now).Amount
+			remaining -= s.Current(sc, now).Amount
 		}
 		if remaining < allowed {
 			allowed, limitReason = remaining, ReasonSpendingAmount

@@ -116,10 +116,16 @@ type AuthorizationData struct {
 	RRN            string `json:"rrn"`                     // field 37
 	// OriginalAuthorizationID links a capture or reversal to the
 	// authorization it completes or reverses.
-	OriginalAuthorizationID string    `json:"original_authorization_id,omitempty"`
-	CapturedAmount          int64     `json:"captured_amount"` // total captured on the original authorization so far
-	ReversedAmount          int64     `json:"reversed_amount"` // total reversed on the original authorization so far
-	CreatedAt               time.Time `json:"created_at"`
+	OriginalAuthorizationID string `json:"original_authorization_id,omitempty"`
+	CapturedAmount          int64  `json:"captured_amount"` // total captured on the original authorization so far
+	ReversedAmount          int64  `json:"reversed_amount"` // total reversed on the original authorization so far
+	// DecidedBy says who decided: host, issuer, issuer_timeout,
+	// issuer_error or stand_in (docs/webhooks.md, "Authorization
+	// decisions"); IssuerLatencyMS how long the issuer's decision endpoint
+	// took, when it was called.
+	DecidedBy       string    `json:"decided_by,omitempty"`
+	IssuerLatencyMS *int64    `json:"issuer_latency_ms,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
 }
 
 func (d AuthorizationData) eventSubject() string { return d.CardID }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/cardhost/cardhost/cmd/cardhost/jobs"
 	"github.com/cardhost/cardhost/cmd/cardhost/sandbox"
 	"github.com/cardhost/cardhost/cmd/cardhost/startup"
 	"github.com/cardhost/cardhost/emv/softhsm"
@@ -22,6 +23,7 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/console"
 	"github.com/cardhost/cardhost/issuance/cvv2"
 	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/postgres"
@@ -53,6 +55,7 @@ type App struct {
 	catalog *catalog.Service
 	cvv2    *cvv2.Service
 	api     *rest.Server
+	console *console.Console // nil when CARDHOST_CONSOLE=false
 	engine  *host.Engine
 	hooks   *webhook.Dispatcher
 	iso     *isoserver.Server
@@ -136,7 +139,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	}
 	a.db.SetAfterCommit(func() { a.relay.Wake(); a.hooks.Wake() })
 
-	if err := a.openHost(log); err != nil {
+	if err := a.openHost(log, webhooks); err != nil {
 		return a, err
 	}
 
@@ -151,8 +154,9 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		rest.Deps{
 			Tenants: a.db, Idempotency: a.db, Service: a.svc, Catalog: a.catalog, CA: a.ca, CVV2: a.cvv2,
 			Authorizations: a.ledger, Simulator: a.newSimulator(), Webhooks: webhooks,
-			Ledger:        ledger.NewService(ledger.Deps{Store: a.db, Cards: a.db, Logger: log}),
-			IsUnavailable: postgres.IsUnavailable,
+			DecisionsChanged: a.engine.RefreshDecisionEndpoints,
+			Ledger:           ledger.NewService(ledger.Deps{Store: a.db, Cards: a.db, Logger: log}),
+			IsUnavailable:    postgres.IsUnavailable,
 			Ready: []rest.ReadyCheck{
 				{Name: "postgres", Check: a.db.Ping},
 				{Name: "hsm", Check: a.hsm.CheckMasterKey}, // every stored key opens under this master key
@@ -161,6 +165,13 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		}, log, a.reg, a.reg)
 	if err != nil {
 		return a, err
+	}
+	if cfg.Console {
+		if a.console, err = console.New(console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Sandbox: cfg.Mode == "sandbox"},
+			console.Deps{API: a.api, Sessions: a.db, Service: a.svc, Catalog: a.catalog, Records: a.ledger, Webhooks: webhooks}, log); err != nil {
+			return a, err
+		}
+		a.console.Mount(a.api.App())
 	}
 	return a, nil
 }
@@ -190,7 +201,7 @@ func (a *App) bind() (err error) {
 }
 
 // openHost builds the authorization engine and the ISO 8583 server.
-func (a *App) openHost(log *slog.Logger) error {
+func (a *App) openHost(log *slog.Logger, w *webhook.Service) error {
 	keys := a.svc.Keys()
 	if keys.PANIndex == "" {
 		return errors.New("no PAN index key assigned: run `cardhost keys generate --type PAN-IDX` and `cardhost keys assign --role pan-idx --ref REF` (sandbox mode does this by itself)")
@@ -199,7 +210,7 @@ func (a *App) openHost(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	hc := host.Config{PANIndexRef: keys.PANIndex, Merchants: a.cfg.CNPMerchants, HoldExpiry: a.cfg.HoldExpiry, HoldExpiryLong: a.cfg.HoldExpiryLong}
+	hc := host.Config{PANIndexRef: keys.PANIndex, Merchants: a.cfg.CNPMerchants, HoldExpiry: a.cfg.HoldExpiry, HoldExpiryLong: a.cfg.HoldExpiryLong, Decisions: a.decisions(w)}
 	if a.engine, err = host.New(hc, a.ledger, a.hsm, log, steps); err != nil {
 		return err
 	}
@@ -238,7 +249,24 @@ func (a *App) openWebhooks() (*webhook.Service, error) {
 		return nil, err
 	}
 	a.hooks = webhook.NewDispatcher(webhook.Config{Schedule: a.cfg.WebhookSchedule}, store, a.hsm, sender.New(sender.Config{AllowPrivate: sandbox}), m, a.log, nil)
-	return webhook.NewService(webhook.Deps{Store: store, Vault: a.hsm, SealKeyRef: a.svc.Keys().PANDEK, Sandbox: sandbox}), nil
+	return webhook.NewService(webhook.Deps{Store: store, Decisions: store, Vault: a.hsm, SealKeyRef: a.svc.Keys().PANDEK, Sandbox: sandbox}), nil
+}
+
+// decisions configures the host's real-time authorization decisions: the
+// tenants' endpoints from the webhook service, called by a sender of
+// their own (its connection pool apart from webhook deliveries').
+func (a *App) decisions(w *webhook.Service) host.DecisionsConfig {
+	load := func(ctx context.Context) ([]host.DecisionEndpoint, error) {
+		eps, err := w.OpenDecisions(ctx)
+		out := make([]host.DecisionEndpoint, len(eps))
+		for i, e := range eps {
+			out[i] = host.DecisionEndpoint{TenantID: e.TenantID, URL: e.URL, Timeout: time.Duration(e.TimeoutMS) * time.Millisecond,
+				DefaultApprove: e.DefaultAction == webhook.ActionApprove, Secret: e.Secret}
+		}
+		return out, err
+	}
+	caller := sender.New(sender.Config{AllowPrivate: a.cfg.Mode == "sandbox", MaxIdlePerHost: 64, UserAgent: "cardhost-decisions/1"})
+	return host.DecisionsConfig{Load: load, Caller: caller}
 }
 
 // newSimulator returns the sandbox simulator (nil outside sandbox mode).
@@ -313,10 +341,10 @@ func (a *App) run(ctx context.Context) error {
 	jobsCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 	jobsDone := make(chan struct{})
-	jobs := backgroundJobs(a)
+	background := backgroundJobs(a)
 	go func() {
 		defer close(jobsDone)
-		runJobs(jobsCtx, jobs, a.log)
+		jobs.Run(jobsCtx, background, a.log)
 	}()
 	a.log.Info("cardhost serving", "mode", a.cfg.Mode, "http", a.HTTPAddr(), "iso8583", a.ISOAddr(), "kafka", a.brokers)
 	var runErr error
@@ -334,6 +362,7 @@ func (a *App) run(ctx context.Context) error {
 			a.log.Error("ISO 8583 shutdown", "err", err)
 		}
 	}()
+	a.console.Shutdown() // live streams end, so the HTTP server can drain
 	if err := a.api.Shutdown(sctx); err != nil {
 		a.log.Error("REST shutdown", "err", err)
 	}

@@ -77,6 +77,8 @@ type Config struct {
 	// CNPMerchants is the host's guard against BIN attacks (per instance).
 	CNPMerchants               host.MerchantGuardConfig
 	HoldExpiry, HoldExpiryLong time.Duration // a funded card's hold; the long one at lodging and vehicle rental
+	Console                    bool
+	ConsoleIdleTimeout         time.Duration
 }
 
 // setting is one configuration variable: its environment name, its flag,
@@ -101,14 +103,7 @@ var settings = []setting{
 	{"CARDHOST_EMBEDDED_KAFKA_ADDR", "embedded-kafka-addr", "127.0.0.1:9092", "listen address of the embedded Kafka broker (only without KAFKA_BROKERS)",
 		addrSetter(func(c *Config, v string) { c.EmbeddedKafkaAddr = v })},
 	{"CARDHOST_EMBEDDED_KAFKA_IN_PRODUCTION", "embedded-kafka-in-production", "false", "true lets production mode run on the embedded in-memory broker without KAFKA_BROKERS (single-box trials only: its log is in memory, refilled at start with the outbox's last 24 h only; a WARN line at start and a kafka warning on /readyz)",
-		func(c *Config, v string) error {
-			b, err := strconv.ParseBool(strings.TrimSpace(v))
-			if err != nil {
-				return errors.New("must be true or false")
-			}
-			c.EmbeddedKafkaInProduction = b
-			return nil
-		}},
+		boolSetter(func(c *Config, b bool) { c.EmbeddedKafkaInProduction = b })},
 	{"CARDHOST_HTTP_ADDR", "http-addr", ":8080", "REST API listen address",
 		addrSetter(func(c *Config, v string) { c.HTTPAddr = v })},
 	{"CARDHOST_ISO_ADDR", "iso-addr", ":8583", "ISO 8583 host listen address",
@@ -193,6 +188,10 @@ var settings = []setting{
 			c.PprofAddr = v
 			return nil
 		}},
+	{"CARDHOST_CONSOLE", "console", "true", "serve the operator console at /console on the REST port (docs/console.md); false turns it off",
+		boolSetter(func(c *Config, b bool) { c.Console = b })},
+	{"CARDHOST_CONSOLE_IDLE_TIMEOUT", "console-idle-timeout", "30m", "a console session without a request for this long ends (sign in again)",
+		durSetter(func(c *Config, d time.Duration) { c.ConsoleIdleTimeout = d })},
 	{"CARDHOST_OUTBOX_MAX_LAG", "outbox-max-lag", "1m", "/readyz reports not ready when the oldest unpublished event is older than this (Kafka unreachable)",
 		durSetter(func(c *Config, d time.Duration) { c.OutboxMaxLag = d })},
 	{"CARDHOST_OUTBOX_RETENTION", "outbox-retention", "168h", "published events are deleted from the outbox table this long after Kafka acknowledged them (0: kept forever); unpublished ones never",
@@ -247,6 +246,17 @@ func intSetter(f func(*Config, int), lo, hi int) func(*Config, string) error {
 			return fmt.Errorf("must be between %d and %d", lo, hi)
 		}
 		f(c, n)
+		return nil
+	}
+}
+
+func boolSetter(set func(*Config, bool)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return errors.New("must be true or false")
+		}
+		set(c, b)
 		return nil
 	}
 }

@@ -71,7 +71,7 @@ var dependencyRules = map[string]rule{
 	"issuance/cvv2": {[]string{"issuance", "kafka"}, nil},
 	// issuance/ledger is the money domain: a room beside issuance, below host.
 	"issuance/ledger": {join(emvLeafs, []string{"issuance", "kafka"}), nil},
-	"host":            {join(emvLeafs, []string{"issuance", "issuance/cvv2", "issuance/ledger", "iso", "kafka"}), nil},
+	"host":            {join(emvLeafs, []string{"issuance", "issuance/cvv2", "issuance/ledger", "issuance/whsig", "iso", "kafka"}), nil},
 	// issuance/webhook is the domain of webhooks and the Events API, a
 	// room beside issuance like catalog and ca.
 	"issuance/webhook": {join(emvLeafs, []string{"issuance", "issuance/whsig", "kafka"}), nil},
@@ -80,6 +80,10 @@ var dependencyRules = map[string]rule{
 	"issuance/postgres":        {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/cvv2", "issuance/ledger", "host", "iso", "kafka"}), []string{pgx}},
 	"issuance/postgres/pgtest": {[]string{"issuance/postgres"}, []string{pgx}},
 	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/catalog", "issuance/cvv2", "issuance/dataprep", "issuance/httpsig", "issuance/ledger", "issuance/webhook", "host", "iso", "kafka"}), []string{fiber, prom}},
+	// issuance/console is the operator console: an HTTP adapter beside
+	// issuance/rest (never importing it: the wiring hands it the REST
+	// server through its own small interface).
+	"issuance/console": {[]string{"issuance", "issuance/catalog", "issuance/isocode", "issuance/webhook", "host", "kafka"}, []string{fiber}},
 	// issuance/webhook/postgres builds on issuance/postgres as
 	// host/postgres does (CONVENTIONS.md's split rule).
 	"issuance/webhook/postgres": {[]string{"issuance", "issuance/postgres", "issuance/webhook", "kafka"}, []string{pgx}},
@@ -98,7 +102,10 @@ var dependencyRules = map[string]rule{
 	"cmd/termsim/terminal":              {join(emvLeafs, []string{"iso"}), []string{moovISO, moovConn, yaml}},
 	"cmd/termsim/terminal/terminaltest": {join(emvLeafs, []string{"iso", "cmd/termsim/terminal"}), []string{moovISO}},
 	"cmd/termsim/loadgen":               {join(emvLeafs, []string{"iso", "cmd/termsim/terminal"}), []string{moovISO, moovConn, yaml}},
-	"cmd/termsim/scenario":              {join(emvLeafs, []string{"iso", "kafka", "kafka/consume", "cmd/termsim/terminal"}), []string{moovISO, moovConn, yaml}},
+	"cmd/termsim/scenario":              {join(emvLeafs, []string{"iso", "kafka", "kafka/consume", "cmd/termsim/terminal", "cmd/termsim/decider"}), []string{moovISO, moovConn, yaml}},
+	// cmd/termsim/decider is the local decision endpoint: HTTP and the
+	// Standard Webhooks verifier only.
+	"cmd/termsim/decider": {[]string{"issuance/whsig"}, nil},
 }
 
 // domainForbidden are what domain and leaf packages must never import.

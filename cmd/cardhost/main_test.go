@@ -390,19 +390,7 @@ func TestREADMETermsim(t *testing.T) {
 func TestSimulatorAuthorizationCaptureReversal(t *testing.T) {
 	app := startApp(t, testEnv(t))
 	api := newAPIClient(t, app.base(), app.SandboxKey)
-	var products struct {
-		Data []struct {
-			ID       string `json:"product_id"`
-			CardType string `json:"card_type"`
-		} `json:"data"`
-	}
-	api.do("GET", "/v1/card-products?status=ACTIVE", nil).must(t, 200).decode(t, &products)
-	product := ""
-	for _, p := range products.Data {
-		if p.CardType == "VIRTUAL" {
-			product = p.ID
-		}
-	}
+	product := virtualProduct(t, api)
 	var card struct {
 		ID string `json:"card_id"`
 	}
@@ -470,6 +458,26 @@ func TestSimulatorAuthorizationCaptureReversal(t *testing.T) {
 	if a := api.do("POST", "/v1/simulator/authorizations", map[string]any{"card_id": card.ID, "amount": 100, "cvv2": "12"}); a.Status != 422 || a.slug() != "validation_failed" {
 		t.Fatalf("a 2-digit cvv2: %d %s", a.Status, a.Body)
 	}
+}
+
+// virtualProduct is the id of the sandbox tenant's active virtual-card
+// product.
+func virtualProduct(t *testing.T, api *apiClient) string {
+	t.Helper()
+	var products struct {
+		Data []struct {
+			ID       string `json:"product_id"`
+			CardType string `json:"card_type"`
+		} `json:"data"`
+	}
+	api.do("GET", "/v1/card-products?status=ACTIVE", nil).must(t, 200).decode(t, &products)
+	for _, p := range products.Data {
+		if p.CardType == "VIRTUAL" {
+			return p.ID
+		}
+	}
+	t.Fatal("the sandbox tenant has no active virtual-card product")
+	return ""
 }
 
 func TestTrustedProxiesParse(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,6 +140,18 @@ func TestTLSBothPorts(t *testing.T) {
 	if status, _, body := httpGet(t, hc, "https://"+app.HTTPAddr()+"/v1/tenant", app.sandboxKey(t)); status != http.StatusOK {
 		t.Fatalf("HTTPS /v1/tenant: %d %s", status, body)
 	}
+	// The console's session cookie is Secure over TLS.
+	cc := newConsoleClient(t, "https://"+app.HTTPAddr())
+	cc.hc.Transport = hc.Transport
+	_, page := cc.do("GET", "/console/login", nil)
+	req, _ := http.NewRequest("POST", cc.base+"/console/login", strings.NewReader(url.Values{"csrf_token": {consoleCSRF.FindStringSubmatch(page)[1]}, "api_key": {app.sandboxKey(t)}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp, err := cc.hc.Do(req); err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("console sign-in over HTTPS: %v %v", resp, err)
+	} else if set := strings.Join(resp.Header.Values("Set-Cookie"), "\n"); !strings.Contains(set, "cardhost_console=") || !strings.Contains(set, "secure") && !strings.Contains(set, "Secure") {
+		t.Fatalf("console session cookie over HTTPS is not Secure: %s", set)
+	}
+
 	// Plain HTTP on the TLS port: no HTTP answer.
 	plain := &http.Client{Timeout: 5 * time.Second}
 	if resp, err := plain.Get("http://" + app.HTTPAddr() + "/healthz"); err == nil {

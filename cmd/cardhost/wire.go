@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/cardhost/cardhost/cmd/cardhost/jobs"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
@@ -37,31 +34,24 @@ func newService(ctx context.Context, a *App) (*issuance.Service, error) {
 	return issuance.NewService(deps), nil
 }
 
-// job is a background worker (embossing, schedulers): it runs until ctx
-// ends and returns nil then.
-type job struct {
-	name string
-	run  func(ctx context.Context) error
-}
-
 // backgroundJobs lists the workers `serve` runs beside the servers.
-func backgroundJobs(a *App) []job {
-	return []job{
-		{"pprof", a.servePprof},
-		{"webhooks", a.hooks.Run},
-		{"idempotency-purge", func(ctx context.Context) error {
-			return every(ctx, time.Hour, func(ctx context.Context) error {
+func backgroundJobs(a *App) []jobs.Job {
+	return []jobs.Job{
+		{Name: "pprof", Run: a.servePprof},
+		{Name: "webhooks", Run: a.hooks.Run},
+		{Name: "idempotency-purge", Run: func(ctx context.Context) error {
+			return jobs.Every(ctx, time.Hour, func(ctx context.Context) error {
 				_, err := a.db.PurgeIdempotency(ctx, time.Now())
 				return err
 			})
 		}},
-		{"outbox-prune", func(ctx context.Context) error {
+		{Name: "outbox-prune", Run: func(ctx context.Context) error {
 			if a.cfg.OutboxRetention == 0 {
 				return nil
 			}
-			return every(ctx, time.Minute, func(ctx context.Context) error {
+			return jobs.Every(ctx, time.Minute, func(ctx context.Context) error {
 				var total int64
-				err := cardJobDrain(ctx, cardJobTimeout(a), func(ctx context.Context) (bool, error) {
+				err := jobs.Drain(ctx, cardJobTimeout(a), func(ctx context.Context) (bool, error) {
 					n, err := a.db.PruneOutbox(ctx, time.Now().Add(-a.cfg.OutboxRetention), 5000)
 					total += n
 					return n > 0, err
@@ -72,78 +62,36 @@ func backgroundJobs(a *App) []job {
 				return err
 			})
 		}},
-		{"certificate-expiry", func(ctx context.Context) error {
-			return every(ctx, time.Hour, func(ctx context.Context) error {
+		{Name: "certificate-expiry", Run: func(ctx context.Context) error {
+			return jobs.Every(ctx, time.Hour, func(ctx context.Context) error {
 				_, err := a.ca.NotifyExpiringCertificates(ctx)
 				return err
 			})
 		}},
-		{"embossing", func(ctx context.Context) error {
+		{Name: "embossing", Run: func(ctx context.Context) error {
 			return emboss.NewWorker(a.svc, &emboss.Loopback{Dir: a.cfg.DataDir}, emboss.Config{JobTimeout: cardJobTimeout(a)}, a.log).Run(ctx)
 		}},
-		{"card-batches", func(ctx context.Context) error {
-			return every(ctx, time.Second, func(ctx context.Context) error {
-				return cardJobDrain(ctx, cardJobTimeout(a), func(ctx context.Context) (bool, error) {
+		{Name: "card-batches", Run: func(ctx context.Context) error {
+			return jobs.Every(ctx, time.Second, func(ctx context.Context) error {
+				return jobs.Drain(ctx, cardJobTimeout(a), func(ctx context.Context) (bool, error) {
 					n, err := a.svc.ProcessBatchItems(ctx, 20)
 					return n > 0, err
 				})
 			})
 		}},
-		{"hold-expiry", func(ctx context.Context) error {
-			return every(ctx, time.Minute, func(ctx context.Context) error {
-				return cardJobDrain(ctx, cardJobTimeout(a), a.engine.ExpireDue)
+		{Name: "hold-expiry", Run: func(ctx context.Context) error {
+			return jobs.Every(ctx, time.Minute, func(ctx context.Context) error {
+				return jobs.Drain(ctx, cardJobTimeout(a), a.engine.ExpireDue)
 			})
 		}},
-		{"card-expiry", func(ctx context.Context) error {
-			return every(ctx, time.Minute, func(ctx context.Context) error {
-				return cardJobDrain(ctx, cardJobTimeout(a), func(ctx context.Context) (bool, error) {
+		{Name: "card-expiry", Run: func(ctx context.Context) error {
+			return jobs.Every(ctx, time.Minute, func(ctx context.Context) error {
+				return jobs.Drain(ctx, cardJobTimeout(a), func(ctx context.Context) (bool, error) {
 					n, err := a.svc.ExpireCards(ctx, 200)
 					return n == 200, err
 				})
 			})
 		}},
-	}
-}
-
-// runJobs runs jobs until ctx ends; a job that fails is logged and
-// restarted after a pause.
-func runJobs(ctx context.Context, jobs []job, log *slog.Logger) {
-	var wg sync.WaitGroup
-	for _, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				err := j.run(ctx)
-				if err == nil || errors.Is(err, context.Canceled) {
-					return
-				}
-				log.Error("background job failed; restarting", "job", j.name, "err", err)
-				select {
-				case <-ctx.Done():
-				case <-time.After(5 * time.Second):
-				}
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-// every calls fn now and then every interval until ctx ends; errors are
-// returned only when ctx is still live (a failing pass ends the job, which
-// runJobs restarts).
-func every(ctx context.Context, interval time.Duration, fn func(context.Context) error) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if err := fn(ctx); err != nil && ctx.Err() == nil {
-			return fmt.Errorf("periodic pass: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
 	}
 }
 
@@ -155,19 +103,6 @@ func cardJobTimeout(a *App) time.Duration {
 		return 4 * a.cfg.DBTimeout
 	}
 	return 20 * time.Second
-}
-
-// cardJobDrain runs pass, each under its own timeout, while it reports more work.
-func cardJobDrain(ctx context.Context, timeout time.Duration, pass func(context.Context) (bool, error)) error {
-	for ctx.Err() == nil {
-		pctx, cancel := context.WithTimeout(ctx, timeout)
-		more, err := pass(pctx)
-		cancel()
-		if err != nil || !more {
-			return err
-		}
-	}
-	return nil
 }
 
 // platformKeys returns the platform key references for the service. In

@@ -56,10 +56,11 @@ type command struct {
 // commands are the subcommands by name (what the user types: termsim
 // <name>); each is implemented in its own file.
 var commands = map[string]command{
-	"auth":   {"send one authorization from flags and print the request, the answer and the decision", runAuth},
-	"load":   {"load test: connections x in-flight requests from a mix, with latency percentiles and a bare-server baseline", runLoad},
-	"replay": {"replay scenario files (setup through the REST API, steps over ISO 8583, expectations checked)", runReplay},
-	"echo":   {"send 0800 echo tests (70=301) and print round-trip times", runEcho},
+	"auth":    {"send one authorization from flags and print the request, the answer and the decision", runAuth},
+	"load":    {"load test: connections x in-flight requests from a mix, with latency percentiles and a bare-server baseline", runLoad},
+	"replay":  {"replay scenario files (setup through the REST API, steps over ISO 8583, expectations checked)", runReplay},
+	"echo":    {"send 0800 echo tests (70=301) and print round-trip times", runEcho},
+	"decider": {"serve a local authorization decision endpoint (approve, decline above N, partial, sleep) for cardhost to call", runDecider},
 }
 
 // run dispatches args to a subcommand and returns the exit code.

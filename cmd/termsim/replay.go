@@ -104,10 +104,18 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var mu sync.Mutex
 	sem := make(chan struct{}, *parallel)
 	var wg sync.WaitGroup
+	var alone sync.RWMutex // held for writing by a scenario that must run alone
 	for i, sc := range scenarios {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			if sc.Exclusive() {
+				alone.Lock()
+				defer alone.Unlock()
+			} else {
+				alone.RLock()
+				defer alone.RUnlock()
+			}
 			res, _ := r.Run(ctx, sc)
 			results[i] = res
 			var b bytes.Buffer

@@ -320,6 +320,8 @@ type recordRow struct {
 	ReceivedAt       time.Time      `json:"received_at"`
 	DecidedAt        time.Time      `json:"decided_at"`
 	Version          int64          `json:"version"`
+	DecidedBy        string         `json:"decided_by"`
+	IssuerLatencyMS  *int64         `json:"issuer_latency_ms"`
 	// Money: NULL (absent) for LIMIT cards.
 	HoldID        *string    `json:"hold_id,omitempty"`
 	HoldAmount    *int64     `json:"hold_amount,omitempty"`
@@ -340,8 +342,17 @@ func newRecordRow(a *host.Authorization) recordRow {
 		OriginalID: nullString(a.OriginalID), Status: string(a.Status), Held: a.Held, CapturedAmount: a.CapturedAmount,
 		ReversedAmount: a.ReversedAmount, Applied: applied, MatchKey: a.MatchKey, Fingerprint: byteaHex(a.Fingerprint),
 		ResponseICC: byteaHex(a.ResponseICC), Balances: a.Balances, ReceivedAt: a.ReceivedAt, DecidedAt: a.DecidedAt, Version: 1,
+		DecidedBy: decidedBy(a.DecidedBy), IssuerLatencyMS: a.IssuerLatencyMS(),
 		HoldID: nullString(a.HoldID), HoldAmount: nonZero(a.HoldAmount), HoldExpiresAt: a.HoldExpiresAt,
 	}
+}
+
+// decidedBy is the stored decided_by: host when the record says nothing.
+func decidedBy(d host.DecidedBy) string {
+	if d == "" {
+		return string(host.DecidedByHost)
+	}
+	return string(d)
 }
 
 func nonZero(n int64) *int64 {

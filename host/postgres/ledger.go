@@ -159,17 +159,19 @@ func (l *Ledger) Acquirers(ctx context.Context) ([]host.Acquirer, error) {
 const authColumns = `id, coalesce(tenant_id, ''), coalesce(card_id, ''), kind, mti, processing_code, amount, currency, card_amount,
 	approved_amount, response_code, reason, approval_code, acquirer_id, terminal_id, merchant_id, acceptor, stan, rrn,
 	transmission_time, mcc, country, entry_mode, eci, coalesce(original_id, ''), status, held, captured_amount,
-	reversed_amount, applied, match_key, fingerprint, response_icc, balances, received_at, decided_at, version,
-	coalesce(hold_id, ''), coalesce(hold_amount, 0), hold_expires_at, coalesce(cleared_amount, 0)`
+	reversed_amount, applied, match_key, fingerprint, response_icc, balances, received_at, decided_at, version, decided_by,
+	coalesce(issuer_latency_ms, 0), coalesce(hold_id, ''), coalesce(hold_amount, 0), hold_expires_at, coalesce(cleared_amount, 0)`
 
 func scanAuthorization(row pgx.Row) (*host.Authorization, error) {
 	var a host.Authorization
 	var kind, code, reason, status string
 	var applied, balances []byte
+	var decided string
+	var latencyMS int64
 	err := row.Scan(&a.ID, &a.TenantID, &a.CardID, &kind, &a.MTI, &a.ProcessingCode, &a.Amount, &a.Currency, &a.CardAmount,
 		&a.ApprovedAmount, &code, &reason, &a.ApprovalCode, &a.AcquirerID, &a.Terminal, &a.Merchant, &a.Acceptor, &a.STAN, &a.RRN,
 		&a.TransmissionTime, &a.MCC, &a.Country, &a.EntryMode, &a.ECI, &a.OriginalID, &status, &a.Held, &a.CapturedAmount,
-		&a.ReversedAmount, &applied, &a.MatchKey, &a.Fingerprint, &a.ResponseICC, &balances, &a.ReceivedAt, &a.DecidedAt, &a.Version,
+		&a.ReversedAmount, &applied, &a.MatchKey, &a.Fingerprint, &a.ResponseICC, &balances, &a.ReceivedAt, &a.DecidedAt, &a.Version, &decided, &latencyMS,
 		&a.HoldID, &a.HoldAmount, &a.HoldExpiresAt, &a.Cleared)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, host.ErrNotFound
@@ -178,6 +180,7 @@ func scanAuthorization(row pgx.Row) (*host.Authorization, error) {
 		return nil, fmt.Errorf("reading authorization: %w", err)
 	}
 	a.Kind, a.Code, a.Reason, a.Status = host.ParseKind(kind), iso.ResponseCode(code), host.Reason(reason), host.AuthStatus(status)
+	a.DecidedBy, a.IssuerLatency = host.DecidedBy(decided), time.Duration(latencyMS)*time.Millisecond
 	if err := json.Unmarshal(applied, &a.Applied); err != nil {
 		return nil, fmt.Errorf("reading authorization: %w", err)
 	}

@@ -106,6 +106,8 @@ type authorizationView struct {
 	ReceivedAt              time.Time  `json:"received_at"`
 	DecidedAt               time.Time  `json:"decided_at"`
 	DecisionMicros          int64      `json:"decision_us" doc:"time from the last byte received to the decision"`
+	DecidedBy               string     `json:"decided_by" enum:"host,issuer,issuer_timeout,issuer_error,stand_in" doc:"who decided (docs/webhooks.md, Authorization decisions)"`
+	IssuerLatencyMS         *int64     `json:"issuer_latency_ms,omitempty" doc:"how long the issuer's decision endpoint took, when it was called"`
 }
 
 type authorizationList struct {
@@ -123,6 +125,10 @@ func viewAuthorization(a *host.Authorization) authorizationView {
 		MCC: a.MCC, MerchantID: a.Merchant, TerminalID: a.Terminal, AcquirerID: a.AcquirerID, STAN: a.STAN, RRN: a.RRN,
 		EntryMode: a.EntryMode, ECI: a.ECI, ReceivedAt: a.ReceivedAt, DecidedAt: a.DecidedAt,
 		DecisionMicros: a.DecidedAt.Sub(a.ReceivedAt).Microseconds(),
+		DecidedBy:      string(a.DecidedBy), IssuerLatencyMS: a.IssuerLatencyMS(),
+	}
+	if v.DecidedBy == "" {
+		v.DecidedBy = string(host.DecidedByHost)
 	}
 	if c, ok := issuance.CurrencyAlpha(a.Currency); ok {
 		v.Currency = c
@@ -193,9 +199,8 @@ func viewSpend(c *host.Card, now time.Time) spendView {
 		cs := controlSpend{Interval: string(sc.Interval), MCC: sc.MCC, AmountLimit: sc.Amount, CountLimit: sc.Count}
 		if sc.Interval != issuance.PerTransaction {
 			start := sc.Interval.WindowStart(now)
-			if cur := c.Spend[sc.Key()]; cur.Window.Equal(start) {
-				cs.Spent, cs.Count = cur.Amount, cur.Count
-			}
+			cur := c.Current(sc, now)
+			cs.Spent, cs.Count = cur.Amount, cur.Count
 			if sc.Interval != issuance.AllTime {
 				cs.WindowStart, cs.WindowEnd = &start, windowEnd(sc.Interval, start)
 			}

@@ -364,6 +364,13 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 	hookToken := "isolation-" + low + "-hook-token-5d1e"
 	c.do("POST", "/v1/webhook-endpoints", map[string]any{"url": "https://hooks.isolation-" + low + ".example/cardhost?token=" + hookToken,
 		"event_types": []string{"card.*", "order.*"}, "description": "Isolation " + tag + " hook"}).must(t, 201).decode(t, &hook)
+	// A decision endpoint, its URL with a token.
+	var decider struct {
+		Secret string `json:"secret"`
+	}
+	deciderToken := "isolation-" + low + "-decider-token-9c2b"
+	c.do("PUT", "/v1/authorization-decision", map[string]any{"url": "https://decide.isolation-" + low + ".example/x?token=" + deciderToken,
+		"default_action": "APPROVE"}).must(t, 200).decode(t, &decider)
 
 	o.refID = "ISOLATION-" + tag + "-REF-0001"
 	o.idemKey = "isolation-shared-idempotency-key"
@@ -472,6 +479,7 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 		"certificate fingerprint": crt.Fingerprint, "certificate serial": crt.Serial, "batch request_id": o.batchRequestID,
 		"API key prefix": key.Prefix, "API key secret": key.Secret, "PAN": o.pan,
 		"webhook secret": hook.Secret, "webhook URL token": hookToken, "webhook description": "Isolation " + tag + " hook",
+		"decision secret": decider.Secret, "decision URL token": deciderToken,
 		"deposit transfer": dep.TransferID, "prepaid product": prepaid.ID, "prepaid card": prepaidCard.ID, "recharge transfer": rch.TransferID,
 	} {
 		o.add(name, v)
@@ -986,6 +994,19 @@ func (w *isolationWalk) custom(id string) func() {
 	case "createAPIKey":
 		return func() {
 			w.scan(w.b.c.do("POST", "/v1/api-keys", map[string]any{"name": "isolation", "scopes": []string{}}).must(t, 201))
+		}
+	case "putAuthorizationDecision", "getAuthorizationDecision", "deleteAuthorizationDecision":
+		// B sets, reads and removes its own decision endpoint (one per
+		// tenant: nothing of A's can be named).
+		return func() {
+			w.scan(w.b.c.do("PUT", "/v1/authorization-decision", map[string]any{"url": "https://decide.tenant-b.example/x", "timeout_ms": 1500}).must(t, 200))
+			switch id {
+			case "putAuthorizationDecision":
+			case "getAuthorizationDecision":
+				w.scan(w.b.c.do("GET", "/v1/authorization-decision", nil).must(t, 200))
+			default:
+				w.scan(w.b.c.do("DELETE", "/v1/authorization-decision", nil).must(t, 204))
+			}
 		}
 	case "putSigningKey":
 		// Registering a key makes B's later requests need signatures: B

@@ -136,18 +136,12 @@ func (s *Server) logMiddleware(c *fiber.Ctx) error {
 // authMiddleware authenticates "Authorization: Bearer <key>" and stores the
 // tenant and key in the context.
 func (s *Server) authMiddleware(c *fiber.Ctx) error {
-	client := ""
-	if s.authFailures != nil {
-		client = s.clientAddr(c)
-		if wait, blocked := s.authFailures.blocked(client); blocked {
-			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(wait.Seconds()+0.999)))
-			return &issuance.Error{Slug: slugRateLimited, Message: "too many failed authentications from this address; retry after the Retry-After delay"}
-		}
+	if wait, blocked := s.AuthBlocked(c); blocked {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(wait.Seconds()+0.999)))
+		return &issuance.Error{Slug: slugRateLimited, Message: "too many failed authentications from this address; retry after the Retry-After delay"}
 	}
 	failed := func(challenge, message string) error {
-		if s.authFailures != nil {
-			s.authFailures.allow(client, 0)
-		}
+		s.AuthFailed(c)
 		c.Set(fiber.HeaderWWWAuthenticate, challenge)
 		return &issuance.Error{Slug: issuance.SlugUnauthorized, Message: message}
 	}
@@ -165,11 +159,9 @@ func (s *Server) authMiddleware(c *fiber.Ctx) error {
 	}
 	c.Locals(localTenant, t)
 	c.Locals(localAPIKey, k)
-	if s.limiter != nil {
-		if wait, ok := s.limiter.allow(t.ID, t.RateLimit); !ok {
-			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(wait.Seconds()+0.999)))
-			return &issuance.Error{Slug: slugRateLimited, Message: "too many requests for this tenant; retry after the Retry-After delay"}
-		}
+	if wait, ok := s.TenantAllowed(t); !ok {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(wait.Seconds()+0.999)))
+		return &issuance.Error{Slug: slugRateLimited, Message: "too many requests for this tenant; retry after the Retry-After delay"}
 	}
 	if t.SigningKeyPEM != "" {
 		if err := verifySignature(c, t, s.deps.Now()); err != nil {

@@ -132,6 +132,9 @@ type Deps struct {
 	// Webhooks manages webhook endpoints and answers the Events API
 	// (package issuance/webhook; nil: those routes are off).
 	Webhooks *webhook.Service
+	// DecisionsChanged, when set, is called after a decision endpoint is
+	// set or removed (the host reads them again at once).
+	DecisionsChanged func(ctx context.Context)
 	// Ledger runs the money operations (package issuance/ledger; nil:
 	// those routes are off).
 	Ledger *ledger.Service

@@ -113,6 +113,54 @@ func (s *Server) redeliverEvent(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusAccepted).JSON(out)
 }
 
+// decisionWithSecret answers the PUT that creates a decision endpoint:
+// the endpoint and its signing secret, shown once.
+type decisionWithSecret struct {
+	webhook.DecisionEndpoint
+	Secret string `json:"secret,omitempty" doc:"whsec_ + base64: the signing secret of decision requests, shown only in the answer of the PUT that created the endpoint, never in a replay of it"`
+}
+
+func (s *Server) putDecision(c *fiber.Ctx) error {
+	var req webhook.DecisionRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	e, secret, err := s.deps.Webhooks.PutDecision(c.UserContext(), tenantOf(c).ID, req)
+	if err != nil {
+		return err
+	}
+	if s.deps.DecisionsChanged != nil {
+		s.deps.DecisionsChanged(c.UserContext())
+	}
+	if err := keepForReplay(c, decisionWithSecret{DecisionEndpoint: e}); err != nil {
+		return err
+	}
+	out := decisionWithSecret{DecisionEndpoint: e}
+	if secret != nil {
+		out.Secret = secret.Reveal()
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) getDecision(c *fiber.Ctx) error {
+	e, err := s.deps.Webhooks.Decision(c.UserContext(), tenantOf(c).ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(e)
+}
+
+func (s *Server) deleteDecision(c *fiber.Ctx) error {
+	if err := s.deps.Webhooks.DeleteDecision(c.UserContext(), tenantOf(c).ID); err != nil {
+		return err
+	}
+	if s.deps.DecisionsChanged != nil {
+		s.deps.DecisionsChanged(c.UserContext())
+	}
+	c.Status(fiber.StatusNoContent)
+	return nil
+}
+
 // webhookRoutes are the routes of webhook endpoints and events (nil when
 // no webhook service is wired).
 func (s *Server) webhookRoutes() []route {
@@ -147,5 +195,14 @@ func (s *Server) webhookRoutes() []route {
 			Summary: "Every delivery attempt of an event: endpoint, time, status code, duration, error", Response: webhook.AttemptList{}}},
 		{post, "/v1/events/:id/redeliver", s.redeliverEvent, operation{ID: "redeliverEvent", Tag: "events", Idempotent: true, Status: fiber.StatusAccepted,
 			Summary: "Deliver an event again to one endpoint, or to every enabled endpoint subscribed to its type", Request: webhook.RedeliverRequest{}, Response: webhook.Redelivery{}}},
+
+		// The first PUT answers the signing secret once (a replay answers
+		// without it); later PUTs keep it.
+		{put, "/v1/authorization-decision", s.putDecision, operation{ID: "putAuthorizationDecision", Tag: "webhooks", Idempotent: true, SecretOnce: true, Status: fiber.StatusOK,
+			Summary: "Set the endpoint the host asks to approve each authorization in real time; the first PUT answers its whsec_ secret once", Request: webhook.DecisionRequest{}, Response: decisionWithSecret{}}},
+		{get, "/v1/authorization-decision", s.getDecision, operation{ID: "getAuthorizationDecision", Tag: "webhooks",
+			Summary: "Get the tenant's authorization decision endpoint (never its secret)", Response: webhook.DecisionEndpoint{}}},
+		{del, "/v1/authorization-decision", s.deleteDecision, operation{ID: "deleteAuthorizationDecision", Tag: "webhooks",
+			Summary: "Remove the authorization decision endpoint: the host decides alone again", Status: fiber.StatusNoContent}},
 	}
 }

@@ -16,7 +16,10 @@ import (
 // Deps are the Service's collaborators and settings.
 type Deps struct {
 	Store Store
-	Vault Vault
+	// Decisions keeps the decision endpoints (decision.go); default: the
+	// Store, when it implements DecisionStore (the PostgreSQL one does).
+	Decisions DecisionStore
+	Vault     Vault
 	// SealKeyRef is the HSM key that seals endpoint secrets (the
 	// platform's PAN-DEK); "" answers key_not_configured to the calls that
 	// make a secret.
@@ -40,6 +43,9 @@ type Service struct{ d Deps }
 func NewService(d Deps) *Service {
 	if d.Resolver == nil {
 		d.Resolver = net.DefaultResolver
+	}
+	if ds, ok := d.Store.(DecisionStore); ok && d.Decisions == nil {
+		d.Decisions = ds
 	}
 	if d.Retention <= 0 {
 		d.Retention = DefaultRetention

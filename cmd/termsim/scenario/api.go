@@ -510,3 +510,28 @@ func listAll[T any](ctx context.Context, a *API, path string, id func(T) string)
 		after = id(page.Data[len(page.Data)-1])
 	}
 }
+
+// DecisionEndpoint is the tenant's authorization decision endpoint
+// (PUT /v1/authorization-decision); Secret is answered by the PUT that
+// creates it only.
+type DecisionEndpoint struct {
+	URL           string `json:"url"`
+	TimeoutMS     int    `json:"timeout_ms,omitempty"`
+	DefaultAction string `json:"default_action,omitempty"`
+	Secret        string `json:"secret,omitempty"`
+}
+
+// PutDecision sets the tenant's decision endpoint.
+func (a *API) PutDecision(ctx context.Context, d DecisionEndpoint) (DecisionEndpoint, error) {
+	return do[DecisionEndpoint](ctx, a, http.MethodPut, "/v1/authorization-decision", d, true)
+}
+
+// DeleteDecision removes the tenant's decision endpoint (none: no error).
+func (a *API) DeleteDecision(ctx context.Context) error {
+	err := a.call(ctx, http.MethodDelete, "/v1/authorization-decision", nil, nil, false)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return nil
+	}
+	return err
+}

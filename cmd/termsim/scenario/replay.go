@@ -14,6 +14,7 @@ import (
 
 	"github.com/moov-io/iso8583"
 
+	"github.com/cardhost/cardhost/cmd/termsim/decider"
 	"github.com/cardhost/cardhost/cmd/termsim/terminal"
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/emv/pinblock"
@@ -91,6 +92,9 @@ type scenarioRun struct {
 	client *terminal.Client
 	cards  map[string]*terminal.Card
 	steps  map[string]*stepState
+	// decider is the local decision endpoint, started by the first
+	// decider step.
+	decider *decider.Server
 }
 
 // Needs returns what a scenario needs from the runner: the REST API (cards
@@ -102,9 +106,21 @@ func (sc *Scenario) Needs() (api, kafka bool) {
 	}
 	for _, s := range sc.Steps {
 		kafka = kafka || len(s.Expect.Events) > 0
-		api = api || s.Clearing != nil || s.Expire != nil || s.Expect.Available != nil
+		api = api || s.Decider != nil || s.Clearing != nil || s.Expire != nil || s.Expect.Available != nil
 	}
 	return api, kafka
+}
+
+// Exclusive reports whether sc must run alone: its decider steps set the
+// tenant's decision endpoint, which would decide the requests of the
+// scenarios running beside it.
+func (sc *Scenario) Exclusive() bool {
+	for _, s := range sc.Steps {
+		if s.Decider != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Run runs sc and returns its result; the error is only for a canceled
@@ -134,6 +150,7 @@ func (r *Runner) Run(ctx context.Context, sc *Scenario) (*ScenarioResult, error)
 		return res, ctx.Err()
 	}
 	defer func() { run.client.Close() }()
+	defer run.stopDecider()
 	res.Pass = true
 	for i := range sc.Steps {
 		if ctx.Err() != nil {
@@ -144,6 +161,43 @@ func (r *Runner) Run(ctx context.Context, sc *Scenario) (*ScenarioResult, error)
 		res.Steps = append(res.Steps, sr)
 	}
 	return res, nil
+}
+
+// setDecider applies a decider step: the local decider gets the step's
+// rules and the tenant's decision endpoint points at it (or is removed).
+func (run *scenarioRun) setDecider(ctx context.Context, d *DeciderStep) error {
+	if d.Off {
+		return run.r.API.DeleteDecision(ctx)
+	}
+	rules := decider.Rules{DeclineAbove: d.DeclineAbove, Reason: d.Reason, Partial: d.Partial, Sleep: d.Sleep, Status: d.Status}
+	if run.decider == nil {
+		srv, err := decider.Start("127.0.0.1:0", rules)
+		if err != nil {
+			return err
+		}
+		run.decider = srv
+	}
+	run.decider.Set(rules)
+	ep, err := run.r.API.PutDecision(ctx, DecisionEndpoint{URL: run.decider.URL(), TimeoutMS: d.TimeoutMS, DefaultAction: d.DefaultAction})
+	if err != nil {
+		return err
+	}
+	if ep.Secret != "" {
+		return run.decider.SetSecret(ep.Secret)
+	}
+	return nil
+}
+
+// stopDecider removes the decision endpoint a scenario set (the tenant's
+// next scenarios are decided by the host alone) and stops the decider.
+func (run *scenarioRun) stopDecider() {
+	if run.decider == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), run.r.timeout())
+	defer cancel()
+	_ = run.r.API.DeleteDecision(ctx)
+	_ = run.decider.Close()
 }
 
 func (r *Runner) timeout() time.Duration {
@@ -414,6 +468,12 @@ func (run *scenarioRun) step(ctx context.Context, i int, s *Step) StepResult {
 		}
 		sr.add("code", want, string(got), string(got) == want)
 		sr.Pass = sr.passed()
+		return sr
+	case "decider":
+		if err := run.setDecider(ctx, s.Decider); err != nil {
+			return fail(err)
+		}
+		sr.Pass = true
 		return sr
 	case "card":
 		c := s.Card

@@ -148,6 +148,7 @@ type Step struct {
 	Echo       *EchoStep       `yaml:"echo"`       // 0800 echo test
 	Wait       time.Duration   `yaml:"wait"`       // pause
 	Card       *CardStep       `yaml:"card"`       // REST status change
+	Decider    *DeciderStep    `yaml:"decider"`    // the local decision endpoint
 	Clearing   *ClearingStep   `yaml:"clearing"`   // a clearing record (sandbox simulator)
 	Expire     *ExpireStep     `yaml:"expire"`     // a hold expired now (sandbox simulator)
 
@@ -280,6 +281,28 @@ type EchoStep struct {
 }
 
 // CardStep changes a card through the REST API.
+// DeciderStep points the tenant's authorization decision endpoint at
+// termsim's local decider (cmd/termsim/decider) with these rules, or
+// removes it (off). The scenario's end removes it.
+type DeciderStep struct {
+	Line   int `yaml:"-"` // position in the file
+	Column int `yaml:"-"` // position in the file
+	// DeclineAbove, Reason, Partial, Sleep and Status are the decider's
+	// rules (decider.Rules): decline above an amount (with a reason),
+	// approve at most an amount, answer after a pause, fail with a status.
+	DeclineAbove int64         `yaml:"decline_above"`
+	Reason       string        `yaml:"reason"`
+	Partial      int64         `yaml:"partial"`
+	Sleep        time.Duration `yaml:"sleep"`
+	Status       int           `yaml:"status"`
+	// TimeoutMS and DefaultAction are the endpoint's (PUT
+	// /v1/authorization-decision; defaults 2000 and DECLINE).
+	TimeoutMS     int    `yaml:"timeout_ms"`
+	DefaultAction string `yaml:"default_action"`
+	// Off removes the endpoint: the host decides alone again.
+	Off bool `yaml:"off"`
+}
+
 type CardStep struct {
 	Line   int `yaml:"-"` // position in the file
 	Column int `yaml:"-"` // position in the file
@@ -378,7 +401,9 @@ var Reasons = map[string]iso.ResponseCode{
 	"cvv2_tries_exceeded": iso.CryptographicFailure, "merchant_blocked": iso.SuspectedFraud,
 	"mac_missing": iso.SecurityViolation, "mac_invalid": iso.SecurityViolation,
 	"pin_block_format_not_allowed": iso.SecurityViolation,
-	"insufficient_funds":           iso.InsufficientFunds,
+	"issuer_declined":              iso.DoNotHonor, "issuer_insufficient_funds": iso.InsufficientFunds,
+	"issuer_suspected_fraud": iso.SuspectedFraud, "issuer_unavailable": iso.DoNotHonor,
+	"insufficient_funds": iso.InsufficientFunds,
 }
 
 // EventTypes are the event types of package kafka's catalogue
@@ -600,6 +625,7 @@ func (s *Step) kind() (string, int) {
 	for k, set := range map[string]bool{
 		"auth": s.Auth != nil, "advice": s.Advice != nil, "capture": s.Capture != nil, "reversal": s.Reversal != nil,
 		"retransmit": s.Retransmit != nil, "echo": s.Echo != nil, "wait": s.Wait != 0, "card": s.Card != nil,
+		"decider":  s.Decider != nil,
 		"clearing": s.Clearing != nil, "expire": s.Expire != nil,
 	} {
 		if set {
@@ -619,7 +645,7 @@ func (sc *Scenario) checkStep(d *strictDecoder, s *Step, earlier map[string]*Ste
 	n := at(s.Line, s.Column)
 	kind, count := s.kind()
 	if count != 1 {
-		d.errorf(n, "a step needs exactly one of auth, advice, capture, reversal, retransmit, echo, wait, card, clearing, expire (found %d)", count)
+		d.errorf(n, "a step needs exactly one of auth, advice, capture, reversal, retransmit, echo, wait, card, decider, clearing, expire (found %d)", count)
 		return
 	}
 	cardRef := func(name string, line, col int) *SetupCard {
@@ -717,6 +743,16 @@ func (sc *Scenario) checkStep(d *strictDecoder, s *Step, earlier map[string]*Ste
 	case "wait":
 		if s.Wait < 0 || s.Wait > 5*time.Minute {
 			d.errorf(n, "wait: must be between 0 and 5m")
+		}
+	case "decider":
+		c := s.Decider
+		switch {
+		case c.TimeoutMS != 0 && (c.TimeoutMS < 100 || c.TimeoutMS > 3000):
+			d.errorf(at(c.Line, c.Column), "decider: timeout_ms must be between 100 and 3000")
+		case !slices.Contains([]string{"", "APPROVE", "DECLINE"}, c.DefaultAction):
+			d.errorf(at(c.Line, c.Column), "decider: default_action must be APPROVE or DECLINE")
+		case c.DeclineAbove < 0 || c.Partial < 0 || c.Sleep < 0 || c.Sleep > time.Minute:
+			d.errorf(at(c.Line, c.Column), "decider: decline_above and partial must be positive, sleep between 0 and 1m")
 		}
 	case "clearing":
 		c := s.Clearing

@@ -147,3 +147,63 @@ func (s *Store) DeleteEndpoint(ctx context.Context, tenantID, id string) error {
 	}
 	return nil
 }
+
+var _ webhook.DecisionStore = (*Store)(nil)
+
+const decisionColumns = `tenant_id, url, timeout_ms, default_action, created_at, updated_at, seal_key_ref, secret_sealed`
+
+func scanDecision(row pgx.Row) (webhook.DecisionEndpoint, error) {
+	var e webhook.DecisionEndpoint
+	err := row.Scan(&e.TenantID, &e.URL, &e.TimeoutMS, &e.DefaultAction, &e.CreatedAt, &e.UpdatedAt, &e.SealKeyRef, &e.Sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return e, issuance.ErrNotFound
+	}
+	if err != nil {
+		return e, fmt.Errorf("reading decision endpoint: %w", err)
+	}
+	e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
+	return e, nil
+}
+
+// PutDecisionEndpoint implements webhook.DecisionStore.
+func (s *Store) PutDecisionEndpoint(ctx context.Context, e webhook.DecisionEndpoint) (webhook.DecisionEndpoint, error) {
+	if e.Sealed == nil {
+		return scanDecision(s.pool.QueryRow(ctx, `UPDATE authorization_decision_endpoints SET url = $2, timeout_ms = $3,
+			default_action = $4, updated_at = $5 WHERE tenant_id = $1 RETURNING `+decisionColumns,
+			e.TenantID, e.URL, e.TimeoutMS, e.DefaultAction, e.UpdatedAt))
+	}
+	out, err := scanDecision(s.pool.QueryRow(ctx, `INSERT INTO authorization_decision_endpoints
+		(tenant_id, url, timeout_ms, default_action, seal_key_ref, secret_sealed, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (tenant_id) DO NOTHING
+		RETURNING `+decisionColumns, e.TenantID, e.URL, e.TimeoutMS, e.DefaultAction, e.SealKeyRef, e.Sealed, e.CreatedAt))
+	if errors.Is(err, issuance.ErrNotFound) {
+		return out, webhook.ErrDecisionExists // another first PUT won
+	}
+	return out, err
+}
+
+// DecisionEndpoint implements webhook.DecisionStore.
+func (s *Store) DecisionEndpoint(ctx context.Context, tenantID string) (webhook.DecisionEndpoint, error) {
+	return scanDecision(s.pool.QueryRow(ctx, `SELECT `+decisionColumns+` FROM authorization_decision_endpoints WHERE tenant_id = $1`, tenantID))
+}
+
+// DeleteDecisionEndpoint implements webhook.DecisionStore.
+func (s *Store) DeleteDecisionEndpoint(ctx context.Context, tenantID string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM authorization_decision_endpoints WHERE tenant_id = $1`, tenantID)
+	if err != nil {
+		return fmt.Errorf("deleting decision endpoint: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return issuance.ErrNotFound
+	}
+	return nil
+}
+
+// DecisionEndpoints implements webhook.DecisionStore.
+func (s *Store) DecisionEndpoints(ctx context.Context) ([]webhook.DecisionEndpoint, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+decisionColumns+` FROM authorization_decision_endpoints`)
+	if err != nil {
+		return nil, fmt.Errorf("reading decision endpoints: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (webhook.DecisionEndpoint, error) { return scanDecision(r) })
+}

@@ -141,6 +141,34 @@ func (s *Sender) send(ctx context.Context, r webhook.Request) webhook.Result {
 	return res
 }
 
+// Call POSTs a request whose answer matters (a real-time authorization
+// decision; host.IssuerCaller) and returns its status and body, read up
+// to MaxBody (a longer body is ErrBodyTooLarge). Redirects are not
+// followed: a 3xx is the answer. Errors name no URL.
+func (s *Sender) Call(ctx context.Context, url string, header http.Header, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, errors.New("the endpoint URL cannot be requested")
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("User-Agent", s.cfg.UserAgent)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, nil, clean(ctx, err)
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, s.cfg.MaxBody+1))
+	switch {
+	case int64(len(answer)) > s.cfg.MaxBody:
+		return resp.StatusCode, nil, fmt.Errorf("%w (%d bytes)", ErrBodyTooLarge, s.cfg.MaxBody)
+	case err != nil:
+		return resp.StatusCode, nil, clean(ctx, err)
+	}
+	return resp.StatusCode, answer, nil
+}
+
 // clean turns a client error into one that names no URL.
 func clean(ctx context.Context, err error) error {
 	var ue *url.Error
