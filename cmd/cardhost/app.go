@@ -149,13 +149,14 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	if err != nil {
 		return a, err
 	}
+	money := ledger.NewService(ledger.Deps{Store: a.db, Cards: a.db, Logger: log})
 	a.api, err = rest.New(rest.Config{BodyLimit: cfg.HTTPBodyLimit, RateLimit: cfg.HTTPRateLimit, AuthFailureLimit: cfg.HTTPAuthFailures, TrustedProxies: cfg.HTTPTrustedProxies, ReadTimeout: cfg.HTTPReadTimeout,
 		RequestTimeout: cfg.HTTPRequestTimeout, Sandbox: cfg.Mode == "sandbox", Version: version, RequestHashKey: rhk, ReadyWarnings: warnings},
 		rest.Deps{
 			Tenants: a.db, Idempotency: a.db, Service: a.svc, Catalog: a.catalog, CA: a.ca, CVV2: a.cvv2,
 			Authorizations: a.ledger, Simulator: a.newSimulator(), Webhooks: webhooks,
 			DecisionsChanged: a.engine.RefreshDecisionEndpoints,
-			Ledger:           ledger.NewService(ledger.Deps{Store: a.db, Cards: a.db, Logger: log}),
+			Ledger:           money,
 			IsUnavailable:    postgres.IsUnavailable,
 			Ready: []rest.ReadyCheck{
 				{Name: "postgres", Check: a.db.Ping},
@@ -168,7 +169,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	}
 	if cfg.Console {
 		if a.console, err = console.New(console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Sandbox: cfg.Mode == "sandbox"},
-			console.Deps{API: a.api, Sessions: a.db, Service: a.svc, Catalog: a.catalog, Records: a.ledger, Webhooks: webhooks}, log); err != nil {
+			console.Deps{API: a.api, Sessions: a.db, Service: a.svc, Catalog: a.catalog, Records: a.ledger, Webhooks: webhooks, Money: money}, log); err != nil {
 			return a, err
 		}
 		a.console.Mount(a.api.App())

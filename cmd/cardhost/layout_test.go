@@ -83,7 +83,7 @@ var dependencyRules = map[string]rule{
 	// issuance/console is the operator console: an HTTP adapter beside
 	// issuance/rest (never importing it: the wiring hands it the REST
 	// server through its own small interface).
-	"issuance/console": {[]string{"issuance", "issuance/catalog", "issuance/isocode", "issuance/webhook", "host", "kafka"}, []string{fiber}},
+	"issuance/console": {[]string{"issuance", "issuance/catalog", "issuance/isocode", "issuance/ledger", "issuance/webhook", "host", "kafka"}, []string{fiber}},
 	// issuance/webhook/postgres builds on issuance/postgres as
 	// host/postgres does (CONVENTIONS.md's split rule).
 	"issuance/webhook/postgres": {[]string{"issuance", "issuance/postgres", "issuance/webhook", "kafka"}, []string{pgx}},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/webhook"
 	"github.com/cardhost/cardhost/kafka"
 )
@@ -85,6 +86,7 @@ type cardPage struct {
 	Error      string // why the last action was refused
 	Form       controlsForm
 	Spend      *host.Card
+	Balance    *ledger.CardBalance // a funded card's (SHARED, PREPAID)
 	Now        time.Time // when the spend is read (its windows)
 	Timeline   []timelineEntry
 	MoreAuths  bool
@@ -158,6 +160,13 @@ func (co *Console) loadCard(c *fiber.Ctx, id string) (*cardPage, error) {
 	}
 	if p.Spend, err = co.deps.Records.TenantCard(ctx, s.Tenant.ID, id); err != nil {
 		return nil, err
+	}
+	if co.deps.Money != nil && ledger.Funded(card.FundingMode) {
+		b, err := co.deps.Money.CardBalance(ctx, s.Tenant.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		p.Balance = &b
 	}
 	auths, more, err := co.deps.Records.CardAuthorizations(ctx, s.Tenant.ID, id, issuance.PageRequest{Limit: 50})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
@@ -111,6 +112,8 @@ type Deps struct {
 	Records  Records
 	// Webhooks lists events and their deliveries and redelivers them.
 	Webhooks *webhook.Service
+	// Money reads balances (package issuance/ledger; nil: none shown).
+	Money *ledger.Service
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }

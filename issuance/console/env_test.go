@@ -25,6 +25,7 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/console"
+	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/issuance/rest"
@@ -43,6 +44,7 @@ type env struct {
 	cat    *catalog.Service
 	ledger *hostpg.Ledger
 	hooks  *webhook.Service
+	money  *ledger.Service
 	clock  *clock
 	base   string
 	a, b   tenant
@@ -92,7 +94,8 @@ func newEnv(t *testing.T) *env {
 	}
 	deps := issuance.Deps{Tenants: db, Catalog: db, Cards: db, Keys: keys, Vault: hsm, Logger: slog.New(slog.DiscardHandler)}
 	e := &env{t: t, db: db, svc: issuance.NewService(deps), cat: catalog.New(deps), ledger: hostpg.New(db), clock: &clock{},
-		hooks: webhook.NewService(webhook.Deps{Store: whpg.New(db), Vault: hsm, SealKeyRef: keys.PANDEK})}
+		hooks: webhook.NewService(webhook.Deps{Store: whpg.New(db), Vault: hsm, SealKeyRef: keys.PANDEK}),
+		money: ledger.NewService(ledger.Deps{Store: db, Cards: db, Logger: slog.New(slog.DiscardHandler)})}
 	for _, tn := range []*tenant{&e.a, &e.b} {
 		name := "Issuer A"
 		if tn == &e.b {
@@ -120,12 +123,12 @@ func (e *env) serve(cfg console.Config) string {
 	e.t.Helper()
 	reg := prometheus.NewRegistry()
 	srv, err := rest.New(rest.Config{Version: "test", AuthFailureLimit: 2},
-		rest.Deps{Tenants: e.db, Idempotency: e.db, Service: e.svc, Catalog: e.cat, Authorizations: e.ledger, Webhooks: e.hooks, IsUnavailable: postgres.IsUnavailable},
+		rest.Deps{Tenants: e.db, Idempotency: e.db, Service: e.svc, Catalog: e.cat, Authorizations: e.ledger, Webhooks: e.hooks, Ledger: e.money, IsUnavailable: postgres.IsUnavailable},
 		slog.New(slog.DiscardHandler), reg, reg)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	co, err := console.New(cfg, console.Deps{API: srv, Sessions: e.db, Service: e.svc, Catalog: e.cat, Records: e.ledger, Webhooks: e.hooks, Now: e.clock.Now}, nil)
+	co, err := console.New(cfg, console.Deps{API: srv, Sessions: e.db, Service: e.svc, Catalog: e.cat, Records: e.ledger, Webhooks: e.hooks, Money: e.money, Now: e.clock.Now}, nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}

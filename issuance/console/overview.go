@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/cardhost/cardhost/host"
+	"github.com/cardhost/cardhost/issuance/ledger"
 )
 
 // overviewWindow is the period the overview summarises.
@@ -39,6 +40,8 @@ type overviewPage struct {
 	LastPerSecond string // over the last full minute
 	Charts        []chart
 	Declines      []declineRow
+	// Balances are the tenant's program balances, one per currency.
+	Balances []ledger.Balance
 }
 
 type declineRow struct {
@@ -55,7 +58,13 @@ func (co *Console) overview(c *fiber.Ctx) error {
 	if err != nil {
 		return co.fail(c, err)
 	}
-	return co.render(c, fiber.StatusOK, "overview", buildOverview(act, since, now))
+	p := buildOverview(act, since, now)
+	if co.deps.Money != nil {
+		if p.Balances, err = co.deps.Money.Balances(c.UserContext(), s.Tenant.ID); err != nil {
+			return co.fail(c, err)
+		}
+	}
+	return co.render(c, fiber.StatusOK, "overview", p)
 }
 
 // buildOverview lays the hour out minute by minute (minutes without

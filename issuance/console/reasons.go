@@ -34,6 +34,7 @@ var plainWords = map[host.Reason]string{
 	host.ReasonSpendingAmount:           "A spending control's amount was exceeded",
 	host.ReasonSpendingCount:            "A spending control's number of payments was exceeded",
 	host.ReasonCardLimitExceeded:        "The card limit was exceeded",
+	host.ReasonInsufficientFunds:        "The balance it spends (the card's or the program's) was too low",
 	host.ReasonRefundExceedsSpent:       "The refund is larger than what the card spent",
 	host.ReasonStandInDecline:           "The network declined it while standing in",
 	host.ReasonSecurityViolation:        "The acquirer sent a PIN it cannot send (no zone PIN key)",

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ledger"
 )
 
 // TestTenantIsolation: a session never sees another tenant's objects:
@@ -246,3 +247,49 @@ func TestNotInOpenAPI(t *testing.T) {
 }
 
 var regexpKey = regexp.MustCompile(`chk_[A-Za-z0-9_-]{43}`)
+
+// TestBalances: the overview shows the program balance per currency and a
+// funded card's page its balance, from the money ledger.
+func TestBalances(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	base, err := e.cat.Product(ctx, e.a.ID, e.a.product)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base.ID, base.Name, base.FundingMode = "", "Prepaid", ledger.ModePrepaid
+	prepaid, err := e.cat.CreateProduct(ctx, e.a.ID, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.money.Deposit(ctx, e.a.ID, ledger.DepositRequest{Currency: "USD", Amount: 100000}); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := e.svc.CreateCard(ctx, e.a.ID, issuance.CardRequest{ProductID: prepaid.ID, CardHolderName: "ADA LOVELACE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.money.Recharge(ctx, e.a.ID, c.ID, ledger.AmountRequest{Amount: 2500}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser(e.base)
+	b.signIn(e.a.key)
+	p := b.get("/console/").must(t, http.StatusOK)
+	if !strings.Contains(p.Body, "Program balances") || !strings.Contains(p.Body, "975.00 USD") {
+		t.Errorf("the overview does not show the program balance (1000.00 less 25.00 moved to the card)")
+	}
+	p = b.get("/console/cards/"+c.ID).must(t, http.StatusOK)
+	if !strings.Contains(p.Body, `id="card-balance"`) || !strings.Contains(p.Body, "<strong>25.00 USD</strong>") {
+		t.Errorf("the card page does not show the card's balance")
+	}
+	// A LIMIT card has limits, not a balance; Issuer B has no balance.
+	if p := b.get("/console/cards/" + e.card(e.a, "").ID); strings.Contains(p.Body, `id="card-balance"`) {
+		t.Error("a LIMIT card shows a balance")
+	}
+	ob := e.browser(e.base)
+	ob.signIn(e.b.key)
+	if p := ob.get("/console/"); strings.Contains(p.Body, "Program balances") {
+		t.Error("another tenant sees the balances")
+	}
+}
