@@ -87,7 +87,7 @@ type cardPage struct {
 	Form       controlsForm
 	Spend      *host.Card
 	Balance    *ledger.CardBalance // a funded card's (SHARED, PREPAID)
-	Now        time.Time // when the spend is read (its windows)
+	Now        time.Time           // when the spend is read (its windows)
 	Timeline   []timelineEntry
 	MoreAuths  bool
 	Audit      []issuance.AuditEntry
