@@ -174,7 +174,8 @@ func runBare(ctx context.Context, cfg loadgen.LoadConfig, stderr io.Writer) (*lo
 	return loadgen.RunLoad(ctx, cfg)
 }
 
-// createCards creates n cards through the REST API (sandbox), the last
+// createCards creates n cards through the REST API (sandbox) of the load
+// product (scenario.LoadProduct) unless productID names one, the last
 // funded of them funded (half SHARED, half PREPAID), and becomes them.
 func createCards(ctx context.Context, stderr io.Writer, apiURL, key, tkeyHex, productID, pin string, n, funded int) ([]*terminal.Card, error) {
 	api, err := scenario.NewAPI(apiURL, key, 0)
@@ -191,7 +192,11 @@ func createCards(ctx context.Context, stderr io.Writer, apiURL, key, tkeyHex, pr
 		return nil, err
 	}
 	if productID == "" {
-		productID = model.ID
+		p, err := is.LoadProduct(ctx, model, "LIMIT")
+		if err != nil {
+			return nil, err
+		}
+		productID = p.ID
 	}
 	start := time.Now()
 	req := scenario.CardRequest{ProductID: productID, CardHolderName: "TERMSIM LOAD"}

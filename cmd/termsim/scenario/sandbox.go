@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -114,13 +115,43 @@ func (is *Issuer) DefaultProduct(ctx context.Context) (Product, error) {
 	return *first, nil
 }
 
-// NewFundedCards creates n cards of a new product of the funding mode
-// (SHARED or PREPAID, docs/ledger.md) made like model, with balance each:
-// a sandbox deposit of it all, moved to each PREPAID card (SHARED cards
-// spend the tenant's program balance).
+// LoadCVV2MaxTries is the CVV2 tries limit of LoadProduct's products:
+// the most a product may allow.
+const LoadCVV2MaxTries = 99
+
+// LoadProduct returns the tenant's product for load runs in the funding
+// mode (LIMIT, SHARED or PREPAID; docs/ledger.md), made like model but
+// allowing LoadCVV2MaxTries consecutive wrong CVV2s: a card declines every
+// card-not-present request 82 once it reaches its limit (docs/iso8583.md),
+// and with the default of 5 a mix with a share of wrong CVV2s would reach
+// it by chance and turn its right ones into declines. An ACTIVE product of
+// the same name is reused.
+func (is *Issuer) LoadProduct(ctx context.Context, model Product, mode string) (Product, error) {
+	name := "termsim load " + mode
+	ps, err := is.API.Products(ctx)
+	if err != nil {
+		return Product{}, err
+	}
+	for _, p := range ps {
+		if p.Name == name && p.Status == "ACTIVE" && p.CVV2MaxTries == LoadCVV2MaxTries {
+			return p, nil
+		}
+	}
+	funding := mode
+	if mode == "LIMIT" {
+		funding = ""
+	}
+	return is.API.CreateProduct(ctx, ProductRequest{Name: name, LayoutID: model.LayoutID, TemplateID: model.TemplateID,
+		DefaultEmbosserID: model.DefaultEmbosserID, Currency: model.Currency, CardType: "VIRTUAL", FundingMode: funding,
+		CVV2Policy: cmp.Or(model.CVV2Policy, "REQUIRED"), CVV2MaxTries: LoadCVV2MaxTries})
+}
+
+// NewFundedCards creates n cards of LoadProduct's product of the funding
+// mode (SHARED or PREPAID, docs/ledger.md) made like model, with balance
+// each: a sandbox deposit of it all, moved to each PREPAID card (SHARED
+// cards spend the tenant's program balance).
 func (is *Issuer) NewFundedCards(ctx context.Context, n int, mode string, model Product, r CardRequest, pin string, balance int64) ([]*terminal.Card, error) {
-	p, err := is.API.CreateProduct(ctx, ProductRequest{Name: "termsim " + mode, LayoutID: model.LayoutID, TemplateID: model.TemplateID,
-		DefaultEmbosserID: model.DefaultEmbosserID, Currency: model.Currency, CardType: "VIRTUAL", FundingMode: mode})
+	p, err := is.LoadProduct(ctx, model, mode)
 	if err != nil {
 		return nil, err
 	}
