@@ -53,6 +53,8 @@ type Step struct {
 	Eventually time.Duration
 	Expect     Expect
 	Capture    []Capture
+
+	lines map[string]int // the line of each key of the step, for messages
 }
 
 // Header is one request header, in the order written.
@@ -103,7 +105,11 @@ func (e *WalkError) Error() string {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		fmt.Fprintf(&b, "%s:%d:%d: %s", e.File, p.Line, p.Column, p.Msg)
+		if p.Column > 0 {
+			fmt.Fprintf(&b, "%s:%d:%d: %s", e.File, p.Line, p.Column, p.Msg)
+		} else {
+			fmt.Fprintf(&b, "%s:%d: %s", e.File, p.Line, p.Msg)
+		}
 	}
 	return b.String()
 }
@@ -279,7 +285,10 @@ func (d *decoder) steps(n *yaml.Node, what string, setup bool) []Step {
 	}
 	var out []Step
 	for _, sn := range n.Content {
-		s := Step{Line: sn.Line, Native: setup}
+		s := Step{Line: sn.Line, Native: setup, lines: map[string]int{}}
+		for i := 0; i+1 < len(sn.Content); i += 2 {
+			s.lines[sn.Content[i].Value] = sn.Content[i].Line
+		}
 		var eventually string
 		d.fields(sn, what+" step", map[string]func(*yaml.Node){
 			"name":       func(v *yaml.Node) { d.str(v, "name", &s.Name) },
@@ -313,13 +322,13 @@ func (d *decoder) steps(n *yaml.Node, what string, setup bool) []Step {
 		if eventually != "" {
 			dur, err := time.ParseDuration(eventually)
 			if err != nil || dur <= 0 || dur > 30*time.Second {
-				d.errorf(sn, "eventually: want a duration from 1ms to 30s such as 10s, got %q", eventually)
+				d.errorf(&yaml.Node{Line: s.lines["eventually"], Column: 5}, "eventually: want a duration from 1ms to 30s such as 10s, got %q", eventually)
 			}
 			s.Eventually = dur
 		}
 		if len(s.CLI) > 0 {
 			if !setup {
-				d.errorf(sn, "step %q: cli commands belong in setup, not in the guide's steps", s.Name)
+				d.errorf(&yaml.Node{Line: s.lines["cli"], Column: 5}, "step %q: cli commands belong in setup, not in the guide's steps", s.Name)
 			}
 			if s.Method != "" || s.Path != "" || s.Body != nil || s.Expect.Status != 0 {
 				d.errorf(sn, "step %q: a cli step has no method, path, body or expect", s.Name)
@@ -416,13 +425,18 @@ func (d *decoder) checkVariables(w *Walk) {
 	}
 	for _, steps := range [][]Step{w.Setup, w.Steps} {
 		for _, s := range steps {
-			at := &yaml.Node{Line: s.Line, Column: 1}
-			check(at, s.Path)
+			at := func(key string) *yaml.Node {
+				if l, ok := s.lines[key]; ok {
+					return &yaml.Node{Line: l, Column: 5}
+				}
+				return &yaml.Node{Line: s.Line, Column: 5}
+			}
+			check(at("path"), s.Path)
 			for _, h := range s.Headers {
-				check(at, h.Value)
+				check(at("headers"), h.Value)
 			}
 			for _, a := range s.CLI {
-				check(at, a)
+				check(at("cli"), a)
 			}
 			checkNode(s.Body)
 			for _, p := range s.Expect.Equal {
@@ -430,10 +444,10 @@ func (d *decoder) checkVariables(w *Walk) {
 				checkNode(p.Value)
 			}
 			for _, h := range s.Expect.Headers {
-				check(at, h.Value)
+				check(at("expect"), h.Value)
 			}
 			for _, p := range s.Expect.Present {
-				check(at, p)
+				check(at("expect"), p)
 			}
 			for _, c := range s.Capture {
 				check(&yaml.Node{Line: c.Line}, c.From)
