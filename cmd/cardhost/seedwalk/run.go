@@ -56,6 +56,7 @@ type Result struct {
 	Status               int
 	Body                 []byte
 	Failures             []string // empty when the step passed
+	Took                 time.Duration
 }
 
 // Passed says whether the step met every expectation.
@@ -71,9 +72,9 @@ func (r Result) String() string {
 		s += " -> " + r.SentMethod + " " + r.SentPath
 	}
 	if r.Passed() {
-		return s + ": ok"
+		return s + ": ok (" + r.Took.Round(time.Millisecond).String() + ")"
 	}
-	return s + ":\n    " + strings.Join(r.Failures, "\n    ")
+	return s + " (" + r.Took.Round(time.Millisecond).String() + "):\n    " + strings.Join(r.Failures, "\n    ")
 }
 
 // Run runs the walk's setup, then its steps, and returns every step's
@@ -87,8 +88,9 @@ func (r *Runner) Run(ctx context.Context, w *Walk) []Result {
 		steps []Step
 	}{{"setup", w.Setup}, {"steps", w.Steps}} {
 		for i, s := range sec.steps {
+			start := time.Now()
 			res := r.step(ctx, w, s)
-			res.Section, res.Index, res.Step = sec.name, i+1, s
+			res.Section, res.Index, res.Step, res.Took = sec.name, i+1, s, time.Since(start)
 			out = append(out, res)
 		}
 	}
@@ -194,8 +196,9 @@ func (r *Runner) step(ctx context.Context, w *Walk, s Step) Result {
 			return fail("%s %s: %v", method, path, err)
 		}
 		res.Status, res.Body = status, raw
-		res.Failures = r.check(s.Expect, status, hdr, raw)
-		if len(res.Failures) == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+		var unset bool
+		res.Failures, unset = r.check(s.Expect, status, hdr, raw)
+		if len(res.Failures) == 0 || unset || time.Now().After(deadline) || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -261,19 +264,26 @@ func (r *Runner) send(ctx context.Context, sign bool, headers http.Header, metho
 	return resp.StatusCode, resp.Header, raw, err
 }
 
-// check compares an answer with the step's expectations.
-func (r *Runner) check(e Expect, status int, hdr http.Header, raw []byte) []string {
-	var fails []string
+// check compares an answer with the step's expectations. unset reports
+// an expectation naming a variable no step set: repeating cannot help.
+func (r *Runner) check(e Expect, status int, hdr http.Header, raw []byte) (fails []string, unset bool) {
+	subst := func(s string) (string, error) {
+		v, err := r.subst(s)
+		if err != nil {
+			unset = true
+		}
+		return v, err
+	}
 	brief := string(raw)
 	if len(brief) > 600 {
 		brief = brief[:600] + "..."
 	}
 	if status != e.Status {
 		// The answer's fields say nothing more: one line, with the body.
-		return append(fails, fmt.Sprintf("status %d, want %d: %s", status, e.Status, brief))
+		return append(fails, fmt.Sprintf("status %d, want %d: %s", status, e.Status, brief)), false
 	}
 	for _, h := range e.Headers {
-		want, err := r.subst(h.Value)
+		want, err := subst(h.Value)
 		if err != nil {
 			fails = append(fails, err.Error())
 		} else if got := hdr.Get(h.Name); got != want {
@@ -282,14 +292,14 @@ func (r *Runner) check(e Expect, status int, hdr http.Header, raw []byte) []stri
 	}
 	needBody := e.Slug != "" || len(e.Equal)+len(e.Present)+len(e.Absent)+len(e.Match) > 0
 	if !needBody {
-		return fails
+		return fails, unset
 	}
 	v, err := decodeJSON(raw)
 	if err != nil {
-		return append(fails, fmt.Sprintf("the answer is not JSON (%v): %s", err, brief))
+		return append(fails, fmt.Sprintf("the answer is not JSON (%v): %s", err, brief)), unset
 	}
 	get := func(path string) (any, bool, error) {
-		p, err := r.subst(path)
+		p, err := subst(path)
 		if err != nil {
 			return nil, false, err
 		}
@@ -309,6 +319,7 @@ func (r *Runner) check(e Expect, status int, hdr http.Header, raw []byte) []stri
 		}
 		wantRaw, err := r.nodeJSON(pv.Value)
 		if err != nil {
+			unset = true
 			fails = append(fails, fmt.Sprintf("%s: %v", pv.Path, err))
 			continue
 		}
@@ -338,7 +349,7 @@ func (r *Runner) check(e Expect, status int, hdr http.Header, raw []byte) []stri
 			fails = append(fails, fmt.Sprintf("%s is %q, want a match of %s", pv.Path, scalarText(got), pv.Value.Value))
 		}
 	}
-	return fails
+	return fails, unset
 }
 
 // lookupText resolves a walk variable as text.
