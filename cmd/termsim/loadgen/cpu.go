@@ -32,8 +32,10 @@ type CPUCost struct {
 }
 
 // ProcCPU is a CPUMeter over Linux's /proc: each group is a set of
-// process ids, or every process whose command name (/proc/PID/comm) is
-// a given one. A process's time is utime + stime + cutime + cstime of
+// process ids, every process whose command name (/proc/PID/comm) is a
+// given one, or every process whose command line (/proc/PID/cmdline, which
+// PostgreSQL backends rewrite to name their database) holds a given
+// string. A process's time is utime + stime + cutime + cstime of
 // /proc/PID/stat (the last two: its children that have ended and been
 // waited for, so that PostgreSQL backends which exit during the run are
 // still counted, through the postmaster that reaps them).
@@ -43,9 +45,10 @@ type ProcCPU struct {
 }
 
 type procGroup struct {
-	name string
-	pids []int
-	comm string
+	name    string
+	pids    []int
+	comm    string
+	cmdline string
 }
 
 // ErrCPUWatch: a --cpu value is malformed.
@@ -67,6 +70,9 @@ func (g procGroup) String() string {
 	if g.comm != "" {
 		return g.name + "=comm:" + g.comm
 	}
+	if g.cmdline != "" {
+		return g.name + "=cmdline:" + g.cmdline
+	}
 	ids := make([]string, len(g.pids))
 	for i, p := range g.pids {
 		ids[i] = strconv.Itoa(p)
@@ -74,11 +80,12 @@ func (g procGroup) String() string {
 	return g.name + "=" + strings.Join(ids, ",")
 }
 
-// Set implements flag.Value: NAME=PID[,PID...] or NAME=comm:COMMAND.
+// Set implements flag.Value: NAME=PID[,PID...], NAME=comm:COMMAND or
+// NAME=cmdline:STRING.
 func (p *ProcCPU) Set(v string) error {
 	name, spec, ok := strings.Cut(v, "=")
 	if !ok || name == "" || spec == "" {
-		return fmt.Errorf("%w: %q is not NAME=PID[,PID...] or NAME=comm:COMMAND", ErrCPUWatch, v)
+		return fmt.Errorf("%w: %q is not NAME=PID[,PID...], NAME=comm:COMMAND or NAME=cmdline:STRING", ErrCPUWatch, v)
 	}
 	for _, g := range p.groups {
 		if g.name == name {
@@ -91,6 +98,11 @@ func (p *ProcCPU) Set(v string) error {
 			return fmt.Errorf("%w: %q is not a command name (at most 15 characters, as in /proc/PID/comm)", ErrCPUWatch, c)
 		}
 		g.comm = c
+	} else if c, ok := strings.CutPrefix(spec, "cmdline:"); ok {
+		if c == "" {
+			return fmt.Errorf("%w: cmdline: needs a string to look for", ErrCPUWatch)
+		}
+		g.cmdline = c
 	} else {
 		for _, s := range strings.Split(spec, ",") {
 			id, err := strconv.Atoi(s)
@@ -119,23 +131,28 @@ func (p *ProcCPU) CPUTime() (map[string]time.Duration, error) {
 		proc = "/proc"
 	}
 	out := make(map[string]time.Duration, len(p.groups))
-	var byComm map[string][]int
+	var procs []process
 	for _, g := range p.groups {
 		pids := g.pids
-		if g.comm != "" {
-			if byComm == nil {
+		if g.comm != "" || g.cmdline != "" {
+			if procs == nil {
 				var err error
-				if byComm, err = commands(proc); err != nil {
+				if procs, err = processes(proc); err != nil {
 					return nil, err
 				}
 			}
-			pids = byComm[g.comm]
+			pids = nil
+			for _, pr := range procs {
+				if g.comm != "" && pr.comm == g.comm || g.cmdline != "" && strings.Contains(pr.cmdline, g.cmdline) {
+					pids = append(pids, pr.pid)
+				}
+			}
 		}
 		var total time.Duration
 		for _, id := range pids {
 			t, err := processCPU(proc, id)
 			if err != nil {
-				if g.comm != "" && errors.Is(err, os.ErrNotExist) {
+				if g.pids == nil && errors.Is(err, os.ErrNotExist) {
 					continue // ended since the listing: its parent counts it
 				}
 				return nil, fmt.Errorf("reading the CPU time of %s process %d: %w", g.name, id, err)
@@ -147,24 +164,31 @@ func (p *ProcCPU) CPUTime() (map[string]time.Duration, error) {
 	return out, nil
 }
 
-// commands maps command names to the processes running them.
-func commands(proc string) (map[string][]int, error) {
+type process struct {
+	pid           int
+	comm, cmdline string
+}
+
+// processes lists the running processes with their command names and
+// lines (arguments joined by spaces).
+func processes(proc string) ([]process, error) {
 	ents, err := os.ReadDir(proc)
 	if err != nil {
 		return nil, fmt.Errorf("listing processes: %w", err)
 	}
-	out := map[string][]int{}
+	out := []process{}
 	for _, e := range ents {
 		id, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(proc, e.Name(), "comm"))
+		comm, err := os.ReadFile(filepath.Join(proc, e.Name(), "comm"))
 		if err != nil {
 			continue // ended meanwhile
 		}
-		c := string(bytes.TrimSpace(b))
-		out[c] = append(out[c], id)
+		line, _ := os.ReadFile(filepath.Join(proc, e.Name(), "cmdline"))
+		out = append(out, process{pid: id, comm: string(bytes.TrimSpace(comm)),
+			cmdline: string(bytes.TrimSpace(bytes.ReplaceAll(line, []byte{0}, []byte{' '})))})
 	}
 	return out, nil
 }

@@ -27,6 +27,13 @@ func writeStat(t *testing.T, proc string, pid, comm string, times [4]int) {
 	if err := os.WriteFile(filepath.Join(dir, "comm"), []byte(comm+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	line := comm + "\x00--flag\x00"
+	if comm == "postgres" {
+		line = "postgres: postgres db" + pid + " 127.0.0.1(5000) idle" // a backend's rewritten title
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cmdline"), []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -38,7 +45,7 @@ func TestProcCPUSumsGroups(t *testing.T) {
 	writeStat(t, proc, "21", "postgres", [4]int{50, 10, 0, 0})
 	writeStat(t, proc, "30", "other", [4]int{999, 999, 0, 0})
 	p := &ProcCPU{Proc: proc}
-	for _, v := range []string{"cardhost=10", "postgresql=comm:postgres"} {
+	for _, v := range []string{"cardhost=10", "postgresql=comm:postgres", "db21=cmdline:postgres db21 ", "flagged=cmdline:other --flag"} {
 		if err := p.Set(v); err != nil {
 			t.Fatalf("Set(%q): %v", v, err)
 		}
@@ -47,8 +54,15 @@ func TestProcCPUSumsGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got["cardhost"] != 1200*time.Millisecond || got["postgresql"] != 4100*time.Millisecond || len(got) != 2 {
-		t.Fatalf("CPUTime = %v, want cardhost 1.2s, postgresql 4.1s", got)
+	if got["cardhost"] != 1200*time.Millisecond || got["postgresql"] != 4100*time.Millisecond || got["db21"] != 600*time.Millisecond ||
+		got["flagged"] != 19980*time.Millisecond || len(got) != 4 {
+		t.Fatalf("CPUTime = %v, want cardhost 1.2s, postgresql 4.1s, db21 0.6s, flagged 19.98s", got)
+	}
+	p = &ProcCPU{Proc: proc}
+	for _, v := range []string{"cardhost=10", "postgresql=comm:postgres"} {
+		if err := p.Set(v); err != nil {
+			t.Fatalf("Set(%q): %v", v, err)
+		}
 	}
 
 	w := &cpuWindow{meter: p}
@@ -87,7 +101,7 @@ func TestProcCPUSumsGroups(t *testing.T) {
 
 func TestProcCPUSetRefusesMalformed(t *testing.T) {
 	for _, v := range []string{"", "cardhost", "=10", "cardhost=", "cardhost=abc", "cardhost=-3", "cardhost=10,x",
-		"pg=comm:", "pg=comm:a/b", "pg=comm:0123456789abcdef"} {
+		"pg=comm:", "pg=comm:a/b", "pg=comm:0123456789abcdef", "pg=cmdline:"} {
 		p := &ProcCPU{}
 		if err := p.Set(v); !errors.Is(err, ErrCPUWatch) {
 			t.Errorf("Set(%q) = %v, want ErrCPUWatch", v, err)
