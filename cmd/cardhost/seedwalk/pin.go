@@ -2,6 +2,8 @@ package seedwalk
 
 import (
 	"crypto/aes"
+	"crypto/cipher"
+	"crypto/des"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
@@ -62,23 +64,41 @@ func agreedKey(issuer *ecdsa.PrivateKey, hsmPublicKeyPEM, label string, bits int
 	return h.Sum(nil)[:bits/8], nil
 }
 
-// pinBlock enciphers pin as an issuer does for a card's creation.
+// pinBlock enciphers pin as an issuer does for a card's creation: format
+// 4 under the agreed AES-256 key, bound to the placeholder PAN of twelve
+// zeros; format 0 (QPay's 16 hex characters) under the agreed three-key
+// TDES key, bound to thirteen zeros (docs/api.md, "PIN set").
 func pinBlock(issuer *ecdsa.PrivateKey, hsmPublicKeyPEM, format, pin string) (string, error) {
+	var (
+		c   cipher.Block
+		f   pinblock.Format
+		pan string
+	)
 	switch format {
 	case "format4":
 		key, err := agreedKey(issuer, hsmPublicKeyPEM, "cardhost:pin-set:iso9564-4:aes-256", 256)
 		if err != nil {
 			return "", err
 		}
-		c, err := aes.NewCipher(key)
+		if c, err = aes.NewCipher(key); err != nil {
+			return "", err
+		}
+		f, pan = pinblock.Format4, placeholderPAN
+	case "format0":
+		key, err := agreedKey(issuer, hsmPublicKeyPEM, "cardhost:pin-set:iso9564-0:tdes-192", 192)
 		if err != nil {
 			return "", err
 		}
-		b, err := pinblock.Encipher(pinblock.Format4, c, []byte(pin), placeholderPAN, rand.Reader)
-		if err != nil {
+		if c, err = des.NewTripleDESCipher(key); err != nil {
 			return "", err
 		}
-		return strings.ToUpper(hex.EncodeToString(b)), nil
+		f, pan = pinblock.Format0, placeholderPAN+"0"
+	default:
+		return "", fmt.Errorf("pin_block: %s is not a format a guide sends (format0, format4)", format)
 	}
-	return "", fmt.Errorf("pin_block: %s is not supported by cardhost yet (docs/seeds/README.md)", format)
+	b, err := pinblock.Encipher(f, c, []byte(pin), pan, rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	return strings.ToUpper(hex.EncodeToString(b)), nil
 }
