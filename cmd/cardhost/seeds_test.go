@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/cmd/cardhost/seedwalk"
+	"github.com/cardhost/cardhost/kafka"
+	"github.com/cardhost/cardhost/kafka/consume"
 )
 
 // seedWalkFiles are the five seed guides' walks, in the guides' order
@@ -71,6 +73,7 @@ func TestSeedWalks(t *testing.T) {
 	if err := json.Unmarshal(body, &sandbox); status != 200 || err != nil || sandbox.ID == "" {
 		t.Fatalf("GET /v1/tenant with the sandbox key: %d %s", status, body)
 	}
+	cards := map[string]bool{} // the cards the walks made, by id
 	for _, w := range walks {
 		t.Run(w.Seed, func(t *testing.T) {
 			id, key := sandbox.ID, app.SandboxKey
@@ -91,6 +94,11 @@ func TestSeedWalks(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			results := r.Run(ctx, w)
+			for _, v := range r.Captured() {
+				if strings.HasPrefix(v, "crd_") {
+					cards[v] = true
+				}
+			}
 			failed := 0
 			for _, res := range results {
 				if res.Passed() {
@@ -107,6 +115,28 @@ func TestSeedWalks(t *testing.T) {
 				t.Logf("%s: %d of %d steps fail", w.File, failed, len(results))
 			}
 		})
+	}
+
+	// Every card a walk made reached Kafka: its card.created event is read
+	// back from the embedded broker with a franz-go consumer.
+	if len(cards) == 0 {
+		t.Fatal("the walks made no card")
+	}
+	ids := make([]string, 0, len(cards))
+	for id := range cards {
+		ids = append(ids, id)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	events, err := consume.Collect(ctx, app.Brokers(), kafka.Topic, len(ids), consume.All(consume.Types(kafka.TypeCardCreated), consume.Subjects(ids...)))
+	if err != nil {
+		t.Fatalf("reading the walks' card.created events: %v", err)
+	}
+	for _, ev := range events {
+		delete(cards, ev.Subject)
+	}
+	if len(cards) > 0 {
+		t.Errorf("no card.created event on %s for %d of the walks' cards", kafka.Topic, len(cards))
 	}
 }
 

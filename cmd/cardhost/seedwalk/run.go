@@ -40,6 +40,7 @@ type Runner struct {
 	Now func() time.Time
 
 	values     map[string]any // captured values, decoded JSON
+	captured   map[string]string
 	uuids      map[string]string
 	issuer     *ecdsa.PrivateKey // the CSR's key (QPay's issuer key)
 	signer     crypto.Signer
@@ -107,7 +108,7 @@ func (r *Runner) init(w *Walk) {
 	if r.Vars == nil {
 		r.Vars = map[string]string{}
 	}
-	r.values, r.uuids = map[string]any{}, map[string]string{}
+	r.values, r.uuids, r.captured = map[string]any{}, map[string]string{}, map[string]string{}
 	var err error
 	if r.issuer, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
 		panic(err) // crypto/rand does not fail
@@ -223,6 +224,7 @@ func (r *Runner) step(ctx context.Context, w *Walk, s Step) Result {
 				b, _ := json.Marshal(x)
 				r.Vars[c.Var] = string(b)
 			}
+			r.captured[c.Var] = r.Vars[c.Var]
 		}
 	}
 	return res
@@ -350,6 +352,16 @@ func (r *Runner) check(e Expect, status int, hdr http.Header, raw []byte) (fails
 		}
 	}
 	return fails, unset
+}
+
+// Captured returns what the last walk's steps captured, by variable, as
+// text.
+func (r *Runner) Captured() map[string]string {
+	out := make(map[string]string, len(r.captured))
+	for k, v := range r.captured {
+		out[k] = v
+	}
+	return out
 }
 
 // lookupText resolves a walk variable as text.
