@@ -194,11 +194,11 @@ var settings = []setting{
 		durSetter(func(c *Config, d time.Duration) { c.ConsoleIdleTimeout = d })},
 	{"CARDHOST_OUTBOX_MAX_LAG", "outbox-max-lag", "1m", "/readyz reports not ready when the oldest unpublished event is older than this (Kafka unreachable)",
 		durSetter(func(c *Config, d time.Duration) { c.OutboxMaxLag = d })},
-	{"CARDHOST_OUTBOX_RETENTION", "outbox-retention", "168h", "published events are deleted from the outbox table this long after Kafka acknowledged them (0: kept forever); unpublished ones never",
+	{"CARDHOST_OUTBOX_RETENTION", "outbox-retention", "720h", "events are deleted from the outbox table, the Events API's store, this long after they happened, once published and dispatched (0: kept forever); at least 720h, the Events API's 30 days",
 		func(c *Config, v string) error {
 			d, err := time.ParseDuration(strings.TrimSpace(v))
-			if err != nil || d < 0 {
-				return errors.New("must be a duration such as 168h, or 0 to keep published events forever")
+			if err != nil || d < 0 || d > 0 && d < webhook.DefaultRetention {
+				return errors.New("must be a duration of at least 720h (the Events API lists 30 days from the outbox), or 0 to keep events forever")
 			}
 			c.OutboxRetention = d
 			return nil
