@@ -168,7 +168,7 @@ var settings = []setting{
 		durSetter(func(c *Config, d time.Duration) { c.DBTimeout = d })},
 	{"CARDHOST_DB_MAX_CONNS", "db-max-conns", "0", "PostgreSQL pool size; 0 = 4 per CPU",
 		intSetter(func(c *Config, n int) { c.DBMaxConns = n }, 0, 10000)},
-	{"CARDHOST_DB_COMMIT_WORKERS", "db-commit-workers", "2", "authorization commit groups written at once (group commit; each uses a connection)",
+	{"CARDHOST_DB_COMMIT_WORKERS", "db-commit-workers", "1", "authorization commit groups written at once (group commit; each uses a connection): one makes the largest groups and no two groups wait for each other's locks (docs/PERFORMANCE.md)",
 		intSetter(func(c *Config, n int) { c.DBCommitWorkers = n }, 1, 64)},
 	{"CARDHOST_DB_COMMIT_BATCH", "db-commit-batch", "64", "most authorization decisions committed in one group (1 disables grouping)",
 		intSetter(func(c *Config, n int) { c.DBCommitBatch = n }, 1, 1000)},
