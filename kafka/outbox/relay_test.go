@@ -331,15 +331,21 @@ func TestRelayWake(t *testing.T) {
 	cfg.PollInterval = time.Hour
 	r, _ := newRelay(t, cfg, src)
 	startRun(t, r)
+	waitFirstPass(t, src)
+	time.Sleep(100 * time.Millisecond) // Run is now waiting for its hour
+	src.add(makeEvents(t, 3, 1, base)...)
+	r.Wake()
+	waitFor(t, 5*time.Second, "rows sent after Wake", func() bool { return len(src.unsent()) == 0 })
+}
+
+// waitFirstPass waits until a started relay has looked at src once.
+func waitFirstPass(t *testing.T, src *memSource) {
+	t.Helper()
 	waitFor(t, 5*time.Second, "the first pass", func() bool {
 		src.mu.Lock()
 		defer src.mu.Unlock()
 		return src.lagCalls > 0
 	})
-	time.Sleep(100 * time.Millisecond) // Run is now waiting for its hour
-	src.add(makeEvents(t, 3, 1, base)...)
-	r.Wake()
-	waitFor(t, 5*time.Second, "rows sent after Wake", func() bool { return len(src.unsent()) == 0 })
 }
 
 // TestRelayMinGapGathers: rows committed while a pass that published is
@@ -351,11 +357,7 @@ func TestRelayMinGapGathers(t *testing.T) {
 	cfg.PollInterval, cfg.MinGap = time.Hour, time.Second
 	r, _ := newRelay(t, cfg, src)
 	startRun(t, r)
-	waitFor(t, 5*time.Second, "the first pass", func() bool {
-		src.mu.Lock()
-		defer src.mu.Unlock()
-		return src.lagCalls > 0
-	})
+	waitFirstPass(t, src)
 	marks := func() [][]int64 {
 		src.mu.Lock()
 		defer src.mu.Unlock()
