@@ -101,12 +101,17 @@ func TestSeedWalks(t *testing.T) {
 			}
 			failed := 0
 			for _, res := range results {
-				if res.Passed() {
+				switch {
+				case res.Passed() && res.Step.Pending != "":
+					t.Errorf("%s\n    it passes: remove its pending (%s)", res, res.Step.Pending)
+				case res.Passed():
 					t.Log(res.String())
-					continue
+				case res.Step.Pending != "":
+					t.Logf("pending (%s): %s", res.Step.Pending, res)
+				default:
+					failed++
+					t.Error(res.String())
 				}
-				failed++
-				t.Error(res.String())
 			}
 			if n := len(w.Steps); n == 0 || len(results) != len(w.Setup)+n {
 				t.Fatalf("%d results for %d setup steps and %d guide steps", len(results), len(w.Setup), n)

@@ -36,6 +36,7 @@ steps:
     method: GET
     path: /issuer/cards/${ref}
     eventually: 5s
+    pending: issue 99
     expect: {status: 200}
 `
 
@@ -49,7 +50,7 @@ func TestParseWalk(t *testing.T) {
 	}
 	s := w.Steps[0]
 	if s.Line != 13 || s.Expect.Status != 201 || len(s.Headers) != 1 || s.Headers[0].Value != "${uuid:one}" ||
-		len(s.Capture) != 1 || s.Capture[0].Var != "ref" || w.Steps[1].Eventually.Seconds() != 5 {
+		len(s.Capture) != 1 || s.Capture[0].Var != "ref" || w.Steps[1].Eventually.Seconds() != 5 || w.Steps[1].Pending != "issue 99" || s.Pending != "" {
 		t.Fatalf("step 1 parsed as %+v", s)
 	}
 }
@@ -89,7 +90,7 @@ func TestParseWalkRefusesMalformedFiles(t *testing.T) {
 		{"bad time offset", edit("${uuid:one}", "${time:90d}"), []string{"16:${time:90d}: want an offset"}},
 		{"pin block without the HSM key", edit("${uuid:one}", "${pin_block:format4:1234}"), []string{"16:${pin_block:format4:1234}: no earlier step captures hsm_public_key_pem"}},
 		{"eventually too long", edit("eventually: 5s", "eventually: 5m"), []string{"29:eventually: want a duration from 1ms to 30s"}},
-		{"cli in steps", edit("  - name: Step 2\n    method: GET\n    path: /issuer/cards/${ref}\n    eventually: 5s\n    expect: {status: 200}\n", "  - name: Step 2\n    cli: [tenants, list]\n"), []string{`27:step "Step 2": cli commands belong in setup`}},
+		{"cli in steps", edit("  - name: Step 2\n    method: GET\n    path: /issuer/cards/${ref}\n    eventually: 5s\n    pending: issue 99\n    expect: {status: 200}\n", "  - name: Step 2\n    cli: [tenants, list]\n"), []string{`27:step "Step 2": cli commands belong in setup`}},
 		{"setup not native", edit("  - name: keys\n", "  - name: keys\n    native: false\n"), []string{`6:setup step "keys": setup steps use cardhost's own API`}},
 		{"steps not a list", "seed: qpay\nguide: g\ntitle: t\ntenant: new\nsteps: {a: b}\n", []string{"5:steps: want a list of steps, got a mapping"}},
 	}
