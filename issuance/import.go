@@ -117,8 +117,9 @@ func (s *Service) ImportCard(ctx context.Context, tenantID string, req ImportReq
 	if err := v.Err(); err != nil {
 		return Card{}, Order{}, err
 	}
-	// Before the PAN index is looked up, and whatever other tenants hold.
-	if rs, err := s.d.Catalog.BINRanges(ctx, tenantID); err != nil || !bins.Covers(rs, pan) {
+	// Before the PAN index is looked up, and whatever other tenants hold;
+	// a sub-account's own ranges only, not its parent's.
+	if rs, err := s.d.Catalog.BINRanges(ctx, tenantID); err != nil || !bins.Covers(bins.Own(rs), pan) {
 		if err != nil {
 			return Card{}, Order{}, fmt.Errorf("reading BIN ranges: %w", err)
 		}
