@@ -17,8 +17,14 @@ import (
 // subscribes is webhook.Matches in SQL, for an endpoint e and an event ev.
 const subscribes = `(ev.type = ANY(e.event_types) OR split_part(ev.type, '.', 1) || '.*' = ANY(e.event_types))`
 
+// reaches is whether endpoint e receives event ev: an endpoint of the
+// event's tenant, or of its parent when the tenant is a sub-account (as
+// UQPay's master account receives its sub-accounts' webhooks; the event's
+// tenantid names the sub-account). The delivery is the endpoint's tenant's.
+const reaches = `e.tenant_id IN (ev.tenant_id, (SELECT t.parent_id FROM tenants t WHERE t.id = ev.tenant_id))`
+
 // ingestSQL moves a batch of outbox rows no instance holds into the event
-// store, adds a delivery per enabled endpoint of the event's tenant that
+// store, adds a delivery per enabled endpoint that reaches the event,
 // subscribes to its type and existed when it happened, and marks the rows
 // dispatched: one statement, one transaction.
 const ingestSQL = `WITH batch AS (
@@ -30,8 +36,8 @@ const ingestSQL = `WITH batch AS (
 		ON CONFLICT (id) DO NOTHING RETURNING id, tenant_id, type, time
 	), deliveries AS (
 		INSERT INTO webhook_deliveries (tenant_id, endpoint_id, event_id, status, next_attempt_at, created_at, updated_at)
-		SELECT ev.tenant_id, e.id, ev.id, 'pending', $2, $2, $2
-		FROM stored ev JOIN webhook_endpoints e ON e.tenant_id = ev.tenant_id AND NOT e.disabled AND e.created_at <= ev.time AND ` + subscribes + `
+		SELECT e.tenant_id, e.id, ev.id, 'pending', $2, $2, $2
+		FROM stored ev JOIN webhook_endpoints e ON ` + reaches + ` AND NOT e.disabled AND e.created_at <= ev.time AND ` + subscribes + `
 	)
 	UPDATE outbox SET dispatched_at = $2 WHERE seq IN (SELECT seq FROM batch)`
 
@@ -128,8 +134,8 @@ func (s *Store) Redeliver(ctx context.Context, tenantID, eventID string, endpoin
 // Recover implements webhook.Store.
 func (s *Store) Recover(ctx context.Context, tenantID, endpointID string, since, now time.Time) (int, error) {
 	tag, err := s.pool.Exec(ctx, `INSERT INTO webhook_deliveries (tenant_id, endpoint_id, event_id, status, next_attempt_at, created_at, updated_at)
-		SELECT ev.tenant_id, e.id, ev.id, 'pending', $4, $4, $4
-		FROM webhook_endpoints e JOIN webhook_events ev ON ev.tenant_id = e.tenant_id AND ev.time >= $3 AND ev.time >= e.created_at AND `+subscribes+`
+		SELECT e.tenant_id, e.id, ev.id, 'pending', $4, $4, $4
+		FROM webhook_endpoints e JOIN webhook_events ev ON `+reaches+` AND ev.time >= $3 AND ev.time >= e.created_at AND `+subscribes+`
 		WHERE e.tenant_id = $1 AND e.id = $2 AND NOT e.disabled
 		  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.event_id = ev.id AND d.status IN ('pending', 'delivered'))
 		ON CONFLICT (endpoint_id, event_id) WHERE status = 'pending' DO NOTHING`, tenantID, endpointID, since, now)
