@@ -66,11 +66,13 @@ func (a apiAnswer) must(t *testing.T, status int) apiAnswer {
 	return a
 }
 
-// apiClient calls one server (env) as one tenant (key).
+// apiClient calls one server (env) as one tenant (key), or, with
+// onBehalfOf, as that sub-account of the key's tenant (x-on-behalf-of).
 type apiClient struct {
-	e   *env
-	key string
-	seq int
+	e          *env
+	key        string
+	seq        int
+	onBehalfOf string
 }
 
 // do sends a request. body is JSON-encoded unless it is nil or []byte;
@@ -103,6 +105,9 @@ func (c *apiClient) do(method, path string, body any, headers ...string) apiAnsw
 	if idem {
 		c.seq++
 		hs = append(hs, "Idempotency-Key", fmt.Sprintf("walk-%d-%d", time.Now().UnixNano(), c.seq))
+	}
+	if c.onBehalfOf != "" {
+		hs = append(hs, "x-on-behalf-of", c.onBehalfOf)
 	}
 	var b any
 	if body != nil {
@@ -286,7 +291,11 @@ func (o *isolationTenant) add(name, v string) {
 func ownCatalog(t *testing.T, e *env, o *isolationTenant) {
 	t.Helper()
 	k := newCatalogKeys(t, e, o.id)
-	cat := createCatalog(t, e, o.c.key, k)
+	var headers []string
+	if o.c.onBehalfOf != "" {
+		headers = []string{"x-on-behalf-of", o.c.onBehalfOf}
+	}
+	cat := createCatalog(t, e, o.c.key, k, headers...)
 	o.imkAC, o.cvk, o.pvk, o.kek, o.bins = k.imkAC, k.cvk, k.pvk, k.kek, k.bins
 	o.seededEmbosser, o.seededProduct = cat.embosser, cat.product
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/kafka"
@@ -89,7 +90,7 @@ func (s *Service) Create(ctx context.Context, parent issuance.Tenant, by issuanc
 	if err := v.Err(); err != nil {
 		return issuance.Tenant{}, err
 	}
-	now := s.d.UTCNow()
+	now := s.d.UTCNow().Truncate(time.Microsecond) // as stored: the answer equals a later read
 	t := issuance.Tenant{ID: issuance.NewID("ten", now), Name: name, Sandbox: parent.Sandbox, CreatedAt: now, ParentID: parent.ID}
 	ev, err := kafka.NewEvent(kafka.TypeTenantCreated, t.ID, t.ID, kafka.TenantData{ID: t.ID, Name: t.Name, ParentID: parent.ID}, now)
 	if err != nil {
