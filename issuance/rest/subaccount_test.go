@@ -1,18 +1,25 @@
 package rest_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/bins"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/rest"
+	"github.com/cardhost/cardhost/issuance/subaccount"
 )
 
 // subAccountView is a sub-account as the API answers it.
@@ -339,6 +346,22 @@ func TestSubAccounts(t *testing.T) {
 	if toParent < 2 || toSibling != 0 { // card.created, card.activated (and order.*, not subscribed)
 		t.Fatalf("deliveries of the sub-account's card events: %d to the parent's endpoint, %d to the sibling's; want the parent's, not the sibling's", toParent, toSibling)
 	}
+	// A recovery of the parent's endpoint re-sends its sub-accounts' events too.
+	if _, err := e.db.Pool().Exec(ctx, `UPDATE webhook_deliveries SET status = 'failed' WHERE endpoint_id = $1`, hook.ID); err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Deliveries int `json:"deliveries"`
+	}
+	parent.do("POST", "/v1/webhook-endpoints/"+hook.ID+"/recover", map[string]any{"since": time.Now().Add(-time.Hour).Format(time.RFC3339)}).must(t, 202).decode(t, &rec)
+	var recovered int
+	if err := e.db.Pool().QueryRow(ctx, `SELECT count(*) FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id
+		WHERE d.endpoint_id = $1 AND d.status = 'pending' AND ev.tenant_id = $2 AND d.tenant_id = $3`, hook.ID, s1.ID, e.tenant.ID).Scan(&recovered); err != nil {
+		t.Fatal(err)
+	}
+	if recovered < 2 || rec.Deliveries < recovered {
+		t.Fatalf("recovering the parent's endpoint: %d deliveries, %d of the sub-account's events; want them re-sent", rec.Deliveries, recovered)
+	}
 }
 
 // TestSubAccountScopesAndSignatures runs a production server: a parent's
@@ -414,5 +437,61 @@ func TestSubAccountScopesAndSignatures(t *testing.T) {
 	mustStatus(t, resp, 200).JSON(t, &layouts)
 	if len(layouts.Data) != 0 {
 		t.Fatalf("the other sub-account has %d layouts after the forged request", len(layouts.Data))
+	}
+}
+
+// TestSubAccountRequestsAreLogged: every request a parent's key makes for
+// a sub-account leaves a log line naming the request, the key, the parent
+// and the sub-account (the log is the audit of requests that touch no
+// card data); the request log names both tenants as well.
+func TestSubAccountRequestsAreLogged(t *testing.T) {
+	db, _ := newStore(t)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	deps := issuance.Deps{Tenants: db}
+	reg := prometheus.NewRegistry()
+	srv, err := rest.New(rest.Config{RateLimit: -1}, rest.Deps{Tenants: db, Idempotency: db, SubAccounts: subaccount.New(db, deps)}, log, reg, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	parent, key, err := issuance.NewService(deps).CreateTenant(context.Background(), "Logged Parent", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, base: "http://" + ln.Addr().String()}
+	c := &apiClient{e: e, key: key}
+	sub := newSubAccount(t, c, "Logged Sub")
+	c.onBehalfOf = sub.ID
+	ans := c.do("GET", "/v1/tenant", nil, "X-Request-Id", "logged-request-1").must(t, 200)
+	if !strings.Contains(string(ans.Body), sub.ID) {
+		t.Fatalf("GET /v1/tenant on behalf: %s", ans.Body)
+	}
+	var found, requestLine bool
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) != nil || rec["request_id"] != "logged-request-1" {
+			continue
+		}
+		if rec["tenant_id"] != sub.ID || rec["api_key_tenant_id"] != parent.ID {
+			t.Errorf("log line of the request on behalf names tenant %v, key tenant %v: %s", rec["tenant_id"], rec["api_key_tenant_id"], line)
+		}
+		switch rec["msg"] {
+		case "request on behalf of a sub-account":
+			found = rec["api_key_id"] != "" && rec["route"] == "/v1/tenant"
+		case "request":
+			requestLine = true
+		}
+	}
+	if !found || !requestLine {
+		t.Fatalf("no audit line (%v) or request line (%v) for the request on behalf:\n%s", found, requestLine, logs.String())
+	}
+	if strings.Contains(logs.String(), key) {
+		t.Fatal("the API key secret reached the log")
 	}
 }
