@@ -111,7 +111,7 @@ func (s *Server) openAPI(base string) map[string]any {
 		if !op.Public {
 			params = append(params, map[string]any{"name": subaccount.Header, "in": "header", "required": false,
 				"description": "Act as this sub-account of the key's tenant (docs/api.md \"Sub-accounts\"); absent or empty: the key's own tenant.",
-				"schema":      map[string]any{"type": "string"}, "example": "ten_01JXAMPLE0SUBACCOUNT00000A"})
+				"schema":      map[string]any{"type": "string"}, "example": "ten_01JZ8X4Q2M7K9T3V5W6Y8A0B1C"})
 		}
 		if len(params) > 0 {
 			o["parameters"] = params
