@@ -47,10 +47,9 @@ type Store interface {
 	// returns the endpoints it now has a pending delivery for.
 	Redeliver(ctx context.Context, tenantID, eventID string, endpointIDs []string, now time.Time) ([]string, error)
 	// Recover adds a pending delivery to the endpoint of every event of
-	// its types (its tenant's, and its tenant's sub-accounts') that
-	// happened at or after since (and after the endpoint was created) and
-	// has neither a delivered nor a pending delivery to it, and returns
-	// how many.
+	// its types that happened at or after since (and after the endpoint
+	// was created) and has neither a delivered nor a pending delivery to
+	// it, and returns how many.
 	Recover(ctx context.Context, tenantID, endpointID string, since, now time.Time) (int, error)
 
 	// Claim leases up to limit due deliveries of enabled endpoints until

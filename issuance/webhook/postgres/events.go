@@ -15,25 +15,15 @@ import (
 )
 
 // subscribes is webhook.Matches in SQL, for an endpoint e and an event ev
-// (ch_webhook_ingest and ch_webhook_parent_deliveries have the same
-// condition).
+// (ch_webhook_ingest has the same condition).
 const subscribes = `(ev.type = ANY(e.event_types) OR split_part(ev.type, '.', 1) || '.*' = ANY(e.event_types))`
-
-// reaches is whether endpoint e receives event ev: an endpoint of the
-// event's tenant, or of its parent when the tenant is a sub-account (as
-// UQPay's master account receives its sub-accounts' webhooks; the event's
-// tenantid names the sub-account). The delivery is the endpoint's tenant's.
-// At ingest, the trigger of migration 0067 adds the parent's deliveries
-// beside those ch_webhook_ingest adds.
-const reaches = `e.tenant_id IN (ev.tenant_id, (SELECT t.parent_id FROM tenants t WHERE t.id = ev.tenant_id))`
 
 // Ingest implements webhook.Store: ch_webhook_ingest (migration 0070 in
 // issuance/postgres) moves the outbox rows past the dispatcher's cursor
 // into the event store, adds a delivery per enabled endpoint of the
 // event's tenant that subscribes to its type and existed when it
-// happened (and, by the trigger of migration 0067, of its parent's when
-// the tenant is a sub-account), and moves the cursor on: one
-// transaction, instances taking turns.
+// happened, and moves the cursor on: one transaction, instances taking
+// turns.
 func (s *Store) Ingest(ctx context.Context, limit int, now time.Time) (int, error) {
 	var n int
 	if err := s.pool.QueryRow(ctx, `SELECT ch_webhook_ingest($1, $2)`, limit, now).Scan(&n); err != nil {
@@ -126,8 +116,8 @@ func (s *Store) Redeliver(ctx context.Context, tenantID, eventID string, endpoin
 // Recover implements webhook.Store.
 func (s *Store) Recover(ctx context.Context, tenantID, endpointID string, since, now time.Time) (int, error) {
 	tag, err := s.pool.Exec(ctx, `INSERT INTO webhook_deliveries (tenant_id, endpoint_id, event_id, status, next_attempt_at, created_at, updated_at)
-		SELECT e.tenant_id, e.id, ev.id, 'pending', $4, $4, $4
-		FROM webhook_endpoints e JOIN webhook_events ev ON `+reaches+` AND ev.time >= $3 AND ev.time >= e.created_at AND `+subscribes+`
+		SELECT ev.tenant_id, e.id, ev.id, 'pending', $4, $4, $4
+		FROM webhook_endpoints e JOIN webhook_events ev ON ev.tenant_id = e.tenant_id AND ev.time >= $3 AND ev.time >= e.created_at AND `+subscribes+`
 		WHERE e.tenant_id = $1 AND e.id = $2 AND NOT e.disabled
 		  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.event_id = ev.id AND d.status IN ('pending', 'delivered'))
 		ON CONFLICT (endpoint_id, event_id) WHERE status = 'pending' DO NOTHING`, tenantID, endpointID, since, now)
