@@ -8,6 +8,9 @@ type Actor struct {
 	RequestID string
 	Scopes    []string
 	Sandbox   bool
+	// KeyTenantID is the tenant of the API key when it acts for one of its
+	// sub-accounts (x-on-behalf-of); "" when the key's own tenant acts.
+	KeyTenantID string
 }
 
 // has reports whether the actor's key carries scope.
@@ -23,5 +26,5 @@ func (a Actor) has(scope string) bool {
 // audit returns an audit entry for action on a card.
 func (a Actor) audit(action string, c *Card, s *Service) *AuditEntry {
 	now := s.now()
-	return &AuditEntry{ID: NewID("aud", now), TenantID: c.TenantID, CardID: c.ID, Action: action, APIKeyID: a.APIKeyID, RequestID: a.RequestID, At: now}
+	return &AuditEntry{ID: NewID("aud", now), TenantID: c.TenantID, CardID: c.ID, Action: action, APIKeyID: a.APIKeyID, KeyTenantID: a.KeyTenantID, RequestID: a.RequestID, At: now}
 }

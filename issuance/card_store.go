@@ -163,13 +163,16 @@ type CardFilter struct {
 // AuditEntry records an access to card data: who (API key), when, which
 // card and request — never the values shown.
 type AuditEntry struct {
-	ID        string
-	TenantID  string
-	CardID    string
-	Action    string
-	APIKeyID  string
-	RequestID string
-	At        time.Time
+	ID       string
+	TenantID string
+	CardID   string
+	Action   string
+	APIKeyID string
+	// KeyTenantID is the API key's tenant when it is not the card's (a
+	// parent acting for its sub-account); "" otherwise.
+	KeyTenantID string
+	RequestID   string
+	At          time.Time
 }
 
 // Audited actions.

@@ -2,6 +2,7 @@ package issuance
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/cardhost/cardhost/emv"
@@ -74,8 +75,18 @@ type KeyMeta struct {
 	KCV    string
 }
 
-// UsableBy reports whether a tenant may name the key: its own or a shared one.
-func (k KeyMeta) UsableBy(tenantID string) bool { return k.Tenant == "" || k.Tenant == tenantID }
+// KeyUsable reports whether a tenant may name the key k: its own, a shared
+// one, or, for a sub-account, its parent's (docs/api.md "Sub-accounts").
+func (d Deps) KeyUsable(ctx context.Context, k KeyMeta, tenantID string) (bool, error) {
+	if k.Tenant == "" || k.Tenant == tenantID {
+		return true, nil
+	}
+	t, err := d.Tenants.Tenant(ctx, tenantID)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && t.ParentID != "" && t.ParentID == k.Tenant, err
+}
 
 // ProductFilter selects products in a list.
 type ProductFilter struct {

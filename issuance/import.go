@@ -117,8 +117,9 @@ func (s *Service) ImportCard(ctx context.Context, tenantID string, req ImportReq
 	if err := v.Err(); err != nil {
 		return Card{}, Order{}, err
 	}
-	// Before the PAN index is looked up, and whatever other tenants hold.
-	if rs, err := s.d.Catalog.BINRanges(ctx, tenantID); err != nil || !bins.Covers(rs, pan) {
+	// Before the PAN index is looked up, and whatever other tenants hold;
+	// a sub-account's own ranges only, not its parent's.
+	if rs, err := s.d.Catalog.BINRanges(ctx, tenantID); err != nil || !bins.Covers(bins.Own(rs), pan) {
 		if err != nil {
 			return Card{}, Order{}, fmt.Errorf("reading BIN ranges: %w", err)
 		}
@@ -136,10 +137,14 @@ func (s *Service) ImportCard(ctx context.Context, tenantID string, req ImportReq
 			continue
 		}
 		meta, err := s.d.Catalog.HSMKey(ctx, k.ref)
+		usable := false
+		if err == nil {
+			usable, err = s.d.KeyUsable(ctx, meta, tenantID)
+		}
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return Card{}, Order{}, fmt.Errorf("reading HSM key: %w", err)
 		}
-		v.Check(err == nil && meta.Type == k.typ && meta.UsableBy(tenantID), field, "invalid", "an active "+string(k.typ)+" key of this tenant (or shared)")
+		v.Check(err == nil && meta.Type == k.typ && usable, field, "invalid", "an active "+string(k.typ)+" key of this tenant (or shared)")
 	}
 	if err := v.Err(); err != nil {
 		return Card{}, Order{}, err

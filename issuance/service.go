@@ -101,7 +101,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, tenantID string, by Actor, r
 	if err := s.d.Tenants.CreateAPIKey(ctx, key); err != nil {
 		return APIKey{}, "", err
 	}
-	s.d.Logger.Info("API key created", "tenant_id", tenantID, "key_id", key.ID, "scopes", key.Scopes, "api_key_id", by.APIKeyID, "request_id", by.RequestID)
+	s.d.Logger.Info("API key created", "tenant_id", tenantID, "key_id", key.ID, "scopes", key.Scopes, "api_key_id", by.APIKeyID, "api_key_tenant_id", by.KeyTenantID, "request_id", by.RequestID)
 	return key, secret, nil
 }
 

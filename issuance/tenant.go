@@ -26,6 +26,9 @@ type Tenant struct {
 	SigningKeyID string `json:"-"`
 	// RateLimit is the tenant's request rate limit per second (0: default).
 	RateLimit int `json:"-"`
+	// ParentID is the tenant that owns this one as a sub-account ("" for
+	// a top-level tenant; package issuance/subaccount).
+	ParentID string `json:"parent_id,omitempty"`
 }
 
 // API key scopes.

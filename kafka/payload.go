@@ -36,8 +36,9 @@ func required(pairs ...string) []string {
 
 // TenantData is the payload of tenant events. The subject is the tenant id.
 type TenantData struct {
-	ID   string `json:"id"`   // tenant (issuer) id
-	Name string `json:"name"` // display name
+	ID       string `json:"id"`                  // tenant (issuer) id
+	Name     string `json:"name"`                // display name
+	ParentID string `json:"parent_id,omitempty"` // the parent tenant of a sub-account
 }
 
 func (d TenantData) eventSubject() string { return d.ID }

@@ -28,6 +28,7 @@ import (
 	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/rest"
+	"github.com/cardhost/cardhost/issuance/subaccount"
 	"github.com/cardhost/cardhost/issuance/webhook"
 	whpg "github.com/cardhost/cardhost/issuance/webhook/postgres"
 	"github.com/cardhost/cardhost/issuance/webhook/sender"
@@ -157,6 +158,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 			Authorizations: a.ledger, Simulator: a.newSimulator(), Webhooks: webhooks,
 			DecisionsChanged: a.engine.RefreshDecisionEndpoints,
 			Ledger:           money,
+			SubAccounts:      subaccount.New(a.db, issuance.Deps{Logger: log}),
 			IsUnavailable:    postgres.IsUnavailable,
 			Ready: []rest.ReadyCheck{
 				{Name: "postgres", Check: a.db.Ping},

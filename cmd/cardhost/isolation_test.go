@@ -12,8 +12,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/rest"
+	"github.com/cardhost/cardhost/issuance/subaccount"
 	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
@@ -39,14 +41,20 @@ var hostOperations = map[string]string{
 	"simulateAuthorization":  "",
 }
 
+// hostBodies are valid bodies of the host operations that take one, so
+// that a probe reaches the look-up of the object it names.
+var hostBodies = map[string]any{"simulateCapture": map[string]any{"amount": 100}, "simulateReversal": map[string]any{},
+	"simulateClearing": map[string]any{"amount": 100}, "simulateExpiry": map[string]any{}}
+
 // restWalked returns the operation ids of the REST server wired without
 // the host: those issuance/rest's walk calls.
 func restWalked(t *testing.T) map[string]bool {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	// The REST walk's server has the webhook and money routes (issuance/rest
-	// wires them in its tests), not the host's.
-	srv, err := rest.New(rest.Config{Sandbox: true}, rest.Deps{Webhooks: webhook.NewService(webhook.Deps{}), Ledger: ledger.NewService(ledger.Deps{})}, nil, reg, reg)
+	// The REST walk's server has the webhook, money and sub-account routes
+	// (issuance/rest wires them in its tests), not the host's.
+	srv, err := rest.New(rest.Config{Sandbox: true}, rest.Deps{Webhooks: webhook.NewService(webhook.Deps{}), Ledger: ledger.NewService(ledger.Deps{}),
+		SubAccounts: subaccount.New(nil, issuance.Deps{})}, nil, reg, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,8 +207,6 @@ func TestTenantIsolationOfHostOperations(t *testing.T) {
 	})
 	before := dumpTables(t, conn, ten.ID)
 
-	bodies := map[string]any{"simulateCapture": map[string]any{"amount": 100}, "simulateReversal": map[string]any{},
-		"simulateClearing": map[string]any{"amount": 100}, "simulateExpiry": map[string]any{}}
 	for _, op := range openAPIOperations(t, app.base()) {
 		coll, host := hostOperations[op.ID]
 		if !host || coll == "" {
@@ -211,7 +217,7 @@ func TestTenantIsolationOfHostOperations(t *testing.T) {
 			if missing {
 				ref = missingID(ref)
 			}
-			return b.do(op.Method, strings.Replace(op.Path, "{id}", ref, 1), bodies[op.ID])
+			return b.do(op.Method, strings.Replace(op.Path, "{id}", ref, 1), hostBodies[op.ID])
 		})
 	}
 	var own struct {

@@ -42,6 +42,21 @@ type Range struct {
 	Prefix    string    `json:"prefix" doc:"the range: every card number starting with these 6 to 8 digits"`
 	TenantID  string    `json:"-"`
 	CreatedAt time.Time `json:"created_at"`
+	// Inherited marks a range of the tenant's parent, listed for a
+	// sub-account: its templates may take IINs in it, its imports may not.
+	Inherited bool `json:"inherited,omitempty" doc:"a range of the parent tenant, listed for a sub-account: its data prep templates may use it, its imported PANs may not"`
+}
+
+// Own returns the ranges of rs that are the tenant's own (not inherited
+// from its parent).
+func Own(rs []Range) []Range {
+	var out []Range
+	for _, r := range rs {
+		if !r.Inherited {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // ValidPrefix reports whether p is a range prefix: 6 to 8 digits.
@@ -75,11 +90,12 @@ type Store interface {
 	// not exist.
 	AssignBINRange(ctx context.Context, r Range) error
 	// RemoveBINRange deletes one of a tenant's ranges: ErrNotFound when
-	// the tenant has none with this prefix, ErrInUse while the tenant has
-	// a data prep template or a card in it.
+	// the tenant has none with this prefix, ErrInUse while the tenant (or
+	// one of its sub-accounts) has a data prep template or a card in it.
 	RemoveBINRange(ctx context.Context, tenantID, prefix string) error
 	// BINRanges lists a tenant's ranges by prefix ("" lists every
-	// tenant's, for the operator).
+	// tenant's, for the operator); for a sub-account, its parent's
+	// ranges too, marked Inherited.
 	BINRanges(ctx context.Context, tenantID string) ([]Range, error)
 }
 

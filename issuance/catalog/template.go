@@ -117,16 +117,20 @@ func ValidateTemplate(v *issuance.Validator, t issuance.Template) {
 }
 
 // checkKeyRef records a field error unless ref names an active HSM key of
-// type want that the tenant may use (its own or a shared one). Keys of
-// another tenant are reported exactly as missing ones.
+// type want that the tenant may use (its own, a shared one, or its
+// parent's). Keys of another tenant are reported exactly as missing ones.
 func (s *Service) checkKeyRef(ctx context.Context, v *issuance.Validator, tenantID, field, ref string, want emv.KeyType, required bool) error {
 	if ref == "" {
 		v.Check(!required, field, "required", "a "+string(want)+" key reference is required")
 		return nil
 	}
 	k, err := s.d.Catalog.HSMKey(ctx, ref)
+	usable := false
+	if err == nil {
+		usable, err = s.d.KeyUsable(ctx, k, tenantID)
+	}
 	switch {
-	case errors.Is(err, issuance.ErrNotFound) || (err == nil && !k.UsableBy(tenantID)):
+	case errors.Is(err, issuance.ErrNotFound) || (err == nil && !usable):
 		v.Add(field, "not_found", "no active HSM key with this reference for this tenant")
 	case err != nil:
 		return err

@@ -91,7 +91,7 @@ func (s *Service) ResetTries(ctx context.Context, a issuance.Actor, tenantID, ca
 		c.UpdatedAt = now
 		ch.ResetCVV2Tries = true
 		ch.Audit = &issuance.AuditEntry{ID: issuance.NewID("aud", now), TenantID: c.TenantID, CardID: c.ID, Action: AuditTriesReset,
-			APIKeyID: a.APIKeyID, RequestID: a.RequestID, At: now}
+			APIKeyID: a.APIKeyID, KeyTenantID: a.KeyTenantID, RequestID: a.RequestID, At: now}
 		ev, err := issuance.CardEvent(kafka.TypeCardCVV2TriesReset, c, c.Status, "", false, now)
 		if err != nil {
 			return err

@@ -49,7 +49,8 @@ func AcceptSignature(keyID string, alg Algorithm) string {
 //     time within [Window] of now (and, optionally, expires and alg);
 //   - the covered components include "@method" and "@path",
 //     "content-digest" when the request has a body or that header, and
-//     "idempotency-key" when that header is sent;
+//     "idempotency-key" and "x-on-behalf-of" when those headers are sent
+//     (a signed request cannot be replayed for another sub-account);
 //   - Content-Digest (RFC 9530) carries sha-256 or sha-512 of the body;
 //   - Signature holds the same label's signature over the signature base.
 //
@@ -126,6 +127,7 @@ func Verify(m Message, body []byte, keyID string, pub crypto.PublicKey, alg Algo
 	}
 	_, hasDigest := headerValue(m, "content-digest")
 	_, hasIdem := headerValue(m, "idempotency-key")
+	_, hasOnBehalf := headerValue(m, "x-on-behalf-of")
 	var missing []string
 	for _, need := range []struct {
 		name     string
@@ -135,6 +137,7 @@ func Verify(m Message, body []byte, keyID string, pub crypto.PublicKey, alg Algo
 		{"@path", true},
 		{"content-digest", len(body) > 0 || hasDigest},
 		{"idempotency-key", hasIdem},
+		{"x-on-behalf-of", hasOnBehalf},
 	} {
 		if need.required && !covered[need.name] {
 			missing = append(missing, need.name)

@@ -80,8 +80,10 @@ func assignBINRange(ctx context.Context, tx pgx.Tx, r bins.Range) error {
 func (db *DB) RemoveBINRange(ctx context.Context, tenantID, prefix string) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		var inUse bool
-		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM data_prep_templates WHERE tenant_id = $1 AND starts_with(iin, $2))
-			OR EXISTS (SELECT 1 FROM cards WHERE bin = left($2, 6) AND tenant_id = $1)
+		// The tenant's sub-accounts issue in its ranges too (migration 0066).
+		err := tx.QueryRow(ctx, `WITH family AS (SELECT $1::text AS id UNION SELECT id FROM tenants WHERE parent_id = $1)
+			SELECT EXISTS (SELECT 1 FROM data_prep_templates WHERE tenant_id IN (SELECT id FROM family) AND starts_with(iin, $2))
+			OR EXISTS (SELECT 1 FROM cards WHERE bin = left($2, 6) AND tenant_id IN (SELECT id FROM family))
 			FROM bin_ranges WHERE tenant_id = $1 AND prefix = $2 FOR UPDATE`, tenantID, prefix).Scan(&inUse)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
@@ -100,14 +102,14 @@ func (db *DB) RemoveBINRange(ctx context.Context, tenantID, prefix string) error
 
 // BINRanges implements bins.Store.
 func (db *DB) BINRanges(ctx context.Context, tenantID string) ([]bins.Range, error) {
-	rows, err := db.pool.Query(ctx, `SELECT prefix, tenant_id, created_at FROM bin_ranges
-		WHERE $1 = '' OR tenant_id = $1 ORDER BY prefix`, tenantID)
+	rows, err := db.pool.Query(ctx, `SELECT prefix, tenant_id, created_at, $1 <> '' AND tenant_id <> $1 FROM bin_ranges
+		WHERE $1 = '' OR tenant_id = $1 OR tenant_id = (SELECT parent_id FROM tenants WHERE id = $1) ORDER BY prefix`, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("listing BIN ranges: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (bins.Range, error) {
 		var r bins.Range
-		err := row.Scan(&r.Prefix, &r.TenantID, &r.CreatedAt)
+		err := row.Scan(&r.Prefix, &r.TenantID, &r.CreatedAt, &r.Inherited)
 		r.CreatedAt = r.CreatedAt.UTC()
 		return r, err
 	})

@@ -394,8 +394,8 @@ func (db *DB) RecordAudit(ctx context.Context, e issuance.AuditEntry) error {
 }
 
 func insertAudit(ctx context.Context, tx pgx.Tx, e issuance.AuditEntry) error {
-	_, err := tx.Exec(ctx, `INSERT INTO card_audit (id, tenant_id, card_id, action, api_key_id, request_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		e.ID, e.TenantID, e.CardID, e.Action, e.APIKeyID, e.RequestID, e.At)
+	_, err := tx.Exec(ctx, `INSERT INTO card_audit (id, tenant_id, card_id, action, api_key_id, api_key_tenant_id, request_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		e.ID, e.TenantID, e.CardID, e.Action, e.APIKeyID, e.KeyTenantID, e.RequestID, e.At)
 	if err != nil {
 		return fmt.Errorf("writing audit trail: %w", err)
 	}
@@ -404,14 +404,14 @@ func insertAudit(ctx context.Context, tx pgx.Tx, e issuance.AuditEntry) error {
 
 // AuditTrail implements issuance.CardStore.
 func (db *DB) AuditTrail(ctx context.Context, tenantID, cardID string) ([]issuance.AuditEntry, error) {
-	rows, err := db.pool.Query(ctx, `SELECT id, tenant_id, card_id, action, api_key_id, request_id, at FROM card_audit
+	rows, err := db.pool.Query(ctx, `SELECT id, tenant_id, card_id, action, api_key_id, api_key_tenant_id, request_id, at FROM card_audit
 		WHERE tenant_id = $1 AND card_id = $2 ORDER BY at, id`, tenantID, cardID)
 	if err != nil {
 		return nil, fmt.Errorf("reading audit trail: %w", err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (issuance.AuditEntry, error) {
 		var e issuance.AuditEntry
-		err := r.Scan(&e.ID, &e.TenantID, &e.CardID, &e.Action, &e.APIKeyID, &e.RequestID, &e.At)
+		err := r.Scan(&e.ID, &e.TenantID, &e.CardID, &e.Action, &e.APIKeyID, &e.KeyTenantID, &e.RequestID, &e.At)
 		e.At = e.At.UTC()
 		return e, err
 	})

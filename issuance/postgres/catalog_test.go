@@ -178,8 +178,11 @@ func TestHSMKeyDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Type != emv.KeyCVK || got.Tenant != "ten_a" || got.KCV != cvk.KCV || !got.UsableBy("ten_a") || got.UsableBy("ten_b") {
-		t.Fatalf("HSMKey = %+v", got)
+	deps := issuance.Deps{Tenants: db}
+	byA, errA := deps.KeyUsable(ctx, got, "ten_a")
+	byB, errB := deps.KeyUsable(ctx, got, "ten_b")
+	if got.Type != emv.KeyCVK || got.Tenant != "ten_a" || got.KCV != cvk.KCV || !byA || byB || errA != nil || errB != nil {
+		t.Fatalf("HSMKey = %+v, usable by its tenant %v (%v), by another %v (%v)", got, byA, errA, byB, errB)
 	}
 	if _, err := db.HSMKey(ctx, "key_missing"); !errors.Is(err, issuance.ErrNotFound) {
 		t.Fatalf("unknown key: %v", err)

@@ -220,3 +220,31 @@ func mustSeq(t testing.TB, db *postgres.DB, eventID string) int64 {
 	}
 	return seq
 }
+
+// TestOutboxSeqAfterTransactionID: an outbox row's seq is taken after its
+// transaction has an id, even when the row is the transaction's first
+// write (migration 0073): else a reader's snapshot could fall between the
+// two and miss the row for good.
+func TestOutboxSeqAfterTransactionID(t *testing.T) {
+	db := pgtest.New(t, postgres.Config{})
+	ctx := context.Background()
+	tx, err := db.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	var before *string
+	if err := tx.QueryRow(ctx, `SELECT pg_current_xact_id_if_assigned()::text`).Scan(&before); err != nil || before != nil {
+		t.Fatalf("a fresh transaction has id %v (%v), want none", before, err)
+	}
+	var seq int64
+	var after *string
+	if err := tx.QueryRow(ctx, `SELECT ch_outbox_next_seq(), pg_current_xact_id_if_assigned()::text`).Scan(&seq, &after); err != nil || after == nil || seq <= 0 {
+		t.Fatalf("ch_outbox_next_seq() = %d with transaction id %v (%v): want a seq and an id", seq, after, err)
+	}
+	var def string
+	if err := tx.QueryRow(ctx, `SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'outbox'::regclass
+		AND adnum = (SELECT attnum FROM pg_attribute WHERE attrelid = 'outbox'::regclass AND attname = 'seq')`).Scan(&def); err != nil || def != "ch_outbox_next_seq()" {
+		t.Fatalf("outbox.seq defaults to %q (%v), want ch_outbox_next_seq()", def, err)
+	}
+}

@@ -17,9 +17,8 @@ var _ issuance.TenantStore = (*DB)(nil)
 // CreateTenant implements issuance.TenantStore.
 func (db *DB) CreateTenant(ctx context.Context, t issuance.Tenant, key issuance.APIKey, events []kafka.Event) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO tenants (id, name, sandbox, created_at) VALUES ($1, $2, $3, $4)`,
-			t.ID, t.Name, t.Sandbox, t.CreatedAt); err != nil {
-			return fmt.Errorf("inserting tenant: %w", err)
+		if err := insertTenant(ctx, tx, t); err != nil {
+			return err
 		}
 		if err := insertAPIKey(ctx, tx, key); err != nil {
 			return err
@@ -28,11 +27,26 @@ func (db *DB) CreateTenant(ctx context.Context, t issuance.Tenant, key issuance.
 	})
 }
 
-const tenantColumns = `t.id, t.name, t.sandbox, t.created_at, coalesce(t.signing_key_pem, ''), coalesce(t.signing_key_id, ''), coalesce(t.rate_limit_rps, 0)`
+// insertTenant stores t, with its parent when it is a sub-account: a
+// missing parent is issuance.ErrNotFound (the foreign key).
+func insertTenant(ctx context.Context, tx pgx.Tx, t issuance.Tenant) error {
+	_, err := tx.Exec(ctx, `INSERT INTO tenants (id, name, sandbox, created_at, parent_id) VALUES ($1, $2, $3, $4, nullif($5, ''))`,
+		t.ID, t.Name, t.Sandbox, t.CreatedAt, t.ParentID)
+	if pgCode(err) == "23503" {
+		return issuance.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("inserting tenant: %w", err)
+	}
+	return nil
+}
+
+const tenantColumns = `t.id, t.name, t.sandbox, t.created_at, coalesce(t.signing_key_pem, ''), coalesce(t.signing_key_id, ''), coalesce(t.rate_limit_rps, 0),
+	coalesce(t.parent_id, '')`
 
 func scanTenant(row pgx.Row, extra ...any) (issuance.Tenant, error) {
 	var t issuance.Tenant
-	dest := append([]any{&t.ID, &t.Name, &t.Sandbox, &t.CreatedAt, &t.SigningKeyPEM, &t.SigningKeyID, &t.RateLimit}, extra...)
+	dest := append([]any{&t.ID, &t.Name, &t.Sandbox, &t.CreatedAt, &t.SigningKeyPEM, &t.SigningKeyID, &t.RateLimit, &t.ParentID}, extra...)
 	err := row.Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, issuance.ErrNotFound

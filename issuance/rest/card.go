@@ -114,11 +114,13 @@ type auditTrailView struct {
 }
 
 type auditEntryView struct {
-	ID        string    `json:"id"`
-	Action    string    `json:"action"`     // card.reveal, card.perso_export, card.sandbox_pin_set, card.cvv2_tries_reset
-	APIKeyID  string    `json:"api_key_id"` // the key that asked
-	RequestID string    `json:"request_id"` // X-Request-Id of the call
-	At        time.Time `json:"at"`
+	ID       string `json:"id"`
+	Action   string `json:"action"`     // card.reveal, card.perso_export, card.sandbox_pin_set, card.cvv2_tries_reset
+	APIKeyID string `json:"api_key_id"` // the key that asked
+	// KeyTenantID is the key's tenant when it acted for this sub-account.
+	KeyTenantID string    `json:"api_key_tenant_id,omitempty" doc:"the tenant of the API key when it is not the card's: a parent that acted for its sub-account with x-on-behalf-of"`
+	RequestID   string    `json:"request_id"` // X-Request-Id of the call
+	At          time.Time `json:"at"`
 }
 
 // revealView is the audited reveal's answer.
@@ -142,7 +144,7 @@ var cardFilterQuery = []queryParam{
 // actorOf is who calls: API key, request id, scopes, sandbox.
 func (s *Server) actorOf(c *fiber.Ctx) issuance.Actor {
 	k := apiKeyOf(c)
-	return issuance.Actor{APIKeyID: k.ID, RequestID: requestID(c), Scopes: k.Scopes, Sandbox: s.cfg.Sandbox || tenantOf(c).Sandbox}
+	return issuance.Actor{APIKeyID: k.ID, RequestID: requestID(c), Scopes: k.Scopes, Sandbox: s.cfg.Sandbox || tenantOf(c).Sandbox, KeyTenantID: keyTenantIDOf(c)}
 }
 
 // cardIDParam returns the :id parameter when it looks like a card id; any
@@ -300,7 +302,7 @@ func (s *Server) getCardAuditTrail(c *fiber.Ctx) error {
 	}
 	out := auditTrailView{Data: make([]auditEntryView, len(trail))}
 	for i, e := range trail {
-		out.Data[i] = auditEntryView{ID: e.ID, Action: e.Action, APIKeyID: e.APIKeyID, RequestID: e.RequestID, At: e.At}
+		out.Data[i] = auditEntryView{ID: e.ID, Action: e.Action, APIKeyID: e.APIKeyID, KeyTenantID: e.KeyTenantID, RequestID: e.RequestID, At: e.At}
 	}
 	return c.JSON(out)
 }

@@ -91,17 +91,19 @@ func templateBody(k catalogKeys) map[string]any {
 // through the API and returns their ids.
 type catalogObjects struct{ template, embosser, layout, product string }
 
-func createCatalog(t *testing.T, e *env, key string, k catalogKeys) catalogObjects {
+// createCatalog makes the objects with the API key key; headers (name,
+// value pairs) go with each request (x-on-behalf-of: a sub-account's).
+func createCatalog(t *testing.T, e *env, key string, k catalogKeys, headers ...string) catalogObjects {
 	t.Helper()
 	var o catalogObjects
 	var tpl struct{ ID string }
-	mustStatus(t, e.doKey(key, "POST", "/v1/data-prep-templates", templateBody(k)), 201).JSON(t, &tpl)
+	mustStatus(t, e.doKey(key, "POST", "/v1/data-prep-templates", templateBody(k), headers...), 201).JSON(t, &tpl)
 	var emb struct{ ID string }
-	mustStatus(t, e.doKey(key, "POST", "/v1/embossers", map[string]any{"name": "Loopback", "transport_key_reference": k.kek}), 201).JSON(t, &emb)
+	mustStatus(t, e.doKey(key, "POST", "/v1/embossers", map[string]any{"name": "Loopback", "transport_key_reference": k.kek}, headers...), 201).JSON(t, &emb)
 	var lay struct {
 		ID string `json:"layout_id"`
 	}
-	mustStatus(t, e.doKey(key, "POST", "/v1/card-layouts", map[string]any{"layout": "standard-blue-v1"}), 201).JSON(t, &lay)
+	mustStatus(t, e.doKey(key, "POST", "/v1/card-layouts", map[string]any{"layout": "standard-blue-v1"}, headers...), 201).JSON(t, &lay)
 	var prd struct {
 		ID string `json:"product_id"`
 	}
@@ -110,7 +112,7 @@ func createCatalog(t *testing.T, e *env, key string, k catalogKeys) catalogObjec
 		"default_embosser_id": emb.ID, "currency": "usd", "card_type": "VIRTUAL", "card_limit": 100000,
 		"spending_controls": []map[string]any{{"amount": 5000, "interval": "DAILY"}},
 		"risk_controls":     map[string]any{"blocked_mcc": []string{"7995"}, "allowed_countries": []string{"us"}},
-	}), 201).JSON(t, &prd)
+	}, headers...), 201).JSON(t, &prd)
 	o.template, o.embosser, o.layout, o.product = tpl.ID, emb.ID, lay.ID, prd.ID
 	return o
 }

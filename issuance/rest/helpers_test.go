@@ -24,6 +24,7 @@ import (
 	"github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/issuance/rest"
+	"github.com/cardhost/cardhost/issuance/subaccount"
 	"github.com/cardhost/cardhost/issuance/webhook"
 	whpg "github.com/cardhost/cardhost/issuance/webhook/postgres"
 )
@@ -74,7 +75,7 @@ func newServer(tb testing.TB, cfg rest.Config, db *postgres.DB, deps issuance.De
 	hooks := webhook.NewService(webhook.Deps{Store: whpg.New(db), Vault: vault, SealKeyRef: deps.Keys.PANDEK, Sandbox: cfg.Sandbox, Now: deps.Now})
 	money := ledger.NewService(ledger.Deps{Store: db, Cards: db, Now: deps.Now})
 	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: authority, CVV2: cvv2.New(deps), Webhooks: hooks,
-		Ledger: money, IsUnavailable: postgres.IsUnavailable,
+		Ledger: money, SubAccounts: subaccount.New(db, deps), IsUnavailable: postgres.IsUnavailable,
 		Ready: []rest.ReadyCheck{{Name: "postgres", Check: db.Ping}}}, slog.New(slog.DiscardHandler), reg, reg)
 	if err != nil {
 		tb.Fatal(err)

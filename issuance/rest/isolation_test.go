@@ -66,11 +66,13 @@ func (a apiAnswer) must(t *testing.T, status int) apiAnswer {
 	return a
 }
 
-// apiClient calls one server (env) as one tenant (key).
+// apiClient calls one server (env) as one tenant (key), or, with
+// onBehalfOf, as that sub-account of the key's tenant (x-on-behalf-of).
 type apiClient struct {
-	e   *env
-	key string
-	seq int
+	e          *env
+	key        string
+	seq        int
+	onBehalfOf string
 }
 
 // do sends a request. body is JSON-encoded unless it is nil or []byte;
@@ -103,6 +105,9 @@ func (c *apiClient) do(method, path string, body any, headers ...string) apiAnsw
 	if idem {
 		c.seq++
 		hs = append(hs, "Idempotency-Key", fmt.Sprintf("walk-%d-%d", time.Now().UnixNano(), c.seq))
+	}
+	if c.onBehalfOf != "" {
+		hs = append(hs, "x-on-behalf-of", c.onBehalfOf)
 	}
 	var b any
 	if body != nil {
@@ -254,6 +259,8 @@ func tenantRows(t *testing.T, db *postgres.DB, tenantID string) []tableRows {
 type isolationTenant struct {
 	c  *apiClient
 	id string
+	// sub is set for a sub-account (which owns no sub-accounts).
+	sub bool
 	// ids maps an API collection (the path segment before {id}) to one of
 	// the tenant's objects in it.
 	ids map[string]string
@@ -286,7 +293,11 @@ func (o *isolationTenant) add(name, v string) {
 func ownCatalog(t *testing.T, e *env, o *isolationTenant) {
 	t.Helper()
 	k := newCatalogKeys(t, e, o.id)
-	cat := createCatalog(t, e, o.c.key, k)
+	var headers []string
+	if o.c.onBehalfOf != "" {
+		headers = []string{"x-on-behalf-of", o.c.onBehalfOf}
+	}
+	cat := createCatalog(t, e, o.c.key, k, headers...)
 	o.imkAC, o.cvk, o.pvk, o.kek, o.bins = k.imkAC, k.cvk, k.pvk, k.kek, k.bins
 	o.seededEmbosser, o.seededProduct = cat.embosser, cat.product
 }
@@ -298,7 +309,7 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 	low := strings.ToLower(tag)
 	var ten struct{ ID string }
 	c.do("GET", "/v1/tenant", nil).must(t, 200).decode(t, &ten)
-	o.id = ten.ID
+	o.id, o.sub = ten.ID, c.onBehalfOf != ""
 	o.add("tenant id", o.id)
 	o.add("API key", c.key)
 	ownCatalog(t, e, o)
@@ -461,11 +472,23 @@ func setUpIsolationTenant(t *testing.T, e *env, c *apiClient, tag string) *isola
 		t.Fatalf("tenant %s's card.created events: %+v", tag, events.Data)
 	}
 
+	// A sub-account of its own (a sub-account has none).
+	var subAccount struct {
+		ID string `json:"id"`
+	}
+	if !o.sub {
+		c.do("POST", "/v1/sub-accounts", map[string]any{"name": "Isolation " + tag + " sub-account"}).must(t, 201).decode(t, &subAccount)
+	}
+
 	o.ids = map[string]string{
 		"webhook-endpoints": hook.ID, "events": events.Data[0].ID,
 		"cards": card.ID, "card-products": o.virtualProduct, "data-prep-templates": tpl.ID, "embossers": emb.ID,
 		"card-layouts": lay.ID, "cardholders": chd.ID, "certificates": crt.ID, "orders": card.OrderID,
 		"card-batches": bat.ID, "api-keys": key.ID,
+	}
+	if subAccount.ID != "" {
+		o.ids["sub-accounts"] = subAccount.ID
+		o.add("sub-account name", "Isolation "+tag+" sub-account")
 	}
 	for coll, id := range o.ids {
 		o.add(coll+" id", id)
@@ -534,6 +557,12 @@ type isolationWalk struct {
 	echoed map[string]bool
 	// settle runs the background work (embossing, batch items).
 	settle func()
+	// related says how B is related to A through sub-accounts: "" (not
+	// at all), "parent" (B is A's parent, walking without
+	// x-on-behalf-of), "child" (B is A's sub-account, with its own key:
+	// it may name A's HSM keys and BIN ranges, docs/api.md
+	// "Sub-accounts") or "sibling" (both sub-accounts of one parent).
+	related string
 }
 
 // errorMessageRE matches the error messages of orders and batch items.
@@ -653,6 +682,21 @@ func (w *isolationWalk) byID(op apiOperation) {
 	w.t.Helper()
 	coll := collectionOf(op.Path)
 	id, ok := w.a.ids[coll]
+	if coll == "sub-accounts" && w.a.sub {
+		w.t.Logf("not called: %s %s (%s): tenant A is a sub-account and owns none", op.Method, op.Path, op.ID)
+		return
+	}
+	if coll == "sub-accounts" && w.b.sub {
+		// B, a sub-account, owns none: 403 for A's as for a missing one.
+		w.sameAsMissing(op.ID, 403, func(missing bool) apiAnswer {
+			ref := id
+			if missing {
+				ref = missingID(id)
+			}
+			return w.b.c.do(op.Method, strings.Replace(op.Path, "{id}", ref, 1), nil)
+		})
+		return
+	}
 	if !ok {
 		w.t.Errorf("%s %s (%s): the walk has no object of tenant A in %q: add one to setUpIsolationTenant", op.Method, op.Path, op.ID, coll)
 		return
@@ -785,6 +829,14 @@ func (w *isolationWalk) custom(id string) func() {
 				want := 404
 				if strings.HasPrefix(v, "key_") {
 					want = 422
+					if w.related == "child" { // its parent's keys: usable
+						extra := map[string]any{member: v}
+						if member == "pvk_key_reference" {
+							extra["pin_method"], extra["pvki"], extra["pvv"] = "PVV", "1", "1234"
+						}
+						w.scan(w.b.c.do("POST", "/v1/cards/import", imp(extra)).must(t, 201))
+						continue
+					}
 				}
 				missingRef := missingID(v)
 				if strings.HasPrefix(v, "key_") { // HSM references are lower-case base32
@@ -912,6 +964,13 @@ func (w *isolationWalk) custom(id string) func() {
 				return m
 			}
 			w.b.c.do("POST", "/v1/data-prep-templates", body(nil)).must(t, 201)
+			if w.related == "child" {
+				// A sub-account's templates may use its parent's BIN
+				// ranges and HSM keys (docs/api.md "Sub-accounts").
+				w.scan(w.b.c.do("POST", "/v1/data-prep-templates", body(map[string]any{"iin": a.bins.visa + "22", "imk_ac_key_reference": a.imkAC,
+					"cvk_key_reference": a.cvk, "pvk_key_reference": a.pvk})).must(t, 201))
+				return
+			}
 			// A's IIN answers as one of no tenant's BIN range.
 			ans := w.sameAsMissing("createDataPrepTemplate with tenant A's IIN", 422, func(missing bool) apiAnswer {
 				iin := a.bins.visa + "22"
@@ -935,6 +994,10 @@ func (w *isolationWalk) custom(id string) func() {
 	case "createEmbosser":
 		return func() {
 			w.b.c.do("POST", "/v1/embossers", map[string]any{"name": "Tenant B embosser", "type": "LOOPBACK", "transport_key_reference": b.kek}).must(t, 201)
+			if w.related == "child" { // its parent's transport key is one it may name
+				w.scan(w.b.c.do("POST", "/v1/embossers", map[string]any{"name": "Tenant B embosser", "type": "LOOPBACK", "transport_key_reference": a.kek}).must(t, 201))
+				return
+			}
 			w.sameAsMissing("createEmbosser with tenant A's transport key", 422, func(missing bool) apiAnswer {
 				ref := a.kek
 				if missing {
@@ -991,6 +1054,14 @@ func (w *isolationWalk) custom(id string) func() {
 			})
 			w.scan(w.b.c.do("POST", "/v1/events/"+evs.Data[0].ID+"/redeliver", map[string]any{"endpoint_id": own.ID}).must(t, 202))
 		}
+	case "createSubAccount":
+		return func() {
+			want := 201
+			if b.sub {
+				want = 403 // sub-accounts are one level deep
+			}
+			w.scan(w.b.c.do("POST", "/v1/sub-accounts", map[string]any{"name": "Isolation B sub-account"}).must(t, want))
+		}
 	case "createAPIKey":
 		return func() {
 			w.scan(w.b.c.do("POST", "/v1/api-keys", map[string]any{"name": "isolation", "scopes": []string{}}).must(t, 201))
@@ -1037,7 +1108,9 @@ func (w *isolationWalk) custom(id string) func() {
 // A's).
 func (w *isolationWalk) namespaces() {
 	t, a := w.t, w.a
-	w.shared = map[string]bool{a.layoutName: true, a.refID: true, a.batchRequestID: true, a.email: true}
+	for _, v := range []string{a.layoutName, a.refID, a.batchRequestID, a.email} {
+		w.shared[v] = true
+	}
 	w.scan(w.b.c.do("POST", "/v1/card-layouts", map[string]any{"layout": a.layoutName}).must(t, 201))
 	w.scan(w.b.c.do("POST", "/v1/cards", map[string]any{"product_id": w.b.seededProduct, "card_holder_name": "TENANT B REF",
 		"reference_id": a.refID}).must(t, 201))
@@ -1072,6 +1145,58 @@ func TestTenantIsolation(t *testing.T) {
 	a := setUpIsolationTenant(t, e, &apiClient{e: e, key: e.key}, "A")
 	bTenant, bKey := newTenantKey(t, e, "Isolation Tenant B")
 	b := &isolationTenant{c: &apiClient{e: e, key: bKey}, id: bTenant.ID, values: map[string]string{}}
+	walkIsolation(t, e, a, b, "")
+}
+
+// TestSubAccountIsolation walks every operation as in TestTenantIsolation,
+// between tenants linked by sub-accounts (docs/api.md "Sub-accounts"):
+//   - parent: A is a sub-account, its objects made by its parent acting
+//     for it (x-on-behalf-of); B is the parent itself, without the header:
+//     it reaches none of them;
+//   - child: A is a parent; B is its sub-account, with the sub-account's
+//     own API key: it reaches nothing of A's but the HSM keys and BIN
+//     ranges a sub-account may name, and acts for no other tenant (403);
+//   - sibling: A and B are two sub-accounts of one parent, both acted for
+//     with the parent's key: neither reaches the other's objects.
+//
+// In each, a call naming A's object answers exactly as for a missing one,
+// no answer holds A's values, and A's rows are unchanged.
+func TestSubAccountIsolation(t *testing.T) {
+	t.Run("parent", func(t *testing.T) {
+		e := newEnv(t, withCards(t))
+		parent := &apiClient{e: e, key: e.key}
+		sub := newSubAccount(t, parent, "Isolation Sub A")
+		a := setUpIsolationTenant(t, e, &apiClient{e: e, key: e.key, onBehalfOf: sub.ID}, "S")
+		b := &isolationTenant{c: parent, id: e.tenant.ID, values: map[string]string{}}
+		walkIsolation(t, e, a, b, "parent")
+	})
+	t.Run("child", func(t *testing.T) {
+		e := newEnv(t, withCards(t))
+		sub := newSubAccount(t, &apiClient{e: e, key: e.key}, "Isolation Sub B")
+		var key struct {
+			Secret string `json:"secret"`
+		}
+		(&apiClient{e: e, key: e.key, onBehalfOf: sub.ID}).do("POST", "/v1/api-keys", map[string]any{"name": "its own"}).must(t, 201).decode(t, &key)
+		a := setUpIsolationTenant(t, e, &apiClient{e: e, key: e.key}, "P")
+		b := &isolationTenant{c: &apiClient{e: e, key: key.Secret}, id: sub.ID, sub: true, values: map[string]string{}}
+		walkIsolation(t, e, a, b, "child")
+	})
+	t.Run("sibling", func(t *testing.T) {
+		e := newEnv(t, withCards(t))
+		parent := &apiClient{e: e, key: e.key}
+		s1, s2 := newSubAccount(t, parent, "Isolation Sibling A"), newSubAccount(t, parent, "Isolation Sibling B")
+		a := setUpIsolationTenant(t, e, &apiClient{e: e, key: e.key, onBehalfOf: s1.ID}, "T")
+		b := &isolationTenant{c: &apiClient{e: e, key: e.key, onBehalfOf: s2.ID}, id: s2.ID, sub: true, values: map[string]string{}}
+		walkIsolation(t, e, a, b, "sibling")
+	})
+}
+
+// walkIsolation gives B its own catalog, makes A require request
+// signatures, walks every operation of /openapi.json as B against A's
+// objects, and compares A's rows before and after. related is the
+// isolationWalk's.
+func walkIsolation(t *testing.T, e *env, a, b *isolationTenant, related string) {
+	t.Helper()
 	ownCatalog(t, e, b)
 	csr := newCSR(t)
 	var crt struct {
@@ -1091,13 +1216,26 @@ func TestTenantIsolation(t *testing.T) {
 	a.add("signing key id", "isolation-a-signing-key")
 	a.add("signing public key", strings.Split(pubPEM, "\n")[1])
 
+	// What B legitimately sees of A: its parent sees its id (in its list
+	// of sub-accounts); its sub-account sees its parent's id, BIN ranges
+	// and the HSM keys it names.
+	shared := map[string]bool{}
+	switch related {
+	case "parent":
+		shared[a.id] = true
+	case "child":
+		for _, v := range []string{a.id, a.values["BIN range"], a.imkAC, a.cvk, a.pvk, a.kek} {
+			shared[v] = true
+		}
+	}
 	before := tenantRows(t, e.db, a.id)
-	w := &isolationWalk{t: t, a: a, b: b, settle: func() { settle(t, e) }}
+	w := &isolationWalk{t: t, a: a, b: b, settle: func() { settle(t, e) }, related: related, shared: shared}
 	ops := openAPIOperations(t, e.base)
 	for _, op := range ops {
 		w.operation(op)
 	}
 	w.namespaces()
+	w.onBehalfProbes()
 	// B's last call: its own signing key, which must not replace A's.
 	w.scan(b.c.do("PUT", "/v1/tenant/signing-key", map[string]any{"key_id": "isolation-b-signing-key", "public_key_pem": pubPEM}).must(t, 200))
 
@@ -1108,6 +1246,39 @@ func TestTenantIsolation(t *testing.T) {
 		tables = append(tables, fmt.Sprintf("%s(%d)", d.Name, len(d.Rows)))
 	}
 	t.Logf("walked %d operations as tenant B; tenant A's rows unchanged in %s", w.ops, strings.Join(tables, " "))
+}
+
+// onBehalfProbes names A, and A's sub-account, in B's x-on-behalf-of:
+// answered exactly as a missing sub-account (404 sub_account_not_found),
+// or, when B is a sub-account, 403 sub_accounts_not_allowed whatever the
+// id. (A parent acting for its sub-account, and siblings acted for by one
+// key, are the walks themselves.)
+func (w *isolationWalk) onBehalfProbes() {
+	if w.related == "parent" || w.related == "sibling" {
+		return
+	}
+	want, slug := 404, "sub_account_not_found"
+	if w.b.sub {
+		want, slug = 403, "sub_accounts_not_allowed"
+	}
+	targets := map[string]string{"tenant id": w.a.id}
+	if id := w.a.ids["sub-accounts"]; id != "" {
+		targets["sub-account"] = id
+	}
+	for name, id := range targets {
+		for _, path := range []string{"/v1/tenant", "/v1/cards", "/v1/cards/" + w.a.ids["cards"]} {
+			got := w.sameAsMissing("x-on-behalf-of tenant A's "+name+" on "+path, want, func(missing bool) apiAnswer {
+				ref := id
+				if missing {
+					ref = missingID(id)
+				}
+				return w.b.c.do("GET", path, nil, "x-on-behalf-of", ref)
+			})
+			if got.slug() != slug {
+				w.t.Errorf("x-on-behalf-of tenant A's %s on %s: %d %s, want %d %s", name, path, got.Status, got.Body, want, slug)
+			}
+		}
+	}
 }
 
 // compareTenantRows fails the test for every row of the tenant that

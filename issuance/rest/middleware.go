@@ -129,6 +129,9 @@ func (s *Server) logMiddleware(c *fiber.Ctx) error {
 	if t, ok := c.Locals(localTenant).(issuance.Tenant); ok {
 		attrs = append(attrs, "tenant_id", t.ID)
 	}
+	if id := keyTenantIDOf(c); id != "" {
+		attrs = append(attrs, "api_key_tenant_id", id)
+	}
 	s.log.Debug("request", attrs...)
 	return err
 }
@@ -167,6 +170,9 @@ func (s *Server) authMiddleware(c *fiber.Ctx) error {
 		if err := verifySignature(c, t, s.deps.Now()); err != nil {
 			return err
 		}
+	}
+	if err := s.actFor(c, t); err != nil {
+		return err
 	}
 	return c.Next()
 }

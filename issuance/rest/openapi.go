@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/cardhost/cardhost/issuance/subaccount"
 )
 
 // The OpenAPI 3.1 document is built from the same route table that fiber
@@ -105,6 +107,11 @@ func (s *Server) openAPI(base string) map[string]any {
 			params = append(params, map[string]any{"name": headerIdempotencyKey, "in": "header", "required": false,
 				"description": replays + "; a different body answers 422 idempotency_key_reused, a request in flight 409.",
 				"schema":      map[string]any{"type": "string", "maxLength": 255}, "example": "order-4711-card"})
+		}
+		if !op.Public {
+			params = append(params, map[string]any{"name": subaccount.Header, "in": "header", "required": false,
+				"description": "Act as this sub-account of the key's tenant (docs/api.md \"Sub-accounts\"); absent or empty: the key's own tenant.",
+				"schema":      map[string]any{"type": "string"}, "example": "ten_01JZ8X4Q2M7K9T3V5W6Y8A0B1C"})
 		}
 		if len(params) > 0 {
 			o["parameters"] = params

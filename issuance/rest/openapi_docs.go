@@ -4,6 +4,7 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/bins"
 	"github.com/cardhost/cardhost/issuance/ledger"
+	"github.com/cardhost/cardhost/issuance/subaccount"
 	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
@@ -32,7 +33,11 @@ var operationDocs = map[string]opDoc{
 	"listAPIKeys":   {Doc: "Lists the tenant's API keys with their ids, names, scopes and status. Secrets are never shown again after creation: a lost key is revoked and replaced."},
 	"createAPIKey":  {Doc: "Creates another API key for the calling tenant with at most the scopes the calling key holds. The secret is in this answer only; a replay with the same Idempotency-Key answers without it.", Errors: []string{issuance.SlugScopeNotHeld}},
 	"listBINRanges": {Doc: "Lists the BIN ranges (IIN prefixes, 6 to 8 digits) the operator assigned to the tenant with `cardhost tenants add-bin`. The IINs of its data prep templates and the PANs it imports must lie in them; ranges never overlap between tenants."},
-	"revokeAPIKey":  {Doc: "Revokes an API key of the tenant at once: requests with it answer 401 from then on. A key cannot be restored; create another."},
+	"createSubAccount": {Doc: "Creates a sub-account of the calling tenant (UQPay's Create SubAccount): a tenant of its own, with its own catalog, cards, keys, balances and events, in its parent's mode. It has no API key: the parent acts for it by sending its `id` in the `x-on-behalf-of` header with any request (and may make it keys that way). Its data prep templates may use the parent's BIN ranges. One level deep: a sub-account cannot create one.",
+		Errors: []string{subaccount.SlugNotAllowed}},
+	"listSubAccounts": {Doc: "Lists the calling tenant's sub-accounts, newest first (UQPay's List Connected Accounts): their ids are the values of the `x-on-behalf-of` header.", Errors: []string{subaccount.SlugNotAllowed}},
+	"getSubAccount":   {Doc: "Returns one of the calling tenant's sub-accounts. Any other id, another tenant's sub-account included, answers 404 `sub_account_not_found`.", Errors: []string{subaccount.SlugNotFound, subaccount.SlugNotAllowed}},
+	"revokeAPIKey":    {Doc: "Revokes an API key of the tenant at once: requests with it answer 401 from then on. A key cannot be restored; create another."},
 
 	"listCardAuthorizations": {Doc: "Lists the card's ISO 8583 records (authorizations, captures, reversals), newest first, with the response code, the reason slug and the amounts held.", Errors: []string{issuance.SlugCardNotFound}},
 	"getAuthorization":       {Doc: "Returns one authorization, capture or reversal record by id, with its decision (response code and reason slug), amounts and the original it refers to."},
@@ -139,5 +144,6 @@ var tagDocs = map[string]string{
 	"simulator":      "Sandbox mode only: play the acquirer, the embosser and the KYC provider.",
 	"webhooks":       "Webhook endpoints: where cardhost POSTs the tenant's events, signed, at least once.",
 	"events":         "The tenant's events of the last 30 days and their webhook delivery attempts.",
+	"sub-accounts":   "Sub-accounts: tenants of their own that their parent creates, lists and acts for with the x-on-behalf-of header (UQPay's connected accounts).",
 	"money":          "Balances and the ledger (docs/ledger.md): the program balance, PREPAID cards' balances, recharge and withdraw, transfers, settlement.",
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/subaccount"
 )
 
 // exampleIDs are example values of string properties, by property name:
@@ -147,6 +148,8 @@ func problemResponses(r route) map[string]any {
 		add(issuance.SlugUnauthorized, "no API key, or an unknown or revoked one")
 		add(slugSignatureInvalid, "the tenant signs its requests and this one's signature is missing or wrong")
 		add(slugRateLimited, "over the tenant's request rate; Retry-After says when to try again")
+		add(subaccount.SlugNotFound, "x-on-behalf-of names no sub-account of the key's tenant")
+		add(subaccount.SlugNotAllowed, "x-on-behalf-of sent with a sub-account's key: sub-accounts act for no other tenant")
 	}
 	if len(pathParams(r.path)) > 0 {
 		add(issuance.SlugNotFound, "no such object for this tenant (another tenant's id answers the same)")

@@ -11,6 +11,7 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/bins"
 	"github.com/cardhost/cardhost/issuance/ledger"
+	"github.com/cardhost/cardhost/issuance/subaccount"
 	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
@@ -102,6 +103,9 @@ var slugStatus = map[string]int{
 	ledger.SlugCardNotPrepaid:     http.StatusConflict,
 	ledger.SlugCardNotFunded:      http.StatusConflict,
 	ledger.SlugDuplicateReference: http.StatusConflict,
+	// Sub-accounts (issuance/subaccount).
+	subaccount.SlugNotFound:   http.StatusNotFound,
+	subaccount.SlugNotAllowed: http.StatusForbidden,
 	// Transport-level slugs produced by this package.
 	slugMalformedJSON:        http.StatusBadRequest,
 	slugUnsupportedMediaType: http.StatusUnsupportedMediaType,

@@ -56,7 +56,7 @@ func domainSlugs(t *testing.T, dirs ...string) map[string]string {
 // table (or listed in notAnswered with a reason), and the table's slugs and
 // statuses are exactly the rows of docs/api.md's Errors table.
 func TestEverySlugHasStatus(t *testing.T) {
-	for slug, name := range domainSlugs(t, "..", "../bins") {
+	for slug, name := range domainSlugs(t, "..", "../bins", "../subaccount") {
 		if _, ok := slugStatus[slug]; !ok && notAnswered[slug] == "" {
 			t.Errorf("%s (%q) has no status in slugStatus (problem.go)", name, slug)
 		}

@@ -82,6 +82,8 @@ func (s *Server) routeTable() []route {
 	routes = append(routes, s.webhookRoutes()...)
 	// Money (ledger.go), when wired.
 	routes = append(routes, s.ledgerRoutes()...)
+	// Sub-accounts (subaccount.go), when wired.
+	routes = append(routes, s.subAccountRoutes()...)
 
 	return append(routes, []route{
 		// Card batches (batch.go).

@@ -17,6 +17,7 @@ import (
 	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/cvv2"
 	"github.com/cardhost/cardhost/issuance/ledger"
+	"github.com/cardhost/cardhost/issuance/subaccount"
 	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
@@ -138,6 +139,10 @@ type Deps struct {
 	// Ledger runs the money operations (package issuance/ledger; nil:
 	// those routes are off).
 	Ledger *ledger.Service
+	// SubAccounts creates sub-accounts and resolves x-on-behalf-of
+	// (package issuance/subaccount; nil: those routes are off and the
+	// header names no sub-account).
+	SubAccounts *subaccount.Service
 	// Ready lists the checks /readyz runs (PostgreSQL, Kafka...).
 	Ready []ReadyCheck
 	// IsUnavailable reports whether an error means a backing service is

@@ -15,6 +15,7 @@ type tenantResponse struct {
 	Sandbox   bool      `json:"sandbox"`
 	CreatedAt time.Time `json:"created_at"`
 	Signing   bool      `json:"request_signing" doc:"whether requests must carry an RFC 9421 signature"`
+	ParentID  string    `json:"parent_id,omitempty" doc:"the parent tenant, when this one is a sub-account"`
 }
 
 type apiKeyResponse struct {
@@ -28,7 +29,7 @@ type apiKeyList struct {
 
 func (s *Server) getTenant(c *fiber.Ctx) error {
 	t := tenantOf(c)
-	return c.JSON(tenantResponse{ID: t.ID, Name: t.Name, Sandbox: t.Sandbox, CreatedAt: t.CreatedAt, Signing: t.SigningKeyPEM != ""})
+	return c.JSON(tenantResponse{ID: t.ID, Name: t.Name, Sandbox: t.Sandbox, CreatedAt: t.CreatedAt, Signing: t.SigningKeyPEM != "", ParentID: t.ParentID})
 }
 
 // binRangeList is the tenant's BIN ranges, by prefix (not paged: an

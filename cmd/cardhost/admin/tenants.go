@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,11 +14,13 @@ import (
 	"github.com/cardhost/cardhost/issuance/bins"
 	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/postgres"
+	"github.com/cardhost/cardhost/issuance/subaccount"
 )
 
 const tenantsUsage = `usage:
   cardhost tenants create --name NAME [--sandbox] [--scopes reveal]   print a new tenant's API key (--sandbox: sandbox mode only)
-  cardhost tenants list
+  cardhost tenants create --name NAME --parent ID [--scopes reveal]   a sub-account of tenant ID (in its mode), with a first API key
+  cardhost tenants list                                  every tenant; PARENT names a sub-account's parent
   cardhost tenants create-key --tenant ID --name KEY_NAME [--scopes reveal]   print another API key
   cardhost tenants revoke-key --tenant ID --key KEY_ID
   cardhost tenants add-bin --tenant ID --bin PREFIX      assign a BIN range (6-8 digits) to the tenant
@@ -29,7 +32,7 @@ const tenantsUsage = `usage:
 // Tenants is `cardhost tenants ...`: operator commands run against the
 // database directly (no server needed).
 func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
-	var name, scopes, tenant, key, bin *string
+	var name, scopes, tenant, key, bin, parent *string
 	var sandbox *bool
 	// Unknown subcommands are refused after the flags are read.
 	sub, env, _, code := command("tenants", tenantsUsage, nil, args, load, stderr, func(fs *flag.FlagSet) {
@@ -38,6 +41,7 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 		tenant = fs.String("tenant", "", "tenant id")
 		key = fs.String("key", "", "API key id (key_...)")
 		bin = fs.String("bin", "", "BIN range: the IIN prefix (6 to 8 digits) every card number of the range starts with")
+		parent = fs.String("parent", "", "create: make the tenant a sub-account of this tenant (docs/api.md, Sub-accounts)")
 		sandbox = fs.Bool("sandbox", false, "mark the tenant as a sandbox tenant (simulator endpoints, reveal); refused in production mode")
 	})
 	if code >= 0 {
@@ -56,6 +60,10 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 	if (sub == "create" && *name == "") || (sub == "create-key" && (*tenant == "" || *name == "")) || (sub == "revoke-key" && (*tenant == "" || *key == "")) ||
 		((sub == "add-bin" || sub == "remove-bin") && (*tenant == "" || *bin == "")) {
 		fmt.Fprintf(stderr, "cardhost tenants %s: missing required flag\n%s", sub, tenantsUsage)
+		return 2
+	}
+	if sub == "create" && *sandbox && *parent != "" {
+		fmt.Fprintf(stderr, "cardhost tenants create: --sandbox and --parent together: a sub-account takes its parent's mode\n")
 		return 2
 	}
 	if sub == "create" && *sandbox && env.Mode != "sandbox" {
@@ -82,6 +90,9 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 	}
 	switch sub {
 	case "create":
+		if *parent != "" {
+			return createSubAccount(ctx, env, db, svc, *parent, *name, sc, stdout, fail)
+		}
 		t, secret, err := svc.CreateTenant(ctx, *name, *sandbox, sc)
 		if err != nil {
 			return fail(err)
@@ -98,9 +109,13 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 			return fail(err)
 		}
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tSANDBOX\tCREATED")
+		fmt.Fprintln(tw, "ID\tNAME\tSANDBOX\tCREATED\tPARENT")
 		for _, t := range ts {
-			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", t.ID, t.Name, t.Sandbox, t.CreatedAt.Format("2006-01-02T15:04:05Z"))
+			parent := t.ParentID
+			if parent == "" {
+				parent = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", t.ID, t.Name, t.Sandbox, t.CreatedAt.Format("2006-01-02T15:04:05Z"), parent)
 		}
 		tw.Flush()
 	case "create-key":
@@ -116,6 +131,34 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 		fmt.Fprintf(stdout, "API key %s revoked\n", *key)
 	case "add-bin", "remove-bin", "bins":
 		return binRanges(ctx, sub, catalog.New(issuance.Deps{Catalog: db, Logger: env.Log}), *tenant, *bin, stdout, fail)
+	}
+	return 0
+}
+
+// createSubAccount runs `tenants create --parent`: a sub-account of the
+// parent (in its mode), with a first API key of the given scopes; a
+// sandbox sub-account is seeded as a sandbox tenant is.
+func createSubAccount(ctx context.Context, env Env, db *postgres.DB, svc *issuance.Service, parentID, name string, scopes []string, stdout io.Writer, fail func(error) int) int {
+	p, err := db.Tenant(ctx, parentID)
+	if errors.Is(err, issuance.ErrNotFound) {
+		err = issuance.Errorf(issuance.SlugNotFound, "no tenant %s", parentID)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	t, err := subaccount.New(db, issuance.Deps{Logger: env.Log}).Create(ctx, p, issuance.Operator, subaccount.Request{Name: name})
+	if err != nil {
+		return fail(err)
+	}
+	k, secret, err := svc.CreateAPIKey(ctx, t.ID, issuance.Operator, issuance.KeyRequest{Name: issuance.FirstKeyName, Scopes: scopes})
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(stdout, "tenant %s (%s) created, a sub-account of %s; its API key %s (shown only now):\n\n  %s\n\n", t.ID, t.Name, p.ID, k.ID, secret)
+	if t.Sandbox {
+		if err := seedSandboxTenant(ctx, env, db, t.ID, stdout); err != nil {
+			return fail(fmt.Errorf("seeding the sandbox sub-account: %w", err))
+		}
 	}
 	return 0
 }
