@@ -26,7 +26,7 @@ type ImportRequest struct {
 	PSN         string  `json:"psn,omitempty" doc:"PAN sequence number, 2 digits (default 00)"`
 	ServiceCode string  `json:"service_code,omitempty" doc:"3 digits (default 201)"`
 	Network     Network `json:"network" required:"true" enum:"VISA,MASTERCARD"`
-	CVN         int     `json:"cvn" required:"true" doc:"the chip's cryptogram version number (Visa 10, 18, 22; Mastercard 16, 17, 20, 21)"`
+	CVN         int     `json:"cvn" required:"true" doc:"the chip's cryptogram version number (Visa 10, 18, 22; Mastercard 16, 17, 20, 21; UnionPay 1)"`
 	IMKACRef    string  `json:"imk_ac_key_reference" required:"true" doc:"HSM reference of the issuer master key (AC) the chip's key derives from"`
 	CVKRef      string  `json:"cvk_key_reference" required:"true" doc:"HSM reference of the CVK pair the card's CVVs were made with"`
 	PVKRef      string  `json:"pvk_key_reference,omitempty" doc:"HSM reference of the PIN verification key"`

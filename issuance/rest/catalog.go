@@ -21,7 +21,7 @@ type templateRequest struct {
 	Network     issuance.Network `json:"network" required:"true" enum:"VISA,MASTERCARD"`
 	IIN         string           `json:"iin" required:"true" doc:"6 to 8 digits in the network's range and in one of the tenant's BIN ranges (GET /v1/bin-ranges)"`
 	PANLength   int              `json:"pan_length,omitempty" doc:"13 to 19 (default 16)"`
-	CVN         int              `json:"cvn" required:"true" doc:"Visa 10, 18, 22; Mastercard 16, 17, 20, 21"`
+	CVN         int              `json:"cvn" required:"true" doc:"Visa 10, 18, 22; Mastercard 16, 17, 20, 21; UnionPay 1"`
 	AID         string           `json:"aid" required:"true" doc:"hex, 10 to 32 characters, under the network's RID (A000000003 Visa, A000000004 Mastercard)"`
 	ServiceCode string           `json:"service_code" required:"true" doc:"3 digits, e.g. 201"`
 	IMKACRef    string           `json:"imk_ac_key_reference" required:"true" doc:"an IMK-AC of the tenant (or shared)"`
