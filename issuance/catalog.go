@@ -18,7 +18,7 @@ type Template struct {
 	TenantID    string    `json:"-"`
 	Name        string    `json:"name"`
 	Description string    `json:"description,omitempty"`
-	Network     Network   `json:"network" enum:"VISA,MASTERCARD"`
+	Network     Network   `json:"network" enum:"VISA,MASTERCARD,UNIONPAY"`
 	IIN         string    `json:"iin" doc:"issuer identification number (BIN), 6 or 8 digits"`
 	PANLength   int       `json:"pan_length" doc:"13 to 19 digits; default 16"`
 	CVN         int       `json:"cvn" doc:"cryptogram version number (Visa 10, 18, 22; Mastercard 16, 17, 20, 21; UnionPay 1)"`
