@@ -39,6 +39,21 @@ func TestCryptoUnionPayVectors(t *testing.T) {
 		}
 	}
 	readVectors(t, "cvn.json", &cvns)
+	var raw struct {
+		Vectors []struct {
+			Name, IMK, PAN, PSN, SKD, ATC, Data, AC string
+			Source                                  string
+		}
+	}
+	readVectors(t, "arqc_arpc.json", &raw)
+	// The published cryptogram input of the example ("data for calculating
+	// ARQC"), kept in arqc_arpc.json.
+	publishedInput := map[string]string{}
+	for _, v := range raw.Vectors {
+		if v.SKD == string(emv.SKDUnionPay) {
+			publishedInput[v.AC] = v.Data
+		}
+	}
 	n := 0
 	for _, v := range cvns.Vectors {
 		if v.Scheme != "unionpay" {
@@ -47,8 +62,12 @@ func TestCryptoUnionPayVectors(t *testing.T) {
 		n++
 		t.Run(v.Name, func(t *testing.T) {
 			card := []string{"--scheme", v.Scheme, "--cvn", strconv.Itoa(v.CVN), "--imk", v.IMK, "--pan", v.PAN, "--psn", v.PSN, "--data", field55(t, v.Tags)}
-			if got := crypto(t, append([]string{"arqc"}, card...)...); got["arqc"] != v.ARQC {
+			got := crypto(t, append([]string{"arqc"}, card...)...)
+			if got["arqc"] != v.ARQC {
 				t.Errorf("arqc = %v, want %s", got["arqc"], v.ARQC)
+			}
+			if in, ok := publishedInput[v.ARQC]; ok && got["ac_input"] != in {
+				t.Errorf("ac_input = %v, want the published %s", got["ac_input"], in)
 			}
 			if got := crypto(t, append([]string{"verify-arqc", "--arqc", v.ARQC}, card...)...); got["arqc_valid"] != true || got["iad_cvn_matches"] != true {
 				t.Errorf("verify-arqc = %v", got)
@@ -56,19 +75,12 @@ func TestCryptoUnionPayVectors(t *testing.T) {
 			if got := crypto(t, append([]string{"verify-arqc", "--arqc", v.ARQC, "--tag", "9F02=000000000100"}, card...)...); got["arqc_valid"] != false {
 				t.Errorf("verify-arqc with another amount = %v", got)
 			}
-			got := crypto(t, append([]string{"arpc", "--arqc", v.ARQC, "--arc", v.ARC}, card...)...)
+			got = crypto(t, append([]string{"arpc", "--arqc", v.ARQC, "--arc", v.ARC}, card...)...)
 			if got["arpc"] != v.ARPC || got["tag91"] != v.ARPC+v.ARC || got["method"] != 1.0 || got["key"] != "session-key" {
 				t.Errorf("arpc = %v, want %s", got, v.ARPC)
 			}
 		})
 	}
-	var raw struct {
-		Vectors []struct {
-			Name, IMK, PAN, PSN, SKD, ATC, Data, AC string
-			Source                                  string
-		}
-	}
-	readVectors(t, "arqc_arpc.json", &raw)
 	for _, v := range raw.Vectors {
 		if v.SKD != string(emv.SKDUnionPay) {
 			continue
