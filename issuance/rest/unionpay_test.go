@@ -9,6 +9,7 @@ import (
 	"github.com/cardhost/cardhost/iso/digit"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/dataprep"
 )
 
 // TestUnionPayClassicTemplate: QPay's guide lists the template "UnionPay
@@ -18,7 +19,8 @@ import (
 // whose personalisation record names the UnionPay AID and a chip key the
 // HSM verifies UnionPay cryptograms with. A UnionPay IIN under another
 // network, or a UnionPay template with another network's CVN or RID, is a
-// 422 naming the field.
+// 422 naming the field. An existing UnionPay card (19 digits) imports with
+// network UNIONPAY and CVN 1, not with another network's CVN.
 func TestUnionPayClassicTemplate(t *testing.T) {
 	ce := newCardEnv(t)
 	ctx := context.Background()
@@ -89,5 +91,26 @@ func TestUnionPayClassicTemplate(t *testing.T) {
 	res, err := ce.hsm.VerifyARQC(ctx, emv.ARQCCheck{IMKRef: ce.keys.imkAC, CVN: cvn, PAN: emv.PAN(pan), PSN: rec.PSN, ICC: icc})
 	if err != nil || !res.Valid {
 		t.Fatalf("a UnionPay ARQC from the record's chip key does not verify in the HSM: %+v %v", res, err)
+	}
+
+	imp := func(pan string, cvn int, ref string) response {
+		return ce.do("POST", "/v1/cards/import", map[string]any{"pan": pan, "expiry": "3012", "psn": "01", "network": "UNIONPAY", "cvn": cvn,
+			"imk_ac_key_reference": ce.keys.imkAC, "cvk_key_reference": ce.keys.cvk, "product_id": prd, "reference_id": ref})
+	}
+	long, err := dataprep.GeneratePAN("622700", 19, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fieldError(t, imp(long.Reveal(), 18, "UP-0"), "cvn", "invalid")
+	var imported struct {
+		CardID  string `json:"card_id"`
+		Network string `json:"network"`
+	}
+	mustStatus(t, imp(long.Reveal(), 1, "UP-1"), 201).JSON(t, &imported)
+	if imported.Network != "UNIONPAY" {
+		t.Fatalf("imported card network %s", imported.Network)
+	}
+	if p, _, _ := ce.reveal(t, imported.CardID); p != long.Reveal() {
+		t.Fatal("the imported PAN does not reveal as imported")
 	}
 }

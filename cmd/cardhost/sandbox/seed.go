@@ -119,8 +119,8 @@ func (d *Seeder) ensureAcquirer(ctx context.Context) error {
 
 // SeedTenant gives a sandbox tenant its own keys (IMK-AC, IMK-SMI,
 // IMK-SMC, CVK, PVK generated; the transport KEK imported from the
-// published components), its own BIN ranges (a Visa and a Mastercard
-// range no other tenant holds) and a catalog: one template per CVN in
+// published components), its own BIN ranges (a Visa, a Mastercard and a
+// UnionPay range no other tenant holds) and a catalog: one template per CVN in
 // them, the loopback embosser, a default layout and an ACTIVE default
 // product (USD, VIRTUAL, 36 months). It does nothing for a tenant seeded before, and a seed
 // interrupted half-way resumes with the keys it already made.
