@@ -226,6 +226,9 @@ type cardOpts struct {
 	expiry   string
 	network  issuance.Network
 	cvn      int
+	// pan, imkRef and currency replace the generated PAN, the test IMK-AC
+	// and USD (a card of a published vector).
+	pan, imkRef, currency string
 	// cvv2Policy and cvv2MaxTries: the product's CVV2 rules the card got
 	// (default REQUIRED and 5, as the columns' defaults).
 	cvv2Policy   string
@@ -246,6 +249,7 @@ func (e *hostEnv) newCard(o cardOpts) testCard {
 	if o.network == issuance.NetworkUnionPay {
 		pan = luhnComplete(fmt.Sprintf("622700%012d", e.cards)) // 19 digits, as UnionPay debit cards often are
 	}
+	pan = cmp.Or(o.pan, pan)
 	id := issuance.NewID(issuance.CardIDPrefix, time.Now())
 	if o.status == "" {
 		o.status = issuance.StatusActive
@@ -281,11 +285,11 @@ func (e *hostEnv) newCard(o cardOpts) testCard {
 		spending_controls, risk_controls, usage_type, auto_cancel_trigger, pan_cipher, pan_index, bin, last4, pan_length, expiry,
 		psn, service_code, network, cvn, imk_ac_ref, cvk_ref, pvk_ref, pin_method, pvki, pin_verify, cvv2_policy, cvv2_max_tries,
 		created_at, updated_at)
-		VALUES ($1, $2, $3, 'VIRTUAL', $4, $5, 'USD', $6, $7, $8, $9, $10, $11, $12, $13, $14, $25, $15, '00', '201', $16, $17,
+		VALUES ($1, $2, $3, 'VIRTUAL', $4, $5, $26, $6, $7, $8, $9, $10, $11, $12, $13, $14, $25, $15, '00', '201', $16, $17,
 		$18, $19, $20, $21, '1', $22, coalesce(nullif($23, ''), 'REQUIRED'), coalesce(nullif($24, 0), 5), now(), now())`,
 		id, e.tenant, "R"+id[5:15], string(o.status), o.reason, o.limit, spending, risk, string(usage), trigger, sealed, idx,
-		pan[:6], pan[len(pan)-4:], o.expiry, string(o.network), o.cvn, e.keys[emv.KeyIMKAC], e.keys[emv.KeyCVK], e.keys[emv.KeyPVK], pinMethod, pvv,
-		o.cvv2Policy, o.cvv2MaxTries, len(pan))
+		pan[:6], pan[len(pan)-4:], o.expiry, string(o.network), o.cvn, cmp.Or(o.imkRef, e.keys[emv.KeyIMKAC]), e.keys[emv.KeyCVK], e.keys[emv.KeyPVK], pinMethod, pvv,
+		o.cvv2Policy, o.cvv2MaxTries, len(pan), cmp.Or(o.currency, "USD"))
 	if err != nil {
 		e.t.Fatalf("inserting card: %v", err)
 	}
