@@ -111,7 +111,7 @@ func verifyARQC(ctx context.Context, t *txn) (Decision, error) {
 	if err != nil {
 		return Decline(ReasonFormatError), nil
 	}
-	if iad.CVN != cvn.Code {
+	if !cvn.Names(iad) {
 		return Decline(ReasonCVNMismatch), nil
 	}
 	if d := chipBinding(r, c, icc, iad); d.Decided() {

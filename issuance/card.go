@@ -56,6 +56,7 @@ type Network = emv.Network
 const (
 	NetworkVisa       = emv.NetworkVisa
 	NetworkMastercard = emv.NetworkMastercard
+	NetworkUnionPay   = emv.NetworkUnionPay
 )
 
 // PIN verification methods.

@@ -21,6 +21,7 @@ import (
 var defaultAID = map[Network]string{
 	NetworkVisa:       "A0000000031010",
 	NetworkMastercard: "A0000000041010",
+	NetworkUnionPay:   "A000000333010101", // UnionPay debit/credit (PBOC / UICS)
 }
 
 // SealedRecord is a sealed personalisation record and what its recipient

@@ -34,7 +34,7 @@ type cardView struct {
 	Last4             string                     `json:"last4"`
 	Expiry            string                     `json:"expiry" doc:"printed expiry, YYMM"`
 	ExpiryMMYY        string                     `json:"expiry_mm_yy" doc:"printed expiry as on the card, MM/YY"`
-	Network           issuance.Network           `json:"network" enum:"VISA,MASTERCARD"`
+	Network           issuance.Network           `json:"network" enum:"VISA,MASTERCARD,UNIONPAY"`
 	Currency          string                     `json:"currency"`
 	CardLimit         *int64                     `json:"card_limit" doc:"most the card may spend in total, minor units; null: none"`
 	FundingMode       string                     `json:"funding_mode" enum:"LIMIT,SHARED,PREPAID" doc:"the product's: LIMIT (no balance), SHARED (the program balance) or PREPAID (its own, GET /v1/cards/{id}/balance)"`
