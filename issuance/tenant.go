@@ -26,7 +26,26 @@ type Tenant struct {
 	SigningKeyID string `json:"-"`
 	// RateLimit is the tenant's request rate limit per second (0: default).
 	RateLimit int `json:"-"`
+	// Settings are what the tenant changes itself (PATCH /v1/tenant).
+	TenantSettings
 }
+
+// TenantSettings are a tenant's own settings (docs/api.md "The tenant").
+type TenantSettings struct {
+	// IdempotencyPolicy is IdempotencyOptional (default) or
+	// IdempotencyRequired: every idempotent operation without a key is
+	// then refused (400 idempotency_key_required).
+	IdempotencyPolicy string `json:"idempotency_policy" enum:"optional,required"`
+	// DefaultCurrency is the currency of a product created without one
+	// (ISO 4217; USD unless set).
+	DefaultCurrency string `json:"default_currency" doc:"ISO 4217 alpha code: the currency of a card product created without one (default USD)"`
+}
+
+// Idempotency policies of a tenant.
+const (
+	IdempotencyOptional = "optional"
+	IdempotencyRequired = "required"
+)
 
 // API key scopes.
 const (
@@ -164,4 +183,7 @@ type TenantStore interface {
 	// SetSigningKey registers (or, with an empty pem, removes) the tenant's
 	// request-signing public key.
 	SetSigningKey(ctx context.Context, tenantID, pem, keyID, alg string) error
+	// SetTenantSettings replaces the tenant's settings and returns the
+	// tenant; ErrNotFound when missing.
+	SetTenantSettings(ctx context.Context, tenantID string, s TenantSettings) (Tenant, error)
 }

@@ -82,7 +82,7 @@ var dependencyRules = map[string]rule{
 	"emv/softhsm":              {emvLeafs, nil},
 	"issuance/postgres":        {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/cvv2", "issuance/ledger", "host", "iso", "kafka"}), []string{pgx}},
 	"issuance/postgres/pgtest": {[]string{"issuance/postgres"}, []string{pgx}},
-	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/catalog", "issuance/cvv2", "issuance/dataprep", "issuance/httpsig", "issuance/ledger", "issuance/webhook", "host", "iso", "kafka"}), []string{fiber, prom}},
+	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/alias", "issuance/bins", "issuance/ca", "issuance/catalog", "issuance/cvv2", "issuance/dataprep", "issuance/httpsig", "issuance/ledger", "issuance/webhook", "host", "iso", "kafka"}), []string{fiber, prom}},
 	// issuance/console is the operator console: an HTTP adapter beside
 	// issuance/rest (never importing it: the wiring hands it the REST
 	// server through its own small interface).
