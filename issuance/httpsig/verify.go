@@ -49,7 +49,9 @@ func AcceptSignature(keyID string, alg Algorithm) string {
 //     time within [Window] of now (and, optionally, expires and alg);
 //   - the covered components include "@method" and "@path",
 //     "content-digest" when the request has a body or that header, and
-//     "idempotency-key" when that header is sent;
+//     "idempotency-key" when that header is sent, and "x-idempotency-key"
+//     (the seed guides' name of it, docs/api.md "Guide field names") when
+//     that one is;
 //   - Content-Digest (RFC 9530) carries sha-256 or sha-512 of the body;
 //   - Signature holds the same label's signature over the signature base.
 //
@@ -126,6 +128,7 @@ func Verify(m Message, body []byte, keyID string, pub crypto.PublicKey, alg Algo
 	}
 	_, hasDigest := headerValue(m, "content-digest")
 	_, hasIdem := headerValue(m, "idempotency-key")
+	_, hasXIdem := headerValue(m, "x-idempotency-key")
 	var missing []string
 	for _, need := range []struct {
 		name     string
@@ -135,6 +138,7 @@ func Verify(m Message, body []byte, keyID string, pub crypto.PublicKey, alg Algo
 		{"@path", true},
 		{"content-digest", len(body) > 0 || hasDigest},
 		{"idempotency-key", hasIdem},
+		{"x-idempotency-key", hasXIdem},
 	} {
 		if need.required && !covered[need.name] {
 			missing = append(missing, need.name)
