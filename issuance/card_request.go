@@ -41,7 +41,7 @@ type CardRequest struct {
 	// EncipheredPINBlock and IncomingPEK set the PIN at creation
 	// (docs/api.md "PIN set"): a format 4 block bound to the placeholder
 	// PAN 000000000000, since the PAN does not exist yet.
-	EncipheredPINBlock emv.PINBlock `json:"enciphered_pin_block,omitempty" doc:"ISO 9564 format 4 PIN block (32 hex) under the ECDH-agreed key, bound to the placeholder PAN 000000000000"`
+	EncipheredPINBlock emv.PINBlock `json:"enciphered_pin_block,omitempty" doc:"ISO 9564 format 4 PIN block (32 hex) or format 0 block (16 hex) under the ECDH-agreed key, bound to the placeholder PAN (docs/api.md PIN set)"`
 	IncomingPEK        *PEKRef      `json:"incoming_pek,omitempty"`
 }
 
@@ -148,7 +148,7 @@ func validatePINSet(v *Validator, block emv.PINBlock, pek *PEKRef) {
 	case pek == nil || strings.TrimSpace(pek.KeyReference) == "":
 		v.Add("incoming_pek.key_reference", "required", "the hsm_key_reference of the certificate whose key enciphered the PIN block")
 	default:
-		v.Check(isHex(block.Reveal(), 32), "enciphered_pin_block", "invalid", "an ISO 9564 format 4 block: 32 hex characters")
+		v.Check(isHex(block.Reveal(), 32) || isHex(block.Reveal(), 16), "enciphered_pin_block", "invalid", "an ISO 9564 format 4 block (32 hex characters) or format 0 block (16)")
 	}
 }
 
