@@ -18,8 +18,9 @@ type Entry struct {
 // docs/api.md "Guide field names" lists it with every field the guides
 // send; a test keeps the two and the Go types in step.
 var Bodies = map[string]map[string]Entry{
-	// The card creation body (POST /v1/cards, each card_batch_info item,
-	// POST /v1/cards/import).
+	// The card creation body (POST /v1/cards and each card_batch_info
+	// item; no guide imports cards, so POST /v1/cards/import takes only
+	// the address names).
 	"card": {
 		"card_currency":                          {Native: "currency", Guides: "UQPay"},
 		"card_product_id":                        {Native: "product_id", Guides: "UQPay", Note: "cardhost's product id (prd_...)"},
@@ -49,9 +50,8 @@ var Bodies = map[string]map[string]Entry{
 // to their body in [Bodies]: every object of that type, at any depth of a
 // request body, is rewritten with its body's aliases.
 var Types = map[string]string{
-	"issuance.CardRequest":   "card",
-	"issuance.ImportRequest": "card",
-	"issuance.Address":       "address",
+	"issuance.CardRequest": "card",
+	"issuance.Address":     "address",
 }
 
 // Headers is the alias table of request headers (canonical MIME names).
