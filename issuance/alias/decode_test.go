@@ -108,3 +108,37 @@ func TestRewriteKeepsBodiesWithoutAliases(t *testing.T) {
 		t.Fatalf("embedded: %+v %v", e, err)
 	}
 }
+
+// FuzzDecode: Decode never panics, and a body it accepts decodes to what
+// the standard decoder makes of the rewritten bytes.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"card_currency":"USD"}`, `{"addresses":[{"address_line1":"a"}]}`, `{"currency":"USD","card_currency":"x"}`, `[]`, `{"metadata":{"card_currency":1}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		saved := Types
+		Types = map[string]string{"alias.testCard": "card", "alias.testAddress": "address"}
+		defer func() { Types = saved }()
+		var got testCard
+		if err := Decode(body, &got); err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("a refusal that is not an *Error: %v", err)
+			}
+			return
+		}
+		out, err := rewrite(body, reflect.TypeOf(&got))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want testCard
+		if err := json.Unmarshal(out, &want); err != nil {
+			t.Fatal(err)
+		}
+		gj, _ := json.Marshal(got)
+		wj, _ := json.Marshal(want)
+		if string(gj) != string(wj) {
+			t.Fatalf("%s != %s", gj, wj)
+		}
+	})
+}
