@@ -77,6 +77,33 @@ func TestGuideCardAliases(t *testing.T) {
 		t.Fatalf("product_code: product %s", pp.ProductID)
 	}
 
+	// PintoPay: external_user_id is cardholder_id.
+	var chd struct {
+		ID string `json:"cardholder_id"`
+	}
+	mustStatus(t, ce.do("POST", "/v1/cardholders", map[string]any{"first_name": "Ana", "last_name": "Souza", "email": "ana@example.com"}), 201).JSON(t, &chd)
+	var ext cardOut
+	mustStatus(t, ce.do("POST", "/v1/cards", map[string]any{"product_code": ce.cat.product, "external_user_id": chd.ID}), 201).JSON(t, &ext)
+	if ext.CardholderID != chd.ID {
+		t.Fatalf("external_user_id: cardholder %s, want %s", ext.CardholderID, chd.ID)
+	}
+	// Ids under an alias are looked up as under the native name.
+	for _, tc := range []struct {
+		native, alias map[string]any
+		status        int
+		slug          string
+	}{
+		{map[string]any{"product_id": "prd_nope"}, map[string]any{"product_id": nil, "card_product_id": "prd_nope"}, 404, "product_not_found"},
+		{map[string]any{"product_id": "prd_nope"}, map[string]any{"product_id": nil, "product_code": "prd_nope"}, 404, "product_not_found"},
+		{map[string]any{"cardholder_id": "chd_nope"}, map[string]any{"external_user_id": "chd_nope"}, 404, "cardholder_not_found"},
+	} {
+		n := ce.do("POST", "/v1/cards", cardBody(ce.cat.product, tc.native))
+		a := ce.do("POST", "/v1/cards", cardBody(ce.cat.product, tc.alias))
+		if n.Status != tc.status || a.Status != tc.status || n.problem(t).Slug != tc.slug || a.problem(t).Slug != tc.slug {
+			t.Fatalf("native %d %s, alias %d %s", n.Status, n.Body, a.Status, a.Body)
+		}
+	}
+
 	// A bad value under an alias gets the native name's error.
 	for _, tc := range []struct {
 		name          string
@@ -128,8 +155,8 @@ func TestGuideCardAliases(t *testing.T) {
 	}
 	var list struct{ Data []cardOut }
 	mustStatus(t, ce.do("GET", "/v1/cards", nil), 200).JSON(t, &list)
-	if len(list.Data) != 3 {
-		t.Fatalf("%d cards after 3 creations and refusals, want 3", len(list.Data))
+	if len(list.Data) != 4 {
+		t.Fatalf("%d cards after 4 creations and refusals, want 4", len(list.Data))
 	}
 
 	// Batch items (decoded by issuance, not the REST adapter) take the
