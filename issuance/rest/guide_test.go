@@ -212,6 +212,11 @@ func TestIdempotencyKeyHeaderAlias(t *testing.T) {
 	if len(list.Data) != 2 {
 		t.Fatalf("%d cards, want 2 (uq-1 and uq-2)", len(list.Data))
 	}
+	// UQPay's x-auth-token is not an API key header: the 401 says so.
+	r = ce.doKey("", "POST", "/v1/cards", body, "x-auth-token", ce.apiKey, "x-idempotency-key", "uq-5")
+	if r.Status != 401 || !strings.Contains(r.problem(t).Detail, "Authorization: Bearer") || strings.Contains(string(r.Body), ce.apiKey) {
+		t.Fatalf("x-auth-token: %d %s", r.Status, r.Body)
+	}
 	// An invalid value is refused as Idempotency-Key's is.
 	if r := ce.do("POST", "/v1/cards", body, "x-idempotency-key", strings.Repeat("k", 256)); r.Status != 422 {
 		t.Fatalf("a 256-character x-idempotency-key: %d %s", r.Status, r.Body)

@@ -21,8 +21,11 @@ import (
 )
 
 const (
-	headerRequestID          = "X-Request-Id"
-	headerIdempotencyKey     = "Idempotency-Key"
+	headerRequestID      = "X-Request-Id"
+	headerIdempotencyKey = "Idempotency-Key"
+	// headerAuthToken is UQPay's API key header, which cardhost does not
+	// read (alias.Headers).
+	headerAuthToken          = "X-Auth-Token"
 	headerIdempotentReplayed = "Idempotent-Replayed"
 
 	localRequestID = "request_id"
@@ -150,6 +153,9 @@ func (s *Server) authMiddleware(c *fiber.Ctx) error {
 	h := c.Get(fiber.HeaderAuthorization)
 	scheme, secret, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || !issuance.LooksLikeAPIKey(strings.TrimSpace(secret)) {
+		if h == "" && c.Get(headerAuthToken) != "" {
+			return failed(`Bearer realm="cardhost"`, "missing bearer API key: "+headerAuthToken+" is not read; "+alias.Headers[headerAuthToken].Note)
+		}
 		return failed(`Bearer realm="cardhost"`, "missing or malformed bearer API key")
 	}
 	t, k, err := s.deps.Tenants.Authenticate(c.UserContext(), issuance.HashAPIKey(secret))
