@@ -188,16 +188,10 @@ func isHex(s string, n int) bool {
 	return true
 }
 
-// DecodeCardRequest decodes a card request as a request body is (see
-// DecodeStrict), for batch items, which arrive as raw JSON.
-func DecodeCardRequest(raw []byte) (CardRequest, error) {
-	var r CardRequest
-	return r, DecodeStrict(raw, &r)
-}
-
-// DecodeStrict decodes a JSON request body into v through the guide alias
-// table (package alias: guides' names renamed to native ones, unknown
-// fields and trailing data refused); refusals are an *Error.
+// DecodeStrict decodes a JSON request body (or a batch item) into v
+// through the guide alias table (package alias: guides' names renamed to
+// native ones, unknown fields and trailing data refused); refusals are an
+// *Error.
 func DecodeStrict(raw []byte, v any) error {
 	var e *alias.Error
 	if err := alias.Decode(raw, v); !errors.As(err, &e) {

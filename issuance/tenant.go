@@ -26,26 +26,15 @@ type Tenant struct {
 	SigningKeyID string `json:"-"`
 	// RateLimit is the tenant's request rate limit per second (0: default).
 	RateLimit int `json:"-"`
-	// Settings are what the tenant changes itself (PATCH /v1/tenant).
-	TenantSettings
+	TenantSettings // what the tenant changes itself (PATCH /v1/tenant)
 }
 
-// TenantSettings are a tenant's own settings (docs/api.md "The tenant").
+// TenantSettings are a tenant's own settings (catalog.UpdateTenantSettings
+// documents and checks them; docs/api.md "Tenant settings").
 type TenantSettings struct {
-	// IdempotencyPolicy is IdempotencyOptional (default) or
-	// IdempotencyRequired: every idempotent operation without a key is
-	// then refused (400 idempotency_key_required).
 	IdempotencyPolicy string `json:"idempotency_policy" enum:"optional,required"`
-	// DefaultCurrency is the currency of a product created without one
-	// (ISO 4217; USD unless set).
-	DefaultCurrency string `json:"default_currency" doc:"ISO 4217 alpha code: the currency of a card product created without one (default USD)"`
+	DefaultCurrency   string `json:"default_currency" doc:"ISO 4217 alpha code: the currency of a card product created without one (default USD)"`
 }
-
-// Idempotency policies of a tenant.
-const (
-	IdempotencyOptional = "optional"
-	IdempotencyRequired = "required"
-)
 
 // API key scopes.
 const (
@@ -183,7 +172,6 @@ type TenantStore interface {
 	// SetSigningKey registers (or, with an empty pem, removes) the tenant's
 	// request-signing public key.
 	SetSigningKey(ctx context.Context, tenantID, pem, keyID, alg string) error
-	// SetTenantSettings replaces the tenant's settings and returns the
-	// tenant; ErrNotFound when missing.
+	// SetTenantSettings replaces a tenant's settings; ErrNotFound if none.
 	SetTenantSettings(ctx context.Context, tenantID string, s TenantSettings) (Tenant, error)
 }

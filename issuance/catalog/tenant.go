@@ -7,6 +7,16 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 )
 
+// Idempotency policies of a tenant (issuance.TenantSettings).
+const (
+	// IdempotencyOptional: a request without an Idempotency-Key runs (the
+	// default).
+	IdempotencyOptional = "optional"
+	// IdempotencyRequired: every operation that takes an Idempotency-Key
+	// refuses a request without one (400 idempotency_key_required).
+	IdempotencyRequired = "required"
+)
+
 // TenantSettingsUpdate is a partial change to a tenant's settings (PATCH
 // /v1/tenant, `cardhost tenants set`): nil fields stay as they are.
 type TenantSettingsUpdate struct {
@@ -29,7 +39,7 @@ func (s *Service) UpdateTenantSettings(ctx context.Context, tenantID string, u T
 	var v issuance.Validator
 	if u.IdempotencyPolicy != nil {
 		set.IdempotencyPolicy = *u.IdempotencyPolicy
-		v.Check(set.IdempotencyPolicy == issuance.IdempotencyOptional || set.IdempotencyPolicy == issuance.IdempotencyRequired,
+		v.Check(set.IdempotencyPolicy == IdempotencyOptional || set.IdempotencyPolicy == IdempotencyRequired,
 			"idempotency_policy", "invalid", "optional or required")
 	}
 	if u.DefaultCurrency != nil {

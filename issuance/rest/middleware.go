@@ -18,6 +18,7 @@ import (
 
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/alias"
+	"github.com/cardhost/cardhost/issuance/catalog"
 )
 
 const (
@@ -298,7 +299,7 @@ func (s *Server) idempotencyMiddleware(c *fiber.Ctx, secretOnce bool) error {
 		return err
 	}
 	if key == "" {
-		if tenantOf(c).IdempotencyPolicy == issuance.IdempotencyRequired {
+		if tenantOf(c).IdempotencyPolicy == catalog.IdempotencyRequired {
 			return &issuance.Error{Slug: slugIdempotencyKeyRequired, Message: "this tenant's idempotency_policy is required: send an Idempotency-Key header (1-255 visible ASCII characters)"}
 		}
 		return c.Next()
