@@ -25,8 +25,8 @@ type Tenant struct {
 	// SigningKeyID is the keyid the tenant puts in Signature-Input.
 	SigningKeyID string `json:"-"`
 	// RateLimit is the tenant's request rate limit per second (0: default).
-	RateLimit int `json:"-"`
-	TenantSettings // what the tenant changes itself (PATCH /v1/tenant)
+	RateLimit      int `json:"-"`
+	TenantSettings     // what the tenant changes itself (PATCH /v1/tenant)
 }
 
 // TenantSettings are a tenant's own settings (catalog.UpdateTenantSettings
