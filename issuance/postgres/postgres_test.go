@@ -183,9 +183,9 @@ func TestOutboxLeaseIsExclusiveAndOrdered(t *testing.T) {
 	ob.Close()
 }
 
-// TestPruneOutboxKeepsUnsentAndRecent: pruning deletes only events Kafka
-// acknowledged before the cut-off, never an unsent one, oldest first, and
-// never one the webhook dispatcher has not ingested yet.
+// TestPruneOutboxKeepsUnsentAndRecent: pruning deletes only events both
+// the relay and the webhook dispatcher have handled (below both cursors)
+// and written before the cut-off, oldest first.
 func TestPruneOutboxKeepsUnsentAndRecent(t *testing.T) {
 	db := pgtest.New(t, postgres.Config{})
 	ctx := context.Background()
@@ -198,29 +198,30 @@ func TestPruneOutboxKeepsUnsentAndRecent(t *testing.T) {
 	if err != nil || len(recs) != 6 {
 		t.Fatalf("Pending = %d, %v", len(recs), err)
 	}
-	// Rows 0, 2, 3 sent long ago; row 1 never sent; row 4 sent just now;
-	// row 5 unsent.
+	// Rows 0-4 written long ago, row 5 just now; the relay published 0-3.
 	long := time.Now().Add(-30 * 24 * time.Hour)
-	for _, i := range []int{0, 2, 3} {
-		if _, err := db.Pool().Exec(ctx, `UPDATE outbox SET sent_at = $2 WHERE seq = $1`, recs[i].Seq, long); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := o.MarkSent(ctx, []int64{recs[4].Seq}); err != nil {
+	if _, err := db.Pool().Exec(ctx, `UPDATE outbox SET time = $2 WHERE seq <= $1`, recs[4].Seq, long); err != nil {
 		t.Fatal(err)
 	}
 	cut := time.Now().Add(-7 * 24 * time.Hour)
 	if n, err := db.PruneOutbox(ctx, cut, 3); err != nil || n != 0 {
-		t.Fatalf("pruned %d, %v before the webhook dispatcher ingested anything; want 0", n, err)
+		t.Fatalf("pruned %d, %v before anything was published; want 0", n, err)
 	}
-	if _, err := db.Pool().Exec(ctx, `UPDATE outbox SET dispatched_at = now()`); err != nil {
+	if err := o.MarkSent(ctx, []int64{recs[0].Seq, recs[1].Seq, recs[2].Seq, recs[3].Seq}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := db.PruneOutbox(ctx, cut, 3); err != nil || n != 2 { // the 3 oldest rows hold 2 to prune
-		t.Fatalf("first pass pruned %d, %v; want 2", n, err)
+	if n, err := db.PruneOutbox(ctx, cut, 3); err != nil || n != 0 {
+		t.Fatalf("pruned %d, %v before the webhook dispatcher ingested anything; want 0", n, err)
+	}
+	var ingested int
+	if err := db.Pool().QueryRow(ctx, `SELECT ch_webhook_ingest(100, now())`).Scan(&ingested); err != nil || ingested != 6 {
+		t.Fatalf("ingested %d, %v; want 6", ingested, err)
+	}
+	if n, err := db.PruneOutbox(ctx, cut, 3); err != nil || n != 3 {
+		t.Fatalf("first pass pruned %d, %v; want 3", n, err)
 	}
 	if n, err := db.PruneOutbox(ctx, cut, 3); err != nil || n != 1 {
-		t.Fatalf("second pass pruned %d, %v; want 1", n, err)
+		t.Fatalf("second pass pruned %d, %v; want 1 (row 4 is not published)", n, err)
 	}
 	if n, err := db.PruneOutbox(ctx, cut, 3); err != nil || n != 0 {
 		t.Fatalf("third pass pruned %d, %v; want 0", n, err)
@@ -232,7 +233,13 @@ func TestPruneOutboxKeepsUnsentAndRecent(t *testing.T) {
 		rows.Scan(&s)
 		left = append(left, s)
 	}
-	if len(left) != 3 || left[0] != recs[1].Seq || left[1] != recs[4].Seq || left[2] != recs[5].Seq {
-		t.Fatalf("left %v, want the unsent, the recent and the unsent (%d %d %d)", left, recs[1].Seq, recs[4].Seq, recs[5].Seq)
+	if len(left) != 2 || left[0] != recs[4].Seq || left[1] != recs[5].Seq {
+		t.Fatalf("left %v, want the unpublished and the recent (%d %d)", left, recs[4].Seq, recs[5].Seq)
+	}
+	if n, _, err := db.Backlog(ctx, "relay"); err != nil || n != 2 {
+		t.Fatalf("relay backlog %d, %v; want 2", n, err)
+	}
+	if n, _, err := db.Backlog(ctx, "webhooks"); err != nil || n != 0 {
+		t.Fatalf("webhooks backlog %d, %v; want 0", n, err)
 	}
 }
