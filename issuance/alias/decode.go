@@ -77,6 +77,10 @@ func rewrite(raw []byte, t reflect.Type) ([]byte, error) {
 	if err := dec.Decode(&doc); err != nil {
 		return raw, nil // the strict decode reports it
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		// Re-encoding the first value would drop what follows it.
+		return nil, &Error{Slug: SlugMalformedJSON, Message: "the request body must hold exactly one JSON value"}
+	}
 	w := walker{}
 	doc = w.value(doc, t, "")
 	if len(w.conflicts) > 0 {

@@ -60,6 +60,8 @@ func TestDecode(t *testing.T) {
 		{name: "unknown", body: `{"colour":"blue"}`, slug: SlugValidationFailed, field: "colour", code: "unknown"},
 		{name: "wrong type under an alias", body: `{"card_currency":840}`, slug: SlugValidationFailed, field: "currency", code: "invalid_type"},
 		{name: "trailing data", body: `{"currency":"USD"} {}`, slug: SlugMalformedJSON},
+		{name: "trailing data after an alias", body: `{"card_currency":"USD"} {"currency":"EUR"}`, slug: SlugMalformedJSON},
+		{name: "trailing garbage after an alias", body: `{"card_currency":"USD"}]`, slug: SlugMalformedJSON},
 		{name: "malformed with an alias", body: `{"card_currency":"USD",`, slug: SlugMalformedJSON},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
