@@ -127,12 +127,22 @@ func (s *Store) Recover(ctx context.Context, tenantID, endpointID string, since,
 	return int(tag.RowsAffected()), nil
 }
 
-// Purge implements webhook.Store.
+// Purge implements webhook.Store. The events themselves are outbox rows
+// (migration 0072), deleted by the outbox's prune once they are older than
+// the Events API's retention and both readers have handled them; Purge
+// deletes the attempts made before before and the deliveries created
+// before it that are no longer pending, up to limit of each.
 func (s *Store) Purge(ctx context.Context, before time.Time, limit int) (int, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM webhook_events WHERE id IN (
-		SELECT id FROM webhook_events WHERE time < $1 ORDER BY time LIMIT $2)`, before, limit)
+	var n int
+	err := s.pool.QueryRow(ctx, `WITH a AS (
+			DELETE FROM webhook_attempts WHERE id IN (SELECT id FROM webhook_attempts WHERE attempted_at < $1 ORDER BY id LIMIT $2) RETURNING 1
+		), d AS (
+			DELETE FROM webhook_deliveries WHERE id IN (
+				SELECT id FROM webhook_deliveries WHERE created_at < $1 AND status <> 'pending' ORDER BY id LIMIT $2) RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM d)`, before, limit).Scan(&n)
 	if err != nil {
-		return 0, fmt.Errorf("purging events: %w", err)
+		return 0, fmt.Errorf("purging webhook deliveries: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }
