@@ -68,6 +68,7 @@ const (
 
 // Address is a postal address.
 type Address struct {
+	Name       string `json:"name,omitempty" doc:"the addressee (1-100 characters), e.g. on the carrier of a plastic"`
 	Line1      string `json:"line1" required:"true"`
 	Line2      string `json:"line2,omitempty"`
 	City       string `json:"city" required:"true"`

@@ -23,7 +23,7 @@ const PINSetPlaceholderPAN emv.PAN = "000000000000"
 
 // PINSetRequest is the body of POST /v1/cards/{id}/pin.
 type PINSetRequest struct {
-	EncipheredPINBlock emv.PINBlock `json:"enciphered_pin_block" required:"true" doc:"ISO 9564 format 4 PIN block (32 hex) for the card's PAN, enciphered under the ECDH-agreed key"`
+	EncipheredPINBlock emv.PINBlock `json:"enciphered_pin_block" required:"true" doc:"ISO 9564 format 4 PIN block (32 hex), or format 0 (16 hex), for the card's PAN, enciphered under the ECDH-agreed key"`
 	IncomingPEK        *PEKRef      `json:"incoming_pek" required:"true"`
 }
 
@@ -119,7 +119,7 @@ func (s *Service) pinCheck(ctx context.Context, c *Card) (emv.PINCheck, error) {
 func (s *Service) pinSetError(err error) error {
 	if s.d.Vault.IsInputError(err) {
 		return &Error{Slug: SlugPINBlockInvalid, Message: "the PIN block does not decipher under the key agreed with this key reference",
-			Fields: []FieldError{{Field: "enciphered_pin_block", Code: "invalid", Message: "an ISO 9564 format 4 block for this card, under the ECDH-agreed key (docs/api.md)"}}}
+			Fields: []FieldError{{Field: "enciphered_pin_block", Code: "invalid", Message: "an ISO 9564 format 4 (or format 0) block for this card, under the ECDH-agreed key (docs/api.md)"}}}
 	}
 	return fmt.Errorf("setting PIN: %w", err)
 }

@@ -58,8 +58,8 @@ type productRequest struct {
 	LayoutID                 string                     `json:"layout_id" required:"true"`
 	TemplateID               string                     `json:"data_prep_template_id" required:"true"`
 	DefaultEmbosserID        string                     `json:"default_embosser_id" required:"true"`
-	Currency                 string                     `json:"currency" required:"true" doc:"ISO 4217 alpha code"`
-	CardType                 issuance.CardType          `json:"card_type" required:"true" enum:"VIRTUAL,PLASTIC,TEMPORARY"`
+	Currency                 string                     `json:"currency,omitempty" doc:"ISO 4217 alpha code; default the tenant's default_currency (PATCH /v1/tenant)"`
+	CardType                 issuance.CardType          `json:"card_type,omitempty" enum:"VIRTUAL,PLASTIC,TEMPORARY" doc:"default PLASTIC (the product names its embosser)"`
 	Status                   issuance.ProductStatus     `json:"status,omitempty" enum:"ACTIVE,INACTIVE" doc:"default ACTIVE"`
 	ValidityMonths           int                        `json:"validity_months,omitempty" doc:"1 to 120 (default 36)"`
 	CardLimit                *int64                     `json:"card_limit,omitempty" doc:"default card limit, minor units"`

@@ -30,6 +30,7 @@ var operationDocs = map[string]opDoc{
 	"apiIndex": {Doc: "Points to the API reference: redirects to `/docs`."},
 
 	"getTenant":     {Doc: "Returns the tenant (issuer) that owns the calling API key: its id, name, whether it is a sandbox tenant and whether it signs its requests."},
+	"updateTenant":  {Doc: "Changes the tenant's own settings. `idempotency_policy`: `optional` (default) or `required`, with which every operation that takes an Idempotency-Key (or x-idempotency-key) refuses a request without one, `400 idempotency_key_required`, before anything changes. `default_currency`: the ISO 4217 currency of a card product created without `currency` (default USD). Absent fields stay; answers the tenant.", Errors: []string{issuance.SlugNothingToUpdate}},
 	"listAPIKeys":   {Doc: "Lists the tenant's API keys with their ids, names, scopes and status. Secrets are never shown again after creation: a lost key is revoked and replaced."},
 	"createAPIKey":  {Doc: "Creates another API key for the calling tenant with at most the scopes the calling key holds. The secret is in this answer only; a replay with the same Idempotency-Key answers without it.", Errors: []string{issuance.SlugScopeNotHeld}},
 	"listBINRanges": {Doc: "Lists the BIN ranges (IIN prefixes, 6 to 8 digits) the operator assigned to the tenant with `cardhost tenants add-bin`. The IINs of its data prep templates and the PANs it imports must lie in them; ranges never overlap between tenants."},

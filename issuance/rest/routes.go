@@ -41,6 +41,8 @@ func (s *Server) routeTable() []route {
 
 		// The tenant and its API keys (tenant.go).
 		{get, "/v1/tenant", s.getTenant, operation{ID: "getTenant", Summary: "The tenant the API key belongs to", Tag: "tenant", Response: tenantResponse{}}},
+		{patch, "/v1/tenant", s.updateTenant, operation{ID: "updateTenant", Summary: "Change the tenant's settings: idempotency_policy, default_currency", Tag: "tenant",
+			Request: catalog.TenantSettingsUpdate{}, Response: tenantResponse{}}},
 		{get, "/v1/api-keys", s.listAPIKeys, operation{ID: "listAPIKeys", Summary: "List the tenant's API keys (never their secrets)", Tag: "tenant", Response: apiKeyList{}}},
 		// Idempotent, but the secret is shown once: the idempotency table
 		// keeps the answer without it, and a replay answers that.
