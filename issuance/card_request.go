@@ -9,6 +9,7 @@ import (
 
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/issuance/dataprep"
+	"github.com/cardhost/cardhost/issuance/lifecycle"
 )
 
 // CardRequest asks for a new card: the body of POST /v1/cards and each item
@@ -42,6 +43,8 @@ type CardRequest struct {
 	// PAN 000000000000, since the PAN does not exist yet.
 	EncipheredPINBlock emv.PINBlock `json:"enciphered_pin_block,omitempty" doc:"ISO 9564 format 4 PIN block (32 hex) under the ECDH-agreed key, bound to the placeholder PAN 000000000000"`
 	IncomingPEK        *PEKRef      `json:"incoming_pek,omitempty"`
+	// Request holds Pismo's lifecycle fields (issuance/lifecycle).
+	lifecycle.Request
 }
 
 // PEKRef names the key a PIN block is enciphered under: the
@@ -109,6 +112,7 @@ func (r *CardRequest) validateStatic(v *Validator, now time.Time) {
 	v.Check(r.PINLength == 4 || r.PINLength == 6, "pin_length", "invalid", "4 or 6")
 	r.Metadata = validateMetadata(v, r.Metadata)
 	validatePINSet(v, r.EncipheredPINBlock, r.IncomingPEK)
+	r.Request.Check(v.Add)
 }
 
 func validateExpiryAt(v *Validator, at *time.Time, now time.Time) {

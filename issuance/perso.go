@@ -38,6 +38,8 @@ type SealedRecord struct {
 	Data   []byte
 	// CVKVersion is the CVK version of the CVVs inside.
 	CVKVersion int
+	// CustomField is the card's embossing_custom_field, for the embosser.
+	CustomField string
 }
 
 // sealPerso builds card c's personalisation record and has the HSM seal it
@@ -117,7 +119,7 @@ func (s *Service) sealPerso(ctx context.Context, c *Card, kekRef string, export 
 		return SealedRecord{}, fmt.Errorf("sealing personalisation record: %w", err)
 	}
 	return SealedRecord{CardID: c.ID, TenantID: c.TenantID, KEKRef: kekRef, KEKVersion: dataprep.SealedKEKVersion(sealed),
-		KCV: kcv, Format: dataprep.SealFormat, Data: sealed, CVKVersion: cvvs.KeyVersion}, nil
+		KCV: kcv, Format: dataprep.SealFormat, Data: sealed, CVKVersion: cvvs.KeyVersion, CustomField: c.EmbossingCustomField}, nil
 }
 
 // ExportPerso returns a card's personalisation record sealed under the

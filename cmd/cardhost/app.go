@@ -211,7 +211,7 @@ func (a *App) openHost(log *slog.Logger, w *webhook.Service) error {
 	if err != nil {
 		return err
 	}
-	hc := host.Config{PANIndexRef: keys.PANIndex, Merchants: a.cfg.CNPMerchants, HoldExpiry: a.cfg.HoldExpiry, HoldExpiryLong: a.cfg.HoldExpiryLong, Decisions: a.decisions(w)}
+	hc := host.Config{PANIndexRef: keys.PANIndex, Lifecycles: a.db, Merchants: a.cfg.CNPMerchants, HoldExpiry: a.cfg.HoldExpiry, HoldExpiryLong: a.cfg.HoldExpiryLong, Decisions: a.decisions(w)}
 	if a.engine, err = host.New(hc, a.ledger, a.hsm, log, steps); err != nil {
 		return err
 	}

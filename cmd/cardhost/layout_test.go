@@ -60,8 +60,12 @@ var dependencyRules = map[string]rule{
 	// personalisation records) over emv: a leaf the domain uses, not an
 	// adapter (a deliberate change from CONVENTIONS.md; docs/architecture.md).
 	"issuance/dataprep": {emvLeafs, nil},
-	"issuance":          {join(emvLeafs, []string{"kafka", "issuance/bins", "issuance/dataprep", "issuance/isocode"}), nil},
-	"issuance/isocode":  {nil, nil},
+	"issuance":          {join(emvLeafs, []string{"kafka", "issuance/bins", "issuance/dataprep", "issuance/isocode", "issuance/lifecycle"}), nil},
+	// issuance/lifecycle is the lifecycle rules as pure functions (validity,
+	// dynamic CVV2 counter, expiration_date bounds): a leaf like dataprep,
+	// read by issuance and the host.
+	"issuance/lifecycle": {join(emvLeafs, []string{"issuance/dataprep"}), nil},
+	"issuance/isocode":   {nil, nil},
 	// issuance/bins is the BIN-range vocabulary issuance and its catalog share.
 	"issuance/bins":    {[]string{"iso/digit"}, nil},
 	"issuance/ca":      {[]string{"issuance", "kafka"}, nil},
@@ -71,13 +75,13 @@ var dependencyRules = map[string]rule{
 	"issuance/cvv2": {[]string{"issuance", "kafka"}, nil},
 	// issuance/ledger is the money domain: a room beside issuance, below host.
 	"issuance/ledger": {join(emvLeafs, []string{"issuance", "kafka"}), nil},
-	"host":            {join(emvLeafs, []string{"issuance", "issuance/cvv2", "issuance/ledger", "issuance/whsig", "iso", "kafka"}), nil},
+	"host":            {join(emvLeafs, []string{"issuance", "issuance/cvv2", "issuance/ledger", "issuance/lifecycle", "issuance/whsig", "iso", "kafka"}), nil},
 	// issuance/webhook is the domain of webhooks and the Events API, a
 	// room beside issuance like catalog and ca.
 	"issuance/webhook": {join(emvLeafs, []string{"issuance", "issuance/whsig", "kafka"}), nil},
 	// adapters
 	"emv/softhsm":              {emvLeafs, nil},
-	"issuance/postgres":        {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/cvv2", "issuance/ledger", "host", "iso", "kafka"}), []string{pgx}},
+	"issuance/postgres":        {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/cvv2", "issuance/ledger", "issuance/lifecycle", "host", "iso", "kafka"}), []string{pgx}},
 	"issuance/postgres/pgtest": {[]string{"issuance/postgres"}, []string{pgx}},
 	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/catalog", "issuance/cvv2", "issuance/dataprep", "issuance/httpsig", "issuance/ledger", "issuance/webhook", "host", "iso", "kafka"}), []string{fiber, prom}},
 	// issuance/console is the operator console: an HTTP adapter beside

@@ -89,6 +89,7 @@ var slugStatus = map[string]int{
 	issuance.SlugPINNotSupported:        http.StatusConflict,
 	issuance.SlugCardClosed:             http.StatusConflict,
 	issuance.SlugInvalidEmbossingStatus: http.StatusConflict,
+	issuance.SlugEmbossingNotRequired:   http.StatusConflict,
 	issuance.SlugNoTransportKey:         http.StatusConflict,
 	issuance.SlugPANTaken:               http.StatusConflict,
 	bins.SlugPANOutside:                 http.StatusUnprocessableEntity,
