@@ -23,7 +23,7 @@ type cardView struct {
 	CardID            string                     `json:"card_id"`
 	ReferenceNumber   string                     `json:"reference_number" doc:"cardhost's reference, CRD-YYYYMMDD-xxxxxxxx"`
 	ReferenceID       string                     `json:"reference_id,omitempty" doc:"your own id, unique per tenant"`
-	Status            issuance.Status            `json:"status" enum:"PROVISIONED,ACTIVE,FROZEN,BLOCKED,CANCELED,EXPIRED"`
+	Status            issuance.Status            `json:"status" enum:"PROVISIONED,ACTIVE,FROZEN,BLOCKED,CANCELED,EXPIRED,INOPERATIVE"`
 	StatusReason      string                     `json:"status_reason,omitempty"`
 	EmbossingStatus   string                     `json:"embossing_status" enum:"NOT_REQUIRED,PENDING,SENT,ISSUED,FAILED"`
 	Type              issuance.CardType          `json:"type" enum:"VIRTUAL,PLASTIC,TEMPORARY"`
@@ -51,10 +51,21 @@ type cardView struct {
 	EmbosserID        string                     `json:"embosser_id,omitempty"`
 	LayoutID          string                     `json:"layout_id,omitempty"`
 	Imported          bool                       `json:"imported"`
-	CVV2Policy        string                     `json:"cvv2_policy" enum:"REQUIRED,IF_PRESENT" doc:"the product's when the card was made"`
+	CVV2Policy        string                     `json:"cvv2_policy" enum:"REQUIRED,IF_PRESENT,DYNAMIC" doc:"the product's when the card was made; DYNAMIC: the CVV2 rotates (required for card-not-present)"`
 	CVV2MaxTries      int                        `json:"cvv2_max_tries" doc:"the product's when the card was made"`
 	CreatedAt         time.Time                  `json:"created_at"`
 	UpdatedAt         time.Time                  `json:"updated_at"`
+	lifecycleView
+}
+
+// lifecycleView is a card's lifecycle fields (issuance/lifecycle).
+type lifecycleView struct {
+	ValidityPeriodHours  int        `json:"validity_period_hours,omitempty" doc:"the card's validity from its creation, in hours"`
+	ValidUntil           *time.Time `json:"valid_until,omitempty" doc:"when the card becomes INOPERATIVE (expiry_at is never later)"`
+	CVVRotationHours     int        `json:"cvv_rotation_interval_hours,omitempty" doc:"dynamic CVV2: hours between rotations (0 with cvv2_policy DYNAMIC: only the rotate call rotates)"`
+	EmbossingCustomField string     `json:"embossing_custom_field,omitempty" doc:"free text carried to the embossing file"`
+	Replaces             string     `json:"replaces,omitempty" doc:"the card this one reissued"`
+	ReplacedBy           string     `json:"replaced_by,omitempty" doc:"the card that reissued this one"`
 }
 
 func viewCard(c issuance.Card) cardView {
@@ -72,6 +83,8 @@ func viewCard(c issuance.Card) cardView {
 		PINSet: c.PINMethod != "", Metadata: md, BillingAddress: c.BillingAddress, ShippingAddress: c.ShippingAddress,
 		EmbosserID: c.EmbosserID, LayoutID: c.LayoutID, Imported: c.Imported, CVV2Policy: c.CVV2Policy, CVV2MaxTries: c.CVV2MaxTries,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		lifecycleView: lifecycleView{ValidityPeriodHours: c.ValidityPeriodHours, ValidUntil: c.ValidUntil, CVVRotationHours: c.CVVRotationHours,
+			EmbossingCustomField: c.EmbossingCustomField, Replaces: c.Replaces, ReplacedBy: c.ReplacedBy},
 	}
 }
 
