@@ -251,20 +251,13 @@ func (s *Service) planCard(ctx context.Context, tenantID string, req *CardReques
 // prepareCard runs data prep for one PAN draw.
 func (s *Service) prepareCard(ctx context.Context, plan *cardPlan, now time.Time) (Card, error) {
 	c := plan.card
-	c.ID = NewID(CardIDPrefix, now)
-	c.ReferenceNumber = referenceNumber(c.ID, now)
 	pan, err := dataprep.GeneratePAN(plan.template.IIN, c.PANLength, nil)
 	if err != nil {
 		return Card{}, fmt.Errorf("generating PAN for template %s: %w", plan.template.ID, err)
 	}
-	if err := s.sealCardData(ctx, &c, pan); err != nil {
+	if err := s.PrepareCardData(ctx, &c, pan, now); err != nil {
 		return Card{}, err
 	}
-	cvvs, err := s.d.Vault.GenerateCVVSet(ctx, c.CVKRef, pan, c.Expiry, c.ServiceCode)
-	if err != nil {
-		return Card{}, fmt.Errorf("generating CVV set: %w", err)
-	}
-	c.CVKVersion = cvvs.KeyVersion
 	if plan.pinBlock != "" {
 		data, err := s.d.Vault.SetPINWithBinding(ctx, emv.PINSet{ECDHRef: s.d.Keys.ECDH, IssuerPublicKey: plan.issuerKey, Block: plan.pinBlock, PAN: pan},
 			PINSetPlaceholderPAN, emv.PINCheck{Method: pinMethodOf(plan.template.PINMethod), PVKRef: c.PVKRef, PVKI: pvkiOr(c.PVKI)})
@@ -274,6 +267,31 @@ func (s *Service) prepareCard(ctx context.Context, plan *cardPlan, now time.Time
 		applyPINData(&c, data)
 	}
 	return c, nil
+}
+
+// PrepareCardData gives card c (its key references and printed expiry
+// set) a new id and reference number at now and the card data of pan: the
+// PAN sealed and indexed, BIN, last 4, and the CVK version its CVV set
+// checks out under. Card creation and reissue (issuance/reissue) use it.
+func (s *Service) PrepareCardData(ctx context.Context, c *Card, pan emv.PAN, now time.Time) error {
+	c.ID = NewID(CardIDPrefix, now)
+	c.ReferenceNumber = referenceNumber(c.ID, now)
+	if err := s.sealCardData(ctx, c, pan); err != nil {
+		return err
+	}
+	cvvs, err := s.d.Vault.GenerateCVVSet(ctx, c.CVKRef, pan, c.Expiry, c.ServiceCode)
+	if err != nil {
+		return fmt.Errorf("generating CVV set: %w", err)
+	}
+	c.CVKVersion = cvvs.KeyVersion
+	return nil
+}
+
+// NewCardWrite is what storing new card c writes (its order, embossing job
+// and events, as for a single card creation without fee), for rooms
+// beside the Service (issuance/reissue).
+func (s *Service) NewCardWrite(c Card, now time.Time) (NewCard, error) {
+	return s.newCardWrite(c, &cardPlan{}, nil, now)
 }
 
 // sealCardData seals and indexes the PAN and fills BIN and last 4.

@@ -13,6 +13,8 @@ type OrderType string
 const (
 	OrderCardIssue  OrderType = "card_issue"
 	OrderCardImport OrderType = "card_import"
+	// OrderCardReissue: the new card of a reissue (issuance/reissue).
+	OrderCardReissue OrderType = "card_reissue"
 )
 
 // OrderStatus is an order's overall status.

@@ -64,7 +64,7 @@ func (s *Service) sealPerso(ctx context.Context, c *Card, kekRef string, export 
 	if err != nil {
 		return SealedRecord{}, fmt.Errorf("card %s: %w", c.ID, err)
 	}
-	pan, err := s.openPAN(ctx, c)
+	pan, err := s.OpenPAN(ctx, c)
 	if err != nil {
 		return SealedRecord{}, err
 	}

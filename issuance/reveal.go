@@ -31,7 +31,7 @@ func (s *Service) RevealCard(ctx context.Context, a Actor, tenantID, cardID stri
 	if err != nil {
 		return Revealed{}, err
 	}
-	pan, err := s.openPAN(ctx, &c)
+	pan, err := s.OpenPAN(ctx, &c)
 	if err != nil {
 		return Revealed{}, err
 	}

@@ -41,6 +41,7 @@ const (
 	TypeLedgerHoldExpired   = "ledger.hold_expired"
 	TypeLedgerCleared       = "ledger.cleared"
 	TypeLedgerForcePosted   = "ledger.force_posted"
+	TypeLedgerReissue       = "ledger.reissue"
 )
 
 // Event sources (the CloudEvents "source" attribute): the part of cardhost
@@ -100,6 +101,7 @@ var catalogue = []Spec{
 	{TypeLedgerFee, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a card's issue fee was debited from the program balance"},
 	{TypeLedgerHoldExpired, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a hold was not posted in time and gave its money back"},
 	{TypeLedgerCleared, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a clearing record was matched to its authorization and posted (or credited, for refunds and reversals)"},
+	{TypeLedgerReissue, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a reissue moved a PREPAID card's available balance to its new card (subject: the new card)"},
 	{TypeLedgerForcePosted, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a clearing record or capture that matched no live hold was posted anyway, flagged for review"},
 }
 

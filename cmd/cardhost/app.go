@@ -27,6 +27,7 @@ import (
 	"github.com/cardhost/cardhost/issuance/cvv2"
 	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/postgres"
+	"github.com/cardhost/cardhost/issuance/reissue"
 	"github.com/cardhost/cardhost/issuance/rest"
 	"github.com/cardhost/cardhost/issuance/webhook"
 	whpg "github.com/cardhost/cardhost/issuance/webhook/postgres"
@@ -54,6 +55,7 @@ type App struct {
 	ca      *ca.Service
 	catalog *catalog.Service
 	cvv2    *cvv2.Service
+	reissue *reissue.Service
 	api     *rest.Server
 	console *console.Console // nil when CARDHOST_CONSOLE=false
 	engine  *host.Engine
@@ -153,7 +155,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	a.api, err = rest.New(rest.Config{BodyLimit: cfg.HTTPBodyLimit, RateLimit: cfg.HTTPRateLimit, AuthFailureLimit: cfg.HTTPAuthFailures, TrustedProxies: cfg.HTTPTrustedProxies, ReadTimeout: cfg.HTTPReadTimeout,
 		RequestTimeout: cfg.HTTPRequestTimeout, Sandbox: cfg.Mode == "sandbox", Version: version, RequestHashKey: rhk, ReadyWarnings: warnings},
 		rest.Deps{
-			Tenants: a.db, Idempotency: a.db, Service: a.svc, Catalog: a.catalog, CA: a.ca, CVV2: a.cvv2,
+			Tenants: a.db, Idempotency: a.db, Service: a.svc, Catalog: a.catalog, CA: a.ca, CVV2: a.cvv2, Reissue: a.reissue,
 			Authorizations: a.ledger, Simulator: a.newSimulator(), Webhooks: webhooks,
 			DecisionsChanged: a.engine.RefreshDecisionEndpoints,
 			Ledger:           money,

@@ -72,7 +72,9 @@ var dependencyRules = map[string]rule{
 	"issuance/catalog": {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/cvv2", "issuance/ledger"}), nil},
 	// issuance/cvv2 holds the card-not-present CVV2 rules and the reset of
 	// a card's CVV2 tries: a room beside issuance, read by the host.
-	"issuance/cvv2": {[]string{"issuance", "kafka"}, nil},
+	"issuance/cvv2": {[]string{"issuance", "issuance/lifecycle", "kafka"}, nil},
+	// issuance/reissue is card reissue: a room beside issuance, like cvv2.
+	"issuance/reissue": {join(emvLeafs, []string{"issuance", "issuance/dataprep", "issuance/lifecycle", "kafka"}), nil},
 	// issuance/ledger is the money domain: a room beside issuance, below host.
 	"issuance/ledger": {join(emvLeafs, []string{"issuance", "kafka"}), nil},
 	"host":            {join(emvLeafs, []string{"issuance", "issuance/cvv2", "issuance/ledger", "issuance/lifecycle", "issuance/whsig", "iso", "kafka"}), nil},
@@ -83,7 +85,7 @@ var dependencyRules = map[string]rule{
 	"emv/softhsm":              {emvLeafs, nil},
 	"issuance/postgres":        {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/cvv2", "issuance/ledger", "issuance/lifecycle", "host", "iso", "kafka"}), []string{pgx}},
 	"issuance/postgres/pgtest": {[]string{"issuance/postgres"}, []string{pgx}},
-	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/catalog", "issuance/cvv2", "issuance/dataprep", "issuance/httpsig", "issuance/ledger", "issuance/webhook", "host", "iso", "kafka"}), []string{fiber, prom}},
+	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/catalog", "issuance/cvv2", "issuance/reissue", "issuance/dataprep", "issuance/httpsig", "issuance/ledger", "issuance/webhook", "host", "iso", "kafka"}), []string{fiber, prom}},
 	// issuance/console is the operator console: an HTTP adapter beside
 	// issuance/rest (never importing it: the wiring hands it the REST
 	// server through its own small interface).

@@ -173,40 +173,44 @@ func insertCard(ctx context.Context, tx pgx.Tx, c *issuance.Card) error {
 func (db *DB) CreateCard(ctx context.Context, n issuance.NewCard) error {
 	c := &n.Card
 	c.FundingMode = fundingMode(c.FundingMode)
-	return db.feeRefused(ctx, &n, db.inTx(ctx, func(tx pgx.Tx) error {
-		if n.Order.BatchID != "" {
-			if err := lockOpenOrder(ctx, tx, n.Order.TenantID, n.Order.ID); err != nil {
-				return err
-			}
-		}
-		if err := insertCard(ctx, tx, &n.Card); err != nil {
+	return db.feeRefused(ctx, &n, db.inTx(ctx, func(tx pgx.Tx) error { return writeNewCard(ctx, tx, &n, db.Now()) }))
+}
+
+// writeNewCard writes what CreateCard stores (and a reissue's new card), in
+// the caller's transaction.
+func writeNewCard(ctx context.Context, tx pgx.Tx, n *issuance.NewCard, now time.Time) error {
+	if n.Order.BatchID != "" {
+		if err := lockOpenOrder(ctx, tx, n.Order.TenantID, n.Order.ID); err != nil {
 			return err
 		}
-		events, err := fundCard(ctx, tx, &n, db.Now())
-		if err != nil {
+	}
+	if err := insertCard(ctx, tx, &n.Card); err != nil {
+		return err
+	}
+	events, err := fundCard(ctx, tx, n, now)
+	if err != nil {
+		return err
+	}
+	n.Events = append(n.Events, events...)
+	if n.Order.BatchID != "" {
+		if err := updateOrder(ctx, tx, &n.Order); err != nil {
 			return err
 		}
-		n.Events = append(n.Events, events...)
-		if n.Order.BatchID != "" {
-			if err := updateOrder(ctx, tx, &n.Order); err != nil {
-				return err
-			}
-		} else if err := insertOrder(ctx, tx, &n.Order); err != nil {
-			return err
-		}
-		if j := n.Emboss; j != nil {
-			if _, err := tx.Exec(ctx, `INSERT INTO embossing_jobs (card_id, tenant_id, embosser_id, batch_ref, attempts, next_attempt_at, created_at)
+	} else if err := insertOrder(ctx, tx, &n.Order); err != nil {
+		return err
+	}
+	if j := n.Emboss; j != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO embossing_jobs (card_id, tenant_id, embosser_id, batch_ref, attempts, next_attempt_at, created_at)
 				VALUES ($1, $2, $3, $4, 0, $5, $6)`, j.CardID, j.TenantID, j.EmbosserID, j.BatchRef, j.NextAttemptAt, j.CreatedAt); err != nil {
-				return fmt.Errorf("queueing card for embossing: %w", err)
-			}
+			return fmt.Errorf("queueing card for embossing: %w", err)
 		}
-		if n.BatchItem != nil {
-			if err := settleBatchItem(ctx, tx, n.Order.BatchID, n.BatchItem, n.Card.UpdatedAt); err != nil {
-				return err
-			}
+	}
+	if n.BatchItem != nil {
+		if err := settleBatchItem(ctx, tx, n.Order.BatchID, n.BatchItem, n.Card.UpdatedAt); err != nil {
+			return err
 		}
-		return insertEvents(ctx, tx, n.Events)
-	}))
+	}
+	return insertEvents(ctx, tx, n.Events)
 }
 
 // Cards implements issuance.CardStore.
@@ -441,7 +445,7 @@ func (db *DB) ReindexPANs(ctx context.Context, index func(tenantID, cardID strin
 			sealed, index []byte
 		}
 		var page []row
-		rows, err := db.pool.Query(ctx, `SELECT id, tenant_id, pan_cipher, pan_index FROM cards WHERE id > $1 ORDER BY id LIMIT 500`, after)
+		rows, err := db.pool.Query(ctx, `SELECT id, tenant_id, pan_cipher, pan_index FROM cards WHERE id > $1 AND pan_index IS NOT NULL ORDER BY id LIMIT 500`, after)
 		if err != nil {
 			return moved, fmt.Errorf("listing cards: %w", err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/dataprep"
 	"github.com/cardhost/cardhost/issuance/ledger"
+	"github.com/cardhost/cardhost/issuance/reissue"
 )
 
 // Cards (QPay's card creation and status flow, UQPay's controls, Pismo's
@@ -286,6 +287,35 @@ func (s *Server) changeCardStatus(action issuance.StatusAction) fiber.Handler {
 		card, err := s.deps.Service.ChangeStatus(c.UserContext(), tenantOf(c).ID, id, action, r.Reason)
 		return cardAnswer(c, card, err)
 	}
+}
+
+// rotateCVV2 gives the card a new dynamic CVV2 (issuance/cvv2).
+func (s *Server) rotateCVV2(c *fiber.Ctx) error {
+	id, err := cardIDParam(c)
+	if err != nil {
+		return err
+	}
+	card, err := s.deps.CVV2.Rotate(c.UserContext(), s.actorOf(c), tenantOf(c).ID, id)
+	return cardAnswer(c, card, err)
+}
+
+// reissueCard reissues the card and answers the new one (issuance/reissue).
+func (s *Server) reissueCard(c *fiber.Ctx) error {
+	id, err := cardIDParam(c)
+	if err != nil {
+		return err
+	}
+	var r reissue.Request
+	if len(c.Body()) > 0 {
+		if err := decodeJSON(c, &r); err != nil {
+			return err
+		}
+	}
+	card, err := s.deps.Reissue.Reissue(c.UserContext(), tenantOf(c).ID, id, r)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(viewCard(card))
 }
 
 // resetCVV2Tries resets the card's count of wrong CVV2s (issuance/cvv2).

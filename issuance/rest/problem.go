@@ -11,6 +11,7 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/bins"
 	"github.com/cardhost/cardhost/issuance/ledger"
+	"github.com/cardhost/cardhost/issuance/reissue"
 	"github.com/cardhost/cardhost/issuance/webhook"
 )
 
@@ -90,6 +91,8 @@ var slugStatus = map[string]int{
 	issuance.SlugCardClosed:             http.StatusConflict,
 	issuance.SlugInvalidEmbossingStatus: http.StatusConflict,
 	issuance.SlugEmbossingNotRequired:   http.StatusConflict,
+	reissue.SlugAlreadyReissued:         http.StatusConflict,
+	reissue.SlugNotReissuable:           http.StatusConflict,
 	issuance.SlugNoTransportKey:         http.StatusConflict,
 	issuance.SlugPANTaken:               http.StatusConflict,
 	bins.SlugPANOutside:                 http.StatusUnprocessableEntity,
