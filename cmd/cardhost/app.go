@@ -279,7 +279,7 @@ func (a *App) newSimulator() rest.Simulator {
 	}
 	_, port, _ := net.SplitHostPort(a.ISOAddr())
 	a.sim = &sandbox.Simulator{Addr: net.JoinHostPort("127.0.0.1", port), TLS: a.cfg.ISOTLSCert != "", ClientCert: a.simCert,
-		Ledger: a.ledger, Vault: a.hsm, DEKRef: a.svc.Keys().PANDEK, Engine: a.engine}
+		Ledger: a.ledger, Vault: a.hsm, DEKRef: a.svc.Keys().PANDEK, Engine: a.engine, Lifecycles: a.db}
 	return a.sim
 }
 
