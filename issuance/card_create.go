@@ -154,6 +154,7 @@ func (s *Service) planCard(ctx context.Context, tenantID string, req *CardReques
 		v.Check(req.ShippingAddress != nil, "shipping_address", "required", "PLASTIC cards are shipped")
 	}
 	v.Check(req.EmbossingCustomField == "" || typ == CardPlastic, "embossing_custom_field", "not_supported", "only PLASTIC cards go to an embosser")
+	v.Check(!req.ActivationRequired || typ == CardPlastic, "activation_required", "not_supported", "only PLASTIC cards wait for activation")
 	printed := req.PrintedName
 	if printed == "" {
 		printed = req.CardHolderName
@@ -189,7 +190,8 @@ func (s *Service) planCard(ctx context.Context, tenantID string, req *CardReques
 	if req.ExpiryAt != nil {
 		v.Check(req.ExpiryAt.Before(end), "expiry_at", "invalid", "must be before the end of the printed expiry month ("+dataprep.ExpiryDisplay(expiry)+")")
 	}
-	life := lifecycle.Fields{EmbossingCustomField: req.EmbossingCustomField, CVVRotationHours: req.CVVRotationIntervalHours, Dynamic: req.CVVRotationIntervalHours > 0}
+	life := lifecycle.Fields{EmbossingCustomField: req.EmbossingCustomField, CVVRotationHours: req.CVVRotationIntervalHours,
+		Dynamic: req.CVVRotationIntervalHours > 0, ActivationRequired: req.ActivationRequired}
 	life.ValidityPeriodHours, life.ValidUntil = lifecycle.Validity(string(typ), req.ValidityPeriodHours, now)
 	expiryAt := utcPtr(req.ExpiryAt)
 	if u := life.ValidUntil; u != nil {

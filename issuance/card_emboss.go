@@ -80,9 +80,22 @@ func embossBackoff(attempts int) time.Duration {
 }
 
 // issueCard activates a locked card whose plastic was made and completes
-// its order.
+// its order; a card that requires activation waits for it (its order
+// processing, issue_status activating).
 func (s *Service) issueCard(ch *CardChange, now time.Time) error {
 	ch.Card.EmbossingStatus = EmbossingIssued
+	if ch.Card.ActivationRequired {
+		ch.Card.UpdatedAt = now
+		if o := ch.Order; o != nil && !o.Status.Final() {
+			o.IssueStatus, o.UpdatedAt, ch.OrderChanged = IssueActivating, now, true
+		}
+		return nil
+	}
+	return s.activateCard(ch, now)
+}
+
+// activateCard activates a locked PROVISIONED card and completes its order.
+func (s *Service) activateCard(ch *CardChange, now time.Time) error {
 	if err := s.moveCard(ch, StatusActive, "", kafka.TypeCardActivated, now); err != nil {
 		return err
 	}

@@ -40,6 +40,7 @@ type IssueStatus string
 const (
 	IssueDataPrep        IssueStatus = "data_prep"        // waiting for data prep (batch item not yet processed)
 	IssueEmbossing       IssueStatus = "embossing"        // card created, waiting for the embosser
+	IssueActivating      IssueStatus = "activating"       // plastic made, waiting for the issuer's activation
 	IssueIssued          IssueStatus = "issued"           // card active
 	IssueImported        IssueStatus = "imported"         // card imported (no embossing)
 	IssueDataPrepFailed  IssueStatus = "data_prep_failed" // the card could not be created

@@ -29,6 +29,10 @@ type Fields struct {
 	CVVRotatedAt *time.Time `json:"cvv_rotated_at,omitempty"`
 	// EmbossingCustomField goes to the embosser with the card's record.
 	EmbossingCustomField string `json:"embossing_custom_field,omitempty"`
+	// ActivationRequired keeps a plastic PROVISIONED after its embosser
+	// made it (its order's issue_status activating) until the issuer
+	// activates it.
+	ActivationRequired bool `json:"activation_required,omitempty"`
 	// Replaces is the card this one reissues; ReplacedBy the card that
 	// reissued this one.
 	Replaces   string `json:"replaces,omitempty"`
@@ -42,6 +46,7 @@ type Request struct {
 	CVVRotationIntervalHours int    `json:"cvv_rotation_interval_hours,omitempty" doc:"dynamic CVV2: a new CVV2 every this many hours (1-4320); 0 or absent: a static CVV2 (POST /v1/cards/{id}/cvv2/rotate makes it dynamic)"`
 	ExpirationDate           string `json:"expiration_date,omitempty" example:"2803" doc:"printed expiry YYMM instead of the product's validity_months: from the month after this one up to the product's validity"`
 	EmbossingCustomField     string `json:"embossing_custom_field,omitempty" doc:"PLASTIC cards: free text for the embosser (1-1000 printable ASCII characters), carried to the embossing file"`
+	ActivationRequired       bool   `json:"activation_required,omitempty" doc:"PLASTIC cards: once the embosser made the plastic the card stays PROVISIONED (order issue_status activating) until POST /v1/cards/{id}/activate; default false: active when made"`
 }
 
 // Limits of the lifecycle fields.

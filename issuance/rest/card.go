@@ -67,6 +67,7 @@ type lifecycleView struct {
 	EmbossingCustomField string     `json:"embossing_custom_field,omitempty" doc:"free text carried to the embossing file"`
 	Replaces             string     `json:"replaces,omitempty" doc:"the card this one reissued"`
 	ReplacedBy           string     `json:"replaced_by,omitempty" doc:"the card that reissued this one"`
+	ActivationRequired   bool       `json:"activation_required,omitempty" doc:"the plastic waits for POST /v1/cards/{id}/activate once made"`
 }
 
 func viewCard(c issuance.Card) cardView {
@@ -85,7 +86,7 @@ func viewCard(c issuance.Card) cardView {
 		EmbosserID: c.EmbosserID, LayoutID: c.LayoutID, Imported: c.Imported, CVV2Policy: c.CVV2Policy, CVV2MaxTries: c.CVV2MaxTries,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		lifecycleView: lifecycleView{ValidityPeriodHours: c.ValidityPeriodHours, ValidUntil: c.ValidUntil, CVVRotationHours: c.CVVRotationHours,
-			EmbossingCustomField: c.EmbossingCustomField, Replaces: c.Replaces, ReplacedBy: c.ReplacedBy},
+			EmbossingCustomField: c.EmbossingCustomField, Replaces: c.Replaces, ReplacedBy: c.ReplacedBy, ActivationRequired: c.ActivationRequired},
 	}
 }
 

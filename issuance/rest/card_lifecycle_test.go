@@ -221,3 +221,55 @@ func TestEmbossingCustomField(t *testing.T) {
 		})
 	}
 }
+
+// A plastic created with activation_required waits, once its embosser made
+// it, with its order's issue_status activating, until the issuer activates
+// it (PintoPay's activating).
+func TestActivatingOrder(t *testing.T) {
+	ce := newCardEnv(t)
+	order := func(cardID string) (status, issue string) {
+		t.Helper()
+		var orders struct {
+			Data []struct {
+				Status      string `json:"status"`
+				IssueStatus string `json:"issue_status"`
+			} `json:"data"`
+		}
+		mustStatus(t, ce.do("GET", "/v1/orders?card_id="+cardID, nil), 200).JSON(t, &orders)
+		if len(orders.Data) != 1 {
+			t.Fatalf("%d orders", len(orders.Data))
+		}
+		return orders.Data[0].Status, orders.Data[0].IssueStatus
+	}
+	var c lifecycleOut
+	mustStatus(t, ce.do("POST", "/v1/cards", cardBody(ce.manualProd, map[string]any{"shipping_address": shipping, "activation_required": true})), 201).JSON(t, &c)
+	if p := mustStatus(t, ce.do("POST", "/v1/cards/"+c.CardID+"/activate", nil), 409).problem(t); p.Slug != "invalid_status_transition" {
+		t.Fatalf("activate before embossing: %s", p.Slug)
+	}
+	mustStatus(t, ce.do("PATCH", "/v1/simulator/cards/"+c.CardID+"/issue", nil), 202)
+	got := ce.getCard(t, c.CardID)
+	if got.Status != "PROVISIONED" || got.EmbossingStatus != "ISSUED" {
+		t.Fatalf("made plastic %s/%s", got.Status, got.EmbossingStatus)
+	}
+	if s, i := order(c.CardID); s != "processing" || i != "activating" {
+		t.Fatalf("order %s/%s, want processing/activating", s, i)
+	}
+	mustStatus(t, ce.do("POST", "/v1/cards/"+c.CardID+"/activate", nil), 200)
+	if got := ce.getCard(t, c.CardID); got.Status != "ACTIVE" {
+		t.Fatalf("after activate: %s", got.Status)
+	}
+	if s, i := order(c.CardID); s != "completed" || i != "issued" {
+		t.Fatalf("order %s/%s, want completed/issued", s, i)
+	}
+	if ev := cardEvents(t, ce.db, c.CardID); !slices.Contains(ev, "card.activated PROVISIONED") || ev[len(ev)-1] != "order.completed" {
+		t.Fatalf("events %v", ev)
+	}
+	mustStatus(t, ce.do("POST", "/v1/cards/"+c.CardID+"/activate", nil), 409)
+	// Without the flag plastics are active when made; virtual cards refuse it.
+	plain := ce.createCard(t, ce.manualProd, map[string]any{"shipping_address": shipping})
+	mustStatus(t, ce.do("PATCH", "/v1/simulator/cards/"+plain.CardID+"/issue", nil), 202)
+	if s, i := order(plain.CardID); s != "completed" || i != "issued" {
+		t.Fatalf("plain plastic order %s/%s", s, i)
+	}
+	fieldError(t, ce.do("POST", "/v1/cards", cardBody(ce.cat.product, map[string]any{"activation_required": true})), "activation_required", "not_supported")
+}

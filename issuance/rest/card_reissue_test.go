@@ -9,8 +9,8 @@ import (
 
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/issuance/dataprep"
-	"github.com/cardhost/cardhost/issuance/lifecycle"
 	"github.com/cardhost/cardhost/issuance/ledger"
+	"github.com/cardhost/cardhost/issuance/lifecycle"
 )
 
 // A replacement (new PAN) carries the card's settings to a new card and

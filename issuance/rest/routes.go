@@ -106,6 +106,7 @@ func (s *Server) routeTable() []route {
 		{post, "/v1/cards/:id/unfreeze", s.changeCardStatus(issuance.ActionUnfreeze), statusMove.named("unfreezeCard", "Unfreeze a FROZEN card (card.unfrozen)")},
 		{post, "/v1/cards/:id/block", s.changeCardStatus(issuance.ActionBlock), statusMove.named("blockCard", "Block a card for good: lost, stolen, fraud or other (card.blocked)")},
 		{post, "/v1/cards/:id/cancel", s.changeCardStatus(issuance.ActionCancel), statusMove.named("cancelCard", "Cancel a card (card.canceled); a card not yet issued leaves embossing")},
+		{post, "/v1/cards/:id/activate", s.changeCardStatus(issuance.ActionActivate), statusMove.named("activateCard", "Activate a plastic made by its embosser that waits for activation: PROVISIONED -> ACTIVE (card.activated, order.completed)")},
 		{post, "/v1/cards/:id/pin", withCard(s.setCardPIN), operation{ID: "setCardPIN", Summary: "Set the card's PIN from a format 4 PIN block under the ECDH-agreed key (card.pin_changed)", Tag: "cards",
 			Idempotent: true, Status: fiber.StatusOK, Request: issuance.PINSetRequest{}, Response: cardView{}}},
 		{post, "/v1/cards/:id/cvv2-tries/reset", s.resetCVV2Tries, operation{ID: "resetCardCVV2Tries", Tag: "cards", Idempotent: true, Status: fiber.StatusOK, Response: cardView{},
