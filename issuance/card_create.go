@@ -9,7 +9,6 @@ import (
 
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/issuance/dataprep"
-	"github.com/cardhost/cardhost/issuance/lifecycle"
 	"github.com/cardhost/cardhost/kafka"
 )
 
@@ -153,8 +152,6 @@ func (s *Service) planCard(ctx context.Context, tenantID string, req *CardReques
 		v.Check(embosserID != "", "embosser_id", "required", "PLASTIC cards need an embosser (the product has no default)")
 		v.Check(req.ShippingAddress != nil, "shipping_address", "required", "PLASTIC cards are shipped")
 	}
-	v.Check(req.EmbossingCustomField == "" || typ == CardPlastic, "embossing_custom_field", "not_supported", "only PLASTIC cards go to an embosser")
-	v.Check(!req.ActivationRequired || typ == CardPlastic, "activation_required", "not_supported", "only PLASTIC cards wait for activation")
 	printed := req.PrintedName
 	if printed == "" {
 		printed = req.CardHolderName
@@ -175,34 +172,13 @@ func (s *Service) planCard(ctx context.Context, tenantID string, req *CardReques
 	if months == 0 {
 		months = DefaultValidityMonths
 	}
-	expiry, err := dataprep.Expiry(now, months)
-	if err == nil && req.ExpirationDate != "" {
-		var lo, hi string
-		if lo, hi, err = lifecycle.ExpirationBounds(now, months); err == nil {
-			v.Check(lifecycle.ExpirationInBounds(req.ExpirationDate, lo, hi), "expiration_date", "out_of_range", "from "+lo+" to "+hi+" (the product's validity_months)")
-			expiry = req.ExpirationDate
-		}
-	}
+	life, err := req.Request.Plan(string(typ), now, months, utcPtr(req.ExpiryAt), p.CVV2Policy, v.Add)
 	if err != nil {
 		return cardPlan{}, fmt.Errorf("computing expiry: %w", err)
 	}
-	end, _ := dataprep.ExpiryEnd(expiry)
-	if req.ExpiryAt != nil {
+	expiry := life.Expiry
+	if end, _ := dataprep.ExpiryEnd(expiry); req.ExpiryAt != nil {
 		v.Check(req.ExpiryAt.Before(end), "expiry_at", "invalid", "must be before the end of the printed expiry month ("+dataprep.ExpiryDisplay(expiry)+")")
-	}
-	life := lifecycle.Fields{EmbossingCustomField: req.EmbossingCustomField, CVVRotationHours: req.CVVRotationIntervalHours,
-		Dynamic: req.CVVRotationIntervalHours > 0, ActivationRequired: req.ActivationRequired}
-	life.ValidityPeriodHours, life.ValidUntil = lifecycle.Validity(string(typ), req.ValidityPeriodHours, now)
-	expiryAt := utcPtr(req.ExpiryAt)
-	if u := life.ValidUntil; u != nil {
-		v.Check(u.Before(end), "validity_period_hours", "out_of_range", "the validity must end before the printed expiry ("+dataprep.ExpiryDisplay(expiry)+")")
-		if expiryAt == nil || u.Before(*expiryAt) {
-			expiryAt = u // the host declines a card past expiry_at
-		}
-	}
-	cvv2Policy := p.CVV2Policy
-	if life.Dynamic {
-		cvv2Policy = lifecycle.PolicyDynamic
 	}
 	plan := cardPlan{template: tpl, fee: p.IssueFee}
 	if req.EncipheredPINBlock != "" {
@@ -233,12 +209,12 @@ func (s *Service) planCard(ctx context.Context, tenantID string, req *CardReques
 	c := Card{
 		TenantID: tenantID, ProductID: p.ID, ReferenceID: req.ReferenceID, Type: typ, Status: StatusProvisioned,
 		PrintedName: printed, Currency: currency, CardLimit: limit, SpendingControls: spending, RiskControls: risk, FundingMode: p.FundingMode,
-		UsageType: req.UsageType, AutoCancelTrigger: req.AutoCancelTrigger, ExpiryAt: expiryAt, Fields: life,
+		UsageType: req.UsageType, AutoCancelTrigger: req.AutoCancelTrigger, ExpiryAt: life.ExpiryAt, Fields: life.Fields,
 		PINLength: req.PINLength, Metadata: req.Metadata, BillingAddress: req.BillingAddress, ShippingAddress: req.ShippingAddress,
 		EmbosserID: embosserID, LayoutID: p.LayoutID, EmbossingStatus: EmbossingNotRequired,
 		PANLength: panLen, Expiry: expiry, PSN: "00", ServiceCode: tpl.ServiceCode, Network: tpl.Network, CVN: tpl.CVN,
 		IMKACRef: tpl.IMKACRef, CVKRef: tpl.CVKRef, PVKRef: tpl.PVKRef, PVKI: tpl.PVKI, PINTryMax: DefaultPINTryMax,
-		TemplateID: tpl.ID, CVV2Policy: cvv2Policy, CVV2MaxTries: p.CVV2MaxTries, CreatedAt: now, UpdatedAt: now, Version: 1,
+		TemplateID: tpl.ID, CVV2Policy: life.CVV2Policy, CVV2MaxTries: p.CVV2MaxTries, CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
 	if holder != nil {
 		c.CardholderID = holder.ID

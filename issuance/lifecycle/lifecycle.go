@@ -3,6 +3,8 @@ package lifecycle
 import (
 	"strconv"
 	"time"
+
+	"github.com/cardhost/cardhost/issuance/dataprep"
 )
 
 // Fields are a card's lifecycle fields, embedded in issuance.Card and
@@ -143,4 +145,56 @@ func validYYMM(s string) bool {
 	}
 	m := int(s[2]-'0')*10 + int(s[3]-'0')
 	return m >= 1 && m <= 12
+}
+
+// Plan is a new card's lifecycle, decided by Request.Plan.
+type Plan struct {
+	Fields
+	// Expiry is the printed expiry (YYMM): expiration_date, or the
+	// product's validity from now.
+	Expiry string
+	// ExpiryAt is the time the authorization host checks: the requested
+	// expiry_at, or valid_until when that comes first.
+	ExpiryAt *time.Time
+	// CVV2Policy is the product's, or PolicyDynamic for a rotating CVV2.
+	CVV2Policy string
+}
+
+// Plan decides the lifecycle of a card of type typ created at now in a
+// product whose validity is months and CVV2 policy policy, with expiryAt
+// requested (nil: none). It reports the problems of the request through
+// add; an error means the product's validity is out of range.
+func (r *Request) Plan(typ string, now time.Time, months int, expiryAt *time.Time, policy string, add Problem) (Plan, error) {
+	p := Plan{ExpiryAt: expiryAt, CVV2Policy: policy, Fields: Fields{EmbossingCustomField: r.EmbossingCustomField,
+		CVVRotationHours: r.CVVRotationIntervalHours, Dynamic: r.CVVRotationIntervalHours > 0, ActivationRequired: r.ActivationRequired}}
+	lo, hi, err := ExpirationBounds(now, months)
+	if err != nil {
+		return p, err
+	}
+	p.Expiry = hi
+	if r.ExpirationDate != "" {
+		if !ExpirationInBounds(r.ExpirationDate, lo, hi) {
+			add("expiration_date", "out_of_range", "from "+lo+" to "+hi+" (the product's validity_months)")
+		}
+		p.Expiry = r.ExpirationDate
+	}
+	if typ != "PLASTIC" && r.EmbossingCustomField != "" {
+		add("embossing_custom_field", "not_supported", "only PLASTIC cards go to an embosser")
+	}
+	if typ != "PLASTIC" && r.ActivationRequired {
+		add("activation_required", "not_supported", "only PLASTIC cards wait for activation")
+	}
+	p.ValidityPeriodHours, p.ValidUntil = Validity(typ, r.ValidityPeriodHours, now)
+	if u := p.ValidUntil; u != nil {
+		if end, err := dataprep.ExpiryEnd(p.Expiry); err == nil && !u.Before(end) {
+			add("validity_period_hours", "out_of_range", "the validity must end before the printed expiry ("+dataprep.ExpiryDisplay(p.Expiry)+")")
+		}
+		if p.ExpiryAt == nil || u.Before(*p.ExpiryAt) {
+			p.ExpiryAt = u // the host declines a card past expiry_at
+		}
+	}
+	if p.Dynamic {
+		p.CVV2Policy = PolicyDynamic
+	}
+	return p, nil
 }
