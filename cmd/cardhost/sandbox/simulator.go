@@ -48,7 +48,7 @@ type Simulator struct {
 	// Lifecycles reads a dynamic CVV2's rotation counter (nil: the
 	// simulated cardholder types the printed CVV2 of every card).
 	Lifecycles host.Lifecycles
-	DEKRef string
+	DEKRef     string
 	// Engine expires holds and clears records (Expire, Clear).
 	Engine *host.Engine
 	Now    func() time.Time // default time.Now
