@@ -16,6 +16,11 @@ BENCH_HTTP     ?= 127.0.0.1:18080
 BENCH_ISO      ?= 127.0.0.1:18583
 BENCH_KAFKA    ?= 127.0.0.1:19092
 BENCH_PPROF    ?= 127.0.0.1:16060
+# BENCH_PG_CPU says which processes are PostgreSQL's cost: every one (the
+# default; right on a machine nothing else uses) or, on a shared machine,
+# cmdline:$(BENCH_DB) (the bench database's backends only, without the
+# server's own WAL writer, checkpointer and background writer).
+BENCH_PG_CPU   ?= comm:postgres
 
 .PHONY: test vet fmt bench
 
@@ -33,7 +38,9 @@ fmt:
 # fixed mix on BENCH_CARDS cards of which BENCH_FUNDED are funded (half
 # SHARED, half PREPAID; default 0: LIMIT cards only), and writes the JSON
 # summary, the text report and CPU and heap profiles of cardhost into
-# $(BENCH_DIR). BENCH_HTTP, BENCH_ISO, BENCH_KAFKA and BENCH_PPROF move its
+# $(BENCH_DIR). The report gives the CPU time per decision of cardhost and
+# of every process named postgres (on a machine where nothing else uses
+# PostgreSQL, that is the decision's whole database cost). BENCH_HTTP, BENCH_ISO, BENCH_KAFKA and BENCH_PPROF move its
 # ports.
 .ONESHELL:
 .SILENT: bench
@@ -58,6 +65,6 @@ bench:
 	prof=$$!
 	$(BENCH_DIR)/termsim load --host $(BENCH_ISO) --api http://$(BENCH_HTTP) --key "$$key" --cards $(BENCH_CARDS) --funded $(BENCH_FUNDED) \
 	  --connections $(BENCH_CONNS) --inflight $(BENCH_INFLIGHT) --duration $(BENCH_DURATION) --mix $(BENCH_MIX) \
-	  --baseline --quiet --json $(BENCH_DIR)/summary.json | tee $(BENCH_DIR)/report.txt
+	  --baseline --quiet --json $(BENCH_DIR)/summary.json --cpu cardhost=$$pid --cpu postgresql=$(BENCH_PG_CPU) | tee $(BENCH_DIR)/report.txt
 	wait $$prof || true
 	echo "results in $(BENCH_DIR): summary.json report.txt cpu.prof heap.prof (go tool pprof $(BENCH_DIR)/cardhost $(BENCH_DIR)/cpu.prof)"

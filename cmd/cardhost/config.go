@@ -168,7 +168,7 @@ var settings = []setting{
 		durSetter(func(c *Config, d time.Duration) { c.DBTimeout = d })},
 	{"CARDHOST_DB_MAX_CONNS", "db-max-conns", "0", "PostgreSQL pool size; 0 = 4 per CPU",
 		intSetter(func(c *Config, n int) { c.DBMaxConns = n }, 0, 10000)},
-	{"CARDHOST_DB_COMMIT_WORKERS", "db-commit-workers", "2", "authorization commit groups written at once (group commit; each uses a connection)",
+	{"CARDHOST_DB_COMMIT_WORKERS", "db-commit-workers", "1", "authorization commit groups written at once (group commit; each uses a connection): one makes the largest groups and no two groups wait for each other's locks (docs/PERFORMANCE.md)",
 		intSetter(func(c *Config, n int) { c.DBCommitWorkers = n }, 1, 64)},
 	{"CARDHOST_DB_COMMIT_BATCH", "db-commit-batch", "64", "most authorization decisions committed in one group (1 disables grouping)",
 		intSetter(func(c *Config, n int) { c.DBCommitBatch = n }, 1, 1000)},
@@ -194,11 +194,11 @@ var settings = []setting{
 		durSetter(func(c *Config, d time.Duration) { c.ConsoleIdleTimeout = d })},
 	{"CARDHOST_OUTBOX_MAX_LAG", "outbox-max-lag", "1m", "/readyz reports not ready when the oldest unpublished event is older than this (Kafka unreachable)",
 		durSetter(func(c *Config, d time.Duration) { c.OutboxMaxLag = d })},
-	{"CARDHOST_OUTBOX_RETENTION", "outbox-retention", "168h", "published events are deleted from the outbox table this long after Kafka acknowledged them (0: kept forever); unpublished ones never",
+	{"CARDHOST_OUTBOX_RETENTION", "outbox-retention", "720h", "events are deleted from the outbox table, the Events API's store, this long after they happened, once published and dispatched (0: kept forever); at least 720h, the Events API's 30 days",
 		func(c *Config, v string) error {
 			d, err := time.ParseDuration(strings.TrimSpace(v))
-			if err != nil || d < 0 {
-				return errors.New("must be a duration such as 168h, or 0 to keep published events forever")
+			if err != nil || d < 0 || d > 0 && d < webhook.DefaultRetention {
+				return errors.New("must be a duration of at least 720h (the Events API lists 30 days from the outbox), or 0 to keep events forever")
 			}
 			c.OutboxRetention = d
 			return nil

@@ -577,7 +577,7 @@ func TestCrashConsistency(t *testing.T) {
 	conn := dbConn(t, dbURL)
 	waitFor(t, 30*time.Second, "the outbox to be published", func() bool {
 		var n int
-		if err := conn.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`).Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, `SELECT n FROM ch_outbox_backlog('relay')`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n == 0
@@ -587,7 +587,7 @@ func TestCrashConsistency(t *testing.T) {
 	// attempt timeout and a margin) before it is sent again.
 	waitFor(t, 60*time.Second, "every webhook delivery to be made", func() bool {
 		var n int
-		if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM outbox WHERE dispatched_at IS NULL)
+		if err := conn.QueryRow(ctx, `SELECT (SELECT n FROM ch_outbox_backlog('webhooks'))
 			+ (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending')`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}

@@ -192,7 +192,7 @@ func TestTenantIsolationOfHostOperations(t *testing.T) {
 	conn := dbConn(t, env["DATABASE_URL"])
 	waitFor(t, 20*time.Second, "the outbox to be published and ingested by the webhook dispatcher", func() bool {
 		var n int
-		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE sent_at IS NULL OR dispatched_at IS NULL`).Scan(&n); err != nil {
+		if err := conn.QueryRow(t.Context(), `SELECT (SELECT n FROM ch_outbox_backlog('relay')) + (SELECT n FROM ch_outbox_backlog('webhooks'))`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n == 0

@@ -192,7 +192,7 @@ func checkConsistencyOn(t *testing.T, ctx context.Context, conn *pgxv5.Conn) con
 		(SELECT coalesce(sum(approved_amount), 0) FROM authorizations WHERE card_id IS NOT NULL AND response_code IN ('00', '10')),
 		(SELECT coalesce(sum(total_spent), 0) FROM cards),
 		(SELECT count(*) FROM outbox WHERE type LIKE 'authorization.%'),
-		(SELECT count(*) FROM outbox WHERE sent_at IS NULL)`).
+		(SELECT n FROM ch_outbox_backlog('relay'))`).
 		Scan(&c.Authorizations, &c.Approved, &c.ApprovedSum, &c.SpentByCards, &c.Events, &c.Unsent)
 	if err != nil {
 		t.Fatalf("reading counts: %v", err)

@@ -716,7 +716,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	conn := dbConn(t, env["DATABASE_URL"])
 	waitFor(t, 20*time.Second, "the outbox to be published", func() bool {
 		var n int
-		if err := conn.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`).Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, `SELECT n FROM ch_outbox_backlog('relay')`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n == 0

@@ -61,7 +61,7 @@ func backgroundJobs(a *App) []jobs.Job {
 					return n > 0, err
 				})
 				if total > 0 {
-					a.log.Info("pruned published events from the outbox", "deleted", total, "retention", a.cfg.OutboxRetention.String())
+					a.log.Info("pruned old events from the outbox", "deleted", total, "retention", a.cfg.OutboxRetention.String())
 				}
 				return err
 			})

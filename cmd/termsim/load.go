@@ -18,7 +18,7 @@ import (
 // (codes of the mix, valid ARPCs) and nothing failed; 1: unexpected
 // answers, errors or timeouts, or no connection; 2: bad flags.
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("load", "termsim load --card-dir DIR | --api URL --key KEY [--cards N] [--funded N] [--connections 2] [--inflight 8] [--rate R | --max] [--warmup 0s] [--duration 10s] [--mix FILE] [--json FILE] [--baseline]", stderr)
+	fs := newFlags("load", "termsim load --card-dir DIR | --api URL --key KEY [--cards N] [--funded N] [--connections 2] [--inflight 8] [--rate R | --max] [--warmup 0s] [--duration 10s] [--mix FILE] [--json FILE] [--baseline] [--cpu NAME=PID]", stderr)
 	tf := newTerminalFlags(fs)
 	nCards := fs.Int("cards", 0, "number of cards: the first N of --card-dir, or N new cards created through --api (default: all of --card-dir, or 10 with --api)")
 	cardDir := fs.String("card-dir", "", "`folder` of card files (*.json, *.yaml); their ATCs are kept in FILE.state")
@@ -38,6 +38,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jsonFile := fs.String("json", "", "also write the report as JSON to `file`")
 	baseline := fs.Bool("baseline", false, "first run the same load against an in-process bare server (answers 00, decides nothing) and report the host's throughput and p99 against it")
 	quiet := fs.Bool("quiet", false, "no progress line every second")
+	cpu := &loadgen.ProcCPU{}
+	fs.Var(cpu, "cpu", "`NAME=PID[,PID...]` or NAME=comm:COMMAND (repeatable, Linux): report the CPU time of those processes per decision over the measured window, e.g. --cpu cardhost=$PID --cpu postgresql=comm:postgres")
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}
@@ -116,6 +118,9 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		cfg.Progress = stderr
 	}
+	if !cpu.Empty() {
+		cfg.CPU = cpu
+	}
 
 	var bare *loadgen.LoadReport
 	if *baseline {
@@ -165,7 +170,7 @@ func runBare(ctx context.Context, cfg loadgen.LoadConfig, stderr io.Writer) (*lo
 		return nil, err
 	}
 	defer s.Close()
-	cfg.Label, cfg.Addr, cfg.Validate = "bare", s.Addr().String(), false
+	cfg.Label, cfg.Addr, cfg.Validate, cfg.CPU = "bare", s.Addr().String(), false, nil
 	if cfg.Progress != nil {
 		fmt.Fprintf(stderr, "bare server %s: %d connections x %d in flight for %v\n", cfg.Addr, cfg.Connections, cfg.InFlight, cfg.Duration)
 	}

@@ -123,12 +123,19 @@ var outcomes = map[string]host.CommitOutcome{
 
 // races maps what ch_commit_group raises for a race that slipped past its
 // checks (rolling the whole call back) to the outcome it means for a group
-// of one: CH001 an original changed, CH002 a concurrent duplicate.
+// of one: CH001 an original changed, CH002 a concurrent duplicate (and
+// uniqueRaces).
 var races = map[string]host.CommitOutcome{
 	"CH001": host.CommitStale,
 	"CH002": host.CommitDuplicate,
 	"CH003": host.CommitStale, // a debit beyond a customer balance: decide on a fresh read
-	"23505": host.CommitStale, // ledger_transfers_resolves_once: the hold was resolved meanwhile
+}
+
+// uniqueRaces maps the unique indexes whose violation (23505) is such a
+// race to its outcome.
+var uniqueRaces = map[string]host.CommitOutcome{
+	"authorizations_match_key":       host.CommitDuplicate, // a concurrent group stored the same request (0071)
+	"ledger_transfers_resolves_once": host.CommitStale,     // the hold was resolved meanwhile
 }
 
 // commitGroup applies decisions with one ch_commit_group call, one round
@@ -160,8 +167,11 @@ func (l *Ledger) commitGroup(ctx context.Context, q querier, cs []*host.Commit) 
 		}
 	}
 	var pgErr *pgconn.PgError
-	if len(cs) == 1 && errors.As(err, &pgErr) && (pgErr.Code != "23505" || pgErr.ConstraintName == "ledger_transfers_resolves_once") {
-		if o, ok := races[pgErr.Code]; ok {
+	if len(cs) == 1 && errors.As(err, &pgErr) {
+		if o, ok := uniqueRaces[pgErr.ConstraintName]; ok && pgErr.Code == "23505" {
+			return []host.CommitOutcome{o}, nil
+		}
+		if o, ok := races[pgErr.Code]; ok && pgErr.Code != "23505" {
 			return []host.CommitOutcome{o}, nil
 		}
 	}

@@ -1,8 +1,12 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -62,14 +66,35 @@ func (db *DB) AppendEvents(ctx context.Context, events []kafka.Event) error {
 
 // Outbox reads the outbox for the relay. Only the instance holding the
 // relay lease (a session advisory lock on a dedicated connection) gets rows,
-// so that one relay in a cluster publishes and per-key order holds. Safe for
-// concurrent use.
+// so that one relay in a cluster publishes and per-key order holds. The
+// outbox is append-only: what the relay has published is its cursor, the
+// outbox_cursors row "relay" (migration 0070 says what it holds and why no
+// row is missed), read when the lease is taken and stored after each batch
+// Kafka acknowledged. Safe for concurrent use.
 type Outbox struct {
 	db *DB
-	mu chan struct{} // 1-slot semaphore guarding lease
-	// lease is the connection holding the advisory lock (nil: not leader).
+	mu chan struct{} // 1-slot semaphore guarding what follows
+	// lease is the connection holding the advisory lock (nil: not leader);
+	// the relay's reads and cursor writes run on it.
 	lease *pgxpool.Conn
+	// cur is the stored cursor; next the cursor once the rows of the last
+	// read (read, in seq order) are all published; marked the seqs
+	// published since cur was stored, when a batch was acknowledged only
+	// in part (the next read skips them).
+	cur, next outboxCursor
+	read      []int64
+	marked    map[int64]bool
 }
+
+// outboxCursor is a row of outbox_cursors.
+type outboxCursor struct {
+	Low, High int64
+	Pending   []string // xid8 values, as text
+	Bounds    []int64
+}
+
+// relayCursor names the relay's row of outbox_cursors.
+const relayCursor = "relay"
 
 // Outbox returns the relay's view of the outbox table (one per DB; Close
 // releases its lease, and DB.Close closes it).
@@ -79,15 +104,12 @@ func (db *DB) Outbox() *Outbox {
 }
 
 // holdLease makes sure this instance holds the relay lease, returning
-// whether it does. A lost connection loses the lease; the next call tries
-// to take it again.
+// whether it does; taking it, it reads the stored cursor. A lost
+// connection loses the lease (dropLease); the next call tries to take it
+// again.
 func (o *Outbox) holdLease(ctx context.Context) (bool, error) {
 	if o.lease != nil {
-		if err := o.lease.Ping(ctx); err == nil {
-			return true, nil
-		}
-		o.lease.Release()
-		o.lease = nil
+		return true, nil
 	}
 	conn, err := o.db.pool.Acquire(ctx)
 	if err != nil {
@@ -103,11 +125,30 @@ func (o *Outbox) holdLease(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	o.lease = conn
+	if err := conn.QueryRow(ctx, `SELECT low, high, pending::text[], bounds FROM outbox_cursors WHERE name = $1`, relayCursor).
+		Scan(&o.cur.Low, &o.cur.High, &o.cur.Pending, &o.cur.Bounds); err != nil {
+		o.dropLease()
+		return false, fmt.Errorf("reading the relay's cursor: %w", err)
+	}
+	o.next, o.read, o.marked = o.cur, nil, nil
 	return true, nil
 }
 
-// Pending returns up to limit unsent events in seq order; none when another
-// instance holds the relay lease.
+// dropLease closes the lease's connection (which ends the advisory lock
+// with its session) after an error on it; the caller holds mu.
+func (o *Outbox) dropLease() {
+	if o.lease == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = o.lease.Hijack().Close(ctx)
+	o.lease = nil
+}
+
+// Pending returns up to limit unpublished events (and the now visible
+// ones of transactions that were in progress at the last read) in seq
+// order; none when another instance holds the relay lease.
 func (o *Outbox) Pending(ctx context.Context, limit int) ([]kafka.OutboxRecord, error) {
 	o.mu <- struct{}{}
 	defer func() { <-o.mu }()
@@ -115,10 +156,139 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]kafka.OutboxRecord, 
 	if err != nil || !ok {
 		return nil, err
 	}
-	rows, err := o.db.pool.Query(ctx, `SELECT seq, event_id, type, source, subject, tenant_id, time, data
-		FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1`, limit)
+	c := o.cur
+	rows, err := o.lease.Query(ctx, `SELECT seq, event_id, type, source, subject, tenant_id, time, data,
+		next_low, next_high, next_pending::text[], next_bounds FROM ch_outbox_read($1, $2, $3::xid8[], $4, $5)`,
+		c.Low, c.High, c.Pending, c.Bounds, limit)
 	if err != nil {
+		o.dropLease()
 		return nil, fmt.Errorf("reading outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []kafka.OutboxRecord
+	var read []int64
+	var next *outboxCursor
+	for rows.Next() {
+		var rec kafka.OutboxRecord
+		var seq *int64
+		var nc outboxCursor
+		var low, high *int64
+		e := &rec.Event
+		var eventID, typ, source, subject, tenant *string
+		var at *time.Time
+		if err := rows.Scan(&seq, &eventID, &typ, &source, &subject, &tenant, &at, &e.Data, &low, &high, &nc.Pending, &nc.Bounds); err != nil {
+			o.dropLease()
+			return nil, fmt.Errorf("reading outbox: %w", err)
+		}
+		if seq == nil { // the last row: the cursor after this read
+			if low == nil || high == nil {
+				o.dropLease()
+				return nil, errors.New("reading outbox: ch_outbox_read returned no cursor")
+			}
+			nc.Low, nc.High = *low, *high
+			next = &nc
+			continue
+		}
+		read = append(read, *seq)
+		if o.marked[*seq] {
+			continue
+		}
+		rec.Seq, e.ID, e.Type, e.Source, e.Subject, e.TenantID, e.Time = *seq, deref(eventID), deref(typ), deref(source), deref(subject), deref(tenant), at.UTC()
+		e.SpecVersion, e.DataContentType = kafka.SpecVersion, kafka.ContentTypeJSON
+		out = append(out, rec)
+	}
+	if err := rows.Err(); err != nil || next == nil {
+		o.dropLease()
+		return nil, fmt.Errorf("reading outbox: %w", cmp.Or(err, errors.New("ch_outbox_read returned no cursor")))
+	}
+	o.next, o.read = *next, read
+	if len(out) == 0 {
+		// Nothing to publish (or all of it already was): the cursor moves
+		// on at once.
+		return nil, o.store(ctx, o.next)
+	}
+	return out, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// MarkSent records that Kafka acknowledged the events with these seqs.
+// When they are all the last read returned, the relay's cursor moves on
+// and is stored (one single-row update per batch). When they are part of
+// it (a batch acknowledged in part), the cursor moves up to the last of
+// the unbroken run of marked rows, provided every row of the last read's
+// earlier transactions is among them; the rest are remembered, and the
+// next read skips them.
+func (o *Outbox) MarkSent(ctx context.Context, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	o.mu <- struct{}{}
+	defer func() { <-o.mu }()
+	if o.lease == nil {
+		return nil // the lease was lost: the next leader publishes them again (at least once)
+	}
+	if o.marked == nil {
+		o.marked = map[int64]bool{}
+	}
+	for _, s := range seqs {
+		o.marked[s] = true
+	}
+	// o.read is in seq order: the late rows (at most cur.High) first.
+	upTo := int64(-1)
+	for _, s := range o.read {
+		if !o.marked[s] {
+			break
+		}
+		upTo = s
+	}
+	switch {
+	case len(o.read) > 0 && upTo == o.read[len(o.read)-1]:
+		return o.store(ctx, o.next)
+	case upTo > o.cur.High:
+		// Every late row and the fresh ones up to upTo are published: the
+		// snapshot's transactions still cover what is missing below upTo.
+		part := o.next
+		part.High, part.Low = upTo, min(part.Low, upTo)
+		return o.store(ctx, part)
+	}
+	return nil
+}
+
+// store makes c the relay's cursor, in memory and in outbox_cursors; the
+// rows of the last read at or below c.High are forgotten. The caller
+// holds mu and the lease.
+func (o *Outbox) store(ctx context.Context, c outboxCursor) error {
+	if c.Low != o.cur.Low || c.High != o.cur.High || !slices.Equal(c.Pending, o.cur.Pending) || !slices.Equal(c.Bounds, o.cur.Bounds) {
+		if _, err := o.lease.Exec(ctx, `UPDATE outbox_cursors SET low = $2, high = $3, pending = $4::xid8[], bounds = $5, updated_at = $6
+			WHERE name = $1`, relayCursor, c.Low, c.High, c.Pending, c.Bounds, o.db.Now()); err != nil {
+			o.dropLease()
+			return fmt.Errorf("storing the relay's cursor: %w", err)
+		}
+	}
+	o.cur = c
+	o.read = slices.DeleteFunc(o.read, func(s int64) bool { return s <= c.High })
+	maps.DeleteFunc(o.marked, func(s int64, _ bool) bool { return s <= c.High })
+	return nil
+}
+
+// Published returns up to limit events Kafka acknowledged (and the prune
+// has not deleted yet) whose seq is above afterSeq and whose time is not
+// before since, in seq order: the history that outbox.Relay.Replay
+// publishes again into a broker that lost it (the embedded, in-memory
+// broker after a restart). It needs no relay lease: it changes nothing.
+func (o *Outbox) Published(ctx context.Context, afterSeq int64, since time.Time, limit int) ([]kafka.OutboxRecord, error) {
+	rows, err := o.db.pool.Query(ctx, `SELECT o.seq, o.event_id, o.type, o.source, o.subject, o.tenant_id, o.time, o.data
+		FROM outbox o, outbox_cursors c
+		WHERE c.name = $4 AND o.seq > $1 AND o.seq <= c.high AND NOT (o.seq > c.low AND o.xid = ANY (c.pending)) AND o.time >= $2
+		ORDER BY o.seq LIMIT $3`, afterSeq, since, limit, relayCursor)
+	if err != nil {
+		return nil, fmt.Errorf("reading published outbox rows: %w", err)
 	}
 	return pgx.CollectRows(rows, scanOutboxRecord)
 }
@@ -132,40 +302,20 @@ func scanOutboxRecord(r pgx.CollectableRow) (kafka.OutboxRecord, error) {
 	return rec, err
 }
 
-// Published returns up to limit events Kafka acknowledged (and the prune
-// has not deleted yet) whose seq is above afterSeq and whose time is not
-// before since, in seq order: the history that outbox.Relay.Replay
-// publishes again into a broker that lost it (the embedded, in-memory
-// broker after a restart). It needs no relay lease: it changes nothing.
-func (o *Outbox) Published(ctx context.Context, afterSeq int64, since time.Time, limit int) ([]kafka.OutboxRecord, error) {
-	rows, err := o.db.pool.Query(ctx, `SELECT seq, event_id, type, source, subject, tenant_id, time, data
-		FROM outbox WHERE sent_at IS NOT NULL AND seq > $1 AND time >= $2 ORDER BY seq LIMIT $3`, afterSeq, since, limit)
-	if err != nil {
-		return nil, fmt.Errorf("reading published outbox rows: %w", err)
-	}
-	return pgx.CollectRows(rows, scanOutboxRecord)
-}
-
-// MarkSent records that the events with these seqs were acknowledged by
-// Kafka.
-func (o *Outbox) MarkSent(ctx context.Context, seqs []int64) error {
-	if len(seqs) == 0 {
-		return nil
-	}
-	if _, err := o.db.pool.Exec(ctx, `UPDATE outbox SET sent_at = $2 WHERE seq = ANY($1) AND sent_at IS NULL`, seqs, o.db.Now()); err != nil {
-		return fmt.Errorf("marking outbox sent: %w", err)
-	}
-	return nil
-}
-
-// Lag returns how many events wait to be published and when the oldest was
-// written (zero time when none).
+// Lag returns how many events wait to be published (as far as the stored
+// cursor says) and when the oldest was written (zero time when none).
 func (o *Outbox) Lag(ctx context.Context) (int64, time.Time, error) {
+	return o.db.Backlog(ctx, relayCursor)
+}
+
+// Backlog returns how many outbox rows the reader of a cursor ("relay",
+// "webhooks") has not handled, as far as its stored cursor says, and the
+// time of the oldest (zero when none).
+func (db *DB) Backlog(ctx context.Context, cursor string) (int64, time.Time, error) {
 	var n int64
 	var oldest *time.Time
-	err := o.db.pool.QueryRow(ctx, `SELECT count(*), min(time) FROM outbox WHERE sent_at IS NULL`).Scan(&n, &oldest)
-	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("reading outbox lag: %w", err)
+	if err := db.pool.QueryRow(ctx, `SELECT n, oldest FROM ch_outbox_backlog($1)`, cursor).Scan(&n, &oldest); err != nil {
+		return 0, time.Time{}, fmt.Errorf("reading the %s backlog: %w", cursor, err)
 	}
 	if oldest == nil {
 		return n, time.Time{}, nil
@@ -190,16 +340,16 @@ func (o *Outbox) Close() {
 	}
 }
 
-// PruneOutbox deletes events Kafka acknowledged before sentBefore among the
-// limit oldest rows of the outbox, and returns how many it deleted. Unsent
-// events are never deleted, nor events the webhook dispatcher has not yet
-// moved to its event store (dispatched_at, migration 0040). It looks only at the head of the table (rows
-// are sent in seq order), so a pass over a table with nothing to prune
-// costs one short index scan; call it again while it deletes something.
-func (db *DB) PruneOutbox(ctx context.Context, sentBefore time.Time, limit int) (int64, error) {
+// PruneOutbox deletes events written before before that both the relay
+// and the webhook dispatcher have handled (at or below both cursors' low,
+// migration 0070) among the limit oldest rows of the outbox, and returns
+// how many it deleted. It looks only at the head of the table, so a pass
+// over a table with nothing to prune costs one short index scan; call it
+// again while it deletes something.
+func (db *DB) PruneOutbox(ctx context.Context, before time.Time, limit int) (int64, error) {
 	tag, err := db.pool.Exec(ctx, `DELETE FROM outbox WHERE seq IN (
-		SELECT seq FROM (SELECT seq, sent_at, dispatched_at FROM outbox ORDER BY seq LIMIT $2) head
-		WHERE sent_at < $1 AND dispatched_at IS NOT NULL)`, sentBefore, limit)
+		SELECT seq FROM (SELECT seq, time FROM outbox ORDER BY seq LIMIT $2) head
+		WHERE time < $1 AND seq <= (SELECT min(low) FROM outbox_cursors WHERE name IN ('relay', 'webhooks')))`, before, limit)
 	if err != nil {
 		return 0, fmt.Errorf("pruning outbox: %w", err)
 	}

@@ -68,8 +68,9 @@ type Store interface {
 	// failingSince) builds. It returns the reason when it disabled the
 	// endpoint, else "".
 	Record(ctx context.Context, o Outcome, failingLimit time.Time, disabled func(reason string, failingSince *time.Time) (kafka.Event, error)) (string, error)
-	// Purge deletes up to limit events that happened before before, with
-	// their deliveries and attempts, and returns how many.
+	// Purge deletes up to limit deliveries (no longer pending) and attempts
+	// of events that happened before before, and returns how many (the
+	// events are the outbox's, which keeps them for the retention).
 	Purge(ctx context.Context, before time.Time, limit int) (int, error)
 }
 

@@ -21,14 +21,18 @@ type Record = kafka.OutboxRecord
 //   - Pending returns up to limit unsent rows in ascending Seq order (the
 //     lowest first), or none. It must return a row again until MarkSent has
 //     recorded it, and must not skip an unsent row that is visible (a
-//     "sent up to Seq N" watermark would lose rows whose transactions
-//     commit out of Seq order; use a per-row sent flag or a delete).
+//     plain "sent up to Seq N" watermark would lose rows whose
+//     transactions commit out of Seq order: issuance/postgres keeps, with
+//     its watermark, the transactions in progress at its last read, whose
+//     rows it takes when they become visible; migration 0070). A row
+//     committed after a row of a higher Seq may come in a later call than
+//     it; per-key order holds (below).
 //   - Only one relay in a cluster may publish at a time, or two relays
 //     could interleave one card's events. The Source enforces that: e.g.
 //     Pending takes or renews a PostgreSQL advisory-lock lease, and
 //     returns no rows (and no error) while another instance holds it.
 //   - MarkSent records that the rows with these Seqs were acknowledged by
-//     Kafka (a sent_at timestamp or a delete). It is called only after the
+//     Kafka (a cursor, a per-row flag or a delete). It is called only after the
 //     acknowledgement, with Seqs in ascending order; marking a row already
 //     marked is not an error.
 //   - Lag reports how many rows are unsent and the commit time of the

@@ -68,6 +68,9 @@ type LoadConfig struct {
 	Progress io.Writer
 	// ClientOptions are passed to Dial (besides the timeouts).
 	ClientOptions []terminal.Option
+	// CPU, when not nil, is read at the start and the end of the measured
+	// window: LoadReport.CPU is each group's CPU time per answer.
+	CPU CPUMeter
 }
 
 // ErrLoadConfig: RunLoad was given an unusable configuration.
@@ -125,6 +128,11 @@ type LoadReport struct {
 	// Problems are the distinct unexpected answers and errors, most
 	// frequent first (at most 20).
 	Problems []ProblemCount `json:"problems,omitempty"`
+	// CPU is the CPU time of LoadConfig.CPU's process groups over the
+	// measured window per answer (reversals included), with their total
+	// last; CPUError says why it is missing when it could not be read.
+	CPU      []CPUCost `json:"cpu,omitempty"`
+	CPUError string    `json:"cpu_error,omitempty"`
 }
 
 // KindReport is one mix kind's share of a load run.
@@ -199,6 +207,11 @@ type loadRun struct {
 	// measured counts the requests (reversals aside) scheduled after the
 	// warm-up, and measuredAnswered the answers to requests sent then.
 	measured, measuredAnswered atomic.Uint64
+	// decisions counts every answer to a request sent after the warm-up,
+	// reversals included: what the CPU figures are divided by.
+	decisions atomic.Uint64
+	cpu       *cpuWindow
+	cpuBegun  chan struct{}
 
 	hist                               Histogram
 	sent, answered, approved, declined atomic.Uint64
@@ -263,6 +276,10 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	l.end = l.warm.Add(cfg.Duration)
 	runCtx, stop := context.WithDeadline(ctx, l.end)
 	defer stop()
+	if cfg.CPU != nil {
+		l.cpu, l.cpuBegun = &cpuWindow{meter: cfg.CPU}, make(chan struct{})
+		time.AfterFunc(cfg.Warmup, func() { l.cpu.begin(); close(l.cpuBegun) })
+	}
 	progressDone := make(chan struct{})
 	if cfg.Progress != nil {
 		go l.progress(runCtx, progressDone)
@@ -497,6 +514,7 @@ func (l *loadRun) send(ctx, runCtx context.Context, conn *loadConn, tx *terminal
 		return nil
 	}
 	if measured {
+		l.decisions.Add(1)
 		lat := r.Latency
 		if l.cfg.Rate > 0 {
 			lat = time.Since(at)
@@ -593,6 +611,13 @@ func (l *loadRun) report(elapsed time.Duration) *LoadReport {
 	})
 	if len(r.Problems) > 20 {
 		r.Problems = r.Problems[:20]
+	}
+	if l.cpu != nil {
+		<-l.cpuBegun
+		var err error
+		if r.CPU, err = l.cpu.costs(l.decisions.Load(), elapsed); err != nil {
+			r.CPUError = err.Error()
+		}
 	}
 	return r
 }
@@ -695,6 +720,16 @@ func (r *LoadReport) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "  reversals %d: %s", k.Reversals, formatCodes(k.ReversalCodes))
 		}
 		fmt.Fprintln(w)
+	}
+	if len(r.CPU) > 0 {
+		parts := make([]string, len(r.CPU))
+		for i, c := range r.CPU {
+			parts[i] = fmt.Sprintf("%s %.0f µs (%.2f cores)", c.Name, c.PerDecisionUS, c.Cores)
+		}
+		fmt.Fprintf(w, "  cpu        per decision: %s, over %d answers\n", strings.Join(parts, ", "), r.CPU[len(r.CPU)-1].Decisions)
+	}
+	if r.CPUError != "" {
+		fmt.Fprintf(w, "  cpu        not measured: %s\n", r.CPUError)
 	}
 	if len(r.Problems) > 0 {
 		fmt.Fprintln(w, "  problems")

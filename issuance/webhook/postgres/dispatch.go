@@ -32,7 +32,7 @@ const claimSQL = `WITH room(endpoint_id, n) AS (SELECT * FROM unnest($3::text[],
 	)
 	UPDATE webhook_deliveries d SET next_attempt_at = $2, attempts = d.attempts + 1, updated_at = $1
 	FROM pick, webhook_endpoints e, webhook_events ev
-	WHERE d.id = pick.id AND e.id = d.endpoint_id AND ev.id = d.event_id
+	WHERE d.id = pick.id AND e.id = d.endpoint_id AND ev.tenant_id = d.tenant_id AND ev.id = d.event_id
 	RETURNING d.id, d.attempts, ` + `e.id, e.tenant_id, e.url, e.seal_key_ref, e.secret_sealed, e.previous_secret_sealed, e.previous_secret_until,
 		ev.id, ev.source, ev.type, ev.subject, ev.time, ev.tenant_id, ev.data`
 

@@ -1,10 +1,11 @@
 // Package postgres is the webhook store: [Store] implements
 // webhook.Store over the cardhost database (webhook_endpoints,
-// webhook_events, webhook_deliveries, webhook_attempts, and the outbox's
-// dispatched_at; migration 0040 in issuance/postgres).
+// webhook_events, webhook_deliveries, webhook_attempts, and the
+// dispatcher's outbox cursor; migrations 0040 and 0070 in
+// issuance/postgres).
 //
 // Every change of state is one transaction: ingesting a batch of outbox
-// rows (events, their deliveries and the rows' dispatched_at), claiming due
+// rows (events, their deliveries and the dispatcher's cursor), claiming due
 // deliveries (a lease in next_attempt_at, FOR UPDATE SKIP LOCKED, so
 // instances share the work), and recording an attempt (the attempt, the
 // delivery, the endpoint's failing_since and, when it is disabled, its

@@ -14,34 +14,22 @@ import (
 	"github.com/cardhost/cardhost/kafka"
 )
 
-// subscribes is webhook.Matches in SQL, for an endpoint e and an event ev.
+// subscribes is webhook.Matches in SQL, for an endpoint e and an event ev
+// (ch_webhook_ingest has the same condition).
 const subscribes = `(ev.type = ANY(e.event_types) OR split_part(ev.type, '.', 1) || '.*' = ANY(e.event_types))`
 
-// ingestSQL moves a batch of outbox rows no instance holds into the event
-// store, adds a delivery per enabled endpoint of the event's tenant that
-// subscribes to its type and existed when it happened, and marks the rows
-// dispatched: one statement, one transaction.
-const ingestSQL = `WITH batch AS (
-		SELECT seq, event_id, type, source, subject, tenant_id, time, data FROM outbox
-		WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
-	), stored AS (
-		INSERT INTO webhook_events (id, tenant_id, type, source, subject, time, data, ingested_at)
-		SELECT event_id, tenant_id, type, source, subject, time, data, $2 FROM batch
-		ON CONFLICT (id) DO NOTHING RETURNING id, tenant_id, type, time
-	), deliveries AS (
-		INSERT INTO webhook_deliveries (tenant_id, endpoint_id, event_id, status, next_attempt_at, created_at, updated_at)
-		SELECT ev.tenant_id, e.id, ev.id, 'pending', $2, $2, $2
-		FROM stored ev JOIN webhook_endpoints e ON e.tenant_id = ev.tenant_id AND NOT e.disabled AND e.created_at <= ev.time AND ` + subscribes + `
-	)
-	UPDATE outbox SET dispatched_at = $2 WHERE seq IN (SELECT seq FROM batch)`
-
-// Ingest implements webhook.Store.
+// Ingest implements webhook.Store: ch_webhook_ingest (migration 0070 in
+// issuance/postgres) moves the outbox rows past the dispatcher's cursor
+// into the event store, adds a delivery per enabled endpoint of the
+// event's tenant that subscribes to its type and existed when it
+// happened, and moves the cursor on: one transaction, instances taking
+// turns.
 func (s *Store) Ingest(ctx context.Context, limit int, now time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, ingestSQL, limit, now)
-	if err != nil {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT ch_webhook_ingest($1, $2)`, limit, now).Scan(&n); err != nil {
 		return 0, fmt.Errorf("ingesting outbox events: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }
 
 const eventColumns = `id, source, type, subject, time, tenant_id, data`
@@ -139,12 +127,22 @@ func (s *Store) Recover(ctx context.Context, tenantID, endpointID string, since,
 	return int(tag.RowsAffected()), nil
 }
 
-// Purge implements webhook.Store.
+// Purge implements webhook.Store. The events themselves are outbox rows
+// (migration 0072), deleted by the outbox's prune once they are older than
+// the Events API's retention and both readers have handled them; Purge
+// deletes the attempts made before before and the deliveries created
+// before it that are no longer pending, up to limit of each.
 func (s *Store) Purge(ctx context.Context, before time.Time, limit int) (int, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM webhook_events WHERE id IN (
-		SELECT id FROM webhook_events WHERE time < $1 ORDER BY time LIMIT $2)`, before, limit)
+	var n int
+	err := s.pool.QueryRow(ctx, `WITH a AS (
+			DELETE FROM webhook_attempts WHERE id IN (SELECT id FROM webhook_attempts WHERE attempted_at < $1 ORDER BY id LIMIT $2) RETURNING 1
+		), d AS (
+			DELETE FROM webhook_deliveries WHERE id IN (
+				SELECT id FROM webhook_deliveries WHERE created_at < $1 AND status <> 'pending' ORDER BY id LIMIT $2) RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM d)`, before, limit).Scan(&n)
 	if err != nil {
-		return 0, fmt.Errorf("purging events: %w", err)
+		return 0, fmt.Errorf("purging webhook deliveries: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }

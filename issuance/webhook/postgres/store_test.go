@@ -95,7 +95,7 @@ func TestIngestOnceAcrossInstances(t *testing.T) {
 	var events, toCards, toOrders, undispatched int
 	f.db.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM webhook_events WHERE type = 'card.activated'),
 		(SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = $1), (SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = $2),
-		(SELECT count(*) FROM outbox WHERE dispatched_at IS NULL)`, cards, orders).Scan(&events, &toCards, &toOrders, &undispatched)
+		(SELECT n FROM ch_outbox_backlog('webhooks'))`, cards, orders).Scan(&events, &toCards, &toOrders, &undispatched)
 	if total != 301 || events != 300 || toCards != 300 || toOrders != 0 || undispatched != 0 {
 		t.Fatalf("ingested %d rows (want 301 with tenant.created): %d events, %d and %d deliveries, %d left", total, events, toCards, toOrders, undispatched)
 	}

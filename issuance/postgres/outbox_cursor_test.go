@@ -1,0 +1,222 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cardhost/cardhost/issuance/postgres"
+	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
+	"github.com/cardhost/cardhost/kafka"
+)
+
+func cursorEvent(t testing.TB, subject string, n int) kafka.Event {
+	t.Helper()
+	now := time.Now()
+	return kafka.Event{SpecVersion: kafka.SpecVersion, ID: kafka.NewID(now), Source: "cardhost/test", Type: "card.updated",
+		Subject: subject, TenantID: "ten_test", Time: now, DataContentType: kafka.ContentTypeJSON, Data: []byte(fmt.Sprintf(`{"n":%d}`, n))}
+}
+
+// TestOutboxCursorTakesLateRows: a row whose transaction commits after a
+// read that already passed its seq (a later seq committed first) is
+// published on a later read, once.
+func TestOutboxCursorTakesLateRows(t *testing.T) {
+	db := pgtest.New(t, postgres.Config{})
+	ctx := context.Background()
+	o := db.Outbox()
+	defer o.Close()
+	drain(t, o)
+
+	tx, err := db.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	late := cursorEvent(t, "crd_late", 1)
+	if err := postgres.InsertEvents(ctx, tx, []kafka.Event{late}); err != nil {
+		t.Fatal(err)
+	}
+	early := cursorEvent(t, "crd_early", 1)
+	if err := db.AppendEvents(ctx, []kafka.Event{early}); err != nil {
+		t.Fatal(err)
+	}
+	if got := drain(t, o); len(got) != 1 || got[0].Event.ID != early.ID {
+		t.Fatalf("first read published %v, want only the committed later row", ids(got))
+	}
+	if n, _, err := db.Backlog(ctx, "relay"); err != nil || n != 0 {
+		t.Fatalf("backlog with the late row uncommitted: %d, %v; want 0", n, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := db.Backlog(ctx, "relay"); err != nil || n != 1 {
+		t.Fatalf("backlog after the late commit: %d, %v; want 1", n, err)
+	}
+	got := drain(t, o)
+	if len(got) != 1 || got[0].Event.ID != late.ID || got[0].Seq > mustSeq(t, db, early.ID) {
+		t.Fatalf("second read published %v, want the late row (a lower seq)", ids(got))
+	}
+	if got := drain(t, o); len(got) != 0 {
+		t.Fatalf("third read published %v, want nothing", ids(got))
+	}
+}
+
+// TestOutboxCursorUnderConcurrentWriters: writers commit events in
+// transactions that overlap and end out of seq order while the relay
+// reads; every event is published exactly once, and each subject's events
+// in the order they were committed. The same holds for the webhook
+// dispatcher's ingest.
+func TestOutboxCursorUnderConcurrentWriters(t *testing.T) {
+	db := pgtest.New(t, postgres.Config{})
+	ctx := context.Background()
+	o := db.Outbox()
+	defer o.Close()
+	drain(t, o)
+
+	const writers, perWriter = 6, 40
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var published []kafka.OutboxRecord
+	var readers sync.WaitGroup
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		for {
+			select {
+			case <-stop:
+				published = append(published, drain(t, o)...)
+				return
+			default:
+				published = append(published, readOnce(t, o)...)
+			}
+		}
+	}()
+	for w := range writers {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			subject := fmt.Sprintf("crd_w%d", w)
+			for i := 0; i < perWriter; {
+				tx, err := db.Pool().Begin(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				// Another row first, so the transaction has its xid and
+				// seq before it waits.
+				if err := postgres.InsertEvents(ctx, tx, []kafka.Event{cursorEvent(t, subject, i)}); err != nil {
+					t.Error(err)
+					tx.Rollback(ctx)
+					return
+				}
+				time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
+				if rng.IntN(10) == 0 {
+					tx.Rollback(ctx) // a gap in the seqs; event i is written again
+					continue
+				}
+				if err := tx.Commit(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+				i++
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+
+	seen := map[string]bool{}
+	last := map[string]int{}
+	for _, r := range published {
+		if seen[r.Event.ID] {
+			t.Fatalf("event %s published twice", r.Event.ID)
+		}
+		seen[r.Event.ID] = true
+		var n struct{ N int }
+		if err := json.Unmarshal(r.Event.Data, &n); err != nil {
+			t.Fatal(err)
+		}
+		if prev, ok := last[r.Event.Subject]; ok && n.N != prev+1 {
+			t.Fatalf("%s: event %d published after %d", r.Event.Subject, n.N, prev)
+		}
+		last[r.Event.Subject] = n.N
+	}
+	if len(seen) != writers*perWriter {
+		t.Fatalf("published %d events, want %d", len(seen), writers*perWriter)
+	}
+	var ingested int
+	for {
+		var n int
+		if err := db.Pool().QueryRow(ctx, `SELECT ch_webhook_ingest(50, now())`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		ingested += n
+	}
+	var stored int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM webhook_events WHERE subject LIKE 'crd_w%'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored != writers*perWriter {
+		t.Fatalf("webhook event store holds %d events, want %d", stored, writers*perWriter)
+	}
+}
+
+// readOnce makes one relay pass: read, then mark everything read.
+func readOnce(t testing.TB, o *postgres.Outbox) []kafka.OutboxRecord {
+	t.Helper()
+	recs, err := o.Pending(context.Background(), 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) > 0 {
+		seqs := make([]int64, len(recs))
+		for i, r := range recs {
+			seqs[i] = r.Seq
+		}
+		if !slices.IsSorted(seqs) {
+			t.Fatalf("Pending out of seq order: %v", seqs)
+		}
+		if err := o.MarkSent(context.Background(), seqs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return recs
+}
+
+// drain reads and marks until a read returns nothing.
+func drain(t testing.TB, o *postgres.Outbox) []kafka.OutboxRecord {
+	t.Helper()
+	var all []kafka.OutboxRecord
+	for {
+		recs := readOnce(t, o)
+		if len(recs) == 0 {
+			return all
+		}
+		all = append(all, recs...)
+	}
+}
+
+func ids(recs []kafka.OutboxRecord) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = fmt.Sprintf("%d:%s", r.Seq, r.Event.ID)
+	}
+	return out
+}
+
+func mustSeq(t testing.TB, db *postgres.DB, eventID string) int64 {
+	t.Helper()
+	var seq int64
+	if err := db.Pool().QueryRow(context.Background(), `SELECT seq FROM outbox WHERE event_id = $1`, eventID).Scan(&seq); err != nil {
+		t.Fatal(err)
+	}
+	return seq
+}
