@@ -172,7 +172,7 @@ func (r *Request) Plan(typ string, now time.Time, months int, expiryAt *time.Tim
 		return p, err
 	}
 	p.Expiry = hi
-	if r.ExpirationDate != "" {
+	if r.ExpirationDate != "" && validYYMM(r.ExpirationDate) {
 		if !ExpirationInBounds(r.ExpirationDate, lo, hi) {
 			add("expiration_date", "out_of_range", "from "+lo+" to "+hi+" (the product's validity_months)")
 		}
