@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cardhost/cardhost/host/merchantguard"
 	"github.com/cardhost/cardhost/kafka"
 )
 
@@ -61,7 +62,7 @@ func (e *Engine) decided(ctx context.Context, req *Request, resp *Response, n *d
 	}
 	h := fnv.New64a()
 	h.Write(n.index)
-	if trip := e.merchants.record(req.AcquirerID, req.Merchant, h.Sum64(), tenant, cardID, failureReasons[resp.Reason], n.now); trip != nil {
+	if trip := e.merchants.Record(req.AcquirerID, req.Merchant, h.Sum64(), tenant, cardID, failureReasons[resp.Reason], n.now); trip != nil {
 		e.merchantBlocked(ctx, trip)
 	}
 }
@@ -69,17 +70,17 @@ func (e *Engine) decided(ctx context.Context, req *Request, resp *Response, n *d
 // merchantBlocked reports a blocked merchant: a warning, and a
 // merchant.blocked event to each issuer whose cards it hit, written off the
 // request's path.
-func (e *Engine) merchantBlocked(ctx context.Context, t *merchantTrip) {
-	e.log.WarnContext(ctx, "merchant blocked for card-not-present requests: verification failures on many cards", "acquirer_id", t.acquirer,
-		"merchant_id", t.merchant, "failed_cards", t.failedCards, "failed_requests", t.failures, "requests", t.all, "blocked_until", t.until)
+func (e *Engine) merchantBlocked(ctx context.Context, t *merchantguard.Trip) {
+	e.log.WarnContext(ctx, "merchant blocked for card-not-present requests: verification failures on many cards", "acquirer_id", t.Acquirer,
+		"merchant_id", t.Merchant, "failed_cards", t.FailedCards, "failed_requests", t.Failures, "requests", t.All, "blocked_until", t.Until)
 	var events []kafka.Event
-	for _, tenant := range slices.Sorted(maps.Keys(t.cards)) {
-		cards := t.cards[tenant]
+	for _, tenant := range slices.Sorted(maps.Keys(t.Cards)) {
+		cards := t.Cards[tenant]
 		slices.Sort(cards)
-		d := kafka.MerchantData{Merchant: kafka.MerchantKey(t.acquirer, t.merchant), TenantID: tenant, AcquirerID: t.acquirer, MerchantID: t.merchant,
-			CardIDs: cards, FailedCards: t.failedCards, FailedRequests: t.failures, Requests: t.all,
-			WindowSeconds: int(e.merchants.cfg.Window / time.Second), BlockedAt: t.at, BlockedUntil: t.until}
-		ev, err := kafka.NewEvent(kafka.TypeMerchantBlocked, d.Merchant, tenant, d, t.at)
+		d := kafka.MerchantData{Merchant: kafka.MerchantKey(t.Acquirer, t.Merchant), TenantID: tenant, AcquirerID: t.Acquirer, MerchantID: t.Merchant,
+			CardIDs: cards, FailedCards: t.FailedCards, FailedRequests: t.Failures, Requests: t.All,
+			WindowSeconds: int(e.merchants.Window() / time.Second), BlockedAt: t.At, BlockedUntil: t.Until}
+		ev, err := kafka.NewEvent(kafka.TypeMerchantBlocked, d.Merchant, tenant, d, t.At)
 		if err != nil {
 			e.log.ErrorContext(ctx, "building merchant.blocked event", "tenant_id", tenant, "error", err)
 			continue
@@ -94,7 +95,7 @@ func (e *Engine) merchantBlocked(ctx context.Context, t *merchantTrip) {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
 		defer cancel()
 		if err := a.AppendEvents(actx, events); err != nil {
-			e.log.Error("writing merchant.blocked events", "acquirer_id", t.acquirer, "merchant_id", t.merchant, "error", err)
+			e.log.Error("writing merchant.blocked events", "acquirer_id", t.Acquirer, "merchant_id", t.Merchant, "error", err)
 		}
 	}()
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/emv/tlv"
+	"github.com/cardhost/cardhost/host/merchantguard"
 	"github.com/cardhost/cardhost/iso/digit"
 	"github.com/cardhost/cardhost/issuance"
 )
@@ -77,7 +78,7 @@ type Engine struct {
 	hook      StepHook
 	cache     *cardCache
 	acq       *acquirerBook
-	merchants *merchantGuard
+	merchants *merchantguard.Guard
 	issuers   *decisionBook
 	locks     [lockStripes]sync.Mutex
 }
@@ -127,7 +128,7 @@ func New(cfg Config, ledger Ledger, v Verifier, logger *slog.Logger, hook StepHo
 		logger = slog.New(slog.DiscardHandler)
 	}
 	e := &Engine{cfg: cfg, ledger: ledger, v: v, log: logger.With("component", "host"), hook: hook,
-		cache: newCardCache(cfg.CacheSize, cfg.CacheTTL), merchants: newMerchantGuard(cfg.Merchants)}
+		cache: newCardCache(cfg.CacheSize, cfg.CacheTTL), merchants: merchantguard.New(cfg.Merchants)}
 	e.acq = newAcquirerBook(ledger.Acquirers, cfg.AcquirerTTL, e.now)
 	e.issuers = newDecisionBook(cfg.Decisions, e.now, e.log)
 	return e, nil
@@ -190,7 +191,7 @@ func (e *Engine) decide(ctx context.Context, req *Request, n *decideNote) (*Resp
 		return e.decideWithoutCard(ctx, req, early, n)
 	}
 	n.cnp = !early.Decided() && (req.Kind == KindAuthorization || req.Kind == KindFinancial) && cardNotPresent(req.EntryMode)
-	if n.cnp && e.merchants.blocked(req.AcquirerID, req.Merchant, now) {
+	if n.cnp && e.merchants.Blocked(req.AcquirerID, req.Merchant, now) {
 		early = Decline(ReasonMerchantBlocked) // known card or not: the same answer
 	}
 	idxs, err := e.v.IndexPANAll(ctx, e.cfg.PANIndexRef, req.PAN)

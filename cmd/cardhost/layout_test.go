@@ -77,7 +77,7 @@ var dependencyRules = map[string]rule{
 	"issuance/reissue": {join(emvLeafs, []string{"issuance", "issuance/dataprep", "issuance/lifecycle", "kafka"}), nil},
 	// issuance/ledger is the money domain: a room beside issuance, below host.
 	"issuance/ledger": {join(emvLeafs, []string{"issuance", "kafka"}), nil},
-	"host":            {join(emvLeafs, []string{"issuance", "issuance/cvv2", "issuance/ledger", "issuance/lifecycle", "issuance/whsig", "iso", "kafka"}), nil},
+	"host":            {join(emvLeafs, []string{"host/merchantguard", "issuance", "issuance/cvv2", "issuance/ledger", "issuance/lifecycle", "issuance/whsig", "iso", "kafka"}), nil},
 	// issuance/webhook is the domain of webhooks and the Events API, a
 	// room beside issuance like catalog and ca.
 	"issuance/webhook": {join(emvLeafs, []string{"issuance", "issuance/whsig", "kafka"}), nil},
@@ -96,6 +96,7 @@ var dependencyRules = map[string]rule{
 	"issuance/webhook/sender":   {[]string{"issuance/webhook"}, []string{prom}},
 	"issuance/emboss":           {join(emvLeafs, []string{"issuance", "issuance/dataprep"}), nil},
 	"host/isoserver":            {join(emvLeafs, []string{"host", "iso"}), []string{moovISO, moovConn, prom}},
+	"host/merchantguard":        {[]string{"kafka"}, nil},
 	"host/postgres":             {[]string{"host", "iso", "issuance", "issuance/ledger", "issuance/postgres", "kafka"}, []string{pgx}},
 	"kafka/outbox":              {[]string{"kafka", "kafka/internal/kgolog", "kafka/internal/wire"}, []string{franz, prom}},
 	"kafka/embedded":            {[]string{"kafka", "kafka/internal/kgolog"}, []string{franz}},

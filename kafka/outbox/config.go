@@ -30,6 +30,12 @@ type Config struct {
 	// BatchSize is the most rows read and published per pass. Default 500,
 	// at most 10000.
 	BatchSize int
+	// MinGap is the least time between the start of a pass that published
+	// rows and the next pass, wake-ups or not: under load, rows committed
+	// meanwhile go out together instead of a pass (two database round
+	// trips and a produce) per commit. It is what an event may wait beyond
+	// its commit. Default 5ms; a negative value means none.
+	MinGap time.Duration
 	// RetryBackoffMin and RetryBackoffMax bound the exponential backoff
 	// (with jitter) between failed passes: Kafka or the database down.
 	// Defaults 200ms and 30s.
@@ -69,6 +75,7 @@ const (
 	defaultClientID       = "cardhost-outbox"
 	defaultPollInterval   = time.Second
 	defaultBatchSize      = 500
+	defaultMinGap         = 5 * time.Millisecond
 	maxBatchSize          = 10000
 	defaultBackoffMin     = 200 * time.Millisecond
 	defaultBackoffMax     = 30 * time.Second
@@ -96,6 +103,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	cfg.ReplicationFactor = cmp.Or(cfg.ReplicationFactor, -1)
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, defaultPollInterval)
 	cfg.BatchSize = cmp.Or(cfg.BatchSize, defaultBatchSize)
+	cfg.MinGap = cmp.Or(cfg.MinGap, defaultMinGap)
 	cfg.RetryBackoffMin = cmp.Or(cfg.RetryBackoffMin, defaultBackoffMin)
 	cfg.RetryBackoffMax = cmp.Or(cfg.RetryBackoffMax, defaultBackoffMax)
 	cfg.PublishTimeout = cmp.Or(cfg.PublishTimeout, defaultPublishTimeout)

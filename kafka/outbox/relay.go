@@ -153,6 +153,7 @@ func (r *Relay) Run(ctx context.Context) error {
 
 	bo := backoff{min: r.cfg.RetryBackoffMin, max: r.cfg.RetryBackoffMax}
 	for {
+		start := time.Now()
 		n, err := r.pass(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -167,6 +168,14 @@ func (r *Relay) Run(ctx context.Context) error {
 			r.log.Warn("publishing outbox failed, retrying", "err", err, "retry_in", wait)
 		case n >= r.cfg.BatchSize:
 			bo.reset()
+			continue
+		case n > 0 && r.cfg.MinGap > 0:
+			// More is likely on its way: let it gather for the rest of
+			// MinGap, then look again.
+			bo.reset()
+			if !sleep(ctx, r.cfg.MinGap-time.Since(start), nil) {
+				return nil
+			}
 			continue
 		default:
 			bo.reset()

@@ -331,15 +331,50 @@ func TestRelayWake(t *testing.T) {
 	cfg.PollInterval = time.Hour
 	r, _ := newRelay(t, cfg, src)
 	startRun(t, r)
+	waitFirstPass(t, src)
+	time.Sleep(100 * time.Millisecond) // Run is now waiting for its hour
+	src.add(makeEvents(t, 3, 1, base)...)
+	r.Wake()
+	waitFor(t, 5*time.Second, "rows sent after Wake", func() bool { return len(src.unsent()) == 0 })
+}
+
+// waitFirstPass waits until a started relay has looked at src once.
+func waitFirstPass(t *testing.T, src *memSource) {
+	t.Helper()
 	waitFor(t, 5*time.Second, "the first pass", func() bool {
 		src.mu.Lock()
 		defer src.mu.Unlock()
 		return src.lagCalls > 0
 	})
-	time.Sleep(100 * time.Millisecond) // Run is now waiting for its hour
-	src.add(makeEvents(t, 3, 1, base)...)
+}
+
+// TestRelayMinGapGathers: rows committed while a pass that published is
+// within its MinGap go out in one later pass, wake-ups or not.
+func TestRelayMinGapGathers(t *testing.T) {
+	c := newCluster(t, kfake.SeedTopics(1, kafka.Topic))
+	src := newMemSource()
+	cfg := testConfig(c.ListenAddrs())
+	cfg.PollInterval, cfg.MinGap = time.Hour, time.Second
+	r, _ := newRelay(t, cfg, src)
+	startRun(t, r)
+	waitFirstPass(t, src)
+	marks := func() [][]int64 {
+		src.mu.Lock()
+		defer src.mu.Unlock()
+		return slices.Clone(src.marks)
+	}
+	src.add(makeEvents(t, 1, 1, base)...)
 	r.Wake()
-	waitFor(t, 5*time.Second, "rows sent after Wake", func() bool { return len(src.unsent()) == 0 })
+	waitFor(t, 5*time.Second, "the first row sent", func() bool { return len(marks()) == 1 })
+	for i := range 3 {
+		src.add(makeEvents(t, 1, 1, base.Add(time.Duration(i+1)*time.Second))...)
+		r.Wake()
+		time.Sleep(10 * time.Millisecond)
+	}
+	waitFor(t, 5*time.Second, "the three rows sent", func() bool { return len(src.unsent()) == 0 })
+	if m := marks(); len(m) != 2 || len(m[1]) != 3 {
+		t.Fatalf("MarkSent calls %v, want the first row, then the three together", m)
+	}
 }
 
 func TestFlush(t *testing.T) {
