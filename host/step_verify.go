@@ -64,7 +64,7 @@ func stepCardVerification(ctx context.Context, t *txn) (Decision, error) {
 		if !digit.N(r.CVV2.Reveal(), 3) {
 			return Decline(ReasonFormatError), nil
 		}
-		ok, err := t.v.VerifyCVV2(ctx, c.CVKRef, r.PAN, c.Expiry, r.CVV2)
+		ok, err := t.verifyCVV2(ctx)
 		if err != nil {
 			return Decision{}, fmt.Errorf("verifying CVV2: %w", err)
 		}

@@ -69,6 +69,7 @@ func TestStatusDecision(t *testing.T) {
 		{issuance.StatusCanceled, "", ReasonCardCanceled},
 		{issuance.StatusCanceled, CancelReasonOneTimeUsed, ReasonOneTimeCardUsed},
 		{issuance.StatusExpired, "", ReasonCardExpired},
+		{issuance.StatusInoperative, "validity_period", ReasonCardExpired},
 	} {
 		t.Run(string(tc.status)+"/"+tc.reason, func(t *testing.T) {
 			c := testCard().Card

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/issuance/lifecycle"
 )
 
 // Id prefixes of the objects the card domain and the host create.
@@ -144,6 +145,9 @@ type Card struct {
 	// when the card was made (issuance/cvv2).
 	CVV2Policy   string
 	CVV2MaxTries int
+	// Fields are the lifecycle fields: validity, dynamic CVV2, embossing
+	// custom field, reissue links (issuance/lifecycle).
+	lifecycle.Fields
 
 	CreatedAt time.Time
 	UpdatedAt time.Time

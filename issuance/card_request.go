@@ -10,6 +10,7 @@ import (
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/issuance/alias"
 	"github.com/cardhost/cardhost/issuance/dataprep"
+	"github.com/cardhost/cardhost/issuance/lifecycle"
 )
 
 // CardRequest asks for a new card: the body of POST /v1/cards and each item
@@ -43,6 +44,8 @@ type CardRequest struct {
 	// PAN 000000000000, since the PAN does not exist yet.
 	EncipheredPINBlock emv.PINBlock `json:"enciphered_pin_block,omitempty" doc:"ISO 9564 format 4 PIN block (32 hex) or format 0 block (16 hex) under the ECDH-agreed key, bound to the placeholder PAN (docs/api.md PIN set)"`
 	IncomingPEK        *PEKRef      `json:"incoming_pek,omitempty"`
+	// Request holds Pismo's lifecycle fields (issuance/lifecycle).
+	lifecycle.Request
 }
 
 // PEKRef names the key a PIN block is enciphered under: the
@@ -110,6 +113,7 @@ func (r *CardRequest) validateStatic(v *Validator, now time.Time) {
 	v.Check(r.PINLength == 4 || r.PINLength == 6, "pin_length", "invalid", "4 or 6")
 	r.Metadata = validateMetadata(v, r.Metadata)
 	validatePINSet(v, r.EncipheredPINBlock, r.IncomingPEK)
+	r.Request.Check(v.Add)
 }
 
 func validateExpiryAt(v *Validator, at *time.Time, now time.Time) {

@@ -54,7 +54,7 @@ func (s *Service) SetPIN(ctx context.Context, tenantID, cardID string, req PINSe
 	if err != nil {
 		return Card{}, fmt.Errorf("reading issuer public key: %w", err)
 	}
-	pan, err := s.openPAN(ctx, &c)
+	pan, err := s.OpenPAN(ctx, &c)
 	if err != nil {
 		return Card{}, err
 	}
@@ -152,8 +152,8 @@ func applyPINData(c *Card, d emv.PINVerificationData) {
 	}
 }
 
-// openPAN opens a card's sealed PAN.
-func (s *Service) openPAN(ctx context.Context, c *Card) (emv.PAN, error) {
+// OpenPAN opens a card's sealed PAN (the HSM, by the platform's data key).
+func (s *Service) OpenPAN(ctx context.Context, c *Card) (emv.PAN, error) {
 	pan, err := s.d.Vault.OpenPAN(ctx, s.d.Keys.PANDEK, c.TenantID, c.ID, c.PANCipher)
 	if err != nil {
 		return "", fmt.Errorf("opening PAN of card %s: %w", c.ID, err)

@@ -267,7 +267,7 @@ func jsonError(err error) error {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return &Error{Slug: SlugMalformedJSON, Message: "the request body is empty or truncated"}
 	case errors.As(err, &typ):
-		field := typ.Field
+		field := jsonPath(typ.Field)
 		if field == "" {
 			field = "(body)"
 		}
@@ -280,6 +280,20 @@ func jsonError(err error) error {
 	default:
 		return &Error{Slug: SlugMalformedJSON, Message: "malformed JSON"}
 	}
+}
+
+// jsonPath is a decoding error's field path without the Go names of
+// embedded structs (issuance.CardRequest embeds lifecycle.Request), which
+// encoding/json puts in it: JSON names here are lower-case.
+func jsonPath(field string) string {
+	parts := strings.Split(field, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if p != "" && (p[0] < 'A' || p[0] > 'Z') {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ".")
 }
 
 func jsonTypeName(kind string) string {

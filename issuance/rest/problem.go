@@ -12,6 +12,7 @@ import (
 	"github.com/cardhost/cardhost/issuance/alias"
 	"github.com/cardhost/cardhost/issuance/bins"
 	"github.com/cardhost/cardhost/issuance/ledger"
+	"github.com/cardhost/cardhost/issuance/reissue"
 	"github.com/cardhost/cardhost/issuance/subaccount"
 	"github.com/cardhost/cardhost/issuance/webhook"
 )
@@ -91,6 +92,9 @@ var slugStatus = map[string]int{
 	issuance.SlugPINNotSupported:        http.StatusConflict,
 	issuance.SlugCardClosed:             http.StatusConflict,
 	issuance.SlugInvalidEmbossingStatus: http.StatusConflict,
+	issuance.SlugEmbossingNotRequired:   http.StatusConflict,
+	reissue.SlugAlreadyReissued:         http.StatusConflict,
+	reissue.SlugNotReissuable:           http.StatusConflict,
 	issuance.SlugNoTransportKey:         http.StatusConflict,
 	issuance.SlugPANTaken:               http.StatusConflict,
 	bins.SlugPANOutside:                 http.StatusUnprocessableEntity,
