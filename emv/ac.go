@@ -26,17 +26,18 @@ func ACKey[K ~uint32](c CVN, iccMK []byte, tags map[K][]byte) (SecretBytes, erro
 	if c.ACSessionKey == SKDNone {
 		return append(SecretBytes(nil), iccMK...), nil
 	}
-	r, err := acDiversifier(c, tags)
+	k, err := acSessionKey(c, mk, tags)
 	if err != nil {
 		return nil, fmt.Errorf("deriving AC key: %w", err)
 	}
-	return commonSK(mk, r), nil
+	return k, nil
 }
 
-// acDiversifier returns the 8-byte R of the common session key derivation
-// for c's AC key: ATC || 00..00 (EMV CSK) or ATC || 00 00 || UN (Mastercard
-// SKD).
-func acDiversifier[K ~uint32](c CVN, tags map[K][]byte) ([]byte, error) {
+// acSessionKey derives c's AC session key under the expanded ICC master
+// key: the common derivation with R = ATC || 00..00 (EMV CSK) or
+// ATC || 00 00 || UN (Mastercard SKD), or the UnionPay derivation from the
+// ATC and its complement.
+func acSessionKey[K ~uint32](c CVN, mk cipher.Block, tags map[K][]byte) (SecretBytes, error) {
 	atc, err := element(tags, TagATC, 2)
 	if err != nil {
 		return nil, err
@@ -51,10 +52,12 @@ func acDiversifier[K ~uint32](c CVN, tags map[K][]byte) ([]byte, error) {
 			return nil, err
 		}
 		copy(r[4:], un)
+	case SKDUnionPay:
+		return unionPaySK(mk, atc), nil
 	default:
 		return nil, fmt.Errorf("%w: AC session key derivation %q", ErrUnsupported, string(c.ACSessionKey))
 	}
-	return r, nil
+	return commonSK(mk, r), nil
 }
 
 // ACSession is one transaction's cryptogram context for a card: the AC
@@ -92,11 +95,10 @@ func NewACSession[K ~uint32](c CVN, iccMK []byte, tags map[K][]byte) (*ACSession
 	}
 	s := &ACSession{cvn: c, mk: mk, ac: mk, data: padded}
 	if c.ACSessionKey != SKDNone {
-		r, err := acDiversifier(c, tags)
+		key, err := acSessionKey(c, mk, tags)
 		if err != nil {
 			return nil, fmt.Errorf("preparing %v cryptogram: %w", c, err)
 		}
-		key := commonSK(mk, r)
 		s.ac = newTDES2(key)
 		key.Wipe()
 	}
@@ -282,7 +284,8 @@ func CSU(approved bool) []byte {
 // GenerateARPC computes the ARPC for CVN c: method and key come from the
 // registry (DESIGN.md: Visa CVN 10 method 1 with the ICC master key; Visa 18
 // and 22 method 2 with the session key; Mastercard 16 and 17 method 1 with
-// the ICC master key; Mastercard 20 and 21 method 1 with the session key).
+// the ICC master key; Mastercard 20 and 21 and UnionPay 1 method 1 with the
+// session key).
 // tags supplies the ARQC (9F26) and the data the session key needs.
 func GenerateARPC[K ~uint32](c CVN, iccMK []byte, tags map[K][]byte, in ARPCInput) ([]byte, error) {
 	s, err := NewACSession(c, iccMK, tags)

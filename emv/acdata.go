@@ -117,5 +117,16 @@ func (c CVN) MatchesIAD(iad []byte) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return p.CVN == c.Code, nil
+	return c.Names(p), nil
+}
+
+// Names reports whether parsed issuer application data names c: its
+// cryptogram version byte is c's and, for UnionPay, its algorithm
+// identifier is TDES (an SM4 card names a cryptogram version the registry
+// does not have).
+func (c CVN) Names(p IAD) bool {
+	if p.CVN != c.Code {
+		return false
+	}
+	return c.Scheme != SchemeUnionPay || p.Algorithm == UnionPayAlgorithmTDES
 }

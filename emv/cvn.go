@@ -12,6 +12,7 @@ type Scheme string
 const (
 	SchemeVisa       Scheme = "visa"
 	SchemeMastercard Scheme = "mastercard"
+	SchemeUnionPay   Scheme = "unionpay"
 )
 
 // ACData says which bytes of the issuer application data (9F10) follow the
@@ -20,12 +21,14 @@ const (
 // (6), 9F1A terminal country (2), 95 TVR (5), 5F2A currency (2), 9A date
 // (3), 9C type (1), 9F37 unpredictable number (4), 82 AIP (2) and 9F36 ATC
 // (2): the CDOL1 data EMV Book 2 section 8.1.1 recommends, plus AIP and ATC.
+// UnionPay (UICS / PBOC 2.0 and 3.0 debit/credit) uses the same ten.
 type ACData string
 
 // Cryptogram input layouts.
 const (
 	// ACDataVisaCVR appends 9F10 bytes 4-7: the CVR length byte and the
-	// 3-byte CVR (Visa CVN 10, VIS 1.5 Appendix D).
+	// 3-byte CVR (Visa CVN 10, VIS 1.5 Appendix D; UnionPay CVN 01, whose
+	// 9F10 has the same layout up to byte 7).
 	ACDataVisaCVR ACData = "standard+iad[4:7]"
 	// ACDataIAD appends the whole 9F10 value (Visa CVN 18 and 22).
 	ACDataIAD ACData = "standard+iad"
@@ -162,13 +165,26 @@ var cvns = []CVN{
 		SMSessionKey: SKDCommonARQC,
 		Source:       "knovichikhin/pyemv cvn.py MasterCardCVN21",
 	},
+	{
+		Scheme: SchemeUnionPay, Number: 1, Code: 0x01,
+		Name:         "UnionPay CVN 01 (UICS / PBOC debit/credit, TDES: session key from ATC and its complement)",
+		MKD:          MKDOptionA,
+		ACSessionKey: SKDUnionPay,
+		ACData:       ACDataVisaCVR,
+		Padding:      PaddingMethod2,
+		ARPCMethod:   1,
+		ARPCKey:      ARPCKeySessionKey,
+		SMSessionKey: SKDUnionPay,
+		Source:       "published PBOC worked example 'Financial IC card ARQC and ARPC calculation methods and examples' (cnblogs.com/1024Planet/p/6256545); no published SM4 vector",
+	},
 }
 
 // CVNs returns a copy of the registry, in registry order.
 func CVNs() []CVN { return append([]CVN(nil), cvns...) }
 
 // LookupCVN returns the registry row for a scheme ("visa", "mastercard" or
-// "mc") and a CVN by its customary number (10, 18, 22; 16, 17, 20, 21).
+// "mc", "unionpay" or "upi") and a CVN by its customary number (10, 18,
+// 22; 16, 17, 20, 21; 1).
 // Unknown schemes and numbers give ErrUnknownCVN.
 func LookupCVN(scheme string, n int) (CVN, error) {
 	return lookupCVN(scheme, func(c CVN) bool { return c.Number == n }, fmt.Sprintf("CVN %d", n))
@@ -197,8 +213,8 @@ func lookupCVN(scheme string, match func(CVN) bool, what string) (CVN, error) {
 }
 
 // CVNList names the registry's cryptogram versions the way the docs and
-// error messages do: "Visa 10, 18, 22; Mastercard 16, 17, 20, 21" (schemes
-// and numbers in registry order). A test keeps every such list in the
+// error messages do: "Visa 10, 18, 22; Mastercard 16, 17, 20, 21;
+// UnionPay 1" (schemes and numbers in registry order). A test keeps every such list in the
 // repository's docs and sources equal to it.
 func CVNList() string {
 	var b strings.Builder
@@ -212,7 +228,7 @@ func CVNList() string {
 			fmt.Fprint(&b, c.Number)
 			continue
 		}
-		fmt.Fprintf(&b, "%s%s %d", strings.ToUpper(string(c.Scheme[:1])), c.Scheme[1:], c.Number)
+		fmt.Fprintf(&b, "%s %d", c.Scheme.Name(), c.Number)
 	}
 	return b.String()
 }

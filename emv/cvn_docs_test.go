@@ -14,18 +14,19 @@ import (
 )
 
 // cvnListInText finds the lists of supported CVNs as the docs, help texts
-// and messages write them, "Visa 10, 18, 22; Mastercard 16, 17, 20, 21",
+// and messages write them, "Visa 10, 18, 22; Mastercard 16, 17, 20, 21;
+// UnionPay 1",
 // possibly broken across lines and comment markers. (A subset names its
 // CVNs with the word CVN, "Visa CVN 18, 22", and is not a list of what is
 // supported.)
-var cvnListInText = regexp.MustCompile(`Visa (\d+(?:, \d+)+); Mastercard (\d+(?:, \d+)+)`)
+var cvnListInText = regexp.MustCompile(`Visa (\d+(?:, \d+)+); Mastercard (\d+(?:, \d+)+)(?:; UnionPay (\d+(?:, \d+)*))?`)
 
 // TestCVNListsFollowTheRegistry fails when a list of supported CVNs in the
 // repository (docs, README, Go sources and their help texts) names other
 // CVNs than the registry: the registry is the one source, and every list is
 // either emv.CVNList() or kept equal to it here.
 func TestCVNListsFollowTheRegistry(t *testing.T) {
-	if got, want := emv.CVNList(), "Visa 10, 18, 22; Mastercard 16, 17, 20, 21"; got != want {
+	if got, want := emv.CVNList(), "Visa 10, 18, 22; Mastercard 16, 17, 20, 21; UnionPay 1"; got != want {
 		t.Fatalf("CVNList() = %q, want %q (update the docs with the registry)", got, want)
 	}
 	want := map[emv.Scheme]string{}
@@ -60,6 +61,9 @@ func TestCVNListsFollowTheRegistry(t *testing.T) {
 			if got := numbers(m[2]); got != want[emv.SchemeMastercard] {
 				t.Errorf("%s: %q lists Mastercard CVNs%s; the registry has%s", path, m[0], got, want[emv.SchemeMastercard])
 			}
+			if got := numbers(m[3]); got != want[emv.SchemeUnionPay] {
+				t.Errorf("%s: %q lists UnionPay CVNs%s; the registry has%s", path, m[0], got, want[emv.SchemeUnionPay])
+			}
 		}
 		if strings.HasSuffix(path, filepath.Join("docs", "crypto.md")) {
 			checkCryptoTable(t, path, string(b), want)
@@ -78,7 +82,7 @@ func TestCVNListsFollowTheRegistry(t *testing.T) {
 // CVN: "| Visa | 10 | `0A` | ...") with the registry, row for row.
 func checkCryptoTable(t *testing.T, path, doc string, want map[emv.Scheme]string) {
 	t.Helper()
-	row := regexp.MustCompile("(?m)^\\| (Visa|Mastercard) \\| (\\d+) \\| `([0-9A-F]{2})` \\|")
+	row := regexp.MustCompile("(?m)^\\| (Visa|Mastercard|UnionPay) \\| (\\d+) \\| `([0-9A-F]{2})` \\|")
 	got := map[emv.Scheme]string{}
 	for _, m := range row.FindAllStringSubmatch(doc, -1) {
 		s := emv.Scheme(strings.ToLower(m[1]))

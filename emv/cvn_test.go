@@ -104,7 +104,8 @@ func TestCVNPublishedVectors(t *testing.T) {
 
 // TestCVNRegistryMatchesDesign pins the registry to DESIGN.md's table of
 // ARPC methods and keys, and to the cryptogram version bytes of the
-// schemes' tables (Visa VIS 1.6: 0A, 12, 22; M/Chip: 10, 11, 14, 15).
+// schemes' tables (Visa VIS 1.6: 0A, 12, 22; M/Chip: 10, 11, 14, 15;
+// UnionPay 01).
 func TestCVNRegistryMatchesDesign(t *testing.T) {
 	for _, tc := range []struct {
 		scheme  string
@@ -123,6 +124,7 @@ func TestCVNRegistryMatchesDesign(t *testing.T) {
 		{"mastercard", 17, 0x11, 1, ARPCKeyICCMaster, SKDMastercard, ACDataMastercardCVRCounters, PaddingMethod2},
 		{"mastercard", 20, 0x14, 1, ARPCKeySessionKey, SKDCommon, ACDataMastercardCVR, PaddingMethod2},
 		{"mastercard", 21, 0x15, 1, ARPCKeySessionKey, SKDCommon, ACDataMastercardCVRCounters, PaddingMethod2},
+		{"unionpay", 1, 0x01, 1, ARPCKeySessionKey, SKDUnionPay, ACDataVisaCVR, PaddingMethod2},
 	} {
 		t.Run(tc.scheme+" "+strconv.Itoa(tc.n), func(t *testing.T) {
 			c, err := LookupCVN(tc.scheme, tc.n)
@@ -138,8 +140,8 @@ func TestCVNRegistryMatchesDesign(t *testing.T) {
 			}
 		})
 	}
-	if got := len(CVNs()); got != 7 {
-		t.Errorf("registry has %d rows, want 7", got)
+	if got := len(CVNs()); got != 8 {
+		t.Errorf("registry has %d rows, want 8", got)
 	}
 }
 
@@ -147,7 +149,7 @@ func TestLookupCVNRejects(t *testing.T) {
 	for _, tc := range []struct {
 		scheme string
 		n      int
-	}{{"visa", 16}, {"mastercard", 18}, {"amex", 10}, {"", 10}, {"visa", 0}} {
+	}{{"visa", 16}, {"mastercard", 18}, {"unionpay", 18}, {"visa", 1}, {"amex", 10}, {"", 10}, {"visa", 0}} {
 		if _, err := LookupCVN(tc.scheme, tc.n); !errors.Is(err, ErrUnknownCVN) {
 			t.Errorf("LookupCVN(%q, %d) err = %v, want ErrUnknownCVN", tc.scheme, tc.n, err)
 		}
@@ -176,6 +178,9 @@ func TestParseIAD(t *testing.T) {
 		{"Visa format 2, CVN 22", "visa", "1F220103A0000000000000000000000000000000000000000000000000000000", 2, 0x01, 0x22, "03A0000000", ""},
 		{"Mastercard CVN 16 short", "mastercard", "0110A00003220000", 0, 0x01, 0x10, "A00003220000", ""},
 		{"Mastercard CVN 17 with counters", "mastercard", "0111A00003220000000000000000000322FF", 0, 0x01, 0x11, "A00003220000", "00000000000322FF"},
+		// The 9F10 of the published PBOC example (testdata/vectors/cvn.json).
+		{"UnionPay CVN 01 with issuer discretionary data", "unionpay", "07000103A04002010A010000001000D1F61152", 0, 0x00, 0x01, "A04002", ""},
+		{"UnionPay CVN 01 short", "upi", "07010103A0000001", 0, 0x01, 0x01, "A00000", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := ParseIAD(tc.scheme, mustHex(t, tc.iad))
@@ -195,6 +200,9 @@ func TestParseIAD(t *testing.T) {
 		{"Visa CVR length overflows", "visa", "06010A05A02000"},
 		{"Visa format 2 wrong length", "visa", "1F2201"},
 		{"Mastercard too short", "mastercard", "0110A000"},
+		{"UnionPay too short", "unionpay", "07000103A040"},
+		{"UnionPay bad first byte", "unionpay", "06000103A0400201"},
+		{"UnionPay bad CVR length", "unionpay", "07000105A0400201"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := ParseIAD(tc.scheme, mustHex(t, tc.iad)); !errors.Is(err, ErrIAD) {
@@ -209,6 +217,21 @@ func TestMatchesIADDetectsOtherCVN(t *testing.T) {
 	ok, err := c.MatchesIAD(mustHex(t, "06010A03A02000"))
 	if err != nil || ok {
 		t.Fatalf("CVN 18 card with a CVN 10 9F10: MatchesIAD = %v, %v; want false", ok, err)
+	}
+	// A UnionPay card whose 9F10 names SM4 (algorithm 04) is not a CVN 01
+	// card, though its CVN byte is 01: the registry has no SM4 row.
+	up, _ := LookupCVN("unionpay", 1)
+	for _, tc := range []struct {
+		iad  string
+		want bool
+	}{{"07000103A0400201", true}, {"07000103A0400204", false}, {"07000203A0400201", false}} {
+		ok, err := up.MatchesIAD(mustHex(t, tc.iad))
+		if err != nil || ok != tc.want {
+			t.Errorf("UnionPay CVN 01, 9F10 %s: MatchesIAD = %v, %v; want %v", tc.iad, ok, err, tc.want)
+		}
+	}
+	if p, _ := ParseIAD("unionpay", mustHex(t, "07000103A0400204")); p.Algorithm != UnionPayAlgorithmSM4 {
+		t.Errorf("algorithm = %02X, want SM4", p.Algorithm)
 	}
 }
 

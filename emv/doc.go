@@ -14,9 +14,14 @@
 //     master key cipher.
 //   - Session keys: [DeriveSessionKeyEMV] (common session key, A1.3.1),
 //     [DeriveSessionKeyMastercard] (M/Chip SKD with ATC and UN),
-//     [DeriveSessionKeyVisaSM] (Visa secure messaging), [DeriveSessionKey].
+//     [DeriveSessionKeyVisaSM] (Visa secure messaging),
+//     [DeriveSessionKeyUnionPay] (UICS / PBOC: ATC and its complement),
+//     [DeriveSessionKey].
+//   - Networks ([Network], [ParseNetwork], [NetworkOf]): Visa, Mastercard
+//     and UnionPay, their RIDs and IIN ranges.
 //   - The CVN registry ([CVN], [LookupCVN], [LookupCVNCode]): Visa CVN 10,
-//     18, 22 and Mastercard M/Chip CVN 16, 17, 20, 21, one literal in cvn.go.
+//     18, 22, Mastercard M/Chip CVN 16, 17, 20, 21 and UnionPay CVN 01,
+//     one literal in cvn.go.
 //   - Cryptograms: [ACInput] builds the AC input from chip data, [ParseIAD]
 //     splits 9F10, [GenerateAC] and [VerifyARQC] compute and check the ARQC,
 //     [GenerateARPC] and [IssuerAuthenticationData] answer with tag 91;

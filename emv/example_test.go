@@ -61,6 +61,30 @@ func ExampleVerifyARQC() {
 	// 9AF514C100000000
 }
 
+// A UnionPay CVN 01 authorisation (the published PBOC example of
+// testdata/vectors/cvn.json): option A key, the UnionPay session key,
+// and tag 91 = ARPC || ARC for the response code 01.
+func ExampleVerifyARQC_unionPay() {
+	cvn, _ := emv.NetworkUnionPay.CVN(1)
+	mk, _ := emv.DeriveICCMasterKeyA(hexOf("F0C34A8124CEE0A91A0B034AA97D6EAC"), "6228000100001", "01")
+	field55 := map[uint32][]byte{
+		0x9F02: hexOf("000000000001"), 0x9F03: hexOf("000000000000"), 0x9F1A: hexOf("0156"),
+		0x95: hexOf("0080046000"), 0x5F2A: hexOf("0156"), 0x9A: hexOf("140701"), 0x9C: hexOf("00"),
+		0x9F37: hexOf("1E78EEBC"), 0x82: hexOf("7D00"), 0x9F36: hexOf("0240"),
+		0x9F10: hexOf("07000103A04002010A010000001000D1F61152"), 0x9F26: hexOf("5D016C91005E7CC2"),
+	}
+	ok, err := emv.VerifyARQC(cvn, mk, field55)
+	fmt.Println(ok, err)
+
+	in := emv.ARPCInput{ARC: emv.ARC("01")}
+	arpc, _ := emv.GenerateARPC(cvn, mk, field55, in)
+	tag91, _ := emv.IssuerAuthenticationData(cvn, arpc, in)
+	fmt.Println(emv.EncodeHex(tag91))
+	// Output:
+	// true <nil>
+	// 21415243527CE78F3031
+}
+
 func ExampleLookupCVN() {
 	c, _ := emv.LookupCVN("mastercard", 20)
 	fmt.Printf("code %02X, session key %s, ARPC method %d with the %s\n", c.Code, c.ACSessionKey, c.ARPCMethod, c.ARPCKey)

@@ -43,14 +43,14 @@ type PublicKey struct {
 }
 
 // PINSet is a PIN chosen by a cardholder, enciphered by the issuer as an
-// ISO 9564-1 format 4 block under the key agreed between the issuer's
+// ISO 9564-1 format 4 (or format 0) block under the key agreed between the issuer's
 // certificate key and the HSM's ECDH key.
 type PINSet struct {
 	ECDHRef string // HSM ECDH key
 	// IssuerPublicKey is the issuer's P-256 key (the one its certificate
 	// certifies): PEM, PKIX DER, certificate PEM or uncompressed point.
 	IssuerPublicKey []byte
-	Block           PINBlock // 32 hex characters
+	Block           PINBlock // 32 hex characters (format 4) or 16 (format 0)
 	PAN             PAN
 }
 

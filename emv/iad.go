@@ -10,7 +10,17 @@ type IAD struct {
 	CVN      byte   // cryptogram version number byte (see LookupCVNCode)
 	CVR      []byte // card verification results: Visa 3 bytes (format 0/1/3) or 5 (format 2/4), Mastercard 6
 	Counters []byte // Mastercard bytes 11-18 (offline counters) when present, else nil
+	// Algorithm is UnionPay's algorithm identifier (byte 8):
+	// UnionPayAlgorithmTDES or UnionPayAlgorithmSM4; 0 for other schemes.
+	Algorithm byte
 }
+
+// UnionPay algorithm identifiers (9F10 byte 8, PBOC 3.0 / UICS): which
+// block cipher the card's cryptograms use.
+const (
+	UnionPayAlgorithmTDES byte = 0x01 // triple DES: UnionPay CVN 01 of the registry
+	UnionPayAlgorithmSM4  byte = 0x04 // SM4 (GB/T 32907): not supported, see docs/crypto.md
+)
 
 // ParseIAD splits 9F10 by the scheme's layout:
 //
@@ -20,6 +30,10 @@ type IAD struct {
 //     CVN, DKI, CVR (5 bytes), then issuer discretionary data.
 //   - Mastercard M/Chip: DKI, CVN, CVR (6 bytes), DAC/IDN (2), and
 //     optionally counters (8) and further proprietary data.
+//   - UnionPay (UICS / PBOC debit/credit, first byte 07): length (07),
+//     DKI, CVN, CVR length (03), CVR (3 bytes), algorithm identifier,
+//     then optionally issuer discretionary data (its own length byte
+//     first).
 //
 // Anything shorter or inconsistent gives ErrIAD. The error never contains
 // the data.
@@ -42,6 +56,11 @@ func ParseIAD(scheme string, iad []byte) (IAD, error) {
 		default:
 			return IAD{}, fmt.Errorf("parsing issuer application data: %w: Visa 9F10 of %d bytes is neither format 0/1/3 nor 2/4", ErrIAD, len(iad))
 		}
+	case SchemeUnionPay:
+		if len(iad) < 8 || iad[0] != 0x07 || iad[3] != 0x03 {
+			return IAD{}, fmt.Errorf("parsing issuer application data: %w: UnionPay 9F10 of %d bytes does not start with 07, DKI, CVN, 03", ErrIAD, len(iad))
+		}
+		return IAD{DKI: iad[1], CVN: iad[2], CVR: iad[4:7], Algorithm: iad[7]}, nil
 	default: // Mastercard
 		if len(iad) < 8 {
 			return IAD{}, fmt.Errorf("parsing issuer application data: %w: Mastercard 9F10 is %d bytes, want at least 8", ErrIAD, len(iad))
@@ -71,7 +90,8 @@ func CIDType(cid byte) CryptogramType { return CryptogramType(cid >> 6) }
 
 // FirstACType returns the cryptogram type the card's CVR says it returned
 // in the first GENERATE AC: bits 6-5 of the CVR's first byte in the Visa
-// layouts (VIS 1.5 Appendix D, VIS 1.6 format 2) and in M/Chip's. Unlike
+// layouts (VIS 1.5 Appendix D, VIS 1.6 format 2), in M/Chip's and in
+// UnionPay's (whose CVR follows VIS). Unlike
 // 9F27, the CVR is part of the cryptogram input of every registered CVN,
 // so a cryptogram that verifies cannot lie about it. An IAD without CVR
 // gives the RFU value 3.

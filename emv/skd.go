@@ -31,6 +31,12 @@ const (
 	// SKDCommonARQC is the common derivation with R = ARQC, the
 	// Mastercard secure messaging key derivation for issuer scripts.
 	SKDCommonARQC SessionKeyDerivation = "emv-csk-arqc"
+	// SKDUnionPay is the UnionPay (UICS / PBOC debit/credit, TDES)
+	// session key derivation: SK = TDES_MK(00 00 00 00 00 00 || ATC) ||
+	// TDES_MK(00 00 00 00 00 00 || (ATC xor FFFF)). UnionPay CVN 01 uses
+	// it for the AC key (and the ARPC) and, by the same rule, for the
+	// issuer-script keys from MK-SMI and MK-SMC.
+	SKDUnionPay SessionKeyDerivation = "unionpay-skd"
 )
 
 // DeriveCommonSessionKey is the EMV common session key derivation (Book 2
@@ -73,6 +79,26 @@ func DeriveSessionKeyMastercard(iccMK, atc, un []byte) (SecretBytes, error) {
 	return DeriveSessionKey(SKDMastercard, iccMK, atc, un)
 }
 
+// DeriveSessionKeyUnionPay derives the UnionPay (UICS / PBOC) session key
+// from the 2-byte ATC: TDES_MK(00..00 || ATC) || TDES_MK(00..00 || ~ATC).
+func DeriveSessionKeyUnionPay(iccMK, atc []byte) (SecretBytes, error) {
+	return DeriveSessionKey(SKDUnionPay, iccMK, atc, nil)
+}
+
+// unionPaySK is SKDUnionPay under an expanded ICC master key, with odd
+// parity.
+func unionPaySK(mk cipher.Block, atc []byte) SecretBytes {
+	out := make([]byte, 16)
+	var in [8]byte
+	in[6], in[7] = atc[0], atc[1]
+	mk.Encrypt(out[:8], in[:])
+	in[6], in[7] = atc[0]^0xFF, atc[1]^0xFF
+	mk.Encrypt(out[8:], in[:])
+	k := AdjustParity(out)
+	clear(out)
+	return k
+}
+
 // DeriveSessionKeyVisaSM derives the Visa secure messaging session key from
 // the ICC MK-SMI or MK-SMC and the 2-byte ATC.
 func DeriveSessionKeyVisaSM(iccMK, atc []byte) (SecretBytes, error) {
@@ -87,7 +113,7 @@ func DeriveSessionKey(m SessionKeyDerivation, iccMK, atc, un []byte) (SecretByte
 	if len(iccMK) != 16 {
 		return nil, fmt.Errorf("deriving session key: %w", keyLengthError("ICC master key", len(iccMK), "16"))
 	}
-	needATC := m == SKDCommon || m == SKDMastercard || m == SKDVisaSM
+	needATC := m == SKDCommon || m == SKDMastercard || m == SKDVisaSM || m == SKDUnionPay
 	if needATC && len(atc) != 2 {
 		return nil, fmt.Errorf("deriving session key: %w", lengthError("ATC", len(atc), "2"))
 	}
@@ -108,6 +134,12 @@ func DeriveSessionKey(m SessionKeyDerivation, iccMK, atc, un []byte) (SecretByte
 			return nil, fmt.Errorf("deriving session key: %w", lengthError("ARQC", len(un), "8"))
 		}
 		copy(r, un)
+	case SKDUnionPay:
+		b, err := newDoubleTDES("ICC master key", iccMK)
+		if err != nil {
+			return nil, fmt.Errorf("deriving session key: %w", err)
+		}
+		return unionPaySK(b, atc), nil
 	case SKDVisaSM:
 		sk := make([]byte, 16)
 		copy(sk, iccMK)

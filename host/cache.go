@@ -46,6 +46,13 @@ func (c *cardCache) put(card *Card, now time.Time) {
 	k := string(card.PANIndex)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if k == "" { // the card gave its PAN to its reissue: forget it
+		if prev, ok := c.ids[card.ID]; ok {
+			delete(c.byIx, prev)
+			delete(c.ids, card.ID)
+		}
+		return
+	}
 	if old, ok := c.byIx[k]; ok && old.card.Version > card.Version {
 		return // never go back to an older snapshot
 	}

@@ -60,6 +60,9 @@ type Config struct {
 	// Decisions configures real-time authorization decisions by the
 	// tenants' own endpoints (issuer.go); the zero value asks no one.
 	Decisions DecisionsConfig
+	// Lifecycles reads the rotation counter of cards whose CVV2 is dynamic
+	// (step_dcvv.go). Nil: such a card's CVV2 cannot be verified (96).
+	Lifecycles Lifecycles
 }
 
 // Engine decides requests. It holds no state that decides an authorization
@@ -133,6 +136,11 @@ func New(cfg Config, ledger Ledger, v Verifier, logger *slog.Logger, hook StepHo
 
 func (e *Engine) now() time.Time { return e.cfg.Now().UTC() }
 
+// errPANMoved: the card decided on gave up its PAN index while the
+// request was decided (a reissue that kept the PAN, issuance/reissue); the
+// request is looked up again, once.
+var errPANMoved = errors.New("the card's PAN moved to its reissue")
+
 // Acquirer returns the acquirer whose field 32 is id, from memory (see
 // Config.AcquirerTTL), or ErrNotFound. The ISO server reads its MAC
 // settings with it; the PIN step its zone PIN key and PIN block formats.
@@ -145,6 +153,11 @@ func (e *Engine) Acquirer(ctx context.Context, id string) (Acquirer, error) {
 func (e *Engine) Decide(ctx context.Context, req *Request) (*Response, error) {
 	n := &decideNote{now: e.now()}
 	resp, err := e.decide(ctx, req, n)
+	if errors.Is(err, errPANMoved) {
+		// The cached card gave its PAN to its reissue: look it up again.
+		n = &decideNote{now: n.now}
+		resp, err = e.decide(ctx, req, n)
+	}
 	if err == nil {
 		e.decided(ctx, req, resp, n)
 	}
@@ -312,6 +325,9 @@ func (e *Engine) decide(ctx context.Context, req *Request, n *decideNote) (*Resp
 				return nil, fmt.Errorf("reloading card: %w", err)
 			}
 			e.cache.put(card, e.now())
+			if len(card.PANIndex) == 0 {
+				return nil, errPANMoved
+			}
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -225,6 +226,9 @@ type cardOpts struct {
 	expiry   string
 	network  issuance.Network
 	cvn      int
+	// pan, imkRef and currency replace the generated PAN, the test IMK-AC
+	// and USD (a card of a published vector).
+	pan, imkRef, currency string
 	// cvv2Policy and cvv2MaxTries: the product's CVV2 rules the card got
 	// (default REQUIRED and 5, as the columns' defaults).
 	cvv2Policy   string
@@ -238,16 +242,20 @@ func (e *hostEnv) newCard(o cardOpts) testCard {
 	e.t.Helper()
 	ctx := context.Background()
 	e.cards++
+	if o.network == "" {
+		o.network, o.cvn = issuance.NetworkVisa, 10
+	}
 	pan := luhnComplete(fmt.Sprintf("400000%09d", e.cards))
+	if o.network == issuance.NetworkUnionPay {
+		pan = luhnComplete(fmt.Sprintf("622700%012d", e.cards)) // 19 digits, as UnionPay debit cards often are
+	}
+	pan = cmp.Or(o.pan, pan)
 	id := issuance.NewID(issuance.CardIDPrefix, time.Now())
 	if o.status == "" {
 		o.status = issuance.StatusActive
 	}
 	if o.expiry == "" {
 		o.expiry = e.now.AddDate(3, 0, 0).Format("0601")
-	}
-	if o.network == "" {
-		o.network, o.cvn = issuance.NetworkVisa, 10
 	}
 	sealed, err := e.hsm.SealPAN(ctx, e.keys[emv.KeyPANDEK], e.tenant, id, emv.PAN(pan))
 	if err != nil {
@@ -277,11 +285,11 @@ func (e *hostEnv) newCard(o cardOpts) testCard {
 		spending_controls, risk_controls, usage_type, auto_cancel_trigger, pan_cipher, pan_index, bin, last4, pan_length, expiry,
 		psn, service_code, network, cvn, imk_ac_ref, cvk_ref, pvk_ref, pin_method, pvki, pin_verify, cvv2_policy, cvv2_max_tries,
 		created_at, updated_at)
-		VALUES ($1, $2, $3, 'VIRTUAL', $4, $5, 'USD', $6, $7, $8, $9, $10, $11, $12, $13, $14, 16, $15, '00', '201', $16, $17,
+		VALUES ($1, $2, $3, 'VIRTUAL', $4, $5, $26, $6, $7, $8, $9, $10, $11, $12, $13, $14, $25, $15, '00', '201', $16, $17,
 		$18, $19, $20, $21, '1', $22, coalesce(nullif($23, ''), 'REQUIRED'), coalesce(nullif($24, 0), 5), now(), now())`,
 		id, e.tenant, "R"+id[5:15], string(o.status), o.reason, o.limit, spending, risk, string(usage), trigger, sealed, idx,
-		pan[:6], pan[12:], o.expiry, string(o.network), o.cvn, e.keys[emv.KeyIMKAC], e.keys[emv.KeyCVK], e.keys[emv.KeyPVK], pinMethod, pvv,
-		o.cvv2Policy, o.cvv2MaxTries)
+		pan[:6], pan[len(pan)-4:], o.expiry, string(o.network), o.cvn, cmp.Or(o.imkRef, e.keys[emv.KeyIMKAC]), e.keys[emv.KeyCVK], e.keys[emv.KeyPVK], pinMethod, pvv,
+		o.cvv2Policy, o.cvv2MaxTries, len(pan), cmp.Or(o.currency, "USD"))
 	if err != nil {
 		e.t.Fatalf("inserting card: %v", err)
 	}
@@ -481,7 +489,8 @@ func track2(t testing.TB, c testCard, good bool) string {
 	if !good {
 		cvv = fmt.Sprintf("%03d", (atoi(cvv)+1)%1000)
 	}
-	return c.PAN + "=" + c.Expiry + "201" + "1" + "0000" + cvv + "00000"
+	t2 := c.PAN + "=" + c.Expiry + "201" + "1" + "0000" + cvv
+	return t2 + strings.Repeat("0", min(5, 37-len(t2))) // zero fill, within field 35's 37 digits
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }

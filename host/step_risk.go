@@ -13,7 +13,8 @@ const mccATM = "6011"
 // mode (entrymode.go; a keyed entry with an ECI is e-commerce), plus atm for
 // MCC 6011. It also reports whether an e-commerce request arrives 3-D
 // Secure authenticated (a CAVV, or an ECI meaning "authenticated" for the
-// card's network: Visa 05/06, Mastercard 02/01).
+// card's network: Visa and UnionPay 05/06, Mastercard 02/01; UnionPay's
+// 3-D Secure uses Visa's ECI values).
 func channelsOf(r *Request, card *Card) ([]issuance.Channel, bool) {
 	var chs []issuance.Channel
 	if m, ok := entryModeOf(r.EntryMode); ok {

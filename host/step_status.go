@@ -36,7 +36,7 @@ func statusDecision(c *issuance.Card) Decision {
 			return Decline(ReasonOneTimeCardUsed)
 		}
 		return Decline(ReasonCardCanceled)
-	case issuance.StatusExpired:
+	case issuance.StatusExpired, issuance.StatusInoperative:
 		return Decline(ReasonCardExpired)
 	}
 	return Decline(ReasonCardBlocked)

@@ -64,7 +64,7 @@ func stepCardVerification(ctx context.Context, t *txn) (Decision, error) {
 		if !digit.N(r.CVV2.Reveal(), 3) {
 			return Decline(ReasonFormatError), nil
 		}
-		ok, err := t.v.VerifyCVV2(ctx, c.CVKRef, r.PAN, c.Expiry, r.CVV2)
+		ok, err := t.verifyCVV2(ctx)
 		if err != nil {
 			return Decision{}, fmt.Errorf("verifying CVV2: %w", err)
 		}
@@ -111,7 +111,7 @@ func verifyARQC(ctx context.Context, t *txn) (Decision, error) {
 	if err != nil {
 		return Decline(ReasonFormatError), nil
 	}
-	if iad.CVN != cvn.Code {
+	if !cvn.Names(iad) {
 		return Decline(ReasonCVNMismatch), nil
 	}
 	if d := chipBinding(r, c, icc, iad); d.Decided() {

@@ -69,6 +69,7 @@ func TestStatusDecision(t *testing.T) {
 		{issuance.StatusCanceled, "", ReasonCardCanceled},
 		{issuance.StatusCanceled, CancelReasonOneTimeUsed, ReasonOneTimeCardUsed},
 		{issuance.StatusExpired, "", ReasonCardExpired},
+		{issuance.StatusInoperative, "validity_period", ReasonCardExpired},
 	} {
 		t.Run(string(tc.status)+"/"+tc.reason, func(t *testing.T) {
 			c := testCard().Card
@@ -146,6 +147,12 @@ func TestRiskDecision(t *testing.T) {
 			func(r *Request) { r.ECI = "02" }, issuance.NetworkMastercard, Reason3DSNotAllowed},
 		{"3DS off, Mastercard ECI 05 means nothing", issuance.RiskControls{Allow3DSTransactions: no},
 			func(r *Request) { r.ECI = "05" }, issuance.NetworkMastercard, ""},
+		{"3DS off, UnionPay ECI 05", issuance.RiskControls{Allow3DSTransactions: no},
+			func(r *Request) { r.ECI = "05" }, issuance.NetworkUnionPay, Reason3DSNotAllowed},
+		{"3DS off, UnionPay ECI 06 (attempted)", issuance.RiskControls{Allow3DSTransactions: no},
+			func(r *Request) { r.ECI = "06" }, issuance.NetworkUnionPay, Reason3DSNotAllowed},
+		{"3DS off, UnionPay ECI 02 means nothing", issuance.RiskControls{Allow3DSTransactions: no},
+			func(r *Request) { r.ECI = "02" }, issuance.NetworkUnionPay, ""},
 		{"3DS off, CAVV present", issuance.RiskControls{Allow3DSTransactions: no},
 			func(r *Request) { r.CAVV = "AAABBBCCC" }, issuance.NetworkVisa, Reason3DSNotAllowed},
 	} {

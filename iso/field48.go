@@ -11,8 +11,8 @@ import (
 const (
 	// ElementCVV2 is the card verification value 2: 3 or 4 digits.
 	ElementCVV2 = "01"
-	// ElementECI is the electronic commerce indicator: 2 digits (Visa
-	// 05/06/07, Mastercard 02/01/00, read by the card's network).
+	// ElementECI is the electronic commerce indicator: 2 digits (Visa and
+	// UnionPay 05/06/07, Mastercard 02/01/00, read by the card's network).
 	ElementECI = "02"
 	// ElementCAVV is the 3-D Secure authentication value (CAVV/UCAF): 40
 	// hexadecimal characters (20 bytes), upper-case.

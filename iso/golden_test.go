@@ -30,6 +30,14 @@ const goldenDir = "../testdata/iso"
 // testdata/vectors/tlv_field55.json, "visa_contactless_request").
 const visaContactlessICC = "9F3303204000950500000000009F3704518823719F100706011103A000009F26081E1756ED0E2134E29F36020015820200009C01009F1A0208409A030006219F02060000000020005F2A0208409F0306000000000000"
 
+// unionPayPBOCICC is field 55 of the UnionPay golden request: the tags of
+// the published PBOC example (testdata/vectors/cvn.json, source
+// "pboc-example"), in the order the example lists them.
+const unionPayPBOCICC = "9F26085D016C91005E7CC2" + "9F270180" + "9F101307000103A04002010A010000001000D1F61152" +
+	"9F37041E78EEBC" + "9F36020240" + "95050080046000" + "9A03140701" + "9C0100" + "9F0206000000000001" +
+	"5F2A020156" + "82027D00" + "9F1A020156" + "9F0306000000000000" + "9F330360E1C8" + "9F3403020300" +
+	"9F350122" + "9F1E083833323049434300" + "8408A000000333010101" + "9F09020020" + "9F410400000007"
+
 // Shared values of the golden messages: a Visa test card, one acquirer,
 // terminal and merchant.
 const (
@@ -64,6 +72,18 @@ func goldenCases() []goldenCase {
 				43: gAcceptor, 49: "840",
 			},
 			icc: visaContactlessICC,
+		},
+		{
+			name:        "0100_chip_unionpay",
+			description: "Authorization request, UnionPay contact chip (22=051) purchase of 0.01 CNY (49=156) by an acquirer in China (19=156); field 55 is the GENERATE AC data of the published PBOC example (testdata/vectors/cvn.json, UnionPay CVN 01: 9F10 of 19 bytes, AID 84 A000000333010101), whose ARQC 5D016C91005E7CC2 the host verifies.",
+			mti:         iso.MTIAuthorizationRequest,
+			fields: map[int]string{
+				2: "6228000100001", 3: "000000", 4: "000000000001", 7: "0701063000", 11: "000111",
+				12: "143000", 13: "0701", 14: "2512", 18: "5411", 19: "156", 22: "051", 23: "001",
+				32: gAcquirer, 35: "6228000100001=25122011234567800000", 37: "618206000111", 41: gTerminal, 42: gMerchant,
+				43: "CARDHOST TEST MERCHANT   SHANGHAI     CN", 49: "156",
+			},
+			icc: unionPayPBOCICC,
 		},
 		{
 			name:        "0100_magstripe_pin",

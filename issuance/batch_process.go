@@ -139,7 +139,8 @@ func (s *Service) processBatchItem(ctx context.Context, w BatchWork) (bool, erro
 	if o.Status.Final() {
 		return false, nil
 	}
-	req, err := DecodeCardRequest(w.Request)
+	var req CardRequest // decoded as a request body is
+	err = DecodeStrict(w.Request, &req)
 	if err == nil {
 		_, _, err = s.createCard(ctx, w.TenantID, &req, &o)
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/issuance/lifecycle"
 )
 
 // Id prefixes of the objects the card domain and the host create.
@@ -56,6 +57,7 @@ type Network = emv.Network
 const (
 	NetworkVisa       = emv.NetworkVisa
 	NetworkMastercard = emv.NetworkMastercard
+	NetworkUnionPay   = emv.NetworkUnionPay
 )
 
 // PIN verification methods.
@@ -67,6 +69,7 @@ const (
 
 // Address is a postal address.
 type Address struct {
+	Name       string `json:"name,omitempty" doc:"the addressee (1-100 characters), e.g. on the carrier of a plastic"`
 	Line1      string `json:"line1" required:"true"`
 	Line2      string `json:"line2,omitempty"`
 	City       string `json:"city" required:"true"`
@@ -142,6 +145,9 @@ type Card struct {
 	// when the card was made (issuance/cvv2).
 	CVV2Policy   string
 	CVV2MaxTries int
+	// Fields are the lifecycle fields: validity, dynamic CVV2, embossing
+	// custom field, reissue links (issuance/lifecycle).
+	lifecycle.Fields
 
 	CreatedAt time.Time
 	UpdatedAt time.Time

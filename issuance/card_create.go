@@ -172,12 +172,12 @@ func (s *Service) planCard(ctx context.Context, tenantID string, req *CardReques
 	if months == 0 {
 		months = DefaultValidityMonths
 	}
-	expiry, err := dataprep.Expiry(now, months)
+	life, err := req.Request.Plan(string(typ), now, months, utcPtr(req.ExpiryAt), p.CVV2Policy, v.Add)
 	if err != nil {
 		return cardPlan{}, fmt.Errorf("computing expiry: %w", err)
 	}
-	if req.ExpiryAt != nil {
-		end, _ := dataprep.ExpiryEnd(expiry)
+	expiry := life.Expiry
+	if end, _ := dataprep.ExpiryEnd(expiry); req.ExpiryAt != nil {
 		v.Check(req.ExpiryAt.Before(end), "expiry_at", "invalid", "must be before the end of the printed expiry month ("+dataprep.ExpiryDisplay(expiry)+")")
 	}
 	plan := cardPlan{template: tpl, fee: p.IssueFee}
@@ -209,12 +209,12 @@ func (s *Service) planCard(ctx context.Context, tenantID string, req *CardReques
 	c := Card{
 		TenantID: tenantID, ProductID: p.ID, ReferenceID: req.ReferenceID, Type: typ, Status: StatusProvisioned,
 		PrintedName: printed, Currency: currency, CardLimit: limit, SpendingControls: spending, RiskControls: risk, FundingMode: p.FundingMode,
-		UsageType: req.UsageType, AutoCancelTrigger: req.AutoCancelTrigger, ExpiryAt: utcPtr(req.ExpiryAt),
+		UsageType: req.UsageType, AutoCancelTrigger: req.AutoCancelTrigger, ExpiryAt: life.ExpiryAt, Fields: life.Fields,
 		PINLength: req.PINLength, Metadata: req.Metadata, BillingAddress: req.BillingAddress, ShippingAddress: req.ShippingAddress,
 		EmbosserID: embosserID, LayoutID: p.LayoutID, EmbossingStatus: EmbossingNotRequired,
 		PANLength: panLen, Expiry: expiry, PSN: "00", ServiceCode: tpl.ServiceCode, Network: tpl.Network, CVN: tpl.CVN,
 		IMKACRef: tpl.IMKACRef, CVKRef: tpl.CVKRef, PVKRef: tpl.PVKRef, PVKI: tpl.PVKI, PINTryMax: DefaultPINTryMax,
-		TemplateID: tpl.ID, CVV2Policy: p.CVV2Policy, CVV2MaxTries: p.CVV2MaxTries, CreatedAt: now, UpdatedAt: now, Version: 1,
+		TemplateID: tpl.ID, CVV2Policy: life.CVV2Policy, CVV2MaxTries: p.CVV2MaxTries, CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
 	if holder != nil {
 		c.CardholderID = holder.ID
@@ -229,20 +229,13 @@ func (s *Service) planCard(ctx context.Context, tenantID string, req *CardReques
 // prepareCard runs data prep for one PAN draw.
 func (s *Service) prepareCard(ctx context.Context, plan *cardPlan, now time.Time) (Card, error) {
 	c := plan.card
-	c.ID = NewID(CardIDPrefix, now)
-	c.ReferenceNumber = referenceNumber(c.ID, now)
 	pan, err := dataprep.GeneratePAN(plan.template.IIN, c.PANLength, nil)
 	if err != nil {
 		return Card{}, fmt.Errorf("generating PAN for template %s: %w", plan.template.ID, err)
 	}
-	if err := s.sealCardData(ctx, &c, pan); err != nil {
+	if err := s.PrepareCardData(ctx, &c, pan, now); err != nil {
 		return Card{}, err
 	}
-	cvvs, err := s.d.Vault.GenerateCVVSet(ctx, c.CVKRef, pan, c.Expiry, c.ServiceCode)
-	if err != nil {
-		return Card{}, fmt.Errorf("generating CVV set: %w", err)
-	}
-	c.CVKVersion = cvvs.KeyVersion
 	if plan.pinBlock != "" {
 		data, err := s.d.Vault.SetPINWithBinding(ctx, emv.PINSet{ECDHRef: s.d.Keys.ECDH, IssuerPublicKey: plan.issuerKey, Block: plan.pinBlock, PAN: pan},
 			PINSetPlaceholderPAN, emv.PINCheck{Method: pinMethodOf(plan.template.PINMethod), PVKRef: c.PVKRef, PVKI: pvkiOr(c.PVKI)})
@@ -252,6 +245,31 @@ func (s *Service) prepareCard(ctx context.Context, plan *cardPlan, now time.Time
 		applyPINData(&c, data)
 	}
 	return c, nil
+}
+
+// PrepareCardData gives card c (its key references and printed expiry
+// set) a new id and reference number at now and the card data of pan: the
+// PAN sealed and indexed, BIN, last 4, and the CVK version its CVV set
+// checks out under. Card creation and reissue (issuance/reissue) use it.
+func (s *Service) PrepareCardData(ctx context.Context, c *Card, pan emv.PAN, now time.Time) error {
+	c.ID = NewID(CardIDPrefix, now)
+	c.ReferenceNumber = referenceNumber(c.ID, now)
+	if err := s.sealCardData(ctx, c, pan); err != nil {
+		return err
+	}
+	cvvs, err := s.d.Vault.GenerateCVVSet(ctx, c.CVKRef, pan, c.Expiry, c.ServiceCode)
+	if err != nil {
+		return fmt.Errorf("generating CVV set: %w", err)
+	}
+	c.CVKVersion = cvvs.KeyVersion
+	return nil
+}
+
+// NewCardWrite is what storing new card c writes (its order, embossing job
+// and events, as for a single card creation without fee), for rooms
+// beside the Service (issuance/reissue).
+func (s *Service) NewCardWrite(c Card, now time.Time) (NewCard, error) {
+	return s.newCardWrite(c, &cardPlan{}, nil, now)
 }
 
 // sealCardData seals and indexes the PAN and fills BIN and last 4.

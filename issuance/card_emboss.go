@@ -80,9 +80,22 @@ func embossBackoff(attempts int) time.Duration {
 }
 
 // issueCard activates a locked card whose plastic was made and completes
-// its order.
+// its order; a card that requires activation waits for it (its order
+// processing, issue_status activating).
 func (s *Service) issueCard(ch *CardChange, now time.Time) error {
 	ch.Card.EmbossingStatus = EmbossingIssued
+	if ch.Card.ActivationRequired {
+		ch.Card.UpdatedAt = now
+		if o := ch.Order; o != nil && !o.Status.Final() {
+			o.IssueStatus, o.UpdatedAt, ch.OrderChanged = IssueActivating, now, true
+		}
+		return nil
+	}
+	return s.activateCard(ch, now)
+}
+
+// activateCard activates a locked PROVISIONED card and completes its order.
+func (s *Service) activateCard(ch *CardChange, now time.Time) error {
 	if err := s.moveCard(ch, StatusActive, "", kafka.TypeCardActivated, now); err != nil {
 		return err
 	}
@@ -116,14 +129,24 @@ func (ch *CardChange) settleOrder(now time.Time, settle func(*Order)) error {
 // SimulateEmbossing is the sandbox embosser's answer for a card waiting for
 // it (PATCH /v1/simulator/cards/{id}/issue or /fail): issue activates the
 // card and completes its order; fail marks embossing FAILED and fails the
-// order. A card still PENDING is withdrawn from the queue first.
-// Rejections: sandbox_only, invalid_embossing_status; ErrNotFound.
+// order. A card still PENDING is withdrawn from the queue first. A card
+// with no plastic was issued at creation (OffBlocks' walk still calls
+// issue): issue answers it unchanged, fail with embossing_not_required.
+// Rejections: sandbox_only, invalid_embossing_status,
+// embossing_not_required; ErrNotFound.
 func (s *Service) SimulateEmbossing(ctx context.Context, a Actor, tenantID, cardID string, issue bool) (Card, error) {
 	if !a.Sandbox {
 		return Card{}, Errorf(SlugSandboxOnly, "the simulator exists only in sandbox mode")
 	}
 	return s.d.Cards.UpdateCard(ctx, tenantID, cardID, func(ch *CardChange) error {
 		c := &ch.Card
+		if c.EmbossingStatus == EmbossingNotRequired && c.Status != StatusProvisioned {
+			ch.Skip = true
+			if issue {
+				return nil
+			}
+			return Errorf(SlugEmbossingNotRequired, "card %s has no plastic: it was issued when it was created (status %s)", c.ID, c.Status)
+		}
 		if c.Status != StatusProvisioned || (c.EmbossingStatus != EmbossingPending && c.EmbossingStatus != EmbossingSent) {
 			return Errorf(SlugInvalidEmbossingStatus, "card %s is not waiting for its embosser (status %s, embossing_status %s)", c.ID, c.Status, c.EmbossingStatus)
 		}

@@ -33,7 +33,7 @@ func cardEvent(typ string, c *Card, prev Status, controls bool, now time.Time) (
 		ID: c.ID, TenantID: c.TenantID, ProductID: c.ProductID, CardholderID: c.CardholderID,
 		ReferenceID: c.ReferenceID, Type: string(c.Type), Status: string(c.Status), PreviousStatus: string(prev),
 		Last4: c.Last4, Expiry: c.Expiry, UsageType: string(c.UsageType), Currency: c.Currency,
-		ExpiryAt: c.ExpiryAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		ExpiryAt: c.ExpiryAt, ValidUntil: c.ValidUntil, Replaces: c.Replaces, ReplacedBy: c.ReplacedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 	if prev != "" {
 		d.Reason = c.StatusReason

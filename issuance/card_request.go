@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/issuance/alias"
 	"github.com/cardhost/cardhost/issuance/dataprep"
+	"github.com/cardhost/cardhost/issuance/lifecycle"
 )
 
 // CardRequest asks for a new card: the body of POST /v1/cards and each item
@@ -40,8 +42,10 @@ type CardRequest struct {
 	// EncipheredPINBlock and IncomingPEK set the PIN at creation
 	// (docs/api.md "PIN set"): a format 4 block bound to the placeholder
 	// PAN 000000000000, since the PAN does not exist yet.
-	EncipheredPINBlock emv.PINBlock `json:"enciphered_pin_block,omitempty" doc:"ISO 9564 format 4 PIN block (32 hex) under the ECDH-agreed key, bound to the placeholder PAN 000000000000"`
+	EncipheredPINBlock emv.PINBlock `json:"enciphered_pin_block,omitempty" doc:"ISO 9564 format 4 PIN block (32 hex) or format 0 block (16 hex) under the ECDH-agreed key, bound to the placeholder PAN (docs/api.md PIN set)"`
 	IncomingPEK        *PEKRef      `json:"incoming_pek,omitempty"`
+	// Request holds Pismo's lifecycle fields (issuance/lifecycle).
+	lifecycle.Request
 }
 
 // PEKRef names the key a PIN block is enciphered under: the
@@ -109,6 +113,7 @@ func (r *CardRequest) validateStatic(v *Validator, now time.Time) {
 	v.Check(r.PINLength == 4 || r.PINLength == 6, "pin_length", "invalid", "4 or 6")
 	r.Metadata = validateMetadata(v, r.Metadata)
 	validatePINSet(v, r.EncipheredPINBlock, r.IncomingPEK)
+	r.Request.Check(v.Add)
 }
 
 func validateExpiryAt(v *Validator, at *time.Time, now time.Time) {
@@ -147,7 +152,7 @@ func validatePINSet(v *Validator, block emv.PINBlock, pek *PEKRef) {
 	case pek == nil || strings.TrimSpace(pek.KeyReference) == "":
 		v.Add("incoming_pek.key_reference", "required", "the hsm_key_reference of the certificate whose key enciphered the PIN block")
 	default:
-		v.Check(isHex(block.Reveal(), 32), "enciphered_pin_block", "invalid", "an ISO 9564 format 4 block: 32 hex characters")
+		v.Check(isHex(block.Reveal(), 32) || isHex(block.Reveal(), 16), "enciphered_pin_block", "invalid", "an ISO 9564 format 4 block (32 hex characters) or format 0 block (16)")
 	}
 }
 
@@ -157,6 +162,7 @@ func validateAddress(v *Validator, path string, a *Address) {
 	}
 	v.Check(strings.TrimSpace(a.Line1) != "" && len(a.Line1) <= 200, path+".line1", "required", "1-200 characters")
 	v.Check(len(a.Line2) <= 200, path+".line2", "too_long", "at most 200 characters")
+	v.Check(len(a.Name) <= 100, path+".name", "too_long", "at most 100 characters")
 	v.Check(strings.TrimSpace(a.City) != "" && len(a.City) <= 100, path+".city", "required", "1-100 characters")
 	v.Check(len(a.State) <= 100, path+".state", "too_long", "at most 100 characters")
 	v.Check(len(a.PostalCode) <= 20, path+".postal_code", "too_long", "at most 20 characters")
@@ -186,31 +192,18 @@ func isHex(s string, n int) bool {
 	return true
 }
 
-// DecodeCardRequest decodes a card request strictly (unknown fields and
-// trailing data are refused), for batch items, which arrive as raw JSON.
-func DecodeCardRequest(raw []byte) (CardRequest, error) {
-	var r CardRequest
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return r, &Error{Slug: SlugValidationFailed, Message: "the card request is not a valid card object",
-			Fields: []FieldError{{Field: jsonErrorField(err), Code: "invalid", Message: "does not match the card request schema"}}}
+// DecodeStrict decodes a JSON request body (or a batch item) into v
+// through the guide alias table (package alias: guides' names renamed to
+// native ones, unknown fields and trailing data refused); refusals are an
+// *Error.
+func DecodeStrict(raw []byte, v any) error {
+	var e *alias.Error
+	if err := alias.Decode(raw, v); !errors.As(err, &e) {
+		return err
 	}
-	if dec.More() {
-		return r, &Error{Slug: SlugValidationFailed, Message: "the card request holds more than one JSON value"}
+	fields := make([]FieldError, len(e.Fields))
+	for i, f := range e.Fields {
+		fields[i] = FieldError(f)
 	}
-	return r, nil
-}
-
-// jsonErrorField names the field a decoding error is about, without
-// quoting any value.
-func jsonErrorField(err error) string {
-	var typ *json.UnmarshalTypeError
-	if errors.As(err, &typ) && typ.Field != "" {
-		return typ.Field
-	}
-	if s := err.Error(); strings.HasPrefix(s, "json: unknown field ") {
-		return strings.Trim(strings.TrimPrefix(s, "json: unknown field "), `"`)
-	}
-	return "(body)"
+	return &Error{Slug: e.Slug, Message: e.Message, Fields: fields}
 }

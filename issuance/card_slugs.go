@@ -22,6 +22,9 @@ const (
 	// SlugInvalidEmbossingStatus: the simulator's issue or fail call on a
 	// card that is not waiting for its embosser.
 	SlugInvalidEmbossingStatus = "invalid_embossing_status"
+	// SlugEmbossingNotRequired: the simulator's fail call on a card with no
+	// plastic (VIRTUAL, TEMPORARY, imported), which was issued at creation.
+	SlugEmbossingNotRequired = "embossing_not_required"
 	// SlugNoTransportKey: the card has no embosser with a transport key to
 	// seal its personalisation record under.
 	SlugNoTransportKey = "transport_key_not_found"

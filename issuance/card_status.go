@@ -17,6 +17,9 @@ const (
 	ActionUnfreeze StatusAction = "unfreeze"
 	ActionBlock    StatusAction = "block"
 	ActionCancel   StatusAction = "cancel"
+	// ActionActivate activates a plastic made by its embosser that waits
+	// for activation (activation_required).
+	ActionActivate StatusAction = "activate"
 )
 
 // statusMoves maps each action to the status it moves to, the status it
@@ -30,6 +33,7 @@ var statusMoves = map[StatusAction]struct {
 	ActionUnfreeze: {StatusActive, StatusFrozen, kafka.TypeCardUnfrozen},
 	ActionBlock:    {StatusBlocked, "", kafka.TypeCardBlocked},
 	ActionCancel:   {StatusCanceled, "", kafka.TypeCardCanceled},
+	ActionActivate: {StatusActive, StatusProvisioned, kafka.TypeCardActivated},
 }
 
 // MaxStatusReason is the longest status reason.
@@ -65,8 +69,12 @@ func (s *Service) ChangeStatus(ctx context.Context, tenantID, cardID string, act
 	}
 	return s.d.Cards.UpdateCard(ctx, tenantID, cardID, func(ch *CardChange) error {
 		c := &ch.Card
-		if (move.from != "" && c.Status != move.from) || !c.Status.CanTransition(move.to) {
-			return &Error{Slug: SlugInvalidStatusTransition, Message: "a " + string(c.Status) + " card cannot " + string(action)}
+		if (move.from != "" && c.Status != move.from) || !c.Status.CanTransition(move.to) ||
+			(action == ActionActivate && c.EmbossingStatus != EmbossingIssued) {
+			return &Error{Slug: SlugInvalidStatusTransition, Message: "a " + string(c.Status) + " card (embossing_status " + c.EmbossingStatus + ") cannot " + string(action)}
+		}
+		if action == ActionActivate {
+			return s.activateCard(ch, s.now())
 		}
 		return s.moveCard(ch, move.to, reason, move.event, s.now())
 	})

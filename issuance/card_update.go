@@ -82,6 +82,9 @@ func (s *Service) UpdateCard(ctx context.Context, tenantID, cardID string, u Car
 		if u.RemoveExpiryAt {
 			c.ExpiryAt = nil
 		}
+		if vu := c.ValidUntil; vu != nil && (c.ExpiryAt == nil || vu.Before(*c.ExpiryAt)) {
+			c.ExpiryAt = vu // the validity still ends the card: expiry_at is what the host checks
+		}
 		if u.CardLimit != nil {
 			c.CardLimit = u.CardLimit
 		}

@@ -18,10 +18,10 @@ type Template struct {
 	TenantID    string    `json:"-"`
 	Name        string    `json:"name"`
 	Description string    `json:"description,omitempty"`
-	Network     Network   `json:"network" enum:"VISA,MASTERCARD"`
+	Network     Network   `json:"network" enum:"VISA,MASTERCARD,UNIONPAY"`
 	IIN         string    `json:"iin" doc:"issuer identification number (BIN), 6 or 8 digits"`
 	PANLength   int       `json:"pan_length" doc:"13 to 19 digits; default 16"`
-	CVN         int       `json:"cvn" doc:"cryptogram version number (Visa 10, 18, 22; Mastercard 16, 17, 20, 21)"`
+	CVN         int       `json:"cvn" doc:"cryptogram version number (Visa 10, 18, 22; Mastercard 16, 17, 20, 21; UnionPay 1)"`
 	AID         string    `json:"aid" doc:"application identifier, hex"`
 	ServiceCode string    `json:"service_code" doc:"3 digits, e.g. 201 (chip) or 101"`
 	IMKACRef    string    `json:"imk_ac_key_reference"`

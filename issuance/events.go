@@ -35,8 +35,9 @@ func CardEvent(typ string, c *Card, previous Status, reason string, withControls
 		UsageType:    string(c.UsageType),
 		Currency:     c.Currency,
 		ExpiryAt:     c.ExpiryAt,
-		CreatedAt:    c.CreatedAt,
-		UpdatedAt:    now,
+		ValidUntil:   c.ValidUntil, Replaces: c.Replaces, ReplacedBy: c.ReplacedBy,
+		CreatedAt: c.CreatedAt,
+		UpdatedAt: now,
 	}
 	if previous != c.Status {
 		d.PreviousStatus = string(previous)

@@ -25,8 +25,8 @@ type ImportRequest struct {
 	Expiry      string  `json:"expiry" required:"true" doc:"printed expiry, YYMM"`
 	PSN         string  `json:"psn,omitempty" doc:"PAN sequence number, 2 digits (default 00)"`
 	ServiceCode string  `json:"service_code,omitempty" doc:"3 digits (default 201)"`
-	Network     Network `json:"network" required:"true" enum:"VISA,MASTERCARD"`
-	CVN         int     `json:"cvn" required:"true" doc:"the chip's cryptogram version number (Visa 10, 18, 22; Mastercard 16, 17, 20, 21)"`
+	Network     Network `json:"network" required:"true" enum:"VISA,MASTERCARD,UNIONPAY"`
+	CVN         int     `json:"cvn" required:"true" doc:"the chip's cryptogram version number (Visa 10, 18, 22; Mastercard 16, 17, 20, 21; UnionPay 1)"`
 	IMKACRef    string  `json:"imk_ac_key_reference" required:"true" doc:"HSM reference of the issuer master key (AC) the chip's key derives from"`
 	CVKRef      string  `json:"cvk_key_reference" required:"true" doc:"HSM reference of the CVK pair the card's CVVs were made with"`
 	PVKRef      string  `json:"pvk_key_reference,omitempty" doc:"HSM reference of the PIN verification key"`
@@ -76,7 +76,7 @@ func (s *Service) ImportCard(ctx context.Context, tenantID string, req ImportReq
 		req.ServiceCode = "201"
 	}
 	v.Check(len(req.ServiceCode) == 3 && digit.All(req.ServiceCode), "service_code", "invalid", "3 digits")
-	v.Check(req.Network.Valid(), "network", "invalid", "VISA or MASTERCARD")
+	v.Check(req.Network.Valid(), "network", "invalid", "one of "+emv.NetworkList())
 	if req.Network.Valid() {
 		_, err := req.Network.CVN(req.CVN)
 		v.Check(err == nil, "cvn", "invalid", "a CVN of the network in the registry ("+emv.CVNList()+")")

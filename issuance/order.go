@@ -13,6 +13,8 @@ type OrderType string
 const (
 	OrderCardIssue  OrderType = "card_issue"
 	OrderCardImport OrderType = "card_import"
+	// OrderCardReissue: the new card of a reissue (issuance/reissue).
+	OrderCardReissue OrderType = "card_reissue"
 )
 
 // OrderStatus is an order's overall status.
@@ -38,6 +40,7 @@ type IssueStatus string
 const (
 	IssueDataPrep        IssueStatus = "data_prep"        // waiting for data prep (batch item not yet processed)
 	IssueEmbossing       IssueStatus = "embossing"        // card created, waiting for the embosser
+	IssueActivating      IssueStatus = "activating"       // plastic made, waiting for the issuer's activation
 	IssueIssued          IssueStatus = "issued"           // card active
 	IssueImported        IssueStatus = "imported"         // card imported (no embossing)
 	IssueDataPrepFailed  IssueStatus = "data_prep_failed" // the card could not be created

@@ -21,6 +21,7 @@ import (
 var defaultAID = map[Network]string{
 	NetworkVisa:       "A0000000031010",
 	NetworkMastercard: "A0000000041010",
+	NetworkUnionPay:   "A000000333010101", // UnionPay debit/credit (PBOC / UICS)
 }
 
 // SealedRecord is a sealed personalisation record and what its recipient
@@ -38,6 +39,8 @@ type SealedRecord struct {
 	Data   []byte
 	// CVKVersion is the CVK version of the CVVs inside.
 	CVKVersion int
+	// CustomField is the card's embossing_custom_field, for the embosser.
+	CustomField string
 }
 
 // sealPerso builds card c's personalisation record and has the HSM seal it
@@ -62,7 +65,7 @@ func (s *Service) sealPerso(ctx context.Context, c *Card, kekRef string, export 
 	if err != nil {
 		return SealedRecord{}, fmt.Errorf("card %s: %w", c.ID, err)
 	}
-	pan, err := s.openPAN(ctx, c)
+	pan, err := s.OpenPAN(ctx, c)
 	if err != nil {
 		return SealedRecord{}, err
 	}
@@ -117,7 +120,7 @@ func (s *Service) sealPerso(ctx context.Context, c *Card, kekRef string, export 
 		return SealedRecord{}, fmt.Errorf("sealing personalisation record: %w", err)
 	}
 	return SealedRecord{CardID: c.ID, TenantID: c.TenantID, KEKRef: kekRef, KEKVersion: dataprep.SealedKEKVersion(sealed),
-		KCV: kcv, Format: dataprep.SealFormat, Data: sealed, CVKVersion: cvvs.KeyVersion}, nil
+		KCV: kcv, Format: dataprep.SealFormat, Data: sealed, CVKVersion: cvvs.KeyVersion, CustomField: c.EmbossingCustomField}, nil
 }
 
 // ExportPerso returns a card's personalisation record sealed under the

@@ -23,7 +23,7 @@ const PINSetPlaceholderPAN emv.PAN = "000000000000"
 
 // PINSetRequest is the body of POST /v1/cards/{id}/pin.
 type PINSetRequest struct {
-	EncipheredPINBlock emv.PINBlock `json:"enciphered_pin_block" required:"true" doc:"ISO 9564 format 4 PIN block (32 hex) for the card's PAN, enciphered under the ECDH-agreed key"`
+	EncipheredPINBlock emv.PINBlock `json:"enciphered_pin_block" required:"true" doc:"ISO 9564 format 4 PIN block (32 hex), or format 0 (16 hex), for the card's PAN, enciphered under the ECDH-agreed key"`
 	IncomingPEK        *PEKRef      `json:"incoming_pek" required:"true"`
 }
 
@@ -54,7 +54,7 @@ func (s *Service) SetPIN(ctx context.Context, tenantID, cardID string, req PINSe
 	if err != nil {
 		return Card{}, fmt.Errorf("reading issuer public key: %w", err)
 	}
-	pan, err := s.openPAN(ctx, &c)
+	pan, err := s.OpenPAN(ctx, &c)
 	if err != nil {
 		return Card{}, err
 	}
@@ -119,7 +119,7 @@ func (s *Service) pinCheck(ctx context.Context, c *Card) (emv.PINCheck, error) {
 func (s *Service) pinSetError(err error) error {
 	if s.d.Vault.IsInputError(err) {
 		return &Error{Slug: SlugPINBlockInvalid, Message: "the PIN block does not decipher under the key agreed with this key reference",
-			Fields: []FieldError{{Field: "enciphered_pin_block", Code: "invalid", Message: "an ISO 9564 format 4 block for this card, under the ECDH-agreed key (docs/api.md)"}}}
+			Fields: []FieldError{{Field: "enciphered_pin_block", Code: "invalid", Message: "an ISO 9564 format 4 (or format 0) block for this card, under the ECDH-agreed key (docs/api.md)"}}}
 	}
 	return fmt.Errorf("setting PIN: %w", err)
 }
@@ -152,8 +152,8 @@ func applyPINData(c *Card, d emv.PINVerificationData) {
 	}
 }
 
-// openPAN opens a card's sealed PAN.
-func (s *Service) openPAN(ctx context.Context, c *Card) (emv.PAN, error) {
+// OpenPAN opens a card's sealed PAN (the HSM, by the platform's data key).
+func (s *Service) OpenPAN(ctx context.Context, c *Card) (emv.PAN, error) {
 	pan, err := s.d.Vault.OpenPAN(ctx, s.d.Keys.PANDEK, c.TenantID, c.ID, c.PANCipher)
 	if err != nil {
 		return "", fmt.Errorf("opening PAN of card %s: %w", c.ID, err)

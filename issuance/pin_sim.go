@@ -46,7 +46,7 @@ func (s *Service) SimulatorSetPIN(ctx context.Context, a Actor, tenantID, cardID
 	if err != nil {
 		return Card{}, err
 	}
-	pan, err := s.openPAN(ctx, &c)
+	pan, err := s.OpenPAN(ctx, &c)
 	if err != nil {
 		return Card{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/issuance/lifecycle"
 )
 
 // Revealed is a card's sensitive data as the audited reveal call shows it.
@@ -20,7 +21,8 @@ type Revealed struct {
 // with the reveal scope, and every reveal is recorded in the audit trail
 // (who, when, which card and request — never the values) before the data
 // is returned. The CVV2 is recomputed by the HSM with the CVK version the
-// card was made with. Rejections: forbidden; ErrNotFound.
+// card was made with; a dynamic CVV2 (issuance/lifecycle) is the one in
+// force now, under the active CVK version. Rejections: forbidden; ErrNotFound.
 func (s *Service) RevealCard(ctx context.Context, a Actor, tenantID, cardID string) (Revealed, error) {
 	if !a.Sandbox && !a.has(ScopeReveal) {
 		return Revealed{}, Errorf(SlugForbidden, "revealing card data needs an API key with the %q scope", ScopeReveal)
@@ -29,11 +31,17 @@ func (s *Service) RevealCard(ctx context.Context, a Actor, tenantID, cardID stri
 	if err != nil {
 		return Revealed{}, err
 	}
-	pan, err := s.openPAN(ctx, &c)
+	pan, err := s.OpenPAN(ctx, &c)
 	if err != nil {
 		return Revealed{}, err
 	}
 	cvv2, err := s.d.Vault.RevealCVV2(ctx, c.CVKRef, c.CVKVersion, pan, c.Expiry)
+	if c.Dynamic && err == nil {
+		n, _ := c.Counter(c.CreatedAt, s.now())
+		var set emv.CVVSet
+		set, err = s.d.Vault.GenerateCVVSet(ctx, c.CVKRef, pan, lifecycle.Window(n), lifecycle.DynamicServiceCode)
+		cvv2 = set.CVV
+	}
 	if err != nil {
 		return Revealed{}, fmt.Errorf("recomputing CVV2 of card %s: %w", c.ID, err)
 	}

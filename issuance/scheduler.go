@@ -4,10 +4,13 @@ import (
 	"context"
 
 	"github.com/cardhost/cardhost/issuance/dataprep"
+	"github.com/cardhost/cardhost/issuance/lifecycle"
 	"github.com/cardhost/cardhost/kafka"
 )
 
 // The expiry scheduler closes cards whose time is up:
+//   - validity (valid_until, which expiry_at carries) passed: INOPERATIVE
+//     with reason "validity_period" (card.inoperative);
 //   - expiry_at passed: CANCELED with reason "expiry_at" (card.canceled);
 //   - printed expiry passed (the end of the YYMM month, UTC): EXPIRED
 //     (card.expired) — or, for a card never issued (PROVISIONED, which the
@@ -33,6 +36,9 @@ func (s *Service) ExpireCards(ctx context.Context, limit int) (int, error) {
 		if c.Status != StatusProvisioned && c.Status != StatusActive && c.Status != StatusFrozen {
 			ch.Skip = true
 			return nil
+		}
+		if c.Ended(now) {
+			return s.moveCard(ch, StatusInoperative, lifecycle.ReasonValidityEnded, kafka.TypeCardInoperative, now)
 		}
 		if c.ExpiryAt != nil && !now.Before(*c.ExpiryAt) {
 			return s.moveCard(ch, StatusCanceled, StatusReasonExpiryAt, kafka.TypeCardCanceled, now)

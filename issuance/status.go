@@ -11,20 +11,23 @@ const (
 	StatusBlocked     Status = "BLOCKED"  // permanent; reason lost, stolen, fraud, other
 	StatusCanceled    Status = "CANCELED" // by the issuer, a one-time trigger or expiry_at
 	StatusExpired     Status = "EXPIRED"  // past the printed expiry
+	// StatusInoperative (Pismo's name): the card's validity_period_hours
+	// ran out (TEMPORARY cards and cards given a validity).
+	StatusInoperative Status = "INOPERATIVE"
 )
 
 // transitions is the status transition table, row by row as in DESIGN.md.
 // Anything not listed answers 409 invalid_status_transition.
 var transitions = map[Status][]Status{
-	StatusProvisioned: {StatusActive, StatusCanceled},
-	StatusActive:      {StatusFrozen, StatusBlocked, StatusCanceled, StatusExpired},
-	StatusFrozen:      {StatusActive, StatusBlocked, StatusCanceled, StatusExpired},
+	StatusProvisioned: {StatusActive, StatusCanceled, StatusInoperative},
+	StatusActive:      {StatusFrozen, StatusBlocked, StatusCanceled, StatusExpired, StatusInoperative},
+	StatusFrozen:      {StatusActive, StatusBlocked, StatusCanceled, StatusExpired, StatusInoperative},
 }
 
 // Valid reports whether s is a known status.
 func (s Status) Valid() bool {
 	switch s {
-	case StatusProvisioned, StatusActive, StatusFrozen, StatusBlocked, StatusCanceled, StatusExpired:
+	case StatusProvisioned, StatusActive, StatusFrozen, StatusBlocked, StatusCanceled, StatusExpired, StatusInoperative:
 		return true
 	}
 	return false

@@ -28,7 +28,15 @@ type Tenant struct {
 	RateLimit int `json:"-"`
 	// ParentID is the tenant that owns this one as a sub-account ("" for
 	// a top-level tenant; package issuance/subaccount).
-	ParentID string `json:"parent_id,omitempty"`
+	ParentID       string `json:"parent_id,omitempty"`
+	TenantSettings        // what the tenant changes itself (PATCH /v1/tenant)
+}
+
+// TenantSettings are a tenant's own settings (catalog.UpdateTenantSettings
+// documents and checks them; docs/api.md "Tenant settings").
+type TenantSettings struct {
+	IdempotencyPolicy string `json:"idempotency_policy" enum:"optional,required"`
+	DefaultCurrency   string `json:"default_currency" doc:"ISO 4217 alpha code: the currency of a card product created without one (default USD)"`
 }
 
 // API key scopes.
@@ -167,4 +175,6 @@ type TenantStore interface {
 	// SetSigningKey registers (or, with an empty pem, removes) the tenant's
 	// request-signing public key.
 	SetSigningKey(ctx context.Context, tenantID, pem, keyID, alg string) error
+	// SetTenantSettings replaces a tenant's settings; ErrNotFound if none.
+	SetTenantSettings(ctx context.Context, tenantID string, s TenantSettings) (Tenant, error)
 }

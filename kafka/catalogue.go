@@ -16,6 +16,9 @@ const (
 	TypeCardControlsUpdated   = "card.controls_updated"
 	TypeCardPINChanged        = "card.pin_changed"
 	TypeCardCVV2TriesReset    = "card.cvv2_tries_reset"
+	TypeCardInoperative       = "card.inoperative"
+	TypeCardReissued          = "card.reissued"
+	TypeCardCVV2Rotated       = "card.cvv2_rotated"
 	TypeAuthorizationApproved = "authorization.approved"
 	TypeAuthorizationDeclined = "authorization.declined"
 	TypeAuthorizationReversed = "authorization.reversed"
@@ -38,6 +41,7 @@ const (
 	TypeLedgerHoldExpired   = "ledger.hold_expired"
 	TypeLedgerCleared       = "ledger.cleared"
 	TypeLedgerForcePosted   = "ledger.force_posted"
+	TypeLedgerReissue       = "ledger.reissue"
 )
 
 // Event sources (the CloudEvents "source" attribute): the part of cardhost
@@ -76,6 +80,9 @@ var catalogue = []Spec{
 	{TypeCardControlsUpdated, SourceIssuance, "card id", reflect.TypeFor[CardData](), "a card's spending or risk controls or card_limit changed"},
 	{TypeCardPINChanged, SourceIssuance, "card id", reflect.TypeFor[CardData](), "a card's PIN was set or changed (the PIN itself is never published)"},
 	{TypeCardCVV2TriesReset, SourceIssuance, "card id", reflect.TypeFor[CardData](), "the issuer reset a card's count of consecutive wrong CVV2s"},
+	{TypeCardInoperative, SourceIssuance, "card id", reflect.TypeFor[CardData](), "a card's validity_period_hours ran out (valid_until passed): INOPERATIVE"},
+	{TypeCardReissued, SourceIssuance, "card id", reflect.TypeFor[CardData](), "a card was reissued: published for the old card (reason reissued, replaced_by) and for the new one (replaces)"},
+	{TypeCardCVV2Rotated, SourceIssuance, "card id", reflect.TypeFor[CardData](), "a card's dynamic CVV2 was rotated by the rotate call (never the CVV2 itself)"},
 	{TypeAuthorizationApproved, SourceHost, "card id", reflect.TypeFor[AuthorizationData](), "an authorization or financial request was approved, fully or partially"},
 	{TypeAuthorizationDeclined, SourceHost, "card id", reflect.TypeFor[AuthorizationData](), "an authorization or financial request for a known card was declined"},
 	{TypeAuthorizationReversed, SourceHost, "card id", reflect.TypeFor[AuthorizationData](), "an authorization was reversed, fully or partially"},
@@ -94,6 +101,7 @@ var catalogue = []Spec{
 	{TypeLedgerFee, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a card's issue fee was debited from the program balance"},
 	{TypeLedgerHoldExpired, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a hold was not posted in time and gave its money back"},
 	{TypeLedgerCleared, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a clearing record was matched to its authorization and posted (or credited, for refunds and reversals)"},
+	{TypeLedgerReissue, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a reissue moved a PREPAID card's available balance to its new card (subject: the new card)"},
 	{TypeLedgerForcePosted, SourceLedger, "card id", reflect.TypeFor[MoneyData](), "a clearing record or capture that matched no live hold was posted anyway, flagged for review"},
 }
 

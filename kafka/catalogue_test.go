@@ -16,13 +16,14 @@ var wantTypes = []string{
 	"tenant.created",
 	"card.created", "card.activated", "card.frozen", "card.unfrozen", "card.blocked",
 	"card.canceled", "card.expired", "card.controls_updated", "card.pin_changed", "card.cvv2_tries_reset",
+	"card.inoperative", "card.reissued", "card.cvv2_rotated",
 	"authorization.approved", "authorization.declined", "authorization.reversed", "authorization.captured",
 	"order.completed", "order.failed",
 	"certificate.created", "certificate.expiring",
 	"webhook_endpoint.disabled",
 	"merchant.blocked",
 	"ledger.deposit", "ledger.funding_credit", "ledger.funding_debit", "ledger.recharge", "ledger.withdraw", "ledger.fee",
-	"ledger.hold_expired", "ledger.cleared", "ledger.force_posted",
+	"ledger.hold_expired", "ledger.cleared", "ledger.reissue", "ledger.force_posted",
 }
 
 func TestCatalogueHasEveryTypeOnce(t *testing.T) {

@@ -54,7 +54,7 @@ type CardData struct {
 	CardholderID string `json:"cardholder_id,omitempty"`
 	ReferenceID  string `json:"reference_id,omitempty"` // the issuer's own reference, unique per tenant
 	Type         string `json:"type"`                   // VIRTUAL, PLASTIC or TEMPORARY
-	Status       string `json:"status"`                 // PROVISIONED, ACTIVE, FROZEN, BLOCKED, CANCELED or EXPIRED
+	Status       string `json:"status"`                 // PROVISIONED, ACTIVE, FROZEN, BLOCKED, CANCELED, EXPIRED or INOPERATIVE
 	// PreviousStatus is the status before a status change; empty on
 	// card.created and on changes that keep the status.
 	PreviousStatus string `json:"previous_status,omitempty"`
@@ -67,6 +67,12 @@ type CardData struct {
 	Currency  string     `json:"currency"`            // ISO 4217 alphabetic code
 	CardLimit int64      `json:"card_limit"`          // minor units; 0 means no card-level limit
 	ExpiryAt  *time.Time `json:"expiry_at,omitempty"` // logical end of validity, if set
+	// ValidUntil is when a card with a validity (validity_period_hours,
+	// TEMPORARY cards) becomes INOPERATIVE.
+	ValidUntil *time.Time `json:"valid_until,omitempty"`
+	// Replaces and ReplacedBy link a reissued card and its successor.
+	Replaces   string `json:"replaces,omitempty"`
+	ReplacedBy string `json:"replaced_by,omitempty"`
 	// Controls holds the card's spending_controls and risk_controls as the
 	// REST API renders them: set on card.created and card.controls_updated.
 	Controls  json.RawMessage `json:"controls,omitempty"`

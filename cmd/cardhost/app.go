@@ -27,6 +27,7 @@ import (
 	"github.com/cardhost/cardhost/issuance/cvv2"
 	"github.com/cardhost/cardhost/issuance/ledger"
 	"github.com/cardhost/cardhost/issuance/postgres"
+	"github.com/cardhost/cardhost/issuance/reissue"
 	"github.com/cardhost/cardhost/issuance/rest"
 	"github.com/cardhost/cardhost/issuance/subaccount"
 	"github.com/cardhost/cardhost/issuance/webhook"
@@ -55,6 +56,7 @@ type App struct {
 	ca      *ca.Service
 	catalog *catalog.Service
 	cvv2    *cvv2.Service
+	reissue *reissue.Service
 	api     *rest.Server
 	console *console.Console // nil when CARDHOST_CONSOLE=false
 	engine  *host.Engine
@@ -154,7 +156,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	a.api, err = rest.New(rest.Config{BodyLimit: cfg.HTTPBodyLimit, RateLimit: cfg.HTTPRateLimit, AuthFailureLimit: cfg.HTTPAuthFailures, TrustedProxies: cfg.HTTPTrustedProxies, ReadTimeout: cfg.HTTPReadTimeout,
 		RequestTimeout: cfg.HTTPRequestTimeout, Sandbox: cfg.Mode == "sandbox", Version: version, RequestHashKey: rhk, ReadyWarnings: warnings},
 		rest.Deps{
-			Tenants: a.db, Idempotency: a.db, Service: a.svc, Catalog: a.catalog, CA: a.ca, CVV2: a.cvv2,
+			Tenants: a.db, Idempotency: a.db, Service: a.svc, Catalog: a.catalog, CA: a.ca, CVV2: a.cvv2, Reissue: a.reissue,
 			Authorizations: a.ledger, Simulator: a.newSimulator(), Webhooks: webhooks,
 			DecisionsChanged: a.engine.RefreshDecisionEndpoints,
 			Ledger:           money,
@@ -213,7 +215,7 @@ func (a *App) openHost(log *slog.Logger, w *webhook.Service) error {
 	if err != nil {
 		return err
 	}
-	hc := host.Config{PANIndexRef: keys.PANIndex, Merchants: a.cfg.CNPMerchants, HoldExpiry: a.cfg.HoldExpiry, HoldExpiryLong: a.cfg.HoldExpiryLong, Decisions: a.decisions(w)}
+	hc := host.Config{PANIndexRef: keys.PANIndex, Lifecycles: a.db, Merchants: a.cfg.CNPMerchants, HoldExpiry: a.cfg.HoldExpiry, HoldExpiryLong: a.cfg.HoldExpiryLong, Decisions: a.decisions(w)}
 	if a.engine, err = host.New(hc, a.ledger, a.hsm, log, steps); err != nil {
 		return err
 	}
@@ -279,7 +281,7 @@ func (a *App) newSimulator() rest.Simulator {
 	}
 	_, port, _ := net.SplitHostPort(a.ISOAddr())
 	a.sim = &sandbox.Simulator{Addr: net.JoinHostPort("127.0.0.1", port), TLS: a.cfg.ISOTLSCert != "", ClientCert: a.simCert,
-		Ledger: a.ledger, Vault: a.hsm, DEKRef: a.svc.Keys().PANDEK, Engine: a.engine}
+		Ledger: a.ledger, Vault: a.hsm, DEKRef: a.svc.Keys().PANDEK, Engine: a.engine, Lifecycles: a.db}
 	return a.sim
 }
 

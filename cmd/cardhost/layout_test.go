@@ -60,29 +60,38 @@ var dependencyRules = map[string]rule{
 	// personalisation records) over emv: a leaf the domain uses, not an
 	// adapter (a deliberate change from CONVENTIONS.md; docs/architecture.md).
 	"issuance/dataprep": {emvLeafs, nil},
-	"issuance":          {join(emvLeafs, []string{"kafka", "issuance/bins", "issuance/dataprep", "issuance/isocode"}), nil},
-	"issuance/isocode":  {nil, nil},
+	"issuance":          {join(emvLeafs, []string{"kafka", "issuance/alias", "issuance/bins", "issuance/dataprep", "issuance/isocode", "issuance/lifecycle"}), nil},
+	// issuance/alias is the seed guides' alias table and the one strict
+	// decoder of request bodies, standard library only.
+	"issuance/alias": {nil, nil},
+	// issuance/lifecycle is the lifecycle rules as pure functions (validity,
+	// dynamic CVV2 counter, expiration_date bounds): a leaf like dataprep,
+	// read by issuance and the host.
+	"issuance/lifecycle": {join(emvLeafs, []string{"issuance/dataprep"}), nil},
+	"issuance/isocode":   {nil, nil},
 	// issuance/bins is the BIN-range vocabulary issuance and its catalog share.
 	"issuance/bins":    {[]string{"iso/digit"}, nil},
 	"issuance/ca":      {[]string{"issuance", "kafka"}, nil},
 	"issuance/catalog": {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/cvv2", "issuance/ledger"}), nil},
 	// issuance/cvv2 holds the card-not-present CVV2 rules and the reset of
 	// a card's CVV2 tries: a room beside issuance, read by the host.
-	"issuance/cvv2": {[]string{"issuance", "kafka"}, nil},
+	"issuance/cvv2": {[]string{"issuance", "issuance/lifecycle", "kafka"}, nil},
+	// issuance/reissue is card reissue: a room beside issuance, like cvv2.
+	"issuance/reissue": {join(emvLeafs, []string{"issuance", "issuance/dataprep", "issuance/lifecycle", "kafka"}), nil},
 	// issuance/subaccount holds sub-accounts and x-on-behalf-of: a room
 	// beside issuance.
 	"issuance/subaccount": {[]string{"issuance", "kafka"}, nil},
 	// issuance/ledger is the money domain: a room beside issuance, below host.
 	"issuance/ledger": {join(emvLeafs, []string{"issuance", "kafka"}), nil},
-	"host":            {join(emvLeafs, []string{"host/merchantguard", "issuance", "issuance/cvv2", "issuance/ledger", "issuance/whsig", "iso", "kafka"}), nil},
+	"host":            {join(emvLeafs, []string{"host/merchantguard", "issuance", "issuance/cvv2", "issuance/ledger", "issuance/lifecycle", "issuance/whsig", "iso", "kafka"}), nil},
 	// issuance/webhook is the domain of webhooks and the Events API, a
 	// room beside issuance like catalog and ca.
 	"issuance/webhook": {join(emvLeafs, []string{"issuance", "issuance/whsig", "kafka"}), nil},
 	// adapters
 	"emv/softhsm":              {emvLeafs, nil},
-	"issuance/postgres":        {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/cvv2", "issuance/ledger", "host", "iso", "kafka"}), []string{pgx}},
+	"issuance/postgres":        {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/cvv2", "issuance/ledger", "issuance/lifecycle", "host", "iso", "kafka"}), []string{pgx}},
 	"issuance/postgres/pgtest": {[]string{"issuance/postgres"}, []string{pgx}},
-	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/catalog", "issuance/cvv2", "issuance/dataprep", "issuance/httpsig", "issuance/ledger", "issuance/subaccount", "issuance/webhook", "host", "iso", "kafka"}), []string{fiber, prom}},
+	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/alias", "issuance/bins", "issuance/ca", "issuance/catalog", "issuance/cvv2", "issuance/reissue", "issuance/dataprep", "issuance/httpsig", "issuance/ledger", "issuance/subaccount", "issuance/webhook", "host", "iso", "kafka"}), []string{fiber, prom}},
 	// issuance/console is the operator console: an HTTP adapter beside
 	// issuance/rest (never importing it: the wiring hands it the REST
 	// server through its own small interface).
@@ -151,7 +160,7 @@ func TestDependencyDirection(t *testing.T) {
 			continue
 		}
 		seen++
-		domain := !strings.Contains(rel, "/") || rel == "emv/tlv" || rel == "emv/pinblock" || rel == "issuance/dataprep" || rel == "issuance/isocode" || rel == "issuance/bins" || rel == "issuance/ca" || rel == "issuance/catalog" || rel == "issuance/ledger" || rel == "issuance/cvv2" || rel == "iso/digit" || rel == "issuance/httpsig" || rel == "issuance/whsig" || rel == "issuance/webhook"
+		domain := !strings.Contains(rel, "/") || rel == "emv/tlv" || rel == "emv/pinblock" || rel == "issuance/dataprep" || rel == "issuance/isocode" || rel == "issuance/bins" || rel == "issuance/ca" || rel == "issuance/catalog" || rel == "issuance/ledger" || rel == "issuance/cvv2" || rel == "iso/digit" || rel == "issuance/httpsig" || rel == "issuance/whsig" || rel == "issuance/webhook" || rel == "issuance/alias"
 		for _, imp := range p.Imports {
 			if strings.HasPrefix(imp, module+"/") {
 				target := strings.TrimPrefix(imp, module+"/")

@@ -11,10 +11,12 @@ import (
 	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/cvv2"
 	"github.com/cardhost/cardhost/issuance/emboss"
+	"github.com/cardhost/cardhost/issuance/reissue"
 )
 
 // newService wires the card domain service (and its certificate
-// authority a.ca, catalog a.catalog and CVV2 tries a.cvv2): stores, vault
+// authority a.ca, catalog a.catalog, CVV2 tries and rotation a.cvv2, and
+// reissue a.reissue): stores, vault
 // and keys.
 func newService(ctx context.Context, a *App) (*issuance.Service, error) {
 	keys, err := platformKeys(ctx, a)
@@ -31,7 +33,9 @@ func newService(ctx context.Context, a *App) (*issuance.Service, error) {
 		Logger:  a.log,
 	}
 	a.ca, a.catalog, a.cvv2 = ca.New(deps, a.db), catalog.New(deps), cvv2.New(deps)
-	return issuance.NewService(deps), nil
+	svc := issuance.NewService(deps)
+	a.reissue = reissue.New(svc, deps, a.db)
+	return svc, nil
 }
 
 // backgroundJobs lists the workers `serve` runs beside the servers.

@@ -48,3 +48,16 @@ func required(name, value string) error {
 	}
 	return nil
 }
+
+// schemeHelp is the help text of --scheme: the registry's schemes, "visa,
+// mastercard or unionpay".
+var schemeHelp = func() string {
+	var names []string
+	for _, n := range emv.Networks() {
+		names = append(names, string(n.Scheme()))
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}()

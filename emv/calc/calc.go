@@ -22,7 +22,7 @@ type Command struct {
 var Commands = []Command{
 	{"kcv", "key check value of a TDES or AES key", KCV},
 	{"derive-icc-mk", "ICC master key from an issuer master key (EMV option A/B)", DeriveICCMK},
-	{"session-key", "session key from an ICC master key (EMV CSK, Mastercard SKD, Visa SM)", SessionKey},
+	{"session-key", "session key from an ICC master key (EMV CSK, Mastercard SKD, UnionPay SKD, Visa SM)", SessionKey},
 	{"arqc", "generate the ARQC a card of a CVN would send", ARQC},
 	{"verify-arqc", "verify an ARQC for a CVN", VerifyARQC},
 	{"arpc", "ARPC and tag 91 for a CVN (or raw method 1/2 with --method)", ARPC},

@@ -94,7 +94,7 @@ func (c *chipFlags) tagMap() (map[tlv.Tag][]byte, error) {
 // cryptogramSetup reads the CVN, the card key and the chip data shared by
 // arqc, verify-arqc and arpc.
 func cryptogramSetup(fs *flag.FlagSet, args []string, extra func()) (emv.CVN, emv.SecretBytes, map[tlv.Tag][]byte, *chipFlags, error) {
-	scheme := fs.String("scheme", "", "visa or mastercard")
+	scheme := fs.String("scheme", "", schemeHelp)
 	cvnN := fs.Int("cvn", 0, "cryptogram version number: "+cvnNumbers(true))
 	ck := addCardKeyFlags(fs, "ICC master key MK-AC, 16 bytes hex (or give --imk and --pan)")
 	chip := addChipFlags(fs)
@@ -293,7 +293,7 @@ func ARPC(fs *flag.FlagSet, args []string) (any, error) {
 
 // CVN is `cvn`: the CVN registry, every row or one.
 func CVN(fs *flag.FlagSet, args []string) (any, error) {
-	scheme := fs.String("scheme", "", "visa or mastercard")
+	scheme := fs.String("scheme", "", schemeHelp)
 	cvnN := fs.Int("cvn", 0, "cryptogram version number")
 	if err := parse(fs, args); err != nil {
 		return nil, err

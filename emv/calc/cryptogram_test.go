@@ -33,7 +33,7 @@ func TestCVNVectors(t *testing.T) {
 				t.Errorf("verify-arqc = %v", out)
 			}
 			// A different amount must not verify.
-			out = mustRun(t, append(append([]string{"verify-arqc"}, card...), "--data", data, "--arqc", v.ARQC, "--tag", "9F02=000000000001")...)
+			out = mustRun(t, append(append([]string{"verify-arqc"}, card...), "--data", data, "--arqc", v.ARQC, "--tag", "9F02=000000000002")...)
 			if out["arqc_valid"] != false {
 				t.Errorf("verify-arqc with another amount = %v", out)
 			}
@@ -71,6 +71,7 @@ func TestRawCryptogramVectors(t *testing.T) {
 		"none":           {1: {"visa", "10"}},
 		"mastercard-skd": {2: {"mastercard", "16"}},
 		"emv-csk":        {2: {"mastercard", "20"}},
+		"unionpay-skd":   {2: {"unionpay", "1"}},
 	}
 	for _, v := range vs {
 		t.Run(v.Name+" ["+v.Source+"]", func(t *testing.T) {
@@ -122,8 +123,8 @@ func TestRawCryptogramVectors(t *testing.T) {
 func TestCVNList(t *testing.T) {
 	out := mustRun(t, "cvn")
 	rows, _ := out["cvns"].([]any)
-	if len(rows) != 7 {
-		t.Fatalf("cvn lists %d rows, want 7", len(rows))
+	if len(rows) != 8 {
+		t.Fatalf("cvn lists %d rows, want 8", len(rows))
 	}
 	out = mustRun(t, "cvn", "--scheme", "visa", "--cvn", "22")
 	rows, _ = out["cvns"].([]any)

@@ -144,8 +144,8 @@ func DeriveICCMK(fs *flag.FlagSet, args []string) (any, error) {
 // named method or the AC method of a CVN.
 func SessionKey(fs *flag.FlagSet, args []string) (any, error) {
 	ck := addCardKeyFlags(fs, "ICC master key, 16 bytes hex (or give --imk and --pan)")
-	method := fs.String("method", "", "emv-csk (R = ATC||00..), mastercard-skd (R = ATC||0000||UN), visa-sm, emv-csk-arqc (R = ARQC), or r (explicit --r); default: the AC key of --scheme/--cvn")
-	scheme := fs.String("scheme", "", "visa or mastercard (with --cvn, picks the AC session key method)")
+	method := fs.String("method", "", "emv-csk (R = ATC||00..), mastercard-skd (R = ATC||0000||UN), unionpay-skd (ATC and its complement), visa-sm, emv-csk-arqc (R = ARQC), or r (explicit --r); default: the AC key of --scheme/--cvn")
+	scheme := fs.String("scheme", "", schemeHelp+" (with --cvn, picks the AC session key method)")
 	cvnN := fs.Int("cvn", 0, "cryptogram version number ("+cvnNumbers(false)+")")
 	atc := fs.String("atc", "", "application transaction counter (9F36), 2 bytes hex")
 	un := fs.String("un", "", "unpredictable number (9F37), 4 bytes hex")
@@ -199,7 +199,7 @@ func SessionKey(fs *flag.FlagSet, args []string) (any, error) {
 			if extra, err = hexArg("arqc", *arqc, 8); err != nil {
 				return nil, err
 			}
-		case emv.SKDCommon, emv.SKDVisaSM:
+		case emv.SKDCommon, emv.SKDVisaSM, emv.SKDUnionPay:
 			if a == nil {
 				return nil, fmt.Errorf("missing --atc")
 			}

@@ -170,7 +170,7 @@ func (h *HSM) IsInputError(err error) bool {
 // creation): the ISO 9564-1 format 4 PAN field of twelve zeros.
 const PINSetPlaceholderPAN emv.PAN = "000000000000"
 
-// SetPINWithBinding is SetPIN for a format 4 block whose PAN field holds
+// SetPINWithBinding is SetPIN for a block whose PAN field holds
 // bindPAN rather than the card's PAN (req.PAN), as when a PIN is chosen at
 // card creation (bindPAN PINSetPlaceholderPAN): the block is deciphered
 // with bindPAN and the verification data computed for the card's PAN. The
@@ -185,8 +185,12 @@ func (h *HSM) SetPINWithBinding(ctx context.Context, req PINSet, bindPAN emv.PAN
 		return PINVerificationData{}, err
 	}
 	block, err := emv.DecodeHex(req.Block.Reveal())
-	if err != nil || len(block) != 16 {
+	format, ok := emv.PINSetFormatOf(len(block))
+	if err != nil || !ok {
 		return PINVerificationData{}, fmt.Errorf("reading PIN block: %w", ErrPINBlock)
+	}
+	if format == pinblock.Format0 && bindPAN == PINSetPlaceholderPAN {
+		bindPAN = emv.PINSetPlaceholderPANFormat0 // format 0 needs 13 digits
 	}
 	var pin []byte
 	_, err = h.eachVerifiable(ctx, req.ECDHRef, opAgree, func(k *key) (bool, error) {
@@ -199,13 +203,11 @@ func (h *HSM) SetPINWithBinding(ctx context.Context, req PINSet, bindPAN emv.PAN
 			return false, fmt.Errorf("agreeing PIN key: %w", ErrPublicKey)
 		}
 		defer emv.SecretBytes(z).Wipe()
-		kek := emv.SecretBytes(emv.KDFOneStepSHA256(z, emv.PINSetFixedInfo(peer.Bytes(), priv.PublicKey().Bytes()), 32))
-		defer kek.Wipe()
-		blk, err := aes.NewCipher(kek)
+		blk, err := emv.PINSetCipher(format, z, peer.Bytes(), priv.PublicKey().Bytes())
 		if err != nil {
 			return false, fmt.Errorf("agreeing PIN key: %w", ErrKeySpec)
 		}
-		p, err := pinblock.Decipher(pinblock.Format4, blk, block, bindPAN.Reveal())
+		p, err := pinblock.Decipher(format, blk, block, bindPAN.Reveal())
 		if err != nil {
 			return false, nil // an older ECDH version may have made it
 		}

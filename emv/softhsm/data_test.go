@@ -5,6 +5,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -208,6 +209,23 @@ func TestSetPINWithBinding(t *testing.T) {
 	same, err := f.hsm.SetPINWithBinding(ctx, req, card, check)
 	if err != nil || same.PVV != want {
 		t.Fatalf("SetPINWithBinding(card PAN) = %+v, %v", same, err)
+	}
+	// A format 0 block chosen before the PAN exists: bound to the
+	// placeholder (13 zeros for format 0), verification data for the card.
+	hsmPub, err := f.hsm.ECDHPublicKey(ctx, ecdhKey.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub0, block0, err := emv.EncipherPINForSetFormat(pinblock.Format0, hsmPub.Point, emv.PINSetPlaceholderPANFormat0, []byte("2580"), rand.Reader)
+	if err != nil || len(block0.Reveal()) != 16 {
+		t.Fatalf("format 0 block: %v", err)
+	}
+	req0 := softhsm.PINSet{ECDHRef: ecdhKey.Ref, IssuerPublicKey: pub0, Block: block0, PAN: card}
+	if d0, err := f.hsm.SetPINWithBinding(ctx, req0, softhsm.PINSetPlaceholderPAN, check); err != nil || d0.PVV != want {
+		t.Fatalf("format 0 at creation = %+v, %v; want PVV %s", d0, err, want)
+	}
+	if _, err := f.hsm.SetPIN(ctx, req0, check); !errors.Is(err, softhsm.ErrPINBlock) {
+		t.Fatalf("SetPIN of a placeholder-bound format 0 block: %v, want ErrPINBlock", err)
 	}
 	if _, err := f.hsm.SetPINWithBinding(ctx, req, card, softhsm.PINCheck{Method: softhsm.PINMethodPVV, PVKRef: ecdhKey.Ref, PVKI: "1"}); !errors.Is(err, softhsm.ErrKeyUsage) {
 		t.Fatalf("PVK ref naming the ECDH key: %v, want ErrKeyUsage", err)

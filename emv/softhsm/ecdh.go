@@ -107,8 +107,9 @@ func ecdhPublic(k any) (*ecdh.PublicKey, error) {
 type PINSet = emv.PINSet
 
 // SetPIN agrees the PIN-encryption key (ECDH P-256 with the HSM's ECDH key,
-// then emv.KDFOneStepSHA256 over emv.PINSetFixedInfo, 32 bytes: an AES-256 key),
-// deciphers the format 4 block, and returns the verification data by the
+// then emv.KDFOneStepSHA256 over emv.PINSetFixedInfo, 32 bytes: an AES-256
+// key, for a 32-hex format 4 block; over emv.PINSetFixedInfoFormat0, 24
+// bytes: a TDES key, for a 16-hex format 0 block), deciphers the block, and returns the verification data by the
 // method in c (with the active PVK version). The PIN is never stored or
 // returned. A block that does not decode gives ErrPINBlock.
 func (h *HSM) SetPIN(ctx context.Context, req PINSet, c PINCheck) (PINVerificationData, error) {

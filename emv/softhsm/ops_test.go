@@ -434,6 +434,24 @@ func TestPINSetECDH(t *testing.T) {
 				softhsm.PINCheck{Method: softhsm.PINMethodPVV, PVKRef: pvk.Ref, PVKI: "1"}); !errors.Is(err, softhsm.ErrPINBlock) {
 				t.Fatalf("other PAN: %v, want ErrPINBlock", err)
 			}
+			// QPay's 16-hex format 0 block: a TDES key from the same Z
+			// under the format 0 AlgorithmID; the format 4 key does not
+			// decipher it.
+			key0 := emv.KDFOneStepSHA256(z, emv.PINSetFixedInfoFormat0(qcavs, pub.Point), 24)
+			block0 := encipherPIN(t, pinblock.Format0, key0, "2580", pan.Reveal())
+			if len(block0.Reveal()) != 16 {
+				t.Fatalf("format 0 block of %d hex characters", len(block0.Reveal()))
+			}
+			data0, err := f.hsm.SetPIN(ctx, softhsm.PINSet{ECDHRef: ecdhKey.Ref, IssuerPublicKey: qcavs, Block: block0, PAN: pan},
+				softhsm.PINCheck{Method: softhsm.PINMethodPVV, PVKRef: pvk.Ref, PVKI: "1"})
+			if err != nil || data0.PVV != want {
+				t.Fatalf("format 0 SetPIN = %+v, %v; want PVV %s", data0, err, want)
+			}
+			wrong0 := encipherPIN(t, pinblock.Format0, key[:24], "2580", pan.Reveal())
+			if _, err := f.hsm.SetPIN(ctx, softhsm.PINSet{ECDHRef: ecdhKey.Ref, IssuerPublicKey: qcavs, Block: wrong0, PAN: pan},
+				softhsm.PINCheck{Method: softhsm.PINMethodPVV, PVKRef: pvk.Ref, PVKI: "1"}); !errors.Is(err, softhsm.ErrPINBlock) {
+				t.Fatalf("format 0 block under the format 4 key: %v, want ErrPINBlock", err)
+			}
 			otherIssuer, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 			otherPoint := must(otherIssuer.PublicKey.Bytes())
 			if _, err := f.hsm.SetPIN(ctx, softhsm.PINSet{ECDHRef: ecdhKey.Ref, IssuerPublicKey: otherPoint, Block: block, PAN: pan},

@@ -68,6 +68,7 @@ func cardholderAge(birth, now time.Time) int {
 func validateCardholderAddress(v *issuance.Validator, path string, a issuance.Address) {
 	catalogText(v, path+".line1", a.Line1, true, 200)
 	catalogText(v, path+".line2", a.Line2, false, 200)
+	catalogText(v, path+".name", a.Name, false, 100)
 	catalogText(v, path+".city", a.City, true, 100)
 	catalogText(v, path+".state", a.State, false, 100)
 	catalogText(v, path+".postal_code", a.PostalCode, false, 20)

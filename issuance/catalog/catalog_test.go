@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -80,9 +81,53 @@ func TestIINRanges(t *testing.T) {
 		{"510000", issuance.NetworkMastercard, true}, {"559999", issuance.NetworkMastercard, true}, {"560000", issuance.NetworkMastercard, false},
 		{"500000", issuance.NetworkMastercard, false}, {"222100", issuance.NetworkMastercard, true}, {"272099", issuance.NetworkMastercard, true},
 		{"222099", issuance.NetworkMastercard, false}, {"272100", issuance.NetworkMastercard, false}, {"400000", issuance.NetworkMastercard, false},
+		{"62270000", issuance.NetworkUnionPay, true}, {"622126", issuance.NetworkUnionPay, true}, {"628800", issuance.NetworkUnionPay, true},
+		{"624000", issuance.NetworkUnionPay, true}, {"601100", issuance.NetworkUnionPay, false}, {"62270000", issuance.NetworkVisa, false},
 	} {
-		if got := iinMatchesNetwork(tc.iin, tc.network); got != tc.ok {
+		if got := tc.network.InRange(tc.iin); got != tc.ok {
 			t.Errorf("%s on %s: %v, want %v", tc.iin, tc.network, got, tc.ok)
 		}
+	}
+}
+
+// TestUnionPayTemplate: QPay's guide lists a template "UnionPay Classic"
+// with IIN 62270000; as a UNIONPAY template of CVN 1 under UnionPay's RID
+// it is valid. A UnionPay template is held to UnionPay's IIN range, CVNs
+// and RID like any other network's.
+func TestUnionPayTemplate(t *testing.T) {
+	base := issuance.Template{Name: "UnionPay Classic", Description: "Standard UnionPay debit template",
+		Network: "unionpay", IIN: "62270000", CVN: 1, AID: "a000000333010101", ServiceCode: "220"}
+	for _, tc := range []struct {
+		name   string
+		change func(*issuance.Template)
+		field  string // "" when valid
+	}{
+		{"QPay's UnionPay Classic", func(*issuance.Template) {}, ""},
+		{"19-digit PANs", func(t *issuance.Template) { t.PANLength = 19 }, ""},
+		{"credit AID", func(t *issuance.Template) { t.AID = "A000000333010102" }, ""},
+		{"IIN outside 62", func(t *issuance.Template) { t.IIN = "60110000" }, "iin"},
+		{"Visa CVN", func(t *issuance.Template) { t.CVN = 18 }, "cvn"},
+		{"Visa AID", func(t *issuance.Template) { t.AID = "A0000000031010" }, "aid"},
+		{"Visa network on a UnionPay IIN", func(t *issuance.Template) { t.Network = "VISA" }, "iin"},
+		{"unknown network", func(t *issuance.Template) { t.Network = "AMEX" }, "network"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tpl := base
+			tc.change(&tpl)
+			normalizeTemplate(&tpl)
+			var v issuance.Validator
+			ValidateTemplate(&v, tpl)
+			err := v.Err()
+			if tc.field == "" {
+				if err != nil || tpl.Network != issuance.NetworkUnionPay {
+					t.Fatalf("rejected: %v (network %q)", err, tpl.Network)
+				}
+				return
+			}
+			var ie *issuance.Error
+			if !errors.As(err, &ie) || len(ie.Fields) == 0 || ie.Fields[0].Field != tc.field {
+				t.Fatalf("err = %v, want a field error on %s", err, tc.field)
+			}
+		})
 	}
 }

@@ -65,6 +65,11 @@ func normalizeProduct(p *issuance.Product) {
 	if p.Status == "" {
 		p.Status = issuance.ProductActive
 	}
+	// A product made for an embosser is a plastic unless it says otherwise
+	// (QPay's product body has no card_type).
+	if p.CardType == "" && p.DefaultEmbosserID != "" {
+		p.CardType = issuance.CardPlastic
+	}
 	cvv2.Normalize(p)
 	for i := range p.RiskControls.AllowedCountries {
 		p.RiskControls.AllowedCountries[i] = strings.ToUpper(p.RiskControls.AllowedCountries[i])
@@ -113,9 +118,18 @@ func (s *Service) checkProductRefs(ctx context.Context, tenantID string, p issua
 // CreateProduct validates and stores a card product. The layout, template
 // and embosser it names must belong to the tenant (404 layout_not_found,
 // template_not_found, embosser_not_found). Defaults: status ACTIVE,
-// validity 36 months, CVV2 policy REQUIRED with 5 tries.
+// validity 36 months, CVV2 policy REQUIRED with 5 tries, card type
+// PLASTIC (a product has a default embosser), currency the tenant's
+// default_currency.
 func (s *Service) CreateProduct(ctx context.Context, tenantID string, p issuance.Product) (issuance.Product, error) {
 	normalizeProduct(&p)
+	if p.Currency == "" {
+		cur, err := s.productCurrency(ctx, tenantID)
+		if err != nil {
+			return issuance.Product{}, err
+		}
+		p.Currency = cur
+	}
 	var v issuance.Validator
 	ValidateProduct(&v, p)
 	if err := v.Err(); err != nil {

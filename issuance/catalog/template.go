@@ -22,20 +22,6 @@ func catalogHex(s string) bool {
 	return true
 }
 
-// iinMatchesNetwork checks the IIN's leading digits against the network's
-// ranges: Visa 4; Mastercard 51-55 and 2221-2720.
-func iinMatchesNetwork(iin string, n issuance.Network) bool {
-	switch n {
-	case issuance.NetworkVisa:
-		return iin[0] == '4'
-	case issuance.NetworkMastercard:
-		p2, _ := strconv.Atoi(iin[:2])
-		p4, _ := strconv.Atoi(iin[:4])
-		return (p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)
-	}
-	return false
-}
-
 // minAccountDigits is the fewest random account digits a template must
 // leave between its IIN and the check digit.
 const minAccountDigits = 6
@@ -75,13 +61,13 @@ func ValidateTemplate(v *issuance.Validator, t issuance.Template) {
 	catalogText(v, "name", t.Name, true, 200)
 	catalogText(v, "description", t.Description, false, 1000)
 	if !t.Network.Valid() {
-		v.Add("network", "invalid", "one of VISA, MASTERCARD")
+		v.Add("network", "invalid", "one of "+emv.NetworkList())
 	}
 	switch {
 	case !digit.All(t.IIN) || len(t.IIN) < 6 || len(t.IIN) > 8:
 		v.Add("iin", "invalid", "6 to 8 digits")
-	case t.Network.Valid() && !iinMatchesNetwork(t.IIN, t.Network):
-		v.Add("iin", "invalid", "not in the network's range (Visa 4; Mastercard 51-55, 2221-2720)")
+	case t.Network.Valid() && !t.Network.InRange(t.IIN):
+		v.Add("iin", "invalid", "not in the network's range (Visa 4; Mastercard 51-55, 2221-2720; UnionPay 62)")
 	}
 	switch {
 	case t.PANLength < 13 || t.PANLength > 19:

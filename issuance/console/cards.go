@@ -37,7 +37,7 @@ type cardRow struct {
 // ErrorsFor returns the search's errors on field name.
 func (p cardsPage) ErrorsFor(name string) []issuance.FieldError { return fieldErrors(p.Errors, name) }
 
-var statuses = []issuance.Status{issuance.StatusProvisioned, issuance.StatusActive, issuance.StatusFrozen, issuance.StatusBlocked, issuance.StatusCanceled, issuance.StatusExpired}
+var statuses = []issuance.Status{issuance.StatusProvisioned, issuance.StatusActive, issuance.StatusFrozen, issuance.StatusBlocked, issuance.StatusCanceled, issuance.StatusExpired, issuance.StatusInoperative}
 
 // cards lists and searches the tenant's cards (GET /console/cards): by
 // last four digits, reference id, status and cardholder, through the

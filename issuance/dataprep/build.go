@@ -25,7 +25,7 @@ type RecordInput struct {
 	PIN       emv.PIN
 	PINMethod string
 	PINLength int
-	Network   emv.Network // VISA or MASTERCARD
+	Network   emv.Network // VISA, MASTERCARD or UNIONPAY
 	CVN       int
 	AID       string
 	// Layout, EmbosserID and ShippingAddress are for card bureaus.

@@ -52,7 +52,7 @@ type Record struct {
 	PINMethod string `json:"pin_method,omitempty"` // PVV or IBM3624
 	PVKI      string `json:"pvki,omitempty"`
 	PINLength int    `json:"pin_length,omitempty"`
-	Network   string `json:"network"` // VISA or MASTERCARD
+	Network   string `json:"network"` // VISA, MASTERCARD or UNIONPAY
 	// Scheme and CVN name the card's cryptogram version in the emv CVN
 	// registry: emv.LookupCVN(Scheme, CVN).
 	Scheme string `json:"scheme"`

@@ -38,6 +38,10 @@ type File struct {
 	RecordFormat string `json:"record_format"`
 	// Record is the sealed personalisation record, base64.
 	Record string `json:"record"`
+	// EmbossingCustomField is the issuer's free text for the embosser
+	// (Pismo's embossing_custom_field: printable ASCII, at most 1000
+	// characters; never card data), outside the sealed record.
+	EmbossingCustomField string `json:"embossing_custom_field,omitempty"`
 }
 
 // Loopback is the built-in embosser: it writes each card's sealed record
@@ -75,7 +79,7 @@ func (l *Loopback) Send(ctx context.Context, e issuance.Embosser, job issuance.E
 	body, err := json.MarshalIndent(File{
 		Format: FileFormat, CardID: rec.CardID, TenantID: rec.TenantID, EmbosserID: e.ID, BatchRef: job.BatchRef,
 		KeyReference: rec.KEKRef, KeyVersion: rec.KEKVersion, KCV: rec.KCV, RecordFormat: rec.Format,
-		Record: base64.StdEncoding.EncodeToString(rec.Data),
+		Record: base64.StdEncoding.EncodeToString(rec.Data), EmbossingCustomField: rec.CustomField,
 	}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding embossing file: %w", err)

@@ -326,6 +326,8 @@ func TestSignaturePolicy(t *testing.T) {
 		{"path not covered", signed(`("@method" "content-digest");created=1618884473;keyid="test-key-ed25519"`, nil), body, now, "covered components missing: @path"},
 		{"digest not covered", signed(`("@method" "@path");created=1618884473;keyid="test-key-ed25519"`, nil), body, now, "covered components missing: content-digest"},
 		{"idempotency key not covered", signed(good, map[string][]string{"idempotency-key": {"k1"}}), body, now, "covered components missing: idempotency-key"},
+		{"valid with x-idempotency-key", signed(`("@method" "@path" "content-digest" "x-idempotency-key");created=1618884473;keyid="test-key-ed25519"`, map[string][]string{"x-idempotency-key": {"k1"}}), body, now, ""},
+		{"x-idempotency-key not covered", signed(good, map[string][]string{"x-idempotency-key": {"k1"}}), body, now, "covered components missing: x-idempotency-key"},
 		{"body changed", signed(good, nil), []byte(`{"hello": "World"}`), now, "bad digest"},
 		{"covered header absent", rfc9421Request(map[string][]string{
 			"signature-input": {`sig1=("@method" "@path" "content-digest" "x-missing");created=1618884473;keyid="test-key-ed25519"`},

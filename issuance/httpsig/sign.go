@@ -22,7 +22,8 @@ import (
 //
 //  1. Content-Digest: sha-256 of the body (RFC 9530), when there is a body;
 //  2. the covered components: "@method", "@path", then "content-digest",
-//     "idempotency-key" and "x-on-behalf-of" when present;
+//     "idempotency-key" (and its alias "x-idempotency-key") and
+//     "x-on-behalf-of" when present;
 //  3. the signature parameters: created (UNIX seconds), keyid, alg;
 //  4. the signature base (RFC 9421 §2.5): one `"name": value` line per
 //     component and a last `"@signature-params": ...` line, joined by "\n";
@@ -40,7 +41,7 @@ func Sign(req *http.Request, body []byte, keyID string, key crypto.Signer, creat
 		components = append(components, `"content-digest"`)
 		values = append(values, digest)
 	}
-	for _, h := range []string{"Idempotency-Key", "X-On-Behalf-Of"} {
+	for _, h := range []string{"Idempotency-Key", "X-Idempotency-Key", "X-On-Behalf-Of"} {
 		if k := req.Header.Get(h); k != "" {
 			components = append(components, `"`+strings.ToLower(h)+`"`)
 			values = append(values, k)

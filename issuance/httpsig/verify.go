@@ -49,8 +49,10 @@ func AcceptSignature(keyID string, alg Algorithm) string {
 //     time within [Window] of now (and, optionally, expires and alg);
 //   - the covered components include "@method" and "@path",
 //     "content-digest" when the request has a body or that header, and
-//     "idempotency-key" and "x-on-behalf-of" when those headers are sent
-//     (a signed request cannot be replayed for another sub-account);
+//     "idempotency-key" when that header is sent, "x-idempotency-key"
+//     (the seed guides' name of it, docs/api.md "Guide field names") when
+//     that one is, and "x-on-behalf-of" when it is (a signed request
+//     cannot be replayed for another sub-account);
 //   - Content-Digest (RFC 9530) carries sha-256 or sha-512 of the body;
 //   - Signature holds the same label's signature over the signature base.
 //
@@ -128,6 +130,7 @@ func Verify(m Message, body []byte, keyID string, pub crypto.PublicKey, alg Algo
 	_, hasDigest := headerValue(m, "content-digest")
 	_, hasIdem := headerValue(m, "idempotency-key")
 	_, hasOnBehalf := headerValue(m, "x-on-behalf-of")
+	_, hasXIdem := headerValue(m, "x-idempotency-key")
 	var missing []string
 	for _, need := range []struct {
 		name     string
@@ -138,6 +141,7 @@ func Verify(m Message, body []byte, keyID string, pub crypto.PublicKey, alg Algo
 		{"content-digest", len(body) > 0 || hasDigest},
 		{"idempotency-key", hasIdem},
 		{"x-on-behalf-of", hasOnBehalf},
+		{"x-idempotency-key", hasXIdem},
 	} {
 		if need.required && !covered[need.name] {
 			missing = append(missing, need.name)

@@ -32,11 +32,12 @@ const (
 	KindForcePost     Kind = "force_post"     // source -> settlement that matched no live hold: flagged for review
 	KindRefund        Kind = "refund"         // settlement -> source: a refund
 	KindCredit        Kind = "credit"         // settlement -> source: a reversal of posted spend
+	KindReissue       Kind = "reissue"        // old card -> new card: a PREPAID balance carried by a reissue
 )
 
 // Kinds lists every transfer kind, in the order above.
 var Kinds = []Kind{KindDeposit, KindFundingCredit, KindFundingDebit, KindRecharge, KindWithdraw, KindFee, KindHold, KindPost,
-	KindVoid, KindExpire, KindDebit, KindForcePost, KindRefund, KindCredit}
+	KindVoid, KindExpire, KindDebit, KindForcePost, KindRefund, KindCredit, KindReissue}
 
 // Valid reports whether k is a transfer kind.
 func (k Kind) Valid() bool {

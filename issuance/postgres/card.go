@@ -31,18 +31,18 @@ const cardColumns = `id, tenant_id, coalesce(product_id, ''), coalesce(cardholde
 	auto_cancel_trigger, expiry_at, pin_length, metadata, billing_address, shipping_address, embosser_id, layout_id,
 	embossing_status, template_id, pan_cipher, pan_index, bin, last4, pan_length, expiry, psn, service_code, network, cvn,
 	imk_ac_ref, cvk_ref, pvk_ref, pin_method, pvki, pin_verify, pin_try_max, imported, cvk_version,
-	cvv2_policy, cvv2_max_tries, created_at, updated_at, version, funding_mode`
+	cvv2_policy, cvv2_max_tries, created_at, updated_at, version, funding_mode, lifecycle`
 
 func scanCard(row pgx.Row) (issuance.Card, error) {
 	var c issuance.Card
 	var typ, status, usage, trigger, network string
-	var spending, risk, metadata, billing, shipping []byte
+	var spending, risk, metadata, billing, shipping, life []byte
 	err := row.Scan(&c.ID, &c.TenantID, &c.ProductID, &c.CardholderID, &c.ReferenceID, &c.ReferenceNumber,
 		&typ, &status, &c.StatusReason, &c.PrintedName, &c.Currency, &c.CardLimit, &spending, &risk, &usage,
 		&trigger, &c.ExpiryAt, &c.PINLength, &metadata, &billing, &shipping, &c.EmbosserID, &c.LayoutID,
 		&c.EmbossingStatus, &c.TemplateID, &c.PANCipher, &c.PANIndex, &c.BIN, &c.Last4, &c.PANLength, &c.Expiry, &c.PSN, &c.ServiceCode, &network, &c.CVN,
 		&c.IMKACRef, &c.CVKRef, &c.PVKRef, &c.PINMethod, &c.PVKI, &c.PINVerify, &c.PINTryMax, &c.Imported, &c.CVKVersion,
-		&c.CVV2Policy, &c.CVV2MaxTries, &c.CreatedAt, &c.UpdatedAt, &c.Version, &c.FundingMode)
+		&c.CVV2Policy, &c.CVV2MaxTries, &c.CreatedAt, &c.UpdatedAt, &c.Version, &c.FundingMode, &life)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, issuance.ErrNotFound
 	}
@@ -63,6 +63,9 @@ func scanCard(row pgx.Row) (issuance.Card, error) {
 		return c, fmt.Errorf("reading card risk controls: %w", err)
 	}
 	c.Metadata = json.RawMessage(metadata)
+	if err := json.Unmarshal(life, &c.Fields); err != nil {
+		return c, fmt.Errorf("reading card lifecycle: %w", err)
+	}
 	for _, a := range []struct {
 		raw []byte
 		dst **issuance.Address
@@ -144,16 +147,16 @@ func insertCard(ctx context.Context, tx pgx.Tx, c *issuance.Card) error {
 		auto_cancel_trigger, expiry_at, pin_length, metadata, billing_address, shipping_address, embosser_id, layout_id,
 		embossing_status, template_id, pan_cipher, pan_index, bin, last4, pan_length, expiry, psn, service_code, network, cvn,
 		imk_ac_ref, cvk_ref, pvk_ref, pin_method, pvki, pin_verify, pin_try_max, imported, cvk_version,
-		cvv2_policy, cvv2_max_tries, created_at, updated_at, version, funding_mode, funding_account)
+		cvv2_policy, cvv2_max_tries, created_at, updated_at, version, funding_mode, funding_account, lifecycle)
 		VALUES ($1, $2, nullif($3, ''), nullif($4, ''), nullif($5, ''), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
 		$19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42,
-		$43, $44, $45, $46, $47, $48, 1, $49, nullif($50, ''))`,
+		$43, $44, $45, $46, $47, $48, 1, $49, nullif($50, ''), $51)`,
 		c.ID, c.TenantID, c.ProductID, c.CardholderID, c.ReferenceID, c.ReferenceNumber,
 		string(c.Type), string(c.Status), c.StatusReason, c.PrintedName, c.Currency, c.CardLimit, spending, risk, string(c.UsageType),
 		string(c.AutoCancelTrigger), c.ExpiryAt, c.PINLength, metadata, billing, shipping, c.EmbosserID, c.LayoutID,
 		c.EmbossingStatus, c.TemplateID, c.PANCipher, c.PANIndex, c.BIN, c.Last4, c.PANLength, c.Expiry, c.PSN, c.ServiceCode, string(c.Network), c.CVN,
 		c.IMKACRef, c.CVKRef, c.PVKRef, c.PINMethod, c.PVKI, c.PINVerify, c.PINTryMax, c.Imported, c.CVKVersion,
-		cvv2Policy(c.CVV2Policy), cvv2MaxTries(c.CVV2MaxTries), c.CreatedAt, c.UpdatedAt, fundingMode(c.FundingMode), ledger.SourceAccount(fundingMode(c.FundingMode), c.TenantID, c.ID, c.Currency))
+		cvv2Policy(c.CVV2Policy), cvv2MaxTries(c.CVV2MaxTries), c.CreatedAt, c.UpdatedAt, fundingMode(c.FundingMode), ledger.SourceAccount(fundingMode(c.FundingMode), c.TenantID, c.ID, c.Currency), c.Fields)
 	switch {
 	case isUniqueViolation(err, "cards_pan_index"):
 		return issuance.ErrPANTaken
@@ -170,40 +173,44 @@ func insertCard(ctx context.Context, tx pgx.Tx, c *issuance.Card) error {
 func (db *DB) CreateCard(ctx context.Context, n issuance.NewCard) error {
 	c := &n.Card
 	c.FundingMode = fundingMode(c.FundingMode)
-	return db.feeRefused(ctx, &n, db.inTx(ctx, func(tx pgx.Tx) error {
-		if n.Order.BatchID != "" {
-			if err := lockOpenOrder(ctx, tx, n.Order.TenantID, n.Order.ID); err != nil {
-				return err
-			}
-		}
-		if err := insertCard(ctx, tx, &n.Card); err != nil {
+	return db.feeRefused(ctx, &n, db.inTx(ctx, func(tx pgx.Tx) error { return writeNewCard(ctx, tx, &n, db.Now()) }))
+}
+
+// writeNewCard writes what CreateCard stores (and a reissue's new card), in
+// the caller's transaction.
+func writeNewCard(ctx context.Context, tx pgx.Tx, n *issuance.NewCard, now time.Time) error {
+	if n.Order.BatchID != "" {
+		if err := lockOpenOrder(ctx, tx, n.Order.TenantID, n.Order.ID); err != nil {
 			return err
 		}
-		events, err := fundCard(ctx, tx, &n, db.Now())
-		if err != nil {
+	}
+	if err := insertCard(ctx, tx, &n.Card); err != nil {
+		return err
+	}
+	events, err := fundCard(ctx, tx, n, now)
+	if err != nil {
+		return err
+	}
+	n.Events = append(n.Events, events...)
+	if n.Order.BatchID != "" {
+		if err := updateOrder(ctx, tx, &n.Order); err != nil {
 			return err
 		}
-		n.Events = append(n.Events, events...)
-		if n.Order.BatchID != "" {
-			if err := updateOrder(ctx, tx, &n.Order); err != nil {
-				return err
-			}
-		} else if err := insertOrder(ctx, tx, &n.Order); err != nil {
-			return err
-		}
-		if j := n.Emboss; j != nil {
-			if _, err := tx.Exec(ctx, `INSERT INTO embossing_jobs (card_id, tenant_id, embosser_id, batch_ref, attempts, next_attempt_at, created_at)
+	} else if err := insertOrder(ctx, tx, &n.Order); err != nil {
+		return err
+	}
+	if j := n.Emboss; j != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO embossing_jobs (card_id, tenant_id, embosser_id, batch_ref, attempts, next_attempt_at, created_at)
 				VALUES ($1, $2, $3, $4, 0, $5, $6)`, j.CardID, j.TenantID, j.EmbosserID, j.BatchRef, j.NextAttemptAt, j.CreatedAt); err != nil {
-				return fmt.Errorf("queueing card for embossing: %w", err)
-			}
+			return fmt.Errorf("queueing card for embossing: %w", err)
 		}
-		if n.BatchItem != nil {
-			if err := settleBatchItem(ctx, tx, n.Order.BatchID, n.BatchItem, n.Card.UpdatedAt); err != nil {
-				return err
-			}
+	}
+	if n.BatchItem != nil {
+		if err := settleBatchItem(ctx, tx, n.Order.BatchID, n.BatchItem, n.Card.UpdatedAt); err != nil {
+			return err
 		}
-		return insertEvents(ctx, tx, n.Events)
-	}))
+	}
+	return insertEvents(ctx, tx, n.Events)
 }
 
 // Cards implements issuance.CardStore.
@@ -270,11 +277,12 @@ func applyChange(ctx context.Context, tx pgx.Tx, ch *issuance.CardChange) error 
 			pin_method = $12, pvki = $13, pin_verify = $14, cvk_version = $15,
 			pin_tries = CASE WHEN $16 THEN 0 ELSE pin_tries END,
 			cvv2_tries = CASE WHEN $18 THEN 0 ELSE cvv2_tries END,
+			lifecycle = $19, cvv2_policy = $20,
 			updated_at = $17, version = version + 1
 			WHERE tenant_id = $1 AND id = $2 RETURNING version`,
 			c.TenantID, c.ID, string(c.Status), c.StatusReason, c.PrintedName, c.CardLimit,
 			spending, risk, c.ExpiryAt, metadata, c.EmbossingStatus,
-			c.PINMethod, c.PVKI, c.PINVerify, c.CVKVersion, ch.ResetPINTries, c.UpdatedAt, ch.ResetCVV2Tries).Scan(&c.Version)
+			c.PINMethod, c.PVKI, c.PINVerify, c.CVKVersion, ch.ResetPINTries, c.UpdatedAt, ch.ResetCVV2Tries, c.Fields, cvv2Policy(c.CVV2Policy)).Scan(&c.Version)
 		if err != nil {
 			return fmt.Errorf("updating card: %w", err)
 		}
@@ -437,7 +445,7 @@ func (db *DB) ReindexPANs(ctx context.Context, index func(tenantID, cardID strin
 			sealed, index []byte
 		}
 		var page []row
-		rows, err := db.pool.Query(ctx, `SELECT id, tenant_id, pan_cipher, pan_index FROM cards WHERE id > $1 ORDER BY id LIMIT 500`, after)
+		rows, err := db.pool.Query(ctx, `SELECT id, tenant_id, pan_cipher, pan_index FROM cards WHERE id > $1 AND pan_index IS NOT NULL ORDER BY id LIMIT 500`, after)
 		if err != nil {
 			return moved, fmt.Errorf("listing cards: %w", err)
 		}

@@ -42,11 +42,12 @@ func insertTenant(ctx context.Context, tx pgx.Tx, t issuance.Tenant) error {
 }
 
 const tenantColumns = `t.id, t.name, t.sandbox, t.created_at, coalesce(t.signing_key_pem, ''), coalesce(t.signing_key_id, ''), coalesce(t.rate_limit_rps, 0),
-	coalesce(t.parent_id, '')`
+	coalesce(t.parent_id, ''), t.idempotency_policy, t.default_currency`
 
 func scanTenant(row pgx.Row, extra ...any) (issuance.Tenant, error) {
 	var t issuance.Tenant
-	dest := append([]any{&t.ID, &t.Name, &t.Sandbox, &t.CreatedAt, &t.SigningKeyPEM, &t.SigningKeyID, &t.RateLimit, &t.ParentID}, extra...)
+	dest := append([]any{&t.ID, &t.Name, &t.Sandbox, &t.CreatedAt, &t.SigningKeyPEM, &t.SigningKeyID, &t.RateLimit, &t.ParentID,
+		&t.IdempotencyPolicy, &t.DefaultCurrency}, extra...)
 	err := row.Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, issuance.ErrNotFound
@@ -144,6 +145,16 @@ func (db *DB) RevokeAPIKey(ctx context.Context, tenantID, keyID string, at time.
 		return issuance.ErrNotFound
 	}
 	return nil
+}
+
+// SetTenantSettings implements issuance.TenantStore.
+func (db *DB) SetTenantSettings(ctx context.Context, tenantID string, set issuance.TenantSettings) (issuance.Tenant, error) {
+	t, err := scanTenant(db.pool.QueryRow(ctx, `UPDATE tenants t SET idempotency_policy = $2, default_currency = $3
+		WHERE t.id = $1 RETURNING `+tenantColumns, tenantID, set.IdempotencyPolicy, set.DefaultCurrency))
+	if err != nil && !errors.Is(err, issuance.ErrNotFound) {
+		return t, fmt.Errorf("setting tenant settings: %w", err)
+	}
+	return t, err
 }
 
 // SetSigningKey implements issuance.TenantStore.

@@ -10,6 +10,7 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/dataprep"
 	"github.com/cardhost/cardhost/issuance/ledger"
+	"github.com/cardhost/cardhost/issuance/reissue"
 )
 
 // Cards (QPay's card creation and status flow, UQPay's controls, Pismo's
@@ -23,7 +24,7 @@ type cardView struct {
 	CardID            string                     `json:"card_id"`
 	ReferenceNumber   string                     `json:"reference_number" doc:"cardhost's reference, CRD-YYYYMMDD-xxxxxxxx"`
 	ReferenceID       string                     `json:"reference_id,omitempty" doc:"your own id, unique per tenant"`
-	Status            issuance.Status            `json:"status" enum:"PROVISIONED,ACTIVE,FROZEN,BLOCKED,CANCELED,EXPIRED"`
+	Status            issuance.Status            `json:"status" enum:"PROVISIONED,ACTIVE,FROZEN,BLOCKED,CANCELED,EXPIRED,INOPERATIVE"`
 	StatusReason      string                     `json:"status_reason,omitempty"`
 	EmbossingStatus   string                     `json:"embossing_status" enum:"NOT_REQUIRED,PENDING,SENT,ISSUED,FAILED"`
 	Type              issuance.CardType          `json:"type" enum:"VIRTUAL,PLASTIC,TEMPORARY"`
@@ -34,7 +35,7 @@ type cardView struct {
 	Last4             string                     `json:"last4"`
 	Expiry            string                     `json:"expiry" doc:"printed expiry, YYMM"`
 	ExpiryMMYY        string                     `json:"expiry_mm_yy" doc:"printed expiry as on the card, MM/YY"`
-	Network           issuance.Network           `json:"network" enum:"VISA,MASTERCARD"`
+	Network           issuance.Network           `json:"network" enum:"VISA,MASTERCARD,UNIONPAY"`
 	Currency          string                     `json:"currency"`
 	CardLimit         *int64                     `json:"card_limit" doc:"most the card may spend in total, minor units; null: none"`
 	FundingMode       string                     `json:"funding_mode" enum:"LIMIT,SHARED,PREPAID" doc:"the product's: LIMIT (no balance), SHARED (the program balance) or PREPAID (its own, GET /v1/cards/{id}/balance)"`
@@ -51,10 +52,22 @@ type cardView struct {
 	EmbosserID        string                     `json:"embosser_id,omitempty"`
 	LayoutID          string                     `json:"layout_id,omitempty"`
 	Imported          bool                       `json:"imported"`
-	CVV2Policy        string                     `json:"cvv2_policy" enum:"REQUIRED,IF_PRESENT" doc:"the product's when the card was made"`
+	CVV2Policy        string                     `json:"cvv2_policy" enum:"REQUIRED,IF_PRESENT,DYNAMIC" doc:"the product's when the card was made; DYNAMIC: the CVV2 rotates (required for card-not-present)"`
 	CVV2MaxTries      int                        `json:"cvv2_max_tries" doc:"the product's when the card was made"`
 	CreatedAt         time.Time                  `json:"created_at"`
 	UpdatedAt         time.Time                  `json:"updated_at"`
+	lifecycleView
+}
+
+// lifecycleView is a card's lifecycle fields (issuance/lifecycle).
+type lifecycleView struct {
+	ValidityPeriodHours  int        `json:"validity_period_hours,omitempty" doc:"the card's validity from its creation, in hours"`
+	ValidUntil           *time.Time `json:"valid_until,omitempty" doc:"when the card becomes INOPERATIVE (expiry_at is never later)"`
+	CVVRotationHours     int        `json:"cvv_rotation_interval_hours,omitempty" doc:"dynamic CVV2: hours between rotations (0 with cvv2_policy DYNAMIC: only the rotate call rotates)"`
+	EmbossingCustomField string     `json:"embossing_custom_field,omitempty" doc:"free text carried to the embossing file"`
+	Replaces             string     `json:"replaces,omitempty" doc:"the card this one reissued"`
+	ReplacedBy           string     `json:"replaced_by,omitempty" doc:"the card that reissued this one"`
+	ActivationRequired   bool       `json:"activation_required,omitempty" doc:"the plastic waits for POST /v1/cards/{id}/activate once made"`
 }
 
 func viewCard(c issuance.Card) cardView {
@@ -72,6 +85,8 @@ func viewCard(c issuance.Card) cardView {
 		PINSet: c.PINMethod != "", Metadata: md, BillingAddress: c.BillingAddress, ShippingAddress: c.ShippingAddress,
 		EmbosserID: c.EmbosserID, LayoutID: c.LayoutID, Imported: c.Imported, CVV2Policy: c.CVV2Policy, CVV2MaxTries: c.CVV2MaxTries,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		lifecycleView: lifecycleView{ValidityPeriodHours: c.ValidityPeriodHours, ValidUntil: c.ValidUntil, CVVRotationHours: c.CVVRotationHours,
+			EmbossingCustomField: c.EmbossingCustomField, Replaces: c.Replaces, ReplacedBy: c.ReplacedBy, ActivationRequired: c.ActivationRequired},
 	}
 }
 
@@ -275,6 +290,35 @@ func (s *Server) changeCardStatus(action issuance.StatusAction) fiber.Handler {
 		card, err := s.deps.Service.ChangeStatus(c.UserContext(), tenantOf(c).ID, id, action, r.Reason)
 		return cardAnswer(c, card, err)
 	}
+}
+
+// rotateCVV2 gives the card a new dynamic CVV2 (issuance/cvv2).
+func (s *Server) rotateCVV2(c *fiber.Ctx) error {
+	id, err := cardIDParam(c)
+	if err != nil {
+		return err
+	}
+	card, err := s.deps.CVV2.Rotate(c.UserContext(), s.actorOf(c), tenantOf(c).ID, id)
+	return cardAnswer(c, card, err)
+}
+
+// reissueCard reissues the card and answers the new one (issuance/reissue).
+func (s *Server) reissueCard(c *fiber.Ctx) error {
+	id, err := cardIDParam(c)
+	if err != nil {
+		return err
+	}
+	var r reissue.Request
+	if len(c.Body()) > 0 {
+		if err := decodeJSON(c, &r); err != nil {
+			return err
+		}
+	}
+	card, err := s.deps.Reissue.Reissue(c.UserContext(), tenantOf(c).ID, id, r)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(viewCard(card))
 }
 
 // resetCVV2Tries resets the card's count of wrong CVV2s (issuance/cvv2).

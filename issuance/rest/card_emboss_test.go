@@ -177,10 +177,11 @@ func TestManualIssueSimulator(t *testing.T) {
 	if n := ce.emboss(t); n != 0 {
 		t.Fatalf("worker sent %d cards after the simulator issued the pending one", n)
 	}
-	// Virtual cards never wait for an embosser.
+	// Virtual cards never wait for an embosser: issue answers them as they
+	// are, fail is refused (TestSimulatorIssueOnVirtualCard).
 	v := ce.createCard(t, ce.cat.product, nil)
-	if r := ce.do("PATCH", "/v1/simulator/cards/"+v.CardID+"/issue", nil); r.Status != 409 {
-		t.Fatalf("issue of a virtual card: %d", r.Status)
+	if r := ce.do("PATCH", "/v1/simulator/cards/"+v.CardID+"/fail", nil); r.Status != 409 {
+		t.Fatalf("fail of a virtual card: %d", r.Status)
 	}
 }
 

@@ -153,7 +153,9 @@ func TestPINSetEndToEnd(t *testing.T) {
 		{"bound to the placeholder", issuer.block(t, ce, "000000000000", "1111"), issuer.ref, 422, "pin_block_invalid"},
 		{"made with another issuer key", other.block(t, ce, pan, "1111"), issuer.ref, 422, "pin_block_invalid"},
 		{"not a block", "00112233445566778899AABBCCDDEEFF", issuer.ref, 422, "pin_block_invalid"},
-		{"too short", "0011223344556677", issuer.ref, 422, "validation_failed"},
+		{"a 16-hex block that is not a format 0 block under the agreed key (QPay's example)", "A1B2C3D4E5F60708", issuer.ref, 422, "pin_block_invalid"},
+		{"too short", "00112233445566", issuer.ref, 422, "validation_failed"},
+		{"between the two lengths", "00112233445566778899AABB", issuer.ref, 422, "validation_failed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := ce.do("POST", "/v1/cards/"+c.CardID+"/pin", map[string]any{"enciphered_pin_block": tc.block, "incoming_pek": map[string]any{"key_reference": tc.ref}})

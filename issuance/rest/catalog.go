@@ -18,11 +18,11 @@ import (
 type templateRequest struct {
 	Name        string           `json:"name" required:"true"`
 	Description string           `json:"description,omitempty"`
-	Network     issuance.Network `json:"network" required:"true" enum:"VISA,MASTERCARD"`
+	Network     issuance.Network `json:"network" required:"true" enum:"VISA,MASTERCARD,UNIONPAY"`
 	IIN         string           `json:"iin" required:"true" doc:"6 to 8 digits in the network's range and in one of the tenant's BIN ranges (GET /v1/bin-ranges)"`
 	PANLength   int              `json:"pan_length,omitempty" doc:"13 to 19 (default 16)"`
-	CVN         int              `json:"cvn" required:"true" doc:"Visa 10, 18, 22; Mastercard 16, 17, 20, 21"`
-	AID         string           `json:"aid" required:"true" doc:"hex, 10 to 32 characters, under the network's RID (A000000003 Visa, A000000004 Mastercard)"`
+	CVN         int              `json:"cvn" required:"true" doc:"Visa 10, 18, 22; Mastercard 16, 17, 20, 21; UnionPay 1"`
+	AID         string           `json:"aid" required:"true" doc:"hex, 10 to 32 characters, under the network's RID (A000000003 Visa, A000000004 Mastercard, A000000333 UnionPay)"`
 	ServiceCode string           `json:"service_code" required:"true" doc:"3 digits, e.g. 201"`
 	IMKACRef    string           `json:"imk_ac_key_reference" required:"true" doc:"an IMK-AC of the tenant (or shared)"`
 	IMKSMIRef   string           `json:"imk_smi_key_reference,omitempty" doc:"an IMK-SMI"`
@@ -58,8 +58,8 @@ type productRequest struct {
 	LayoutID                 string                     `json:"layout_id" required:"true"`
 	TemplateID               string                     `json:"data_prep_template_id" required:"true"`
 	DefaultEmbosserID        string                     `json:"default_embosser_id" required:"true"`
-	Currency                 string                     `json:"currency" required:"true" doc:"ISO 4217 alpha code"`
-	CardType                 issuance.CardType          `json:"card_type" required:"true" enum:"VIRTUAL,PLASTIC,TEMPORARY"`
+	Currency                 string                     `json:"currency,omitempty" doc:"ISO 4217 alpha code; default the tenant's default_currency (PATCH /v1/tenant)"`
+	CardType                 issuance.CardType          `json:"card_type,omitempty" enum:"VIRTUAL,PLASTIC,TEMPORARY" doc:"default PLASTIC (the product names its embosser)"`
 	Status                   issuance.ProductStatus     `json:"status,omitempty" enum:"ACTIVE,INACTIVE" doc:"default ACTIVE"`
 	ValidityMonths           int                        `json:"validity_months,omitempty" doc:"1 to 120 (default 36)"`
 	CardLimit                *int64                     `json:"card_limit,omitempty" doc:"default card limit, minor units"`

@@ -7,6 +7,7 @@ import (
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/cvv2"
+	"github.com/cardhost/cardhost/issuance/reissue"
 	"io"
 	"log/slog"
 	"net"
@@ -74,7 +75,7 @@ func newServer(tb testing.TB, cfg rest.Config, db *postgres.DB, deps issuance.De
 	vault, _ := deps.Vault.(webhook.Vault)
 	hooks := webhook.NewService(webhook.Deps{Store: whpg.New(db), Vault: vault, SealKeyRef: deps.Keys.PANDEK, Sandbox: cfg.Sandbox, Now: deps.Now})
 	money := ledger.NewService(ledger.Deps{Store: db, Cards: db, Now: deps.Now})
-	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: authority, CVV2: cvv2.New(deps), Webhooks: hooks,
+	srv, err := rest.New(cfg, rest.Deps{Tenants: db, Idempotency: db, Service: svc, Catalog: catalog.New(deps), CA: authority, CVV2: cvv2.New(deps), Reissue: reissue.New(svc, deps, db), Webhooks: hooks,
 		Ledger: money, SubAccounts: subaccount.New(db, deps), IsUnavailable: postgres.IsUnavailable,
 		Ready: []rest.ReadyCheck{{Name: "postgres", Check: db.Ping}}}, slog.New(slog.DiscardHandler), reg, reg)
 	if err != nil {

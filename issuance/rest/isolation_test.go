@@ -1090,6 +1090,16 @@ func (w *isolationWalk) custom(id string) func() {
 				t.Errorf("PUT /v1/tenant/signing-key with a bad key: %d %s", ans.Status, ans.Body)
 			}
 		}
+	case "updateTenant":
+		// B changes its own settings (the policy stays optional: the walk
+		// goes on without keys); a tenant has no way to name another.
+		return func() {
+			ans := w.b.c.do("PATCH", "/v1/tenant", map[string]any{"default_currency": "EUR", "idempotency_policy": "optional"})
+			w.scan(ans)
+			if ans.Status != 200 || !strings.Contains(string(ans.Body), `"default_currency":"EUR"`) {
+				t.Errorf("PATCH /v1/tenant: %d %s", ans.Status, ans.Body)
+			}
+		}
 	case "deleteSigningKey":
 		return func() {
 			ans := w.b.c.do("DELETE", "/v1/tenant/signing-key", nil)
@@ -1241,6 +1251,10 @@ func walkIsolation(t *testing.T, e *env, a, b *isolationTenant, related string) 
 
 	after := tenantRows(t, e.db, a.id)
 	compareTenantRows(t, before, after)
+	// The tenants row itself: B's settings change left A's alone.
+	if ta, err := e.db.Tenant(context.Background(), a.id); err != nil || ta.DefaultCurrency != "USD" || ta.IdempotencyPolicy != "optional" {
+		t.Errorf("tenant A's settings after B's walk: %+v %v", ta.TenantSettings, err)
+	}
 	var tables []string
 	for _, d := range before {
 		tables = append(tables, fmt.Sprintf("%s(%d)", d.Name, len(d.Rows)))

@@ -22,7 +22,7 @@ type balanceList struct {
 // transferView is a ledger transfer as the API shows it.
 type transferView struct {
 	ID              string      `json:"transfer_id"`
-	Kind            ledger.Kind `json:"kind" enum:"deposit,funding_credit,funding_debit,recharge,withdraw,fee,hold,post,void,expire,debit,force_post,refund,credit"`
+	Kind            ledger.Kind `json:"kind" enum:"deposit,funding_credit,funding_debit,recharge,withdraw,fee,hold,post,void,expire,debit,force_post,refund,credit,reissue"`
 	DebitAccount    string      `json:"debit_account"`
 	CreditAccount   string      `json:"credit_account"`
 	Amount          int64       `json:"amount"`

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -16,11 +17,16 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/alias"
+	"github.com/cardhost/cardhost/issuance/catalog"
 )
 
 const (
-	headerRequestID          = "X-Request-Id"
-	headerIdempotencyKey     = "Idempotency-Key"
+	headerRequestID      = "X-Request-Id"
+	headerIdempotencyKey = "Idempotency-Key"
+	// headerAuthToken is UQPay's API key header, which cardhost does not
+	// read (alias.Headers).
+	headerAuthToken          = "X-Auth-Token"
 	headerIdempotentReplayed = "Idempotent-Replayed"
 
 	localRequestID = "request_id"
@@ -151,6 +157,9 @@ func (s *Server) authMiddleware(c *fiber.Ctx) error {
 	h := c.Get(fiber.HeaderAuthorization)
 	scheme, secret, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || !issuance.LooksLikeAPIKey(strings.TrimSpace(secret)) {
+		if h == "" && c.Get(headerAuthToken) != "" {
+			return failed(`Bearer realm="cardhost"`, "missing bearer API key: "+headerAuthToken+" is not read; "+alias.Headers[headerAuthToken].Note)
+		}
 		return failed(`Bearer realm="cardhost"`, "missing or malformed bearer API key")
 	}
 	t, k, err := s.deps.Tenants.Authenticate(c.UserContext(), issuance.HashAPIKey(secret))
@@ -235,6 +244,38 @@ func validIdempotencyKey(k string) bool {
 	return true
 }
 
+// idempotencyKeyOf reads the Idempotency-Key header or a guide's name for
+// it (alias.Headers: x-idempotency-key); two of them with different values
+// are refused (422 conflicting_fields).
+func idempotencyKeyOf(c *fiber.Ctx) (string, error) {
+	key, from := c.Get(headerIdempotencyKey), headerIdempotencyKey
+	for _, name := range idempotencyKeyAliases {
+		v := c.Get(name)
+		switch {
+		case v == "" || v == key:
+		case key != "":
+			return "", &issuance.Error{Slug: alias.SlugConflictingFields, Message: "two idempotency key headers with different values: send one",
+				Fields: []issuance.FieldError{{Field: name, Code: "conflicting", Message: "another name of " + headerIdempotencyKey + ", which differs from " + from}}}
+		default:
+			key, from = v, name
+		}
+	}
+	return key, nil
+}
+
+// idempotencyKeyAliases are the guides' names of Idempotency-Key, from
+// the alias table, sorted.
+var idempotencyKeyAliases = func() []string {
+	var names []string
+	for name, e := range alias.Headers {
+		if e.Native == headerIdempotencyKey {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}()
+
 // keepForReplay sets the body that the idempotency table keeps of a
 // success answer of a secretOnce route, in place of the answer sent: v is
 // the answer without its secret.
@@ -259,8 +300,14 @@ func (s *Server) idempotency(secretOnce bool) fiber.Handler {
 // route a success answer is stored as the handler's keepForReplay body
 // (without the secret), or, when there is none, not at all.
 func (s *Server) idempotencyMiddleware(c *fiber.Ctx, secretOnce bool) error {
-	key := c.Get(headerIdempotencyKey)
+	key, err := idempotencyKeyOf(c)
+	if err != nil {
+		return err
+	}
 	if key == "" {
+		if tenantOf(c).IdempotencyPolicy == catalog.IdempotencyRequired {
+			return &issuance.Error{Slug: slugIdempotencyKeyRequired, Message: "this tenant's idempotency_policy is required: send an Idempotency-Key header (1-255 visible ASCII characters)"}
+		}
 		return c.Next()
 	}
 	if !validIdempotencyKey(key) {

@@ -4,6 +4,7 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/bins"
 	"github.com/cardhost/cardhost/issuance/ledger"
+	"github.com/cardhost/cardhost/issuance/reissue"
 	"github.com/cardhost/cardhost/issuance/subaccount"
 	"github.com/cardhost/cardhost/issuance/webhook"
 )
@@ -30,6 +31,7 @@ var operationDocs = map[string]opDoc{
 	"apiIndex": {Doc: "Points to the API reference: redirects to `/docs`."},
 
 	"getTenant":     {Doc: "Returns the tenant (issuer) that owns the calling API key: its id, name, whether it is a sandbox tenant and whether it signs its requests."},
+	"updateTenant":  {Doc: "Changes the tenant's own settings. `idempotency_policy`: `optional` (default) or `required`, with which every operation that takes an Idempotency-Key (or x-idempotency-key) refuses a request without one, `400 idempotency_key_required`, before anything changes. `default_currency`: the ISO 4217 currency of a card product created without `currency` (default USD). Absent fields stay; answers the tenant.", Errors: []string{issuance.SlugNothingToUpdate}},
 	"listAPIKeys":   {Doc: "Lists the tenant's API keys with their ids, names, scopes and status. Secrets are never shown again after creation: a lost key is revoked and replaced."},
 	"createAPIKey":  {Doc: "Creates another API key for the calling tenant with at most the scopes the calling key holds. The secret is in this answer only; a replay with the same Idempotency-Key answers without it.", Errors: []string{issuance.SlugScopeNotHeld}},
 	"listBINRanges": {Doc: "Lists the BIN ranges (IIN prefixes, 6 to 8 digits) the operator assigned to the tenant with `cardhost tenants add-bin`. The IINs of its data prep templates and the PANs it imports must lie in them; ranges never overlap between tenants."},
@@ -69,9 +71,12 @@ var operationDocs = map[string]opDoc{
 	"freezeCard":         {Doc: "Moves an ACTIVE card to FROZEN: authorizations are declined (`card_frozen`) until it is unfrozen.", Errors: []string{issuance.SlugInvalidStatusTransition}},
 	"unfreezeCard":       {Doc: "Moves a FROZEN card back to ACTIVE.", Errors: []string{issuance.SlugInvalidStatusTransition}},
 	"blockCard":          {Doc: "Blocks a card for good with a reason (lost, stolen, fraud, other); authorizations answer 41, 43 or 62. A blocked card cannot be reactivated.", Errors: []string{issuance.SlugInvalidStatusTransition}},
+	"activateCard":       {Doc: "Activates a PLASTIC card created with `activation_required` once its embosser made it (`embossing_status` ISSUED; its order waits with `issue_status` `activating`): PROVISIONED becomes ACTIVE and the order completes. Any other card answers `invalid_status_transition`.", Errors: []string{issuance.SlugInvalidStatusTransition}},
 	"cancelCard":         {Doc: "Cancels a card (CANCELED, for good); a card not yet issued is taken out of embossing.", Errors: []string{issuance.SlugInvalidStatusTransition}},
 	"setCardPIN":         {Doc: "Sets the card's PIN from an ISO format 4 PIN block enciphered under the key agreed with the HSM's ECDH key (the issuer certificate's key on the other side). The HSM keeps only verification data.", Errors: []string{issuance.SlugIncomingPEKNotFound, issuance.SlugPINBlockInvalid, issuance.SlugPINNotSupported, issuance.SlugCardClosed}},
 	"resetCardCVV2Tries": {Doc: "Sets the card's count of consecutive wrong CVV2s back to zero, so that card-not-present authorizations declined `cvv2_tries_exceeded` (after the product's `cvv2_max_tries`) are decided again; audited, and published as `card.cvv2_tries_reset`.", Errors: []string{issuance.SlugCardNotFound}},
+	"rotateCardCVV2":     {Doc: "Gives the card a new dynamic CVV2 now (Pismo's rotate call): the card's `cvv2_policy` becomes DYNAMIC if it was not, and its rotation counter moves on (docs/crypto.md, \"Dynamic CVV2\"). The previous CVV2 still verifies for 10 minutes; the reveal call shows the new one. Published as `card.cvv2_rotated` (never the CVV2).", Errors: []string{issuance.SlugCardClosed}},
+	"reissueCard":        {Doc: "Reissues the card (docs/api.md, \"Reissue\"): a new card with a new PAN (replacement), or with `keep_pan` the same PAN, a new expiry and the next PAN sequence number (renewal). The new card takes the old card's product, cardholder, type, printed name, controls, metadata, addresses, embosser and lifecycle settings, and a PREPAID card's balance through a ledger transfer (`reissue`); plastics go to the embosser. The old card is CANCELED with reason `reissued` (a BLOCKED, EXPIRED or INOPERATIVE card keeps its status) and names the new one in `replaced_by`. Answers the new card.", Errors: []string{reissue.SlugAlreadyReissued, reissue.SlugNotReissuable}},
 	"getCardAuditTrail":  {Doc: "Lists who accessed the card's secrets and when: reveals, sandbox personalisation exports and PIN changes, oldest first."},
 	"revealCard":         {Doc: "Returns the full PAN, the CVV2 and the expiry (YYMM). Allowed to sandbox tenants and to API keys with the `reveal` scope; every call is written to the card's audit trail. Not idempotent on purpose: no copy of the answer is kept.", Errors: []string{issuance.SlugScopeNotHeld}},
 
@@ -108,8 +113,8 @@ var operationDocs = map[string]opDoc{
 	"getSigningKey":    {Doc: "Returns the tenant's request-signing public key.", Errors: []string{issuance.SlugSigningKeyNotFound}},
 	"deleteSigningKey": {Doc: "Removes the tenant's request-signing key: requests need no signature afterwards.", Errors: []string{issuance.SlugSigningKeyNotFound}},
 
-	"simulateCardIssue": {Doc: "Sandbox mode only. Plays the embosser reporting the card issued: PROVISIONED becomes ACTIVE and the order completes.", Errors: []string{issuance.SlugInvalidEmbossingStatus}},
-	"simulateCardFail":  {Doc: "Sandbox mode only. Plays the embosser failing the card: its embossing status becomes FAILED and the order fails.", Errors: []string{issuance.SlugInvalidEmbossingStatus}},
+	"simulateCardIssue": {Doc: "Sandbox mode only. Plays the embosser reporting the card issued: PROVISIONED becomes ACTIVE and the order completes. A card without plastic (VIRTUAL, TEMPORARY) was issued at creation: the call answers it unchanged (OffBlocks' walk calls it after every create).", Errors: []string{issuance.SlugInvalidEmbossingStatus}},
+	"simulateCardFail":  {Doc: "Sandbox mode only. Plays the embosser failing the card: its embossing status becomes FAILED and the order fails. A card without plastic cannot fail embossing (`embossing_not_required`).", Errors: []string{issuance.SlugInvalidEmbossingStatus, issuance.SlugEmbossingNotRequired}},
 	"exportCardPerso":   {Doc: "Sandbox mode only. Exports the card's personalisation record (track 2, CVV2, chip keys) sealed under the tenant's sandbox transport key, for termsim to act as the card. Audited.", Errors: []string{issuance.SlugNoTransportKey}},
 	"simulateCardPIN":   {Doc: "Sandbox mode only. Sets the card's PIN from a clear test PIN; it is kept sealed for the personalisation export."},
 

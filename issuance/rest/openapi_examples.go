@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/alias"
 	"github.com/cardhost/cardhost/issuance/subaccount"
 )
 
@@ -138,7 +139,7 @@ func problemResponses(r route) map[string]any {
 	op := r.op
 	if op.Request != nil {
 		add(slugMalformedJSON, "the body is not JSON")
-		add(issuance.SlugValidationFailed, "a field breaks a rule; `errors` names each field")
+		add(issuance.SlugValidationFailed, "a field breaks a rule, is unknown, or is a seed guide's field cardhost has no equivalent for; `errors` names each field")
 		add(slugBodyTooLarge, "the body is over the configured limit")
 		add(slugUnsupportedMediaType, "the body is not application/json")
 	} else {
@@ -160,6 +161,8 @@ func problemResponses(r route) map[string]any {
 	if op.Idempotent {
 		add(issuance.SlugIdempotencyKeyReused, "the Idempotency-Key was used with another body")
 		add(issuance.SlugIdempotencyInProgress, "a request with this Idempotency-Key is still in flight")
+		add(slugIdempotencyKeyRequired, "the tenant's idempotency_policy is required and the request has no Idempotency-Key")
+		add(alias.SlugConflictingFields, "Idempotency-Key and x-idempotency-key differ, or the body names a field under two names (docs/api.md \"Guide field names\")")
 	}
 	for _, slug := range append(slices.Clone(operationDocs[op.ID].Errors), op.Errors...) {
 		add(slug, "")

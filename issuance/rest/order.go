@@ -13,9 +13,9 @@ import (
 
 type orderView struct {
 	OrderID       string               `json:"order_id"`
-	OrderType     issuance.OrderType   `json:"order_type" enum:"card_issue,card_import"`
+	OrderType     issuance.OrderType   `json:"order_type" enum:"card_issue,card_import,card_reissue"`
 	Status        issuance.OrderStatus `json:"status" enum:"new,processing,completed,failed"`
-	IssueStatus   issuance.IssueStatus `json:"issue_status" enum:"data_prep,embossing,issued,imported,data_prep_failed,embossing_failed"`
+	IssueStatus   issuance.IssueStatus `json:"issue_status" enum:"data_prep,embossing,activating,issued,imported,data_prep_failed,embossing_failed"`
 	IsIssued      bool                 `json:"is_issued" doc:"whether the card is issued (active or imported)"`
 	CardID        string               `json:"card_id,omitempty"`
 	BatchID       string               `json:"batch_id,omitempty"`

@@ -9,8 +9,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/alias"
 	"github.com/cardhost/cardhost/issuance/bins"
 	"github.com/cardhost/cardhost/issuance/ledger"
+	"github.com/cardhost/cardhost/issuance/reissue"
 	"github.com/cardhost/cardhost/issuance/subaccount"
 	"github.com/cardhost/cardhost/issuance/webhook"
 )
@@ -90,6 +92,9 @@ var slugStatus = map[string]int{
 	issuance.SlugPINNotSupported:        http.StatusConflict,
 	issuance.SlugCardClosed:             http.StatusConflict,
 	issuance.SlugInvalidEmbossingStatus: http.StatusConflict,
+	issuance.SlugEmbossingNotRequired:   http.StatusConflict,
+	reissue.SlugAlreadyReissued:         http.StatusConflict,
+	reissue.SlugNotReissuable:           http.StatusConflict,
 	issuance.SlugNoTransportKey:         http.StatusConflict,
 	issuance.SlugPANTaken:               http.StatusConflict,
 	bins.SlugPANOutside:                 http.StatusUnprocessableEntity,
@@ -118,6 +123,9 @@ var slugStatus = map[string]int{
 	slugBadRequest:           http.StatusBadRequest,
 	slugRequestTimeout:       http.StatusRequestTimeout,
 	slugSignatureInvalid:     http.StatusUnauthorized,
+	// The seed guides' names (issuance/alias) and the tenant's policy.
+	alias.SlugConflictingFields: http.StatusUnprocessableEntity,
+	slugIdempotencyKeyRequired:  http.StatusBadRequest,
 }
 
 // Slugs that only the transport produces.
@@ -132,7 +140,10 @@ const (
 	slugRateLimited          = "rate_limited"
 	slugBadRequest           = "bad_request"
 	slugRequestTimeout       = "request_timeout"
-	slugSignatureInvalid     = "signature_invalid"
+	// slugIdempotencyKeyRequired: a tenant whose idempotency_policy is
+	// required sent an idempotent operation without a key.
+	slugIdempotencyKeyRequired = "idempotency_key_required"
+	slugSignatureInvalid       = "signature_invalid"
 )
 
 // statusOf returns the HTTP status for a slug (422 when unknown: a business

@@ -3,9 +3,6 @@ package rest
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"mime"
 	"strings"
 	"unicode/utf8"
@@ -15,8 +12,10 @@ import (
 	"github.com/cardhost/cardhost/issuance"
 )
 
-// decodeJSON strictly decodes the request body into v: the content type
-// must be JSON, unknown fields are rejected, exactly one JSON value.
+// decodeJSON decodes the request body into v: the content type must be
+// JSON and the body UTF-8; then issuance.DecodeStrict, the one decoder of
+// request bodies, renames the seed guides' field names (package alias)
+// and decodes strictly: unknown fields are refused, exactly one value.
 func decodeJSON(c *fiber.Ctx, v any) error {
 	ct := c.Get(fiber.HeaderContentType)
 	mt, _, err := mime.ParseMediaType(ct)
@@ -29,13 +28,8 @@ func decodeJSON(c *fiber.Ctx, v any) error {
 		// items), which refuses them (a 500).
 		return &issuance.Error{Slug: slugMalformedJSON, Message: "the request body is not UTF-8"}
 	}
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return &issuance.Error{Slug: slugMalformedJSON, Message: "the request body must hold exactly one JSON value"}
+	if err := issuance.DecodeStrict(c.Body(), v); err != nil {
+		return err
 	}
 	if hasNUL(c.Body()) {
 		return &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "the request has invalid fields",
@@ -62,48 +56,4 @@ func hasNUL(body []byte) bool {
 			return true
 		}
 	}
-}
-
-// jsonError turns a decoding error into a client error without echoing
-// request content (which may hold card data).
-func jsonError(err error) error {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return &issuance.Error{Slug: slugMalformedJSON, Message: fmt.Sprintf("malformed JSON at byte %d", syn.Offset)}
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return &issuance.Error{Slug: slugMalformedJSON, Message: "the request body is empty or truncated"}
-	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			field = "(body)"
-		}
-		return &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "the request has invalid fields",
-			Fields: []issuance.FieldError{{Field: field, Code: "invalid_type", Message: "must be " + jsonTypeName(typ.Type.Kind().String())}}}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "the request has invalid fields",
-			Fields: []issuance.FieldError{{Field: name, Code: "unknown", Message: "unknown field"}}}
-	default:
-		return &issuance.Error{Slug: slugMalformedJSON, Message: "malformed JSON"}
-	}
-}
-
-func jsonTypeName(kind string) string {
-	switch {
-	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"):
-		return "an integer"
-	case strings.HasPrefix(kind, "float"):
-		return "a number"
-	case kind == "bool":
-		return "a boolean"
-	case kind == "string":
-		return "a string"
-	case kind == "slice", kind == "array":
-		return "an array"
-	case kind == "map", kind == "struct":
-		return "an object"
-	}
-	return "a valid value"
 }

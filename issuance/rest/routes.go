@@ -3,6 +3,7 @@ package rest
 import (
 	"github.com/cardhost/cardhost/issuance/ca"
 	"github.com/cardhost/cardhost/issuance/catalog"
+	"github.com/cardhost/cardhost/issuance/reissue"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -41,6 +42,8 @@ func (s *Server) routeTable() []route {
 
 		// The tenant and its API keys (tenant.go).
 		{get, "/v1/tenant", s.getTenant, operation{ID: "getTenant", Summary: "The tenant the API key belongs to", Tag: "tenant", Response: tenantResponse{}}},
+		{patch, "/v1/tenant", s.updateTenant, operation{ID: "updateTenant", Summary: "Change the tenant's settings: idempotency_policy, default_currency", Tag: "tenant",
+			Request: catalog.TenantSettingsUpdate{}, Response: tenantResponse{}}},
 		{get, "/v1/api-keys", s.listAPIKeys, operation{ID: "listAPIKeys", Summary: "List the tenant's API keys (never their secrets)", Tag: "tenant", Response: apiKeyList{}}},
 		// Idempotent, but the secret is shown once: the idempotency table
 		// keeps the answer without it, and a replay answers that.
@@ -107,10 +110,15 @@ func (s *Server) routeTable() []route {
 		{post, "/v1/cards/:id/unfreeze", s.changeCardStatus(issuance.ActionUnfreeze), statusMove.named("unfreezeCard", "Unfreeze a FROZEN card (card.unfrozen)")},
 		{post, "/v1/cards/:id/block", s.changeCardStatus(issuance.ActionBlock), statusMove.named("blockCard", "Block a card for good: lost, stolen, fraud or other (card.blocked)")},
 		{post, "/v1/cards/:id/cancel", s.changeCardStatus(issuance.ActionCancel), statusMove.named("cancelCard", "Cancel a card (card.canceled); a card not yet issued leaves embossing")},
+		{post, "/v1/cards/:id/activate", s.changeCardStatus(issuance.ActionActivate), statusMove.named("activateCard", "Activate a plastic made by its embosser that waits for activation: PROVISIONED -> ACTIVE (card.activated, order.completed)")},
 		{post, "/v1/cards/:id/pin", withCard(s.setCardPIN), operation{ID: "setCardPIN", Summary: "Set the card's PIN from a format 4 PIN block under the ECDH-agreed key (card.pin_changed)", Tag: "cards",
 			Idempotent: true, Status: fiber.StatusOK, Request: issuance.PINSetRequest{}, Response: cardView{}}},
 		{post, "/v1/cards/:id/cvv2-tries/reset", s.resetCVV2Tries, operation{ID: "resetCardCVV2Tries", Tag: "cards", Idempotent: true, Status: fiber.StatusOK, Response: cardView{},
 			Summary: "Reset the card's count of consecutive wrong CVV2s: its card-not-present requests are decided again (audited; card.cvv2_tries_reset)"}},
+		{post, "/v1/cards/:id/cvv2/rotate", s.rotateCVV2, operation{ID: "rotateCardCVV2", Tag: "cards", Idempotent: true, Status: fiber.StatusOK, Response: cardView{},
+			Summary: "Give the card a new dynamic CVV2 now (the CVV2 becomes dynamic; card.cvv2_rotated)"}},
+		{post, "/v1/cards/:id/reissue", s.reissueCard, operation{ID: "reissueCard", Tag: "cards", Idempotent: true, Status: fiber.StatusCreated, Request: reissue.Request{}, Response: cardView{},
+			Summary: "Reissue a card: a new card with a new PAN, or the same PAN and a new expiry; the old card is closed (card.reissued)"}},
 		{get, "/v1/cards/:id/audit-trail", s.getCardAuditTrail, operation{ID: "getCardAuditTrail", Summary: "Who accessed the card's data or reset its CVV2 tries: reveals, sandbox exports and PINs, resets, oldest first", Tag: "cards",
 			Response: auditTrailView{}}},
 		// Not idempotent on purpose: a stored replay would keep the PAN and

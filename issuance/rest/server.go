@@ -17,6 +17,7 @@ import (
 	"github.com/cardhost/cardhost/issuance/catalog"
 	"github.com/cardhost/cardhost/issuance/cvv2"
 	"github.com/cardhost/cardhost/issuance/ledger"
+	"github.com/cardhost/cardhost/issuance/reissue"
 	"github.com/cardhost/cardhost/issuance/subaccount"
 	"github.com/cardhost/cardhost/issuance/webhook"
 )
@@ -126,6 +127,9 @@ type Deps struct {
 	// CVV2 resets cards' CVV2 tries (package issuance/cvv2; nil while only
 	// the skeleton is wired).
 	CVV2 *cvv2.Service
+	// Reissue reissues cards (package issuance/reissue; nil while only the
+	// skeleton is wired).
+	Reissue *reissue.Service
 	// Authorizations reads the host's records (nil: those routes are off).
 	Authorizations AuthorizationReader
 	// Simulator drives the host in sandbox mode (nil: no simulator routes).

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/bins"
+	"github.com/cardhost/cardhost/issuance/catalog"
 )
 
 type tenantResponse struct {
@@ -16,6 +17,7 @@ type tenantResponse struct {
 	CreatedAt time.Time `json:"created_at"`
 	Signing   bool      `json:"request_signing" doc:"whether requests must carry an RFC 9421 signature"`
 	ParentID  string    `json:"parent_id,omitempty" doc:"the parent tenant, when this one is a sub-account"`
+	issuance.TenantSettings
 }
 
 type apiKeyResponse struct {
@@ -28,8 +30,24 @@ type apiKeyList struct {
 }
 
 func (s *Server) getTenant(c *fiber.Ctx) error {
-	t := tenantOf(c)
-	return c.JSON(tenantResponse{ID: t.ID, Name: t.Name, Sandbox: t.Sandbox, CreatedAt: t.CreatedAt, Signing: t.SigningKeyPEM != "", ParentID: t.ParentID})
+	return c.JSON(viewTenant(tenantOf(c)))
+}
+
+func viewTenant(t issuance.Tenant) tenantResponse {
+	return tenantResponse{ID: t.ID, Name: t.Name, Sandbox: t.Sandbox, CreatedAt: t.CreatedAt, Signing: t.SigningKeyPEM != "", ParentID: t.ParentID, TenantSettings: t.TenantSettings}
+}
+
+// updateTenant changes the tenant's own settings (PATCH /v1/tenant).
+func (s *Server) updateTenant(c *fiber.Ctx) error {
+	var u catalog.TenantSettingsUpdate
+	if err := decodeJSON(c, &u); err != nil {
+		return err
+	}
+	t, err := s.deps.Catalog.UpdateTenantSettings(c.UserContext(), tenantOf(c).ID, u)
+	if err != nil {
+		return err
+	}
+	return c.JSON(viewTenant(t))
 }
 
 // binRangeList is the tenant's BIN ranges, by prefix (not paged: an

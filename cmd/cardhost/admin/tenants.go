@@ -26,13 +26,15 @@ const tenantsUsage = `usage:
   cardhost tenants add-bin --tenant ID --bin PREFIX      assign a BIN range (6-8 digits) to the tenant
   cardhost tenants remove-bin --tenant ID --bin PREFIX   take back a range it has no templates or cards in
   cardhost tenants bins [--tenant ID]                    list BIN ranges (every tenant's without --tenant)
+  cardhost tenants set --tenant ID [--idempotency-policy optional|required] [--default-currency CODE]
+                                                         change the tenant's settings (as PATCH /v1/tenant)
 (database flags as for serve: --database-url or DATABASE_URL)
 `
 
 // Tenants is `cardhost tenants ...`: operator commands run against the
 // database directly (no server needed).
 func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
-	var name, scopes, tenant, key, bin, parent *string
+	var name, scopes, tenant, key, bin, parent, policy, currency *string
 	var sandbox *bool
 	// Unknown subcommands are refused after the flags are read.
 	sub, env, _, code := command("tenants", tenantsUsage, nil, args, load, stderr, func(fs *flag.FlagSet) {
@@ -42,6 +44,8 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 		key = fs.String("key", "", "API key id (key_...)")
 		bin = fs.String("bin", "", "BIN range: the IIN prefix (6 to 8 digits) every card number of the range starts with")
 		parent = fs.String("parent", "", "create: make the tenant a sub-account of this tenant (docs/api.md, Sub-accounts)")
+		policy = fs.String("idempotency-policy", "", "set: optional, or required (every idempotent operation needs an Idempotency-Key)")
+		currency = fs.String("default-currency", "", "set: the ISO 4217 currency of card products created without one")
 		sandbox = fs.Bool("sandbox", false, "mark the tenant as a sandbox tenant (simulator endpoints, reveal); refused in production mode")
 	})
 	if code >= 0 {
@@ -52,13 +56,13 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 		sc = strings.Split(*scopes, ",")
 	}
 	switch sub {
-	case "create", "list", "create-key", "revoke-key", "add-bin", "remove-bin", "bins":
+	case "create", "list", "create-key", "revoke-key", "add-bin", "remove-bin", "bins", "set":
 	default:
 		fmt.Fprintf(stderr, "cardhost tenants: unknown subcommand %q\n%s", sub, tenantsUsage)
 		return 2
 	}
 	if (sub == "create" && *name == "") || (sub == "create-key" && (*tenant == "" || *name == "")) || (sub == "revoke-key" && (*tenant == "" || *key == "")) ||
-		((sub == "add-bin" || sub == "remove-bin") && (*tenant == "" || *bin == "")) {
+		((sub == "add-bin" || sub == "remove-bin" || sub == "set") && (*tenant == "" || (sub != "set" && *bin == ""))) {
 		fmt.Fprintf(stderr, "cardhost tenants %s: missing required flag\n%s", sub, tenantsUsage)
 		return 2
 	}
@@ -129,6 +133,19 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "API key %s revoked\n", *key)
+	case "set":
+		var u catalog.TenantSettingsUpdate
+		if *policy != "" {
+			u.IdempotencyPolicy = policy
+		}
+		if *currency != "" {
+			u.DefaultCurrency = currency
+		}
+		t, err := catalog.New(issuance.Deps{Tenants: db, Logger: env.Log}).UpdateTenantSettings(ctx, *tenant, u)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "tenant %s: idempotency_policy %s, default_currency %s\n", t.ID, t.IdempotencyPolicy, t.DefaultCurrency)
 	case "add-bin", "remove-bin", "bins":
 		return binRanges(ctx, sub, catalog.New(issuance.Deps{Catalog: db, Logger: env.Log}), *tenant, *bin, stdout, fail)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/bins"
 	"github.com/cardhost/cardhost/issuance/catalog"
@@ -28,18 +29,23 @@ var templates = []struct {
 	{issuance.NetworkMastercard, 17, "A0000000041010"},
 	{issuance.NetworkMastercard, 20, "A0000000041010"},
 	{issuance.NetworkMastercard, 21, "A0000000041010"},
+	{issuance.NetworkUnionPay, 1, "A000000333010101"},
 }
 
 // Every sandbox tenant gets its own block of BIN ranges, so that no two
-// tenants share card numbers: block n is the Visa range 40nnnn and the
-// Mastercard range 51nnnn (block 0, 400000 and 510000, holds the IINs the
-// first sandbox tenant always had: 40000018...).
+// tenants share card numbers: block n is the Visa range 40nnnn, the
+// Mastercard range 51nnnn and the UnionPay range 62nnnn (block 0, 400000,
+// 510000 and 620000, holds the IINs the first sandbox tenant always had:
+// 40000018...).
 const blocks = 10000
 
 // rangeOf is the BIN range of a network in block n.
 func rangeOf(n issuance.Network, block int) string {
-	if n == issuance.NetworkMastercard {
+	switch n {
+	case issuance.NetworkMastercard:
 		return fmt.Sprintf("51%04d", block)
+	case issuance.NetworkUnionPay:
+		return fmt.Sprintf("62%04d", block)
 	}
 	return fmt.Sprintf("40%04d", block)
 }
@@ -50,9 +56,10 @@ func freeBlock(taken []bins.Range, start int) (block int, ok bool) {
 	for b := start; b < blocks; b++ {
 		free := true
 		for _, r := range taken {
-			if bins.Overlap(r.Prefix, rangeOf(issuance.NetworkVisa, b)) || bins.Overlap(r.Prefix, rangeOf(issuance.NetworkMastercard, b)) {
-				free = false
-				break
+			for _, n := range emv.Networks() {
+				if bins.Overlap(r.Prefix, rangeOf(n, b)) {
+					free = false
+				}
 			}
 		}
 		if free {
@@ -69,7 +76,7 @@ const defaultCVN = 18
 // checked by the same rules as the API's.
 func buildCatalog(tenantID string, keys map[string]string, block int, now time.Time) (postgres.CatalogSeed, error) {
 	s := postgres.CatalogSeed{TenantID: tenantID, At: now}
-	for _, n := range []issuance.Network{issuance.NetworkVisa, issuance.NetworkMastercard} {
+	for _, n := range emv.Networks() {
 		s.BINRanges = append(s.BINRanges, bins.Range{Prefix: rangeOf(n, block), TenantID: tenantID, CreatedAt: now})
 	}
 	var v issuance.Validator
@@ -77,7 +84,7 @@ func buildCatalog(tenantID string, keys map[string]string, block int, now time.T
 	for _, st := range templates {
 		t := issuance.Template{
 			ID: issuance.NewID(issuance.TemplateIDPrefix, now), TenantID: tenantID,
-			Name: fmt.Sprintf("Sandbox %s CVN %d", networkName(st.network), st.cvn), Description: "seeded sandbox template",
+			Name: fmt.Sprintf("Sandbox %s CVN %d", st.network.Name(), st.cvn), Description: "seeded sandbox template",
 			Network: st.network, IIN: fmt.Sprintf("%s%02d", rangeOf(st.network, block), st.cvn), PANLength: 16, CVN: st.cvn, AID: st.aid, ServiceCode: "201",
 			IMKACRef: keys["imk-ac"], IMKSMIRef: keys["imk-smi"], IMKSMCRef: keys["imk-smc"], CVKRef: keys["cvk"], PVKRef: keys["pvk"],
 			PINMethod: issuance.PINMethodPVV, PVKI: "1", CreatedAt: now,
@@ -105,7 +112,8 @@ func buildCatalog(tenantID string, keys map[string]string, block int, now time.T
 }
 
 // templateCVNs lists the seeded templates' CVNs network by network, as the
-// report prints them: "Visa CVN 10/18/22, Mastercard CVN 16/17/20/21".
+// report prints them: "Visa CVN 10/18/22, Mastercard CVN 16/17/20/21,
+// UnionPay CVN 1".
 func templateCVNs() string {
 	var parts []string
 	for i, t := range templates {
@@ -114,15 +122,7 @@ func templateCVNs() string {
 			parts[len(parts)-1] += "/" + n
 			continue
 		}
-		parts = append(parts, networkName(t.network)+" CVN "+n)
+		parts = append(parts, t.network.Name()+" CVN "+n)
 	}
 	return strings.Join(parts, ", ")
-}
-
-// networkName is how the report and the template names spell a network.
-func networkName(n issuance.Network) string {
-	if n == issuance.NetworkMastercard {
-		return "Mastercard"
-	}
-	return "Visa"
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/cardhost/cardhost/emv"
@@ -118,8 +119,8 @@ func (d *Seeder) ensureAcquirer(ctx context.Context) error {
 
 // SeedTenant gives a sandbox tenant its own keys (IMK-AC, IMK-SMI,
 // IMK-SMC, CVK, PVK generated; the transport KEK imported from the
-// published components), its own BIN ranges (a Visa and a Mastercard
-// range no other tenant holds) and a catalog: one template per CVN in
+// published components), its own BIN ranges (a Visa, a Mastercard and a
+// UnionPay range no other tenant holds) and a catalog: one template per CVN in
 // them, the loopback embosser, a default layout and an ACTIVE default
 // product (USD, VIRTUAL, 36 months). It does nothing for a tenant seeded before, and a seed
 // interrupted half-way resumes with the keys it already made.
@@ -164,8 +165,12 @@ func (d *Seeder) SeedTenant(ctx context.Context, tenantID string) error {
 			return err
 		}
 		p := seed.Products[0]
-		fmt.Fprintf(d.Out, "sandbox: tenant %s seeded\n%s  BIN ranges %s and %s, product %s (%s), %d data prep templates (%s), embosser %s, layout %s\n\n",
-			tenantID, report, seed.BINRanges[0].Prefix, seed.BINRanges[1].Prefix, p.ID, p.Name, len(seed.Templates), templateCVNs(), p.DefaultEmbosserID, p.LayoutID)
+		var ranges []string
+		for _, r := range seed.BINRanges {
+			ranges = append(ranges, r.Prefix)
+		}
+		fmt.Fprintf(d.Out, "sandbox: tenant %s seeded\n%s  BIN ranges %s, product %s (%s), %d data prep templates (%s), embosser %s, layout %s\n\n",
+			tenantID, report, strings.Join(ranges, ", "), p.ID, p.Name, len(seed.Templates), templateCVNs(), p.DefaultEmbosserID, p.LayoutID)
 		d.Log.Info("sandbox: seeded tenant", "tenant_id", tenantID, "product_id", p.ID)
 		return nil
 	})
@@ -199,7 +204,7 @@ func (d *Seeder) seedCatalog(ctx context.Context, tenantID string, roles map[str
 		}
 		return seed, nil
 	}
-	return postgres.CatalogSeed{}, errors.New("seeding the sandbox catalog: no free block of sandbox BIN ranges (40nnnn, 51nnnn)")
+	return postgres.CatalogSeed{}, errors.New("seeding the sandbox catalog: no free block of sandbox BIN ranges (40nnnn, 51nnnn, 62nnnn)")
 }
 
 // Bootstrap creates the sandbox tenant on the first start and returns its

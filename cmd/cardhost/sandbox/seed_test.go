@@ -6,9 +6,9 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -135,7 +135,7 @@ func TestSandboxBootstrapSeedsOnce(t *testing.T) {
 	// The tenant's catalog: one template per CVN with the tenant's keys, the
 	// loopback embosser under the transport KEK, an ACTIVE default product.
 	tpls, _, err := a.DB.Templates(ctx, tenant, issuance.PageRequest{Limit: 100})
-	if err != nil || len(tpls) != 7 {
+	if err != nil || len(tpls) != 8 {
 		t.Fatalf("templates: %d %v", len(tpls), err)
 	}
 	var cvns []int
@@ -157,7 +157,7 @@ func TestSandboxBootstrapSeedsOnce(t *testing.T) {
 		}
 	}
 	slices.Sort(cvns)
-	if !slices.Equal(cvns, []int{10, 16, 17, 18, 20, 21, 22}) {
+	if !slices.Equal(cvns, []int{1, 10, 16, 17, 18, 20, 21, 22}) {
 		t.Fatalf("CVNs %v", cvns)
 	}
 	prds, _, _ := a.DB.Products(ctx, tenant, issuance.ProductFilter{})
@@ -223,8 +223,8 @@ func TestSeedSandboxTenantResumesWithExistingKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	tpls, _, _ := a.DB.Templates(ctx, ten.ID, issuance.PageRequest{})
-	if len(tpls) != 7 || tpls[0].IMKACRef != imk.Ref {
-		t.Fatalf("templates %d, IMK-AC %s; want 7 with %s", len(tpls), tpls[0].IMKACRef, imk.Ref)
+	if len(tpls) != 8 || tpls[0].IMKACRef != imk.Ref {
+		t.Fatalf("templates %d, IMK-AC %s; want 8 with %s", len(tpls), tpls[0].IMKACRef, imk.Ref)
 	}
 	imks, _ := a.HSM.ListKeys(ctx, emv.KeyFilter{Type: emv.KeyIMKAC, Tenant: ten.ID})
 	if len(imks) != 1 {
@@ -253,8 +253,8 @@ func TestSeedSandboxTenantResumesWithExistingKeys(t *testing.T) {
 }
 
 // TestSandboxTenantsGetTheirOwnBINRanges: each seeded sandbox tenant owns
-// a Visa and a Mastercard BIN range no other tenant has, with its
-// templates' IINs inside; the first gets 400000 and 510000 (its IINs are
+// a Visa, a Mastercard and a UnionPay BIN range no other tenant has, with
+// its templates' IINs inside; the first gets 400000, 510000 and 620000 (its IINs are
 // 40000018...), the next the next free block, and a block holding another
 // tenant's template (a database from before BIN ranges) is skipped. A
 // tenant can then import PANs of its own ranges and not of another's.
@@ -278,14 +278,14 @@ func TestSandboxTenantsGetTheirOwnBINRanges(t *testing.T) {
 	if err := a.SeedTenant(ctx, second.ID); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(a.out.String(), "BIN ranges 400002 and 510002") {
+	if !strings.Contains(a.out.String(), "BIN ranges 400002, 510002, 620002") {
 		t.Fatalf("report:\n%s", a.out)
 	}
 	for _, tc := range []struct {
 		tenant string
 		ranges []string
 		iin18  string
-	}{{first, []string{"400000", "510000"}, "40000018"}, {second.ID, []string{"400002", "510002"}, "40000218"}} {
+	}{{first, []string{"400000", "510000", "620000"}, "40000018"}, {second.ID, []string{"400002", "510002", "620002"}, "40000218"}} {
 		rs, err := a.catalog.BINRanges(ctx, tc.tenant)
 		var got []string
 		for _, r := range rs {
@@ -298,7 +298,7 @@ func TestSandboxTenantsGetTheirOwnBINRanges(t *testing.T) {
 		var iins []string
 		for _, tp := range tpls {
 			iins = append(iins, tp.IIN)
-			if !bins.Covers(rs, tp.IIN) || tp.IIN[len(tp.IIN)-2:] != strconv.Itoa(tp.CVN) {
+			if !bins.Covers(rs, tp.IIN) || tp.IIN[len(tp.IIN)-2:] != fmt.Sprintf("%02d", tp.CVN) {
 				t.Fatalf("template %s IIN %s (CVN %d) outside the tenant's ranges %v or not ending in its CVN", tp.Name, tp.IIN, tp.CVN, got)
 			}
 		}

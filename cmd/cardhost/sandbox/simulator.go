@@ -19,6 +19,7 @@ import (
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/ledger"
+	"github.com/cardhost/cardhost/issuance/lifecycle"
 	"github.com/cardhost/cardhost/issuance/rest"
 )
 
@@ -42,8 +43,12 @@ type Simulator struct {
 	Vault interface {
 		OpenPAN(ctx context.Context, dekRef, tenant, cardID string, sealed []byte) (emv.PAN, error)
 		RevealCVV2(ctx context.Context, cvkRef string, version int, pan emv.PAN, expiry string) (emv.CVV, error)
+		GenerateCVVSet(ctx context.Context, cvkRef string, pan emv.PAN, expiry, serviceCode string) (emv.CVVSet, error)
 	}
-	DEKRef string
+	// Lifecycles reads a dynamic CVV2's rotation counter (nil: the
+	// simulated cardholder types the printed CVV2 of every card).
+	Lifecycles host.Lifecycles
+	DEKRef     string
 	// Engine expires holds and clears records (Expire, Clear).
 	Engine *host.Engine
 	Now    func() time.Time // default time.Now
@@ -111,6 +116,25 @@ func (s *Simulator) newHeader(mti string) header {
 		now = s.Now().UTC()
 	}
 	return header{mti: mti, stan: stan, transmission: iso.FormatTransmissionTime(now), rrn: now.Format("0102150405") + stan[4:]}
+}
+
+// cardCVV2 is the CVV2 the cardholder reads: the printed one, or the
+// dynamic CVV2 in force (issuance/lifecycle), as the reveal call shows it.
+func (s *Simulator) cardCVV2(ctx context.Context, card *host.Card, pan emv.PAN) (emv.CVV, error) {
+	if card.CVV2Policy != lifecycle.PolicyDynamic || s.Lifecycles == nil {
+		return s.Vault.RevealCVV2(ctx, card.CVKRef, card.CVKVersion, pan, card.Expiry)
+	}
+	f, err := s.Lifecycles.CardLifecycle(ctx, card.ID)
+	if err != nil {
+		return "", err
+	}
+	now := time.Now().UTC()
+	if s.Now != nil {
+		now = s.Now().UTC()
+	}
+	n, _ := f.Counter(card.CreatedAt, now)
+	set, err := s.Vault.GenerateCVVSet(ctx, card.CVKRef, pan, lifecycle.Window(n), lifecycle.DynamicServiceCode)
+	return set.CVV, err
 }
 
 // send sends m (from terminal termID) and returns the record the host stored for
@@ -198,7 +222,7 @@ func (s *Simulator) Authorize(ctx context.Context, tenantID string, r rest.SimAu
 	switch r.CVV2 {
 	case "none":
 	case "":
-		cvv2, err := s.Vault.RevealCVV2(ctx, card.CVKRef, card.CVKVersion, pan, card.Expiry)
+		cvv2, err := s.cardCVV2(ctx, card, pan)
 		if err != nil {
 			return nil, fmt.Errorf("computing the card's CVV2: %w", err)
 		}

@@ -87,7 +87,7 @@ type SetupCard struct {
 	// Card is a card file's content inline.
 	Card *terminal.CardFile `yaml:"card"`
 
-	// Network (VISA or MASTERCARD) and CVN choose the sandbox data prep
+	// Network (VISA, MASTERCARD or UNIONPAY) and CVN choose the sandbox data prep
 	// template, and so the product (default VISA 18: the seeded product).
 	Network string `yaml:"network"`
 	CVN     int    `yaml:"cvn"` // see Network
@@ -558,7 +558,7 @@ func (sc *Scenario) checkCard(d *strictDecoder, c *SetupCard) {
 		}
 		nw, err := emv.ParseNetwork(net)
 		if err != nil {
-			d.errorf(n, "card %q: network %q is not VISA or MASTERCARD", c.Name, c.Network)
+			d.errorf(n, "card %q: network %q is not one of %s", c.Name, c.Network, emv.NetworkList())
 		} else if _, err := nw.CVN(cvn); err != nil {
 			d.errorf(n, "card %q: %s has no CVN %d (%s)", c.Name, nw, cvn, emv.CVNList())
 		}

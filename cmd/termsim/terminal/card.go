@@ -84,9 +84,10 @@ type CardSpec struct {
 	CVV2        string // printed CVV2, 3 digits
 	PIN         string // the cardholder's PIN
 	PINMethod   string // PVV or IBM3624, informational
-	Network     string // VISA or MASTERCARD; default from the PAN's first digit
+	Network     string // VISA, MASTERCARD or UNIONPAY; default from the PAN (4 Visa; 2, 5 Mastercard; 62 UnionPay)
 	// CVN is the cryptogram version number (Visa 10, 18, 22; Mastercard
-	// 16, 17, 20, 21); 0 with no ICC master key means a card without chip.
+	// 16, 17, 20, 21; UnionPay 1); 0 with no ICC master key means a card
+	// without chip.
 	CVN int
 	// ICCMasterKeyAC is the chip's application cryptogram master key
 	// (MK-AC), 32 hex characters.
@@ -135,13 +136,15 @@ func NewCard(spec CardSpec) (*Card, error) {
 	case spec.Network != "":
 		n, err := emv.ParseNetwork(spec.Network)
 		if err != nil {
-			return nil, fmt.Errorf("%w: network must be VISA or MASTERCARD", ErrCard)
+			return nil, fmt.Errorf("%w: network must be one of %s", ErrCard, emv.NetworkList())
 		}
 		c.Network = n
 	case spec.PAN[0] == '4':
 		c.Network = emv.NetworkVisa
 	case spec.PAN[0] == '5' || spec.PAN[0] == '2':
 		c.Network = emv.NetworkMastercard
+	case emv.NetworkUnionPay.InRange(spec.PAN):
+		c.Network = emv.NetworkUnionPay
 	default:
 		return nil, fmt.Errorf("%w: network is required for this PAN", ErrCard)
 	}

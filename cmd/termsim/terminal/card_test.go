@@ -107,6 +107,24 @@ func TestChipTamper(t *testing.T) {
 			t.Errorf("any other CVN: %v", err)
 		}
 	})
+	t.Run("unionpay sm4", func(t *testing.T) {
+		up := terminaltest.Card(t, "UNIONPAY", 1)
+		upCVN, _ := up.CVN()
+		cr, err := up.Chip(d, terminal.ChipTamper{CVN: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		iad, err := emv.ParseIAD("unionpay", tagsOf(t, cr)[tlv.TagIssuerApplicationData])
+		if err != nil || iad.CVN != 0x01 || iad.Algorithm != emv.UnionPayAlgorithmSM4 || !cr.Tampered {
+			t.Fatalf("9F10 %+v %v, tampered %v; want CVN 01 naming SM4", iad, err, cr.Tampered)
+		}
+		if match, err := upCVN.MatchesIAD(tagsOf(t, cr)[tlv.TagIssuerApplicationData]); err != nil || match {
+			t.Fatalf("an SM4 9F10 matches UnionPay CVN 01: %v %v", match, err)
+		}
+		if _, err := up.Chip(d, terminal.ChipTamper{CVN: 18}); !errors.Is(err, terminal.ErrCard) {
+			t.Errorf("a Visa CVN on a UnionPay card: %v", err)
+		}
+	})
 	t.Run("cryptogram type", func(t *testing.T) {
 		for _, tc := range []struct {
 			tamper   terminal.ChipTamper
@@ -441,5 +459,33 @@ func TestDefaultKeysAreTheSandboxKeys(t *testing.T) {
 	kcv, err = emv.KCV(emv.AlgorithmTDES, terminaltest.MustHex(t, terminal.DefaultZAKHex))
 	if err != nil || emv.EncodeHex(kcv) != terminal.DefaultZAKKCV {
 		t.Fatalf("ZAK KCV %X, %v; want %s", kcv, err, terminal.DefaultZAKKCV)
+	}
+}
+
+// TestUnionPayCardFromPAN: a card file with a 62 PAN and no network is a
+// UnionPay card, whose CVN 1 chip makes an ARQC the host's derivation
+// verifies; a PAN of no known network needs the network named.
+func TestUnionPayCardFromPAN(t *testing.T) {
+	s := terminaltest.CardSpec(t, "UNIONPAY", 1)
+	c, err := terminal.ParseCardFile([]byte(fmt.Sprintf("pan: %q\nexpiry: \"3012\"\npsn: \"01\"\ncvn: 1\nicc_master_key_ac: %s\n", s.PAN, s.ICCMasterKeyAC)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Network != emv.NetworkUnionPay {
+		t.Fatalf("network %s, want UNIONPAY", c.Network)
+	}
+	cr, err := c.Chip(terminal.ChipData{Amount: 1, Country: "156", Currency: "156", Date: terminaltest.Date, TxnType: "00"}, terminal.ChipTamper{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := tlv.Decode(cr.Field55)
+	tags, _ := l.Map()
+	cvn, _ := emv.LookupCVN("unionpay", 1)
+	mk, _ := emv.DeriveICCMasterKeyA(terminaltest.MustHex(t, terminaltest.IMK), s.PAN, "01")
+	if ok, err := emv.VerifyARQC(cvn, mk, tags); err != nil || !ok {
+		t.Fatalf("VerifyARQC = %v, %v", ok, err)
+	}
+	if _, err := terminal.NewCard(terminal.CardSpec{PAN: "6011000000000004", Expiry: "3012"}); !errors.Is(err, terminal.ErrCard) {
+		t.Fatalf("a Discover PAN without network: %v", err)
 	}
 }

@@ -50,10 +50,11 @@ type CardFile struct {
 	// informational).
 	PIN       string `yaml:"pin,omitempty" json:"pin,omitempty"`
 	PINMethod string `yaml:"pin_method,omitempty" json:"pin_method,omitempty"` // see PIN
-	// Network: VISA or MASTERCARD (default from the PAN's first digit).
+	// Network: VISA, MASTERCARD or UNIONPAY (default from the PAN: 4 Visa;
+	// 2, 5 Mastercard; 62 UnionPay).
 	Network string `yaml:"network,omitempty" json:"network,omitempty"`
 	// CVN is the chip's cryptogram version: Visa 10, 18, 22; Mastercard
-	// 16, 17, 20, 21. Absent for a card without chip.
+	// 16, 17, 20, 21; UnionPay 1. Absent for a card without chip.
 	CVN int `yaml:"cvn,omitempty" json:"cvn,omitempty"`
 	// ICCMasterKeyAC is the chip's MK-AC in hex (32 characters).
 	ICCMasterKeyAC string `yaml:"icc_master_key_ac,omitempty" json:"icc_master_key_ac,omitempty"`

@@ -46,7 +46,9 @@ type ChipTamper struct {
 	ARQC bool
 	// CVN, when not 0, puts another cryptogram version of the card's
 	// network in 9F10 (cvn_mismatch): a CVN number (10, 18, 22; 16, 17,
-	// 20, 21), or -1 for "any other than the card's".
+	// 20, 21), or -1 for "any other than the card's". UnionPay has one
+	// CVN in the registry: for a UnionPay card -1 keeps CVN 01 and names
+	// SM4 (algorithm identifier 04) in 9F10, a version the host lacks.
 	CVN int
 	// ATC, when not 0, uses this ATC instead of the card's next one, and
 	// leaves the card's counter alone (atc_replay with an ATC already
@@ -207,9 +209,12 @@ func (c *Card) Chip(d ChipData, tamper ChipTamper) (*ChipRequest, error) {
 	date, _ := bcdString(d.Date.UTC().Format("060102"), 3)
 
 	cvn := c.chip.cvn
-	code := cvn.Code
+	code, alg := cvn.Code, emv.UnionPayAlgorithmTDES
 	tampered := tamper.tampersData()
-	if tamper.CVN != 0 {
+	switch {
+	case tamper.CVN == -1 && cvn.Scheme == emv.SchemeUnionPay:
+		alg, tampered = emv.UnionPayAlgorithmSM4, true
+	case tamper.CVN != 0:
 		other, err := otherCVN(cvn, tamper.CVN)
 		if err != nil {
 			return nil, err
@@ -231,7 +236,7 @@ func (c *Card) Chip(d ChipData, tamper ChipTamper) (*ChipRequest, error) {
 		tlv.TagUnpredictableNumber:       un,
 		tlv.TagAIP:                       c.chip.aip,
 		tlv.TagATC:                       {byte(atc >> 8), byte(atc)},
-		tlv.TagIssuerApplicationData:     issuerApplicationData(cvn, code, cvr),
+		tlv.TagIssuerApplicationData:     issuerApplicationData(cvn, code, cvr, alg),
 		tlv.TagCryptogramInformationData: {cid}, // 80: ARQC
 		tlv.TagTerminalCapabilities:      {0xE0, 0xF8, 0xC8},
 		tlv.TagCVMResults:                cvm,
@@ -282,7 +287,8 @@ func encodeField55(tags map[tlv.Tag][]byte) ([]byte, error) {
 
 // issuerApplicationData returns the 9F10 a chip of CVN c emits, carrying
 // the cryptogram version byte code (c.Code unless tampering) and cvr as the
-// CVR's first byte (A0 for an ARQC):
+// CVR's first byte (A0 for an ARQC), and for UnionPay the algorithm
+// identifier alg:
 //
 //   - Visa CVN 10 and 18 (IAD format 0/1/3, VIS 1.5 Appendix D): 06, DKI
 //     01, CVN, CVR length 03, CVR A0 00 00 (ARQC returned in the first
@@ -292,8 +298,13 @@ func encodeField55(tags map[tlv.Tag][]byte) ([]byte, error) {
 //   - Mastercard M/Chip: DKI 01, CVN, CVR A0 00 00 00 00 00, DAC 00 00,
 //     offline counters (8 bytes, zeros): 18 bytes, so CVN 17 and 21 find
 //     their counters.
-func issuerApplicationData(c emv.CVN, code, cvr byte) []byte {
+//   - UnionPay (UICS / PBOC): 07, DKI 01, CVN, CVR length 03, CVR A0 00
+//     00, algorithm identifier (01 TDES): 8 bytes, no issuer
+//     discretionary data.
+func issuerApplicationData(c emv.CVN, code, cvr, alg byte) []byte {
 	switch {
+	case c.Scheme == emv.SchemeUnionPay:
+		return []byte{0x07, 0x01, code, 0x03, cvr, 0x00, 0x00, alg}
 	case c.Scheme == emv.SchemeVisa && c.Number == 22:
 		iad := make([]byte, 32)
 		iad[0], iad[1], iad[2], iad[3] = 0x1F, code, 0x01, cvr

@@ -15,7 +15,7 @@
 //     [CardSpec]. It lays out track 2 (CVV, iCVV), enciphers PIN blocks
 //     under the acquirer's zone PIN key, and acts as the chip: [Card.Chip]
 //     makes a genuine ARQC of the card's CVN (Visa 10, 18, 22; Mastercard
-//     16, 17, 20, 21) with its own ATC, and [ChipRequest.CheckARPC] checks
+//     16, 17, 20, 21; UnionPay 1) with its own ATC, and [ChipRequest.CheckARPC] checks
 //     the issuer's tag 91 with the method and key of that CVN.
 //   - Terminal: a [Terminal] builds full requests (purchase, cash, refund,
 //     balance inquiry, 0200, 0120 advice, 0220 capture, 0400/0420

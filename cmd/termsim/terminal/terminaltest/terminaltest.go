@@ -66,8 +66,11 @@ func MasterKey(t testing.TB, pan string) []byte {
 func CardSpec(t testing.TB, network string, cvn int) terminal.CardSpec {
 	t.Helper()
 	pan := "4761739001010010"
-	if network == string(emv.NetworkMastercard) {
+	switch network {
+	case string(emv.NetworkMastercard):
 		pan = "5413330089020011"
+	case string(emv.NetworkUnionPay):
+		pan = "6227000001000011"
 	}
 	mk := MasterKey(t, pan)
 	cvk := MustHex(t, CVK)
@@ -292,10 +295,8 @@ func verifyARQC(t testing.TB, pan string, f55 []byte) (emv.CVN, []byte, map[tlv.
 		return emv.CVN{}, nil, nil, false
 	}
 	tags, _ := l.Map()
-	scheme := string(emv.SchemeVisa)
-	if pan[0] == '5' {
-		scheme = string(emv.SchemeMastercard)
-	}
+	network, _ := emv.NetworkOf(pan)
+	scheme := string(network.Scheme())
 	iad, err := emv.ParseIAD(scheme, tags[tlv.TagIssuerApplicationData])
 	if err != nil {
 		return emv.CVN{}, nil, nil, false

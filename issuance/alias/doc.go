@@ -1,0 +1,21 @@
+// Package alias accepts the seed guides' request shapes where they mean
+// what cardhost's own names mean (issue 15, docs/api.md "Guide field
+// names"). It holds one table, [Bodies], of the field names the five seed
+// guides (QPay, OffBlocks, UQPay, Pismo, PintoPay) send in request bodies,
+// each mapped to cardhost's native name or marked as having none, and
+// [Headers], the same for request headers; and [Decode], the one strict
+// JSON decoder of request bodies, which applies the table before decoding.
+//
+// Aliases never widen validation: a field sent under a guide's name is
+// renamed to its native name before the strict decode, so it is decoded
+// and validated exactly as the native field (and errors name the native
+// field); two names for one field in one body are refused
+// (conflicting_fields); a guide's field that cardhost has no equivalent
+// for is refused with a message that names what cardhost calls it or says
+// that it has none; any other unknown field is refused as before.
+//
+// It sits in the domain ring beside issuance and imports only the
+// standard library, so that package issuance (batch items) and
+// issuance/rest (every request body) share it. It must not import
+// issuance or any adapter. It is safe for concurrent use.
+package alias
