@@ -13,7 +13,8 @@
 //
 // It sits with the cardhost command (cmd/cardhost uses it in its
 // end-to-end test) and imports from cardhost only issuance/httpsig (to sign
-// requests as a tenant that requires signatures) and emv/pinblock (to
-// build PIN blocks as an issuer does); it never imports the server's
+// requests as a tenant that requires signatures) and the leaves emv and
+// emv/pinblock (to agree the PIN-set key and build PIN blocks as an
+// issuer does); it never imports the server's
 // packages: it knows cardhost only over HTTP, as an integrator does.
 package seedwalk
