@@ -84,6 +84,10 @@ type Outbox struct {
 	cur, next outboxCursor
 	read      []int64
 	marked    map[int64]bool
+	// stored is what outbox_cursors holds: cur as of the last read that
+	// published something (a read with nothing to publish moves cur in
+	// memory only, without a write and its fsync).
+	stored outboxCursor
 }
 
 // outboxCursor is a row of outbox_cursors.
@@ -130,7 +134,7 @@ func (o *Outbox) holdLease(ctx context.Context) (bool, error) {
 		o.dropLease()
 		return false, fmt.Errorf("reading the relay's cursor: %w", err)
 	}
-	o.next, o.read, o.marked = o.cur, nil, nil
+	o.next, o.read, o.marked, o.stored = o.cur, nil, nil, o.cur
 	return true, nil
 }
 
@@ -205,7 +209,7 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]kafka.OutboxRecord, 
 	if len(out) == 0 {
 		// Nothing to publish (or all of it already was): the cursor moves
 		// on at once.
-		return nil, o.store(ctx, o.next)
+		return nil, o.store(ctx, o.next, false)
 	}
 	return out, nil
 }
@@ -249,27 +253,31 @@ func (o *Outbox) MarkSent(ctx context.Context, seqs []int64) error {
 	}
 	switch {
 	case len(o.read) > 0 && upTo == o.read[len(o.read)-1]:
-		return o.store(ctx, o.next)
+		return o.store(ctx, o.next, true)
 	case upTo > o.cur.High:
 		// Every late row and the fresh ones up to upTo are published: the
 		// snapshot's transactions still cover what is missing below upTo.
 		part := o.next
 		part.High, part.Low = upTo, min(part.Low, upTo)
-		return o.store(ctx, part)
+		return o.store(ctx, part, true)
 	}
 	return nil
 }
 
-// store makes c the relay's cursor, in memory and in outbox_cursors; the
-// rows of the last read at or below c.High are forgotten. The caller
-// holds mu and the lease.
-func (o *Outbox) store(ctx context.Context, c outboxCursor) error {
-	if c.Low != o.cur.Low || c.High != o.cur.High || !slices.Equal(c.Pending, o.cur.Pending) || !slices.Equal(c.Bounds, o.cur.Bounds) {
+// store makes c the relay's cursor, in memory and, with persist, in
+// outbox_cursors (when it differs from what is there); the rows of the
+// last read at or below c.High are forgotten. A cursor kept in memory
+// only differs from the stored one by reads that published nothing, so a
+// new leader starting from the stored one publishes nothing twice for
+// it. The caller holds mu and the lease.
+func (o *Outbox) store(ctx context.Context, c outboxCursor, persist bool) error {
+	if persist && (c.Low != o.stored.Low || c.High != o.stored.High || !slices.Equal(c.Pending, o.stored.Pending) || !slices.Equal(c.Bounds, o.stored.Bounds)) {
 		if _, err := o.lease.Exec(ctx, `UPDATE outbox_cursors SET low = $2, high = $3, pending = $4::xid8[], bounds = $5, updated_at = $6
 			WHERE name = $1`, relayCursor, c.Low, c.High, c.Pending, c.Bounds, o.db.Now()); err != nil {
 			o.dropLease()
 			return fmt.Errorf("storing the relay's cursor: %w", err)
 		}
+		o.stored = c
 	}
 	o.cur = c
 	o.read = slices.DeleteFunc(o.read, func(s int64) bool { return s <= c.High })
