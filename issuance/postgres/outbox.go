@@ -162,7 +162,7 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]kafka.OutboxRecord, 
 	}
 	c := o.cur
 	rows, err := o.lease.Query(ctx, `SELECT seq, event_id, type, source, subject, tenant_id, time, data,
-		next_low, next_high, next_pending::text[], next_bounds FROM ch_outbox_read($1, $2, $3::xid8[], $4, $5)`,
+		next_low, next_high, next_pending::text[], next_bounds FROM ch_outbox_pending($1, $2, $3::xid8[], $4, $5)`,
 		c.Low, c.High, c.Pending, c.Bounds, limit)
 	if err != nil {
 		o.dropLease()
@@ -293,7 +293,7 @@ func (o *Outbox) store(ctx context.Context, c outboxCursor, persist bool) error 
 func (o *Outbox) Published(ctx context.Context, afterSeq int64, since time.Time, limit int) ([]kafka.OutboxRecord, error) {
 	rows, err := o.db.pool.Query(ctx, `SELECT o.seq, o.event_id, o.type, o.source, o.subject, o.tenant_id, o.time, o.data
 		FROM outbox o, outbox_cursors c
-		WHERE c.name = $4 AND o.seq > $1 AND o.seq <= c.high AND NOT (o.seq > c.low AND o.xid = ANY (c.pending)) AND o.time >= $2
+		WHERE c.name = $4 AND o.seq > $1 AND o.seq <= c.high AND NOT (o.seq > c.low AND o.xid::xid = ANY (c.pending::xid[])) AND o.time >= $2
 		ORDER BY o.seq LIMIT $3`, afterSeq, since, limit, relayCursor)
 	if err != nil {
 		return nil, fmt.Errorf("reading published outbox rows: %w", err)

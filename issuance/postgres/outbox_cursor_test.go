@@ -248,3 +248,56 @@ func TestOutboxSeqAfterTransactionID(t *testing.T) {
 		t.Fatalf("outbox.seq defaults to %q (%v), want ch_outbox_next_seq()", def, err)
 	}
 }
+
+// TestOutboxCursorTakesRowOfTransactionAboveXmax: a transaction that took
+// its xid and a seq, then waited while one with a smaller xid and a larger
+// seq committed, is not in a snapshot's xip (its xid is above the
+// snapshot's xmax); its row is still published once it commits (0074).
+func TestOutboxCursorTakesRowOfTransactionAboveXmax(t *testing.T) {
+	db := pgtest.New(t, postgres.Config{})
+	ctx := context.Background()
+	o := db.Outbox()
+	defer o.Close()
+	drain(t, o)
+
+	older, err := db.Pool().Begin(ctx) // the smaller xid, the larger seq
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer older.Rollback(ctx)
+	if _, err := older.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+	newer, err := db.Pool().Begin(ctx) // the larger xid, the smaller seq
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer newer.Rollback(ctx)
+	waiting := cursorEvent(t, "crd_newer", 1)
+	if err := postgres.InsertEvents(ctx, newer, []kafka.Event{waiting}); err != nil {
+		t.Fatal(err)
+	}
+	committed := cursorEvent(t, "crd_older", 1)
+	if err := postgres.InsertEvents(ctx, older, []kafka.Event{committed}); err != nil {
+		t.Fatal(err)
+	}
+	if err := older.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := drain(t, o); len(got) != 1 || got[0].Event.ID != committed.ID {
+		t.Fatalf("first reads published %v, want the committed row only", ids(got))
+	}
+	if err := newer.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := drain(t, o); len(got) != 1 || got[0].Event.ID != waiting.ID {
+		t.Fatalf("after the waiting transaction committed, reads published %v, want its row", ids(got))
+	}
+	var n int
+	if err := db.Pool().QueryRow(ctx, `SELECT ch_webhook_ingest(100, now())`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if bl, _, err := db.Backlog(ctx, "webhooks"); err != nil || bl != 0 {
+		t.Fatalf("webhooks backlog %d, %v after an ingest; want 0", bl, err)
+	}
+}
