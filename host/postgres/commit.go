@@ -2,7 +2,7 @@ package postgres
 
 import (
 	"context"
-	"encoding/hex"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/issuance/ledger"
@@ -20,11 +21,16 @@ import (
 
 // The one commit path: every host.Commit, grouped or alone, optimistic or
 // locked, is encoded by encodeCommits, applied by the PL/pgSQL function
-// ch_commit_group (migration 0033; 0035 adds cvv2_tries) and its answer
-// mapped to a host.CommitOutcome by commitGroup.
+// ch_commit_group (migration 0033; 0075 takes its records and events in
+// binary) and its answer mapped to a host.CommitOutcome by commitGroup.
 
-// commitSQL is the one SQL entry point of every commit.
-const commitSQL = `SELECT item, outcome FROM ch_commit_group($1, $2, $3, $4)`
+// commitSQL is the one SQL entry point of every commit. The casts choose
+// 0075's overload (0071's stays for a rolling upgrade) and type the
+// parameters, which are sent in binary without OIDs.
+const commitSQL = `SELECT item, outcome FROM ch_commit_group($1::jsonb, $2::authorizations[], $3::ch_commit_event[], $4::timestamptz)`
+
+// commitFormats sends every parameter of commitSQL in binary.
+var commitFormats = []int16{pgx.BinaryFormatCode}
 
 // Commit implements host.Ledger. Commits from concurrent requests are
 // grouped (see commitBatcher): many share one PostgreSQL round trip and one
@@ -145,28 +151,29 @@ var uniqueRaces = map[string]host.CommitOutcome{
 // an error like any other: the call rolled back whole and its decisions are
 // to be committed each on its own.
 func (l *Ledger) commitGroup(ctx context.Context, q querier, cs []*host.Commit) ([]host.CommitOutcome, error) {
-	args, err := encodeCommits(cs, l.db.Now())
+	types, err := l.commitTypes(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	params, err := encodeCommits(cs, l.db.Now(), types)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]host.CommitOutcome, len(cs))
-	rows, err := q.Query(ctx, commitSQL, args...)
-	if err == nil {
-		for rows.Next() {
-			var idx int
-			var name string
-			if err = rows.Scan(&idx, &name); err != nil {
-				break
+	err = onConn(ctx, q, func(pc *pgconn.PgConn) error {
+		rr := pc.ExecParams(ctx, commitSQL, params, nil, commitFormats, nil)
+		for rr.NextRow() {
+			v := rr.Values()
+			if len(v) != 2 {
+				continue
 			}
-			if idx >= 1 && idx <= len(out) {
-				out[idx-1] = outcomes[name]
+			if idx, err := strconv.Atoi(string(v[0])); err == nil && idx >= 1 && idx <= len(out) {
+				out[idx-1] = outcomes[string(v[1])]
 			}
 		}
-		rows.Close()
-		if err == nil {
-			err = rows.Err()
-		}
-	}
+		_, err := rr.Close()
+		return err
+	})
 	var pgErr *pgconn.PgError
 	if len(cs) == 1 && errors.As(err, &pgErr) {
 		if o, ok := uniqueRaces[pgErr.ConstraintName]; ok && pgErr.Code == "23505" {
@@ -177,7 +184,7 @@ func (l *Ledger) commitGroup(ctx context.Context, q querier, cs []*host.Commit) 
 		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("committing group: %w", err)
 	}
 	for _, o := range out {
 		if o == 0 {
@@ -185,6 +192,42 @@ func (l *Ledger) commitGroup(ctx context.Context, q querier, cs []*host.Commit) 
 		}
 	}
 	return out, nil
+}
+
+// commitTypeOIDs are the OIDs of the row types commitSQL's binary
+// arrays hold, in the connection's schema.
+type commitTypeOIDs struct{ records, events uint32 }
+
+// commitTypes looks the OIDs up once (they are the schema's, fixed after
+// its migrations).
+func (l *Ledger) commitTypes(ctx context.Context, q querier) (commitTypeOIDs, error) {
+	if t := l.types.Load(); t != nil {
+		return *t, nil
+	}
+	var t commitTypeOIDs
+	err := q.QueryRow(ctx, `SELECT 'authorizations'::regtype::oid, 'ch_commit_event'::regtype::oid`).Scan(&t.records, &t.events)
+	if err != nil {
+		return t, fmt.Errorf("looking up the commit's row types: %w", err)
+	}
+	l.types.Store(&t)
+	return t, nil
+}
+
+// onConn runs f on q's connection: the locked commit's transaction, or a
+// connection of the pool for one implicit transaction.
+func onConn(ctx context.Context, q querier, f func(*pgconn.PgConn) error) error {
+	switch q := q.(type) {
+	case pgx.Tx:
+		return f(q.Conn().PgConn())
+	case *pgxpool.Pool:
+		c, err := q.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Release()
+		return f(c.Conn().PgConn())
+	}
+	return fmt.Errorf("committing: no connection in %T", q)
 }
 
 // commitOne applies one decision as a group of one.
@@ -243,12 +286,12 @@ type commitEvent struct {
 	kafka.Event
 }
 
-// encodeCommits renders decisions as ch_commit_group's arguments: the one
-// encoder of host.Commit. Item idx is the decision's 1-based position, and
-// records are in the same order.
-func encodeCommits(cs []*host.Commit, now time.Time) ([]any, error) {
+// encodeCommits renders decisions as commitSQL's parameters, in binary:
+// the one encoder of host.Commit. Item idx is the decision's 1-based
+// position, and records are in the same order.
+func encodeCommits(cs []*host.Commit, now time.Time, types commitTypeOIDs) ([][]byte, error) {
 	items := make([]commitItem, len(cs))
-	records := make([]recordRow, len(cs))
+	records := make([]*host.Authorization, len(cs))
 	events := []commitEvent{}
 	for i, c := range cs {
 		it := commitItem{Idx: i + 1, CardID: nullString(c.CardID), CardVersion: c.CardVersion, Upd: c.State != nil, MatchKey: c.Record.MatchKey}
@@ -273,140 +316,29 @@ func encodeCommits(cs []*host.Commit, now time.Time) ([]any, error) {
 			}
 		}
 		it.Transfers, it.FundsAccount, it.FundsBelow = c.Transfers, c.FundsAccount, c.FundsBelow
-		items[i], records[i] = it, newRecordRow(c.Record)
+		items[i], records[i] = it, c.Record
 		for _, e := range c.Events {
 			events = append(events, commitEvent{Idx: i + 1, Event: e})
 		}
 	}
-	args := []any{nil, nil, appendEvents(nil, events), now}
-	for i, v := range []any{items, records} {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("encoding commit: %w", err)
-		}
-		args[i] = b
+	itemsJSON, err := json.Marshal(items)
+	if err != nil {
+		return nil, fmt.Errorf("encoding commit: %w", err)
 	}
-	return args, nil
-}
-
-// appendEvents appends events as the JSON array ch_commit_group's
-// p_events reads (idx, id, type, source, subject, tenantid, time, data):
-// written by hand, because encoding/json would check and compact every
-// event's data again (it was encoded by kafka.NewEvent), and reflect over
-// each event, on the host's hot path.
-func appendEvents(b []byte, events []commitEvent) []byte {
-	b = append(b, '[')
-	for i, e := range events {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"idx":`...)
-		b = strconv.AppendInt(b, int64(e.Idx), 10)
-		for _, f := range [...]struct{ key, v string }{{"id", e.ID}, {"type", e.Type}, {"source", e.Source}, {"subject", e.Subject}, {"tenantid", e.TenantID}} {
-			b = append(b, `,"`...)
-			b = append(b, f.key...)
-			b = append(b, `":`...)
-			b = appendJSONString(b, f.v)
-		}
-		b = append(b, `,"time":"`...)
-		b = e.Time.UTC().AppendFormat(b, time.RFC3339Nano)
-		b = append(b, `","data":`...)
-		if len(e.Data) == 0 {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, e.Data...)
-		}
-		b = append(b, '}')
+	var w wire
+	w.b = append(w.b, 1) // jsonb version
+	w.b = append(w.b, itemsJSON...)
+	p := [][]byte{w.b, nil, nil, nil}
+	w = wire{}
+	if err := appendRecords(&w, types.records, records); err != nil {
+		return nil, fmt.Errorf("encoding commit: %w", err)
 	}
-	return append(b, ']')
-}
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters escaped, the rest (valid UTF-8 or not: PostgreSQL
-// refuses invalid UTF-8 either way) as it is.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
-}
-
-// recordRow is an authorizations row as ch_commit_group inserts it with
-// jsonb_populate_record: every column (absent keys would be NULL, not the
-// column default), bytea as \x hex. A struct, not a map, so encoding is
-// cheap and needs no key sorting.
-type recordRow struct {
-	ID               string         `json:"id"`
-	TenantID         *string        `json:"tenant_id"`
-	CardID           *string        `json:"card_id"`
-	Kind             string         `json:"kind"`
-	MTI              string         `json:"mti"`
-	ProcessingCode   string         `json:"processing_code"`
-	Amount           int64          `json:"amount"`
-	Currency         string         `json:"currency"`
-	CardAmount       int64          `json:"card_amount"`
-	ApprovedAmount   int64          `json:"approved_amount"`
-	ResponseCode     string         `json:"response_code"`
-	Reason           string         `json:"reason"`
-	ApprovalCode     string         `json:"approval_code"`
-	AcquirerID       string         `json:"acquirer_id"`
-	TerminalID       string         `json:"terminal_id"`
-	MerchantID       string         `json:"merchant_id"`
-	Acceptor         string         `json:"acceptor"`
-	STAN             string         `json:"stan"`
-	RRN              string         `json:"rrn"`
-	TransmissionTime string         `json:"transmission_time"`
-	MCC              string         `json:"mcc"`
-	Country          string         `json:"country"`
-	EntryMode        string         `json:"entry_mode"`
-	ECI              string         `json:"eci"`
-	OriginalID       *string        `json:"original_id"`
-	Status           string         `json:"status"`
-	Held             int64          `json:"held"`
-	CapturedAmount   int64          `json:"captured_amount"`
-	ReversedAmount   int64          `json:"reversed_amount"`
-	Applied          []host.Applied `json:"applied"`
-	MatchKey         string         `json:"match_key"`
-	Fingerprint      *string        `json:"fingerprint"`
-	ResponseICC      *string        `json:"response_icc"`
-	Balances         []host.Balance `json:"balances"`
-	ReceivedAt       time.Time      `json:"received_at"`
-	DecidedAt        time.Time      `json:"decided_at"`
-	Version          int64          `json:"version"`
-	DecidedBy        string         `json:"decided_by"`
-	IssuerLatencyMS  *int64         `json:"issuer_latency_ms"`
-	// Money: NULL (absent) for LIMIT cards.
-	HoldID        *string    `json:"hold_id,omitempty"`
-	HoldAmount    *int64     `json:"hold_amount,omitempty"`
-	HoldExpiresAt *time.Time `json:"hold_expires_at,omitempty"`
-}
-
-func newRecordRow(a *host.Authorization) recordRow {
-	applied := a.Applied
-	if applied == nil {
-		applied = []host.Applied{}
-	}
-	return recordRow{
-		ID: a.ID, TenantID: nullString(a.TenantID), CardID: nullString(a.CardID), Kind: a.Kind.String(), MTI: a.MTI,
-		ProcessingCode: a.ProcessingCode, Amount: a.Amount, Currency: a.Currency, CardAmount: a.CardAmount,
-		ApprovedAmount: a.ApprovedAmount, ResponseCode: string(a.Code), Reason: string(a.Reason), ApprovalCode: a.ApprovalCode,
-		AcquirerID: a.AcquirerID, TerminalID: a.Terminal, MerchantID: a.Merchant, Acceptor: a.Acceptor, STAN: a.STAN, RRN: a.RRN,
-		TransmissionTime: a.TransmissionTime, MCC: a.MCC, Country: a.Country, EntryMode: a.EntryMode, ECI: a.ECI,
-		OriginalID: nullString(a.OriginalID), Status: string(a.Status), Held: a.Held, CapturedAmount: a.CapturedAmount,
-		ReversedAmount: a.ReversedAmount, Applied: applied, MatchKey: a.MatchKey, Fingerprint: byteaHex(a.Fingerprint),
-		ResponseICC: byteaHex(a.ResponseICC), Balances: a.Balances, ReceivedAt: a.ReceivedAt, DecidedAt: a.DecidedAt, Version: 1,
-		DecidedBy: decidedBy(a.DecidedBy), IssuerLatencyMS: a.IssuerLatencyMS(),
-		HoldID: nullString(a.HoldID), HoldAmount: nonZero(a.HoldAmount), HoldExpiresAt: a.HoldExpiresAt,
-	}
+	p[1] = w.b
+	w = wire{}
+	appendCommitEvents(&w, types.events, events)
+	p[2] = w.b
+	p[3] = binary.BigEndian.AppendUint64(nil, uint64(pgMicros(now)))
+	return p, nil
 }
 
 // decidedBy is the stored decided_by: host when the record says nothing.
@@ -417,24 +349,9 @@ func decidedBy(d host.DecidedBy) string {
 	return string(d)
 }
 
-func nonZero(n int64) *int64 {
-	if n == 0 {
-		return nil
-	}
-	return &n
-}
-
 func nullString(s string) *string {
 	if s == "" {
 		return nil
 	}
-	return &s
-}
-
-func byteaHex(b []byte) *string {
-	if b == nil {
-		return nil
-	}
-	s := `\x` + hex.EncodeToString(b)
 	return &s
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,6 +35,8 @@ type Ledger struct {
 	// holds a connection for its transaction while its decision may read
 	// through another (an original, an acquirer key).
 	locked chan struct{}
+	// types caches the commit's row type OIDs (commitTypes).
+	types atomic.Pointer[commitTypeOIDs]
 }
 
 var (
