@@ -93,6 +93,11 @@ type cardPage struct {
 	Audit      []issuance.AuditEntry
 	Events     []kafka.Event
 	MoreEvents bool
+
+	// Failed is the status action that was refused and StatusErrors its
+	// field errors (the block reason), shown in that action's form.
+	Failed       string
+	StatusErrors []issuance.FieldError
 }
 
 // timelineEntry is a record and the captures and reversals that apply to
@@ -212,9 +217,10 @@ func timeline(auths []*host.Authorization) []timelineEntry {
 	return out
 }
 
-// cardFailed renders the card page again with the refusal (and, for the
-// controls editor, the form as sent with its field errors).
-func (co *Console) cardFailed(c *fiber.Ctx, id string, err error, form *controlsForm) error {
+// cardFailed renders the card page again with the refusal: for the
+// controls editor (form not nil), the form as sent with its field errors;
+// for a status action, its field errors in that action's form.
+func (co *Console) cardFailed(c *fiber.Ctx, id string, err error, form *controlsForm, action issuance.StatusAction) error {
 	status := co.deps.API.StatusOf(err)
 	var ie *issuance.Error
 	if status >= 500 || (!errors.As(err, &ie) && !errors.Is(err, issuance.ErrNotFound)) {
@@ -232,6 +238,7 @@ func (co *Console) cardFailed(c *fiber.Ctx, id string, err error, form *controls
 		p.Form.Errors = append(p.Form.Errors, fieldsOf(err)...)
 	} else {
 		p.Form = formOfCard(p.Card.Controls())
+		p.Failed, p.StatusErrors = string(action), fieldsOf(err)
 	}
 	return co.render(c, status, "card", p)
 }
@@ -250,7 +257,7 @@ func (co *Console) cardStatus(c *fiber.Ctx) error {
 		if errors.Is(err, issuance.ErrNotFound) {
 			return co.fail(c, err)
 		}
-		return co.cardFailed(c, id, err, nil)
+		return co.cardFailed(c, id, err, nil, action)
 	}
 	return c.Redirect(Prefix+"/cards/"+url.PathEscape(id)+"?done="+string(action), fiber.StatusSeeOther)
 }
@@ -264,13 +271,13 @@ func (co *Console) cardControls(c *fiber.Ctx) error {
 	if form.Errors != nil {
 		err := &issuance.Error{Slug: issuance.SlugValidationFailed, Message: "the request has invalid fields", Fields: form.Errors}
 		form.Errors = nil
-		return co.cardFailed(c, id, err, &form)
+		return co.cardFailed(c, id, err, &form, "")
 	}
 	if _, err := co.deps.Service.UpdateCard(c.UserContext(), s.Tenant.ID, id, u); err != nil {
 		if errors.Is(err, issuance.ErrNotFound) {
 			return co.fail(c, err)
 		}
-		return co.cardFailed(c, id, err, &form)
+		return co.cardFailed(c, id, err, &form, "")
 	}
 	return c.Redirect(Prefix+"/cards/"+url.PathEscape(id)+"?done=controls", fiber.StatusSeeOther)
 }

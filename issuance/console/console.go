@@ -24,7 +24,7 @@ type Config struct {
 	// Default 30 minutes.
 	IdleTimeout time.Duration
 	// MaxAge ends a session this long after sign-in, used or not. Default
-	// 12 hours.
+	// 12 hours; cmd/cardhost leaves it at that (no variable sets it).
 	MaxAge time.Duration
 	// Sandbox is the platform's mode: in sandbox mode every key may reveal
 	// (as in the API).

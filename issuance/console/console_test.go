@@ -221,3 +221,49 @@ func TestSessionsAcrossInstances(t *testing.T) {
 		t.Fatalf("first instance after a logout on the second: %d", p.Status)
 	}
 }
+
+// TestSigningKeyEndsSession: a session opened before its tenant registered
+// a request-signing key ends at the next request (the console cannot sign,
+// so it may not act for such a tenant, as sign-in already refuses it): a
+// form is refused and changes nothing, a page sends the browser to sign in
+// with the reason, and another tenant's session goes on.
+func TestSigningKeyEndsSession(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	c := e.card(e.a, "")
+	forms, pages, other := e.browser(e.base), e.browser(e.base), e.browser(e.base)
+	forms.signIn(e.a.key)
+	pages.signIn(e.a.key)
+	other.signIn(e.b.key)
+	token := forms.csrf("/console/cards/" + c.ID)
+	pages.get("/console/cards/"+c.ID).must(t, http.StatusOK)
+	u, _ := url.Parse(e.base + "/console/")
+	cookies := forms.hc.Jar.Cookies(u)
+
+	if err := e.db.SetSigningKey(ctx, e.a.ID, "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----\n", "k1", "ecdsa-p256-sha256"); err != nil {
+		t.Fatal(err)
+	}
+	ended := func(p page, what string) {
+		t.Helper()
+		if p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/console/login?why=signing" {
+			t.Fatalf("%s after the tenant registered a signing key: %d to %q, want 303 to /console/login?why=signing\n%s", what, p.Status, p.Header.Get("Location"), p.Body)
+		}
+	}
+	ended(forms.post("/console/cards/"+c.ID+"/status/freeze", url.Values{"csrf_token": {token}}), "a freeze")
+	if got, _ := e.svc.Card(ctx, e.a.ID, c.ID); got.Status != issuance.StatusActive {
+		t.Fatalf("the freeze changed the card: %s", got.Status)
+	}
+	ended(pages.get("/console/cards/"+c.ID), "the card page")
+	// The session is over, not just refused: its cookie opens nothing.
+	replay := e.browser(e.base)
+	replay.hc.Jar.SetCookies(u, cookies)
+	if p := replay.get("/console/cards"); p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/console/login?why=expired" {
+		t.Fatalf("the ended session's cookie: %d to %q, want 303 to /console/login?why=expired", p.Status, p.Header.Get("Location"))
+	}
+	p := pages.get("/console/login?why=signing").must(t, http.StatusOK)
+	if !strings.Contains(p.Body, "requires signed API requests (RFC 9421)") {
+		t.Error("the sign-in page does not say why the session ended")
+	}
+	other.get("/console/cards").must(t, http.StatusOK)
+}

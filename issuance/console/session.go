@@ -88,8 +88,10 @@ func (co *Console) setCookie(c *fiber.Ctx, name, value string, maxAge int) {
 }
 
 // session is the middleware of every page but sign-in: it loads the live
-// session (or sends the browser to sign in), applies the tenant's rate
-// limit, and refuses a state-changing request without the session's CSRF
+// session (or sends the browser to sign in), ends the session of a tenant
+// that registered a request-signing key since sign-in (such a tenant
+// cannot use the console: see login), applies the tenant's rate limit,
+// and refuses a state-changing request without the session's CSRF
 // token.
 func (co *Console) session(c *fiber.Ctx) error {
 	id := c.Cookies(sessionCookie)
@@ -104,6 +106,18 @@ func (co *Console) session(c *fiber.Ctx) error {
 	}
 	if err != nil {
 		return co.fail(c, err)
+	}
+	if t.SigningKeyPEM != "" {
+		// The tenant registered a request-signing key after this session
+		// opened: from now on the API wants a signature with every
+		// request, which the console cannot make, so the session ends as
+		// sign-in would have refused it.
+		if err := co.deps.Sessions.DeleteConsoleSession(c.UserContext(), hashID(id)); err != nil {
+			return co.fail(c, err)
+		}
+		co.log.Info("console session ended: the tenant now signs its requests", "request_id", requestID(c), "tenant_id", t.ID, "api_key_id", k.ID)
+		co.setCookie(c, sessionCookie, "", -1)
+		return co.toLogin(c, "signing")
 	}
 	s := &session{Tenant: t, Key: k, CSRF: csrf}
 	c.Locals(localSession, s)
@@ -157,6 +171,8 @@ func (co *Console) loginPage(c *fiber.Ctx) error {
 		msg = "Your session has ended (it expired, was signed out, or its API key was revoked). Sign in again."
 	case "signed_out":
 		msg = "You are signed out."
+	case "signing":
+		msg = "Your session has ended: this tenant now requires signed API requests (RFC 9421), which the console cannot make. Use the API."
 	}
 	return co.renderLogin(c, fiber.StatusOK, msg, "")
 }
