@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -203,3 +204,75 @@ func TestLedgerMoveEventsAndFundingReference(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestLedgerApplyProbesItsTables: resolving a few holds reads a few index
+// entries of ledger_transfers, however many transfers the ledger holds
+// (0076). Before, a generic plan could read the whole primary key on
+// every call (a hash join over a full index scan).
+func TestLedgerApplyProbesItsTables(t *testing.T) {
+	db := pgtest.New(t, postgres.Config{})
+	ten, _ := newTenant(t, db, "Probes")
+	ctx := context.Background()
+	now := time.Now().UTC()
+	program := ledger.TenantAccount(ledger.AccountProgram, ten.ID, "EUR")
+	settlement := ledger.TenantAccount(ledger.AccountSettlement, ten.ID, "EUR")
+	funding := ledger.TenantAccount(ledger.AccountFunding, ten.ID, "EUR")
+	if _, err := move(db, ten.ID, ledger.New(ledger.KindDeposit, ten.ID, funding, program, 1_000_000, "EUR", now)); err != nil {
+		t.Fatal(err)
+	}
+	exp := now.Add(time.Hour)
+	newHolds := func(n int) []ledger.Transfer {
+		holds := make([]ledger.Transfer, n)
+		for i := range holds {
+			holds[i] = ledger.New(ledger.KindHold, ten.ID, program, settlement, 1, "EUR", now)
+			holds[i].Pending, holds[i].ExpiresAt = true, &exp
+		}
+		if _, err := move(db, ten.ID, holds...); err != nil {
+			t.Fatal(err)
+		}
+		return holds
+	}
+	holds := newHolds(40)
+	conn, err := db.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SET stats_fetch_consistency = none`); err != nil {
+		t.Fatal(err)
+	}
+	read := func() int64 {
+		t.Helper()
+		if _, err := conn.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+			t.Fatal(err)
+		}
+		var v int64
+		if err := conn.QueryRow(ctx, `SELECT coalesce(sum(idx_tup_read), 0) FROM pg_stat_user_indexes
+			WHERE relid = 'ledger_transfers'::regclass`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// Calls on one connection while the table is small, so that the plan
+	// it keeps is made then; then the table grows 100-fold.
+	for call := range 12 {
+		if call == 8 {
+			newHolds(4000)
+		}
+		ts := []ledger.Transfer{}
+		for _, h := range holds[call*3 : call*3+3] {
+			ts = append(ts, ledger.Resolve(ledger.KindVoid, h, 0, "auth_probe", now))
+		}
+		arg, err := json.Marshal(ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := read()
+		if _, err := conn.Exec(ctx, `SELECT count(*) FROM ch_ledger_apply($1, $2)`, arg, now); err != nil {
+			t.Fatalf("call %d: %v", call, err)
+		}
+		if got := read() - before; got > 50 {
+			t.Fatalf("call %d resolving 3 holds read %d index entries of ledger_transfers", call, got)
+		}
+	}
+}

@@ -15,6 +15,13 @@
 -- column added to authorizations changes what the binary encoder must
 -- send (host/postgres TestRecordColumnsAreTheTables fails until it does).
 --
+-- Every look-up of a table by a value of the group is a scalar subquery
+-- or an `= ANY (array)` index condition, never a join the planner may
+-- turn into a hash join over a whole index: with one generic plan per
+-- statement (below), a plan made while ledger_accounts was small would
+-- otherwise read all of it on every call as it grows (0076 says how this
+-- was found in ch_ledger_apply).
+--
 -- 0071's jsonb/json overload stays for a rolling upgrade (instances of
 -- the previous release still call it); host/postgres names the argument
 -- types in its call, so the two overloads never make a call ambiguous.
@@ -52,8 +59,9 @@ BEGIN
     IF v_money THEN
         SELECT coalesce(array_agg(i.idx), '{}') INTO v_short
           FROM jsonb_to_recordset(p_items) AS i(idx integer, funds_account text, funds_below bigint)
-          JOIN ledger_accounts a ON a.id = i.funds_account
-         WHERE i.funds_below > 0 AND a.credits_posted - a.debits_posted - a.debits_pending >= i.funds_below;
+         WHERE i.funds_below > 0
+           AND (SELECT a.credits_posted - a.debits_posted - a.debits_pending FROM ledger_accounts a
+                 WHERE a.id = i.funds_account) >= i.funds_below;
     END IF;
 
     WITH items AS (
