@@ -45,7 +45,8 @@ type Setup struct {
 	// card-not-present requests fail verification on purpose stands at a
 	// merchant of its own, so that the failures of all the scenarios of a
 	// replay do not add up at one merchant to the host's merchant guard
-	// threshold (docs/termsim.md, "setup.merchant"). A step's merchant still wins.
+	// threshold (docs/termsim.md, "setup.merchant"). A step's merchant
+	// still wins.
 	Merchant string `yaml:"merchant"`
 }
 
