@@ -28,19 +28,43 @@ type EventAppender interface {
 	AppendEvents(ctx context.Context, events []kafka.Event) error
 }
 
-// cnpLogLevels are the levels the card-not-present declines are logged at
-// (never with card data): merchant_blocked, which a BIN attack answers by
-// the thousand, only at debug; the block itself is a warning.
-var cnpLogLevels = map[Reason]slog.Level{
-	ReasonExpiryMissing: slog.LevelInfo, ReasonCVV2Missing: slog.LevelInfo,
-	ReasonCVV2TriesExceeded: slog.LevelInfo, ReasonMerchantBlocked: slog.LevelDebug,
+// declineLog is how a decline is logged: its level and message.
+type declineLog struct {
+	level slog.Level
+	msg   string
 }
+
+// declineLogs are the declines of issue 12 the engine logs, one line each,
+// never with card data: the reason and code, the card's id (none when the
+// PAN is unknown), the acquirer, merchant and terminal, the STAN, the entry
+// mode, the amount and currency. The levels (docs/operations.md, "Logged
+// declines"): WARN for what signals tampering or an acquirer's or
+// terminal's misconfiguration; INFO for what a cardholder or a merchant
+// gets wrong (a card-not-present field left out, a refund above what was
+// spent); merchant_blocked, which a BIN attack answers by the thousand,
+// only at DEBUG (the block itself is a WARN line, merchantBlocked). The MAC
+// refusals are logged by the ISO server, which decides them.
+var declineLogs = map[Reason]declineLog{
+	ReasonExpiryMissing:     {slog.LevelInfo, msgCNPDeclined},
+	ReasonCVV2Missing:       {slog.LevelInfo, msgCNPDeclined},
+	ReasonCVV2TriesExceeded: {slog.LevelInfo, msgCNPDeclined},
+	ReasonMerchantBlocked:   {slog.LevelDebug, msgCNPDeclined},
+
+	ReasonEntryModeNotSupported:    {slog.LevelWarn, "request declined: entry mode not supported"},
+	ReasonCryptogramTypeInvalid:    {slog.LevelWarn, "request declined: the cryptogram is not an ARQC"},
+	ReasonCryptogramAmountMismatch: {slog.LevelWarn, "request declined: the cryptogram covers another amount or currency"},
+	ReasonPINFormatNotAllowed:      {slog.LevelWarn, "request declined: PIN block format not allowed for the acquirer"},
+	ReasonRefundExceedsSpent:       {slog.LevelInfo, "refund declined: more than the card spent"},
+}
+
+// msgCNPDeclined is the message of the card-not-present declines.
+const msgCNPDeclined = "card-not-present request declined"
 
 // appendTimeout bounds the write of a merchant.blocked event.
 const appendTimeout = 10 * time.Second
 
 // decided follows an answer: the reason counter, the log line of a
-// card-not-present decline, and the merchant guard's count of a
+// decline in declineLogs, and the merchant guard's count of a
 // card-not-present request (which may block the merchant).
 func (e *Engine) decided(ctx context.Context, req *Request, resp *Response, n *decideNote) {
 	if n.repeat {
@@ -53,9 +77,10 @@ func (e *Engine) decided(ctx context.Context, req *Request, resp *Response, n *d
 	if n.card != nil {
 		tenant, cardID = n.card.TenantID, n.card.ID
 	}
-	if lvl, ok := cnpLogLevels[resp.Reason]; ok {
-		e.log.Log(ctx, lvl, "card-not-present request declined", "reason", resp.Reason, "code", resp.Code, "card_id", cardID,
-			"acquirer_id", req.AcquirerID, "merchant_id", req.Merchant, "terminal", req.Terminal, "stan", req.STAN, "entry_mode", req.EntryMode)
+	if l, ok := declineLogs[resp.Reason]; ok {
+		e.log.Log(ctx, l.level, l.msg, "reason", resp.Reason, "code", resp.Code, "card_id", cardID, "acquirer_id", req.AcquirerID,
+			"merchant_id", req.Merchant, "terminal", req.Terminal, "stan", req.STAN, "entry_mode", req.EntryMode,
+			"amount", req.Amount, "currency", req.Currency)
 	}
 	if !n.cnp || n.index == nil || resp.Reason == ReasonMerchantBlocked {
 		return

@@ -27,3 +27,19 @@ func TestDocsListEveryReason(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsListLoggedDeclines keeps docs/operations.md "Logged declines"
+// true: every decline the engine logs appears with its level and message.
+func TestDocsListLoggedDeclines(t *testing.T) {
+	b, err := os.ReadFile("../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for r, l := range declineLogs {
+		row := "| `" + string(r) + "` | " + l.level.String() + " | `" + l.msg + "` |"
+		if !strings.Contains(doc, row) {
+			t.Errorf("docs/operations.md does not list %s as %q", r, row)
+		}
+	}
+}

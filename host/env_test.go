@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -81,6 +82,9 @@ type hostEnv struct {
 
 	// decisions configures the engines serve starts (decision_test.go).
 	decisions host.DecisionsConfig
+	// log is the logger of the engines and servers serve starts (nil:
+	// discarded; logTo).
+	log *slog.Logger
 
 	// hsmAhead moves the HSM's clock forward (nanoseconds), e.g. past the
 	// time a new PAN-index version settles.
@@ -163,13 +167,17 @@ func newHostEnvWith(t testing.TB, wrap func(host.Ledger, host.Verifier) (host.Le
 func (e *hostEnv) serve(ledger host.Ledger, hsm host.Verifier, steps host.StepHook, reg prometheus.Registerer) (*host.Engine, string) {
 	t := e.t
 	t.Helper()
-	engine, err := host.New(host.Config{PANIndexRef: e.keys[emv.KeyPANIDX], Decisions: e.decisions}, ledger, hsm, slog.New(slog.DiscardHandler), steps)
+	logger := e.log
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	engine, err := host.New(host.Config{PANIndexRef: e.keys[emv.KeyPANIDX], Decisions: e.decisions}, ledger, hsm, logger, steps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fp, _ := e.hsm.DeriveSecret("iso-retransmission-fingerprint")
 	srv, err := isoserver.New(isoserver.Config{FingerprintKey: fp, MaxInFlight: 128, Acquirers: engine, MAC: e.hsm},
-		engine, slog.New(slog.DiscardHandler), reg)
+		engine, logger, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,6 +192,15 @@ func (e *hostEnv) serve(ledger host.Ledger, hsm host.Verifier, steps host.StepHo
 		srv.Shutdown(ctx)
 	})
 	return engine, ln.Addr().String()
+}
+
+// logTo serves the env again (engine, ISO server, the env's client),
+// logging JSON lines at INFO and above to w, as production does.
+func (e *hostEnv) logTo(w io.Writer) {
+	e.t.Helper()
+	e.log = slog.New(slog.NewJSONHandler(w, nil))
+	e.engine, e.addr = e.serve(hostpg.New(e.db), e.hsm, nil, prometheus.NewRegistry())
+	e.client = e.dial()
 }
 
 // instance starts a second host instance (its own engine, card cache and

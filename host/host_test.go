@@ -292,6 +292,30 @@ func TestReversalsMatchTheAcquirer(t *testing.T) {
 	}
 }
 
+// TestReversalsMatchTheTerminal: a reversal without field 90 is matched
+// only among the authorizations of its own terminal (field 41): a
+// reversal of the same acquirer from another terminal that quotes the
+// same RRN finds no original and changes nothing.
+func TestReversalsMatchTheTerminal(t *testing.T) {
+	e := newHostEnv(t)
+	card := e.newCard(cardOpts{limit: p64(10000)})
+	if a := e.auth(card, msg{amount: 4000, rrn: "RRNTRM000001", terminal: "TERM0001"}); a.code != "00" {
+		t.Fatalf("authorization: %s", a.code)
+	}
+	if a := e.auth(card, msg{mti: "0400", amount: 4000, rrn: "RRNTRM000001", terminal: "TERM0002"}); a.code != "00" {
+		t.Fatalf("other terminal's reversal: %s", a.code)
+	}
+	if _, total, _ := e.cardState(card.ID); total != 4000 {
+		t.Fatalf("another terminal's reversal moved the total to %d, want 4000", total)
+	}
+	if a := e.auth(card, msg{mti: "0400", amount: 4000, rrn: "RRNTRM000001", terminal: "TERM0001"}); a.code != "00" {
+		t.Fatalf("reversal: %s", a.code)
+	}
+	if _, total, _ := e.cardState(card.ID); total != 0 {
+		t.Fatalf("the terminal's own reversal left the total at %d, want 0", total)
+	}
+}
+
 func TestOneTimeCards(t *testing.T) {
 	e := newHostEnv(t)
 	onAuth := e.newCard(cardOpts{oneTime: issuance.CancelOnAuth})

@@ -130,7 +130,11 @@ func (r *Runner) Run(ctx context.Context, sc *Scenario) (*ScenarioResult, error)
 	res := &ScenarioResult{File: sc.File, Name: sc.Name}
 	defer func() { res.Duration = time.Since(start) }()
 	run := &scenarioRun{r: r, sc: sc, cards: map[string]*terminal.Card{}, steps: map[string]*stepState{}}
-	term, err := terminal.NewTerminal(r.Terminal)
+	tc := r.Terminal
+	if sc.Setup.Merchant != "" {
+		tc.MerchantID = sc.Setup.Merchant
+	}
+	term, err := terminal.NewTerminal(tc)
 	if err != nil {
 		res.Setup = err.Error()
 		return res, nil

@@ -2,11 +2,14 @@ package scenario
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -158,6 +161,13 @@ steps:
 `, []string{`1:20: card "a": network "AMEX"`, `3:11: auth: entry "swipe"`, "pin must be right, wrong or 4 to 12 digits", "arpc must be valid, absent or any"}},
 		{"json", "{\"setup\": {\"cards\": {\"a\": {}}},\n \"steps\": [\n  {\"auth\": {\"card\": \"a\", \"amount\": \"ten\"}, \"expect\": {\"code\": \"00\"}}]}\n",
 			[]string{"3:36: want a whole number"}},
+		{"setup merchant too long", `setup:
+  merchant: A MERCHANT OF SIXTEEN
+  cards: {a: {}}
+steps:
+  - auth: {card: a}
+    expect: {code: "00"}
+`, []string{"2:3: setup.merchant (field 42) must be up to 15 letters, digits or spaces"}},
 		{"not yaml", "steps: [\n", []string{"not valid YAML/JSON"}},
 		{"no steps", "setup: {cards: {a: {}}}\n", []string{"at least one step"}},
 		{"duplicate key", "steps:\n  - echo: {}\n    echo: {}\n", []string{`3:5: key "echo" given twice`}},
@@ -220,6 +230,68 @@ func TestScenarioFilesCoverDesign(t *testing.T) {
 		}
 		if !reasons[r] {
 			t.Errorf("no scenario expects reason %s", r)
+		}
+	}
+}
+
+// merchantGuardCards is the host's default merchant guard threshold
+// (CARDHOST_CNP_MERCHANT_CARDS, docs/operations.md), which the replay of
+// testdata/scenarios runs with: merchant_blocked_59 trips it on purpose.
+const merchantGuardCards = 10
+
+// guardFailures are the answers the merchant guard counts as a failed
+// card-not-present verification (docs/iso8583.md 8.7), by reason; a step
+// that expects no reason counts by its code (14 card_not_found is never
+// published, so never expected as a reason).
+var guardFailures = map[string]bool{"card_not_found": true, "card_expired": true, "expiry_missing": true,
+	"cvv2_invalid": true, "cvv2_missing": true, "cvv2_tries_exceeded": true}
+
+// TestScenarioFilesStayBelowTheMerchantGuard: the scenarios of a replay
+// share one host, whose merchant guard blocks a merchant (59 to every
+// card-not-present request) once its card-not-present requests fail
+// verification on merchantGuardCards distinct cards. A merchant several
+// scenarios use (the terminal's default, when a scenario sets neither
+// setup.merchant nor a step's merchant) must stay at half of that, or a
+// few more scenarios would get it blocked in the middle of a replay; a
+// scenario that fails more stands at a merchant of its own.
+func TestScenarioFilesStayBelowTheMerchantGuard(t *testing.T) {
+	files, err := filepath.Glob("../../../testdata/scenarios/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenario files: %v", err)
+	}
+	type merchant struct{ acquirer, id string }
+	cards, scenarios := map[merchant]map[string]bool{}, map[merchant]map[string]bool{}
+	for _, f := range files {
+		sc, err := LoadScenario(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range sc.Steps {
+			a := s.Auth
+			if a == nil || (a.Entry != "manual" && a.Entry != "ecommerce") {
+				continue // the guard counts 0100/0200 of card-not-present entry modes only
+			}
+			m := merchant{a.Acquirer, cmp.Or(a.Merchant, sc.Setup.Merchant)}
+			if scenarios[m] == nil {
+				scenarios[m], cards[m] = map[string]bool{}, map[string]bool{}
+			}
+			scenarios[m][f] = true
+			failed := guardFailures[s.Expect.Reason]
+			if s.Expect.Reason == "" {
+				failed = slices.Contains([]string{"14", "30", "54", "82"}, s.Expect.Code)
+			}
+			if failed {
+				cards[m][filepath.Base(f)+" "+a.Card] = true
+			}
+		}
+	}
+	for m, failed := range cards {
+		shared := m.id == "" || len(scenarios[m]) > 1
+		if shared && len(failed) > merchantGuardCards/2 {
+			name := cmp.Or(m.id, "the terminal's default") + " (acquirer " + cmp.Or(m.acquirer, "default") + ")"
+			t.Errorf("merchant %s fails card-not-present verifications on %d cards across %d scenarios, more than half the merchant guard's %d: "+
+				"give the scenarios that fail on purpose a merchant of their own (setup.merchant); cards: %v",
+				name, len(failed), len(scenarios[m]), merchantGuardCards, slices.Sorted(maps.Keys(failed)))
 		}
 	}
 }
@@ -289,6 +361,34 @@ func TestRunnerLocalScenario(t *testing.T) {
 			if !strings.Contains(out, want) {
 				t.Errorf("report lacks %q:\n%s", want, out)
 			}
+		}
+	})
+	t.Run("setup.merchant is field 42 of every request", func(t *testing.T) {
+		merchants := make(chan string, 16)
+		addr := terminaltest.IssuerHost(t, func(m *iso8583.Message) iso.ResponseCode {
+			if mti, _ := m.GetMTI(); !strings.HasPrefix(mti, "08") { // an echo has no field 42
+				f42, _ := m.GetString(iso.FieldMerchant)
+				merchants <- f42
+			}
+			return iso.Approved
+		})
+		sc := localScenario(t, "00")
+		sc.Setup.Merchant = "OWNMERCHANT0001"
+		sc.Steps[2].Expect.Code = "00" // this issuer approves the tampered ARQC too
+		res, err := (&Runner{Addr: addr}).Run(context.Background(), sc)
+		if err != nil || !res.Pass {
+			t.Fatalf("run: %v %+v", err, res)
+		}
+		close(merchants)
+		n := 0
+		for m := range merchants {
+			n++
+			if strings.TrimSpace(m) != "OWNMERCHANT0001" {
+				t.Errorf("field 42 %q, want OWNMERCHANT0001", m)
+			}
+		}
+		if n < 3 {
+			t.Errorf("%d requests seen, want at least 3", n)
 		}
 	})
 	t.Run("host down", func(t *testing.T) {
