@@ -34,7 +34,7 @@ type Config struct {
 	// rows and the next pass, wake-ups or not: under load, rows committed
 	// meanwhile go out together instead of a pass (two database round
 	// trips and a produce) per commit. It is what an event may wait beyond
-	// its commit. Default 5ms; a negative value means none.
+	// its commit. Default 20ms; a negative value means none.
 	MinGap time.Duration
 	// RetryBackoffMin and RetryBackoffMax bound the exponential backoff
 	// (with jitter) between failed passes: Kafka or the database down.
@@ -75,7 +75,7 @@ const (
 	defaultClientID       = "cardhost-outbox"
 	defaultPollInterval   = time.Second
 	defaultBatchSize      = 500
-	defaultMinGap         = 5 * time.Millisecond
+	defaultMinGap         = 20 * time.Millisecond
 	maxBatchSize          = 10000
 	defaultBackoffMin     = 200 * time.Millisecond
 	defaultBackoffMax     = 30 * time.Second
