@@ -132,7 +132,9 @@ func TestAnswersHandled(t *testing.T) {
 func TestCallAnswers(t *testing.T) {
 	var followed atomic.Int32
 	mux := http.NewServeMux()
-	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/target", http.StatusTemporaryRedirect) })
+	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/target", http.StatusTemporaryRedirect)
+	})
 	mux.HandleFunc("/target", func(w http.ResponseWriter, _ *http.Request) { followed.Add(1); io.WriteString(w, `{"approved": true}`) })
 	mux.HandleFunc("/huge", func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, `{"approved": true, "pad": "`+strings.Repeat("x", 1<<20)+`"}`)
