@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +39,8 @@ type issuerReceiver struct {
 	bad    int // requests whose signature did not verify
 	// slowAmount: a request for this amount waits a second more.
 	slowAmount int64
+	// location, when set, is sent as the answer's Location header.
+	location string
 }
 
 func newIssuerReceiver(t *testing.T) *issuerReceiver {
@@ -44,7 +48,7 @@ func newIssuerReceiver(t *testing.T) *issuerReceiver {
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
-		secret, status, body, sleep := r.secret, r.status, r.body, r.sleep
+		secret, status, body, sleep, location := r.secret, r.status, r.body, r.sleep, r.location
 		var q host.IssuerRequest
 		if whsig.Verify(req.Header, b, time.Now(), time.Minute, secret) != nil || json.Unmarshal(b, &q) != nil ||
 			req.Header.Get("webhook-id") != q.ID {
@@ -59,6 +63,9 @@ func newIssuerReceiver(t *testing.T) *issuerReceiver {
 		case <-time.After(sleep):
 		case <-req.Context().Done():
 			return
+		}
+		if location != "" {
+			w.Header().Set("Location", location)
 		}
 		w.WriteHeader(status)
 		io.WriteString(w, body)
@@ -98,13 +105,6 @@ func (e *hostEnv) decided(cardID string) (record, event string, latency *int64) 
 	return record, d.DecidedBy, latency
 }
 
-// TestIssuerDecisions, over TCP, PostgreSQL and real HTTP: the tenant's
-// decision endpoint (set through the webhook service, its secret sealed
-// in the database) is asked for each authorization the host's checks
-// approved, with a signed request; approve, decline with a reason,
-// partial approval (and its refusal without field 48.04), non-2xx, and a
-// timeout under each default action decide as docs/webhooks.md says, and
-// the record and its event say who decided. A host decline asks no one.
 // decisionEnv is a host whose tenant has a decision endpoint (rcv),
 // set through the webhook service over the env's database and HSM.
 type decisionEnv struct {
@@ -116,7 +116,9 @@ type decisionEnv struct {
 	put    func(timeoutMS int, action string)
 }
 
-func newDecisionEnv(t *testing.T) *decisionEnv {
+// tune, when given, changes the env (its ISO decision timeout, the
+// decisions' Reserve) before the engine starts.
+func newDecisionEnv(t *testing.T, tune ...func(*hostEnv)) *decisionEnv {
 	e := newHostEnv(t)
 	ctx := context.Background()
 	rcv := newIssuerReceiver(t)
@@ -147,12 +149,23 @@ func newDecisionEnv(t *testing.T) *decisionEnv {
 		},
 		Caller: sender.New(sender.Config{AllowPrivate: true}),
 	}
+	for _, f := range tune {
+		f(e)
+	}
 	engine, addr := e.serve(hostpg.New(e.db), e.hsm, nil, prometheus.NewRegistry())
 	e.addr = addr
 	client := e.dial()
 	return &decisionEnv{hostEnv: e, rcv: rcv, svc: svc, engine: engine, client: client, put: put}
 }
 
+// TestIssuerDecisions, over TCP, PostgreSQL and real HTTP: the tenant's
+// decision endpoint (set through the webhook service, its secret sealed
+// in the database) is asked for each authorization the host's checks
+// approved, with a signed request; approve, decline with a reason,
+// partial approval (and its refusal without field 48.04), non-2xx,
+// garbage, a redirect (not followed), a body over the limit, and a
+// timeout under each default action decide as docs/webhooks.md says, and
+// the record and its event say who decided. A host decline asks no one.
 func TestIssuerDecisions(t *testing.T) {
 	d := newDecisionEnv(t)
 	e, rcv, svc, engine, client, put, ctx := d.hostEnv, d.rcv, d.svc, d.engine, d.client, d.put, context.Background()
@@ -218,6 +231,27 @@ func TestIssuerDecisions(t *testing.T) {
 	step("issuer answers 500, default DECLINE", msg{}, "05", "issuer_unavailable", "issuer_error", 0, true)
 	rcv.answer(200, `not json`, 0)
 	step("issuer answers garbage, default DECLINE", msg{}, "05", "issuer_unavailable", "issuer_error", 0, true)
+	// A redirect is not followed (its target would approve), and a body
+	// over 64 KiB is not read (it approves too).
+	var followed atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		followed.Add(1)
+		io.WriteString(w, `{"approved": true}`)
+	}))
+	defer target.Close()
+	rcv.mu.Lock()
+	rcv.location = target.URL + "/decide"
+	rcv.mu.Unlock()
+	rcv.answer(http.StatusTemporaryRedirect, "", 0)
+	step("issuer redirects, default DECLINE", msg{}, "05", "issuer_unavailable", "issuer_error", 0, true)
+	if n := followed.Load(); n != 0 {
+		t.Fatalf("the redirect was followed %d times", n)
+	}
+	rcv.mu.Lock()
+	rcv.location = ""
+	rcv.mu.Unlock()
+	rcv.answer(200, `{"approved": true, "pad": "`+strings.Repeat("x", 100<<10)+`"}`, 0)
+	step("issuer answers 100 KiB, default DECLINE", msg{}, "05", "issuer_unavailable", "issuer_error", 0, true)
 	rcv.answer(200, `{"approved": true}`, 2*time.Second)
 	start := time.Now()
 	step("issuer too slow, default DECLINE", msg{}, "05", "issuer_unavailable", "issuer_timeout", 0, true)
@@ -286,4 +320,57 @@ func TestIssuerCallOutsideTheCardLock(t *testing.T) {
 	if _, total, _ := d.cardState(card.ID); total != 1111+2222 {
 		t.Fatalf("card total %d, want %d", total, 1111+2222)
 	}
+}
+
+// TestIssuerDecisionDeadline: the ISO decision timeout
+// (CARDHOST_ISO_DECISION_TIMEOUT) bounds the issuer call. An issuer slower
+// than it, whose timeout_ms is longer, is given up at that deadline less
+// the reserve kept for the commit: issuer_timeout, and the default action
+// answered before the deadline (not 91). When the deadline leaves less
+// than 50 ms for a call, the host calls no one and applies the default
+// action: stand_in.
+func TestIssuerDecisionDeadline(t *testing.T) {
+	ctx := context.Background()
+	t.Run("issuer slower than the ISO deadline", func(t *testing.T) {
+		d := newDecisionEnv(t, func(e *hostEnv) { e.isoDecisionTimeout, e.decisions.Reserve = 3*time.Second, time.Second })
+		d.put(3000, webhook.ActionDecline)
+		d.engine.RefreshDecisionEndpoints(ctx)
+		d.rcv.answer(200, `{"approved": true}`, 10*time.Second)
+		card := d.newCard(cardOpts{})
+		start := time.Now()
+		if a := d.send(d.client, d.build(card, msg{})); a.code != "05" {
+			t.Fatalf("answered %s, want 05 (default DECLINE) before the ISO deadline", a.code)
+		}
+		if r := d.lastReason(card.ID); r != "issuer_unavailable" {
+			t.Fatalf("reason %s, want issuer_unavailable", r)
+		}
+		if rec, ev, latency := d.decided(card.ID); rec != "issuer_timeout" || ev != "issuer_timeout" || latency == nil {
+			t.Fatalf("decided_by %s (record), %s (event), latency %v; want issuer_timeout", rec, ev, latency)
+		}
+		// timeout_at is the ISO deadline less the reserve (about 2 s from
+		// the request), not timeout_ms (3 s) from the call.
+		n, got, _ := d.rcv.calls()
+		if n != 1 || !got[0].TimeoutAt.Before(start.Add(3*time.Second)) {
+			t.Fatalf("%d calls, timeout_at %v for a request sent at %v", n, got, start)
+		}
+	})
+	t.Run("no time left for a call", func(t *testing.T) {
+		// 2 s less a reserve of 1.98 s: 20 ms at most for the call.
+		d := newDecisionEnv(t, func(e *hostEnv) {
+			e.isoDecisionTimeout, e.decisions.Reserve = 2*time.Second, 2*time.Second-20*time.Millisecond
+		})
+		d.put(3000, webhook.ActionApprove)
+		d.engine.RefreshDecisionEndpoints(ctx)
+		d.rcv.answer(200, `{"approved": false}`, 0) // were it asked, it would decline
+		card := d.newCard(cardOpts{})
+		if a := d.send(d.client, d.build(card, msg{})); a.code != "00" {
+			t.Fatalf("answered %s, want 00 (default APPROVE)", a.code)
+		}
+		if rec, ev, latency := d.decided(card.ID); rec != "stand_in" || ev != "stand_in" || latency != nil {
+			t.Fatalf("decided_by %s (record), %s (event), latency %v; want stand_in without latency", rec, ev, latency)
+		}
+		if n, _, _ := d.rcv.calls(); n != 0 {
+			t.Fatalf("the issuer was called %d times", n)
+		}
+	})
 }

@@ -80,8 +80,11 @@ type hostEnv struct {
 	stan   atomic.Int64
 	cards  int
 
-	// decisions configures the engines serve starts (decision_test.go).
-	decisions host.DecisionsConfig
+	// decisions configures the engines serve starts (decision_test.go),
+	// isoDecisionTimeout their ISO servers' DecisionTimeout (0: the
+	// default, as CARDHOST_ISO_DECISION_TIMEOUT's).
+	decisions          host.DecisionsConfig
+	isoDecisionTimeout time.Duration
 	// log is the logger of the engines and servers serve starts (nil:
 	// discarded; logTo).
 	log *slog.Logger
@@ -176,7 +179,7 @@ func (e *hostEnv) serve(ledger host.Ledger, hsm host.Verifier, steps host.StepHo
 		t.Fatal(err)
 	}
 	fp, _ := e.hsm.DeriveSecret("iso-retransmission-fingerprint")
-	srv, err := isoserver.New(isoserver.Config{FingerprintKey: fp, MaxInFlight: 128, Acquirers: engine, MAC: e.hsm},
+	srv, err := isoserver.New(isoserver.Config{FingerprintKey: fp, MaxInFlight: 128, Acquirers: engine, MAC: e.hsm, DecisionTimeout: e.isoDecisionTimeout},
 		engine, logger, reg)
 	if err != nil {
 		t.Fatal(err)

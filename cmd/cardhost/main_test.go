@@ -232,6 +232,7 @@ func TestBadFlags(t *testing.T) {
 		{nil, map[string]string{"CARDHOST_HTTP_TRUSTED_PROXIES": "10.0.0.0/8, lb.internal"}, "CARDHOST_HTTP_TRUSTED_PROXIES"},
 		{nil, map[string]string{"CARDHOST_HTTP_AUTH_FAILURE_LIMIT": "0"}, "CARDHOST_HTTP_AUTH_FAILURE_LIMIT"},
 		{nil, map[string]string{"CARDHOST_OUTBOX_RETENTION": "forever"}, "CARDHOST_OUTBOX_RETENTION"},
+		{nil, map[string]string{"CARDHOST_OUTBOX_RETENTION": "24h"}, "CARDHOST_OUTBOX_RETENTION"}, // under the Events API's 30 days
 		{nil, map[string]string{"CARDHOST_MASTER_KEY": "", "CARDHOST_ISO_TLS_CERT": "x.pem"}, "CARDHOST_ISO_TLS_KEY"},
 		{[]string{"frobnicate"}, nil, "unknown command"},
 		{[]string{"crypto", "decrypt"}, nil, "cardhost crypto: unknown subcommand"},

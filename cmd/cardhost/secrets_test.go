@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -39,6 +40,7 @@ import (
 	"github.com/cardhost/cardhost/emv/softhsm"
 	"github.com/cardhost/cardhost/iso"
 	"github.com/cardhost/cardhost/issuance/postgres"
+	"github.com/cardhost/cardhost/issuance/whsig"
 )
 
 // This file proves that card data and keys never leave cardhost except
@@ -430,7 +432,9 @@ func readTopicRecords(t *testing.T, brokers []string, topic string) []kafkaRecor
 // (key, value, headers), every HTTP answer but the reveal and perso ones,
 // /metrics, every row of every table, the CLI's output, the files in the
 // data dir but the master key — and searches it for every PAN, track 2,
-// CVV, iCVV, CVV2, PIN, PIN block and clear key used: no hit. It also
+// CVV, iCVV, CVV2, PIN, PIN block and clear key used, and for the API
+// key, webhook and authorization decision secrets (the last one used to
+// sign a real decision request): no hit. It also
 // checks that stored PANs are sealed, that no unkeyed digest of a request
 // holding a PAN is stored, and that HSM key blocks open only under their
 // master key and do not contain their keys.
@@ -708,6 +712,41 @@ func TestSecretsNeverLeak(t *testing.T) {
 	api.do("GET", "/v1/webhook-endpoints/"+hookID, nil).must(t, 200)
 	api.do("GET", "/v1/events?limit=100", nil).must(t, 200)
 
+	// The authorization decision secret: set with a PUT and an
+	// Idempotency-Key (the request replayed), then used to sign the
+	// decision request of an authorization, which the issuer's endpoint
+	// verifies. It belongs only in the first PUT's answer.
+	var decisionSecret atomic.Pointer[whsig.Secret]
+	var decided atomic.Int32
+	decider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if s := decisionSecret.Load(); s == nil || whsig.Verify(r.Header, body, time.Now(), time.Minute, *s) != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		decided.Add(1)
+		io.WriteString(w, `{"approved": true}`)
+	}))
+	defer decider.Close()
+	decisionBody := map[string]any{"url": decider.URL + "/decide", "timeout_ms": 3000, "default_action": "DECLINE"}
+	decisionAnswer := creator.do("PUT", "/v1/authorization-decision", decisionBody, "Idempotency-Key", "secrets-decision").must(t, 200)
+	control.add("authorization decision creation answer", decisionAnswer.Body, true)
+	var dec struct{ Secret string }
+	decisionAnswer.decode(t, &dec)
+	ds, err := whsig.ParseSecret(dec.Secret)
+	if err != nil {
+		t.Fatalf("the decision endpoint's creation answered no secret: %s", decisionAnswer.Body)
+	}
+	decisionSecret.Store(&ds)
+	sec.long("authorization decision secret", strings.TrimPrefix(dec.Secret, "whsec_"))
+	sec.key("authorization decision secret key", ds)
+	api.do("PUT", "/v1/authorization-decision", decisionBody, "Idempotency-Key", "secrets-decision").must(t, 200)
+	api.do("GET", "/v1/authorization-decision", nil).must(t, 200)
+	api.do("POST", "/v1/simulator/authorizations", map[string]any{"card_id": mc.ID, "amount": 4400}).must(t, 201)
+	if decided.Load() != 1 {
+		t.Fatalf("the decision endpoint verified %d signed requests, want 1", decided.Load())
+	}
+
 	// Read-only calls, so their answers are searched too.
 	for _, p := range []string{"/v1/cards", "/v1/cards/" + virtual.ID, "/v1/cards/" + virtual.ID + "/authorizations", "/v1/cards/" + virtual.ID + "/spend",
 		"/v1/cards/" + imported.ID, "/v1/orders", "/v1/card-products", "/v1/data-prep-templates", "/v1/certificates", "/v1/api-keys", "/v1/tenant"} {
@@ -812,6 +851,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	if keys := strings.Count(strings.Join(got, "\n"), "API key secret ("); keys != 2 {
 		t.Errorf("the search finds %d API key secrets in the creation answers, want 2", keys)
+	}
+	if !strings.Contains(strings.Join(got, "\n"), "holds authorization decision secret") {
+		t.Error("the search does not find the authorization decision secret in the answer that created it")
 	}
 
 	// No unkeyed digest of a request carrying a PAN is stored (a SHA-256 of

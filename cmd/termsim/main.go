@@ -10,13 +10,14 @@
 //	termsim load    --card-dir DIR | --api URL --key KEY [--connections 2] [--inflight 8] [--rate R | --max] [--duration 10s] [--mix FILE] [--baseline]
 //	termsim replay  [--api URL --key KEY] [--kafka BROKERS] FILE|DIR...
 //	termsim echo    [--host host:port] [-n N]
+//	termsim decider [--addr 127.0.0.1:8650] [--decline-above N] [--reason R] [--partial N] [--sleep D] [--status S] [--secret whsec_...]
 //
 // Exit status: 0 success (approved; every expectation held), 1 failure
 // (declined, unexpected answers, no answer), 2 bad command line or input
 // files. docs/termsim.md describes every command, the card file, mix and
 // scenario formats. The commands are listed in main.go's table and
-// implemented by their own files (auth.go, load.go, replay.go, echo.go);
-// `termsim help` lists them.
+// implemented by their own files (auth.go, load.go, replay.go, echo.go,
+// decide.go); `termsim help` lists them.
 package main
 
 import (

@@ -81,7 +81,8 @@ func TestDeliverySigned(t *testing.T) {
 
 // TestRetryOnShortSchedule: failures are retried on the schedule with
 // the same webhook-id until a 2xx; a delivery that fails every attempt of
-// the schedule stops, failed.
+// the schedule stops, failed. Every attempt is listed with its status,
+// duration and, when it failed, why.
 func TestRetryOnShortSchedule(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()
@@ -127,6 +128,21 @@ func TestRetryOnShortSchedule(t *testing.T) {
 	for _, want := range []string{"1:500", "2:500", "3:200", "1:502", "2:502", "3:502"} {
 		if !strings.Contains(s, want) {
 			t.Fatalf("attempts %s: want %s among them", s, want)
+		}
+	}
+	// As GET /v1/events/{id}/attempts answers them: each has its duration
+	// in milliseconds, a failed one says why, a delivered one has no error.
+	b, _ := json.Marshal(att)
+	var answer struct{ Data []map[string]any }
+	if err := json.Unmarshal(b, &answer); err != nil || len(answer.Data) != 6 {
+		t.Fatalf("attempts as JSON: %s, %v", b, err)
+	}
+	for _, a := range answer.Data {
+		ms, isNum := a["duration_ms"].(float64)
+		msg, _ := a["error"].(string)
+		if !isNum || ms < 0 || ms != float64(int64(ms)) || (a["delivered"] == true) != (msg == "") ||
+			(msg != "" && !strings.Contains(msg, strconv.Itoa(int(a["status_code"].(float64))))) {
+			t.Errorf("attempt %v: want a duration_ms of 0 or more, and an error naming the status exactly when not delivered", a)
 		}
 	}
 }

@@ -113,7 +113,7 @@ type Observer interface {
 	Attempted(r Result)
 	// Disabled: an endpoint was disabled for reason (gone, failing).
 	Disabled(reason string)
-	// Ingested: n events moved from the outbox to the event store.
+	// Ingested: n outbox events read, and their deliveries created.
 	Ingested(n int)
 }
 

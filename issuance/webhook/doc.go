@@ -5,9 +5,11 @@
 // [Service] manages a tenant's endpoints (URL, event types, a whsec_
 // secret shown once and kept sealed by the HSM, rotation with a 24 h
 // overlap) and answers the Events API: the last 30 days of events, each
-// one's delivery attempts, redelivery and recovery. [Dispatcher] moves
-// events from the transactional outbox into the event store and a
-// delivery per subscribed endpoint ([Store.Ingest], one transaction), then
+// one's delivery attempts, redelivery and recovery. The events are the
+// rows of the transactional outbox, which is the event store (migration
+// 0072): nothing copies them. [Dispatcher] reads the outbox past its
+// cursor and creates a delivery per subscribed endpoint of each event
+// read, moving the cursor on ([Store.Ingest], one transaction), then
 // delivers them: each attempt is signed with package whsig and sent through
 // a [Sender], and its outcome (delivered, retried on the [Schedule],
 // endpoint disabled on 410 or after 5 days of failures) is recorded in

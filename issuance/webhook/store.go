@@ -9,7 +9,8 @@ import (
 	"github.com/cardhost/cardhost/kafka"
 )
 
-// Store persists endpoints, the event store, deliveries and attempts.
+// Store persists endpoints, deliveries and attempts, and reads the events
+// (the outbox's rows: the outbox is the event store).
 // issuance/webhook/postgres implements it. Every method that names a
 // tenant reads and changes only that tenant's rows; ErrNotFound (package
 // issuance) means the tenant has no such object.
@@ -31,11 +32,12 @@ type Store interface {
 	// stay in the events' history).
 	DeleteEndpoint(ctx context.Context, tenantID, id string) error
 
-	// Ingest moves up to limit events of the outbox that were not yet
-	// ingested into the event store, with one pending delivery per
-	// enabled endpoint of their tenant that subscribes to their type and
-	// existed when they happened, in one transaction, and returns how
-	// many it moved. Instances ingest disjoint rows.
+	// Ingest reads up to limit outbox events past the dispatcher's
+	// cursor, adds one pending delivery per enabled endpoint of their
+	// tenant that subscribes to their type and existed when they
+	// happened, and moves the cursor past them, in one transaction, and
+	// returns how many events it read. The events stay where they are
+	// (the outbox is the event store). Instances ingest disjoint rows.
 	Ingest(ctx context.Context, limit int, now time.Time) (int, error)
 	// Events lists a page of the tenant's events, newest first.
 	Events(ctx context.Context, tenantID string, f EventFilter) ([]kafka.Event, bool, error)

@@ -125,6 +125,38 @@ func TestAnswersHandled(t *testing.T) {
 	}
 }
 
+// TestCallAnswers: the decision caller (host.IssuerCaller) answers a
+// redirect as it is, without following it (the host then applies the
+// default action: issuer_error), and refuses an answer over MaxBody
+// without reading it to its end (issuer_error too).
+func TestCallAnswers(t *testing.T) {
+	var followed atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/target", http.StatusTemporaryRedirect)
+	})
+	mux.HandleFunc("/target", func(w http.ResponseWriter, _ *http.Request) { followed.Add(1); io.WriteString(w, `{"approved": true}`) })
+	mux.HandleFunc("/huge", func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, `{"approved": true, "pad": "`+strings.Repeat("x", 1<<20)+`"}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	s := sender.New(sender.Config{AllowPrivate: true, MaxBody: 1 << 10})
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h, q := http.Header{"Content-Type": {"application/json"}}, []byte(`{"type":"authorization.decision_request"}`)
+	if status, body, err := s.Call(ctx, srv.URL+"/redirect", h, q); err != nil || status != http.StatusTemporaryRedirect || followed.Load() != 0 || strings.Contains(string(body), "approved") {
+		t.Errorf("/redirect: %d %q %v (followed %d); want the 307 itself", status, body, err, followed.Load())
+	}
+	if status, body, err := s.Call(ctx, srv.URL+"/huge", h, q); !errors.Is(err, sender.ErrBodyTooLarge) || body != nil {
+		t.Errorf("/huge: %d, %d bytes, %v; want ErrBodyTooLarge", status, len(body), err)
+	}
+	if status, body, err := s.Call(ctx, srv.URL+"/target", h, q); err != nil || status != 200 || string(body) != `{"approved": true}` {
+		t.Errorf("/target: %d %q %v", status, body, err)
+	}
+}
+
 // TestDialTimeRefusal: outside sandbox mode the sender refuses loopback
 // and private addresses when it dials, after resolving the name (a name
 // that now resolves to loopback is refused too), without connecting.
