@@ -37,21 +37,13 @@ func (ce *cardEnv) cardCount(t *testing.T) int {
 
 // uqpayBody is UQPay's Create Card body with cardhost's ids.
 func uqpayBody(product, cardholder string, extra map[string]any) map[string]any {
-	b := map[string]any{
+	return overlay(map[string]any{
 		"card_currency": "USD", "cardholder_id": cardholder, "card_product_id": product, "card_limit": 2100.02,
 		"spending_controls": []any{map[string]any{"amount": 100.03, "interval": "PER_TRANSACTION"}},
 		"risk_controls":     map[string]any{"allow_3ds_transactions": "Y", "allowed_mcc": nil, "blocked_mcc": []string{"5999", "6011"}},
 		"metadata":          map[string]any{"key1": "value1"}, "usage_type": "NORMAL", "auto_cancel_trigger": "ON_AUTH",
 		"cardholder_required_fields": map[string]any{"gender": "MALE", "nationality": "SG", "phone_number": "86683306", "date_of_birth": "1990-01-01"},
-	}
-	for k, v := range extra {
-		if v == nil {
-			delete(b, k)
-			continue
-		}
-		b[k] = v
-	}
-	return b
+	}, extra)
 }
 
 func TestGuideUQPayValues(t *testing.T) {
@@ -171,10 +163,7 @@ func TestGuidePismoValues(t *testing.T) {
 		{"a plastic for a cardholder without an address", map[string]any{"cardholder_id": bare.ID, "type": "PLASTIC", "product_id": ce.plastic}, "shipping_address", "required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			body := map[string]any{"product_id": ce.cat.product, "cardholder_id": chd.ID}
-			for k, v := range tc.body {
-				body[k] = v
-			}
+			body := overlay(map[string]any{"product_id": ce.cat.product, "cardholder_id": chd.ID}, tc.body)
 			fieldError(t, ce.do("POST", "/v1/cards", body), tc.field, tc.code)
 		})
 	}
