@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/emv"
+	"github.com/cardhost/cardhost/issuance/alias"
 	"github.com/cardhost/cardhost/issuance/dataprep"
 	"github.com/cardhost/cardhost/kafka"
 )
@@ -98,6 +99,9 @@ func (s *Service) createCard(ctx context.Context, tenantID string, req *CardRequ
 // planCard validates a request against the catalog.
 func (s *Service) planCard(ctx context.Context, tenantID string, req *CardRequest, now time.Time) (cardPlan, error) {
 	var v Validator
+	if err := s.settleGuideAmounts(ctx, tenantID, req, &v); err != nil {
+		return cardPlan{}, err
+	}
 	req.validateStatic(&v, now)
 	v.Check(req.CardholderID != "" || req.CardHolderName != "" || req.PrintedName != "", "cardholder_id", "required", "give cardholder_id or card_holder_name")
 	if err := v.Err(); err != nil {
@@ -123,12 +127,20 @@ func (s *Service) planCard(ctx context.Context, tenantID string, req *CardReques
 		if err != nil {
 			return cardPlan{}, err
 		}
+		for _, f := range alias.CheckFacts(req.guide.Facts, map[string]string{"nationality": ch.Nationality, "birth_date": ch.BirthDate, "phone": ch.Phone}) {
+			v.Add(f.Field, f.Code, f.Message)
+		}
+		if err := v.Err(); err != nil {
+			return cardPlan{}, err
+		}
 		if why := cardholderNotReady(&ch, &p); why != "" {
 			return cardPlan{}, Errorf(SlugCardholderNotReady, "cardholder %s is not ready for this product: %s", ch.ID, why)
 		}
 		holder = &ch
 	} else if p.RequireKYC || len(p.RequiredCardholderFields) > 0 {
 		v.Add("cardholder_id", "required", "this product issues cards to cardholders with KYC or required fields")
+	} else if len(req.guide.Facts) > 0 {
+		v.Add("cardholder_id", "required", "cardholder_required_fields are checked against the cardholder's record")
 	}
 	typ := req.Type
 	if typ == "" {
@@ -150,7 +162,11 @@ func (s *Service) planCard(ctx context.Context, tenantID string, req *CardReques
 	}
 	if typ == CardPlastic {
 		v.Check(embosserID != "", "embosser_id", "required", "PLASTIC cards need an embosser (the product has no default)")
-		v.Check(req.ShippingAddress != nil, "shipping_address", "required", "PLASTIC cards are shipped")
+		if req.ShippingAddress == nil && holder != nil && holder.Address != nil {
+			a := *holder.Address // the cardholder's address, as it is today
+			req.ShippingAddress = &a
+		}
+		v.Check(req.ShippingAddress != nil, "shipping_address", "required", "PLASTIC cards are shipped: give a shipping_address, or a cardholder_id whose cardholder has an address")
 	}
 	printed := req.PrintedName
 	if printed == "" {
@@ -326,6 +342,24 @@ func (s *Service) newCardWrite(c Card, plan *cardPlan, batchOrder *Order, now ti
 	}
 	n.Order, n.Events = o, ev.list
 	return n, nil
+}
+
+// settleGuideAmounts converts the amounts a guide's body sent in major
+// units (package alias) to minor units of the card's currency: the body's,
+// else its product's (whose look-up failure is the request's answer).
+func (s *Service) settleGuideAmounts(ctx context.Context, tenantID string, req *CardRequest, v *Validator) error {
+	currency := strings.ToUpper(strings.TrimSpace(req.Currency))
+	if len(req.guide.Amounts) > 0 && currency == "" && strings.TrimSpace(req.ProductID) != "" {
+		p, err := s.activeProduct(ctx, tenantID, strings.TrimSpace(req.ProductID))
+		if err != nil {
+			return err
+		}
+		currency = p.Currency
+	}
+	for _, f := range alias.SetAmounts(req, req.guide.Amounts, currency) {
+		v.Add(f.Field, f.Code, f.Message)
+	}
+	return nil
 }
 
 // requireKeys checks that the platform keys card data needs are assigned.

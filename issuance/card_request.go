@@ -25,9 +25,10 @@ type CardRequest struct {
 	ReferenceID    string   `json:"reference_id,omitempty" doc:"your own id for the card, unique per tenant (1-64 characters)"`
 	Type           CardType `json:"type,omitempty" enum:"VIRTUAL,PLASTIC,TEMPORARY" doc:"default: the product's card_type"`
 	PrintedName    string   `json:"printed_name,omitempty" doc:"EMV 5F20 name: 2-26 letters A-Z and spaces, upper-cased; default from the cardholder's names"`
-	// Addresses: the shipping address is required for PLASTIC cards.
+	// Addresses: a PLASTIC card is shipped to its shipping address, by
+	// default its cardholder's address.
 	BillingAddress  *Address `json:"billing_address,omitempty"`
-	ShippingAddress *Address `json:"shipping_address,omitempty" doc:"required for PLASTIC cards"`
+	ShippingAddress *Address `json:"shipping_address,omitempty" doc:"where a PLASTIC card is shipped; default the cardholder's address (a PLASTIC card without either is refused)"`
 	EmbosserID      string   `json:"embosser_id,omitempty" doc:"overrides the product's default embosser"`
 	Currency        string   `json:"currency,omitempty" doc:"ISO 4217 alpha code; default the product's"`
 	// CardLimit is the most the card may spend in total (minor units).
@@ -46,7 +47,16 @@ type CardRequest struct {
 	IncomingPEK        *PEKRef      `json:"incoming_pek,omitempty"`
 	// Request holds Pismo's lifecycle fields (issuance/lifecycle).
 	lifecycle.Request
+	// guide is what the decoder of a guide's body left for the catalog
+	// look-up (package alias): amounts in major units waiting for the
+	// card's currency, UQPay's facts about the cardholder.
+	guide alias.Deferred
 }
+
+// Receive takes what the decoder of a guide's body defers (it implements
+// alias.Receiver): card creation converts the amounts with the card's
+// currency and checks the facts against the cardholder.
+func (r *CardRequest) Receive(d alias.Deferred) { r.guide = d }
 
 // PEKRef names the key a PIN block is enciphered under: the
 // hsm_key_reference of the issuer certificate whose key agreed it with the

@@ -62,8 +62,9 @@ var dependencyRules = map[string]rule{
 	"issuance/dataprep": {emvLeafs, nil},
 	"issuance":          {join(emvLeafs, []string{"kafka", "issuance/alias", "issuance/bins", "issuance/dataprep", "issuance/isocode", "issuance/lifecycle"}), nil},
 	// issuance/alias is the seed guides' alias table and the one strict
-	// decoder of request bodies, standard library only.
-	"issuance/alias": {nil, nil},
+	// decoder of request bodies: the standard library and the leaf
+	// isocode (a guide's nationality is checked as an ISO 3166-1 code).
+	"issuance/alias": {[]string{"issuance/isocode"}, nil},
 	// issuance/lifecycle is the lifecycle rules as pure functions (validity,
 	// dynamic CVV2 counter, expiration_date bounds): a leaf like dataprep,
 	// read by issuance and the host.

@@ -35,13 +35,17 @@ func (e *Error) Error() string { return e.Slug + ": " + e.Message }
 
 // Decode decodes the JSON body raw into v (a pointer to a request type):
 // first it renames, in every object whose Go type has a body in [Types],
-// the guide names of [Bodies] to their native names; then it decodes
-// strictly: unknown fields are refused, and so is anything after the one
-// JSON value. Every refusal is an [*Error]; nothing is decoded into v
-// then but what the standard decoder had already set.
+// the guide names of [Bodies] to their native names and runs the
+// entries' conversions (a value in a guide's shape made cardhost's); then
+// it decodes strictly: unknown fields are refused, and so is anything
+// after the one JSON value. What a conversion cannot settle from the body
+// alone (amounts waiting for their currency, facts about a record) goes to
+// v's Receive ([Receiver]) after the decode. Every refusal is an
+// [*Error]; nothing is decoded into v then but what the standard decoder
+// had already set.
 func Decode(raw []byte, v any) error {
 	t := reflect.TypeOf(v)
-	body, err := rewrite(raw, t)
+	body, deferred, err := rewrite(raw, t)
 	if err != nil {
 		return err
 	}
@@ -53,13 +57,21 @@ func Decode(raw []byte, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return &Error{Slug: SlugMalformedJSON, Message: "the request body must hold exactly one JSON value"}
 	}
+	if len(deferred.Amounts)+len(deferred.Facts) > 0 {
+		r, ok := v.(Receiver)
+		if !ok {
+			return fmt.Errorf("decoding %T: the alias table defers values to a type that takes none (alias.Receiver)", v)
+		}
+		r.Receive(deferred)
+	}
 	return nil
 }
 
 // rewrite returns raw with the aliases of the body types reachable from t
-// renamed. raw is returned as it is when no alias is reachable from t or
-// none appears in it; malformed JSON is left to the strict decode.
-func rewrite(raw []byte, t reflect.Type) ([]byte, error) {
+// renamed and their conversions run, and what the conversions defer. raw
+// is returned as it is when no alias is reachable from t or none appears
+// in it; malformed JSON is left to the strict decode.
+func rewrite(raw []byte, t reflect.Type) ([]byte, Deferred, error) {
 	keys := reachable(t)
 	hit := false
 	for _, k := range keys {
@@ -69,42 +81,43 @@ func rewrite(raw []byte, t reflect.Type) ([]byte, error) {
 		}
 	}
 	if !hit {
-		return raw, nil
+		return raw, Deferred{}, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
-		return raw, nil // the strict decode reports it
+		return raw, Deferred{}, nil // the strict decode reports it
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		// Re-encoding the first value would drop what follows it.
-		return nil, &Error{Slug: SlugMalformedJSON, Message: "the request body must hold exactly one JSON value"}
+		return nil, Deferred{}, &Error{Slug: SlugMalformedJSON, Message: "the request body must hold exactly one JSON value"}
 	}
 	w := walker{}
 	doc = w.value(doc, t, "")
 	if len(w.conflicts) > 0 {
-		return nil, &Error{Slug: SlugConflictingFields, Message: "the body names a field twice, under cardhost's name and a guide's (docs/api.md \"Guide field names\"): send one", Fields: w.conflicts}
+		return nil, Deferred{}, &Error{Slug: SlugConflictingFields, Message: "the body names a field twice, under cardhost's name and a guide's (docs/api.md \"Guide field names\"): send one", Fields: w.conflicts}
 	}
 	if len(w.none) > 0 {
-		return nil, &Error{Slug: SlugValidationFailed, Message: "the request has fields cardhost has no equivalent for", Fields: w.none}
+		return nil, Deferred{}, &Error{Slug: SlugValidationFailed, Message: "the request has guide fields cardhost has no equivalent for or cannot convert", Fields: w.none}
 	}
 	if !w.changed {
-		return raw, nil
+		return raw, Deferred{}, nil
 	}
 	out, err := json.Marshal(doc)
 	if err != nil {
-		return nil, fmt.Errorf("re-encoding the body: %w", err)
+		return nil, Deferred{}, fmt.Errorf("re-encoding the body: %w", err)
 	}
-	return out, nil
+	return out, w.deferred, nil
 }
 
-// walker renames aliases in a decoded document, following the Go type
-// the document will be decoded into.
+// walker renames aliases in a decoded document and runs their
+// conversions, following the Go type the document will be decoded into.
 type walker struct {
 	changed   bool
 	conflicts []FieldError
-	none      []FieldError
+	none      []FieldError // no equivalent, or a value a conversion refused
+	deferred  Deferred
 }
 
 func (w *walker) value(v any, t reflect.Type, path string) any {
@@ -146,10 +159,16 @@ func (w *walker) object(obj map[string]any, t reflect.Type, path string) {
 		}
 	}
 	sort.Strings(names)
+	var dialects []map[string]*Conversion
 	for _, name := range names {
 		e := table[name]
 		if e.Native == "" {
-			w.none = append(w.none, FieldError{Field: path + name, Code: "no_equivalent", Message: e.Note})
+			if e.Convert == nil {
+				w.none = append(w.none, FieldError{Field: path + name, Code: "no_equivalent", Message: e.Note})
+				continue
+			}
+			e.Convert.apply(w, obj, name, paths{sent: path + name, native: path + name})
+			w.changed = true
 			continue
 		}
 		if other, ok := hasKey(obj, e.Native); ok {
@@ -160,6 +179,49 @@ func (w *walker) object(obj map[string]any, t reflect.Type, path string) {
 		obj[e.Native] = obj[name]
 		delete(obj, name)
 		w.changed = true
+		if e.Convert != nil {
+			e.Convert.apply(w, obj, e.Native, paths{sent: path + name, native: path + e.Native})
+		}
+		if e.Dialect != nil {
+			dialects = append(dialects, e.Dialect)
+		}
+	}
+	// The guide's shapes of native fields, once every name is cardhost's.
+	for _, d := range dialects {
+		fields := make([]string, 0, len(d))
+		for f := range d {
+			fields = append(fields, f)
+		}
+		sort.Strings(fields)
+		for _, f := range fields {
+			w.dialect(obj, strings.Split(f, "."), path, d[f])
+		}
+	}
+}
+
+// dialect runs c on the value at the JSON path segs of obj ("x[]" is each
+// element of the array x), when the body has it.
+func (w *walker) dialect(obj map[string]any, segs []string, path string, c *Conversion) {
+	name, each := strings.CutSuffix(segs[0], "[]")
+	v, ok := obj[name]
+	if !ok {
+		return
+	}
+	if len(segs) == 1 {
+		c.apply(w, obj, name, paths{sent: path + name, native: path + name})
+		return
+	}
+	if !each {
+		if child, ok := v.(map[string]any); ok {
+			w.dialect(child, segs[1:], path+name+".", c)
+		}
+		return
+	}
+	arr, _ := v.([]any)
+	for i, el := range arr {
+		if child, ok := el.(map[string]any); ok {
+			w.dialect(child, segs[1:], path+name+"["+strconv.Itoa(i)+"].", c)
+		}
 	}
 }
 

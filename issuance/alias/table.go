@@ -11,6 +11,18 @@ type Entry struct {
 	// what cardhost calls the thing or that it has none. For an alias it
 	// says what the value must be.
 	Note string
+	// Convert is how the value sent under this name becomes the native
+	// field's (nil: it is the same value). An entry without a native
+	// name but with a conversion is accepted: the conversion consumes
+	// the value (UQPay's cardholder_required_fields).
+	Convert *Conversion
+	// Dialect names native fields of the same body that the guide sends
+	// in its own shapes, by JSON path ("spending_controls[].amount": each
+	// element's amount). A body that uses this name is the guide's, and
+	// those fields are converted; in any other body they are cardhost's
+	// and validated as always. (UQPay's amounts are major units of its
+	// card_currency: a body naming its currency card_currency is UQPay's.)
+	Dialect map[string]*Conversion
 }
 
 // Bodies is the alias table of request bodies: for each body (see
@@ -22,13 +34,18 @@ var Bodies = map[string]map[string]Entry{
 	// item; no guide imports cards, so POST /v1/cards/import takes only
 	// the address names).
 	"card": {
-		"card_currency":                          {Native: "currency", Guides: "UQPay"},
+		"card_currency": {Native: "currency", Guides: "UQPay", Dialect: map[string]*Conversion{
+			"card_limit":                           MajorUnits,
+			"spending_controls[].amount":           MajorUnits,
+			"risk_controls.allow_3ds_transactions": YesNo,
+			"auto_cancel_trigger":                  OneTimeTrigger,
+		}},
 		"card_product_id":                        {Native: "product_id", Guides: "UQPay", Note: "cardhost's product id (prd_...)"},
 		"product_code":                           {Native: "product_id", Guides: "PintoPay", Note: "cardhost's product id (prd_...)"},
 		"external_user_id":                       {Native: "cardholder_id", Guides: "PintoPay", Note: "cardhost's cardholder id (chd_..., POST /v1/cardholders)"},
-		"cardholder_required_fields":             {Guides: "UQPay", Note: "cardhost keeps KYC data on the cardholder: set birth_date, nationality, phone (there is no gender) with POST or PATCH /v1/cardholders/{id}; the product's required_cardholder_fields says which a card needs"},
-		"name":                                   {Guides: "Pismo", Note: "cardhost has no card alias name: use reference_id (unique per tenant) or metadata"},
-		"transaction_limit":                      {Guides: "Pismo", Note: "cardhost calls it spending_controls: [{\"amount\": <minor units>, \"interval\": \"PER_TRANSACTION\"}]"},
+		"cardholder_required_fields":             {Guides: "UQPay", Convert: CardholderFacts, Note: "checked against the cardholder's record, never stored: cardhost keeps KYC data on the cardholder (birth_date, nationality, phone; no gender), set with POST or PATCH /v1/cardholders/{id}; the product's required_cardholder_fields says which a card needs"},
+		"name":                                   {Native: "nickname", Guides: "Pismo", Note: "the card's alias name, 1-50 characters"},
+		"transaction_limit":                      {Native: "spending_controls", Guides: "Pismo", Convert: TransactionLimit, Note: "one PER_TRANSACTION spending control"},
 		"embossing_group":                        {Guides: "Pismo", Note: "cardhost calls it embosser_id (an embosser's emb_... id; default the product's default_embosser_id)"},
 		"contactless_enabled":                    {Guides: "Pismo", Note: "cardhost calls it risk_controls.channels.contactless"},
 		"template_id":                            {Guides: "Pismo", Note: "a card takes its product's data_prep_template_id: make a product per template"},

@@ -2,7 +2,10 @@ package lifecycle
 
 import (
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/cardhost/cardhost/issuance/dataprep"
 )
@@ -39,11 +42,15 @@ type Fields struct {
 	// reissued this one.
 	Replaces   string `json:"replaces,omitempty"`
 	ReplacedBy string `json:"replaced_by,omitempty"`
+	// Nickname is the card's alias name (Pismo's name), shown to the
+	// cardholder; it needs no column of its own.
+	Nickname string `json:"nickname,omitempty"`
 }
 
 // Request holds the lifecycle fields of a card creation (Pismo's names),
 // embedded in issuance.CardRequest.
 type Request struct {
+	Nickname                 string `json:"nickname,omitempty" example:"Vacation card" doc:"the card's alias name, shown to the cardholder: 1-50 characters (no control characters, no surrounding spaces); Pismo's name"`
 	ValidityPeriodHours      int    `json:"validity_period_hours,omitempty" doc:"the card becomes INOPERATIVE this many hours after its creation (1-87600); TEMPORARY cards default to 24"`
 	CVVRotationIntervalHours int    `json:"cvv_rotation_interval_hours,omitempty" doc:"dynamic CVV2: a new CVV2 every this many hours (1-4320); 0 or absent: a static CVV2 (POST /v1/cards/{id}/cvv2/rotate makes it dynamic)"`
 	ExpirationDate           string `json:"expiration_date,omitempty" example:"2803" doc:"printed expiry YYMM instead of the product's validity_months: from the month after this one up to the product's validity"`
@@ -62,6 +69,8 @@ const (
 	MaxRotationHours = 4320
 	// MaxCustomField bounds embossing_custom_field (Pismo's 1000).
 	MaxCustomField = 1000
+	// MaxNickname bounds nickname, in characters (Pismo's 50).
+	MaxNickname = 50
 	// CVVGrace is how long after a rotation the previous dynamic CVV2
 	// still verifies (a cardholder who read it just before).
 	CVVGrace = 10 * time.Minute
@@ -98,6 +107,23 @@ func (r *Request) Check(add Problem) {
 			add("embossing_custom_field", code, msg)
 		}
 	}
+	if r.Nickname != "" && !validNickname(r.Nickname) {
+		add("nickname", "invalid", "1 to "+strconv.Itoa(MaxNickname)+" characters, no control characters, no surrounding spaces")
+	}
+}
+
+// validNickname: 1-50 characters of valid UTF-8, none a control
+// character, without surrounding spaces.
+func validNickname(s string) bool {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxNickname || strings.TrimSpace(s) != s || s == "" {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckCustomField checks an embossing custom field: 1-1000 printable
@@ -166,7 +192,8 @@ type Plan struct {
 // add; an error means the product's validity is out of range.
 func (r *Request) Plan(typ string, now time.Time, months int, expiryAt *time.Time, policy string, add Problem) (Plan, error) {
 	p := Plan{ExpiryAt: expiryAt, CVV2Policy: policy, Fields: Fields{EmbossingCustomField: r.EmbossingCustomField,
-		CVVRotationHours: r.CVVRotationIntervalHours, Dynamic: r.CVVRotationIntervalHours > 0, ActivationRequired: r.ActivationRequired}}
+		CVVRotationHours: r.CVVRotationIntervalHours, Dynamic: r.CVVRotationIntervalHours > 0, ActivationRequired: r.ActivationRequired,
+		Nickname: r.Nickname}}
 	lo, hi, err := ExpirationBounds(now, months)
 	if err != nil {
 		return p, err

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -95,6 +96,12 @@ func TestRequestChecks(t *testing.T) {
 		{"custom field on a virtual card", Request{EmbossingCustomField: "METAL"}, "VIRTUAL", "embossing_custom_field", "not_supported"},
 		{"activation of a virtual card", Request{ActivationRequired: true}, "TEMPORARY", "activation_required", "not_supported"},
 		{"validity past the printed expiry", Request{ValidityPeriodHours: 24 * 400, ExpirationDate: "2612"}, "VIRTUAL", "validity_period_hours", "out_of_range"},
+		{"a nickname", Request{Nickname: "Viagem à Lisboa ✈"}, "TEMPORARY", "", ""},
+		{"a nickname of 50 characters", Request{Nickname: strings.Repeat("é", 50)}, "PLASTIC", "", ""},
+		{"a nickname of 51 characters", Request{Nickname: strings.Repeat("é", 51)}, "VIRTUAL", "nickname", "invalid"},
+		{"a nickname with a newline", Request{Nickname: "Trip\ncard"}, "VIRTUAL", "nickname", "invalid"},
+		{"a nickname of spaces", Request{Nickname: "  "}, "VIRTUAL", "nickname", "invalid"},
+		{"a nickname that is not UTF-8", Request{Nickname: "Trip \xff"}, "VIRTUAL", "nickname", "invalid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
@@ -122,6 +129,9 @@ func TestPlan(t *testing.T) {
 	}
 	if p.Expiry != "2906" || !p.ExpiryAt.Equal(t0.Add(48*time.Hour)) || p.CVV2Policy != PolicyDynamic || !p.Dynamic {
 		t.Fatalf("plan %+v", p)
+	}
+	if p, _ := (&Request{Nickname: "Trip card"}).Plan("TEMPORARY", t0, 36, nil, "REQUIRED", func(string, string, string) {}); p.Nickname != "Trip card" {
+		t.Fatalf("the nickname did not reach the card's fields: %+v", p.Fields)
 	}
 	p, _ = r.Plan("VIRTUAL", t0, 36, &early, "REQUIRED", func(string, string, string) {})
 	if !p.ExpiryAt.Equal(early) {

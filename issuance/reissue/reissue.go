@@ -210,7 +210,7 @@ func successor(old *issuance.Card, keepPAN bool, expiry string, now time.Time) i
 		c.PSN, c.PINMethod, c.PINVerify = "00", "", "" // the PIN's verification data is the old PAN's
 	}
 	f := lifecycle.Fields{CVVRotationHours: old.CVVRotationHours, Dynamic: old.Dynamic,
-		EmbossingCustomField: old.EmbossingCustomField, ActivationRequired: old.ActivationRequired, Replaces: old.ID}
+		EmbossingCustomField: old.EmbossingCustomField, ActivationRequired: old.ActivationRequired, Replaces: old.ID, Nickname: old.Nickname}
 	f.ValidityPeriodHours, f.ValidUntil = lifecycle.Validity(string(c.Type), old.ValidityPeriodHours, now)
 	c.Fields, c.ExpiryAt = f, f.ValidUntil
 	return c

@@ -68,6 +68,7 @@ type lifecycleView struct {
 	Replaces             string     `json:"replaces,omitempty" doc:"the card this one reissued"`
 	ReplacedBy           string     `json:"replaced_by,omitempty" doc:"the card that reissued this one"`
 	ActivationRequired   bool       `json:"activation_required,omitempty" doc:"the plastic waits for POST /v1/cards/{id}/activate once made"`
+	Nickname             string     `json:"nickname,omitempty" doc:"the card's alias name (Pismo's name)"`
 }
 
 func viewCard(c issuance.Card) cardView {
@@ -86,7 +87,8 @@ func viewCard(c issuance.Card) cardView {
 		EmbosserID: c.EmbosserID, LayoutID: c.LayoutID, Imported: c.Imported, CVV2Policy: c.CVV2Policy, CVV2MaxTries: c.CVV2MaxTries,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		lifecycleView: lifecycleView{ValidityPeriodHours: c.ValidityPeriodHours, ValidUntil: c.ValidUntil, CVVRotationHours: c.CVVRotationHours,
-			EmbossingCustomField: c.EmbossingCustomField, Replaces: c.Replaces, ReplacedBy: c.ReplacedBy, ActivationRequired: c.ActivationRequired},
+			EmbossingCustomField: c.EmbossingCustomField, Replaces: c.Replaces, ReplacedBy: c.ReplacedBy, ActivationRequired: c.ActivationRequired,
+			Nickname: c.Nickname},
 	}
 }
 

@@ -158,15 +158,20 @@ func (ce *cardEnv) createCard(t *testing.T, product string, extra map[string]any
 }
 
 func cardBody(product string, extra map[string]any) map[string]any {
-	b := map[string]any{"product_id": product, "card_holder_name": "Joao da Silva"}
+	return overlay(map[string]any{"product_id": product, "card_holder_name": "Joao da Silva"}, extra)
+}
+
+// overlay sets extra's fields in body (a nil value removes the field) and
+// returns body.
+func overlay(body, extra map[string]any) map[string]any {
 	for k, v := range extra {
 		if v == nil {
-			delete(b, k)
+			delete(body, k)
 			continue
 		}
-		b[k] = v
+		body[k] = v
 	}
-	return b
+	return body
 }
 
 var shipping = map[string]any{"line1": "Av. Paulista 1000", "city": "Sao Paulo", "postal_code": "01310-100", "country": "BR"}

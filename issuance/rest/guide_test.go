@@ -138,8 +138,8 @@ func TestGuideCardAliases(t *testing.T) {
 		{"both names, another case", map[string]any{"Currency": "USD", "card_currency": "EUR"}, 422, "conflicting_fields", "card_currency", "conflicting"},
 		{"two aliases of one field", map[string]any{"product_id": nil, "card_product_id": ce.cat.product, "product_code": ce.cat.product}, 422, "conflicting_fields", "product_code", "conflicting"},
 		{"both names in an address", map[string]any{"shipping_address": map[string]any{"line1": "a", "address_line1": "b", "city": "c", "country": "BR"}}, 422, "conflicting_fields", "shipping_address.address_line1", "conflicting"},
-		{"a guide field without equivalent", map[string]any{"cardholder_required_fields": map[string]any{"gender": "MALE"}}, 422, "validation_failed", "cardholder_required_fields", "no_equivalent"},
-		{"Pismo's card name", map[string]any{"name": "Vacation card"}, 422, "validation_failed", "name", "no_equivalent"},
+		{"a guide field without equivalent", map[string]any{"mode_type": "COMBO"}, 422, "validation_failed", "mode_type", "no_equivalent"},
+		{"Pismo's embossing group", map[string]any{"embossing_group": "EM1-embosser"}, 422, "validation_failed", "embossing_group", "no_equivalent"},
 		{"an unknown field", map[string]any{"card_colour": "blue"}, 422, "validation_failed", "card_colour", "unknown"},
 		{"an alias of another body", map[string]any{"address_line1": "Av. Paulista 1000"}, 422, "validation_failed", "address_line1", "unknown"},
 	} {
@@ -392,14 +392,45 @@ func TestAliasTable(t *testing.T) {
 	for _, v := range []any{issuance.CardRequest{}, issuance.Address{}} {
 		types[reflect.TypeOf(v).String()] = reflect.TypeOf(v)
 	}
-	jsonNames := func(rt reflect.Type) map[string]bool {
-		out := map[string]bool{}
+	// jsonNames are a struct's JSON field names and their types, embedded
+	// structs flattened as encoding/json (and the decoder) flatten them.
+	var jsonNames func(rt reflect.Type) map[string]reflect.Type
+	jsonNames = func(rt reflect.Type) map[string]reflect.Type {
+		out := map[string]reflect.Type{}
 		for i := 0; i < rt.NumField(); i++ {
-			name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
-			out[name] = true
+			f := rt.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if f.Anonymous && name == "" {
+				for n, ft := range jsonNames(f.Type) {
+					out[n] = ft
+				}
+				continue
+			}
+			if f.IsExported() && name != "-" {
+				out[name] = f.Type
+			}
 		}
 		return out
 	}
+	// resolves reports whether a Dialect path (a.b, x[].y) names a field
+	// of rt.
+	resolves := func(rt reflect.Type, path string) bool {
+		for _, seg := range strings.Split(path, ".") {
+			for rt.Kind() == reflect.Pointer || rt.Kind() == reflect.Slice {
+				rt = rt.Elem()
+			}
+			if rt.Kind() != reflect.Struct {
+				return false
+			}
+			ft, ok := jsonNames(rt)[strings.TrimSuffix(seg, "[]")]
+			if !ok {
+				return false
+			}
+			rt = ft
+		}
+		return true
+	}
+	receiver := reflect.TypeOf((*alias.Receiver)(nil)).Elem()
 	bodies := map[string]bool{}
 	for typ, body := range alias.Types {
 		rt, ok := types[typ]
@@ -413,14 +444,23 @@ func TestAliasTable(t *testing.T) {
 		bodies[body] = true
 		fields := jsonNames(rt)
 		for name, e := range alias.Bodies[body] {
-			if fields[name] {
+			if _, ok := fields[name]; ok {
 				t.Errorf("%s: the alias %s is a native field of %s", body, name, typ)
 			}
-			if e.Native != "" && !fields[e.Native] {
+			if _, ok := fields[e.Native]; e.Native != "" && !ok {
 				t.Errorf("%s: %s renames to %s, which %s has not", body, name, e.Native, typ)
 			}
 			if e.Native == "" && e.Note == "" {
 				t.Errorf("%s: %s has neither a native name nor a note", body, name)
+			}
+			for path := range e.Dialect {
+				if !resolves(rt, path) {
+					t.Errorf("%s: %s's dialect names %s, which %s has not", body, name, path, typ)
+				}
+			}
+			// Conversions may defer amounts and facts to the body's type.
+			if (e.Convert != nil || e.Dialect != nil) && !reflect.PointerTo(rt).Implements(receiver) {
+				t.Errorf("%s: %s defers values to %s, which is no alias.Receiver", body, name, typ)
 			}
 		}
 	}
@@ -443,6 +483,18 @@ func TestAliasTable(t *testing.T) {
 			want := "`" + name + "`"
 			if !strings.Contains(section, want) || (e.Native != "" && !strings.Contains(section, "`"+e.Native+"`")) {
 				t.Errorf("docs/api.md \"Guide field names\" lacks %s (%s) -> %q", name, body, e.Native)
+			}
+			convs := []*alias.Conversion{e.Convert}
+			for path, c := range e.Dialect {
+				if !strings.Contains(section, "`"+path+"`") {
+					t.Errorf("docs/api.md \"Guide field names\" lacks %s's dialect field %s", name, path)
+				}
+				convs = append(convs, c)
+			}
+			for _, c := range convs {
+				if c != nil && !strings.Contains(section, "*"+c.Name+"*") {
+					t.Errorf("docs/api.md \"Guide field names\" lacks the conversion *%s* (%s)", c.Name, name)
+				}
 			}
 		}
 	}
