@@ -21,7 +21,6 @@ import (
 // answer or the default action decides (issuer.go).
 func (e *Engine) authorize(ctx context.Context, req *Request, card *Card, now time.Time, v *verified, call *issuerCall) (*Commit, *Response, error) {
 	t := newTxn(req, card, now, v, e.Acquirer)
-	t.lifecycles = e.cfg.Lifecycles
 	d, err := runPipeline(ctx, t, authorizationPipeline, e.hook)
 	if err != nil {
 		return nil, nil, err

@@ -60,9 +60,6 @@ type Config struct {
 	// Decisions configures real-time authorization decisions by the
 	// tenants' own endpoints (issuer.go); the zero value asks no one.
 	Decisions DecisionsConfig
-	// Lifecycles reads the rotation counter of cards whose CVV2 is dynamic
-	// (step_dcvv.go). Nil: such a card's CVV2 cannot be verified (96).
-	Lifecycles Lifecycles
 }
 
 // Engine decides requests. It holds no state that decides an authorization

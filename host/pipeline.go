@@ -54,8 +54,6 @@ type txn struct {
 	v    Verifier
 	// acquirer returns the acquirer with a field 32 (ErrNotFound).
 	acquirer func(ctx context.Context, id string) (Acquirer, error)
-	// lifecycles reads a dynamic CVV2's counter (step_dcvv.go).
-	lifecycles Lifecycles
 
 	// amount is the request amount in the card's currency.
 	amount int64

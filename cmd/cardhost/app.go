@@ -215,7 +215,7 @@ func (a *App) openHost(log *slog.Logger, w *webhook.Service) error {
 	if err != nil {
 		return err
 	}
-	hc := host.Config{PANIndexRef: keys.PANIndex, Lifecycles: a.db, Merchants: a.cfg.CNPMerchants, HoldExpiry: a.cfg.HoldExpiry, HoldExpiryLong: a.cfg.HoldExpiryLong, Decisions: a.decisions(w)}
+	hc := host.Config{PANIndexRef: keys.PANIndex, Merchants: a.cfg.CNPMerchants, HoldExpiry: a.cfg.HoldExpiry, HoldExpiryLong: a.cfg.HoldExpiryLong, Decisions: a.decisions(w)}
 	if a.engine, err = host.New(hc, a.ledger, a.hsm, log, steps); err != nil {
 		return err
 	}
@@ -281,7 +281,7 @@ func (a *App) newSimulator() rest.Simulator {
 	}
 	_, port, _ := net.SplitHostPort(a.ISOAddr())
 	a.sim = &sandbox.Simulator{Addr: net.JoinHostPort("127.0.0.1", port), TLS: a.cfg.ISOTLSCert != "", ClientCert: a.simCert,
-		Ledger: a.ledger, Vault: a.hsm, DEKRef: a.svc.Keys().PANDEK, Engine: a.engine, Lifecycles: a.db}
+		Ledger: a.ledger, Vault: a.hsm, DEKRef: a.svc.Keys().PANDEK, Engine: a.engine}
 	return a.sim
 }
 

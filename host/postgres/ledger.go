@@ -63,7 +63,7 @@ const hostCardColumns = `id, tenant_id, coalesce(product_id, ''), coalesce(cardh
 	auto_cancel_trigger, expiry_at, pin_length, pan_index, bin, last4, pan_length, expiry, psn, service_code, network, cvn,
 	imk_ac_ref, cvk_ref, pvk_ref, pin_method, pvki, pin_verify, pin_try_max, template_id, cvk_version, cvv2_policy, cvv2_max_tries,
 	spend, total_spent, last_atc, pin_tries, cvv2_tries, used_at, created_at, updated_at, version, funding_mode, coalesce(funding_account, ''),
-	(SELECT ARRAY[a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted] FROM ledger_accounts a WHERE a.id = cards.funding_account)`
+	lifecycle, (SELECT ARRAY[a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted] FROM ledger_accounts a WHERE a.id = cards.funding_account)`
 
 func scanHostCard(row pgx.Row) (*host.Card, error) {
 	var c host.Card
@@ -74,7 +74,7 @@ func scanHostCard(row pgx.Row) (*host.Card, error) {
 		&typ, &status, &c.StatusReason, &c.PrintedName, &c.Currency, &c.CardLimit, &spending, &risk, &usage,
 		&trigger, &c.ExpiryAt, &c.PINLength, &c.PANIndex, &c.BIN, &c.Last4, &c.PANLength, &c.Expiry, &c.PSN, &c.ServiceCode, &network, &c.CVN,
 		&c.IMKACRef, &c.CVKRef, &c.PVKRef, &c.PINMethod, &c.PVKI, &c.PINVerify, &c.PINTryMax, &c.TemplateID, &c.CVKVersion, &c.CVV2Policy, &c.CVV2MaxTries,
-		&spend, &c.TotalSpent, &c.LastATC, &c.PINTries, &c.CVV2Tries, &c.UsedAt, &c.CreatedAt, &c.UpdatedAt, &c.Version, &c.FundingMode, &c.FundingAccount, &totals)
+		&spend, &c.TotalSpent, &c.LastATC, &c.PINTries, &c.CVV2Tries, &c.UsedAt, &c.CreatedAt, &c.UpdatedAt, &c.Version, &c.FundingMode, &c.FundingAccount, &c.Fields, &totals)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, host.ErrNotFound
 	}

@@ -45,9 +45,6 @@ type Simulator struct {
 		RevealCVV2(ctx context.Context, cvkRef string, version int, pan emv.PAN, expiry string) (emv.CVV, error)
 		GenerateCVVSet(ctx context.Context, cvkRef string, pan emv.PAN, expiry, serviceCode string) (emv.CVVSet, error)
 	}
-	// Lifecycles reads a dynamic CVV2's rotation counter (nil: the
-	// simulated cardholder types the printed CVV2 of every card).
-	Lifecycles host.Lifecycles
 	DEKRef     string
 	// Engine expires holds and clears records (Expire, Clear).
 	Engine *host.Engine
@@ -121,18 +118,14 @@ func (s *Simulator) newHeader(mti string) header {
 // cardCVV2 is the CVV2 the cardholder reads: the printed one, or the
 // dynamic CVV2 in force (issuance/lifecycle), as the reveal call shows it.
 func (s *Simulator) cardCVV2(ctx context.Context, card *host.Card, pan emv.PAN) (emv.CVV, error) {
-	if card.CVV2Policy != lifecycle.PolicyDynamic || s.Lifecycles == nil {
+	if card.CVV2Policy != lifecycle.PolicyDynamic {
 		return s.Vault.RevealCVV2(ctx, card.CVKRef, card.CVKVersion, pan, card.Expiry)
-	}
-	f, err := s.Lifecycles.CardLifecycle(ctx, card.ID)
-	if err != nil {
-		return "", err
 	}
 	now := time.Now().UTC()
 	if s.Now != nil {
 		now = s.Now().UTC()
 	}
-	n, _ := f.Counter(card.CreatedAt, now)
+	n, _ := card.Counter(card.CreatedAt, now)
 	set, err := s.Vault.GenerateCVVSet(ctx, card.CVKRef, pan, lifecycle.Window(n), lifecycle.DynamicServiceCode)
 	return set.CVV, err
 }
