@@ -45,7 +45,7 @@ type Simulator struct {
 		RevealCVV2(ctx context.Context, cvkRef string, version int, pan emv.PAN, expiry string) (emv.CVV, error)
 		GenerateCVVSet(ctx context.Context, cvkRef string, pan emv.PAN, expiry, serviceCode string) (emv.CVVSet, error)
 	}
-	DEKRef     string
+	DEKRef string
 	// Engine expires holds and clears records (Expire, Clear).
 	Engine *host.Engine
 	Now    func() time.Time // default time.Now
