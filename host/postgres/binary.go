@@ -74,6 +74,15 @@ func (w *wire) null(oid uint32) {
 	w.int32(-1)
 }
 
+// byteaOrNull writes nil as NULL.
+func (w *wire) byteaOrNull(b []byte) {
+	if b == nil {
+		w.null(oidBytea)
+		return
+	}
+	w.column(oidBytea, b)
+}
+
 func (w *wire) text(s string) {
 	w.int32(oidText)
 	w.int32(int32(len(s)))
@@ -184,16 +193,8 @@ func appendRecord(w *wire, a *host.Authorization) error {
 	w.int8(a.ReversedAmount)
 	w.jsonb(appliedJSON)
 	w.text(a.MatchKey)
-	if a.Fingerprint == nil {
-		w.null(oidBytea)
-	} else {
-		w.column(oidBytea, a.Fingerprint)
-	}
-	if a.ResponseICC == nil {
-		w.null(oidBytea)
-	} else {
-		w.column(oidBytea, a.ResponseICC)
-	}
+	w.byteaOrNull(a.Fingerprint)
+	w.byteaOrNull(a.ResponseICC)
 	if a.Balances == nil {
 		w.null(oidJSONB)
 	} else {
