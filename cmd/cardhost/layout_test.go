@@ -116,7 +116,7 @@ var dependencyRules = map[string]rule{
 	"cmd/termsim/terminal":              {join(emvLeafs, []string{"iso"}), []string{moovISO, moovConn, yaml}},
 	"cmd/termsim/terminal/terminaltest": {join(emvLeafs, []string{"iso", "cmd/termsim/terminal"}), []string{moovISO}},
 	"cmd/termsim/loadgen":               {join(emvLeafs, []string{"iso", "cmd/termsim/terminal"}), []string{moovISO, moovConn, yaml}},
-	"cmd/termsim/scenario":              {join(emvLeafs, []string{"iso", "kafka", "kafka/consume", "cmd/termsim/terminal", "cmd/termsim/decider"}), []string{moovISO, moovConn, yaml}},
+	"cmd/termsim/scenario":              {join(emvLeafs, []string{"iso", "kafka", "kafka/consume", "cmd/termsim/terminal", "cmd/termsim/decider", "cmd/internal/yamlpos"}), []string{moovISO, moovConn, yaml}},
 	// cmd/termsim/decider is the local decision endpoint: HTTP and the
 	// Standard Webhooks verifier only.
 	"cmd/termsim/decider": {[]string{"issuance/whsig"}, nil},

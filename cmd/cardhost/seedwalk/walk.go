@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cardhost/cardhost/cmd/internal/yamlpos"
 )
 
 // Walk is one seed guide as a walk file: setup (what the guide assumes
@@ -99,10 +101,7 @@ type WalkError struct {
 }
 
 // PosError is one mistake at a position of a file.
-type PosError struct {
-	Line, Column int
-	Msg          string
-}
+type PosError = yamlpos.Error
 
 func (e *WalkError) Error() string {
 	var b strings.Builder
@@ -123,28 +122,11 @@ func (e *WalkError) Error() string {
 type decoder struct{ errs []PosError }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
-	d.errs = append(d.errs, PosError{Line: n.Line, Column: n.Column, Msg: fmt.Sprintf(format, args...)})
+	d.errs = append(d.errs, yamlpos.At(n, format, args...))
 }
 
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	switch n.Tag {
-	case "!!null":
-		return "nothing (null)"
-	case "!!int", "!!float":
-		return "a number"
-	case "!!bool":
-		return "true/false"
-	}
-	return "text"
-}
+// kindName describes a node for messages ("a list", "text"...).
+var kindName = yamlpos.Kind
 
 // fields walks a mapping node, calling the handler of each key; unknown
 // keys, keys given twice and missing required keys are mistakes.

@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"fmt"
 	"reflect"
 	"sort"
 	"strconv"
@@ -9,6 +8,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cardhost/cardhost/cmd/internal/yamlpos"
 )
 
 // A strict decoder from yaml.v3 nodes into Go values, for scenario files:
@@ -22,10 +23,7 @@ import (
 // were decoded from).
 
 // posError is one mistake at a position of a file.
-type posError struct {
-	Line, Column int
-	Msg          string
-}
+type posError = yamlpos.Error
 
 // nodeDecoder is implemented by types that decode themselves from a node
 // (for example an ordered mapping), reporting mistakes through d.
@@ -38,31 +36,13 @@ type strictDecoder struct {
 }
 
 func (d *strictDecoder) errorf(n *yaml.Node, format string, args ...any) {
-	d.errs = append(d.errs, posError{Line: n.Line, Column: n.Column, Msg: fmt.Sprintf(format, args...)})
+	d.errs = append(d.errs, yamlpos.At(n, format, args...))
 }
 
 var durationType = reflect.TypeOf(time.Duration(0))
 
 // kindName describes a node for messages ("a list", "text"...).
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	switch n.Tag {
-	case "!!null":
-		return "nothing (null)"
-	case "!!int", "!!float":
-		return "a number"
-	case "!!bool":
-		return "true/false"
-	}
-	return "text"
-}
+var kindName = yamlpos.Kind
 
 // decode decodes n into v (a settable value).
 func (d *strictDecoder) decode(n *yaml.Node, v reflect.Value) {
