@@ -180,7 +180,9 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]kafka.OutboxRecord, 
 		e := &rec.Event
 		var eventID, typ, source, subject, tenant *string
 		var at *time.Time
-		if err := rows.Scan(&seq, &eventID, &typ, &source, &subject, &tenant, &at, &e.Data, &low, &high, &nc.Pending, &nc.Bounds); err != nil {
+		// Data as bytes: scanned into a json.RawMessage, pgx would check
+		// every event's JSON again (PostgreSQL checked it on insert).
+		if err := rows.Scan(&seq, &eventID, &typ, &source, &subject, &tenant, &at, (*[]byte)(&e.Data), &low, &high, &nc.Pending, &nc.Bounds); err != nil {
 			o.dropLease()
 			return nil, fmt.Errorf("reading outbox: %w", err)
 		}
@@ -304,7 +306,7 @@ func (o *Outbox) Published(ctx context.Context, afterSeq int64, since time.Time,
 func scanOutboxRecord(r pgx.CollectableRow) (kafka.OutboxRecord, error) {
 	var rec kafka.OutboxRecord
 	e := &rec.Event
-	err := r.Scan(&rec.Seq, &e.ID, &e.Type, &e.Source, &e.Subject, &e.TenantID, &e.Time, &e.Data)
+	err := r.Scan(&rec.Seq, &e.ID, &e.Type, &e.Source, &e.Subject, &e.TenantID, &e.Time, (*[]byte)(&e.Data))
 	e.SpecVersion, e.DataContentType = kafka.SpecVersion, kafka.ContentTypeJSON
 	e.Time = e.Time.UTC()
 	return rec, err

@@ -52,7 +52,7 @@ func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit, per
 			var j webhook.Job
 			e, ev := &j.Endpoint, &j.Event
 			err := r.Scan(&j.DeliveryID, &j.Attempt, &e.ID, &e.TenantID, &e.URL, &e.SealKeyRef, &e.Sealed, &e.SealedPrevious, &e.PreviousSecretExpiresAt,
-				&ev.ID, &ev.Source, &ev.Type, &ev.Subject, &ev.Time, &ev.TenantID, &ev.Data)
+				&ev.ID, &ev.Source, &ev.Type, &ev.Subject, &ev.Time, &ev.TenantID, (*[]byte)(&ev.Data))
 			ev.SpecVersion, ev.DataContentType, ev.Time = kafka.SpecVersion, kafka.ContentTypeJSON, ev.Time.UTC()
 			return j, err
 		})

@@ -37,7 +37,7 @@ const eventColumns = `id, source, type, subject, time, tenant_id, data`
 
 func scanEvent(row pgx.Row) (kafka.Event, error) {
 	e := kafka.Event{SpecVersion: kafka.SpecVersion, DataContentType: kafka.ContentTypeJSON}
-	err := row.Scan(&e.ID, &e.Source, &e.Type, &e.Subject, &e.Time, &e.TenantID, &e.Data)
+	err := row.Scan(&e.ID, &e.Source, &e.Type, &e.Subject, &e.Time, &e.TenantID, (*[]byte)(&e.Data))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return e, issuance.ErrNotFound
 	}
