@@ -98,6 +98,25 @@ func (w *wire) textOrNull(s string) {
 	w.text(s)
 }
 
+func (w *wire) bool(v bool) {
+	w.int32(oidBool)
+	w.int32(1)
+	if v {
+		w.b = append(w.b, 1)
+	} else {
+		w.b = append(w.b, 0)
+	}
+}
+
+// int8OrNull writes 0 as NULL.
+func (w *wire) int8OrNull(v int64) {
+	if v == 0 {
+		w.null(oidInt8)
+		return
+	}
+	w.int8(v)
+}
+
 func (w *wire) int8(v int64) {
 	w.int32(oidInt8)
 	w.int32(8)
@@ -122,6 +141,14 @@ func pgMicros(t time.Time) int64 {
 	return t.Unix()*1000000 + (int64(t.Nanosecond())+500)/1000 - pgEpochMicros
 }
 
+func (w *wire) timestamptzOrNull(t *time.Time) {
+	if t == nil {
+		w.null(oidTimestamptz)
+		return
+	}
+	w.timestamptz(*t)
+}
+
 // jsonb writes a JSON document as jsonb's binary form: version 1, then
 // the text.
 func (w *wire) jsonb(doc []byte) {
@@ -129,6 +156,93 @@ func (w *wire) jsonb(doc []byte) {
 	w.int32(int32(len(doc) + 1))
 	w.b = append(w.b, 1)
 	w.b = append(w.b, doc...)
+}
+
+// itemColumns is ch_commit_item's column count (migration 0075).
+const itemColumns = 26
+
+// appendItems appends the decisions as the binary array of
+// ch_commit_item that ch_commit_group's p_items reads: item idx is the
+// decision's 1-based position; the card's guard and new state; the
+// original's update (captures, reversals, matched advices); the money
+// (funded cards only: NULL for LIMIT ones). typ is ch_commit_item's OID.
+func appendItems(w *wire, typ uint32, cs []*host.Commit) error {
+	w.array(typ, len(cs))
+	for i, c := range cs {
+		at := w.begin()
+		w.int32(itemColumns)
+		w.int4(int32(i + 1))
+		w.textOrNull(c.CardID)
+		w.int8(c.CardVersion)
+		s := c.State
+		w.bool(s != nil)
+		if s != nil {
+			spend := s.Spend
+			if spend == nil {
+				spend = map[string]host.Counter{}
+			}
+			b, err := json.Marshal(spend)
+			if err != nil {
+				return fmt.Errorf("encoding spend counters: %w", err)
+			}
+			w.jsonb(b)
+			w.int8(s.TotalSpent)
+			w.int4(int32(s.LastATC))
+			w.int4(int32(s.PINTries))
+			w.int4(int32(s.CVV2Tries))
+			w.timestamptzOrNull(s.UsedAt)
+		} else {
+			w.null(oidJSONB)
+			w.int8(0)
+			w.int4(0)
+			w.int4(0)
+			w.int4(0)
+			w.null(oidTimestamptz)
+		}
+		if c.Status != "" {
+			w.text(string(c.Status))
+			w.text(c.StatusReason)
+		} else {
+			w.null(oidText)
+			w.text("")
+		}
+		w.text(c.Record.MatchKey)
+		if o := c.Original; o != nil {
+			w.text(o.ID)
+			w.int8(o.Version)
+			w.text(string(o.Status))
+			w.int8(o.Held)
+			w.int8(o.CapturedAmount)
+			w.int8(o.ReversedAmount)
+			if o.HoldID != "" { // a funded card's authorization: its hold as the decision leaves it
+				w.text(o.HoldID)
+				w.int8(o.HoldAmount)
+				w.timestamptzOrNull(o.HoldExpiresAt)
+			} else { // NULL leaves the columns as they are
+				w.null(oidText)
+				w.null(oidInt8)
+				w.null(oidTimestamptz)
+			}
+			w.int8OrNull(o.Cleared)
+		} else {
+			for _, oid := range [...]uint32{oidText, oidInt8, oidText, oidInt8, oidInt8, oidInt8, oidText, oidInt8, oidTimestamptz, oidInt8} {
+				w.null(oid)
+			}
+		}
+		if len(c.Transfers) > 0 {
+			b, err := json.Marshal(c.Transfers)
+			if err != nil {
+				return fmt.Errorf("encoding transfers: %w", err)
+			}
+			w.jsonb(b)
+		} else {
+			w.null(oidJSONB)
+		}
+		w.textOrNull(c.FundsAccount)
+		w.int8OrNull(c.FundsBelow)
+		w.end(at)
+	}
+	return nil
 }
 
 // appendRecords appends records as the binary array of authorizations
@@ -208,16 +322,8 @@ func appendRecord(w *wire, a *host.Authorization) error {
 	w.timestamptz(a.DecidedAt)
 	w.int8(1) // version
 	w.textOrNull(a.HoldID)
-	if a.HoldAmount == 0 {
-		w.null(oidInt8)
-	} else {
-		w.int8(a.HoldAmount)
-	}
-	if a.HoldExpiresAt == nil {
-		w.null(oidTimestamptz)
-	} else {
-		w.timestamptz(*a.HoldExpiresAt)
-	}
+	w.int8OrNull(a.HoldAmount)
+	w.timestamptzOrNull(a.HoldExpiresAt)
 	w.null(oidInt8) // cleared_amount: set by clearing, never at the decision
 	w.text(decidedBy(a.DecidedBy))
 	if ms := a.IssuerLatencyMS(); ms == nil {

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cardhost/cardhost/host"
-	"github.com/cardhost/cardhost/issuance/ledger"
 	issuancepg "github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/kafka"
 )
@@ -27,7 +25,7 @@ import (
 // commitSQL is the one SQL entry point of every commit. The casts choose
 // 0075's overload (0071's stays for a rolling upgrade) and type the
 // parameters, which are sent in binary without OIDs.
-const commitSQL = `SELECT item, outcome FROM ch_commit_group($1::jsonb, $2::authorizations[], $3::ch_commit_event[], $4::timestamptz)`
+const commitSQL = `SELECT item, outcome FROM ch_commit_group($1::ch_commit_item[], $2::authorizations[], $3::ch_commit_event[], $4::timestamptz)`
 
 // commitFormats sends every parameter of commitSQL in binary.
 var commitFormats = []int16{pgx.BinaryFormatCode}
@@ -196,7 +194,7 @@ func (l *Ledger) commitGroup(ctx context.Context, q querier, cs []*host.Commit) 
 
 // commitTypeOIDs are the OIDs of the row types commitSQL's binary
 // arrays hold, in the connection's schema.
-type commitTypeOIDs struct{ records, events uint32 }
+type commitTypeOIDs struct{ items, records, events uint32 }
 
 // commitTypes looks the OIDs up once (they are the schema's, fixed after
 // its migrations).
@@ -205,7 +203,8 @@ func (l *Ledger) commitTypes(ctx context.Context, q querier) (commitTypeOIDs, er
 		return *t, nil
 	}
 	var t commitTypeOIDs
-	err := q.QueryRow(ctx, `SELECT 'authorizations'::regtype::oid, 'ch_commit_event'::regtype::oid`).Scan(&t.records, &t.events)
+	err := q.QueryRow(ctx, `SELECT 'ch_commit_item'::regtype::oid, 'authorizations'::regtype::oid, 'ch_commit_event'::regtype::oid`).
+		Scan(&t.items, &t.records, &t.events)
 	if err != nil {
 		return t, fmt.Errorf("looking up the commit's row types: %w", err)
 	}
@@ -239,46 +238,6 @@ func (l *Ledger) commitOne(ctx context.Context, q querier, c *host.Commit) (host
 	return out[0], nil
 }
 
-// commitItem is one decision of ch_commit_group's p_items: the card's
-// guard and new state, and the original's update when there is one.
-type commitItem struct {
-	Idx          int                     `json:"idx"`
-	CardID       *string                 `json:"card_id"`
-	CardVersion  int64                   `json:"card_version"`
-	Upd          bool                    `json:"upd"`
-	Spend        map[string]host.Counter `json:"spend"`
-	TotalSpent   int64                   `json:"total_spent"`
-	LastATC      int                     `json:"last_atc"`
-	PINTries     int                     `json:"pin_tries"`
-	CVV2Tries    int                     `json:"cvv2_tries"`
-	UsedAt       *time.Time              `json:"used_at"`
-	Status       *string                 `json:"status"`
-	StatusReason string                  `json:"status_reason"`
-	MatchKey     string                  `json:"match_key"`
-	*commitOriginal
-	// Money (funded cards only; absent for LIMIT cards).
-	Transfers    []ledger.Transfer `json:"transfers,omitempty"`
-	FundsAccount string            `json:"funds_account,omitempty"`
-	FundsBelow   int64             `json:"funds_below,omitempty"`
-}
-
-// commitOriginal is the update of a capture's, reversal's or matched
-// advice's original, guarded by its version (absent from the JSON when
-// nil).
-type commitOriginal struct {
-	ID       string `json:"orig_id"`
-	Version  int64  `json:"orig_version"`
-	Status   string `json:"orig_status"`
-	Held     int64  `json:"orig_held"`
-	Captured int64  `json:"orig_captured"`
-	Reversed int64  `json:"orig_reversed"`
-	// Money: absent keys leave the columns as they are.
-	HoldID        *string    `json:"orig_hold_id,omitempty"`
-	HoldAmount    *int64     `json:"orig_hold_amount,omitempty"`
-	HoldExpiresAt *time.Time `json:"orig_hold_expires_at,omitempty"`
-	Cleared       *int64     `json:"orig_cleared,omitempty"`
-}
-
 // commitEvent is one event of ch_commit_group's p_events, tagged with its
 // decision's idx.
 type commitEvent struct {
@@ -290,45 +249,20 @@ type commitEvent struct {
 // the one encoder of host.Commit. Item idx is the decision's 1-based
 // position, and records are in the same order.
 func encodeCommits(cs []*host.Commit, now time.Time, types commitTypeOIDs) ([][]byte, error) {
-	items := make([]commitItem, len(cs))
 	records := make([]*host.Authorization, len(cs))
 	events := []commitEvent{}
 	for i, c := range cs {
-		it := commitItem{Idx: i + 1, CardID: nullString(c.CardID), CardVersion: c.CardVersion, Upd: c.State != nil, MatchKey: c.Record.MatchKey}
-		if s := c.State; s != nil {
-			it.Spend, it.TotalSpent, it.LastATC, it.PINTries, it.CVV2Tries, it.UsedAt = s.Spend, s.TotalSpent, s.LastATC, s.PINTries, s.CVV2Tries, s.UsedAt
-			if it.Spend == nil {
-				it.Spend = map[string]host.Counter{}
-			}
-		}
-		if c.Status != "" {
-			st := string(c.Status)
-			it.Status, it.StatusReason = &st, c.StatusReason
-		}
-		if o := c.Original; o != nil {
-			it.commitOriginal = &commitOriginal{ID: o.ID, Version: o.Version, Status: string(o.Status), Held: o.Held,
-				Captured: o.CapturedAmount, Reversed: o.ReversedAmount}
-			if o.HoldID != "" { // a funded card's authorization: its hold as the decision leaves it
-				it.commitOriginal.HoldID, it.commitOriginal.HoldAmount, it.commitOriginal.HoldExpiresAt = &o.HoldID, &o.HoldAmount, o.HoldExpiresAt
-			}
-			if o.Cleared != 0 {
-				it.commitOriginal.Cleared = &o.Cleared
-			}
-		}
-		it.Transfers, it.FundsAccount, it.FundsBelow = c.Transfers, c.FundsAccount, c.FundsBelow
-		items[i], records[i] = it, c.Record
+		records[i] = c.Record
 		for _, e := range c.Events {
 			events = append(events, commitEvent{Idx: i + 1, Event: e})
 		}
 	}
-	itemsJSON, err := json.Marshal(items)
-	if err != nil {
+	p := make([][]byte, 4)
+	var w wire
+	if err := appendItems(&w, types.items, cs); err != nil {
 		return nil, fmt.Errorf("encoding commit: %w", err)
 	}
-	var w wire
-	w.b = append(w.b, 1) // jsonb version
-	w.b = append(w.b, itemsJSON...)
-	p := [][]byte{w.b, nil, nil, nil}
+	p[0] = w.b
 	w = wire{}
 	if err := appendRecords(&w, types.records, records); err != nil {
 		return nil, fmt.Errorf("encoding commit: %w", err)
@@ -347,11 +281,4 @@ func decidedBy(d host.DecidedBy) string {
 		return string(host.DecidedByHost)
 	}
 	return string(d)
-}
-
-func nullString(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

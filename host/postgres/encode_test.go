@@ -10,6 +10,8 @@ import (
 
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/iso"
+	"github.com/cardhost/cardhost/issuance"
+	"github.com/cardhost/cardhost/issuance/ledger"
 	issuancepg "github.com/cardhost/cardhost/issuance/postgres"
 	"github.com/cardhost/cardhost/issuance/postgres/pgtest"
 	"github.com/cardhost/cardhost/kafka"
@@ -163,5 +165,22 @@ func TestRecordColumnsAreTheTables(t *testing.T) {
 	appendCommitEvents(&w, 1, []commitEvent{{Idx: 1, Event: kafka.Event{ID: "e", Data: json.RawMessage(`{}`)}}})
 	if got, want := compositeOIDs(t, w.b[24:]), tableOIDs("ch_commit_event"); !reflect.DeepEqual(got, want) {
 		t.Errorf("event columns %v, ch_commit_event has %v", got, want)
+	}
+	// A decision with everything set, and one with nothing.
+	expires := time.Now()
+	orig := fullRecord(expires)
+	orig.Cleared = 5
+	for _, c := range []*host.Commit{
+		{CardID: "crd_1", CardVersion: 3, State: &host.State{Spend: map[string]host.Counter{}, UsedAt: &expires}, Status: issuance.Status("CANCELED"),
+			Record: fullRecord(expires), Original: orig, Transfers: []ledger.Transfer{{ID: "trf_1"}}, FundsAccount: "acct_1", FundsBelow: 9},
+		{Record: &host.Authorization{MatchKey: "k"}},
+	} {
+		w := wire{}
+		if err := appendItems(&w, 1, []*host.Commit{c}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := compositeOIDs(t, w.b[24:]), tableOIDs("ch_commit_item"); !reflect.DeepEqual(got, want) {
+			t.Errorf("item columns %v, ch_commit_item has %v", got, want)
+		}
 	}
 }

@@ -1,15 +1,17 @@
 -- 0075: the commit's records and events in PostgreSQL's binary format
 -- (issue 17, docs/PERFORMANCE.md).
 --
--- 0071's ch_commit_group took the authorization records as one jsonb
--- document and the events as one json document: PostgreSQL parsed each
--- document whole, then jsonb_populate_record looked every column up by
--- name and converted it from text (an event's data was lexed three times:
+-- 0071's ch_commit_group took the decisions (card guards and new states),
+-- the authorization records and the events as JSON documents: PostgreSQL
+-- parsed each document whole, then jsonb_populate_record looked every
+-- column up by name and converted it from text (an event's data was lexed three times:
 -- the document, json_to_recordset, the column). This overload takes them
--- as arrays of a row type, sent by host/postgres in binary: each column
+-- as arrays of row types (ch_commit_item, authorizations itself,
+-- ch_commit_event), sent by host/postgres in binary: each column
 -- arrives as its type's binary value, json data is validated once, and
--- nothing is looked up by name. What it does is 0071's, step for step;
--- only the two inserts read their rows from the arrays.
+-- nothing is looked up by name (only a decision's spend counters and
+-- transfers stay jsonb values). What it does is 0071's, step for step;
+-- only where it reads its arguments from changed.
 --
 -- p_records is an array of the authorizations row type itself, so a
 -- column added to authorizations changes what the binary encoder must
@@ -26,10 +28,17 @@
 -- the previous release still call it); host/postgres names the argument
 -- types in its call, so the two overloads never make a call ambiguous.
 
+CREATE TYPE ch_commit_item AS (idx integer, card_id text, card_version bigint, upd boolean, spend jsonb, total_spent bigint,
+                               last_atc integer, pin_tries integer, cvv2_tries integer, used_at timestamptz, status text,
+                               status_reason text, match_key text, orig_id text, orig_version bigint, orig_status text,
+                               orig_held bigint, orig_captured bigint, orig_reversed bigint, orig_hold_id text,
+                               orig_hold_amount bigint, orig_hold_expires_at timestamptz, orig_cleared bigint,
+                               transfers jsonb, funds_account text, funds_below bigint);
+
 CREATE TYPE ch_commit_event AS (idx integer, id text, type text, source text, subject text, tenant_id text,
                                 time timestamptz, data json);
 
-CREATE FUNCTION ch_commit_group(p_items jsonb, p_records authorizations[], p_events ch_commit_event[], p_now timestamptz)
+CREATE FUNCTION ch_commit_group(p_items ch_commit_item[], p_records authorizations[], p_events ch_commit_event[], p_now timestamptz)
 RETURNS TABLE (item integer, outcome text) LANGUAGE plpgsql AS $$
 DECLARE
     v_keys  text[];
@@ -47,9 +56,9 @@ BEGIN
     -- Duplicates by the unique index: `= ANY (array)` keeps this an index
     -- probe per key (a join against the items could be planned as a scan of
     -- the whole table).
-    SELECT array_agg(i->>'match_key'), array_agg(i->>'card_id'), array_remove(array_agg(i->>'orig_id'), NULL),
-           coalesce(bool_or(i ? 'transfers' OR i ? 'funds_below'), false)
-      INTO v_keys, v_cards, v_origs, v_money FROM jsonb_array_elements(p_items) AS i;
+    SELECT array_agg(i.match_key), array_agg(i.card_id), array_remove(array_agg(i.orig_id), NULL),
+           coalesce(bool_or(i.transfers IS NOT NULL OR i.funds_below IS NOT NULL), false)
+      INTO v_keys, v_cards, v_origs, v_money FROM unnest(p_items) AS i;
     SELECT coalesce(array_agg(a.match_key), '{}') INTO v_dup FROM authorizations a WHERE a.match_key = ANY (v_keys);
 
     -- Money (funded cards only; a group of LIMIT cards skips it). A
@@ -58,17 +67,14 @@ BEGIN
     -- funds_below: otherwise it is 'stale' and writes nothing.
     IF v_money THEN
         SELECT coalesce(array_agg(i.idx), '{}') INTO v_short
-          FROM jsonb_to_recordset(p_items) AS i(idx integer, funds_account text, funds_below bigint)
+          FROM unnest(p_items) AS i
          WHERE i.funds_below > 0
            AND (SELECT a.credits_posted - a.debits_posted - a.debits_pending FROM ledger_accounts a
                  WHERE a.id = i.funds_account) >= i.funds_below;
     END IF;
 
     WITH items AS (
-        SELECT * FROM jsonb_to_recordset(p_items) AS i(
-            idx integer, card_id text, card_version bigint, upd boolean, spend jsonb, total_spent bigint,
-            last_atc integer, pin_tries integer, cvv2_tries integer, used_at timestamptz, status text, status_reason text,
-            match_key text)
+        SELECT * FROM unnest(p_items)
     ), dup AS (
         SELECT i.idx FROM items i WHERE i.match_key = ANY (v_dup)
     ), upd AS (
@@ -108,10 +114,7 @@ BEGIN
     -- must find its original unchanged.
     IF cardinality(v_origs) > 0 THEN
         WITH origs AS (
-            SELECT * FROM jsonb_to_recordset(p_items) AS i(
-                idx integer, orig_id text, orig_version bigint, orig_status text, orig_held bigint,
-                orig_captured bigint, orig_reversed bigint, orig_hold_id text, orig_hold_amount bigint,
-                orig_hold_expires_at timestamptz, orig_cleared bigint)
+            SELECT * FROM unnest(p_items) AS i
              WHERE i.orig_id IS NOT NULL AND i.idx = ANY (v_ok)
         ), upd AS (
             UPDATE authorizations a SET
@@ -137,10 +140,10 @@ BEGIN
     -- below zero raises CH003 (the decision is decided again), a hold
     -- resolved twice violates ledger_transfers_resolves_once.
     IF v_money THEN
-        SELECT jsonb_agg(t.value ORDER BY i.ord, t.ord) INTO v_trf
-          FROM jsonb_array_elements(p_items) WITH ORDINALITY AS i(item, ord)
-         CROSS JOIN LATERAL jsonb_array_elements(coalesce(i.item->'transfers', '[]'::jsonb)) WITH ORDINALITY AS t(value, ord)
-         WHERE (i.item->>'idx')::integer = ANY (v_ok);
+        SELECT jsonb_agg(t.value ORDER BY i.ordinality, t.ord) INTO v_trf
+          FROM unnest(p_items) WITH ORDINALITY AS i
+         CROSS JOIN LATERAL jsonb_array_elements(coalesce(i.transfers, '[]'::jsonb)) WITH ORDINALITY AS t(value, ord)
+         WHERE i.idx = ANY (v_ok);
         IF v_trf IS NOT NULL THEN
             PERFORM * FROM ch_ledger_apply(v_trf, p_now);
         END IF;
@@ -178,5 +181,5 @@ $$;
 
 -- Sequential scans forbidden as in 0033; one generic plan per statement,
 -- so no call plans its statements again (their shapes never change).
-ALTER FUNCTION ch_commit_group(jsonb, authorizations[], ch_commit_event[], timestamptz) SET enable_seqscan = off;
-ALTER FUNCTION ch_commit_group(jsonb, authorizations[], ch_commit_event[], timestamptz) SET plan_cache_mode = force_generic_plan;
+ALTER FUNCTION ch_commit_group(ch_commit_item[], authorizations[], ch_commit_event[], timestamptz) SET enable_seqscan = off;
+ALTER FUNCTION ch_commit_group(ch_commit_item[], authorizations[], ch_commit_event[], timestamptz) SET plan_cache_mode = force_generic_plan;
