@@ -121,6 +121,17 @@ func (e Event) Key() []byte { return []byte(e.Subject) }
 // built against an older catalogue should still read newer events); use
 // [Event.Payload] for that. Errors wrap [ErrInvalidEvent].
 func (e Event) Validate() error {
+	if err := e.validateFields(); err != nil {
+		return err
+	}
+	if !json.Valid(e.Data) {
+		return fmt.Errorf("validating event %s: data is not JSON: %w", e.ID, ErrInvalidEvent)
+	}
+	return nil
+}
+
+// validateFields is Validate without the data's JSON check.
+func (e Event) validateFields() error {
 	var miss []string
 	for _, a := range [...]struct{ name, v string }{
 		{"id", e.ID}, {"source", e.Source}, {"type", e.Type}, {"subject", e.Subject}, {"tenantid", e.TenantID},
@@ -141,8 +152,8 @@ func (e Event) Validate() error {
 	if !isJSONContentType(e.DataContentType) {
 		return fmt.Errorf("validating event %s: datacontenttype %q, want %q: %w", e.ID, e.DataContentType, ContentTypeJSON, ErrInvalidEvent)
 	}
-	if !json.Valid(e.Data) {
-		return fmt.Errorf("validating event %s: data is not JSON: %w", e.ID, ErrInvalidEvent)
+	if len(e.Data) == 0 {
+		return fmt.Errorf("validating event %s: no data: %w", e.ID, ErrInvalidEvent)
 	}
 	return nil
 }

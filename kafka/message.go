@@ -61,6 +61,20 @@ func (e Event) Message() (Message, error) {
 	if err := e.Validate(); err != nil {
 		return Message{}, err
 	}
+	return e.message(), nil
+}
+
+// StoredMessage is [Event.Message] for an event read back from a store
+// that has checked its data is JSON (the outbox's json column): its
+// fields are validated, its data is not parsed again.
+func (e Event) StoredMessage() (Message, error) {
+	if err := e.validateFields(); err != nil {
+		return Message{}, err
+	}
+	return e.message(), nil
+}
+
+func (e Event) message() Message {
 	return Message{
 		Key:   e.Key(),
 		Value: e.Data,
@@ -74,7 +88,7 @@ func (e Event) Message() (Message, error) {
 			{HeaderTenantID, []byte(e.TenantID)},
 			{HeaderContentType, []byte(e.DataContentType)},
 		},
-	}, nil
+	}
 }
 
 // ParseMessage is the inverse of [Event.Message]: it rebuilds the event from

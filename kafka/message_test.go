@@ -2,8 +2,10 @@ package kafka
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func sampleEvent(t *testing.T) Event {
@@ -150,5 +152,44 @@ func TestParseMessageStructuredMode(t *testing.T) {
 	}
 	if !got.Equal(e) {
 		t.Fatalf("structured parse\n got %+v\nwant %+v", got, e)
+	}
+}
+
+// TestStoredMessage: an event read back from the outbox has its fields
+// validated as Message does, but its data is trusted as the store's json
+// column checked it (not parsed again); empty data is still refused.
+func TestStoredMessage(t *testing.T) {
+	e := Event{ID: "01J", Source: "cardhost/host", Type: TypeAuthorizationApproved, Subject: "crd_1", TenantID: "ten_1",
+		Time: time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC), SpecVersion: SpecVersion, DataContentType: ContentTypeJSON, Data: []byte(`{"a":1}`)}
+	m, err := e.StoredMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := e.Message()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m, want) {
+		t.Fatalf("StoredMessage %+v, Message %+v", m, want)
+	}
+	bad := e
+	bad.Data = []byte(`{"a":`)
+	if _, err := bad.Message(); !errors.Is(err, ErrInvalidEvent) {
+		t.Fatalf("Message of bad data: %v", err)
+	}
+	if _, err := bad.StoredMessage(); err != nil {
+		t.Fatalf("StoredMessage parsed the data: %v", err)
+	}
+	for name, f := range map[string]func(*Event){
+		"no id":   func(e *Event) { e.ID = "" },
+		"no time": func(e *Event) { e.Time = time.Time{} },
+		"no data": func(e *Event) { e.Data = nil },
+		"xml":     func(e *Event) { e.DataContentType = "application/xml" },
+	} {
+		x := e
+		f(&x)
+		if _, err := x.StoredMessage(); !errors.Is(err, ErrInvalidEvent) {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

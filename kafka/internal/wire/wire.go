@@ -13,12 +13,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Record maps ev to a kgo record on topic: key = subject, value = JSON data,
-// CloudEvents headers. The record timestamp is left for the client to set at
-// produce time, so that retention counts from publication, not from when the
-// change happened.
+// Record maps ev, read back from the outbox, to a kgo record on topic: key
+// = subject, value = JSON data, CloudEvents headers. Its fields are
+// validated; its data is not parsed again (the outbox's json column
+// checked it: [kafka.Event.StoredMessage]). The record timestamp is left
+// for the client to set at produce time, so that retention counts from
+// publication, not from when the change happened.
 func Record(topic string, ev kafka.Event) (*kgo.Record, error) {
-	m, err := ev.Message()
+	m, err := ev.StoredMessage()
 	if err != nil {
 		return nil, fmt.Errorf("mapping event %s to a record: %w", ev.ID, err)
 	}
