@@ -92,11 +92,16 @@ func newTxn(req *Request, card *Card, now time.Time, v Verifier, acquirer func(c
 
 // runPipeline runs steps until one decides.
 func runPipeline(ctx context.Context, t *txn, steps []step, hook StepHook) (Decision, error) {
+	var start time.Time
+	if hook != nil {
+		start = time.Now()
+	}
 	for _, s := range steps {
-		start := time.Now()
 		d, err := s.run(ctx, t)
-		if hook != nil {
-			hook.StepDone(s.name, time.Since(start))
+		if hook != nil { // one clock read per step: a step ends where the next starts
+			end := time.Now()
+			hook.StepDone(s.name, end.Sub(start))
+			start = end
 		}
 		if err != nil || d.Decided() {
 			return d, err

@@ -2,6 +2,7 @@ package isoserver
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,9 @@ import (
 type StepMetrics struct {
 	h         *prometheus.HistogramVec
 	decisions *prometheus.CounterVec
+	// steps caches each step's histogram (step name → prometheus.Observer):
+	// StepDone runs for every step of every request.
+	steps sync.Map
 }
 
 var (
@@ -56,5 +60,9 @@ func (m *StepMetrics) Decided(reason host.Reason) {
 // StepDone records one run of step. Step names come from the host's fixed
 // pipeline, so the label's values are bounded.
 func (m *StepMetrics) StepDone(step string, d time.Duration) {
-	m.h.WithLabelValues(step).Observe(d.Seconds())
+	o, ok := m.steps.Load(step)
+	if !ok {
+		o, _ = m.steps.LoadOrStore(step, m.h.WithLabelValues(step))
+	}
+	o.(prometheus.Observer).Observe(d.Seconds())
 }
