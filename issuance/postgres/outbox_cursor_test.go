@@ -301,3 +301,72 @@ func TestOutboxCursorTakesRowOfTransactionAboveXmax(t *testing.T) {
 		t.Fatalf("webhooks backlog %d, %v after an ingest; want 0", bl, err)
 	}
 }
+
+// TestWebhookIngestWithoutEndpoints: while no endpoint is enabled the
+// ingest reads no row and moves its cursor past them (0077), yet a
+// transaction still running then keeps its rows: once an endpoint exists
+// and the transaction commits, its event is delivered, once; an event
+// from before the endpoint is not.
+func TestWebhookIngestWithoutEndpoints(t *testing.T) {
+	db := pgtest.New(t, postgres.Config{})
+	ctx := context.Background()
+	pool := db.Pool()
+	ingest := func() int {
+		t.Helper()
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT ch_webhook_ingest(100, now())`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for ingest() > 0 {
+	}
+	running, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer running.Rollback(ctx)
+	late := cursorEvent(t, "crd_running", 1)
+	late.Time = time.Now().Add(time.Hour) // after the endpoint's creation below
+	if err := postgres.InsertEvents(ctx, running, []kafka.Event{late}); err != nil {
+		t.Fatal(err)
+	}
+	before := cursorEvent(t, "crd_before", 1)
+	before.Time = time.Now().Add(-time.Hour)
+	if err := db.AppendEvents(ctx, []kafka.Event{before}); err != nil {
+		t.Fatal(err)
+	}
+	if n := ingest(); n != 0 {
+		t.Fatalf("ingest without endpoints read %d rows", n)
+	}
+	if bl, _, err := db.Backlog(ctx, "webhooks"); err != nil || bl != 0 {
+		t.Fatalf("webhooks backlog %d, %v after an ingest without endpoints; want 0", bl, err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO tenants (id, name, created_at) VALUES ('ten_test', 't', now());
+		INSERT INTO webhook_endpoints (id, tenant_id, url, event_types, seal_key_ref, secret_sealed, created_at, updated_at)
+		VALUES ('we_1', 'ten_test', 'https://example.test/hook', '{card.*}', 'k', '\x00', now(), now())`); err != nil {
+		t.Fatal(err)
+	}
+	if err := running.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for ingest() > 0 {
+	}
+	deliveries := func(eventID string) int {
+		t.Helper()
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM webhook_deliveries WHERE event_id = $1`, eventID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := deliveries(late.ID); n != 1 {
+		t.Fatalf("the running transaction's event has %d deliveries, want 1", n)
+	}
+	if n := deliveries(before.ID); n != 0 {
+		t.Fatalf("an event from before the endpoint has %d deliveries", n)
+	}
+	if ingest(); deliveries(late.ID) != 1 {
+		t.Fatal("delivered again")
+	}
+}

@@ -19,12 +19,13 @@ import (
 const subscribes = `(ev.type = ANY(e.event_types) OR split_part(ev.type, '.', 1) || '.*' = ANY(e.event_types))`
 
 // Ingest implements webhook.Store: ch_webhook_ingest (issuance/postgres,
-// migration 0070, redefined by 0072 and 0074) reads the outbox rows past
+// migration 0070, redefined by 0072, 0074 and 0077) reads the outbox rows past
 // the dispatcher's cursor, adds a delivery per enabled endpoint of each
 // event's tenant that subscribes to its type and existed when it
 // happened, and moves the cursor on: one transaction, instances taking
 // turns. It copies no event: since 0072 the outbox is the event store,
-// which webhook_events views.
+// which webhook_events views. While no endpoint is enabled it reads no row
+// and answers 0 (0077).
 func (s *Store) Ingest(ctx context.Context, limit int, now time.Time) (int, error) {
 	var n int
 	if err := s.pool.QueryRow(ctx, `SELECT ch_webhook_ingest($1, $2)`, limit, now).Scan(&n); err != nil {

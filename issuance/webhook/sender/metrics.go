@@ -62,7 +62,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		disabled: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "cardhost", Subsystem: "webhook", Name: "endpoints_disabled_total",
 			Help: "Webhook endpoints cardhost disabled, by reason (gone, failing)."}, []string{"reason"}),
 		ingested: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "cardhost", Subsystem: "webhook", Name: "events_ingested_total",
-			Help: "Outbox events the webhook dispatcher read (and created deliveries for)."}),
+			Help: "Outbox events the webhook dispatcher read (and created deliveries for); none while no endpoint is enabled."}),
 	}
 	for _, k := range []string{KindStatus, KindRedirect, KindTimeout, KindRefused, KindBody, KindNetwork} {
 		m.failures.WithLabelValues(k)
