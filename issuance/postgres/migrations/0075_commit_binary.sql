@@ -17,6 +17,11 @@
 -- column added to authorizations changes what the binary encoder must
 -- send (host/postgres TestRecordColumnsAreTheTables fails until it does).
 --
+-- The outbox rows are numbered by nextval('outbox_seq_next') in the
+-- insert itself, after one pg_current_xact_id() at the start: the column
+-- default (0073's PL/pgSQL ch_outbox_next_seq) was one function call per
+-- row for the same guarantee, a transaction id before any seq.
+--
 -- Every look-up of a table by a value of the group is a scalar subquery
 -- or an `= ANY (array)` index condition, never a join the planner may
 -- turn into a hash join over a whole index: with one generic plan per
@@ -53,6 +58,11 @@ DECLARE
     v_short integer[] := '{}';
     v_trf   jsonb;
 BEGIN
+    -- The transaction's id before any outbox seq (0073's rule, which the
+    -- column default ch_outbox_next_seq() keeps row by row): taken once
+    -- here, the insert below numbers its rows with nextval directly.
+    PERFORM pg_current_xact_id();
+
     -- Duplicates by the unique index: `= ANY (array)` keeps this an index
     -- probe per key (a join against the items could be planned as a scan of
     -- the whole table).
@@ -163,8 +173,8 @@ BEGIN
          WHERE r.ordinality = ANY (v_ok)
         RETURNING 1
     ), ev AS (
-        INSERT INTO outbox (event_id, type, source, subject, tenant_id, time, data)
-        SELECT e.id, e.type, e.source, e.subject, e.tenant_id, e.time, e.data
+        INSERT INTO outbox (seq, event_id, type, source, subject, tenant_id, time, data)
+        SELECT nextval('outbox_seq_next'), e.id, e.type, e.source, e.subject, e.tenant_id, e.time, e.data
           FROM unnest(p_events) WITH ORDINALITY AS e
          WHERE e.idx = ANY (v_ok)
          ORDER BY e.ordinality
