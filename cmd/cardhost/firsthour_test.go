@@ -156,7 +156,7 @@ func TestStartErrorsNameTheSetting(t *testing.T) {
 			var out, errOut bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			code := run(ctx, nil, getenvOf(env), &out, &errOut)
+			code := run(ctx, []string{"serve"}, getenvOf(env), &out, &errOut)
 			msg := errOut.String()
 			if code != 2 || strings.Count(strings.TrimSpace(msg), "\n") != 0 {
 				t.Fatalf("exit %d, want 2 and one line:\n%s", code, msg)

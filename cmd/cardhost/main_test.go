@@ -211,7 +211,7 @@ func TestProductionModeRefusesWithoutMasterKey(t *testing.T) {
 	env := testEnv(t)
 	env["CARDHOST_MODE"] = "production"
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), nil, getenvOf(env), &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "master key") {
+	if code := run(context.Background(), []string{"serve"}, getenvOf(env), &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "master key") {
 		t.Fatalf("production without a master key: exit %d, %q", code, errOut.String())
 	}
 }
@@ -224,16 +224,17 @@ func TestBadFlags(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{[]string{"--no-such-flag"}, nil, "flag provided but not defined"},
-		{nil, map[string]string{"CARDHOST_MODE": "staging"}, "CARDHOST_MODE"},
-		{nil, map[string]string{"CARDHOST_HTTP_ADDR": "8080"}, "CARDHOST_HTTP_ADDR"},
-		{nil, map[string]string{"CARDHOST_DB_TIMEOUT": "soon"}, "CARDHOST_DB_TIMEOUT"},
-		{nil, map[string]string{"CARDHOST_OUTBOX_RETENTION": "-1h"}, "CARDHOST_OUTBOX_RETENTION"},
-		{nil, map[string]string{"CARDHOST_HTTP_TRUSTED_PROXIES": "10.0.0.0/8, lb.internal"}, "CARDHOST_HTTP_TRUSTED_PROXIES"},
-		{nil, map[string]string{"CARDHOST_HTTP_AUTH_FAILURE_LIMIT": "0"}, "CARDHOST_HTTP_AUTH_FAILURE_LIMIT"},
-		{nil, map[string]string{"CARDHOST_OUTBOX_RETENTION": "forever"}, "CARDHOST_OUTBOX_RETENTION"},
-		{nil, map[string]string{"CARDHOST_OUTBOX_RETENTION": "24h"}, "CARDHOST_OUTBOX_RETENTION"}, // under the Events API's 30 days
-		{nil, map[string]string{"CARDHOST_MASTER_KEY": "", "CARDHOST_ISO_TLS_CERT": "x.pem"}, "CARDHOST_ISO_TLS_KEY"},
+		{[]string{"serve", "--no-such-flag"}, nil, "flag provided but not defined"},
+		{[]string{"--mode", "production"}, nil, "the command comes first (flags follow it), e.g. cardhost serve --mode"},
+		{[]string{"serve"}, map[string]string{"CARDHOST_MODE": "staging"}, "CARDHOST_MODE"},
+		{[]string{"serve"}, map[string]string{"CARDHOST_HTTP_ADDR": "8080"}, "CARDHOST_HTTP_ADDR"},
+		{[]string{"serve"}, map[string]string{"CARDHOST_DB_TIMEOUT": "soon"}, "CARDHOST_DB_TIMEOUT"},
+		{[]string{"serve"}, map[string]string{"CARDHOST_OUTBOX_RETENTION": "-1h"}, "CARDHOST_OUTBOX_RETENTION"},
+		{[]string{"serve"}, map[string]string{"CARDHOST_HTTP_TRUSTED_PROXIES": "10.0.0.0/8, lb.internal"}, "CARDHOST_HTTP_TRUSTED_PROXIES"},
+		{[]string{"serve"}, map[string]string{"CARDHOST_HTTP_AUTH_FAILURE_LIMIT": "0"}, "CARDHOST_HTTP_AUTH_FAILURE_LIMIT"},
+		{[]string{"serve"}, map[string]string{"CARDHOST_OUTBOX_RETENTION": "forever"}, "CARDHOST_OUTBOX_RETENTION"},
+		{[]string{"serve"}, map[string]string{"CARDHOST_OUTBOX_RETENTION": "24h"}, "CARDHOST_OUTBOX_RETENTION"}, // under the Events API's 30 days
+		{[]string{"serve"}, map[string]string{"CARDHOST_MASTER_KEY": "", "CARDHOST_ISO_TLS_CERT": "x.pem"}, "CARDHOST_ISO_TLS_KEY"},
 		{[]string{"frobnicate"}, nil, "unknown command"},
 		{[]string{"crypto", "decrypt"}, nil, "cardhost crypto: unknown subcommand"},
 	} {
