@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -273,10 +275,11 @@ func TestREADMETenants(t *testing.T) {
 	}
 }
 
-// TestHelp: `cardhost --help`, `-h`, `help` list the commands (exit 0);
-// a command's -h shows its own flags with their types, not the server's
-// forty settings; serve's -h shows the settings typed, with their
-// defaults and never a value taken from the environment.
+// TestHelp: `cardhost --help`, `-h`, `help` list the commands (exit 0),
+// bare `cardhost` too (on stderr, exit 2); a command's -h shows its own
+// flags with their types, not the server's forty settings (every
+// subcommand: TestSubcommandHelp); serve's -h shows the settings typed,
+// with their defaults and never a value taken from the environment.
 func TestHelp(t *testing.T) {
 	help := func(env map[string]string, args ...string) (int, string) {
 		var out, errOut bytes.Buffer
@@ -306,6 +309,12 @@ func TestHelp(t *testing.T) {
 			t.Errorf("cardhost %v: exit %d, want its own typed flags only:\n%s", args, code, out)
 		}
 	}
+	// Bare cardhost lists the commands too, on stderr, as bad usage (the
+	// go tool's way); the server is cardhost serve.
+	var out0, errOut0 bytes.Buffer
+	if code := run(context.Background(), nil, getenvOf(nil), &out0, &errOut0); code != 2 || out0.Len() != 0 || !strings.Contains(errOut0.String(), "\n  serve ") {
+		t.Errorf("bare cardhost: exit %d, stdout %q, stderr %q; want 2 and the command list on stderr", code, out0.String(), errOut0.String())
+	}
 	secret := strings.Repeat("ab", 32)
 	code, out := help(map[string]string{"CARDHOST_MASTER_KEY": secret, "CARDHOST_DB_TIMEOUT": "7s"}, "serve", "-h")
 	for _, want := range []string{"--db-timeout duration", "--http-addr host:port", "--http-rate-limit int", "(default 2s)", "--mode sandbox|production", "--embedded-kafka-in-production\n"} {
@@ -333,5 +342,76 @@ func TestJSONAnswersEndWithANewline(t *testing.T) {
 		if !bytes.HasSuffix(body, []byte("}\n")) {
 			t.Errorf("GET %s: the answer does not end with a newline: %q", tc.path, body[max(0, len(body)-20):])
 		}
+	}
+}
+
+// TestSubcommandHelp: every subcommand's -h lists exactly its own flags,
+// each typed (booleans bare, as the flag package shows them): a sibling's
+// flag, or the server's settings, fail it. The subcommands are read from
+// each command's usage, so a new one must be added here.
+func TestSubcommandHelp(t *testing.T) {
+	want := map[string]map[string][]string{
+		"tenants": {
+			"create": {"name", "parent", "sandbox", "scopes"}, "list": nil, "create-key": {"name", "scopes", "tenant"},
+			"revoke-key": {"key", "tenant"}, "add-bin": {"bin", "tenant"}, "remove-bin": {"bin", "tenant"}, "bins": {"tenant"},
+			"set": {"default-currency", "idempotency-policy", "tenant"},
+		},
+		"keys": {
+			"list": {"tenant", "type"}, "generate": {"label", "spec", "tenant", "type"},
+			"import": {"component", "component-kcv", "kcv", "label", "spec", "tenant", "type"},
+			"export": {"ref", "under"}, "rotate": {"ref", "retire-after"}, "reindex": nil, "assign": {"ref", "role"}, "roles": nil,
+		},
+		"acquirers": {
+			"add":    {"id", "mac-required", "name", "pin-formats", "zak-ref", "zpk-ref"},
+			"update": {"id", "mac-required", "name", "pin-formats", "zak-ref", "zpk-ref"}, "list": nil,
+		},
+		"funding": {
+			"credit": {"amount", "currency", "operator", "reason", "reference", "tenant"},
+			"debit":  {"amount", "currency", "operator", "reason", "reference", "tenant"},
+		},
+		"ledger":   {"check": nil},
+		"reports":  {"settlement": {"date", "json", "tenant"}},
+		"clearing": {"import": nil},
+		"events":   {"tail": {"from-beginning", "limit", "tenant", "type"}},
+		"migrate":  {"": {"database-url", "db-timeout", "log-format", "log-level"}},
+	}
+	// A command that went past -h would find no database here.
+	env := getenvOf(map[string]string{"DATABASE_URL": "postgres://postgres@" + closedAddr(t) + "/nowhere?sslmode=disable&connect_timeout=2"})
+	flagLine := regexp.MustCompile(`(?m)^  --([a-z0-9-]+)( \S+)?$`)
+	for cmd, subs := range want {
+		if cmd != "migrate" {
+			var usage bytes.Buffer
+			run(context.Background(), []string{cmd, "-h"}, env, &usage, &usage)
+			listed := map[string]bool{}
+			for _, m := range regexp.MustCompile(`cardhost `+cmd+` ([a-z][a-z-]*)`).FindAllStringSubmatch(usage.String(), -1) {
+				listed[m[1]] = true
+			}
+			if len(listed) != len(subs) {
+				t.Errorf("cardhost %s -h lists the subcommands %v; this test knows %d of them", cmd, slices.Sorted(maps.Keys(listed)), len(subs))
+			}
+		}
+		for sub, flags := range subs {
+			args := []string{cmd, sub, "-h"}
+			if sub == "" {
+				args = []string{cmd, "-h"}
+			}
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), args, env, &out, &errOut)
+			var got []string
+			for _, m := range flagLine.FindAllStringSubmatch(errOut.String(), -1) {
+				got = append(got, m[1])
+				if m[2] == "" && !slices.Contains([]string{"sandbox", "mac-required", "json", "from-beginning"}, m[1]) {
+					t.Errorf("cardhost %s -h: --%s has no type", strings.Join(args[:len(args)-1], " "), m[1])
+				}
+			}
+			if code != 0 || !slices.Equal(got, flags) {
+				t.Errorf("cardhost %s: exit %d, flags %v; want exactly %v:\n%s", strings.Join(args, " "), code, got, flags, errOut.String())
+			}
+		}
+	}
+	// A sibling's flag is not taken.
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"acquirers", "list", "--zpk-ref", "key_x"}, env, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "not defined: -zpk-ref") {
+		t.Errorf("acquirers list --zpk-ref: exit %d, %q; want 2, flag not defined", code, errOut.String())
 	}
 }

@@ -31,21 +31,33 @@ const tenantsUsage = `usage:
 (database flags as for serve: --database-url or DATABASE_URL)
 `
 
+// tenantsFlags are the subcommands of `cardhost tenants` and the flags
+// each takes (its -h shows these only).
+var tenantsFlags = map[string][]string{
+	"create":     {"name=tenant name", "sandbox", "parent", "scopes=comma-separated scopes of its first API key (reveal)"},
+	"list":       nil,
+	"create-key": {"tenant", "name=API key name (shown in the key list)", "scopes"},
+	"revoke-key": {"tenant", "key"},
+	"add-bin":    {"tenant", "bin"},
+	"remove-bin": {"tenant", "bin"},
+	"bins":       {"tenant"},
+	"set":        {"tenant", "idempotency-policy", "default-currency"},
+}
+
 // Tenants is `cardhost tenants ...`: operator commands run against the
 // database directly (no server needed).
 func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
 	var name, scopes, tenant, key, bin, parent, policy, currency *string
 	var sandbox *bool
-	// Unknown subcommands are refused after the flags are read.
-	sub, env, _, code := command("tenants", tenantsUsage, nil, args, load, stderr, func(fs *flag.FlagSet) {
-		name = fs.String("name", "", "tenant name (create) or API key name (create-key)")
+	sub, env, _, code := command("tenants", tenantsUsage, tenantsFlags, args, load, stderr, func(fs *flag.FlagSet) {
+		name = fs.String("name", "", "name")
 		scopes = fs.String("scopes", "", "comma-separated API key scopes (reveal)")
 		tenant = fs.String("tenant", "", "tenant id")
 		key = fs.String("key", "", "API key id (key_...)")
 		bin = fs.String("bin", "", "BIN range: the IIN prefix (6 to 8 digits) every card number of the range starts with")
-		parent = fs.String("parent", "", "create: make the tenant a sub-account of this tenant (docs/api.md, Sub-accounts)")
-		policy = fs.String("idempotency-policy", "", "set: optional, or required (every idempotent operation needs an Idempotency-Key)")
-		currency = fs.String("default-currency", "", "set: the ISO 4217 currency of card products created without one")
+		parent = fs.String("parent", "", "make the tenant a sub-account of this tenant (docs/api.md, Sub-accounts)")
+		policy = fs.String("idempotency-policy", "", "optional, or required (every idempotent operation needs an Idempotency-Key)")
+		currency = fs.String("default-currency", "", "the ISO 4217 currency of card products created without one")
 		sandbox = fs.Bool("sandbox", false, "mark the tenant as a sandbox tenant (simulator endpoints, reveal); refused in production mode")
 	})
 	if code >= 0 {
@@ -54,12 +66,6 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 	var sc []string
 	if *scopes != "" {
 		sc = strings.Split(*scopes, ",")
-	}
-	switch sub {
-	case "create", "list", "create-key", "revoke-key", "add-bin", "remove-bin", "bins", "set":
-	default:
-		fmt.Fprintf(stderr, "cardhost tenants: unknown subcommand %q\n%s", sub, tenantsUsage)
-		return 2
 	}
 	if (sub == "create" && *name == "") || (sub == "create-key" && (*tenant == "" || *name == "")) || (sub == "revoke-key" && (*tenant == "" || *key == "")) ||
 		((sub == "add-bin" || sub == "remove-bin" || sub == "set") && (*tenant == "" || (sub != "set" && *bin == ""))) {

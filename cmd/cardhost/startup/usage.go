@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,17 +105,37 @@ func settingType(name, def string) string {
 	return "string"
 }
 
-// Usage is the -h of a command: with settings (serve, migrate) it shows
-// every flag, the settings among them; otherwise the command's own flags
-// only, and a line saying that it reads the server's settings too.
-func Usage(fs *flag.FlagSet, settings bool) {
+// Usage is the -h of a command. With settings nil (serve) it shows every
+// flag, the settings among them. Otherwise it shows the command's own
+// flags (those that are not settings) and the settings named in settings
+// (those the command reads; migrate's database settings), then a line
+// saying that it accepts the server's other settings too.
+func Usage(fs *flag.FlagSet, settings []string) {
 	w := fs.Output()
-	if settings {
+	if settings == nil {
 		fmt.Fprintf(w, "usage: %s [flags]\n\nEvery flag is also an environment variable (flags win); `cardhost config` prints them as a table.\n\nflags:\n", fs.Name())
 		PrintFlags(w, fs, nil)
 		return
 	}
-	fmt.Fprintf(w, "usage: %s [flags]\n\nflags:\n", fs.Name())
-	PrintFlags(w, fs, func(f *flag.Flag) bool { _, ok := f.Value.(SettingValue); return !ok })
-	fmt.Fprintln(w, "\nIt reads the server's settings too (DATABASE_URL, CARDHOST_MASTER_KEY_FILE, KAFKA_BROKERS...), from the environment or as flags: `cardhost serve -h` and `cardhost config` list them.")
+	shown := func(f *flag.Flag) bool {
+		_, setting := f.Value.(SettingValue)
+		return !setting || slices.Contains(settings, f.Name)
+	}
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		if shown(f) {
+			n++
+		}
+	})
+	if n == 0 {
+		fmt.Fprintf(w, "usage: %s\n\nIt takes no flags of its own.\n", fs.Name())
+	} else {
+		fmt.Fprintf(w, "usage: %s [flags]\n\nflags:\n", fs.Name())
+		PrintFlags(w, fs, shown)
+	}
+	other := ""
+	if len(settings) > 0 {
+		other = "other "
+	}
+	fmt.Fprintln(w, "\nIt reads the server's "+other+"settings too (DATABASE_URL, CARDHOST_MASTER_KEY_FILE, KAFKA_BROKERS...), from the environment or as flags: `cardhost serve -h` and `cardhost config` list them.")
 }
