@@ -293,10 +293,6 @@ func addrSetter(f func(*Config, string)) func(*Config, string) error {
 	}
 }
 
-// usageSettings are the settings a command's -h shows beside its own
-// flags (nil: every setting, for serve; commands not listed show none).
-var usageSettings = map[string][]string{"cardhost serve": nil, "cardhost migrate": {"database-url", "db-timeout", "log-level", "log-format"}}
-
 // loadConfig reads defaults, then the environment, then flags (flags win),
 // validates every value once and returns the Config. Errors name the flag or
 // variable, never its value (which may be a secret).
@@ -309,13 +305,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 			vals[i] = v
 		}
 	}
-	fs.Usage = func() {
-		shown, ok := usageSettings[fs.Name()]
-		if !ok {
-			shown = []string{} // an operator command: its own flags only
-		}
-		startup.Usage(fs, shown)
-	}
+	fs.Usage = func() { startup.Usage(fs) }
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}

@@ -105,14 +105,20 @@ func settingType(name, def string) string {
 	return "string"
 }
 
-// Usage is the -h of a command. With settings nil (serve) it shows every
-// flag, the settings among them. Otherwise it shows the command's own
-// flags (those that are not settings) and the settings named in settings
-// (those the command reads; migrate's database settings), then a line
-// saying that it accepts the server's other settings too.
-func Usage(fs *flag.FlagSet, settings []string) {
+// usageSettings are the settings a command's -h shows beside its own
+// flags, by flag set name: nil shows every setting (serve); a command not
+// listed shows none.
+var usageSettings = map[string][]string{"cardhost serve": nil, "cardhost migrate": {"database-url", "db-timeout", "log-level", "log-format"}}
+
+// Usage is the -h of a command, by its flag set's name. For serve it shows
+// every flag, the settings among them. Otherwise it shows the command's
+// own flags (those that are not settings) and the settings it reads
+// (migrate's database and log settings), then a line saying that it
+// accepts the server's other settings too.
+func Usage(fs *flag.FlagSet) {
 	w := fs.Output()
-	if settings == nil {
+	settings, ok := usageSettings[fs.Name()]
+	if ok && settings == nil {
 		fmt.Fprintf(w, "usage: %s [flags]\n\nEvery flag is also an environment variable (flags win); `cardhost config` prints them as a table.\n\nflags:\n", fs.Name())
 		PrintFlags(w, fs, nil)
 		return
