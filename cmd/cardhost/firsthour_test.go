@@ -126,6 +126,31 @@ func TestStartFromAnotherFolderRefusesASecondMasterKey(t *testing.T) {
 	})
 }
 
+// TestReadyzNotReadyUnderAnotherMasterKey: a key record wrapped under
+// another master key appears in the database of a running instance (a
+// restore, another instance's master key): /readyz answers 503 naming both
+// check values; once the record is gone it is ready again.
+func TestReadyzNotReadyUnderAnotherMasterKey(t *testing.T) {
+	app := startApp(t, testEnv(t))
+	ctx, pool := context.Background(), app.db.Pool()
+	have := app.hsm.MasterKCV()
+	const other = "0A1B2C"
+	if _, err := pool.Exec(ctx, `INSERT INTO hsm_keys (ref, version, type, usage, spec, kcv, status, created_at, activated_at, master_kcv, wrapped)
+		SELECT 'key_othermaster', 1, type, usage, spec, kcv, status, created_at, activated_at, $1, wrapped FROM hsm_keys LIMIT 1`, other); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := app.get(t, "", "/readyz"); status != 503 || !strings.Contains(string(body), `"not_ready"`) ||
+		!strings.Contains(string(body), "KCV "+other) || !strings.Contains(string(body), "KCV "+have) {
+		t.Fatalf("/readyz with a key under master key %s (this one %s): %d %s; want 503 naming both", other, have, status, body)
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM hsm_keys WHERE ref = 'key_othermaster'`); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := app.get(t, "", "/readyz"); status != 200 || !strings.Contains(string(body), `"hsm":"ok"`) {
+		t.Fatalf("/readyz once the key is gone: %d %s", status, body)
+	}
+}
+
 // TestStartErrorsNameTheSetting: a start that fails on a setting exits 2
 // with one line naming what to change: the busy port's variable, or the
 // database (without its password) with the question whether PostgreSQL
