@@ -7,6 +7,7 @@ import (
 	"flag"
 	"maps"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,22 +162,38 @@ func TestStartErrorsNameTheSetting(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	production := map[string]string{"CARDHOST_MODE": "production", "CARDHOST_MASTER_KEY": strings.Repeat("ab", 32)}
 	for _, tc := range []struct {
 		name, key, value string
 		want, not        []string
+		more             map[string]string
 	}{
-		{"busy ISO port", "CARDHOST_ISO_ADDR", busy.Addr().String(), []string{"CARDHOST_ISO_ADDR", "in use", busy.Addr().String()}, nil},
-		{"busy HTTP port", "CARDHOST_HTTP_ADDR", busy.Addr().String(), []string{"CARDHOST_HTTP_ADDR", "in use"}, nil},
-		{"busy Kafka port", "CARDHOST_EMBEDDED_KAFKA_ADDR", busy.Addr().String(), []string{"CARDHOST_EMBEDDED_KAFKA_ADDR", "in use"}, nil},
-		{"no data folder (no HOME)", "CARDHOST_DATA_DIR", "", []string{"CARDHOST_DATA_DIR", "no default data folder"}, nil},
-		{"unreadable TLS certificate", "CARDHOST_HTTP_TLS_CERT", "/nonexistent/cert.pem", []string{"CARDHOST_HTTP_TLS_CERT", "CARDHOST_HTTP_TLS_KEY"}, nil},
-		{"not a database URL", "DATABASE_URL", "postgres://u:s3cret@host:notaport/db", []string{"DATABASE_URL", "not a PostgreSQL connection string"}, []string{"s3cret"}},
+		{"busy ISO port", "CARDHOST_ISO_ADDR", busy.Addr().String(), []string{"CARDHOST_ISO_ADDR", "in use", busy.Addr().String()}, nil, nil},
+		{"busy HTTP port", "CARDHOST_HTTP_ADDR", busy.Addr().String(), []string{"CARDHOST_HTTP_ADDR", "in use"}, nil, nil},
+		{"busy Kafka port", "CARDHOST_EMBEDDED_KAFKA_ADDR", busy.Addr().String(), []string{"CARDHOST_EMBEDDED_KAFKA_ADDR", "in use"}, nil, nil},
+		{"no data folder (no HOME)", "CARDHOST_DATA_DIR", "", []string{"CARDHOST_DATA_DIR", "no default data folder"}, nil, nil},
+		{"unreadable TLS certificate", "CARDHOST_HTTP_TLS_CERT", "/nonexistent/cert.pem", []string{"CARDHOST_HTTP_TLS_CERT", "CARDHOST_HTTP_TLS_KEY"}, nil, nil},
+		{"not a database URL", "DATABASE_URL", "postgres://u:s3cret@host:notaport/db", []string{"DATABASE_URL", "not a PostgreSQL connection string"}, []string{"s3cret"}, nil},
 		{"no PostgreSQL", "DATABASE_URL", "postgres://postgres:s3cret@" + closedAddr(t) + "/cardhost_nowhere?sslmode=disable",
-			[]string{"is PostgreSQL running", "/cardhost_nowhere", "DATABASE_URL"}, []string{"s3cret"}},
+			[]string{"is PostgreSQL running", "/cardhost_nowhere", "DATABASE_URL"}, []string{"s3cret"}, nil},
+		{"unknown database role", "DATABASE_URL", "role:cardhost_no_such_role",
+			[]string{"refused the role or database", "DATABASE_URL (--database-url)", "cardhost_no_such_role:xxxxx@"}, []string{"s3cret", "is PostgreSQL running"}, nil},
+		{"no Kafka broker answers (production)", "KAFKA_BROKERS", closedAddr(t),
+			[]string{"no Kafka broker of KAFKA_BROKERS answered within 10s (tried 127.0.0.1:", "KAFKA_BROKERS (--kafka-brokers)"}, []string{strings.Repeat("ab", 32)}, production},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := testEnv(t)
+			testDB := env["DATABASE_URL"]
 			env[tc.key] = tc.value
+			maps.Copy(env, tc.more)
+			if role, ok := strings.CutPrefix(tc.value, "role:"); ok { // the test database's server, another role
+				u, err := url.Parse(testDB)
+				if err != nil {
+					t.Fatal(err)
+				}
+				u.User = url.UserPassword(role, "s3cret")
+				env[tc.key] = u.String()
+			}
 			if tc.key == "CARDHOST_HTTP_TLS_CERT" {
 				env["CARDHOST_HTTP_TLS_KEY"] = "/nonexistent/key.pem"
 			}
@@ -260,8 +277,10 @@ func TestEventsSurviveARestart(t *testing.T) {
 }
 
 // TestREADMETenants runs README's way back from a lost sandbox key, as
-// written (the lost key's id substituted): tenants list, create-key,
-// the key list with the new key, revoke-key. The old key then answers 401.
+// written (the lost key's id substituted), twice in a row: tenants list,
+// create-key, the key list with the new key, revoke-key. The old key then
+// answers 401; the second run makes another key and says the lost one was
+// already revoked, and both new keys work.
 func TestREADMETenants(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs commands")
@@ -278,25 +297,53 @@ func TestREADMETenants(t *testing.T) {
 	if err := json.Unmarshal(body, &keys); err != nil || len(keys.Data) != 1 {
 		t.Fatalf("GET /v1/api-keys: %s", body)
 	}
+	lost := keys.Data[0].ID
 	block, _, _, _ := readmeBlock(t, "tenants")
-	script := strings.ReplaceAll(strings.Join(shellCommands(block), "\n"), "--key key_...", "--key "+keys.Data[0].ID)
-	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "KEY="+app.SandboxKey, "CARDHOST="+app.base())
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("README tenants block failed: %v\n%s", err, out)
-	}
-	for _, want := range []string{"Sandbox", `"name":"laptop"`, "API key " + keys.Data[0].ID + " revoked"} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("README tenants block output lacks %s:\n%s", want, out)
+	script := strings.ReplaceAll(strings.Join(shellCommands(block), "\n"), "--key key_...", "--key "+lost)
+	script += "\necho \"NEWKEY=$KEY\""
+	var newKeys []string
+	for run := 1; run <= 2; run++ {
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), "KEY="+app.SandboxKey, "CARDHOST="+app.base())
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
 		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("README tenants block run %d failed: %v\n%s", run, err, out)
+		}
+		revoked := "API key " + lost + " revoked"
+		if run == 2 {
+			revoked = "API key " + lost + " was already revoked"
+		}
+		for _, want := range []string{"Sandbox", `"name":"laptop"`, revoked} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("README tenants block run %d output lacks %s:\n%s", run, want, out)
+			}
+		}
+		m := regexp.MustCompile(`NEWKEY=(chk_\S+)`).FindStringSubmatch(string(out))
+		if m == nil {
+			t.Fatalf("README tenants block run %d made no key:\n%s", run, out)
+		}
+		newKeys = append(newKeys, m[1])
 	}
 	if status, _ := app.get(t, app.SandboxKey, "/v1/tenant"); status != 401 {
 		t.Fatalf("the revoked key answers %d", status)
+	}
+	for i, k := range newKeys {
+		if status, _ := app.get(t, k, "/v1/tenant"); status != 200 || (i == 1 && k == newKeys[0]) {
+			t.Fatalf("the key made by run %d answers %d", i+1, status)
+		}
+	}
+	// An unknown key is still an error.
+	var tenant struct{ ID string }
+	if _, body := app.get(t, newKeys[0], "/v1/tenant"); json.Unmarshal(body, &tenant) != nil || tenant.ID == "" {
+		t.Fatalf("GET /v1/tenant: %s", body)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"tenants", "revoke-key", "--tenant", tenant.ID, "--key", "key_nope"}, getenvOf(env), &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "not found") {
+		t.Fatalf("revoke-key of an unknown key: exit %d, %q %q; want 1, not found", code, out.String(), errOut.String())
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/cardhost/cardhost/cmd/cardhost/sandbox"
 	"github.com/cardhost/cardhost/issuance"
@@ -135,7 +136,16 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 		}
 		fmt.Fprintf(stdout, "API key %s (%s) for tenant %s (shown only now):\n\n  %s\n\n", k.ID, k.Name, k.TenantID, secret)
 	case "revoke-key":
-		if err := svc.RevokeAPIKey(ctx, *tenant, *key); err != nil {
+		err := svc.RevokeAPIKey(ctx, *tenant, *key)
+		if errors.Is(err, issuance.ErrNotFound) {
+			// Revoking again is done already: say so (exit 0), so that a
+			// runbook may be run twice; an unknown key stays an error.
+			if at := revokedAt(ctx, svc, *tenant, *key); at != nil {
+				fmt.Fprintf(stdout, "API key %s was already revoked (%s)\n", *key, at.UTC().Format(time.RFC3339))
+				return 0
+			}
+		}
+		if err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "API key %s revoked\n", *key)
@@ -156,6 +166,21 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 		return binRanges(ctx, sub, catalog.New(issuance.Deps{Catalog: db, Logger: env.Log}), *tenant, *bin, stdout, fail)
 	}
 	return 0
+}
+
+// revokedAt is when the tenant's key keyID was revoked; nil when the
+// tenant has no such key, it is not revoked, or the keys cannot be read.
+func revokedAt(ctx context.Context, svc *issuance.Service, tenantID, keyID string) *time.Time {
+	keys, err := svc.APIKeys(ctx, tenantID)
+	if err != nil {
+		return nil
+	}
+	for _, k := range keys {
+		if k.ID == keyID {
+			return k.RevokedAt
+		}
+	}
+	return nil
 }
 
 // createSubAccount runs `tenants create --parent`: a sub-account of the
