@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -113,8 +113,8 @@ func TestREADMERunCommand(t *testing.T) {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	var stdout, stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	stdout, stderr := fileOutput(t, "stdout"), fileOutput(t, "stderr")
+	cmd.Stdout, cmd.Stderr = stdout.f, stderr.f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -164,21 +164,16 @@ func TestREADMERunCommand(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a child process's output and
-// the test reading it at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// output is a child process's output in a file, read while it runs.
+type output struct{ f *os.File }
+
+func fileOutput(t *testing.T, name string) output {
+	f, err := os.Create(filepath.Join(t.TempDir(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return output{f}
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+func (o output) String() string { b, _ := os.ReadFile(o.f.Name()); return string(b) }
