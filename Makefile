@@ -1,5 +1,5 @@
 # cardhost developer targets. README.md gives the two commands that matter:
-# `go run ./cmd/cardhost` and the test command; these are conveniences.
+# `go run ./cmd/cardhost serve` and the test command; these are conveniences.
 
 SHELL := /bin/bash
 
@@ -54,7 +54,7 @@ bench:
 	export DATABASE_URL="$(BENCH_PG)/$(BENCH_DB)?sslmode=disable" CARDHOST_DATA_DIR=$(BENCH_DIR)/data \
 	  CARDHOST_HTTP_ADDR=$(BENCH_HTTP) CARDHOST_ISO_ADDR=$(BENCH_ISO) CARDHOST_EMBEDDED_KAFKA_ADDR=$(BENCH_KAFKA) \
 	  CARDHOST_PPROF_ADDR=$(BENCH_PPROF) CARDHOST_LOG_LEVEL=warn
-	$(BENCH_DIR)/cardhost > $(BENCH_DIR)/cardhost.out 2> $(BENCH_DIR)/cardhost.log &
+	$(BENCH_DIR)/cardhost serve > $(BENCH_DIR)/cardhost.out 2> $(BENCH_DIR)/cardhost.log &
 	pid=$$!
 	trap 'kill $$pid 2>/dev/null || true' EXIT
 	for i in $$(seq 60); do curl -sf http://$(BENCH_HTTP)/readyz > /dev/null && break; sleep 1; done

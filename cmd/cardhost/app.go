@@ -110,6 +110,12 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	if err = a.bind(); err != nil { // a taken port stops the start before anything is written
 		return a, err
 	}
+	if cfg.Mode == "production" && len(cfg.KafkaBrokers) > 0 { // brokers all down would half-start: the relay retries for ever
+		ping := func(ctx context.Context) error { return outbox.Ping(ctx, outbox.Config{Brokers: cfg.KafkaBrokers}) }
+		if err = startup.Kafka(ctx, cfg.KafkaBrokers, 10*time.Second, ping); err != nil {
+			return a, err
+		}
+	}
 	if a.db, err = openDB(ctx, cfg, log); err != nil {
 		return a, err
 	}

@@ -305,7 +305,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 			vals[i] = v
 		}
 	}
-	fs.Usage = func() { startup.Usage(fs, fs.Name() == "cardhost serve" || fs.Name() == "cardhost migrate") }
+	fs.Usage = func() { startup.Usage(fs) }
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}

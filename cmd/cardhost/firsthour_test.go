@@ -7,9 +7,12 @@ import (
 	"flag"
 	"maps"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +127,31 @@ func TestStartFromAnotherFolderRefusesASecondMasterKey(t *testing.T) {
 	})
 }
 
+// TestReadyzNotReadyUnderAnotherMasterKey: a key record wrapped under
+// another master key appears in the database of a running instance (a
+// restore, another instance's master key): /readyz answers 503 naming both
+// check values; once the record is gone it is ready again.
+func TestReadyzNotReadyUnderAnotherMasterKey(t *testing.T) {
+	app := startApp(t, testEnv(t))
+	ctx, pool := context.Background(), app.db.Pool()
+	have := app.hsm.MasterKCV()
+	const other = "0A1B2C"
+	if _, err := pool.Exec(ctx, `INSERT INTO hsm_keys (ref, version, type, usage, spec, kcv, status, created_at, activated_at, master_kcv, wrapped)
+		SELECT 'key_othermaster', 1, type, usage, spec, kcv, status, created_at, activated_at, $1, wrapped FROM hsm_keys LIMIT 1`, other); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := app.get(t, "", "/readyz"); status != 503 || !strings.Contains(string(body), `"not_ready"`) ||
+		!strings.Contains(string(body), "KCV "+other) || !strings.Contains(string(body), "KCV "+have) {
+		t.Fatalf("/readyz with a key under master key %s (this one %s): %d %s; want 503 naming both", other, have, status, body)
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM hsm_keys WHERE ref = 'key_othermaster'`); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := app.get(t, "", "/readyz"); status != 200 || !strings.Contains(string(body), `"hsm":"ok"`) {
+		t.Fatalf("/readyz once the key is gone: %d %s", status, body)
+	}
+}
+
 // TestStartErrorsNameTheSetting: a start that fails on a setting exits 2
 // with one line naming what to change: the busy port's variable, or the
 // database (without its password) with the question whether PostgreSQL
@@ -134,29 +162,45 @@ func TestStartErrorsNameTheSetting(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	production := map[string]string{"CARDHOST_MODE": "production", "CARDHOST_MASTER_KEY": strings.Repeat("ab", 32)}
 	for _, tc := range []struct {
 		name, key, value string
 		want, not        []string
+		more             map[string]string
 	}{
-		{"busy ISO port", "CARDHOST_ISO_ADDR", busy.Addr().String(), []string{"CARDHOST_ISO_ADDR", "in use", busy.Addr().String()}, nil},
-		{"busy HTTP port", "CARDHOST_HTTP_ADDR", busy.Addr().String(), []string{"CARDHOST_HTTP_ADDR", "in use"}, nil},
-		{"busy Kafka port", "CARDHOST_EMBEDDED_KAFKA_ADDR", busy.Addr().String(), []string{"CARDHOST_EMBEDDED_KAFKA_ADDR", "in use"}, nil},
-		{"no data folder (no HOME)", "CARDHOST_DATA_DIR", "", []string{"CARDHOST_DATA_DIR", "no default data folder"}, nil},
-		{"unreadable TLS certificate", "CARDHOST_HTTP_TLS_CERT", "/nonexistent/cert.pem", []string{"CARDHOST_HTTP_TLS_CERT", "CARDHOST_HTTP_TLS_KEY"}, nil},
-		{"not a database URL", "DATABASE_URL", "postgres://u:s3cret@host:notaport/db", []string{"DATABASE_URL", "not a PostgreSQL connection string"}, []string{"s3cret"}},
+		{"busy ISO port", "CARDHOST_ISO_ADDR", busy.Addr().String(), []string{"CARDHOST_ISO_ADDR", "in use", busy.Addr().String()}, nil, nil},
+		{"busy HTTP port", "CARDHOST_HTTP_ADDR", busy.Addr().String(), []string{"CARDHOST_HTTP_ADDR", "in use"}, nil, nil},
+		{"busy Kafka port", "CARDHOST_EMBEDDED_KAFKA_ADDR", busy.Addr().String(), []string{"CARDHOST_EMBEDDED_KAFKA_ADDR", "in use"}, nil, nil},
+		{"no data folder (no HOME)", "CARDHOST_DATA_DIR", "", []string{"CARDHOST_DATA_DIR", "no default data folder"}, nil, nil},
+		{"unreadable TLS certificate", "CARDHOST_HTTP_TLS_CERT", "/nonexistent/cert.pem", []string{"CARDHOST_HTTP_TLS_CERT", "CARDHOST_HTTP_TLS_KEY"}, nil, nil},
+		{"not a database URL", "DATABASE_URL", "postgres://u:s3cret@host:notaport/db", []string{"DATABASE_URL", "not a PostgreSQL connection string"}, []string{"s3cret"}, nil},
 		{"no PostgreSQL", "DATABASE_URL", "postgres://postgres:s3cret@" + closedAddr(t) + "/cardhost_nowhere?sslmode=disable",
-			[]string{"is PostgreSQL running", "/cardhost_nowhere", "DATABASE_URL"}, []string{"s3cret"}},
+			[]string{"is PostgreSQL running", "/cardhost_nowhere", "DATABASE_URL"}, []string{"s3cret"}, nil},
+		{"unknown database role", "DATABASE_URL", "role:cardhost_no_such_role",
+			[]string{"refused the role or database", "DATABASE_URL (--database-url)", "cardhost_no_such_role:xxxxx@"}, []string{"s3cret", "is PostgreSQL running"}, nil},
+		{"no Kafka broker answers (production)", "KAFKA_BROKERS", closedAddr(t),
+			[]string{"no Kafka broker of KAFKA_BROKERS answered within 10s (tried 127.0.0.1:", "KAFKA_BROKERS (--kafka-brokers)"}, []string{strings.Repeat("ab", 32)}, production},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := testEnv(t)
+			testDB := env["DATABASE_URL"]
 			env[tc.key] = tc.value
+			maps.Copy(env, tc.more)
+			if role, ok := strings.CutPrefix(tc.value, "role:"); ok { // the test database's server, another role
+				u, err := url.Parse(testDB)
+				if err != nil {
+					t.Fatal(err)
+				}
+				u.User = url.UserPassword(role, "s3cret")
+				env[tc.key] = u.String()
+			}
 			if tc.key == "CARDHOST_HTTP_TLS_CERT" {
 				env["CARDHOST_HTTP_TLS_KEY"] = "/nonexistent/key.pem"
 			}
 			var out, errOut bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			code := run(ctx, nil, getenvOf(env), &out, &errOut)
+			code := run(ctx, []string{"serve"}, getenvOf(env), &out, &errOut)
 			msg := errOut.String()
 			if code != 2 || strings.Count(strings.TrimSpace(msg), "\n") != 0 {
 				t.Fatalf("exit %d, want 2 and one line:\n%s", code, msg)
@@ -233,8 +277,10 @@ func TestEventsSurviveARestart(t *testing.T) {
 }
 
 // TestREADMETenants runs README's way back from a lost sandbox key, as
-// written (the lost key's id substituted): tenants list, create-key,
-// the key list with the new key, revoke-key. The old key then answers 401.
+// written (the lost key's id substituted), twice in a row: tenants list,
+// create-key, the key list with the new key, revoke-key. The old key then
+// answers 401; the second run makes another key and says the lost one was
+// already revoked, and both new keys work.
 func TestREADMETenants(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs commands")
@@ -251,32 +297,61 @@ func TestREADMETenants(t *testing.T) {
 	if err := json.Unmarshal(body, &keys); err != nil || len(keys.Data) != 1 {
 		t.Fatalf("GET /v1/api-keys: %s", body)
 	}
+	lost := keys.Data[0].ID
 	block, _, _, _ := readmeBlock(t, "tenants")
-	script := strings.ReplaceAll(strings.Join(shellCommands(block), "\n"), "--key key_...", "--key "+keys.Data[0].ID)
-	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "KEY="+app.SandboxKey, "CARDHOST="+app.base())
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("README tenants block failed: %v\n%s", err, out)
-	}
-	for _, want := range []string{"Sandbox", `"name":"laptop"`, "API key " + keys.Data[0].ID + " revoked"} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("README tenants block output lacks %s:\n%s", want, out)
+	script := strings.ReplaceAll(strings.Join(shellCommands(block), "\n"), "--key key_...", "--key "+lost)
+	script += "\necho \"NEWKEY=$KEY\""
+	var newKeys []string
+	for run := 1; run <= 2; run++ {
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), "KEY="+app.SandboxKey, "CARDHOST="+app.base())
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
 		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("README tenants block run %d failed: %v\n%s", run, err, out)
+		}
+		revoked := "API key " + lost + " revoked"
+		if run == 2 {
+			revoked = "API key " + lost + " was already revoked"
+		}
+		for _, want := range []string{"Sandbox", `"name":"laptop"`, revoked} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("README tenants block run %d output lacks %s:\n%s", run, want, out)
+			}
+		}
+		m := regexp.MustCompile(`NEWKEY=(chk_\S+)`).FindStringSubmatch(string(out))
+		if m == nil {
+			t.Fatalf("README tenants block run %d made no key:\n%s", run, out)
+		}
+		newKeys = append(newKeys, m[1])
 	}
 	if status, _ := app.get(t, app.SandboxKey, "/v1/tenant"); status != 401 {
 		t.Fatalf("the revoked key answers %d", status)
 	}
+	for i, k := range newKeys {
+		if status, _ := app.get(t, k, "/v1/tenant"); status != 200 || (i == 1 && k == newKeys[0]) {
+			t.Fatalf("the key made by run %d answers %d", i+1, status)
+		}
+	}
+	// An unknown key is still an error.
+	var tenant struct{ ID string }
+	if _, body := app.get(t, newKeys[0], "/v1/tenant"); json.Unmarshal(body, &tenant) != nil || tenant.ID == "" {
+		t.Fatalf("GET /v1/tenant: %s", body)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"tenants", "revoke-key", "--tenant", tenant.ID, "--key", "key_nope"}, getenvOf(env), &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "not found") {
+		t.Fatalf("revoke-key of an unknown key: exit %d, %q %q; want 1, not found", code, out.String(), errOut.String())
+	}
 }
 
-// TestHelp: `cardhost --help`, `-h`, `help` list the commands (exit 0);
-// a command's -h shows its own flags with their types, not the server's
-// forty settings; serve's -h shows the settings typed, with their
-// defaults and never a value taken from the environment.
+// TestHelp: `cardhost --help`, `-h`, `help` list the commands (exit 0),
+// bare `cardhost` too (on stderr, exit 2); a command's -h shows its own
+// flags with their types, not the server's forty settings (every
+// subcommand: TestSubcommandHelp); serve's -h shows the settings typed,
+// with their defaults and never a value taken from the environment.
 func TestHelp(t *testing.T) {
 	help := func(env map[string]string, args ...string) (int, string) {
 		var out, errOut bytes.Buffer
@@ -306,6 +381,12 @@ func TestHelp(t *testing.T) {
 			t.Errorf("cardhost %v: exit %d, want its own typed flags only:\n%s", args, code, out)
 		}
 	}
+	// Bare cardhost lists the commands too, on stderr, as bad usage (the
+	// go tool's way); the server is cardhost serve.
+	var out0, errOut0 bytes.Buffer
+	if code := run(context.Background(), nil, getenvOf(nil), &out0, &errOut0); code != 2 || out0.Len() != 0 || !strings.Contains(errOut0.String(), "\n  serve ") {
+		t.Errorf("bare cardhost: exit %d, stdout %q, stderr %q; want 2 and the command list on stderr", code, out0.String(), errOut0.String())
+	}
 	secret := strings.Repeat("ab", 32)
 	code, out := help(map[string]string{"CARDHOST_MASTER_KEY": secret, "CARDHOST_DB_TIMEOUT": "7s"}, "serve", "-h")
 	for _, want := range []string{"--db-timeout duration", "--http-addr host:port", "--http-rate-limit int", "(default 2s)", "--mode sandbox|production", "--embedded-kafka-in-production\n"} {
@@ -333,5 +414,76 @@ func TestJSONAnswersEndWithANewline(t *testing.T) {
 		if !bytes.HasSuffix(body, []byte("}\n")) {
 			t.Errorf("GET %s: the answer does not end with a newline: %q", tc.path, body[max(0, len(body)-20):])
 		}
+	}
+}
+
+// TestSubcommandHelp: every subcommand's -h lists exactly its own flags,
+// each typed (booleans bare, as the flag package shows them): a sibling's
+// flag, or the server's settings, fail it. The subcommands are read from
+// each command's usage, so a new one must be added here.
+func TestSubcommandHelp(t *testing.T) {
+	want := map[string]map[string][]string{
+		"tenants": {
+			"create": {"name", "parent", "sandbox", "scopes"}, "list": nil, "create-key": {"name", "scopes", "tenant"},
+			"revoke-key": {"key", "tenant"}, "add-bin": {"bin", "tenant"}, "remove-bin": {"bin", "tenant"}, "bins": {"tenant"},
+			"set": {"default-currency", "idempotency-policy", "tenant"},
+		},
+		"keys": {
+			"list": {"tenant", "type"}, "generate": {"label", "spec", "tenant", "type"},
+			"import": {"component", "component-kcv", "kcv", "label", "spec", "tenant", "type"},
+			"export": {"ref", "under"}, "rotate": {"ref", "retire-after"}, "reindex": nil, "assign": {"ref", "role"}, "roles": nil,
+		},
+		"acquirers": {
+			"add":    {"id", "mac-required", "name", "pin-formats", "zak-ref", "zpk-ref"},
+			"update": {"id", "mac-required", "name", "pin-formats", "zak-ref", "zpk-ref"}, "list": nil,
+		},
+		"funding": {
+			"credit": {"amount", "currency", "operator", "reason", "reference", "tenant"},
+			"debit":  {"amount", "currency", "operator", "reason", "reference", "tenant"},
+		},
+		"ledger":   {"check": nil},
+		"reports":  {"settlement": {"date", "json", "tenant"}},
+		"clearing": {"import": nil},
+		"events":   {"tail": {"from-beginning", "limit", "tenant", "type"}},
+		"migrate":  {"": {"database-url", "db-timeout", "log-format", "log-level"}},
+	}
+	// A command that went past -h would find no database here.
+	env := getenvOf(map[string]string{"DATABASE_URL": "postgres://postgres@" + closedAddr(t) + "/nowhere?sslmode=disable&connect_timeout=2"})
+	flagLine := regexp.MustCompile(`(?m)^  --([a-z0-9-]+)( \S+)?$`)
+	for cmd, subs := range want {
+		if cmd != "migrate" {
+			var usage bytes.Buffer
+			run(context.Background(), []string{cmd, "-h"}, env, &usage, &usage)
+			listed := map[string]bool{}
+			for _, m := range regexp.MustCompile(`cardhost `+cmd+` ([a-z][a-z-]*)`).FindAllStringSubmatch(usage.String(), -1) {
+				listed[m[1]] = true
+			}
+			if len(listed) != len(subs) {
+				t.Errorf("cardhost %s -h lists the subcommands %v; this test knows %d of them", cmd, slices.Sorted(maps.Keys(listed)), len(subs))
+			}
+		}
+		for sub, flags := range subs {
+			args := []string{cmd, sub, "-h"}
+			if sub == "" {
+				args = []string{cmd, "-h"}
+			}
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), args, env, &out, &errOut)
+			var got []string
+			for _, m := range flagLine.FindAllStringSubmatch(errOut.String(), -1) {
+				got = append(got, m[1])
+				if m[2] == "" && !slices.Contains([]string{"sandbox", "mac-required", "json", "from-beginning"}, m[1]) {
+					t.Errorf("cardhost %s -h: --%s has no type", strings.Join(args[:len(args)-1], " "), m[1])
+				}
+			}
+			if code != 0 || !slices.Equal(got, flags) {
+				t.Errorf("cardhost %s: exit %d, flags %v; want exactly %v:\n%s", strings.Join(args, " "), code, got, flags, errOut.String())
+			}
+		}
+	}
+	// A sibling's flag is not taken.
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"acquirers", "list", "--zpk-ref", "key_x"}, env, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "not defined: -zpk-ref") {
+		t.Errorf("acquirers list --zpk-ref: exit %d, %q; want 2, flag not defined", code, errOut.String())
 	}
 }

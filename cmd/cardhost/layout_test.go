@@ -92,7 +92,10 @@ var dependencyRules = map[string]rule{
 	"emv/softhsm":              {emvLeafs, nil},
 	"issuance/postgres":        {join(emvLeafs, []string{"issuance", "issuance/bins", "issuance/ca", "issuance/cvv2", "issuance/ledger", "issuance/lifecycle", "host", "iso", "kafka"}), []string{pgx}},
 	"issuance/postgres/pgtest": {[]string{"issuance/postgres"}, []string{pgx}},
-	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/alias", "issuance/bins", "issuance/ca", "issuance/catalog", "issuance/cvv2", "issuance/reissue", "issuance/dataprep", "issuance/httpsig", "issuance/ledger", "issuance/subaccount", "issuance/webhook", "host", "iso", "kafka"}), []string{fiber, prom}},
+	"issuance/rest":            {join(emvLeafs, []string{"issuance", "issuance/alias", "issuance/bins", "issuance/ca", "issuance/catalog", "issuance/cvv2", "issuance/reissue", "issuance/dataprep", "issuance/httpsig", "issuance/ledger", "issuance/rest/reference", "issuance/subaccount", "issuance/webhook", "host", "iso", "kafka"}), []string{fiber, prom}},
+	// issuance/rest/reference is the /docs page: the vendored renderer and
+	// the server-rendered fallback, standard library only.
+	"issuance/rest/reference": {nil, nil},
 	// issuance/console is the operator console: an HTTP adapter beside
 	// issuance/rest (never importing it: the wiring hands it the REST
 	// server through its own small interface).

@@ -3,7 +3,8 @@
 // without KAFKA_BROKERS, an embedded Kafka broker), plus subcommands for
 // tenants, key ceremonies, the crypto calculator and event tailing.
 //
-//	cardhost [serve] [flags]     run everything (default)
+//	cardhost                     list the commands (as cardhost help; exit 2)
+//	cardhost serve [flags]       run everything
 //	cardhost migrate             create the database and run migrations
 //	cardhost tenants create --name NAME | list | revoke-key ...
 //	cardhost keys ...            key ceremonies
@@ -42,10 +43,10 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `usage: cardhost [command] [flags]
+const usage = `usage: cardhost COMMAND [flags]
 
 commands:
-  serve       run the REST API, the ISO 8583 host and the outbox relay (default)
+  serve       run the REST API, the ISO 8583 host and the outbox relay
   migrate     create the database if missing and apply migrations
   tenants     create | list | create-key | revoke-key | add-bin | remove-bin | bins
   keys        generate | import | list | export | rotate | assign | roles (key ceremonies)
@@ -63,11 +64,19 @@ Run 'cardhost help COMMAND' or 'cardhost COMMAND -h' for a command's flags.
 `
 
 // run is the whole program; main only adds the signal context and the
-// exit code. Exit codes: 0 ok, 1 failure, 2 bad usage.
+// exit code. Exit codes: 0 ok, 1 failure, 2 bad usage. Without a command
+// it lists the commands on stderr and exits 2, as the go tool does
+// (`cardhost help` lists them on stdout, exit 0); the server is `cardhost
+// serve`.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cmd := "serve"
-	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-		cmd, args = args[0], args[1:]
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, args := args[0], args[1:]
+	if strings.HasPrefix(cmd, "-") && cmd != "-h" && cmd != "--help" && cmd != "-help" {
+		fmt.Fprintf(stderr, "cardhost: the command comes first (flags follow it), e.g. cardhost serve %s\n\n%s", cmd, usage)
+		return 2
 	}
 	switch cmd {
 	case "serve":

@@ -211,7 +211,7 @@ func TestProductionModeRefusesWithoutMasterKey(t *testing.T) {
 	env := testEnv(t)
 	env["CARDHOST_MODE"] = "production"
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), nil, getenvOf(env), &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "master key") {
+	if code := run(context.Background(), []string{"serve"}, getenvOf(env), &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "master key") {
 		t.Fatalf("production without a master key: exit %d, %q", code, errOut.String())
 	}
 }
@@ -224,16 +224,17 @@ func TestBadFlags(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{[]string{"--no-such-flag"}, nil, "flag provided but not defined"},
-		{nil, map[string]string{"CARDHOST_MODE": "staging"}, "CARDHOST_MODE"},
-		{nil, map[string]string{"CARDHOST_HTTP_ADDR": "8080"}, "CARDHOST_HTTP_ADDR"},
-		{nil, map[string]string{"CARDHOST_DB_TIMEOUT": "soon"}, "CARDHOST_DB_TIMEOUT"},
-		{nil, map[string]string{"CARDHOST_OUTBOX_RETENTION": "-1h"}, "CARDHOST_OUTBOX_RETENTION"},
-		{nil, map[string]string{"CARDHOST_HTTP_TRUSTED_PROXIES": "10.0.0.0/8, lb.internal"}, "CARDHOST_HTTP_TRUSTED_PROXIES"},
-		{nil, map[string]string{"CARDHOST_HTTP_AUTH_FAILURE_LIMIT": "0"}, "CARDHOST_HTTP_AUTH_FAILURE_LIMIT"},
-		{nil, map[string]string{"CARDHOST_OUTBOX_RETENTION": "forever"}, "CARDHOST_OUTBOX_RETENTION"},
-		{nil, map[string]string{"CARDHOST_OUTBOX_RETENTION": "24h"}, "CARDHOST_OUTBOX_RETENTION"}, // under the Events API's 30 days
-		{nil, map[string]string{"CARDHOST_MASTER_KEY": "", "CARDHOST_ISO_TLS_CERT": "x.pem"}, "CARDHOST_ISO_TLS_KEY"},
+		{[]string{"serve", "--no-such-flag"}, nil, "flag provided but not defined"},
+		{[]string{"--mode", "production"}, nil, "the command comes first (flags follow it), e.g. cardhost serve --mode"},
+		{[]string{"serve"}, map[string]string{"CARDHOST_MODE": "staging"}, "CARDHOST_MODE"},
+		{[]string{"serve"}, map[string]string{"CARDHOST_HTTP_ADDR": "8080"}, "CARDHOST_HTTP_ADDR"},
+		{[]string{"serve"}, map[string]string{"CARDHOST_DB_TIMEOUT": "soon"}, "CARDHOST_DB_TIMEOUT"},
+		{[]string{"serve"}, map[string]string{"CARDHOST_OUTBOX_RETENTION": "-1h"}, "CARDHOST_OUTBOX_RETENTION"},
+		{[]string{"serve"}, map[string]string{"CARDHOST_HTTP_TRUSTED_PROXIES": "10.0.0.0/8, lb.internal"}, "CARDHOST_HTTP_TRUSTED_PROXIES"},
+		{[]string{"serve"}, map[string]string{"CARDHOST_HTTP_AUTH_FAILURE_LIMIT": "0"}, "CARDHOST_HTTP_AUTH_FAILURE_LIMIT"},
+		{[]string{"serve"}, map[string]string{"CARDHOST_OUTBOX_RETENTION": "forever"}, "CARDHOST_OUTBOX_RETENTION"},
+		{[]string{"serve"}, map[string]string{"CARDHOST_OUTBOX_RETENTION": "24h"}, "CARDHOST_OUTBOX_RETENTION"}, // under the Events API's 30 days
+		{[]string{"serve"}, map[string]string{"CARDHOST_MASTER_KEY": "", "CARDHOST_ISO_TLS_CERT": "x.pem"}, "CARDHOST_ISO_TLS_KEY"},
 		{[]string{"frobnicate"}, nil, "unknown command"},
 		{[]string{"crypto", "decrypt"}, nil, "cardhost crypto: unknown subcommand"},
 	} {
@@ -256,7 +257,8 @@ func TestCryptoSubcommand(t *testing.T) {
 }
 
 // TestREADMETour runs the tour block of README.md, as written, against a
-// running cardhost (ports substituted), so the README stays true.
+// running cardhost (ports substituted), twice in a row, so the README
+// stays true.
 func TestREADMETour(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs commands")
@@ -277,16 +279,18 @@ func TestREADMETour(t *testing.T) {
 		line = strings.ReplaceAll(line, "127.0.0.1:8583", app.ISOAddr())
 		script = append(script, line)
 	}
-	cmd := exec.Command("bash", "-euo", "pipefail", "-c", strings.Join(script, "\n"))
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "KEY="+key, "CARDHOST_EMBEDDED_KAFKA_ADDR="+app.Brokers()[0])
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("README tour failed: %v\n%s", err, out)
-	}
-	for _, want := range []string{`"name":"Sandbox"`, `"status":"ok"`, "3 sent, 3 answered", `"type":"tenant.created"`} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("README tour output lacks %s:\n%s", want, out)
+	for run := 1; run <= 2; run++ { // twice in a row: the tour changes nothing it needs
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", strings.Join(script, "\n"))
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), "KEY="+key, "CARDHOST_EMBEDDED_KAFKA_ADDR="+app.Brokers()[0])
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("README tour run %d failed: %v\n%s", run, err, out)
+		}
+		for _, want := range []string{`"name":"Sandbox"`, `"status":"ok"`, "3 sent, 3 answered", `"type":"tenant.created"`} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("README tour run %d output lacks %s:\n%s", run, want, out)
+			}
 		}
 	}
 }
@@ -349,7 +353,7 @@ func TestREADMEWalk(t *testing.T) {
 
 // TestREADMETermsim runs README's termsim block (build, a card exported for
 // the simulator, one authorization, every scenario, a short load with the
-// baseline) against a running cardhost, ports substituted.
+// baseline) against a running cardhost, ports substituted, twice in a row.
 func TestREADMETermsim(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs commands")
@@ -371,16 +375,19 @@ func TestREADMETermsim(t *testing.T) {
 		line = strings.ReplaceAll(line, "--perso ada.json", "--perso $BIN/ada.json")
 		script = append(script, line)
 	}
-	cmd := exec.Command("bash", "-euo", "pipefail", "-c", strings.Join(script, "\n"))
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "KEY="+app.SandboxKey, "CARDHOST="+app.base(), "BIN="+t.TempDir())
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("README termsim block failed: %v\n%s", err, out)
-	}
-	for _, want := range []string{"approved", "host/bare throughput"} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("README termsim output lacks %q:\n%s", want, out)
+	bin := t.TempDir()
+	for run := 1; run <= 2; run++ { // twice in a row, in the same folder: a new card each run
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", strings.Join(script, "\n"))
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), "KEY="+app.SandboxKey, "CARDHOST="+app.base(), "BIN="+bin)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("README termsim block run %d failed: %v\n%s", run, err, out)
+		}
+		for _, want := range []string{"approved", "host/bare throughput"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("README termsim run %d output lacks %q:\n%s", run, want, out)
+			}
 		}
 	}
 }

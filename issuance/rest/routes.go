@@ -37,7 +37,8 @@ func (s *Server) routeTable() []route {
 		{get, "/readyz", s.readyz, operation{ID: "readyz", Summary: "Readiness: PostgreSQL and Kafka reachable", Tag: "operations", Public: true, Response: readyResponse{}}},
 		{get, "/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})), operation{ID: "metrics", Summary: "Prometheus metrics", Tag: "operations", Public: true, ContentType: "text/plain"}},
 		{get, "/openapi.json", s.serveOpenAPI, operation{ID: "openapi", Summary: "This OpenAPI 3.1 document", Tag: "operations", Public: true, ContentType: "application/json"}},
-		{get, "/docs", s.serveDocs, operation{ID: "apiDocs", Summary: "The API reference: this document as a readable page", Tag: "operations", Public: true, ContentType: "text/html"}},
+		{get, "/docs", s.serveDocs, operation{ID: "apiDocs", Summary: "The API reference: this document as a readable page", Tag: "operations", Public: true, ContentType: "text/html",
+			Query: []queryParam{{Name: "static", Type: "string", Doc: "any value: the reference rendered on the server alone, without the renderer's script"}}}},
 		{get, "/", s.serveIndex, operation{ID: "apiIndex", Summary: "Where to start: links to the API reference and the OpenAPI document", Tag: "operations", Public: true, ContentType: "text/html"}},
 
 		// The tenant and its API keys (tenant.go).
@@ -225,6 +226,8 @@ func (s *Server) registerRoutes() {
 		}
 		s.app.Add(r.method, r.path, append(chain, r.handler)...)
 	}
+	// The reference page's renderer: an asset of /docs, not an operation.
+	s.app.Get(docsScriptPath, s.serveDocsScript)
 }
 
 func (s *Server) sandboxOnly(c *fiber.Ctx) error {

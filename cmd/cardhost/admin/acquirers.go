@@ -86,7 +86,11 @@ func formatList(fs []pinblock.Format) string {
 func Acquirers(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
 	var id, name, zpk, zak, formats *string
 	var macRequired *bool
-	sub, env, fs, code := command("acquirers", acquirersUsage, []string{"add", "update", "list"}, args, load, stderr, func(fs *flag.FlagSet) {
+	sub, env, fs, code := command("acquirers", acquirersUsage, map[string][]string{
+		"add":    {"id", "name", "zpk-ref", "zak-ref", "mac-required", "pin-formats"},
+		"update": {"id", "name", "zpk-ref", "zak-ref", "mac-required", "pin-formats"},
+		"list":   nil,
+	}, args, load, stderr, func(fs *flag.FlagSet) {
 		id = fs.String("id", "", "field 32 value, 1 to 11 digits")
 		name = fs.String("name", "", "acquirer name")
 		zpk = fs.String("zpk-ref", "", "reference of the acquirer's zone PIN key (type ZPK, shared)")

@@ -40,7 +40,7 @@ func Clearing(ctx context.Context, args []string, load Load, stdout, stderr io.W
 	if len(args) >= 2 && args[0] == "import" && !strings.HasPrefix(args[1], "-") {
 		name, args = args[1], append([]string{args[0]}, args[2:]...)
 	}
-	_, env, fs, code := command("clearing", clearingUsage, []string{"import"}, args, load, stderr, func(*flag.FlagSet) {})
+	_, env, fs, code := command("clearing", clearingUsage, map[string][]string{"import": nil}, args, load, stderr, func(*flag.FlagSet) {})
 	if code >= 0 {
 		return code
 	}

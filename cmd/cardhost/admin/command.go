@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
+	"strings"
 )
 
 // subcommand splits `cardhost NAME SUB args...` and makes SUB's flag set.
@@ -30,15 +32,31 @@ func subcommand(name, usage string, args []string, stderr io.Writer, known ...st
 	return sub, args[1:], fs, -1
 }
 
-// command reads `cardhost NAME SUB [flags]`: subcommand, then SUB's flags
-// as define defines them, read with the configuration by parse. It
-// returns code -1 to go on; otherwise the command ends with that code.
-func command(name, usage string, known []string, args []string, load Load, stderr io.Writer, define func(fs *flag.FlagSet)) (sub string, env Env, fs *flag.FlagSet, code int) {
-	sub, args, fs, code = subcommand(name, usage, args, stderr, known...)
+// command reads `cardhost NAME SUB [flags]`: subcommand, then SUB's flags,
+// read with the configuration by parse. define defines every flag of the
+// command; subs names the subcommands (its keys) and the flags each takes,
+// so that SUB's flag set, and so its -h, holds its own flags only (a
+// sibling's flag is refused as undefined; a flag SUB does not take keeps
+// its default). An entry "name=text" gives the flag SUB's own help text.
+// It returns code -1 to go on; otherwise the command ends with that code.
+func command(name, usage string, subs map[string][]string, args []string, load Load, stderr io.Writer, define func(fs *flag.FlagSet)) (sub string, env Env, fs *flag.FlagSet, code int) {
+	sub, args, fs, code = subcommand(name, usage, args, stderr, slices.Sorted(maps.Keys(subs))...)
 	if code >= 0 {
 		return sub, env, fs, code
 	}
-	define(fs)
+	all := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	define(all)
+	for _, entry := range subs[sub] {
+		n, text, own := strings.Cut(entry, "=")
+		f := all.Lookup(n)
+		if f == nil {
+			panic("admin: cardhost " + name + " " + sub + " takes --" + n + ", which is not defined")
+		}
+		if !own {
+			text = f.Usage
+		}
+		fs.Var(f.Value, f.Name, text)
+	}
 	env, code = parse(load, fs, args, stderr)
 	return sub, env, fs, code
 }

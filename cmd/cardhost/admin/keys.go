@@ -76,6 +76,19 @@ func parseRetireAfter(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// keysFlags are the subcommands of `cardhost keys` and the flags each
+// takes (its -h shows these only).
+var keysFlags = map[string][]string{
+	"list":     {"type", "tenant"},
+	"generate": {"type", "spec", "tenant", "label"},
+	"import":   {"type", "component", "component-kcv", "kcv", "spec", "tenant", "label"},
+	"export":   {"ref", "under"},
+	"rotate":   {"ref", "retire-after"},
+	"reindex":  nil,
+	"assign":   {"role", "ref"},
+	"roles":    nil,
+}
+
 // Keys is `cardhost keys ...`: key ceremonies against the database key
 // store through the software HSM. Key values are never printed. Exit codes:
 // 0 done, 1 failure (database, HSM), 2 bad input (flags, KCV mismatch,
@@ -83,8 +96,7 @@ func parseRetireAfter(s string) (time.Duration, error) {
 func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
 	var typ, spec, tenant, label, ref, under, retire, role, kcv *string
 	var components, componentKCVs multiFlag
-	subs := []string{"list", "generate", "import", "export", "rotate", "reindex", "assign", "roles"}
-	sub, env, fs, code := command("keys", keysUsage, subs, args, load, stderr, func(fs *flag.FlagSet) {
+	sub, env, fs, code := command("keys", keysUsage, keysFlags, args, load, stderr, func(fs *flag.FlagSet) {
 		typ = fs.String("type", "", "key type: IMK-AC, IMK-SMI, IMK-SMC, CVK, PVK, ZPK, ZAK, KEK, CA, ECDH, PAN-DEK, PAN-IDX")
 		spec = fs.String("spec", "", "algorithm and size (TDES2, TDES3, AES128, AES256, HMAC-SHA256, EC-P256); default: the type's")
 		tenant = fs.String("tenant", "", "owning tenant (empty: shared by every tenant)")
@@ -93,9 +105,9 @@ func Keys(ctx context.Context, args []string, load Load, stdout, stderr io.Write
 		under = fs.String("under", "", "reference of the AES KEK (transport key) to export under")
 		retire = fs.String("retire-after", "", "how long the old version still verifies, e.g. 720h or 90d (default: its expiry, or 90 days)")
 		role = fs.String("role", "", "platform role: pan-dek, pan-idx, ca, ecdh")
-		kcv = fs.String("kcv", "", "check value of the combined key (import; required)")
-		fs.Var(&components, "component", "one clear key component in hex (import; repeat for each custodian)")
-		fs.Var(&componentKCVs, "component-kcv", "check value of each component, in order (import; optional)")
+		kcv = fs.String("kcv", "", "check value of the combined key (required)")
+		fs.Var(&components, "component", "one clear key component in hex (repeat for each custodian)")
+		fs.Var(&componentKCVs, "component-kcv", "check value of each component, in order (optional)")
 	})
 	if code >= 0 {
 		return code

@@ -43,7 +43,7 @@ func Money(ctx context.Context, cmd string, args []string, load Load, stdout, st
 func Funding(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
 	var tenant, currency, reference, operator, reason *string
 	var amount *int64
-	sub, env, fs, code := command("funding", fundingUsage, []string{"credit", "debit"}, args, load, stderr, func(fs *flag.FlagSet) {
+	sub, env, fs, code := command("funding", fundingUsage, map[string][]string{"credit": {"tenant", "currency", "amount", "reference", "operator", "reason"}, "debit": {"tenant", "currency", "amount", "reference", "operator", "reason"}}, args, load, stderr, func(fs *flag.FlagSet) {
 		tenant = fs.String("tenant", "", "tenant id")
 		currency = fs.String("currency", "", "ISO 4217 alpha code")
 		amount = fs.Int64("amount", 0, "minor units, positive")
@@ -112,7 +112,7 @@ with its hold or posting. Prints what is wrong and exits 1 if anything is.
 // Ledger is `cardhost ledger check`. Exit codes: 0 consistent, 1 a
 // violation (or a failure to read), 2 bad input.
 func Ledger(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
-	_, env, fs, code := command("ledger", ledgerUsage, []string{"check"}, args, load, stderr, func(*flag.FlagSet) {})
+	_, env, fs, code := command("ledger", ledgerUsage, map[string][]string{"check": nil}, args, load, stderr, func(*flag.FlagSet) {})
 	if code >= 0 {
 		return code
 	}
@@ -154,7 +154,7 @@ authorization, and the net owed to the networks. Every tenant unless
 func Reports(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
 	var date, tenant *string
 	var asJSON *bool
-	_, env, fs, code := command("reports", reportsUsage, []string{"settlement"}, args, load, stderr, func(fs *flag.FlagSet) {
+	_, env, fs, code := command("reports", reportsUsage, map[string][]string{"settlement": {"date", "tenant", "json"}}, args, load, stderr, func(fs *flag.FlagSet) {
 		date = fs.String("date", "", "the day, YYYY-MM-DD (UTC)")
 		tenant = fs.String("tenant", "", "one tenant's records (default: every tenant)")
 		asJSON = fs.Bool("json", false, "print the report as JSON")

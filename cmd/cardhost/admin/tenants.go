@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/cardhost/cardhost/cmd/cardhost/sandbox"
 	"github.com/cardhost/cardhost/issuance"
@@ -31,21 +32,33 @@ const tenantsUsage = `usage:
 (database flags as for serve: --database-url or DATABASE_URL)
 `
 
+// tenantsFlags are the subcommands of `cardhost tenants` and the flags
+// each takes (its -h shows these only).
+var tenantsFlags = map[string][]string{
+	"create":     {"name=tenant name", "sandbox", "parent", "scopes=comma-separated scopes of its first API key (reveal)"},
+	"list":       nil,
+	"create-key": {"tenant", "name=API key name (shown in the key list)", "scopes"},
+	"revoke-key": {"tenant", "key"},
+	"add-bin":    {"tenant", "bin"},
+	"remove-bin": {"tenant", "bin"},
+	"bins":       {"tenant"},
+	"set":        {"tenant", "idempotency-policy", "default-currency"},
+}
+
 // Tenants is `cardhost tenants ...`: operator commands run against the
 // database directly (no server needed).
 func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Writer) int {
 	var name, scopes, tenant, key, bin, parent, policy, currency *string
 	var sandbox *bool
-	// Unknown subcommands are refused after the flags are read.
-	sub, env, _, code := command("tenants", tenantsUsage, nil, args, load, stderr, func(fs *flag.FlagSet) {
-		name = fs.String("name", "", "tenant name (create) or API key name (create-key)")
+	sub, env, _, code := command("tenants", tenantsUsage, tenantsFlags, args, load, stderr, func(fs *flag.FlagSet) {
+		name = fs.String("name", "", "name")
 		scopes = fs.String("scopes", "", "comma-separated API key scopes (reveal)")
 		tenant = fs.String("tenant", "", "tenant id")
 		key = fs.String("key", "", "API key id (key_...)")
 		bin = fs.String("bin", "", "BIN range: the IIN prefix (6 to 8 digits) every card number of the range starts with")
-		parent = fs.String("parent", "", "create: make the tenant a sub-account of this tenant (docs/api.md, Sub-accounts)")
-		policy = fs.String("idempotency-policy", "", "set: optional, or required (every idempotent operation needs an Idempotency-Key)")
-		currency = fs.String("default-currency", "", "set: the ISO 4217 currency of card products created without one")
+		parent = fs.String("parent", "", "make the tenant a sub-account of this tenant (docs/api.md, Sub-accounts)")
+		policy = fs.String("idempotency-policy", "", "optional, or required (every idempotent operation needs an Idempotency-Key)")
+		currency = fs.String("default-currency", "", "the ISO 4217 currency of card products created without one")
 		sandbox = fs.Bool("sandbox", false, "mark the tenant as a sandbox tenant (simulator endpoints, reveal); refused in production mode")
 	})
 	if code >= 0 {
@@ -54,12 +67,6 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 	var sc []string
 	if *scopes != "" {
 		sc = strings.Split(*scopes, ",")
-	}
-	switch sub {
-	case "create", "list", "create-key", "revoke-key", "add-bin", "remove-bin", "bins", "set":
-	default:
-		fmt.Fprintf(stderr, "cardhost tenants: unknown subcommand %q\n%s", sub, tenantsUsage)
-		return 2
 	}
 	if (sub == "create" && *name == "") || (sub == "create-key" && (*tenant == "" || *name == "")) || (sub == "revoke-key" && (*tenant == "" || *key == "")) ||
 		((sub == "add-bin" || sub == "remove-bin" || sub == "set") && (*tenant == "" || (sub != "set" && *bin == ""))) {
@@ -129,7 +136,16 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 		}
 		fmt.Fprintf(stdout, "API key %s (%s) for tenant %s (shown only now):\n\n  %s\n\n", k.ID, k.Name, k.TenantID, secret)
 	case "revoke-key":
-		if err := svc.RevokeAPIKey(ctx, *tenant, *key); err != nil {
+		err := svc.RevokeAPIKey(ctx, *tenant, *key)
+		if errors.Is(err, issuance.ErrNotFound) {
+			// Revoking again is done already: say so (exit 0), so that a
+			// runbook may be run twice; an unknown key stays an error.
+			if at := revokedAt(ctx, svc, *tenant, *key); at != nil {
+				fmt.Fprintf(stdout, "API key %s was already revoked (%s)\n", *key, at.UTC().Format(time.RFC3339))
+				return 0
+			}
+		}
+		if err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "API key %s revoked\n", *key)
@@ -150,6 +166,21 @@ func Tenants(ctx context.Context, args []string, load Load, stdout, stderr io.Wr
 		return binRanges(ctx, sub, catalog.New(issuance.Deps{Catalog: db, Logger: env.Log}), *tenant, *bin, stdout, fail)
 	}
 	return 0
+}
+
+// revokedAt is when the tenant's key keyID was revoked; nil when the
+// tenant has no such key, it is not revoked, or the keys cannot be read.
+func revokedAt(ctx context.Context, svc *issuance.Service, tenantID, keyID string) *time.Time {
+	keys, err := svc.APIKeys(ctx, tenantID)
+	if err != nil {
+		return nil
+	}
+	for _, k := range keys {
+		if k.ID == keyID {
+			return k.RevokedAt
+		}
+	}
+	return nil
 }
 
 // createSubAccount runs `tenants create --parent`: a sub-account of the

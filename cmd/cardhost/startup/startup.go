@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -37,6 +38,7 @@ var (
 	MasterKeySetting     = Setting{"CARDHOST_MASTER_KEY", "master-key"}
 	MasterKeyFileSetting = Setting{"CARDHOST_MASTER_KEY_FILE", "master-key-file"}
 	DatabaseURLSetting   = Setting{"DATABASE_URL", "database-url"}
+	KafkaBrokersSetting  = Setting{"KAFKA_BROKERS", "kafka-brokers"}
 )
 
 // Problem is a start-up failure that the operator fixes by changing a
@@ -119,6 +121,9 @@ func Database(dbURL string, err error) error {
 		return err
 	case errors.As(err, &parseErr) || strings.HasPrefix(err.Error(), "parsing DATABASE_URL"):
 		return &Problem{What: "DATABASE_URL is not a PostgreSQL connection string", Fix: "set " + DatabaseURLSetting.String() + " to a URL such as postgres://user@host:5432/cardhost", Err: err}
+	case refusedRole(err, connErr):
+		return &Problem{What: "the PostgreSQL server refused the role or database of DATABASE_URL " + RedactURL(dbURL),
+			Fix: "set " + DatabaseURLSetting.String() + " to a role (user), password and database it accepts, or create them there (createuser, GRANT)", Err: err}
 	case !errors.As(err, &connErr) && !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, context.DeadlineExceeded):
 		return err // connected: a migration or another fault, not a setting
 	}
@@ -128,6 +133,49 @@ func Database(dbURL string, err error) error {
 		what = "nothing accepts connections for the database " + RedactURL(dbURL)
 	}
 	return &Problem{What: what, Fix: fix, Err: err}
+}
+
+// refusedRole reports whether PostgreSQL answered, and refused the role,
+// its password or the database (SQLSTATE class 28, 3D000), or refused the
+// role the right to connect or to create the database (42501 while
+// connecting or creating it): a setting to change, not a server to start.
+func refusedRole(err error, connErr *pgconn.ConnectError) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	connecting := errors.As(err, &connErr) || strings.HasPrefix(err.Error(), "creating database")
+	return strings.HasPrefix(pgErr.Code, "28") || pgErr.Code == "3D000" || pgErr.Code == "42501" && connecting
+}
+
+// Kafka checks, for a production start, that some broker of KAFKA_BROKERS
+// answers within timeout (ping asks them; outbox.Ping): the relay would
+// otherwise retry unreachable brokers for ever, half-started. When none
+// answers it returns a *Problem naming KAFKA_BROKERS and the brokers
+// tried (addresses only).
+func Kafka(ctx context.Context, brokers []string, timeout time.Duration, ping func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := ping(ctx)
+	if err == nil {
+		return nil
+	}
+	tried := make([]string, len(brokers))
+	for i, b := range brokers {
+		tried[i] = b[strings.LastIndex(b, "@")+1:] // never a user:password@ someone put there
+	}
+	return &Problem{What: fmt.Sprintf("no Kafka broker of KAFKA_BROKERS answered within %s (tried %s)", timeout, strings.Join(tried, ", ")),
+		Fix: "start Kafka there or set " + KafkaBrokersSetting.String() + " to brokers that answer", Err: errors.New(redactAt(err.Error(), brokers, tried))}
+}
+
+// redactAt replaces each broker as given by its address alone in s.
+func redactAt(s string, brokers, addrs []string) string {
+	for i, b := range brokers {
+		if b != addrs[i] {
+			s = strings.ReplaceAll(s, b, addrs[i])
+		}
+	}
+	return s
 }
 
 // AddrInUse turns a listen error into a *Problem naming the setting of

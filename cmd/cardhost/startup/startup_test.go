@@ -1,10 +1,15 @@
 package startup
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 func TestRedactURL(t *testing.T) {
@@ -48,5 +53,58 @@ func TestAddrInUse(t *testing.T) {
 	other := errors.New("permission denied")
 	if err := AddrInUse("ISO 8583", ":8583", s, other); err != other {
 		t.Errorf("another error became %v", err)
+	}
+}
+
+// TestDatabaseRefused: PostgreSQL answered and refused the role, its
+// password or the database: a setting (DATABASE_URL without password),
+// not a question whether PostgreSQL runs. A privilege refused after
+// connecting (a migration) is not a setting.
+func TestDatabaseRefused(t *testing.T) {
+	const url = "postgres://nobody:s3cret@db:5432/cardhost"
+	for _, tc := range []struct {
+		name    string
+		err     error
+		problem bool
+	}{
+		{"unknown role", fmt.Errorf("connecting to database: %w", &pgconn.PgError{Severity: "FATAL", Code: "28000", Message: `role "nobody" does not exist`}), true},
+		{"wrong password", fmt.Errorf("connecting to database: %w", &pgconn.PgError{Severity: "FATAL", Code: "28P01", Message: `password authentication failed for user "nobody"`}), true},
+		{"no database", fmt.Errorf("connecting to database: %w", &pgconn.PgError{Severity: "FATAL", Code: "3D000", Message: `database "cardhost" does not exist`}), true},
+		{"may not create the database", fmt.Errorf(`creating database "cardhost": %w`, &pgconn.PgError{Code: "42501", Message: "permission denied to create database"}), true},
+		{"a migration refused", fmt.Errorf("applying migration 12: %w", &pgconn.PgError{Code: "42501", Message: "permission denied for schema public"}), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Database(url, tc.err)
+			if !tc.problem {
+				if err != tc.err {
+					t.Fatalf("became %v", err)
+				}
+				return
+			}
+			msg := err.Error()
+			if !IsProblem(err) || !strings.Contains(msg, "refused the role or database of DATABASE_URL postgres://nobody:xxxxx@db:5432/cardhost") ||
+				!strings.Contains(msg, "DATABASE_URL (--database-url)") || strings.Contains(msg, "s3cret") || strings.Contains(msg, "PostgreSQL running") {
+				t.Fatalf("%v", err)
+			}
+		})
+	}
+}
+
+// TestKafka: no broker answering is a problem naming KAFKA_BROKERS and
+// the addresses tried, never credentials; an answer is nil.
+func TestKafka(t *testing.T) {
+	brokers := []string{"u:s3cret@k1:9092", "k2:9092"}
+	err := Kafka(context.Background(), brokers, time.Second, func(ctx context.Context) error {
+		if _, ok := ctx.Deadline(); !ok {
+			t.Error("no deadline")
+		}
+		return errors.New("dial tcp u:s3cret@k1:9092: no such host")
+	})
+	if msg := fmt.Sprint(err); !IsProblem(err) || !strings.Contains(msg, "KAFKA_BROKERS (--kafka-brokers)") || !strings.Contains(msg, "tried k1:9092, k2:9092") ||
+		!strings.Contains(msg, "within 1s") || strings.Contains(msg, "s3cret") {
+		t.Fatalf("%v", err)
+	}
+	if err := Kafka(context.Background(), brokers, time.Second, func(context.Context) error { return nil }); err != nil {
+		t.Fatalf("a broker answered: %v", err)
 	}
 }

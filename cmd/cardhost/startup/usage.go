@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,17 +105,43 @@ func settingType(name, def string) string {
 	return "string"
 }
 
-// Usage is the -h of a command: with settings (serve, migrate) it shows
-// every flag, the settings among them; otherwise the command's own flags
-// only, and a line saying that it reads the server's settings too.
-func Usage(fs *flag.FlagSet, settings bool) {
+// usageSettings are the settings a command's -h shows beside its own
+// flags, by flag set name: nil shows every setting (serve); a command not
+// listed shows none.
+var usageSettings = map[string][]string{"cardhost serve": nil, "cardhost migrate": {"database-url", "db-timeout", "log-level", "log-format"}}
+
+// Usage is the -h of a command, by its flag set's name. For serve it shows
+// every flag, the settings among them. Otherwise it shows the command's
+// own flags (those that are not settings) and the settings it reads
+// (migrate's database and log settings), then a line saying that it
+// accepts the server's other settings too.
+func Usage(fs *flag.FlagSet) {
 	w := fs.Output()
-	if settings {
+	settings, ok := usageSettings[fs.Name()]
+	if ok && settings == nil {
 		fmt.Fprintf(w, "usage: %s [flags]\n\nEvery flag is also an environment variable (flags win); `cardhost config` prints them as a table.\n\nflags:\n", fs.Name())
 		PrintFlags(w, fs, nil)
 		return
 	}
-	fmt.Fprintf(w, "usage: %s [flags]\n\nflags:\n", fs.Name())
-	PrintFlags(w, fs, func(f *flag.Flag) bool { _, ok := f.Value.(SettingValue); return !ok })
-	fmt.Fprintln(w, "\nIt reads the server's settings too (DATABASE_URL, CARDHOST_MASTER_KEY_FILE, KAFKA_BROKERS...), from the environment or as flags: `cardhost serve -h` and `cardhost config` list them.")
+	shown := func(f *flag.Flag) bool {
+		_, setting := f.Value.(SettingValue)
+		return !setting || slices.Contains(settings, f.Name)
+	}
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		if shown(f) {
+			n++
+		}
+	})
+	if n == 0 {
+		fmt.Fprintf(w, "usage: %s\n\nIt takes no flags of its own.\n", fs.Name())
+	} else {
+		fmt.Fprintf(w, "usage: %s [flags]\n\nflags:\n", fs.Name())
+		PrintFlags(w, fs, shown)
+	}
+	other := ""
+	if len(settings) > 0 {
+		other = "other "
+	}
+	fmt.Fprintln(w, "\nIt reads the server's "+other+"settings too (DATABASE_URL, CARDHOST_MASTER_KEY_FILE, KAFKA_BROKERS...), from the environment or as flags: `cardhost serve -h` and `cardhost config` list them.")
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -47,6 +48,32 @@ type Runner struct {
 
 	mu       sync.Mutex
 	products map[string]string // "VISA/18/USD" -> product id
+	runTag   string            // the digits Merchant puts for #, chosen once
+}
+
+// Merchant returns field 42 for a scenario's merchant m: each # becomes a
+// digit chosen once per Runner (random), so that a scenario that gets its
+// merchant blocked on purpose (the host's BIN-attack guard keeps a block
+// for 30 minutes) finds a merchant of its own again in the next replay
+// against the same host. Safe for concurrent use.
+func (r *Runner) Merchant(m string) string {
+	if !strings.Contains(m, "#") {
+		return m
+	}
+	r.mu.Lock()
+	if r.runTag == "" {
+		r.runTag = fmt.Sprintf("%015d", rand.Uint64N(1e15))
+	}
+	tag := r.runTag
+	r.mu.Unlock()
+	b := []byte(m)
+	for i, n := 0, 0; i < len(b); i++ {
+		if b[i] == '#' {
+			b[i] = tag[n]
+			n++
+		}
+	}
+	return string(b)
 }
 
 // Check is one expectation of a step and what came back.
@@ -132,7 +159,7 @@ func (r *Runner) Run(ctx context.Context, sc *Scenario) (*ScenarioResult, error)
 	run := &scenarioRun{r: r, sc: sc, cards: map[string]*terminal.Card{}, steps: map[string]*stepState{}}
 	tc := r.Terminal
 	if sc.Setup.Merchant != "" {
-		tc.MerchantID = sc.Setup.Merchant
+		tc.MerchantID = r.Merchant(sc.Setup.Merchant)
 	}
 	term, err := terminal.NewTerminal(tc)
 	if err != nil {
@@ -618,7 +645,7 @@ func (run *scenarioRun) buildAuth(kind string, a *AuthStep, card *terminal.Card)
 		typ, accounts = terminal.TxnType(a.ProcessingCode[:2]), a.ProcessingCode[2:]
 	}
 	o := terminal.TxnOptions{Type: typ, AccountTypes: accounts, AcquirerID: a.Acquirer, Currency: a.Currency, Country: a.Country, MCC: a.MCC, ECI: a.ECI, CAVV: a.CAVV,
-		Partial: a.Partial, MTI: a.MTI, Expiry: a.Expiry, WrongTrackCVV: a.WrongCVV, Field22: a.Field22, MerchantID: a.Merchant}
+		Partial: a.Partial, MTI: a.MTI, Expiry: a.Expiry, WrongTrackCVV: a.WrongCVV, Field22: a.Field22, MerchantID: run.r.Merchant(a.Merchant)}
 	if a.Expiry == "none" {
 		o.Expiry, o.NoExpiry = "", true
 	}

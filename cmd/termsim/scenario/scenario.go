@@ -45,8 +45,9 @@ type Setup struct {
 	// card-not-present requests fail verification on purpose stands at a
 	// merchant of its own, so that the failures of all the scenarios of a
 	// replay do not add up at one merchant to the host's merchant guard
-	// threshold (docs/termsim.md, "setup.merchant"). A step's merchant
-	// still wins.
+	// threshold (docs/termsim.md, "setup.merchant"). Each # is a digit of
+	// the replay's own, so that the failures of two replays do not add up
+	// either (Runner.Merchant). A step's merchant still wins.
 	Merchant string `yaml:"merchant"`
 }
 
@@ -204,7 +205,8 @@ type AuthStep struct {
 	// Expiry sends this YYMM in field 14 instead of the card's; none
 	// leaves field 14 out of a manual or e-commerce request.
 	Expiry string `yaml:"expiry"`
-	// Merchant is field 42 instead of the terminal's.
+	// Merchant is field 42 instead of the terminal's (# as in
+	// Setup.Merchant).
 	Merchant string `yaml:"merchant"`
 	// WrongCVV puts a wrong CVV (iCVV for chip) in track 2.
 	WrongCVV bool `yaml:"wrong_cvv"`
@@ -505,9 +507,10 @@ func yamlErrLine(err error) int {
 }
 
 // validMerchant reports whether m may be field 42: up to 15 letters,
-// digits or spaces ("" for the terminal's).
+// digits or spaces ("" for the terminal's), and # for a digit of the
+// replay's own (Runner.Merchant).
 func validMerchant(m string) bool {
-	return len(m) <= 15 && iso.Alphanumeric(strings.ReplaceAll(m, " ", ""))
+	return len(m) <= 15 && iso.Alphanumeric(strings.NewReplacer(" ", "", "#", "").Replace(m))
 }
 
 // at returns a node standing for a position (for errors about decoded
@@ -523,7 +526,7 @@ func (sc *Scenario) check(d *strictDecoder, root *yaml.Node) {
 		sc.checkCard(d, c)
 	}
 	if !validMerchant(sc.Setup.Merchant) {
-		d.errorf(at(sc.Setup.Line, sc.Setup.Column), "setup.merchant (field 42) must be up to 15 letters, digits or spaces")
+		d.errorf(at(sc.Setup.Line, sc.Setup.Column), "setup.merchant (field 42) must be up to 15 letters, digits, spaces or #")
 	}
 	ids := map[string]*Step{}
 	for i := range sc.Steps {
@@ -855,7 +858,7 @@ func (sc *Scenario) checkAuth(d *strictDecoder, kind string, a *AuthStep, card *
 		d.errorf(n, "%s: expiry must be YYMM or none", kind)
 	}
 	if !validMerchant(a.Merchant) {
-		d.errorf(n, "%s: merchant (field 42) must be up to 15 letters, digits or spaces", kind)
+		d.errorf(n, "%s: merchant (field 42) must be up to 15 letters, digits, spaces or #", kind)
 	}
 	if !slices.Contains([]string{"", "right", "wrong"}, a.PIN) && (len(a.PIN) < 4 || len(a.PIN) > 12 || !digit.N(a.PIN, len(a.PIN))) {
 		d.errorf(n, "%s: pin must be right, wrong or 4 to 12 digits", kind)

@@ -167,7 +167,7 @@ steps:
 steps:
   - auth: {card: a}
     expect: {code: "00"}
-`, []string{"2:3: setup.merchant (field 42) must be up to 15 letters, digits or spaces"}},
+`, []string{"2:3: setup.merchant (field 42) must be up to 15 letters, digits, spaces or #"}},
 		{"not yaml", "steps: [\n", []string{"not valid YAML/JSON"}},
 		{"no steps", "setup: {cards: {a: {}}}\n", []string{"at least one step"}},
 		{"duplicate key", "steps:\n  - echo: {}\n    echo: {}\n", []string{`3:5: key "echo" given twice`}},
