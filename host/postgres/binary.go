@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cardhost/cardhost/host"
+	"github.com/cardhost/cardhost/issuance/ledger"
 )
 
 // PostgreSQL's binary wire format for the commit's records and events: an
@@ -165,9 +166,9 @@ const itemColumns = 26
 // ch_commit_item that ch_commit_group's p_items reads: item idx is the
 // decision's 1-based position; the card's guard and new state; the
 // original's update (captures, reversals, matched advices); the money
-// (funded cards only: NULL for LIMIT ones). typ is ch_commit_item's OID.
-func appendItems(w *wire, typ uint32, cs []*host.Commit) error {
-	w.array(typ, len(cs))
+// (funded cards only: NULL for LIMIT ones). types are the row types' OIDs.
+func appendItems(w *wire, types commitTypeOIDs, cs []*host.Commit) error {
+	w.array(types.items, len(cs))
 	for i, c := range cs {
 		at := w.begin()
 		w.int32(itemColumns)
@@ -230,19 +231,53 @@ func appendItems(w *wire, typ uint32, cs []*host.Commit) error {
 			}
 		}
 		if len(c.Transfers) > 0 {
-			b, err := json.Marshal(c.Transfers)
-			if err != nil {
-				return fmt.Errorf("encoding transfers: %w", err)
-			}
-			w.jsonb(b)
+			w.int32(int32(types.transfers))
+			tat := w.begin()
+			appendTransfers(w, types.transfer, c.Transfers)
+			w.end(tat)
 		} else {
-			w.null(oidJSONB)
+			w.null(types.transfers)
 		}
 		w.textOrNull(c.FundsAccount)
 		w.int8OrNull(c.FundsBelow)
 		w.end(at)
 	}
 	return nil
+}
+
+// transferColumns is ch_transfer's column count (migration 0075).
+const transferColumns = 15
+
+// appendTransfers appends ts as a binary array of ch_transfer (typ), the
+// row type ch_ledger_apply_transfers reads: ledger.Transfer's fields in
+// the order of its JSON, an absent optional one NULL (a zero CreatedAt
+// too: the ledger stamps the commit's time).
+func appendTransfers(w *wire, typ uint32, ts []ledger.Transfer) {
+	w.array(typ, len(ts))
+	for _, t := range ts {
+		at := w.begin()
+		w.int32(transferColumns)
+		w.text(t.ID)
+		w.text(t.TenantID)
+		w.text(string(t.Kind))
+		w.text(t.Debit)
+		w.text(t.Credit)
+		w.int8(t.Amount)
+		w.text(t.Currency)
+		w.bool(t.Pending)
+		w.textOrNull(t.PendingID)
+		w.bool(t.Forced)
+		w.timestamptzOrNull(t.ExpiresAt)
+		w.textOrNull(t.CardID)
+		w.textOrNull(t.AuthorizationID)
+		w.textOrNull(t.Reference)
+		if t.CreatedAt.IsZero() {
+			w.null(oidTimestamptz)
+		} else {
+			w.timestamptz(t.CreatedAt)
+		}
+		w.end(at)
+	}
 }
 
 // appendRecords appends records as the binary array of authorizations

@@ -194,7 +194,7 @@ func (l *Ledger) commitGroup(ctx context.Context, q querier, cs []*host.Commit) 
 
 // commitTypeOIDs are the OIDs of the row types commitSQL's binary
 // arrays hold, in the connection's schema.
-type commitTypeOIDs struct{ items, records, events uint32 }
+type commitTypeOIDs struct{ items, records, events, transfer, transfers uint32 }
 
 // commitTypes looks the OIDs up once (they are the schema's, fixed after
 // its migrations).
@@ -203,8 +203,8 @@ func (l *Ledger) commitTypes(ctx context.Context, q querier) (commitTypeOIDs, er
 		return *t, nil
 	}
 	var t commitTypeOIDs
-	err := q.QueryRow(ctx, `SELECT 'ch_commit_item'::regtype::oid, 'authorizations'::regtype::oid, 'ch_commit_event'::regtype::oid`).
-		Scan(&t.items, &t.records, &t.events)
+	err := q.QueryRow(ctx, `SELECT 'ch_commit_item'::regtype::oid, 'authorizations'::regtype::oid, 'ch_commit_event'::regtype::oid,
+		'ch_transfer'::regtype::oid, 'ch_transfer[]'::regtype::oid`).Scan(&t.items, &t.records, &t.events, &t.transfer, &t.transfers)
 	if err != nil {
 		return t, fmt.Errorf("looking up the commit's row types: %w", err)
 	}
@@ -259,7 +259,7 @@ func encodeCommits(cs []*host.Commit, now time.Time, types commitTypeOIDs) ([][]
 	}
 	p := make([][]byte, 4)
 	var w wire
-	if err := appendItems(&w, types.items, cs); err != nil {
+	if err := appendItems(&w, types, cs); err != nil {
 		return nil, fmt.Errorf("encoding commit: %w", err)
 	}
 	p[0] = w.b

@@ -166,6 +166,17 @@ func TestRecordColumnsAreTheTables(t *testing.T) {
 	if got, want := compositeOIDs(t, w.b[24:]), tableOIDs("ch_commit_event"); !reflect.DeepEqual(got, want) {
 		t.Errorf("event columns %v, ch_commit_event has %v", got, want)
 	}
+	types, err := New(db).commitTypes(ctx, db.Pool())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range []ledger.Transfer{{ID: "trf_1", PendingID: "trf_0", CardID: "crd_1", Reference: "r", CreatedAt: time.Now()}, {ID: "trf_2"}} {
+		w = wire{}
+		appendTransfers(&w, types.transfer, []ledger.Transfer{tr})
+		if got, want := compositeOIDs(t, w.b[24:]), tableOIDs("ch_transfer"); !reflect.DeepEqual(got, want) {
+			t.Errorf("transfer columns %v, ch_transfer has %v", got, want)
+		}
+	}
 	// A decision with everything set, and one with nothing.
 	expires := time.Now()
 	orig := fullRecord(expires)
@@ -176,7 +187,7 @@ func TestRecordColumnsAreTheTables(t *testing.T) {
 		{Record: &host.Authorization{MatchKey: "k"}},
 	} {
 		w := wire{}
-		if err := appendItems(&w, 1, []*host.Commit{c}); err != nil {
+		if err := appendItems(&w, types, []*host.Commit{c}); err != nil {
 			t.Fatal(err)
 		}
 		if got, want := compositeOIDs(t, w.b[24:]), tableOIDs("ch_commit_item"); !reflect.DeepEqual(got, want) {

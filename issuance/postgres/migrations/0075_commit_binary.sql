@@ -9,8 +9,9 @@
 -- as arrays of row types (ch_commit_item, authorizations itself,
 -- ch_commit_event), sent by host/postgres in binary: each column
 -- arrives as its type's binary value, json data is validated once, and
--- nothing is looked up by name (only a decision's spend counters and
--- transfers stay jsonb values). What it does is 0071's, step for step;
+-- nothing is looked up by name (only a decision's spend counters stay a
+-- jsonb value; its transfers are an array of ch_transfer, applied by
+-- 0076's ch_ledger_apply_transfers). What it does is 0071's, step for step;
 -- only where it reads its arguments from changed.
 --
 -- p_records is an array of the authorizations row type itself, so a
@@ -33,12 +34,16 @@
 -- the previous release still call it); host/postgres names the argument
 -- types in its call, so the two overloads never make a call ambiguous.
 
+CREATE TYPE ch_transfer AS (id text, tenant_id text, kind text, debit_account text, credit_account text, amount bigint,
+                            currency text, pending boolean, pending_id text, forced boolean, expires_at timestamptz,
+                            card_id text, authorization_id text, reference text, created_at timestamptz);
+
 CREATE TYPE ch_commit_item AS (idx integer, card_id text, card_version bigint, upd boolean, spend jsonb, total_spent bigint,
                                last_atc integer, pin_tries integer, cvv2_tries integer, used_at timestamptz, status text,
                                status_reason text, match_key text, orig_id text, orig_version bigint, orig_status text,
                                orig_held bigint, orig_captured bigint, orig_reversed bigint, orig_hold_id text,
                                orig_hold_amount bigint, orig_hold_expires_at timestamptz, orig_cleared bigint,
-                               transfers jsonb, funds_account text, funds_below bigint);
+                               transfers ch_transfer[], funds_account text, funds_below bigint);
 
 CREATE TYPE ch_commit_event AS (idx integer, id text, type text, source text, subject text, tenant_id text,
                                 time timestamptz, data json);
@@ -56,7 +61,7 @@ DECLARE
     v_n     bigint;
     v_money boolean;
     v_short integer[] := '{}';
-    v_trf   jsonb;
+    v_trf   ch_transfer[];
 BEGIN
     -- The transaction's id before any outbox seq (0073's rule, which the
     -- column default ch_outbox_next_seq() keeps row by row): taken once
@@ -145,17 +150,18 @@ BEGIN
     END IF;
 
     -- The transfers of the decisions going ahead, in their order, applied
-    -- by the ledger's one SQL entry point (0045): accounts locked after
+    -- by the ledger's one body (0076's ch_ledger_apply_transfers, which
+    -- ch_ledger_apply also runs): accounts locked after
     -- the cards, a customer account that non-forced debits would take
     -- below zero raises CH003 (the decision is decided again), a hold
     -- resolved twice violates ledger_transfers_resolves_once.
     IF v_money THEN
-        SELECT jsonb_agg(t.value ORDER BY i.ordinality, t.ord) INTO v_trf
+        SELECT array_agg(i.transfers[n] ORDER BY i.ordinality, n) INTO v_trf
           FROM unnest(p_items) WITH ORDINALITY AS i
-         CROSS JOIN LATERAL jsonb_array_elements(coalesce(i.transfers, '[]'::jsonb)) WITH ORDINALITY AS t(value, ord)
+         CROSS JOIN LATERAL generate_subscripts(i.transfers, 1) AS n
          WHERE i.idx = ANY (v_ok);
         IF v_trf IS NOT NULL THEN
-            PERFORM * FROM ch_ledger_apply(v_trf, p_now);
+            PERFORM * FROM ch_ledger_apply_transfers(v_trf, p_now);
         END IF;
     END IF;
 

@@ -10,6 +10,12 @@
 -- grew with the number of transfers ever made. The insert's join on
 -- ledger_accounts had the same shape (a hash over every account).
 --
+-- The body moves to ch_ledger_apply_transfers, which takes the transfers
+-- as an array of the row type ch_transfer (0075): ch_commit_group passes
+-- its decisions' transfers so, sent in binary; ch_ledger_apply(jsonb)
+-- reads its JSON into that type once (0045 parsed it three times, once
+-- per statement) and calls it, so both have one body.
+--
 -- Each look-up by a transfer's value is now a scalar subquery (an index
 -- probe per transfer, which the planner cannot turn into a join), and
 -- each statement over the group's accounts carries `id = ANY (v_acct)`
@@ -17,7 +23,7 @@
 -- transfer whose debit account does not exist is still left out of the
 -- insert (and refused before by the lock count, CH005).
 
-CREATE OR REPLACE FUNCTION ch_ledger_apply(p_transfers jsonb, p_now timestamptz)
+CREATE FUNCTION ch_ledger_apply_transfers(p_transfers ch_transfer[], p_now timestamptz)
 RETURNS TABLE (r_account text, r_tenant text, r_kind text, r_card text, r_currency text, r_no_overdraft boolean,
                r_available_before bigint, r_debits_pending bigint, r_debits_posted bigint, r_credits_pending bigint,
                r_credits_posted bigint, r_created_at timestamptz)
@@ -33,13 +39,13 @@ DECLARE
     v_n     integer;
     v_bad   text;
 BEGIN
-    IF p_transfers IS NULL OR jsonb_typeof(p_transfers) <> 'array' OR jsonb_array_length(p_transfers) = 0 THEN
+    IF p_transfers IS NULL OR cardinality(p_transfers) = 0 THEN
         RETURN;
     END IF;
 
-    IF jsonb_path_exists(p_transfers, '$[*].pending_id') THEN -- (holds and single-phase transfers resolve nothing)
+    IF EXISTS (SELECT 1 FROM unnest(p_transfers) AS t WHERE t.pending_id IS NOT NULL) THEN -- (holds and single-phase transfers resolve nothing)
         SELECT count(*) INTO v_n
-          FROM jsonb_to_recordset(p_transfers) AS t(kind text, debit_account text, credit_account text, amount bigint, currency text, pending_id text)
+          FROM unnest(p_transfers) AS t
          WHERE t.pending_id IS NOT NULL
            AND NOT coalesce((SELECT h.debit_account = t.debit_account AND h.credit_account = t.credit_account AND h.currency = t.currency
                                     AND t.amount <= h.amount AND (t.kind = 'post' OR t.amount = h.amount)
@@ -56,8 +62,7 @@ BEGIN
         SELECT t.*, coalesce((SELECT h.amount FROM ledger_transfers h WHERE h.id = t.pending_id), 0) AS held,
                (t.pending_id IS NOT NULL) AS res,
                CASE WHEN t.pending_id IS NULL OR t.kind = 'post' THEN t.amount ELSE 0 END AS moved
-          FROM jsonb_to_recordset(p_transfers) AS t(kind text, debit_account text, credit_account text, amount bigint,
-               pending boolean, pending_id text, forced boolean)
+          FROM unnest(p_transfers) AS t
     ), e AS (
         SELECT debit_account AS acct,
                CASE WHEN res THEN -held WHEN pending THEN amount ELSE 0 END AS dp,
@@ -101,10 +106,7 @@ BEGIN
                                   expires_at, card_id, authorization_id, reference, created_at)
     SELECT t.id, t.tenant_id, t.kind, t.debit_account, t.credit_account, t.amount, t.currency, coalesce(t.pending, false), t.pending_id,
            coalesce(t.forced, false), t.expires_at, t.card_id, t.authorization_id, t.reference, coalesce(t.created_at, p_now)
-      FROM ROWS FROM (jsonb_to_recordset(p_transfers) AS (id text, tenant_id text, kind text, debit_account text, credit_account text,
-           amount bigint, currency text, pending boolean, pending_id text, forced boolean, expires_at timestamptz, card_id text,
-           authorization_id text, reference text, created_at timestamptz))
-           WITH ORDINALITY AS t(id, tenant_id, kind, debit_account, credit_account, amount, currency, pending, pending_id, forced,
+      FROM unnest(p_transfers) WITH ORDINALITY AS t(id, tenant_id, kind, debit_account, credit_account, amount, currency, pending, pending_id, forced,
            expires_at, card_id, authorization_id, reference, created_at, ord)
       CROSS JOIN LATERAL (SELECT (SELECT a.no_overdraft FROM ledger_accounts a WHERE a.id = t.debit_account) AS no_overdraft) d
      WHERE d.no_overdraft IS NOT NULL
@@ -124,5 +126,23 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION ch_ledger_apply(jsonb, timestamptz) SET enable_seqscan = off;
-ALTER FUNCTION ch_ledger_apply(jsonb, timestamptz) SET plan_cache_mode = force_generic_plan;
+ALTER FUNCTION ch_ledger_apply_transfers(ch_transfer[], timestamptz) SET enable_seqscan = off;
+ALTER FUNCTION ch_ledger_apply_transfers(ch_transfer[], timestamptz) SET plan_cache_mode = force_generic_plan;
+
+-- The JSON entry point (issuance/postgres applyTransfers, and every
+-- caller of 0045's): the transfers read once into the row type, then the
+-- one body above. Anything but a non-empty array applies nothing, as in
+-- 0045.
+CREATE OR REPLACE FUNCTION ch_ledger_apply(p_transfers jsonb, p_now timestamptz)
+RETURNS TABLE (r_account text, r_tenant text, r_kind text, r_card text, r_currency text, r_no_overdraft boolean,
+               r_available_before bigint, r_debits_pending bigint, r_debits_posted bigint, r_credits_pending bigint,
+               r_credits_posted bigint, r_created_at timestamptz)
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_transfers IS NULL OR jsonb_typeof(p_transfers) <> 'array' OR jsonb_array_length(p_transfers) = 0 THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM ch_ledger_apply_transfers(
+        ARRAY(SELECT t FROM jsonb_populate_recordset(NULL::ch_transfer, p_transfers) AS t), p_now);
+END
+$$;
