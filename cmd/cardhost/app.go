@@ -417,6 +417,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return code
 	}
 	log := newLogger(cfg, stderr)
+	log.Debug("garbage collector target", "gogc", startup.TuneGC(getenv))
 	a, err := openApp(ctx, cfg, log, stdout)
 	if startup.IsProblem(err) {
 		fmt.Fprintf(stderr, "cardhost serve: %v\n", err)
