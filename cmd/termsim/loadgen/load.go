@@ -207,11 +207,8 @@ type loadRun struct {
 	// measured counts the requests (reversals aside) scheduled after the
 	// warm-up, and measuredAnswered the answers to requests sent then.
 	measured, measuredAnswered atomic.Uint64
-	// decisions counts every answer to a request sent after the warm-up,
-	// reversals included: what the CPU figures are divided by.
-	decisions atomic.Uint64
-	cpu       *cpuWindow
-	cpuBegun  chan struct{}
+	cpu                        *cpuWindow
+	cpuBegun                   chan struct{}
 
 	hist                               Histogram
 	sent, answered, approved, declined atomic.Uint64
@@ -514,7 +511,6 @@ func (l *loadRun) send(ctx, runCtx context.Context, conn *loadConn, tx *terminal
 		return nil
 	}
 	if measured {
-		l.decisions.Add(1)
 		lat := r.Latency
 		if l.cfg.Rate > 0 {
 			lat = time.Since(at)
@@ -615,7 +611,7 @@ func (l *loadRun) report(elapsed time.Duration) *LoadReport {
 	if l.cpu != nil {
 		<-l.cpuBegun
 		var err error
-		if r.CPU, err = l.cpu.costs(l.decisions.Load(), elapsed); err != nil {
+		if r.CPU, err = l.cpu.costs(snap.N, elapsed); err != nil { // snap.N: every answer recorded after the warm-up
 			r.CPUError = err.Error()
 		}
 	}
