@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/cardhost/cardhost/emv"
-	"github.com/cardhost/cardhost/issuance/lifecycle"
 )
 
 // Revealed is a card's sensitive data as the audited reveal call shows it.
@@ -37,9 +36,9 @@ func (s *Service) RevealCard(ctx context.Context, a Actor, tenantID, cardID stri
 	}
 	cvv2, err := s.d.Vault.RevealCVV2(ctx, c.CVKRef, c.CVKVersion, pan, c.Expiry)
 	if c.Dynamic && err == nil {
-		n, _ := c.Counter(c.CreatedAt, s.now())
+		window, sc := c.CurrentInput(c.CreatedAt, s.now())
 		var set emv.CVVSet
-		set, err = s.d.Vault.GenerateCVVSet(ctx, c.CVKRef, pan, lifecycle.Window(n), lifecycle.DynamicServiceCode)
+		set, err = s.d.Vault.GenerateCVVSet(ctx, c.CVKRef, pan, window, sc)
 		cvv2 = set.CVV
 	}
 	if err != nil {

@@ -57,6 +57,14 @@ func (f *Fields) Rotate(created, now time.Time) int64 {
 	return n + 1
 }
 
+// CurrentInput is the CVV input (expiry stand-in and service code) of the
+// counter in force at now: the dynamic CVV2 the reveal call shows and a
+// cardholder types.
+func (f *Fields) CurrentInput(created, now time.Time) (window, serviceCode string) {
+	n, _ := f.Counter(created, now)
+	return Window(n), DynamicServiceCode
+}
+
 // Window is the four digits that stand in for the expiry in the CVV input
 // of counter n (n modulo 10,000, zero-padded).
 func Window(n int64) string {

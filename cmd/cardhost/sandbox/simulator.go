@@ -125,8 +125,8 @@ func (s *Simulator) cardCVV2(ctx context.Context, card *host.Card, pan emv.PAN) 
 	if s.Now != nil {
 		now = s.Now().UTC()
 	}
-	n, _ := card.Counter(card.CreatedAt, now)
-	set, err := s.Vault.GenerateCVVSet(ctx, card.CVKRef, pan, lifecycle.Window(n), lifecycle.DynamicServiceCode)
+	window, sc := card.CurrentInput(card.CreatedAt, now)
+	set, err := s.Vault.GenerateCVVSet(ctx, card.CVKRef, pan, window, sc)
 	return set.CVV, err
 }
 
