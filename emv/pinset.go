@@ -81,6 +81,11 @@ func pinSetFixedInfo(alg string, bits uint32, issuerPub, hsmPub []byte) []byte {
 	return binary.BigEndian.AppendUint32(b, bits)
 }
 
+// PINSetPlaceholderPAN is the PAN a PIN block is bound to when the
+// cardholder chooses a PIN before the card's PAN exists (PIN set at card
+// creation): the ISO 9564-1 format 4 PAN field of twelve zeros.
+const PINSetPlaceholderPAN PAN = "000000000000"
+
 // PINSetPlaceholderPANFormat0 is the PAN a format 0 block chosen before
 // the card's PAN exists is bound to: thirteen zeros, whose format 0
 // account field (the 12 digits before the check digit) is all zeros, as
@@ -129,13 +134,20 @@ func EncipherPINForSet(hsmPoint []byte, pan PAN, pin []byte, random io.Reader) (
 // EncipherPINForSetFormat is EncipherPINForSet for a block of format f:
 // Format4 (32 hex) or Format0 (16 hex, [PINSetFixedInfoFormat0], TDES).
 func EncipherPINForSetFormat(f pinblock.Format, hsmPoint []byte, pan PAN, pin []byte, random io.Reader) ([]byte, PINBlock, error) {
-	hsmPub, err := ecdh.P256().NewPublicKey(hsmPoint)
-	if err != nil {
-		return nil, "", fmt.Errorf("reading the HSM's ECDH key: %w", err)
-	}
 	priv, err := ecdh.P256().GenerateKey(random)
 	if err != nil {
 		return nil, "", fmt.Errorf("generating PIN-set key: %w", err)
+	}
+	return EncipherPINForSetWith(f, priv, hsmPoint, pan, pin, random)
+}
+
+// EncipherPINForSetWith is EncipherPINForSetFormat with the issuer's own
+// P-256 key instead of a fresh one (an issuer certificate's key, as a
+// guide's walk uses it).
+func EncipherPINForSetWith(f pinblock.Format, priv *ecdh.PrivateKey, hsmPoint []byte, pan PAN, pin []byte, random io.Reader) ([]byte, PINBlock, error) {
+	hsmPub, err := ecdh.P256().NewPublicKey(hsmPoint)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading the HSM's ECDH key: %w", err)
 	}
 	z, err := priv.ECDH(hsmPub)
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 // PINSetPlaceholderPAN is the PAN a PIN block sent with the card creation
 // request is bound to (the card's PAN does not exist yet): the format 4
 // PAN field of twelve zeros. Later PIN sets bind the card's PAN.
-const PINSetPlaceholderPAN emv.PAN = "000000000000"
+const PINSetPlaceholderPAN = emv.PINSetPlaceholderPAN
 
 // PINSetRequest is the body of POST /v1/cards/{id}/pin.
 type PINSetRequest struct {

@@ -165,10 +165,9 @@ func (h *HSM) IsInputError(err error) bool {
 	return errors.Is(err, ErrPINBlock) || errors.Is(err, ErrPublicKey) || errors.Is(err, ErrCSR) || errors.Is(err, ErrInvalidInput)
 }
 
-// PINSetPlaceholderPAN is the PAN a PIN block is bound to when the
-// cardholder chooses a PIN before the card's PAN exists (PIN set at card
-// creation): the ISO 9564-1 format 4 PAN field of twelve zeros.
-const PINSetPlaceholderPAN emv.PAN = "000000000000"
+// PINSetPlaceholderPAN is emv.PINSetPlaceholderPAN: the PAN a PIN block
+// chosen before the card's PAN exists is bound to.
+const PINSetPlaceholderPAN = emv.PINSetPlaceholderPAN
 
 // SetPINWithBinding is SetPIN for a block whose PAN field holds
 // bindPAN rather than the card's PAN (req.PAN), as when a PIN is chosen at

@@ -4,7 +4,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -14,25 +13,20 @@ import (
 	"github.com/cardhost/cardhost/emv/pinblock"
 )
 
-// placeholderPAN4 is the PAN a format 4 block sent with a card's creation
-// is bound to: the card's PAN does not exist yet (docs/api.md, "PIN set").
-const placeholderPAN4 = "000000000000"
-
 // pinBlock enciphers pin as an issuer does for a card's creation
-// (docs/hsm.md, "PIN set key agreement"): ECDH P-256 between the issuer
-// certificate's key and the HSM's key, the agreed key from emv's KDF, then
-// format 4 under AES-256 bound to twelve zeros, or format 0 (QPay's 16 hex
-// characters) under three-key TDES bound to thirteen zeros.
+// (docs/hsm.md, "PIN set key agreement"): emv.EncipherPINForSetWith with
+// the issuer certificate's key against the HSM's key, format 4 bound to
+// twelve zeros, or format 0 (QPay's 16 hex characters) bound to thirteen.
 func pinBlock(issuer *ecdsa.PrivateKey, hsmPublicKeyPEM, format, pin string) (string, error) {
 	var (
 		f   pinblock.Format
-		pan string
+		pan emv.PAN
 	)
 	switch format {
 	case "format4":
-		f, pan = pinblock.Format4, placeholderPAN4
+		f, pan = pinblock.Format4, emv.PINSetPlaceholderPAN
 	case "format0":
-		f, pan = pinblock.Format0, string(emv.PINSetPlaceholderPANFormat0)
+		f, pan = pinblock.Format0, emv.PINSetPlaceholderPANFormat0
 	default:
 		return "", fmt.Errorf("pin_block: %s is not a format a guide sends (format0, format4)", format)
 	}
@@ -56,17 +50,6 @@ func pinBlock(issuer *ecdsa.PrivateKey, hsmPublicKeyPEM, format, pin string) (st
 	if err != nil {
 		return "", err
 	}
-	z, err := mine.ECDH(hsm)
-	if err != nil {
-		return "", err
-	}
-	c, err := emv.PINSetCipher(f, z, mine.PublicKey().Bytes(), hsm.Bytes())
-	if err != nil {
-		return "", err
-	}
-	b, err := pinblock.Encipher(f, c, []byte(pin), pan, rand.Reader)
-	if err != nil {
-		return "", err
-	}
-	return strings.ToUpper(hex.EncodeToString(b)), nil
+	_, b, err := emv.EncipherPINForSetWith(f, mine, hsm.Bytes(), pan, []byte(pin), rand.Reader)
+	return strings.ToUpper(b.Reveal()), err
 }
