@@ -53,8 +53,13 @@ func (c *cardCache) put(card *Card, now time.Time) {
 		}
 		return
 	}
-	if old, ok := c.byIx[k]; ok && old.card.Version > card.Version {
-		return // never go back to an older snapshot
+	if old, ok := c.byIx[k]; ok {
+		if old.card.ID == card.ID && old.card.Version > card.Version {
+			return // never go back to an older snapshot of the same card
+		}
+		if old.card.ID != card.ID { // another card holds the PAN now (a reissue that kept it)
+			delete(c.ids, old.card.ID)
+		}
 	}
 	if _, ok := c.byIx[k]; !ok && len(c.byIx) >= c.max {
 		for victim, e := range c.byIx { // evict an arbitrary entry

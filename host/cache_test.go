@@ -32,3 +32,27 @@ func TestCacheForgetsACardThatGaveUpItsPAN(t *testing.T) {
 		t.Fatalf("the PAN maps to %v, want the new card", got)
 	}
 }
+
+// A card that kept its predecessor's PAN (a renewal) replaces the
+// predecessor's expired entry although its version is lower: versions
+// order the snapshots of one card, not of two.
+func TestCacheTakesTheNewCardOfAPAN(t *testing.T) {
+	c := newCardCache(10, time.Minute)
+	now := time.Now()
+	idx := []byte("pan-index")
+	c.put(&Card{Card: issuance.Card{ID: "crd_old", PANIndex: idx, Version: 40}}, now)
+	later := now.Add(2 * time.Minute) // the old card's entry expired, it was never released in this cache
+	renewed := &Card{Card: issuance.Card{ID: "crd_new", PANIndex: idx, Version: 1}}
+	c.put(renewed, later)
+	if got := c.get(idx, later); got != renewed {
+		t.Fatalf("the PAN maps to %v, want the new card", got)
+	}
+	if c.byID("crd_old") != nil {
+		t.Fatal("the old card is still cached by id")
+	}
+	// An older snapshot of the same card is still refused.
+	c.put(&Card{Card: issuance.Card{ID: "crd_new", PANIndex: idx, Version: 0}}, later)
+	if got := c.get(idx, later); got != renewed {
+		t.Fatalf("an older snapshot replaced version 1: %v", got)
+	}
+}
