@@ -77,7 +77,7 @@ func (e *Engine) decided(ctx context.Context, req *Request, resp *Response, n *d
 	if n.card != nil {
 		tenant, cardID = n.card.TenantID, n.card.ID
 	}
-	if l, ok := declineLogs[resp.Reason]; ok {
+	if l, ok := declineLogs[resp.Reason]; ok && e.log.Enabled(ctx, l.level) { // no arguments built for a level that is off
 		e.log.Log(ctx, l.level, l.msg, "reason", resp.Reason, "code", resp.Code, "card_id", cardID, "acquirer_id", req.AcquirerID,
 			"merchant_id", req.Merchant, "terminal", req.Terminal, "stan", req.STAN, "entry_mode", req.EntryMode,
 			"amount", req.Amount, "currency", req.Currency)

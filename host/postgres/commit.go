@@ -177,7 +177,7 @@ func (l *Ledger) commitGroup(ctx context.Context, q querier, cs []*host.Commit) 
 		if o, ok := uniqueRaces[pgErr.ConstraintName]; ok && pgErr.Code == "23505" {
 			return []host.CommitOutcome{o}, nil
 		}
-		if o, ok := races[pgErr.Code]; ok && pgErr.Code != "23505" {
+		if o, ok := races[pgErr.Code]; ok {
 			return []host.CommitOutcome{o}, nil
 		}
 	}

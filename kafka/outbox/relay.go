@@ -176,6 +176,10 @@ func (r *Relay) Run(ctx context.Context) error {
 			if !sleep(ctx, r.cfg.MinGap-time.Since(start), nil) {
 				return nil
 			}
+			select { // the pass after the gap reads what a wake-up meanwhile announced
+			case <-r.wake:
+			default:
+			}
 			continue
 		default:
 			bo.reset()
