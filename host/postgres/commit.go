@@ -27,6 +27,9 @@ import (
 // parameters, which are sent in binary without OIDs.
 const commitSQL = `SELECT item, outcome FROM ch_commit_group($1::ch_commit_item[], $2::authorizations[], $3::ch_commit_event[], $4::timestamptz)`
 
+// commitStmt is commitSQL's prepared statement name on each connection.
+const commitStmt = "cardhost_commit_group"
+
 // commitFormats sends every parameter of commitSQL in binary.
 var commitFormats = []int16{pgx.BinaryFormatCode}
 
@@ -158,8 +161,13 @@ func (l *Ledger) commitGroup(ctx context.Context, q querier, cs []*host.Commit) 
 		return nil, err
 	}
 	out := make([]host.CommitOutcome, len(cs))
-	err = onConn(ctx, q, func(pc *pgconn.PgConn) error {
-		rr := pc.ExecParams(ctx, commitSQL, params, nil, commitFormats, nil)
+	err = onConn(ctx, q, func(c *pgx.Conn) error {
+		// Prepared once per connection (pgx keeps it by name), so that a
+		// group is bound and executed without parsing and planning the call.
+		if _, err := c.Prepare(ctx, commitStmt, commitSQL); err != nil {
+			return err
+		}
+		rr := c.PgConn().ExecPrepared(ctx, commitStmt, params, commitFormats, nil)
 		for rr.NextRow() {
 			v := rr.Values()
 			if len(v) != 2 {
@@ -214,17 +222,17 @@ func (l *Ledger) commitTypes(ctx context.Context, q querier) (commitTypeOIDs, er
 
 // onConn runs f on q's connection: the locked commit's transaction, or a
 // connection of the pool for one implicit transaction.
-func onConn(ctx context.Context, q querier, f func(*pgconn.PgConn) error) error {
+func onConn(ctx context.Context, q querier, f func(*pgx.Conn) error) error {
 	switch q := q.(type) {
 	case pgx.Tx:
-		return f(q.Conn().PgConn())
+		return f(q.Conn())
 	case *pgxpool.Pool:
 		c, err := q.Acquire(ctx)
 		if err != nil {
 			return err
 		}
 		defer c.Release()
-		return f(c.Conn().PgConn())
+		return f(c.Conn())
 	}
 	return fmt.Errorf("committing: no connection in %T", q)
 }
