@@ -34,12 +34,14 @@ func (s *Service) RevealCard(ctx context.Context, a Actor, tenantID, cardID stri
 	if err != nil {
 		return Revealed{}, err
 	}
-	cvv2, err := s.d.Vault.RevealCVV2(ctx, c.CVKRef, c.CVKVersion, pan, c.Expiry)
-	if c.Dynamic && err == nil {
+	var cvv2 emv.CVV
+	if c.Dynamic { // the CVV2 in force, not the printed one (one HSM call, not two)
 		window, sc := c.CurrentInput(c.CreatedAt, s.now())
 		var set emv.CVVSet
 		set, err = s.d.Vault.GenerateCVVSet(ctx, c.CVKRef, pan, window, sc)
 		cvv2 = set.CVV
+	} else {
+		cvv2, err = s.d.Vault.RevealCVV2(ctx, c.CVKRef, c.CVKVersion, pan, c.Expiry)
 	}
 	if err != nil {
 		return Revealed{}, fmt.Errorf("recomputing CVV2 of card %s: %w", c.ID, err)

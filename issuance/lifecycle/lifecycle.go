@@ -99,7 +99,7 @@ func (r *Request) Check(add Problem) {
 	if r.CVVRotationIntervalHours < 0 || r.CVVRotationIntervalHours > MaxRotationHours {
 		add("cvv_rotation_interval_hours", "out_of_range", "0 (no rotation) to "+strconv.Itoa(MaxRotationHours)+" hours")
 	}
-	if r.ExpirationDate != "" && !validYYMM(r.ExpirationDate) {
+	if r.ExpirationDate != "" && !dataprep.ValidExpiry(r.ExpirationDate) {
 		add("expiration_date", "invalid", "a YYMM month, e.g. 2803")
 	}
 	if r.EmbossingCustomField != "" {
@@ -160,19 +160,6 @@ func (f *Fields) Ended(now time.Time) bool {
 	return f.ValidUntil != nil && !now.Before(*f.ValidUntil)
 }
 
-func validYYMM(s string) bool {
-	if len(s) != 4 {
-		return false
-	}
-	for i := 0; i < 4; i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	m := int(s[2]-'0')*10 + int(s[3]-'0')
-	return m >= 1 && m <= 12
-}
-
 // Plan is a new card's lifecycle, decided by Request.Plan.
 type Plan struct {
 	Fields
@@ -199,7 +186,7 @@ func (r *Request) Plan(typ string, now time.Time, months int, expiryAt *time.Tim
 		return p, err
 	}
 	p.Expiry = hi
-	if r.ExpirationDate != "" && validYYMM(r.ExpirationDate) {
+	if r.ExpirationDate != "" && dataprep.ValidExpiry(r.ExpirationDate) {
 		if !ExpirationInBounds(r.ExpirationDate, lo, hi) {
 			add("expiration_date", "out_of_range", "from "+lo+" to "+hi+" (the product's validity_months)")
 		}
