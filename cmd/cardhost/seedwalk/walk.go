@@ -437,6 +437,12 @@ func (d *decoder) checkVariables(w *Walk) {
 			for _, p := range s.Expect.Present {
 				check(at("expect"), p)
 			}
+			for _, p := range s.Expect.Absent { // a path naming an unset variable would make the check pass unseen
+				check(at("expect"), p)
+			}
+			for _, p := range s.Expect.Match {
+				check(&yaml.Node{Line: p.Line}, p.Path)
+			}
 			for _, c := range s.Capture {
 				check(&yaml.Node{Line: c.Line}, c.From)
 				known[c.Var] = true

@@ -86,6 +86,7 @@ func TestParseWalkRefusesMalformedFiles(t *testing.T) {
 		{"bad variable name", edit("      ref: hsm_key_reference", "      Ref-1: hsm_key_reference"), []string{`25:capture: "Ref-1" is not a variable name`}},
 		{"variable before capture", edit("path: /issuer/cards/${ref}", "path: /issuer/cards/${reff}"), []string{"28:${reff}: no earlier step captures reff"}},
 		{"variable used before it is captured", edit("key: ${imk}", "key: ${ref}"), []string{"19:${ref}: no earlier step captures ref"}},
+		{"absent path names an unset variable", edit("      present: [hsm_key_reference]", "      absent: [\"${nope}\"]"), []string{"20:${nope}: no earlier step captures nope"}},
 		{"unknown generator", edit("${uuid:one}", "${guid:one}"), []string{`16:${guid:one}: unknown generator "guid"`}},
 		{"bad time offset", edit("${uuid:one}", "${time:90d}"), []string{"16:${time:90d}: want an offset"}},
 		{"pin block without the HSM key", edit("${uuid:one}", "${pin_block:format4:1234}"), []string{"16:${pin_block:format4:1234}: no earlier step captures hsm_public_key_pem"}},
