@@ -1,6 +1,7 @@
 package emv
 
 import (
+	"crypto/cipher"
 	"crypto/subtle"
 	"fmt"
 	"strconv"
@@ -49,6 +50,18 @@ func VerifyCVV(cvk []byte, pan, expiry, serviceCode, presented string) (bool, er
 	return compareDigits("CVV", want, err, "presented CVV", presented, 3)
 }
 
+// VerifyCVVWith is VerifyCVV for callers that hold the CVK pair as an
+// expanded cipher (NewTDES of the 16-byte CVK A || CVK B), so that a hot
+// path does not rebuild its key schedules per transaction.
+func VerifyCVVWith(cvk cipher.Block, pan, expiry, serviceCode, presented string) (bool, error) {
+	ab, ok := cvk.(*tdes2)
+	if !ok {
+		return false, fmt.Errorf("verifying CVV: %w: the CVK pair must be a double-length TDES cipher (NewTDES of 16 bytes)", ErrKeyLength)
+	}
+	want, err := cvvDigitsWith(ab, pan, expiry, serviceCode)
+	return compareDigits("CVV", want, err, "presented CVV", presented, 3)
+}
+
 // compareDigits is the end of the verify functions: it compares presented,
 // which must be n digits, with want (computed with err) in constant time.
 // what and name say what is verified and presented, in errors.
@@ -66,6 +79,12 @@ func cvvDigits(cvk []byte, pan, expiry, serviceCode string) (string, error) {
 	if len(cvk) != 16 {
 		return "", keyLengthError("CVK pair", len(cvk), "16 (CVK A || CVK B)")
 	}
+	return cvvDigitsWith(newTDES2(cvk), pan, expiry, serviceCode)
+}
+
+// cvvDigitsWith is cvvDigits with the CVK pair's key schedules (ab.k1 is
+// CVK A alone).
+func cvvDigitsWith(ab *tdes2, pan, expiry, serviceCode string) (string, error) {
 	if err := checkPAN(pan, 8); err != nil {
 		return "", err
 	}
@@ -82,7 +101,6 @@ func cvvDigits(cvk []byte, pan, expiry, serviceCode string) (string, error) {
 	copy(digits, pan+expiry+serviceCode)
 	data := hexDigitsToBytes(string(digits))
 
-	ab := newTDES2(cvk) // its first half is CVK A alone
 	x := make([]byte, 8)
 	ab.k1.Encrypt(x, data[:8])
 	xorInto(x, x, data[8:])

@@ -32,7 +32,27 @@ func TestCVVPublishedVectors(t *testing.T) {
 		if ok, err := VerifyCVV(cvk, v.PAN, v.Expiry, v.ServiceCode, wrong); err != nil || ok {
 			t.Errorf("VerifyCVV(%s) = %v, %v; want false", wrong, ok, err)
 		}
+		block, err := NewTDES(cvk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := VerifyCVVWith(block, v.PAN, v.Expiry, v.ServiceCode, v.CVV); err != nil || !ok {
+			t.Errorf("VerifyCVVWith(published) = %v, %v", ok, err)
+		}
+		if ok, err := VerifyCVVWith(block, v.PAN, v.Expiry, v.ServiceCode, wrong); err != nil || ok {
+			t.Errorf("VerifyCVVWith(%s) = %v, %v; want false", wrong, ok, err)
+		}
 	})
+}
+
+func TestVerifyCVVWithNeedsADoubleLengthKey(t *testing.T) {
+	single, err := NewTDES(mustHex(t, "0123456789ABCDEF"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyCVVWith(single, "4123456789012345", "8701", "101", "561"); !errors.Is(err, ErrKeyLength) {
+		t.Errorf("VerifyCVVWith(single DES) error = %v, want ErrKeyLength", err)
+	}
 }
 
 func TestCVVVariantsUseTheirServiceCodes(t *testing.T) {

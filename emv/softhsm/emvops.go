@@ -124,7 +124,7 @@ func (h *HSM) VerifyCVV2(ctx context.Context, cvkRef string, pan emv.PAN, expiry
 
 func (h *HSM) verifyCVV(ctx context.Context, cvkRef string, pan emv.PAN, expiry, sc string, cvv emv.CVV) (bool, error) {
 	v, err := h.eachVerifiable(ctx, cvkRef, opCVV, func(k *key) (bool, error) {
-		ok, err := emv.VerifyCVV(k.raw, pan.Reveal(), expiry, sc, cvv.Reveal())
+		ok, err := emv.VerifyCVVWith(k.block, pan.Reveal(), expiry, sc, cvv.Reveal())
 		if err != nil {
 			return false, fmt.Errorf("verifying CVV: %w: %w", ErrInvalidInput, err)
 		}
