@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -105,6 +106,44 @@ func TestLedgerApplyTwoPhase(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].Amount != 550 || got[0].PendingID != h.ID {
 		t.Fatalf("transfers of kind post: %+v %v", got, err)
 	}
+}
+
+// TestLedgerApplyRefusesAMissingAccount: a transfer naming an account
+// that does not exist is refused (CH005) before anything is written, with
+// the accounts it did name left unlocked and unchanged; and the ledger's
+// body keeps the settings its plans rely on (0078 replaced it).
+func TestLedgerApplyRefusesAMissingAccount(t *testing.T) {
+	db := pgtest.New(t, postgres.Config{})
+	ten, _ := newTenant(t, db, "Money Issuing")
+	now := time.Now().UTC()
+	program := ledger.TenantAccount(ledger.AccountProgram, ten.ID, "EUR")
+	funding := ledger.TenantAccount(ledger.AccountFunding, ten.ID, "EUR")
+	if _, err := move(db, ten.ID, ledger.New(ledger.KindDeposit, ten.ID, funding, program, 1000, "EUR", now)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tr := ledger.New(ledger.KindDebit, ten.ID, program, "acct_nowhere", 10, "EUR", now)
+	body, err := json.Marshal([]map[string]any{{"id": tr.ID, "tenant_id": ten.ID, "kind": "debit", "debit_account": program,
+		"credit_account": "acct_nowhere", "amount": 10, "currency": "EUR"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Pool().Exec(ctx, `SELECT * FROM ch_ledger_apply($1::jsonb, now())`, body)
+	if !pgCode(err, "CH005") {
+		t.Fatalf("a transfer to a missing account: %v, want CH005", err)
+	}
+	var n int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM ledger_transfers WHERE id = $1`, tr.ID).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d transfers written (%v), want 0", n, err)
+	}
+	var cfg []string
+	if err := db.Pool().QueryRow(ctx, `SELECT proconfig FROM pg_proc WHERE proname = 'ch_ledger_apply_transfers' AND pronamespace = current_schema()::regnamespace`).Scan(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(cfg, "enable_seqscan=off") || !slices.Contains(cfg, "plan_cache_mode=force_generic_plan") {
+		t.Fatalf("ch_ledger_apply_transfers settings %v", cfg)
+	}
+	checkLedger(t, db)
 }
 
 func pgCode(err error, code string) bool {
