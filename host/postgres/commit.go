@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -156,7 +158,9 @@ func (l *Ledger) commitGroup(ctx context.Context, q querier, cs []*host.Commit) 
 	if err != nil {
 		return nil, err
 	}
-	params, err := encodeCommits(cs, l.db.Now(), types)
+	bufs := commitBuffers.Get().(*[3][]byte)
+	defer putCommitBuffers(bufs)
+	params, err := encodeCommits(cs, l.db.Now(), types, bufs)
 	if err != nil {
 		return nil, err
 	}
@@ -255,8 +259,10 @@ type commitEvent struct {
 
 // encodeCommits renders decisions as commitSQL's parameters, in binary:
 // the one encoder of host.Commit. Item idx is the decision's 1-based
-// position, and records are in the same order.
-func encodeCommits(cs []*host.Commit, now time.Time, types commitTypeOIDs) ([][]byte, error) {
+// position, and records are in the same order. The items, records and
+// events are appended to bufs' three buffers (emptied first), which the
+// parameters then share until the call is done.
+func encodeCommits(cs []*host.Commit, now time.Time, types commitTypeOIDs, bufs *[3][]byte) ([][]byte, error) {
 	records := make([]*host.Authorization, len(cs))
 	events := make([]commitEvent, 0, len(cs))
 	for i, c := range cs {
@@ -266,24 +272,40 @@ func encodeCommits(cs []*host.Commit, now time.Time, types commitTypeOIDs) ([][]
 		}
 	}
 	p := make([][]byte, 4)
-	// Each buffer starts at about the size it ends at (a decision's item
-	// is some 600 bytes with its transfers, a record 1,100, an event
-	// 1,000), so that it is not copied as it grows.
-	w := wire{b: make([]byte, 0, 64+len(cs)*768)}
+	// Each buffer is made about the size it ends at (a decision's item is
+	// some 600 bytes with its transfers, a record 1,100, an event 1,000),
+	// so that it is not copied as it grows.
+	w := wire{b: slices.Grow(bufs[0][:0], 64+len(cs)*768)}
 	if err := appendItems(&w, types, cs); err != nil {
 		return nil, fmt.Errorf("encoding commit: %w", err)
 	}
-	p[0] = w.b
-	w = wire{b: make([]byte, 0, 64+len(cs)*1280)}
+	p[0], bufs[0] = w.b, w.b
+	w = wire{b: slices.Grow(bufs[1][:0], 64+len(cs)*1280)}
 	if err := appendRecords(&w, types.records, records); err != nil {
 		return nil, fmt.Errorf("encoding commit: %w", err)
 	}
-	p[1] = w.b
-	w = wire{b: make([]byte, 0, 64+len(events)*1152)}
+	p[1], bufs[1] = w.b, w.b
+	w = wire{b: slices.Grow(bufs[2][:0], 64+len(events)*1152)}
 	appendCommitEvents(&w, types.events, events)
-	p[2] = w.b
+	p[2], bufs[2] = w.b, w.b
 	p[3] = binary.BigEndian.AppendUint64(nil, uint64(pgMicros(now)))
 	return p, nil
+}
+
+// commitBuffers keeps the encoding buffers of finished commits, so that a
+// group does not allocate (and zero) some 100 KB anew: pgx has copied the
+// parameters into its own message by the time ExecPrepared returns.
+var commitBuffers = sync.Pool{New: func() any { return new([3][]byte) }}
+
+// putCommitBuffers returns bufs to the pool, dropping any buffer an
+// unusually large group grew beyond 1 MB.
+func putCommitBuffers(bufs *[3][]byte) {
+	for i, b := range bufs {
+		if cap(b) > 1<<20 {
+			bufs[i] = nil
+		}
+	}
+	commitBuffers.Put(bufs)
 }
 
 // decidedBy is the stored decided_by: host when the record says nothing.
