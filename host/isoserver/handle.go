@@ -108,7 +108,11 @@ func (s *Server) process(msg []byte, received time.Time, remote string) ([]byte,
 	}
 	s.m.decisions.WithLabelValues(string(r.Reason)).Inc()
 	respMTI, _ := iso.ResponseMTI(mti)
-	resp, err := decisionResponse(f, respMTI, req, r)
+	resp, omitted, err := decisionResponse(f, respMTI, req, r)
+	if omitted > 0 {
+		// How many, never the amounts.
+		s.log.Debug("balances left out of field 54: over 12 digits", "remote", remote, "mti", mti, "stan", req.STAN, "terminal", req.Terminal, "omitted", omitted)
+	}
 	if err == nil {
 		var out []byte
 		if out, err = s.packAnswer(ctx, resp, auth); err == nil {
