@@ -313,7 +313,8 @@ func parseHex64(s string) (uint64, bool) {
 // Pack packs the message (without the length header) exactly as [Pack]
 // packs the iso8583.Message holding the same values: the same bytes, and
 // the same errors (ErrMissingMTI, or a *[FieldError] naming the first field
-// that is refused, never its value).
+// that is refused, never its value). A field the table does not define,
+// which an iso8583.Message cannot hold, is refused with ErrUnknownField.
 func (f *FieldValues) Pack() ([]byte, error) {
 	return f.AppendPack(nil)
 }
