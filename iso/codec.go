@@ -21,99 +21,118 @@ var (
 // number of bytes read. For text fields the value aliases data (moov's
 // String field copies it); binary values are copied.
 func (c *codec) Unpack(data []byte, _ *field.Spec) ([]byte, int, error) {
-	d := c.def
-	n, pl := d.Length, int(d.Prefix)
-	if pl > 0 {
-		if len(data) < pl {
-			return nil, 0, &FieldError{Field: d.ID, Err: ErrShort}
-		}
-		n = 0
-		for _, b := range data[:pl] {
-			if b < '0' || b > '9' {
-				return nil, 0, &FieldError{Field: d.ID, Err: ErrLength}
-			}
-			n = n*10 + int(b-'0')
-		}
-		if n == 0 || n > d.Length {
-			return nil, 0, &FieldError{Field: d.ID, Err: ErrLength}
-		}
+	start, end, err := scanField(c.def, data)
+	if err != nil {
+		return nil, 0, err
 	}
-	if len(data) < pl+n {
-		return nil, 0, &FieldError{Field: d.ID, Err: ErrShort}
-	}
-	v := data[pl : pl+n]
-	if !validFormat(d.Format, v) {
-		return nil, 0, &FieldError{Field: d.ID, Err: ErrCharset}
-	}
-	if d.Format == FormatBinary {
+	v := data[start:end]
+	if c.def.Format == FormatBinary {
 		v = append([]byte(nil), v...)
 	}
-	return v, pl + n, nil
+	return v, end, nil
 }
 
 // Pack writes the field's prefix and value.
 func (c *codec) Pack(value []byte, _ *field.Spec) ([]byte, error) {
-	d := c.def
-	n := len(value)
-	switch {
-	case d.Prefix == Fixed && n != d.Length:
-		return nil, &FieldError{Field: d.ID, Err: ErrLength}
-	case d.Prefix != Fixed && (n == 0 || n > d.Length):
-		return nil, &FieldError{Field: d.ID, Err: ErrLength}
+	out, err := appendField(make([]byte, 0, int(c.def.Prefix)+len(value)), c.def, value)
+	if err != nil {
+		return nil, err
 	}
-	if !validFormat(d.Format, value) {
-		return nil, &FieldError{Field: d.ID, Err: ErrCharset}
-	}
-	pl := int(d.Prefix)
-	out := make([]byte, pl+n)
-	for i, m := pl-1, n; i >= 0; i-- {
-		out[i] = byte('0' + m%10)
-		m /= 10
-	}
-	copy(out[pl:], value)
 	return out, nil
 }
 
-// validFormat reports whether every byte of v is allowed by format f.
-func validFormat(f Format, v []byte) bool {
-	switch f {
-	case FormatBinary:
-		return true
-	case FormatN:
-		for _, b := range v {
+// scanField reads field d at the start of data: it checks the length
+// prefix and the value's character set, and returns where the value starts
+// and ends in data (end is the number of bytes the field takes). It is the
+// one reader of a field's wire form: the moov codec above and
+// [UnpackFields] both use it. The error is a *FieldError naming d.
+func scanField(d *FieldDef, data []byte) (start, end int, err error) {
+	n, pl := d.Length, int(d.Prefix)
+	if pl > 0 {
+		if len(data) < pl {
+			return 0, 0, &FieldError{Field: d.ID, Err: ErrShort}
+		}
+		n = 0
+		for _, b := range data[:pl] {
 			if b < '0' || b > '9' {
-				return false
+				return 0, 0, &FieldError{Field: d.ID, Err: ErrLength}
 			}
+			n = n*10 + int(b-'0')
 		}
-	case FormatAN:
-		for _, b := range v {
-			if !isDigit(b) && !isLetter(b) && b != ' ' {
-				return false
-			}
+		if n == 0 || n > d.Length {
+			return 0, 0, &FieldError{Field: d.ID, Err: ErrLength}
 		}
-	case FormatANS:
-		for _, b := range v {
-			if b < 0x20 || b > 0x7e {
-				return false
-			}
-		}
-	case FormatZ:
-		for _, b := range v {
-			if !isDigit(b) && b != '=' && b != 'D' {
-				return false
-			}
-		}
-	case FormatHex:
-		for _, b := range v {
-			if !isHex(b) {
-				return false
-			}
-		}
-	default:
+	}
+	if len(data) < pl+n {
+		return 0, 0, &FieldError{Field: d.ID, Err: ErrShort}
+	}
+	if !validFormat(d.Format, data[pl:pl+n]) {
+		return 0, 0, &FieldError{Field: d.ID, Err: ErrCharset}
+	}
+	return pl, pl + n, nil
+}
+
+// appendField appends field d's prefix and value to dst after checking the
+// value's length and character set. It is the one writer of a field's wire
+// form: the moov codec above and [FieldValues.AppendPack] both use it. The
+// error is a *FieldError naming d; dst is then returned unchanged.
+func appendField[T string | []byte](dst []byte, d *FieldDef, value T) ([]byte, error) {
+	n := len(value)
+	switch {
+	case d.Prefix == Fixed && n != d.Length:
+		return dst, &FieldError{Field: d.ID, Err: ErrLength}
+	case d.Prefix != Fixed && (n == 0 || n > d.Length):
+		return dst, &FieldError{Field: d.ID, Err: ErrLength}
+	}
+	if !validFormat(d.Format, value) {
+		return dst, &FieldError{Field: d.ID, Err: ErrCharset}
+	}
+	switch d.Prefix {
+	case LL:
+		dst = append(dst, byte('0'+n/10), byte('0'+n%10))
+	case LLL:
+		dst = append(dst, byte('0'+n/100), byte('0'+n/10%10), byte('0'+n%10))
+	}
+	return append(dst, value...), nil
+}
+
+// validFormat reports whether every byte of v is allowed by format f.
+func validFormat[T string | []byte](f Format, v T) bool {
+	switch {
+	case f == FormatBinary:
+		return true
+	case f < FormatN || f > FormatHex:
 		return false
+	}
+	mask := uint8(1) << f
+	for i := 0; i < len(v); i++ {
+		if formatBytes[v[i]]&mask == 0 {
+			return false
+		}
 	}
 	return true
 }
+
+// formatBytes has bit f of entry b set when format f allows byte b (for
+// the text formats, FormatN to FormatHex).
+var formatBytes = func() (t [256]uint8) {
+	for c := range 256 {
+		b := byte(c)
+		allowed := [FormatHex + 1]bool{
+			FormatN:   isDigit(b),
+			FormatAN:  isDigit(b) || isLetter(b) || b == ' ',
+			FormatANS: b >= 0x20 && b <= 0x7e,
+			FormatZ:   isDigit(b) || b == '=' || b == 'D',
+			FormatHex: isHex(b),
+		}
+		for f, ok := range allowed {
+			if ok {
+				t[c] |= 1 << f
+			}
+		}
+	}
+	return t
+}()
 
 func isDigit(b byte) bool  { return b >= '0' && b <= '9' }
 func isLetter(b byte) bool { return (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') }

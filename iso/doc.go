@@ -7,9 +7,14 @@
 // ([ResponseCode]).
 //
 // Ring: leaf. It imports no other cardhost package; it owns
-// github.com/moov-io/iso8583, so messages are *iso8583.Message values built
-// on [Spec] and read with GetString (no reflection-based struct marshalling
-// on the hot path).
+// github.com/moov-io/iso8583. Messages come in two forms over the same
+// table and codec. *iso8583.Message values built on [Spec], read and
+// written by [Unpack] and [Pack], serve termsim, the tests and tools, and
+// are the reference. [FieldValues], read by [UnpackFields] and written by
+// [FieldValues.Pack], is the same message as flat values without moov's
+// field machinery (no map of field objects, one copy of the message): the
+// ISO server's hot path. FuzzUnpackFields checks that both forms read and
+// write every message identically, errors and partial messages included.
 //
 // Layout: moov-io/iso8583's specs.Spec87ASCII (ASCII MTI and numerics, each
 // bitmap as 16 upper-case hex characters, ASCII LL/LLL length prefixes) with
@@ -19,12 +24,14 @@
 // 128 are defined. docs/iso8583.md is the host interface specification built
 // from this table; testdata/iso pins it with golden messages.
 //
-// Every field is read by one small codec that checks the length prefix and
-// the field's character set, so a message that [Unpack] accepts has only
+// Every field is read and written by one small codec (codec.go, used by
+// both forms) that checks the length prefix and the field's character
+// set, so a message that [Unpack] or [UnpackFields] accepts has only
 // well-formed fields. Errors never contain field values: an [UnpackError]
 // names the field number and a cause, and its RawMessage must never be
 // logged.
 //
-// All functions are safe for concurrent use. An *iso8583.Message is not
-// meant to be shared between goroutines while it is being built.
+// All functions are safe for concurrent use. An *iso8583.Message or a
+// *FieldValues is not meant to be shared between goroutines while it is
+// being built.
 package iso

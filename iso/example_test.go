@@ -51,6 +51,32 @@ func ExampleUnpack_formatError() {
 	// 0100 true true
 }
 
+// Read an 0800 echo test as flat values and answer it, as the server
+// does: the answer echoes the request's fields without copying them.
+func ExampleUnpackFields() {
+	req, err := iso.UnpackFields([]byte("0800822000000000000004000000000000000621120000000001301"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(req, req.Get(iso.FieldSTAN))
+
+	resp := iso.NewFieldValues(iso.MTINetworkResponse)
+	for _, id := range []int{iso.FieldTransmissionTime, iso.FieldSTAN, iso.FieldNetworkCode} {
+		resp.Echo(req, id)
+	}
+	resp.Set(iso.FieldResponseCode, string(iso.Approved))
+	packed, err := resp.Pack()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%s\n", packed)
+	// Output:
+	// 0800 [7 11 70] 000001
+	// 081082200000020000000400000000000000062112000000000100301
+}
+
 func ExampleResponseMTI() {
 	for _, mti := range []string{"0100", "0101", "0421", "0800", "0110"} {
 		resp, ok := iso.ResponseMTI(mti)

@@ -120,7 +120,7 @@ func (e Element) check() error {
 	if len(v) == 0 || len(v) > maxElementLen {
 		return fail(ErrLength)
 	}
-	if !validFormat(FormatANS, []byte(v)) {
+	if !validFormat(FormatANS, v) {
 		return fail(ErrCharset)
 	}
 	switch e.Tag {
@@ -133,7 +133,7 @@ func (e Element) check() error {
 			return fail(ErrInvalidValue)
 		}
 	case ElementCAVV:
-		if len(v) != 40 || !validFormat(FormatHex, []byte(v)) {
+		if len(v) != 40 || !validFormat(FormatHex, v) {
 			return fail(ErrInvalidValue)
 		}
 	case ElementPartialApproval:

@@ -4,7 +4,11 @@
 //
 // It accepts many connections, reads 2-byte length-framed messages (package
 // iso), decodes each into a [host.Request], asks an [Engine] for the
-// decision and writes the response back on the same connection. Requests on
+// decision and writes the response back on the same connection. Messages
+// are read with iso.UnpackFields and answers built and packed as
+// iso.FieldValues: flat values, without moov-io/iso8583's map of field
+// objects on the hot path, and checked against moov's path (iso.Unpack,
+// iso.Pack) by FuzzUnpackFields in package iso. Requests on
 // one connection are decided concurrently by a bounded pool of workers
 // ([Config.MaxInFlight]) and answered as soon as each is decided, so
 // responses may come back in a different order than requests: acquirers
@@ -35,7 +39,8 @@
 // (iso.UnpackError.RawMessage is never logged).
 //
 // Ring: adapter. It imports host (the domain), iso, emv (secret value
-// types) and emv/tlv, and owns github.com/moov-io/iso8583 on the server
-// side; it must not import other adapters (issuance/..., kafka/...) nor
-// cmd (termsim's packages included).
+// types) and emv/tlv; its tests also use github.com/moov-io/iso8583 and
+// iso8583-connection, as acquirers built on them would. It must not
+// import other adapters (issuance/..., kafka/...) nor cmd (termsim's
+// packages included).
 package isoserver

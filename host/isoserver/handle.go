@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moov-io/iso8583"
-
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/iso"
 )
@@ -34,7 +32,7 @@ func (s *Server) process(msg []byte, received time.Time, remote string) ([]byte,
 	ctx, cancel := context.WithTimeout(s.baseCtx, s.cfg.DecisionTimeout)
 	defer cancel()
 	start := s.cfg.Now()
-	m, err := iso.Unpack(msg)
+	f, err := iso.UnpackFields(msg)
 	s.m.unpack.Observe(s.cfg.Now().Sub(start).Seconds())
 	if err != nil {
 		var ue *iso.UnpackError
@@ -44,31 +42,29 @@ func (s *Server) process(msg []byte, received time.Time, remote string) ([]byte,
 			return nil, "", ""
 		}
 		s.log.Warn("format error", "remote", remote, "mti", ue.MTI, "stan", ue.STAN, "field", ue.Field, "cause", ue.Err.Error())
-		f := fieldsOf(m)
 		acq, _ := s.acquirer(ctx, f) // the answer is MACed when the acquirer requires MACs
 		return s.reply(ctx, f, ue.MTI, iso.FormatError, remote, msgAuth{acq: acq})
 	}
 
-	f := fieldsOf(m)
-	mti := f.str(iso.FieldMTI)
+	mti := f.MTI()
 	if iso.IsResponse(mti) {
-		s.log.Warn("dropping a response message: nothing answers it", "remote", remote, "mti", mti, "stan", f.str(iso.FieldSTAN))
+		s.log.Warn("dropping a response message: nothing answers it", "remote", remote, "mti", mti, "stan", f.Get(iso.FieldSTAN))
 		return nil, mti, ""
 	}
 	auth, err := s.authenticate(ctx, msg, f)
 	if err != nil {
 		if iso.FieldOf(err) >= 0 {
-			s.log.Warn("format error", "remote", remote, "mti", mti, "stan", f.str(iso.FieldSTAN), "field", iso.FieldOf(err), "error", err)
+			s.log.Warn("format error", "remote", remote, "mti", mti, "stan", f.Get(iso.FieldSTAN), "field", iso.FieldOf(err), "error", err)
 			return s.reply(ctx, f, mti, iso.FormatError, remote, auth)
 		}
-		s.log.Error("authenticating message", "remote", remote, "mti", mti, "stan", f.str(iso.FieldSTAN), "acquirer", f.str(iso.FieldAcquirerID), "error", err)
+		s.log.Error("authenticating message", "remote", remote, "mti", mti, "stan", f.Get(iso.FieldSTAN), "acquirer", f.Get(iso.FieldAcquirerID), "error", err)
 		return s.reply(ctx, f, mti, failureCode(err), remote, auth)
 	}
 	if auth.refused != "" {
-		s.log.Warn("message authentication failed", "remote", remote, "mti", mti, "stan", f.str(iso.FieldSTAN),
-			"terminal", f.str(iso.FieldTerminal), "acquirer", f.str(iso.FieldAcquirerID), "reason", string(auth.refused))
+		s.log.Warn("message authentication failed", "remote", remote, "mti", mti, "stan", f.Get(iso.FieldSTAN),
+			"terminal", f.Get(iso.FieldTerminal), "acquirer", f.Get(iso.FieldAcquirerID), "reason", string(auth.refused))
 	}
-	if f.str(iso.FieldSTAN) == "" {
+	if f.Get(iso.FieldSTAN) == "" {
 		s.log.Warn("format error: no STAN", "remote", remote, "mti", mti, "field", iso.FieldSTAN)
 		return s.reply(ctx, f, mti, iso.FormatError, remote, auth)
 	}
@@ -83,7 +79,7 @@ func (s *Server) process(msg []byte, received time.Time, remote string) ([]byte,
 			s.m.decisions.WithLabelValues(string(auth.refused)).Inc()
 			return s.reply(ctx, f, mti, auth.refused.Code(), remote, auth)
 		}
-		s.log.Warn("format error", "remote", remote, "mti", mti, "stan", f.str(iso.FieldSTAN), "field", iso.FieldOf(err), "error", err)
+		s.log.Warn("format error", "remote", remote, "mti", mti, "stan", f.Get(iso.FieldSTAN), "field", iso.FieldOf(err), "error", err)
 		return s.reply(ctx, f, mti, iso.FormatError, remote, auth)
 	}
 	body := msg
@@ -112,7 +108,11 @@ func (s *Server) process(msg []byte, received time.Time, remote string) ([]byte,
 	}
 	s.m.decisions.WithLabelValues(string(r.Reason)).Inc()
 	respMTI, _ := iso.ResponseMTI(mti)
-	resp, err := decisionResponse(f, respMTI, req, r)
+	resp, omitted, err := decisionResponse(f, respMTI, req, r)
+	if omitted > 0 {
+		// How many, never the amounts.
+		s.log.Debug("balances left out of field 54: over 12 digits", "remote", remote, "mti", mti, "stan", req.STAN, "terminal", req.Terminal, "omitted", omitted)
+	}
 	if err == nil {
 		var out []byte
 		if out, err = s.packAnswer(ctx, resp, auth); err == nil {
@@ -126,7 +126,7 @@ func (s *Server) process(msg []byte, received time.Time, remote string) ([]byte,
 // reply answers a request with code and the echoed fields only, MACed as
 // packAnswer says (and without a MAC when it cannot be computed: an answer
 // the acquirer may refuse is better than none).
-func (s *Server) reply(ctx context.Context, req fields, mti string, code iso.ResponseCode, remote string, a msgAuth) ([]byte, string, iso.ResponseCode) {
+func (s *Server) reply(ctx context.Context, req *iso.FieldValues, mti string, code iso.ResponseCode, remote string, a msgAuth) ([]byte, string, iso.ResponseCode) {
 	respMTI, ok := iso.ResponseMTI(mti)
 	if !ok {
 		s.log.Warn("dropping a response message: nothing answers it", "remote", remote, "mti", mti)
@@ -145,9 +145,9 @@ func (s *Server) reply(ctx context.Context, req fields, mti string, code iso.Res
 }
 
 // pack packs a response, timing it and checking it fits in a frame.
-func (s *Server) pack(m *iso8583.Message) ([]byte, error) {
+func (s *Server) pack(m *iso.FieldValues) ([]byte, error) {
 	start := s.cfg.Now()
-	out, err := iso.Pack(m)
+	out, err := m.Pack()
 	s.m.pack.Observe(s.cfg.Now().Sub(start).Seconds())
 	if err != nil {
 		return nil, err

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/moov-io/iso8583"
-
 	"github.com/cardhost/cardhost/emv"
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/iso"
@@ -53,7 +51,7 @@ type msgAuth struct {
 // ZAK, is mac_invalid. Without Config.Acquirers nothing is checked. An
 // error means it could not tell (the acquirer or the HSM failed), or,
 // for a *iso.FieldError, that the MAC is misplaced (30).
-func (s *Server) authenticate(ctx context.Context, msg []byte, f fields) (msgAuth, error) {
+func (s *Server) authenticate(ctx context.Context, msg []byte, f *iso.FieldValues) (msgAuth, error) {
 	var a msgAuth
 	if s.cfg.Acquirers == nil {
 		return a, nil
@@ -77,7 +75,7 @@ func (s *Server) authenticate(ctx context.Context, msg []byte, f fields) (msgAut
 	default:
 		raw, err := emv.DecodeHex(string(mac))
 		if err != nil { // the codec has checked it is hexadecimal
-			return a, &iso.FieldError{Field: iso.MACField(f.has(iso.FieldSecondaryMAC)), Err: iso.ErrCharset}
+			return a, &iso.FieldError{Field: iso.MACField(f.Has(iso.FieldSecondaryMAC)), Err: iso.ErrCharset}
 		}
 		if a.version, err = s.cfg.MAC.VerifyMAC(ctx, acq.ZAKRef, data, raw); err != nil {
 			return a, fmt.Errorf("verifying MAC: %w", err)
@@ -91,11 +89,11 @@ func (s *Server) authenticate(ctx context.Context, msg []byte, f fields) (msgAut
 
 // acquirer returns the acquirer field 32 names (the zero Acquirer, which
 // MACs nothing, when it names none the server knows).
-func (s *Server) acquirer(ctx context.Context, f fields) (host.Acquirer, error) {
+func (s *Server) acquirer(ctx context.Context, f *iso.FieldValues) (host.Acquirer, error) {
 	if s.cfg.Acquirers == nil {
 		return host.Acquirer{}, nil
 	}
-	id := f.str(iso.FieldAcquirerID)
+	id := f.Get(iso.FieldAcquirerID)
 	if id == "" {
 		return host.Acquirer{}, nil
 	}
@@ -114,12 +112,12 @@ func (s *Server) acquirer(ctx context.Context, f fields) (host.Acquirer, error) 
 // the ZAK version that verified the request's MAC, else the active one.
 // The answer to a refused request (mac_missing, mac_invalid) is MACed too,
 // so that the acquirer can trust the refusal.
-func (s *Server) packAnswer(ctx context.Context, m *iso8583.Message, a msgAuth) ([]byte, error) {
+func (s *Server) packAnswer(ctx context.Context, m *iso.FieldValues, a msgAuth) ([]byte, error) {
 	if !a.acq.MACs(a.present) {
 		return s.pack(m)
 	}
 	start := s.cfg.Now()
-	out, err := iso.PackMAC(m, func(data []byte) ([]byte, error) {
+	out, err := m.PackMAC(func(data []byte) ([]byte, error) {
 		return s.cfg.MAC.GenerateMAC(ctx, a.acq.ZAKRef, a.version, data)
 	})
 	s.m.pack.Observe(s.cfg.Now().Sub(start).Seconds())

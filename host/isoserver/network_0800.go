@@ -12,9 +12,9 @@ import (
 // other messages. A missing 70 gets 30, another code 12; a message that
 // fails its acquirer's message authentication 63 (mac_missing,
 // mac_invalid).
-func (s *Server) network(ctx context.Context, req fields, mti, remote string, a msgAuth) ([]byte, string, iso.ResponseCode) {
+func (s *Server) network(ctx context.Context, req *iso.FieldValues, mti, remote string, a msgAuth) ([]byte, string, iso.ResponseCode) {
 	code := iso.Approved
-	nmc := req.str(iso.FieldNetworkCode)
+	nmc := req.Get(iso.FieldNetworkCode)
 	if a.refused != "" {
 		// A MAC acquirer's 0800 is authenticated like any message.
 		s.m.decisions.WithLabelValues(string(a.refused)).Inc()
@@ -22,15 +22,15 @@ func (s *Server) network(ctx context.Context, req fields, mti, remote string, a 
 	}
 	switch nmc {
 	case iso.NetworkSignOn:
-		s.log.Info("sign-on", "remote", remote, "acquirer", req.str(iso.FieldAcquirerID), "terminal", req.str(iso.FieldTerminal))
+		s.log.Info("sign-on", "remote", remote, "acquirer", req.Get(iso.FieldAcquirerID), "terminal", req.Get(iso.FieldTerminal))
 	case iso.NetworkSignOff:
-		s.log.Info("sign-off", "remote", remote, "acquirer", req.str(iso.FieldAcquirerID), "terminal", req.str(iso.FieldTerminal))
+		s.log.Info("sign-off", "remote", remote, "acquirer", req.Get(iso.FieldAcquirerID), "terminal", req.Get(iso.FieldTerminal))
 	case iso.NetworkEcho:
 	case "":
-		s.log.Warn("format error: 0800 without field 70", "remote", remote, "stan", req.str(iso.FieldSTAN))
+		s.log.Warn("format error: 0800 without field 70", "remote", remote, "stan", req.Get(iso.FieldSTAN))
 		code = iso.FormatError
 	default:
-		s.log.Warn("unsupported network management code", "remote", remote, "stan", req.str(iso.FieldSTAN), "code", nmc)
+		s.log.Warn("unsupported network management code", "remote", remote, "stan", req.Get(iso.FieldSTAN), "code", nmc)
 		code = iso.InvalidTransaction
 	}
 	return s.reply(ctx, req, mti, code, remote, a)
