@@ -11,8 +11,9 @@ import (
 	"github.com/cardhost/cardhost/iso"
 )
 
-// BareServer is a bare ISO 8583 server: the same codec (package iso) and
-// framing as cardhost's host, and no decision. It answers every request
+// BareServer is a bare ISO 8583 server: the same codec and framing as
+// cardhost's host (iso.UnpackFields and iso.FieldValues, since the host
+// left moov's field machinery on its hot path), and no decision. It answers every request
 // with its response MTI (0100 -> 0110, 0200 -> 0210, 0800 -> 0810, ...),
 // the echoed request fields and 39 = 00; a message with a readable MTI and
 // a bad field gets 30; a bad frame or unreadable MTI closes the connection.
@@ -150,7 +151,7 @@ func (s *BareServer) serveConn(nc net.Conn) {
 // bareAnswer returns the packed answer to msg (nil when nothing answers
 // it), or false when the connection must be closed.
 func bareAnswer(msg []byte) ([]byte, bool) {
-	m, err := iso.Unpack(msg)
+	m, err := iso.UnpackFields(msg)
 	code := iso.Approved
 	if err != nil {
 		var ue *iso.UnpackError
@@ -159,19 +160,18 @@ func bareAnswer(msg []byte) ([]byte, bool) {
 		}
 		code = iso.FormatError
 	}
-	mti, _ := m.GetMTI()
-	respMTI, ok := iso.ResponseMTI(mti)
+	respMTI, ok := iso.ResponseMTI(m.MTI())
 	if !ok {
 		return nil, true
 	}
-	r := iso.NewMessage(respMTI)
+	r := iso.NewFieldValues(respMTI)
 	for _, id := range terminal.EchoFields {
-		if v, _ := m.GetString(id); v != "" {
-			_ = r.Field(id, v)
+		if m.Get(id) != "" {
+			r.Echo(m, id)
 		}
 	}
-	_ = r.Field(iso.FieldResponseCode, string(code))
-	out, err := iso.Pack(r)
+	r.Set(iso.FieldResponseCode, string(code))
+	out, err := r.Pack()
 	if err != nil {
 		return nil, false
 	}
