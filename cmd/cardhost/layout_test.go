@@ -105,7 +105,7 @@ var dependencyRules = map[string]rule{
 	"issuance/webhook/postgres": {[]string{"issuance", "issuance/postgres", "issuance/webhook", "kafka"}, []string{pgx}},
 	"issuance/webhook/sender":   {[]string{"issuance/webhook"}, []string{prom}},
 	"issuance/emboss":           {join(emvLeafs, []string{"issuance", "issuance/dataprep"}), nil},
-	"host/isoserver":            {join(emvLeafs, []string{"host", "iso"}), []string{moovISO, moovConn, prom}},
+	"host/isoserver":            {join(emvLeafs, []string{"host", "iso"}), []string{prom}}, // iso.FieldValues on the hot path: moov only in its tests
 	"host/merchantguard":        {[]string{"kafka"}, nil},
 	"host/postgres":             {[]string{"host", "iso", "issuance", "issuance/ledger", "issuance/postgres", "kafka"}, []string{pgx}},
 	"kafka/outbox":              {[]string{"kafka", "kafka/internal/kgolog", "kafka/internal/wire"}, []string{franz, prom}},
