@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -294,17 +295,20 @@ func (c *conn) writeLoop() {
 		start := s.cfg.Now()
 		c.nc.SetWriteDeadline(start.Add(s.cfg.WriteTimeout))
 		err := writeFrame(bw, msg)
-	batch:
-		for err == nil {
-			select {
-			case more, ok := <-c.out:
-				if !ok {
-					break batch
-				}
+		// Answers come in bursts: a commit group wakes all its decisions
+		// at once. What is queued is written with msg; then one yield lets
+		// the rest of the burst queue up, so that one syscall carries it.
+		for yielded := false; err == nil; {
+			more, ok := c.poll()
+			if ok {
 				err = writeFrame(bw, more)
-			default:
-				break batch
+				continue
 			}
+			if yielded {
+				break
+			}
+			runtime.Gosched()
+			yielded = true
 		}
 		if err == nil {
 			err = bw.Flush()
@@ -317,6 +321,17 @@ func (c *conn) writeLoop() {
 			}
 			c.nc.Close()
 		}
+	}
+}
+
+// poll returns the next queued answer without waiting (false when none is
+// queued, or the queue is closed).
+func (c *conn) poll() ([]byte, bool) {
+	select {
+	case msg, ok := <-c.out:
+		return msg, ok
+	default:
+		return nil, false
 	}
 }
 
