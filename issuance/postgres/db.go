@@ -24,7 +24,8 @@ type Config struct {
 	// URL is the connection string (pgx format). Required.
 	URL string
 	// CreateDatabase creates the database named in URL when it does not
-	// exist, by connecting to the server's "postgres" database. Default false.
+	// exist, by connecting to the server's "postgres" database, with
+	// collation "C" (byte order). Default false.
 	CreateDatabase bool
 	// MaxConns is the pool size. Default 4 × GOMAXPROCS (pgxpool's default
 	// is max(4, NumCPU)); authorizations hold a connection for one round trip.
@@ -181,7 +182,15 @@ func createDatabase(ctx context.Context, cc *pgx.ConnConfig, logger *slog.Logger
 	if exists {
 		return nil
 	}
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	// Collation "C": text compares and sorts byte by byte. cardhost's keys
+	// are ASCII identifiers, codes and references, and its other text
+	// UTF-8, whose byte order is code point order; PostgreSQL compares C
+	// text with memcmp, not through the C library's locale (the indexes
+	// of every insert, docs/PERFORMANCE.md), and a C library upgrade that
+	// changes a locale's order cannot corrupt them (docs/operations.md).
+	// The character classes (LC_CTYPE: upper, lower, ILIKE) stay the
+	// server's.
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE template0 LC_COLLATE 'C'")
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database: another instance won the race
 		return nil

@@ -2,10 +2,16 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cardhost/cardhost/issuance"
 	"github.com/cardhost/cardhost/issuance/postgres"
@@ -39,6 +45,55 @@ func TestMigrationsAreRecordedAndIdempotent(t *testing.T) {
 			t.Fatal("no migration recorded")
 		}
 		db.Close()
+	}
+}
+
+// TestCreatedDatabaseComparesBytes: a database cardhost creates itself
+// has collation "C" (byte order: docs/operations.md), whatever the
+// server's default, and its text keys sort as bytes.
+func TestCreatedDatabaseComparesBytes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("PostgreSQL integration test")
+	}
+	u, err := url.Parse(pgtest.BaseURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	name := "cardhost_collation_" + hex.EncodeToString(b[:])
+	u.Path = "/" + name
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, postgres.Config{URL: u.String(), CreateDatabase: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		u.Path = "/postgres"
+		conn, err := pgx.Connect(ctx, u.String())
+		if err != nil {
+			t.Logf("dropping %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE "+name); err != nil {
+			t.Logf("dropping %s: %v", name, err)
+		}
+	})
+	var collate string
+	if err := db.Pool().QueryRow(ctx, `SELECT datcollate FROM pg_database WHERE datname = current_database()`).Scan(&collate); err != nil {
+		t.Fatal(err)
+	}
+	if collate != "C" {
+		t.Fatalf("datcollate %q, want C", collate)
+	}
+	var sorted []string
+	if err := db.Pool().QueryRow(ctx, `SELECT array_agg(v ORDER BY v) FROM unnest(ARRAY['b', 'B', 'a_1', 'a1', 'é', 'z']) AS v`).Scan(&sorted); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"B", "a1", "a_1", "b", "z", "é"}; !slices.Equal(sorted, want) {
+		t.Fatalf("sorted %q, want byte order %q", sorted, want)
 	}
 }
 
