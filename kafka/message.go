@@ -75,20 +75,29 @@ func (e Event) StoredMessage() (Message, error) {
 }
 
 func (e Event) message() Message {
-	return Message{
-		Key:   e.Key(),
-		Value: e.Data,
-		Headers: []Header{
-			{HeaderSpecVersion, []byte(e.SpecVersion)},
-			{HeaderID, []byte(e.ID)},
-			{HeaderSource, []byte(e.Source)},
-			{HeaderType, []byte(e.Type)},
-			{HeaderSubject, []byte(e.Subject)},
-			{HeaderTime, []byte(e.Time.UTC().Format(time.RFC3339Nano))},
-			{HeaderTenantID, []byte(e.TenantID)},
-			{HeaderContentType, []byte(e.DataContentType)},
-		},
-	}
+	// The header values share one buffer: one allocation, not eight.
+	const timeLen = len("2006-01-02T15:04:05.999999999Z")
+	buf := make([]byte, 0, len(e.SpecVersion)+len(e.ID)+len(e.Source)+len(e.Type)+len(e.Subject)+timeLen+len(e.TenantID)+len(e.DataContentType))
+	h := make([]Header, 8)
+	buf, h[0] = header(buf, HeaderSpecVersion, e.SpecVersion)
+	buf, h[1] = header(buf, HeaderID, e.ID)
+	buf, h[2] = header(buf, HeaderSource, e.Source)
+	buf, h[3] = header(buf, HeaderType, e.Type)
+	buf, h[4] = header(buf, HeaderSubject, e.Subject)
+	start := len(buf)
+	buf = e.Time.UTC().AppendFormat(buf, time.RFC3339Nano)
+	h[5] = Header{HeaderTime, buf[start:len(buf):len(buf)]}
+	buf, h[6] = header(buf, HeaderTenantID, e.TenantID)
+	_, h[7] = header(buf, HeaderContentType, e.DataContentType)
+	return Message{Key: e.Key(), Value: e.Data, Headers: h}
+}
+
+// header appends value to buf and returns the header holding it (capped,
+// so that later appends never write into it).
+func header(buf []byte, key, value string) ([]byte, Header) {
+	start := len(buf)
+	buf = append(buf, value...)
+	return buf, Header{key, buf[start:len(buf):len(buf)]}
 }
 
 // ParseMessage is the inverse of [Event.Message]: it rebuilds the event from

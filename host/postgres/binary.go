@@ -8,6 +8,7 @@ import (
 
 	"github.com/cardhost/cardhost/host"
 	"github.com/cardhost/cardhost/issuance/ledger"
+	issuancepg "github.com/cardhost/cardhost/issuance/postgres"
 )
 
 // PostgreSQL's binary wire format for the commit's records and events: an
@@ -31,10 +32,6 @@ const (
 	oidTimestamptz = 1184
 	oidJSONB       = 3802
 )
-
-// pgEpochMicros is 2000-01-01T00:00:00Z in Unix microseconds: PostgreSQL's
-// timestamp epoch.
-const pgEpochMicros = 946684800 * 1000000
 
 // wire appends binary values to a buffer. Its composite and array helpers
 // leave a 4-byte placeholder and patch it when the element ends.
@@ -139,7 +136,7 @@ func (w *wire) timestamptz(t time.Time) {
 }
 
 func pgMicros(t time.Time) int64 {
-	return t.Unix()*1000000 + (int64(t.Nanosecond())+500)/1000 - pgEpochMicros
+	return t.Unix()*1000000 + (int64(t.Nanosecond())+500)/1000 - issuancepg.EpochMicros
 }
 
 func (w *wire) timestamptzOrNull(t *time.Time) {

@@ -3,6 +3,8 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cardhost/cardhost/kafka"
@@ -88,6 +91,10 @@ type Outbox struct {
 	// published something (a read with nothing to publish moves cur in
 	// memory only, without a write and its fsync).
 	stored outboxCursor
+	// names keeps one copy of the type, source and tenant strings the
+	// reads meet (a few dozen values), so that a row allocates only its
+	// id, subject and data.
+	names map[string]string
 }
 
 // outboxCursor is a row of outbox_cursors.
@@ -172,35 +179,42 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]kafka.OutboxRecord, 
 	var out []kafka.OutboxRecord
 	var read []int64
 	var next *outboxCursor
+	fast := rawOutboxRows(rows.FieldDescriptions())
 	for rows.Next() {
 		var rec kafka.OutboxRecord
-		var seq *int64
-		var nc outboxCursor
-		var low, high *int64
-		e := &rec.Event
-		var eventID, typ, source, subject, tenant *string
-		var at *time.Time
-		// Data as bytes: scanned into a json.RawMessage, pgx would check
-		// every event's JSON again (PostgreSQL checked it on insert).
-		if err := rows.Scan(&seq, &eventID, &typ, &source, &subject, &tenant, &at, (*[]byte)(&e.Data), &low, &high, &nc.Pending, &nc.Bounds); err != nil {
-			o.dropLease()
-			return nil, fmt.Errorf("reading outbox: %w", err)
-		}
-		if seq == nil { // the last row: the cursor after this read
-			if low == nil || high == nil {
+		if raw := rows.RawValues(); fast && raw[0] != nil {
+			// An event row, read from its wire values (binary seq and
+			// time, text otherwise) without a scan plan per column.
+			rec = o.decodeRow(raw)
+		} else {
+			var seq *int64
+			var nc outboxCursor
+			var low, high *int64
+			e := &rec.Event
+			var eventID, typ, source, subject, tenant *string
+			var at *time.Time
+			// Data as bytes: scanned into a json.RawMessage, pgx would check
+			// every event's JSON again (PostgreSQL checked it on insert).
+			if err := rows.Scan(&seq, &eventID, &typ, &source, &subject, &tenant, &at, (*[]byte)(&e.Data), &low, &high, &nc.Pending, &nc.Bounds); err != nil {
 				o.dropLease()
-				return nil, errors.New("reading outbox: ch_outbox_read returned no cursor")
+				return nil, fmt.Errorf("reading outbox: %w", err)
 			}
-			nc.Low, nc.High = *low, *high
-			next = &nc
+			if seq == nil { // the last row: the cursor after this read
+				if low == nil || high == nil {
+					o.dropLease()
+					return nil, errors.New("reading outbox: ch_outbox_read returned no cursor")
+				}
+				nc.Low, nc.High = *low, *high
+				next = &nc
+				continue
+			}
+			rec.Seq, e.ID, e.Type, e.Source, e.Subject, e.TenantID, e.Time = *seq, deref(eventID), deref(typ), deref(source), deref(subject), deref(tenant), at.UTC()
+			e.SpecVersion, e.DataContentType = kafka.SpecVersion, kafka.ContentTypeJSON
+		}
+		read = append(read, rec.Seq)
+		if o.marked[rec.Seq] {
 			continue
 		}
-		read = append(read, *seq)
-		if o.marked[*seq] {
-			continue
-		}
-		rec.Seq, e.ID, e.Type, e.Source, e.Subject, e.TenantID, e.Time = *seq, deref(eventID), deref(typ), deref(source), deref(subject), deref(tenant), at.UTC()
-		e.SpecVersion, e.DataContentType = kafka.SpecVersion, kafka.ContentTypeJSON
 		out = append(out, rec)
 	}
 	if err := rows.Err(); err != nil || next == nil {
@@ -214,6 +228,52 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]kafka.OutboxRecord, 
 		return nil, o.store(ctx, o.next, false)
 	}
 	return out, nil
+}
+
+// rawOutboxRows reports whether a read's event rows can be decoded from
+// their wire values: seq and time in binary (what pgx asks for), every
+// text column (and data) is its bytes in either format.
+func rawOutboxRows(fields []pgconn.FieldDescription) bool {
+	return len(fields) == 12 && fields[0].Format == pgx.BinaryFormatCode && fields[6].Format == pgx.BinaryFormatCode
+}
+
+// decodeRow is an event row of ch_outbox_pending read from its wire
+// values (rawOutboxRows): columns seq (int8, binary), event_id, type,
+// source, subject, tenant_id, time (timestamptz, binary) and data, none
+// of them NULL in an event row. Nothing refers to raw afterwards: pgx
+// reuses it for the next row.
+func (o *Outbox) decodeRow(raw [][]byte) kafka.OutboxRecord {
+	var rec kafka.OutboxRecord
+	e := &rec.Event
+	rec.Seq = int64(binary.BigEndian.Uint64(raw[0]))
+	e.ID = string(raw[1])
+	e.Type, e.Source = o.name(raw[2]), o.name(raw[3])
+	e.Subject = string(raw[4])
+	e.TenantID = o.name(raw[5])
+	e.Time = time.UnixMicro(int64(binary.BigEndian.Uint64(raw[6])) + EpochMicros).UTC()
+	e.Data = append(json.RawMessage(nil), raw[7]...)
+	e.SpecVersion, e.DataContentType = kafka.SpecVersion, kafka.ContentTypeJSON
+	return rec
+}
+
+// EpochMicros is 2000-01-01T00:00:00Z in Unix microseconds: the epoch of
+// PostgreSQL's binary timestamps (host/postgres writes them too).
+const EpochMicros = 946684800 * 1000000
+
+// name returns b as a string, one copy per distinct value (up to 4,096 of
+// them; past that, a new string each time). The caller holds mu.
+func (o *Outbox) name(b []byte) string {
+	if v, ok := o.names[string(b)]; ok {
+		return v
+	}
+	v := string(b)
+	if o.names == nil {
+		o.names = make(map[string]string)
+	}
+	if len(o.names) < 4096 {
+		o.names[v] = v
+	}
+	return v
 }
 
 func deref(s *string) string {

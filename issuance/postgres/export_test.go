@@ -1,0 +1,4 @@
+package postgres
+
+// RawOutboxRows is rawOutboxRows, for the external tests.
+var RawOutboxRows = rawOutboxRows
