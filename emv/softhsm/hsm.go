@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"sort"
 	"sync"
@@ -51,6 +52,7 @@ type key struct {
 	block cipher.Block      // TDES or AES keys
 	aead  cipher.AEAD       // PAN-DEK
 	ec    *ecdsa.PrivateKey // CA, ECDH
+	index hash.Cloner       // PAN-IDX: HMAC-SHA-256 keyed, the index's domain written (panIndex)
 }
 
 // family is the cached version list of one reference.
@@ -128,7 +130,7 @@ func (k *key) wipe() {
 	k.dead = true
 	k.raw.Wipe()
 	k.raw = nil
-	k.block, k.aead, k.ec = nil, nil, nil
+	k.block, k.aead, k.ec, k.index = nil, nil, nil, nil
 }
 
 type tenantCtxKey struct{}
@@ -294,6 +296,9 @@ func newKey(rec emv.KeyRecord, raw emv.SecretBytes) (*key, error) {
 		}
 	case rec.Spec == emv.KeySpecECP256:
 		k.ec, err = ecdsa.ParseRawPrivateKey(elliptic.P256(), raw)
+	}
+	if err == nil && rec.Type == emv.KeyPANIDX {
+		k.index, err = newPANIndexer(raw)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("loading key %s v%d: %w", rec.Ref, rec.Version, ErrKeySpec)

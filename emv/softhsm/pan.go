@@ -5,7 +5,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"time"
 
@@ -120,7 +122,7 @@ func (h *HSM) open(ctx context.Context, dekRef, tenant, cardID string, sealed []
 func (h *HSM) IndexPAN(ctx context.Context, idxRef string, pan emv.PAN) ([]byte, error) {
 	var out []byte
 	err := h.withActive(ctx, idxRef, opIndex, func(k *key) error {
-		out = panIndex(k.raw, pan)
+		out = indexPAN(k, pan)
 		return nil
 	})
 	return out, err
@@ -137,7 +139,7 @@ func (h *HSM) IndexPANAll(ctx context.Context, idxRef string, pan emv.PAN) ([][]
 	var settled, fresh [][]byte
 	now := h.clock()
 	_, err := h.eachVerifiable(ctx, idxRef, opIndex, func(k *key) (bool, error) {
-		ix := panIndex(k.raw, pan)
+		ix := indexPAN(k, pan)
 		if now.Before(h.IndexSettles(k.rec.Activated)) {
 			fresh = append(fresh, ix)
 		} else {
@@ -164,9 +166,40 @@ func (h *HSM) IndexSettles(activated time.Time) time.Time {
 	return activated.Add(2 * h.ttl)
 }
 
+// panIndexDomain starts every PAN index's HMAC input.
+const panIndexDomain = "cardhost:pan-index:v1"
+
+// panIndex is the PAN's index under a PAN-IDX key:
+// HMAC-SHA-256(key, panIndexDomain || PAN).
 func panIndex(key []byte, pan emv.PAN) []byte {
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte("cardhost:pan-index:v1"))
+	m.Write([]byte(panIndexDomain))
 	m.Write([]byte(pan.Reveal()))
 	return m.Sum(nil)
+}
+
+// newPANIndexer is panIndex's HMAC keyed once, its domain written: a
+// loaded PAN-IDX key keeps it, and each index clones it (two SHA-256
+// blocks and the keying fewer per look-up than panIndex).
+func newPANIndexer(key []byte) (hash.Cloner, error) {
+	m, ok := hmac.New(sha256.New, key).(hash.Cloner)
+	if !ok {
+		return nil, errors.New("HMAC-SHA-256 cannot be cloned")
+	}
+	m.Write([]byte(panIndexDomain))
+	return m, nil
+}
+
+// indexPAN is panIndex with k's keyed HMAC (panIndex itself for a key
+// loaded without one).
+func indexPAN(k *key, pan emv.PAN) []byte {
+	if k.index == nil {
+		return panIndex(k.raw, pan)
+	}
+	c, err := k.index.Clone()
+	if err != nil {
+		return panIndex(k.raw, pan)
+	}
+	c.Write([]byte(pan.Reveal()))
+	return c.Sum(nil)
 }
