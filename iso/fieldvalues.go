@@ -394,19 +394,10 @@ func (f *FieldValues) PackMAC(mac func(data []byte) ([]byte, error)) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	data, _, present, err := MACInput(b)
-	if err != nil || !present {
-		return nil, fmt.Errorf("packing message: MAC field %d not last", id)
-	}
-	v, err := mac(data)
+	h, err := writeMAC(b, id, mac)
 	if err != nil {
-		return nil, fmt.Errorf("packing message: computing MAC: %w", err)
+		return nil, err
 	}
-	if len(v) != MACLen/2 {
-		return nil, fmt.Errorf("packing message: MAC of %d bytes, want %d", len(v), MACLen/2)
-	}
-	h := fmt.Sprintf("%X", v)
-	copy(b[len(data):], h)
 	f.Set(id, h)
 	return b, nil
 }

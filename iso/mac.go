@@ -115,19 +115,30 @@ func PackMAC(m *iso8583.Message, mac func(data []byte) ([]byte, error)) ([]byte,
 	if err != nil {
 		return nil, err
 	}
+	h, err := writeMAC(b, id, mac)
+	if err != nil {
+		return nil, err
+	}
+	_ = m.Field(id, h) // the same 16 hexadecimal characters Pack accepted
+	return b, nil
+}
+
+// writeMAC asks mac for the MAC of packed message b, packed with field id
+// (the MAC field, last) holding zeros, writes it in place and returns it
+// as the field's 16 hexadecimal characters.
+func writeMAC(b []byte, id int, mac func(data []byte) ([]byte, error)) (string, error) {
 	data, _, present, err := MACInput(b)
 	if err != nil || !present {
-		return nil, fmt.Errorf("packing message: MAC field %d not last", id)
+		return "", fmt.Errorf("packing message: MAC field %d not last", id)
 	}
 	v, err := mac(data)
 	if err != nil {
-		return nil, fmt.Errorf("packing message: computing MAC: %w", err)
+		return "", fmt.Errorf("packing message: computing MAC: %w", err)
 	}
 	if len(v) != MACLen/2 {
-		return nil, fmt.Errorf("packing message: MAC of %d bytes, want %d", len(v), MACLen/2)
+		return "", fmt.Errorf("packing message: MAC of %d bytes, want %d", len(v), MACLen/2)
 	}
 	h := fmt.Sprintf("%X", v)
 	copy(b[len(data):], h)
-	_ = m.Field(id, h) // the same 16 hexadecimal characters Pack accepted
-	return b, nil
+	return h, nil
 }
