@@ -2,8 +2,9 @@ package emv
 
 import (
 	"crypto/cipher"
-	"crypto/des"
 	"math/bits"
+
+	"github.com/cardhost/cardhost/emv/internal/dea"
 )
 
 // NewTDES returns a DES-family block cipher for a clear key of 8 (single
@@ -14,15 +15,17 @@ import (
 // The returned cipher.Block holds the expanded key schedule; callers that
 // use one key many times (the software HSM caching an issuer master key)
 // should keep it rather than rebuild it per call. It is safe for concurrent
-// use.
+// use. DES is cardhost's own (package emv/internal/dea, held to NIST's
+// known-answer tests and to crypto/des by FuzzDES), for the cost of the key
+// schedule: see docs/crypto.md.
 func NewTDES(key []byte) (cipher.Block, error) {
 	switch len(key) {
 	case 8:
-		return des.NewCipher(key)
+		return dea.New(key)
 	case 16:
 		return newTDES2(key), nil
 	case 24:
-		return des.NewTripleDESCipher(key)
+		return newTDES3(key), nil
 	default:
 		return nil, keyLengthError("DES key", len(key), "8, 16 or 24")
 	}
@@ -38,34 +41,47 @@ func newDoubleTDES(what string, key []byte) (*tdes2, error) {
 }
 
 // tdes2 is double-length TDES (encrypt K1, decrypt K2, encrypt K1) built
-// from two single-DES key schedules. Expanding a DES key costs several
-// times more than enciphering a block, and the standard library's TDES
-// expands K1 twice; two schedules also serve ISO/IEC 9797-1 MAC algorithm
-// 3, whose K and K' are the same halves.
-type tdes2 struct{ k1, k2 cipher.Block }
+// from two single-DES key schedules, held by value: one allocation per
+// key. Expanding a DES key costs more than enciphering a block, and a
+// three-key TDES would expand K1 twice; the two schedules also serve
+// ISO/IEC 9797-1 MAC algorithm 3, whose K and K' are the same halves.
+type tdes2 struct{ k1, k2 dea.Cipher }
 
 func newTDES2(key []byte) *tdes2 {
-	k1, _ := des.NewCipher(key[:8]) // cannot fail for 8 bytes
-	k2, _ := des.NewCipher(key[8:16])
-	return &tdes2{k1: k1, k2: k2}
+	t := new(tdes2)
+	_ = t.k1.SetKey(key[:8]) // cannot fail for 8 bytes
+	_ = t.k2.SetKey(key[8:16])
+	return t
 }
 
 // BlockSize implements cipher.Block.
 func (t *tdes2) BlockSize() int { return 8 }
 
 // Encrypt implements cipher.Block.
-func (t *tdes2) Encrypt(dst, src []byte) {
-	t.k1.Encrypt(dst, src)
-	t.k2.Decrypt(dst, dst)
-	t.k1.Encrypt(dst, dst)
-}
+func (t *tdes2) Encrypt(dst, src []byte) { dea.EncryptEDE(&t.k1, &t.k2, &t.k1, dst, src) }
 
 // Decrypt implements cipher.Block.
-func (t *tdes2) Decrypt(dst, src []byte) {
-	t.k1.Decrypt(dst, src)
-	t.k2.Encrypt(dst, dst)
-	t.k1.Decrypt(dst, dst)
+func (t *tdes2) Decrypt(dst, src []byte) { dea.DecryptEDE(&t.k1, &t.k2, &t.k1, dst, src) }
+
+// tdes3 is triple-length TDES: encrypt K1, decrypt K2, encrypt K3.
+type tdes3 struct{ k1, k2, k3 dea.Cipher }
+
+func newTDES3(key []byte) *tdes3 {
+	t := new(tdes3)
+	_ = t.k1.SetKey(key[:8]) // cannot fail for 8 bytes
+	_ = t.k2.SetKey(key[8:16])
+	_ = t.k3.SetKey(key[16:24])
+	return t
 }
+
+// BlockSize implements cipher.Block.
+func (t *tdes3) BlockSize() int { return 8 }
+
+// Encrypt implements cipher.Block.
+func (t *tdes3) Encrypt(dst, src []byte) { dea.EncryptEDE(&t.k1, &t.k2, &t.k3, dst, src) }
+
+// Decrypt implements cipher.Block.
+func (t *tdes3) Decrypt(dst, src []byte) { dea.DecryptEDE(&t.k1, &t.k2, &t.k3, dst, src) }
 
 // retailMAC runs ISO/IEC 9797-1 MAC algorithm 3 with K = K1 and K' = K2
 // over data already padded to a multiple of 8 bytes.

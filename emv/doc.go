@@ -47,8 +47,12 @@
 // are generic over the key type (any type based on uint32), so callers can
 // pass the tlv package's tag maps without conversion.
 //
+// DES and TDES are cardhost's own (package emv/internal/dea, written from
+// FIPS 46-3 for a key schedule that costs a tenth of crypto/des's): see
+// docs/crypto.md, "DES".
+//
 // Ring: leaf. Package emv imports only the standard library (and may import
-// emv/tlv); it must not import any other cardhost package, do I/O, read the
-// clock or log. The software HSM (emv/softhsm) calls these functions with
+// emv/tlv, emv/pinblock, iso/digit and its own emv/internal/dea); it must
+// not import any other cardhost package, do I/O, read the clock or log. The software HSM (emv/softhsm) calls these functions with
 // the keys it unwraps; the terminal simulator uses them to act as a card.
 package emv

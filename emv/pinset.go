@@ -3,7 +3,6 @@ package emv
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/des"
 	"crypto/ecdh"
 	"crypto/sha256"
 	"encoding/binary"
@@ -105,7 +104,7 @@ func PINSetCipher(f pinblock.Format, z, issuerPub, hsmPub []byte) (cipher.Block,
 	case pinblock.Format0:
 		key := SecretBytes(KDFOneStepSHA256(z, PINSetFixedInfoFormat0(issuerPub, hsmPub), 24))
 		defer key.Wipe()
-		return des.NewTripleDESCipher(key)
+		return newTDES3(key), nil
 	}
 	return nil, fmt.Errorf("PIN set: %w", pinblock.ErrFormat)
 }

@@ -44,13 +44,14 @@ func join(lists ...[]string) []string {
 
 var dependencyRules = map[string]rule{
 	// leaves
-	"iso":          {[]string{"iso/digit"}, []string{moovISO}},
-	"iso/digit":    {nil, nil},
-	"emv":          {[]string{"emv/tlv", "emv/pinblock", "iso/digit"}, nil},
-	"emv/tlv":      {nil, nil},
-	"emv/pinblock": {[]string{"iso/digit"}, nil},
-	"emv/calc":     {[]string{"emv", "emv/tlv", "emv/pinblock"}, nil},
-	"kafka":        {nil, nil},
+	"iso":              {[]string{"iso/digit"}, []string{moovISO}},
+	"iso/digit":        {nil, nil},
+	"emv":              {[]string{"emv/tlv", "emv/pinblock", "emv/internal/dea", "iso/digit"}, nil},
+	"emv/internal/dea": {nil, nil}, // cardhost's own DES (issue 17): standard library only
+	"emv/tlv":          {nil, nil},
+	"emv/pinblock":     {[]string{"iso/digit"}, nil},
+	"emv/calc":         {[]string{"emv", "emv/tlv", "emv/pinblock"}, nil},
+	"kafka":            {nil, nil},
 	// issuance/httpsig is RFC 9421 request signing, standard library only.
 	"issuance/httpsig": {nil, nil},
 	// issuance/whsig is Standard Webhooks signing, standard library only.
