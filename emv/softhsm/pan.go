@@ -121,9 +121,9 @@ func (h *HSM) open(ctx context.Context, dekRef, tenant, cardID string, sealed []
 // about the PAN without the key.
 func (h *HSM) IndexPAN(ctx context.Context, idxRef string, pan emv.PAN) ([]byte, error) {
 	var out []byte
-	err := h.withActive(ctx, idxRef, opIndex, func(k *key) error {
-		out = indexPAN(k, pan)
-		return nil
+	err := h.withActive(ctx, idxRef, opIndex, func(k *key) (err error) {
+		out, err = indexPAN(k, pan)
+		return err
 	})
 	return out, err
 }
@@ -139,7 +139,10 @@ func (h *HSM) IndexPANAll(ctx context.Context, idxRef string, pan emv.PAN) ([][]
 	var settled, fresh [][]byte
 	now := h.clock()
 	_, err := h.eachVerifiable(ctx, idxRef, opIndex, func(k *key) (bool, error) {
-		ix := indexPAN(k, pan)
+		ix, err := indexPAN(k, pan)
+		if err != nil {
+			return false, err
+		}
 		if now.Before(h.IndexSettles(k.rec.Activated)) {
 			fresh = append(fresh, ix)
 		} else {
@@ -169,18 +172,10 @@ func (h *HSM) IndexSettles(activated time.Time) time.Time {
 // panIndexDomain starts every PAN index's HMAC input.
 const panIndexDomain = "cardhost:pan-index:v1"
 
-// panIndex is the PAN's index under a PAN-IDX key:
+// newPANIndexer is the PAN index's HMAC-SHA-256 keyed with a PAN-IDX key
+// and its domain written: a loaded key keeps it (key.index), and each
+// index is a clone of it with the PAN written,
 // HMAC-SHA-256(key, panIndexDomain || PAN).
-func panIndex(key []byte, pan emv.PAN) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(panIndexDomain))
-	m.Write([]byte(pan.Reveal()))
-	return m.Sum(nil)
-}
-
-// newPANIndexer is panIndex's HMAC keyed once, its domain written: a
-// loaded PAN-IDX key keeps it, and each index clones it (two SHA-256
-// blocks and the keying fewer per look-up than panIndex).
 func newPANIndexer(key []byte) (hash.Cloner, error) {
 	m, ok := hmac.New(sha256.New, key).(hash.Cloner)
 	if !ok {
@@ -190,16 +185,15 @@ func newPANIndexer(key []byte) (hash.Cloner, error) {
 	return m, nil
 }
 
-// indexPAN is panIndex with k's keyed HMAC (panIndex itself for a key
-// loaded without one).
-func indexPAN(k *key, pan emv.PAN) []byte {
+// indexPAN is the PAN's index under PAN-IDX key k.
+func indexPAN(k *key, pan emv.PAN) ([]byte, error) {
 	if k.index == nil {
-		return panIndex(k.raw, pan)
+		return nil, fmt.Errorf("indexing PAN: key %s v%d is not a PAN-IDX key: %w", k.rec.Ref, k.rec.Version, ErrKeyUsage)
 	}
 	c, err := k.index.Clone()
 	if err != nil {
-		return panIndex(k.raw, pan)
+		return nil, fmt.Errorf("indexing PAN: %w", err)
 	}
 	c.Write([]byte(pan.Reveal()))
-	return c.Sum(nil)
+	return c.Sum(nil), nil
 }

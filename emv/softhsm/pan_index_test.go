@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"sync"
 	"testing"
 
@@ -13,7 +14,7 @@ import (
 // TestIndexPANIsTheHMAC: a loaded PAN-IDX key's cloned HMAC gives the
 // index's definition, HMAC-SHA-256(key, "cardhost:pan-index:v1" || PAN),
 // computed here from crypto/hmac, for every PAN and from concurrent
-// look-ups sharing the key.
+// look-ups sharing the key; a key of another type has no indexer.
 func TestIndexPANIsTheHMAC(t *testing.T) {
 	raw := emv.SecretBytes(bytes.Repeat([]byte{0x5A, 0xC3}, 16))
 	k, err := newKey(emv.KeyRecord{Ref: "idx", Version: 1, Type: emv.KeyPANIDX, Spec: emv.KeySpecHMACSHA256}, raw)
@@ -36,8 +37,8 @@ func TestIndexPANIsTheHMAC(t *testing.T) {
 			defer wg.Done()
 			for range 50 {
 				for _, p := range pans {
-					if got := indexPAN(k, emv.PAN(p)); !bytes.Equal(got, want(p)) {
-						t.Errorf("index of a %d-digit PAN differs from its HMAC", len(p))
+					if got, err := indexPAN(k, emv.PAN(p)); err != nil || !bytes.Equal(got, want(p)) {
+						t.Errorf("index of a %d-digit PAN differs from its HMAC (%v)", len(p), err)
 						return
 					}
 				}
@@ -45,7 +46,12 @@ func TestIndexPANIsTheHMAC(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if !bytes.Equal(panIndex(raw, emv.PAN(pans[0])), want(pans[0])) {
-		t.Fatal("panIndex differs from its HMAC")
+
+	other, err := newKey(emv.KeyRecord{Ref: "dek", Version: 1, Type: emv.KeyPANDEK, Spec: emv.KeySpecAES256}, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := indexPAN(other, emv.PAN(pans[0])); !errors.Is(err, ErrKeyUsage) {
+		t.Fatalf("index under a PAN-DEK key: %v, want ErrKeyUsage", err)
 	}
 }
