@@ -179,38 +179,30 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]kafka.OutboxRecord, 
 	var out []kafka.OutboxRecord
 	var read []int64
 	var next *outboxCursor
-	fast := rawOutboxRows(rows.FieldDescriptions())
+	if !rawOutboxRows(rows.FieldDescriptions()) {
+		o.dropLease()
+		return nil, errors.New("reading outbox: seq and time did not arrive in binary (a connection without the extended protocol?)")
+	}
 	for rows.Next() {
-		var rec kafka.OutboxRecord
-		if raw := rows.RawValues(); fast && raw[0] != nil {
-			// An event row, read from its wire values (binary seq and
-			// time, text otherwise) without a scan plan per column.
-			rec = o.decodeRow(raw)
-		} else {
-			var seq *int64
+		raw := rows.RawValues()
+		if raw[0] == nil { // the last row: the cursor after this read
 			var nc outboxCursor
 			var low, high *int64
-			e := &rec.Event
-			var eventID, typ, source, subject, tenant *string
-			var at *time.Time
-			// Data as bytes: scanned into a json.RawMessage, pgx would check
-			// every event's JSON again (PostgreSQL checked it on insert).
-			if err := rows.Scan(&seq, &eventID, &typ, &source, &subject, &tenant, &at, (*[]byte)(&e.Data), &low, &high, &nc.Pending, &nc.Bounds); err != nil {
+			if err := rows.Scan(nil, nil, nil, nil, nil, nil, nil, nil, &low, &high, &nc.Pending, &nc.Bounds); err != nil {
 				o.dropLease()
 				return nil, fmt.Errorf("reading outbox: %w", err)
 			}
-			if seq == nil { // the last row: the cursor after this read
-				if low == nil || high == nil {
-					o.dropLease()
-					return nil, errors.New("reading outbox: ch_outbox_read returned no cursor")
-				}
-				nc.Low, nc.High = *low, *high
-				next = &nc
-				continue
+			if low == nil || high == nil {
+				o.dropLease()
+				return nil, errors.New("reading outbox: ch_outbox_read returned no cursor")
 			}
-			rec.Seq, e.ID, e.Type, e.Source, e.Subject, e.TenantID, e.Time = *seq, deref(eventID), deref(typ), deref(source), deref(subject), deref(tenant), at.UTC()
-			e.SpecVersion, e.DataContentType = kafka.SpecVersion, kafka.ContentTypeJSON
+			nc.Low, nc.High = *low, *high
+			next = &nc
+			continue
 		}
+		// An event row, read from its wire values without a scan plan per
+		// column (data as its bytes: PostgreSQL checked its JSON on insert).
+		rec := o.decodeRow(raw)
 		read = append(read, rec.Seq)
 		if o.marked[rec.Seq] {
 			continue
@@ -231,8 +223,9 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]kafka.OutboxRecord, 
 }
 
 // rawOutboxRows reports whether a read's event rows can be decoded from
-// their wire values: seq and time in binary (what pgx asks for), every
-// text column (and data) is its bytes in either format.
+// their wire values: seq and time in binary (what pgx asks for on the
+// extended protocol, which the commit path's prepared statement needs
+// too), every text column (and data) is its bytes in either format.
 func rawOutboxRows(fields []pgconn.FieldDescription) bool {
 	return len(fields) == 12 && fields[0].Format == pgx.BinaryFormatCode && fields[6].Format == pgx.BinaryFormatCode
 }
@@ -274,13 +267,6 @@ func (o *Outbox) name(b []byte) string {
 		o.names[v] = v
 	}
 	return v
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // MarkSent records that Kafka acknowledged the events with these seqs.
