@@ -35,8 +35,11 @@ type Runner struct {
 	// TransportKey opens the cards' personalisation exports (nil: the
 	// sandbox key, DefaultTransportKeyHex).
 	TransportKey []byte
-	// Terminal is the terminal of every scenario; each scenario gets its
-	// own STAN sequence.
+	// Terminal is the terminal of every scenario. Its STANs are one
+	// sequence for the whole Runner (by default), so that scenarios
+	// running at once on the same terminal id never send the same STAN in
+	// the same second: the host would take the second for a changed
+	// retransmission (94).
 	Terminal terminal.TerminalConfig
 	// Timeout bounds each ISO 8583 request and each wait for events
 	// (default 5 seconds).
@@ -47,6 +50,7 @@ type Runner struct {
 	Events *EventWatcher
 
 	mu       sync.Mutex
+	stans    func() string     // Terminal.STAN, or one sequence made on first use
 	products map[string]string // "VISA/18/USD" -> product id
 	runTag   string            // the digits Merchant puts for #, chosen once
 }
@@ -150,6 +154,19 @@ func (sc *Scenario) Exclusive() bool {
 	return false
 }
 
+// stanSource returns the STAN source every scenario's terminal shares.
+func (r *Runner) stanSource() func() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stans == nil {
+		r.stans = r.Terminal.STAN
+		if r.stans == nil {
+			r.stans = terminal.NewSTANs()
+		}
+	}
+	return r.stans
+}
+
 // Run runs sc and returns its result; the error is only for a canceled
 // context. Setup failures and failed steps are in the result.
 func (r *Runner) Run(ctx context.Context, sc *Scenario) (*ScenarioResult, error) {
@@ -158,6 +175,7 @@ func (r *Runner) Run(ctx context.Context, sc *Scenario) (*ScenarioResult, error)
 	defer func() { res.Duration = time.Since(start) }()
 	run := &scenarioRun{r: r, sc: sc, cards: map[string]*terminal.Card{}, steps: map[string]*stepState{}}
 	tc := r.Terminal
+	tc.STAN = r.stanSource()
 	if sc.Setup.Merchant != "" {
 		tc.MerchantID = r.Merchant(sc.Setup.Merchant)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -438,4 +439,35 @@ func FuzzParseScenario(f *testing.F) {
 			t.Fatalf("error without file name: %v", err)
 		}
 	})
+}
+
+// TestScenariosShareOneSTANSequence: every scenario of a Runner takes its
+// STANs from one sequence (they share the terminal id), so two scenarios
+// running at once never send the same STAN.
+func TestScenariosShareOneSTANSequence(t *testing.T) {
+	r := &Runner{}
+	a, b := r.stanSource(), r.stanSource()
+	seen := map[string]bool{}
+	for i := range 1000 {
+		src := a
+		if i%2 == 1 {
+			src = b
+		}
+		s := src()
+		if len(s) != 6 || seen[s] {
+			t.Fatalf("STAN %q repeated or malformed after %d", s, i)
+		}
+		seen[s] = true
+	}
+	x, _ := strconv.Atoi(a())
+	y, _ := strconv.Atoi(b())
+	if y != x%999_999+1 {
+		t.Fatalf("scenarios' STANs %06d then %06d: not one sequence", x, y)
+	}
+	fixed := func() string { return "000042" }
+	r = &Runner{}
+	r.Terminal.STAN = fixed
+	if got := r.stanSource()(); got != "000042" {
+		t.Fatalf("a configured STAN source is not used: %q", got)
+	}
 }

@@ -176,12 +176,11 @@ const DefaultZPKKCV = "DDA8BA"
 // 42, 43, 32, 19, the default currency and MCC, the zone PIN key, and the
 // STAN and RRN sources. A Terminal is safe for concurrent use.
 type Terminal struct {
-	cfg  TerminalConfig
-	zpk  cipher.Block // the zone PIN key's expanded cipher
-	mac  func(data []byte) ([]byte, error)
-	acq  string
-	f43  string
-	stan atomic.Uint32
+	cfg TerminalConfig
+	zpk cipher.Block // the zone PIN key's expanded cipher
+	mac func(data []byte) ([]byte, error)
+	acq string
+	f43 string
 }
 
 // NewTerminal checks cfg, applies the defaults and returns the terminal.
@@ -246,15 +245,21 @@ func NewTerminal(cfg TerminalConfig) (*Terminal, error) {
 		t.cfg.Now = time.Now
 	}
 	if t.cfg.STAN == nil {
-		t.stan.Store(rand.Uint32N(maxSTAN))
-		t.cfg.STAN = func() string {
-			return fmt.Sprintf("%06d", t.stan.Add(1)%maxSTAN+1)
-		}
+		t.cfg.STAN = NewSTANs()
 	}
 	if t.cfg.RRN == nil {
 		t.cfg.RRN = DefaultRRN
 	}
 	return t, nil
+}
+
+// NewSTANs returns a STAN source: a counter that starts at a random value
+// and counts 000001-999999, safe for concurrent use. Terminals that share
+// a terminal id should share one (a terminal's STANs are one sequence).
+func NewSTANs() func() string {
+	var n atomic.Uint32
+	n.Store(rand.Uint32N(maxSTAN))
+	return func() string { return fmt.Sprintf("%06d", n.Add(1)%maxSTAN+1) }
 }
 
 // DefaultRRN is the default RRN source: last digit of the year, day of the
